@@ -1,0 +1,100 @@
+/**
+ * Application settings read from the environment: secrets, provider keys and product knobs.
+ * Transport, cache and database selection live in moleculer.config.ts; everything else is here,
+ * read once per call so tests can change process.env before starting a broker.
+ */
+
+export type RuntimeMode = "production" | "development" | "test";
+
+export function runtimeMode(env: NodeJS.ProcessEnv = process.env): RuntimeMode {
+	if (env.NODE_ENV === "production") return "production";
+	if (env.NODE_ENV === "test" || env.VITEST) return "test";
+	return "development";
+}
+
+const DEV_SECRETS: Record<string, string> = {
+	JWT_SECRET: "dev-only-jwt-secret-change-me",
+	SANDBOX_WEBHOOK_SECRET: "dev-only-sandbox-webhook-secret",
+};
+
+/** A secret: required in production, with a fixed development value elsewhere. */
+export function secret(name: keyof typeof DEV_SECRETS | string, env: NodeJS.ProcessEnv = process.env): string {
+	const value = env[name];
+	if (value && value.length > 0) return value;
+	if (runtimeMode(env) === "production") {
+		throw new Error(`${name} must be set when NODE_ENV=production (it has no default outside development and tests).`);
+	}
+	return DEV_SECRETS[name] ?? `dev-only-${name.toLowerCase()}`;
+}
+
+export function intEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+	const raw = env[name];
+	if (raw === undefined || raw === "") return fallback;
+	const n = Number(raw);
+	if (!Number.isFinite(n)) throw new Error(`${name} must be a number, got "${raw}".`);
+	return Math.trunc(n);
+}
+
+export function boolEnv(name: string, fallback: boolean, env: NodeJS.ProcessEnv = process.env): boolean {
+	const raw = env[name];
+	if (raw === undefined || raw === "") return fallback;
+	return ["1", "true", "yes", "on"].includes(raw.toLowerCase());
+}
+
+export interface AppConfig {
+	mode: RuntimeMode;
+	jwtSecret: string;
+	accessTokenTtlSec: number;
+	refreshTokenTtlSec: number;
+	publicUrl: string;
+	platformFeeBps: number;
+	paymentTtlSec: number;
+	sandbox: { enabled: boolean; webhookSecret: string };
+	stripe: { secretKey?: string; webhookSecret?: string; apiBase: string };
+	midtrans: { serverKey?: string; apiBase: string; snapBase: string };
+	paypal: { clientId?: string; clientSecret?: string; webhookId?: string; apiBase: string };
+}
+
+/** Reads and validates every application setting; throws a sentence naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+	const mode = runtimeMode(env);
+	const port = intEnv("PORT", 3000, env);
+	const sandboxEnabled = mode !== "production" || boolEnv("PAYMENTS_SANDBOX", false, env);
+	const cfg: AppConfig = {
+		mode,
+		jwtSecret: secret("JWT_SECRET", env),
+		accessTokenTtlSec: intEnv("ACCESS_TOKEN_TTL_SEC", 15 * 60, env),
+		refreshTokenTtlSec: intEnv("REFRESH_TOKEN_TTL_SEC", 30 * 24 * 3600, env),
+		publicUrl: (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, ""),
+		platformFeeBps: intEnv("PLATFORM_FEE_BPS", 0, env),
+		paymentTtlSec: intEnv("PAYMENT_TTL_SEC", 30 * 60, env),
+		sandbox: {
+			enabled: sandboxEnabled,
+			webhookSecret: sandboxEnabled ? secret("SANDBOX_WEBHOOK_SECRET", env) : "",
+		},
+		stripe: {
+			secretKey: env.STRIPE_SECRET_KEY || undefined,
+			webhookSecret: env.STRIPE_WEBHOOK_SECRET || undefined,
+			apiBase: (env.STRIPE_API_BASE || "https://api.stripe.com").replace(/\/+$/, ""),
+		},
+		midtrans: {
+			serverKey: env.MIDTRANS_SERVER_KEY || undefined,
+			apiBase: (env.MIDTRANS_API_BASE || "https://api.sandbox.midtrans.com").replace(/\/+$/, ""),
+			snapBase: (env.MIDTRANS_SNAP_BASE || "https://app.sandbox.midtrans.com/snap").replace(/\/+$/, ""),
+		},
+		paypal: {
+			clientId: env.PAYPAL_CLIENT_ID || undefined,
+			clientSecret: env.PAYPAL_CLIENT_SECRET || undefined,
+			webhookId: env.PAYPAL_WEBHOOK_ID || undefined,
+			apiBase: (env.PAYPAL_API_BASE || "https://api-m.sandbox.paypal.com").replace(/\/+$/, ""),
+		},
+	};
+	if (cfg.platformFeeBps < 0 || cfg.platformFeeBps > 10_000) {
+		throw new Error("PLATFORM_FEE_BPS must be between 0 and 10000 (basis points).");
+	}
+	if (mode === "production") {
+		if (cfg.stripe.secretKey && !cfg.stripe.webhookSecret) throw new Error("STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is.");
+		if (cfg.paypal.clientId && !cfg.paypal.webhookId) throw new Error("PAYPAL_WEBHOOK_ID must be set when PAYPAL_CLIENT_ID is.");
+	}
+	return cfg;
+}

@@ -1,0 +1,41 @@
+import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from "node:crypto";
+
+function scrypt(password: string, salt: Buffer, keylen: number, opts: ScryptOptions): Promise<Buffer> {
+	return new Promise((resolve, reject) => scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))));
+}
+
+/** scrypt cost: 2^15 in production (~100 ms here); tests may lower it with SCRYPT_COST. */
+function cost(): number {
+	const n = Number(process.env.SCRYPT_COST || 32768);
+	return Number.isInteger(Math.log2(n)) && n >= 1024 ? n : 32768;
+}
+
+/** Hashes a password as `scrypt$N$r$p$salt$hash` (base64url parts). */
+export async function hashPassword(password: string): Promise<string> {
+	const N = cost();
+	const r = 8;
+	const p = 1;
+	const salt = randomBytes(16);
+	const key = await scrypt(password.normalize("NFKC"), salt, 32, { N, r, p, maxmem: 256 * N * r });
+	return ["scrypt", N, r, p, salt.toString("base64url"), key.toString("base64url")].join("$");
+}
+
+/** Constant-time check of a password against a stored hash. */
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+	const parts = stored.split("$");
+	if (parts.length !== 6 || parts[0] !== "scrypt") return false;
+	const [, nStr, rStr, pStr, saltStr, keyStr] = parts;
+	const N = Number(nStr);
+	const r = Number(rStr);
+	const p = Number(pStr);
+	const expected = Buffer.from(keyStr, "base64url");
+	const key = await scrypt(password.normalize("NFKC"), Buffer.from(saltStr, "base64url"), expected.length, { N, r, p, maxmem: 256 * N * r });
+	return key.length === expected.length && timingSafeEqual(key, expected);
+}
+
+/** A hash of a random password, so unknown logins cost as much as known ones. */
+let decoy: Promise<string> | null = null;
+export function decoyHash(): Promise<string> {
+	if (!decoy) decoy = hashPassword(randomBytes(12).toString("hex"));
+	return decoy;
+}

@@ -1,0 +1,42 @@
+/** A user's channel settings: defaults, deep merge and the public projection. */
+export interface UserSettings {
+	donations: { enabled: boolean; minAmount: number; currency: string };
+	mediaShare: { enabled: boolean; pricePerSecond: number; maxSeconds: number; requireApproval: boolean };
+	moderation: { blockedTerms: string[]; blockedTermAction: "mask" | "hold" };
+	alerts: { displaySeconds: number; tts: boolean; ttsMinAmount: number };
+	email: Record<string, boolean>;
+}
+
+export function defaultSettings(): UserSettings {
+	return {
+		donations: { enabled: false, minAmount: 0, currency: "IDR" },
+		mediaShare: { enabled: false, pricePerSecond: 0, maxSeconds: 60, requireApproval: true },
+		moderation: { blockedTerms: [], blockedTermAction: "mask" },
+		alerts: { displaySeconds: 8, tts: false, ttsMinAmount: 0 },
+		email: {},
+	};
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Deep merge: objects merge key by key, arrays and scalars replace. Never mutates its inputs. */
+export function deepMerge<T>(base: T, patch: unknown): T {
+	if (!isPlainObject(base) || !isPlainObject(patch)) return (patch === undefined ? base : patch) as T;
+	const out: Record<string, unknown> = { ...base };
+	for (const [k, v] of Object.entries(patch)) {
+		if (k === "__proto__" || k === "constructor" || k === "prototype") continue;
+		if (v === undefined) continue;
+		out[k] = isPlainObject(v) && isPlainObject(out[k]) ? deepMerge(out[k], v) : v;
+	}
+	return out as T;
+}
+
+/** Stored settings completed with defaults added since the user last saved. */
+export function withDefaults(stored: unknown): UserSettings {
+	return deepMerge(defaultSettings(), stored ?? {});
+}
+
+/** Normalizes blocked terms: trimmed, lower-cased, unique, non-empty. */
+export function normalizeTerms(terms: string[]): string[] {
+	return [...new Set(terms.map((t) => t.trim().toLowerCase()).filter((t) => t.length > 0))];
+}

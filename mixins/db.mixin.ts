@@ -1,0 +1,190 @@
+import fs from "node:fs";
+import path from "node:path";
+import type { ServiceBroker, Service, ServiceSchema } from "moleculer";
+import { Errors } from "moleculer";
+import DbService from "moleculer-db";
+import MongoAdapter from "moleculer-db-adapter-mongo";
+import { dbConfig, type DbKind } from "../lib/db-config";
+import { isId } from "../lib/ids";
+
+export interface IndexSpec {
+	/** One field, or several for a compound index (MongoDB; NeDB indexes the first). */
+	fields: string | string[];
+	/** Unique keys are how idempotency and "one X per Y" hold under concurrency. Single field only. */
+	unique?: boolean;
+	sparse?: boolean;
+}
+
+export interface Page<T> {
+	items: T[];
+	nextCursor: string | null;
+}
+
+export interface FindParams {
+	query?: Record<string, unknown>;
+	sort?: string[] | string;
+	limit?: number;
+	offset?: number;
+}
+
+type Doc = Record<string, any>;
+
+/**
+ * One collection behind a moleculer-db adapter (NeDB file, in-memory NeDB or MongoDB), with the
+ * few operations services need. Every state change in MediaShar is a conditional update on one
+ * of these, so two nodes racing cannot both win.
+ */
+export class Collection<T extends Doc = Doc> {
+	adapter: any;
+
+	constructor(
+		readonly name: string,
+		readonly kind: DbKind,
+		readonly indexes: IndexSpec[],
+		adapter?: any,
+	) {
+		this.adapter = adapter ?? Collection.createAdapter(name, kind);
+	}
+
+	static createAdapter(name: string, kind: DbKind): any {
+		const cfg = dbConfig();
+		if (kind === "mongo") return new MongoAdapter(cfg.mongoUri!, { useUnifiedTopology: true });
+		if (kind === "nedb") {
+			fs.mkdirSync(cfg.dataDir, { recursive: true });
+			return new DbService.MemoryAdapter({ filename: path.join(cfg.dataDir, `${name}.db`) });
+		}
+		return new DbService.MemoryAdapter();
+	}
+
+	/** Connects a stand-alone adapter (the service's main one is connected by moleculer-db). */
+	async connect(broker: ServiceBroker, service: Service) {
+		(service as any).collection = this.name;
+		this.adapter.init(broker, Object.assign(Object.create(service), { schema: { collection: this.name }, collection: this.name }));
+		await this.adapter.connect();
+		await this.ensureIndexes();
+	}
+
+	async disconnect() {
+		await this.adapter.disconnect();
+	}
+
+	async ensureIndexes() {
+		if (this.kind === "mongo") {
+			for (const idx of this.indexes) {
+				const fields = Array.isArray(idx.fields) ? idx.fields : [idx.fields];
+				await this.adapter.collection.createIndex(Object.fromEntries(fields.map((f) => [f, 1])), { unique: !!idx.unique, sparse: !!idx.sparse });
+			}
+			return;
+		}
+		for (const idx of this.indexes) {
+			const fieldName = Array.isArray(idx.fields) ? idx.fields[0] : idx.fields;
+			await this.adapter.db.ensureIndex({ fieldName, unique: !!idx.unique, sparse: !!idx.sparse });
+		}
+		// NeDB appends every write; compact the file now and then so restarts stay fast.
+		if (this.kind === "nedb") this.adapter.db.setAutocompactionInterval(10 * 60 * 1000);
+	}
+
+	find(params: FindParams): Promise<T[]> {
+		return this.adapter.find(params);
+	}
+	findOne(query: Record<string, unknown>): Promise<T | null> {
+		return this.adapter.findOne(query).then((d: T | undefined) => d ?? null);
+	}
+	findById(id: string): Promise<T | null> {
+		return this.adapter.findOne({ _id: id }).then((d: T | undefined) => d ?? null);
+	}
+	findByIds(ids: string[]): Promise<T[]> {
+		return ids.length ? this.adapter.find({ query: { _id: { $in: ids } } }) : Promise.resolve([]);
+	}
+	count(query: Record<string, unknown> = {}): Promise<number> {
+		return this.adapter.count({ query });
+	}
+	insert(doc: T): Promise<T> {
+		return this.adapter.insert(doc);
+	}
+	async updateMany(query: Record<string, unknown>, update: Record<string, unknown>): Promise<number> {
+		return Number(await this.adapter.updateMany(query, update));
+	}
+	async removeMany(query: Record<string, unknown>): Promise<number> {
+		return Number(await this.adapter.removeMany(query));
+	}
+	clear(): Promise<number> {
+		return this.adapter.clear();
+	}
+
+	/** Conditional update; true when this call changed a document. */
+	async updateIf(query: Record<string, unknown>, update: Record<string, unknown>): Promise<boolean> {
+		return (await this.updateMany(query, update)) > 0;
+	}
+
+	/** Insert-or-update by a unique query (counters, aggregates). */
+	async upsert(query: Record<string, unknown>, update: Record<string, unknown>): Promise<void> {
+		if (this.kind === "mongo") await this.adapter.collection.updateOne(query, update, { upsert: true });
+		else await this.adapter.db.update(query, update, { upsert: true });
+	}
+
+	/** Cursor page over time-ordered `_id`s, newest first (oldest first when ascending). */
+	async page(query: Record<string, unknown>, opts: { limit?: number; cursor?: string | null; ascending?: boolean }): Promise<Page<T>> {
+		const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 20), 1), 100);
+		const q: Record<string, unknown> = { ...query };
+		if (opts.cursor) {
+			if (!isId(opts.cursor)) {
+				throw new Errors.MoleculerClientError("cursor is not valid", 422, "VALIDATION_ERROR", [{ field: "cursor", message: "cursor is not valid" }]);
+			}
+			q._id = opts.ascending ? { $gt: opts.cursor } : { $lt: opts.cursor };
+		}
+		const rows = await this.find({ query: q, sort: [opts.ascending ? "_id" : "-_id"], limit: limit + 1 });
+		const items = rows.slice(0, limit);
+		return { items, nextCursor: rows.length > limit ? String(items[items.length - 1]._id) : null };
+	}
+}
+
+const DISABLED_CRUD = ["find", "count", "list", "create", "insert", "get", "update", "remove"];
+
+/**
+ * moleculer-db with the adapter picked by env (lib/db-config.ts): MongoDB when MONGO_URI is set,
+ * in-memory NeDB under NODE_ENV=test, NeDB files under DATA_DIR otherwise.
+ * `this.store` is the service's main collection; `extra` adds more collections the service owns
+ * (`this.stores.<name>`). The generated CRUD actions are switched off: services expose their own
+ * validated actions.
+ */
+export function DbMixin(collection: string, indexes: IndexSpec[] = [], extra: Record<string, IndexSpec[]> = {}): Partial<ServiceSchema> {
+	const kind = dbConfig().kind;
+
+	const actions: Record<string, false> = {};
+	for (const name of DISABLED_CRUD) actions[name] = false;
+
+	const schema: Record<string, unknown> = {
+		mixins: [DbService as unknown as Partial<ServiceSchema>],
+		adapter: Collection.createAdapter(collection, kind),
+		collection,
+		settings: { idField: "_id" },
+		actions,
+		created(this: any) {
+			// Per service instance: moleculer-db has set this.adapter from the (cloned) schema.
+			this.store = new Collection(collection, kind, indexes, this.adapter);
+			this.stores = { [collection]: this.store } as Record<string, Collection>;
+			for (const [name, idx] of Object.entries(extra)) this.stores[name] = new Collection(name, kind, idx);
+		},
+		async afterConnected(this: any) {
+			await this.store.ensureIndexes();
+		},
+		async started(this: any) {
+			for (const [name, col] of Object.entries(this.stores as Record<string, Collection>)) {
+				if (name !== collection) await col.connect(this.broker, this);
+			}
+		},
+		async stopped(this: any) {
+			for (const [name, col] of Object.entries(this.stores as Record<string, Collection>)) {
+				if (name !== collection) await col.disconnect();
+			}
+		},
+	};
+	return schema as Partial<ServiceSchema>;
+}
+
+/** What DbMixin adds to `this` (for typing handlers). */
+export interface DbThis {
+	store: Collection;
+	stores: Record<string, Collection>;
+}

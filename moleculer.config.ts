@@ -1,0 +1,143 @@
+import os from "node:os";
+import type { BrokerOptions, Errors } from "moleculer";
+import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
+import { dbConfig } from "./lib/db-config";
+
+/**
+ * Broker options, all from env. Embedded default: no transporter, in-memory cache, the channels
+ * Fake adapter. Distributed: TRANSPORTER=nats://..., CACHER=redis://..., CHANNELS_URL=nats://...
+ * (JetStream) or redis://... (Redis Streams). Every fault-tolerance value is deliberate; the
+ * comments say why.
+ */
+const env = process.env;
+const num = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
+
+/** "nats://h:4222" → JetStream; "redis://h:6379" → Redis Streams; empty → in-process Fake adapter. */
+export function channelsAdapter(url = env.CHANNELS_URL || ""): Record<string, unknown> | string {
+	const common = {
+		// Three redeliveries cover a node crash or a brief database hiccup; after that a message is
+		// parked in the dead-letter queue for an operator (REPL `dlq`) instead of blocking the stream.
+		maxRetries: num("CHANNELS_MAX_RETRIES", 3),
+		maxInFlight: num("CHANNELS_MAX_IN_FLIGHT", 20),
+		deadLettering: { enabled: true, queueName: "DEAD_LETTER" },
+	};
+	if (url.startsWith("nats://")) {
+		// The NATS adapter ignores a bare URL string: it wants { nats: { url } }.
+		return { type: "NATS", options: { ...common, nats: { url, connectionOptions: {} } } };
+	}
+	if (url.startsWith("redis://") || url.startsWith("rediss://")) {
+		return { type: "Redis", options: { ...common, redis: url } };
+	}
+	return { type: "Fake", options: {} };
+}
+
+function cacher(): BrokerOptions["cacher"] {
+	const url = env.CACHER || "";
+	if (url.startsWith("redis")) {
+		return { type: "Redis", options: { prefix: `${env.NAMESPACE || "mediashar"}-cache`, ttl: 60, redis: url as any, maxParamsLength: 100 } };
+	}
+	// Bounded LRU so a long-running embedded node cannot grow without limit.
+	return { type: "MemoryLRU", options: { ttl: 60, max: num("CACHE_MAX_ENTRIES", 10_000), clone: false } };
+}
+
+function tracingExporter() {
+	const kind = (env.TRACING_EXPORTER || "").toLowerCase();
+	if (!kind) return undefined;
+	if (kind === "console") return [{ type: "Console", options: { width: 100, gaugeWidth: 30 } }];
+	if (kind === "zipkin") return [{ type: "Zipkin", options: { baseURL: env.ZIPKIN_URL || "http://127.0.0.1:9411" } }];
+	if (kind === "jaeger") return [{ type: "Jaeger", options: { endpoint: env.JAEGER_URL || "http://127.0.0.1:14268/api/traces" } }];
+	if (kind === "event") return [{ type: "Event", options: { eventName: "$tracing.spans", interval: 5 } }];
+	throw new Error(`TRACING_EXPORTER must be console, zipkin, jaeger or event (got "${kind}").`);
+}
+
+const production = env.NODE_ENV === "production";
+
+const config: BrokerOptions = {
+	namespace: env.NAMESPACE || "mediashar",
+	nodeID: env.NODE_ID || `${os.hostname()}-${process.pid}`,
+	metadata: { db: dbConfig().kind },
+
+	logger: env.LOGGER === "false" ? false : {
+		type: "Console",
+		options: {
+			level: (env.LOG_LEVEL as any) || (env.NODE_ENV === "test" ? "warn" : "info"),
+			// JSON lines for log shippers in production, readable lines in development.
+			formatter: (env.LOG_FORMAT as any) || (production ? "json" : "short"),
+			colors: !production,
+			objectPrinter: undefined,
+		},
+	},
+
+	// No transporter: every service in one process. NATS for clusters.
+	transporter: (env.TRANSPORTER as BrokerOptions["transporter"]) || null,
+	cacher: cacher(),
+	serializer: "JSON",
+
+	// 10 s is longer than any provider API call we make (8 s client timeout) and short enough
+	// that a stuck node is noticed before a user gives up.
+	requestTimeout: num("REQUEST_TIMEOUT_MS", 10_000),
+
+	// Retry only what is safe to retry: moleculer marks "no live node" and timeouts retryable,
+	// and every mutating action is idempotent (unique keys, conditional updates), so a retry that
+	// lands on another node after a crash cannot double anything.
+	retryPolicy: {
+		enabled: env.RETRY_ENABLED !== "false",
+		retries: num("RETRY_COUNT", 3),
+		delay: 100,
+		maxDelay: 1_000,
+		factor: 2,
+		check: (err: Error) => !!(err as Errors.MoleculerRetryableError).retryable,
+	},
+
+	// Open a circuit for an action endpoint when half of at least 20 calls in 60 s fail with a
+	// server error (4xx is the caller's fault and never trips it); try again after 10 s.
+	circuitBreaker: {
+		enabled: env.CB_ENABLED !== "false",
+		threshold: Number(env.CB_THRESHOLD || 0.5),
+		minRequestCount: num("CB_MIN_REQUESTS", 20),
+		windowTime: num("CB_WINDOW_SEC", 60),
+		halfOpenTime: num("CB_HALF_OPEN_MS", 10_000),
+		check: (err: Error) => {
+			const code = (err as Errors.MoleculerError).code;
+			return typeof code !== "number" || code >= 500;
+		},
+	},
+
+	// Per action: 50 concurrent executions per node, 500 queued behind them; beyond that callers
+	// get a fast QueueIsFullError (503-ish) instead of piling up memory during a spike.
+	bulkhead: {
+		enabled: env.BULKHEAD_ENABLED !== "false",
+		concurrency: num("BULKHEAD_CONCURRENCY", 50),
+		maxQueueSize: num("BULKHEAD_QUEUE", 500),
+	},
+
+	registry: {
+		// Round robin spreads stateless calls evenly; preferLocal skips the network hop when a
+		// service group is co-located (and is what makes the embedded default free of hops).
+		strategy: env.LB_STRATEGY || "RoundRobin",
+		preferLocal: env.PREFER_LOCAL !== "false",
+	},
+
+	// Graceful shutdown: on SIGTERM wait up to 10 s for in-flight requests and channel messages.
+	tracking: { enabled: true, shutdownTimeout: num("SHUTDOWN_TIMEOUT_MS", 10_000) },
+
+	heartbeatInterval: num("HEARTBEAT_INTERVAL_SEC", 5),
+	heartbeatTimeout: num("HEARTBEAT_TIMEOUT_SEC", 15),
+
+	transit: { maxQueueSize: 50_000, disableReconnect: false },
+
+	validator: true,
+
+	metrics: { enabled: env.METRICS !== "false", reporter: [] },
+	tracing: {
+		enabled: !!env.TRACING_EXPORTER,
+		exporter: tracingExporter() as any,
+		events: true,
+		stackTrace: !production,
+	},
+
+	middlewares: [ChannelsMiddleware({ adapter: channelsAdapter(), sendMethodName: "sendToChannel", channelHandlerTrigger: "emitLocalChannelHandler" } as any)],
+
+};
+
+export default config;

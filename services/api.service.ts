@@ -1,0 +1,258 @@
+import { PUBLIC_DIR } from "../lib/paths";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
+import { Errors } from "moleculer";
+import ApiGateway from "moleculer-web";
+import { loadConfig } from "../lib/config";
+import { bearerToken, verifyAccessToken } from "../lib/tokens";
+import { MemoryCounterStore, RedisCounterStore, checkLimits, retryAfterSec, windowStart, type CounterStore } from "../lib/rate-limit";
+import { createRedis, redisUrl } from "../lib/redis";
+import { newId } from "../lib/ids";
+import { SocketHub, type EmitPacket } from "./gateway/socket-hub";
+import type { AuthUser, GatewayMeta } from "../types/moleculer";
+
+type Req = IncomingMessage & { $action?: any; $route?: any; $ctx?: Context<any, GatewayMeta>; body?: unknown; $params?: any };
+type Res = ServerResponse;
+
+const intEnv = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
+const IP_LIMIT = { limit: intEnv("RATE_LIMIT_IP_PER_MIN", 600), windowMs: 60_000 };
+const USER_LIMIT = { limit: intEnv("RATE_LIMIT_USER_PER_MIN", 300), windowMs: 60_000 };
+
+/** moleculer-web rate-limit store backed by the gateway's shared counters (memory or Redis). */
+class GatewayRateStore {
+	constructor(
+		private readonly windowMs: number,
+		_opts: unknown,
+		private readonly broker: ServiceBroker,
+	) {}
+	get resetTime() {
+		return windowStart(Date.now(), this.windowMs) + this.windowMs;
+	}
+	inc(key: string) {
+		const counters = (this.broker.getLocalService("api") as unknown as { counters: CounterStore }).counters;
+		return counters.hit(`ip:${key}`, this.windowMs);
+	}
+}
+
+function clientIp(req: IncomingMessage): string {
+	// Behind the compose load balancer the first X-Forwarded-For hop is the client; TRUST_PROXY
+	// must be set for that header to count, or anyone could spoof their way past rate limits.
+	if (process.env.TRUST_PROXY === "true") {
+		const fwd = req.headers["x-forwarded-for"];
+		const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(",")[0]?.trim();
+		if (first) return first;
+	}
+	return req.socket.remoteAddress || "unknown";
+}
+
+/** Normalizes any error into the contract's JSON shape; never leaks server internals. */
+function toClientError(err: any): { code: number; body: Record<string, unknown> } {
+	if (err && typeof err.type === "string" && err.type.startsWith("entity.")) {
+		// body-parser errors
+		if (err.type === "entity.too.large") return { code: 413, body: { name: "PayloadTooLarge", message: "Request body is too large", code: 413, type: "PAYLOAD_TOO_LARGE" } };
+		if (err.type === "entity.parse.failed") return { code: 400, body: { name: "BadRequest", message: "Malformed JSON body", code: 400, type: "INVALID_JSON" } };
+		return { code: 400, body: { name: "BadRequest", message: err.message || "Bad request body", code: 400, type: "INVALID_BODY" } };
+	}
+	const name = err?.name;
+	if (name === "QueueIsFullError" || name === "RequestTimeoutError" || name === "BrokerDisconnectedError" || name === "ServiceNotAvailableError" || err?.type === "CIRCUIT_OPEN") {
+		return { code: 503, body: { name: "ServiceUnavailableError", message: "Service unavailable, retry shortly", code: 503, type: "SERVICE_UNAVAILABLE" } };
+	}
+	let code = typeof err?.code === "number" ? err.code : typeof err?.status === "number" ? err.status : 500;
+	if (code < 400 || code > 599) code = 500;
+	if (code >= 500 && code !== 503) {
+		return { code, body: { name: "ServerError", message: "Something went wrong on our side", code, type: "SERVER_ERROR" } };
+	}
+	return { code, body: { name: err?.name || "Error", message: err?.message || "Error", code, type: err?.type || undefined, data: err?.data } };
+}
+
+const schema: ServiceSchema<any> = {
+	name: "api",
+	mixins: [ApiGateway as unknown as Partial<ServiceSchema>],
+
+	settings: {
+		port: intEnv("PORT", 3000),
+		ip: process.env.HOST || "0.0.0.0",
+		use: [],
+		httpServerTimeout: 30_000,
+		log4XXResponses: false,
+		logRequest: null,
+		logResponse: null,
+		logRequestParams: null,
+		logResponseData: null,
+		rootCallOptions(this: any, options: Record<string, unknown>, req: Req) {
+			// Carry the caller's request id (or a fresh one) through every call, channel message and log line.
+			const incoming = req.headers["x-request-id"];
+			const id = typeof incoming === "string" && /^[\w.-]{1,64}$/.test(incoming) ? incoming : newId();
+			options.requestID = id;
+		},
+		routes: [
+			{
+				// Provider webhooks: the raw body is what gets verified, so no JSON parsing here.
+				path: "/api/payments/webhooks",
+				mappingPolicy: "restrict",
+				mergeParams: false,
+				authentication: false,
+				authorization: false,
+				bodyParsers: { json: false, urlencoded: false, text: { type: () => true, limit: "256kb" } },
+				aliases: { "POST /:provider": "payments.webhook" },
+				onBeforeCall(this: any, ctx: Context<any, any>, _route: unknown, req: Req) {
+					const h = req.headers;
+					ctx.meta.webhook = {
+						headers: {
+							"stripe-signature": h["stripe-signature"],
+							"x-sandbox-signature": h["x-sandbox-signature"],
+							"paypal-transmission-id": h["paypal-transmission-id"],
+							"paypal-transmission-time": h["paypal-transmission-time"],
+							"paypal-transmission-sig": h["paypal-transmission-sig"],
+							"paypal-cert-url": h["paypal-cert-url"],
+							"paypal-auth-algo": h["paypal-auth-algo"],
+							"content-type": h["content-type"],
+						},
+					};
+					const p = req.$params;
+					if (p && typeof p.body !== "string") p.body = "";
+				},
+			},
+			{
+				path: "/api",
+				autoAliases: true,
+				mappingPolicy: "restrict",
+				authentication: true,
+				authorization: true,
+				bodyParsers: { json: { strict: true, limit: process.env.MAX_BODY || "64kb" }, urlencoded: false },
+				rateLimit: {
+					window: IP_LIMIT.windowMs,
+					limit: IP_LIMIT.limit,
+					headers: true,
+					key: (req: Req) => clientIp(req),
+					StoreFactory: GatewayRateStore,
+				},
+				callOptions: {},
+				onBeforeCall(this: any, ctx: Context<any, GatewayMeta>, _route: unknown, req: Req) {
+					ctx.meta.ip = clientIp(req);
+					const key = req.headers["idempotency-key"];
+					if (typeof key === "string") ctx.meta.idempotencyKey = key;
+					ctx.meta.selfUrl = this.selfUrl();
+				},
+			},
+			{
+				path: "/health",
+				mappingPolicy: "restrict",
+				authentication: false,
+				authorization: false,
+				aliases: { "GET /": "api.health" },
+			},
+		],
+		assets: { folder: PUBLIC_DIR, options: { index: false } },
+		onError(this: any, req: Req, res: Res, err: any) {
+			const { code, body } = toClientError(err);
+			if (code >= 500 && code !== 503) this.logger.error("Request failed", req.method, req.url, err);
+			if (code === 429) {
+				const retry = err?.data?.retryAfterSec ?? retryAfterSec(Date.now(), IP_LIMIT.windowMs);
+				res.setHeader("Retry-After", String(retry));
+			}
+			if (code === 503) res.setHeader("Retry-After", "5");
+			const ctxHeaders = req.$ctx?.meta?.$responseHeaders;
+			if (ctxHeaders) for (const [k, v] of Object.entries(ctxHeaders)) if (k.toLowerCase() !== "content-type") res.setHeader(k, v);
+			res.setHeader("Content-Type", "application/json; charset=utf-8");
+			res.writeHead(code);
+			res.end(JSON.stringify(body));
+		},
+	},
+
+	actions: {
+		/** Liveness: 200 while this node can serve. */
+		health: {
+			visibility: "public",
+			handler(this: any) {
+				return { status: "ok", nodeID: this.broker.nodeID, uptime: Math.round(process.uptime()) };
+			},
+		},
+	},
+
+	events: {
+		/** Server → client delivery: every gateway node emits to its own sockets in the rooms. */
+		"ws.emit": {
+			params: { rooms: { type: "array", items: "string" }, event: "string", namespace: { type: "string", optional: true } },
+			handler(this: any, ctx: Context<EmitPacket>) {
+				this.hub?.deliver(ctx.params);
+			},
+		},
+		"ws.disconnect": {
+			handler(this: any, ctx: Context<{ namespace: string; rooms: string[] }>) {
+				this.hub?.disconnectRooms(ctx.params.namespace, ctx.params.rooms);
+			},
+		},
+		"$services.changed"(this: any) {
+			this.hub?.refreshRoutes();
+		},
+	},
+
+	methods: {
+		async authenticate(this: any, ctx: Context<any, GatewayMeta>, _route: unknown, req: Req): Promise<AuthUser | null> {
+			const token = bearerToken(req.headers.authorization);
+			if (!token) {
+				if (req.headers.authorization) throw new Errors.MoleculerClientError("Authorization header must be 'Bearer <token>'", 401, "INVALID_TOKEN");
+				return null;
+			}
+			const v = verifyAccessToken(token, this.appConfig.jwtSecret);
+			if (!v.ok) {
+				throw new Errors.MoleculerClientError(v.reason === "expired" ? "Access token expired" : "Invalid access token", 401, v.reason === "expired" ? "TOKEN_EXPIRED" : "INVALID_TOKEN");
+			}
+			return v.user;
+		},
+
+		async authorize(this: any, ctx: Context<any, GatewayMeta>, _route: unknown, req: Req) {
+			const action = req.$action ?? {};
+			const user = ctx.meta.user;
+			if (action.auth === "required" && !user) {
+				throw new Errors.MoleculerClientError("Sign in to do this", 401, "UNAUTHORIZED");
+			}
+			if (Array.isArray(action.roles) && action.roles.length > 0) {
+				const roles = user?.roles ?? [];
+				if (!roles.includes("admin") && !action.roles.some((r: string) => roles.includes(r))) {
+					throw new Errors.MoleculerClientError("You are not allowed to do this", 403, "FORBIDDEN");
+				}
+			}
+			if (user) {
+				const verdict = await checkLimits(this.counters, `user:${user.id}`, [USER_LIMIT]);
+				if (!verdict.allowed) {
+					throw new Errors.MoleculerClientError("Too many requests", 429, "RATE_LIMITED", { retryAfterSec: verdict.retryAfterSec });
+				}
+			}
+		},
+
+		selfUrl(this: any): string {
+			const addr = this.server?.address();
+			const port = addr && typeof addr === "object" ? addr.port : this.settings.port;
+			return `http://127.0.0.1:${port}`;
+		},
+	},
+
+	created(this: any) {
+		this.appConfig = loadConfig();
+		const url = redisUrl();
+		if (url) {
+			this.redis = createRedis(url, "ratelimit");
+			this.counters = new RedisCounterStore(this.redis, `${process.env.NAMESPACE || "mediashar"}:rl`);
+		} else {
+			this.counters = new MemoryCounterStore();
+		}
+	},
+
+	started(this: any) {
+		this.hub = new SocketHub(this.broker, this.logger, this.server, {
+			jwtSecret: this.appConfig.jwtSecret,
+			resolveOverlayToken: (token: string) => this.broker.call("users.resolveOverlayToken", { token }),
+		});
+		this.hub.refreshRoutes();
+	},
+
+	async stopped(this: any) {
+		if (this.hub) await this.hub.close();
+		this.counters?.close?.();
+		if (this.redis) this.redis.disconnect();
+	},
+};
+
+export default schema;

@@ -1,0 +1,222 @@
+import type { Server as HttpServer } from "node:http";
+import { Server, type Namespace, type Socket } from "socket.io";
+import type { ServiceBroker } from "moleculer";
+
+type LoggerInstance = ServiceBroker["logger"];
+import { verifyAccessToken } from "../../lib/tokens";
+import type { AuthUser, GatewayMeta } from "../../types/moleculer";
+
+/**
+ * Socket.IO on the gateway's HTTP server. Two namespaces:
+ *  - "/"        viewers and users (access token optional), rooms `user:<id>` plus whatever
+ *               actions ask for (chat rooms);
+ *  - "/overlay" OBS overlays (overlay token required), rooms `overlay:<userId>` and
+ *               `overlaytoken:<tokenId>`.
+ *
+ * Client → server: an action declares `socket: "chat:send"` (or "/overlay alert:done") and the
+ * hub routes that event to it with `ctx.meta.user` and `ctx.meta.socket`, answering the ack with
+ * `{ok: true, ...result}` or `{ok: false, error: {type, message, retryAfterSec?}}`.
+ * Server → client: any service broadcasts `ws.emit` {namespace, rooms, event, data}; every
+ * gateway node delivers to its own sockets in those rooms, so several gateways need no sticky
+ * routing between them.
+ */
+
+export interface EmitPacket {
+	namespace?: string;
+	rooms: string[];
+	event: string;
+	data: unknown;
+	/** Socket ids that must not receive it (e.g. the typing user). */
+	except?: string[];
+}
+
+interface Route {
+	action: string;
+}
+
+export interface HubOptions {
+	jwtSecret: string;
+	/** Called before a socket may use /overlay; returns the overlay's owner or null. */
+	resolveOverlayToken(token: string): Promise<{ user: AuthUser; tokenId: string } | null>;
+	maxPayloadBytes?: number;
+	corsOrigin?: string | string[] | boolean;
+}
+
+export const NAMESPACES = ["/", "/overlay"] as const;
+
+const MAX_EVENT_ARGS = 3;
+
+export class SocketHub {
+	readonly io: Server;
+	private routes = new Map<string, Route>();
+	/** Counted by connect/disconnect, read by metrics. */
+	readonly connected: Record<string, number> = { "/": 0, "/overlay": 0 };
+
+	constructor(
+		private readonly broker: ServiceBroker,
+		private readonly logger: LoggerInstance,
+		server: HttpServer,
+		private readonly opts: HubOptions,
+	) {
+		this.io = new Server(server, {
+			serveClient: false,
+			maxHttpBufferSize: opts.maxPayloadBytes ?? 64 * 1024,
+			cors: { origin: opts.corsOrigin ?? true, credentials: false },
+			pingInterval: 20_000,
+			pingTimeout: 20_000,
+		});
+		this.setupMain(this.io.of("/"));
+		this.setupOverlay(this.io.of("/overlay"));
+	}
+
+	/** Rebuilds the event → action table from every action that declares `socket`. */
+	refreshRoutes() {
+		const routes = new Map<string, Route>();
+		const list = this.broker.registry.getActionList({ onlyAvailable: false, skipInternal: true, withEndpoints: false }) as any[];
+		for (const item of list) {
+			const def = item.action ?? item;
+			const spec: unknown = def.socket;
+			if (typeof spec !== "string") continue;
+			const [ns, event] = spec.includes(" ") ? spec.split(" ", 2) : ["/", spec];
+			routes.set(`${ns} ${event}`, { action: def.name });
+		}
+		this.routes = routes;
+	}
+
+	/** Delivers a broadcast packet to this node's sockets. */
+	deliver(packet: EmitPacket) {
+		const nsp = this.io.of(packet.namespace || "/");
+		if (!packet.rooms || packet.rooms.length === 0) return;
+		let target = nsp.to(packet.rooms);
+		if (packet.except && packet.except.length > 0) target = target.except(packet.except);
+		target.emit(packet.event, packet.data);
+	}
+
+	/** Disconnects this node's sockets in the given rooms (token rotation, bans). */
+	disconnectRooms(namespace: string, rooms: string[]) {
+		this.io.of(namespace).in(rooms).disconnectSockets(true);
+	}
+
+	/** Local socket count in a room (O(1): socket.io keeps the sets). */
+	localRoomSize(namespace: string, room: string): number {
+		return this.io.of(namespace).adapter.rooms.get(room)?.size ?? 0;
+	}
+
+	async close() {
+		await new Promise<void>((resolve) => this.io.close(() => resolve()));
+	}
+
+	private setupMain(nsp: Namespace) {
+		nsp.use((socket, next) => {
+			const token = (socket.handshake.auth as Record<string, unknown> | undefined)?.token;
+			if (token === undefined || token === null || token === "") {
+				socket.data.user = null;
+				return next();
+			}
+			if (typeof token !== "string") return next(connectError("Token must be a string", "INVALID_TOKEN"));
+			const v = verifyAccessToken(token, this.opts.jwtSecret);
+			if (!v.ok) return next(connectError(v.reason === "expired" ? "Token expired" : "Invalid token", v.reason === "expired" ? "TOKEN_EXPIRED" : "INVALID_TOKEN"));
+			socket.data.user = v.user;
+			next();
+		});
+		nsp.on("connection", (socket) => {
+			const user = socket.data.user as AuthUser | null;
+			if (user) socket.join(`user:${user.id}`);
+			this.attach(socket, "/");
+		});
+	}
+
+	private setupOverlay(nsp: Namespace) {
+		nsp.use(async (socket, next) => {
+			const token = (socket.handshake.auth as Record<string, unknown> | undefined)?.token ?? socket.handshake.query?.token;
+			if (typeof token !== "string" || token.length === 0 || token.length > 200) return next(connectError("Overlay token required", "INVALID_TOKEN"));
+			try {
+				const owner = await this.opts.resolveOverlayToken(token);
+				if (!owner) return next(connectError("Invalid overlay token", "INVALID_TOKEN"));
+				socket.data.user = owner.user;
+				socket.data.tokenId = owner.tokenId;
+				next();
+			} catch (err) {
+				this.logger.warn("Overlay token check failed", (err as Error).message);
+				next(connectError("Service unavailable, retry shortly", "SERVICE_UNAVAILABLE"));
+			}
+		});
+		nsp.on("connection", (socket) => {
+			const user = socket.data.user as AuthUser;
+			socket.join([`overlay:${user.id}`, `overlaytoken:${socket.data.tokenId}`]);
+			this.attach(socket, "/overlay");
+			// Tell the alerts service an overlay is listening, so the current alert is (re)sent.
+			this.broker.call("alerts.overlayConnected", { userId: user.id }, { meta: { user } }).catch((err: Error) => {
+				this.logger.warn("alerts.overlayConnected failed", err.message);
+			});
+		});
+	}
+
+	private attach(socket: Socket, namespace: string) {
+		this.connected[namespace] = (this.connected[namespace] ?? 0) + 1;
+		socket.onAny((event: unknown, ...args: unknown[]) => {
+			void this.dispatch(socket, namespace, event, args);
+		});
+		socket.on("disconnecting", () => {
+			const rooms = [...socket.rooms].filter((r) => r !== socket.id);
+			this.broker.emit("socket.disconnected", { namespace, socketId: socket.id, user: socket.data.user ?? null, rooms });
+		});
+		socket.on("disconnect", () => {
+			this.connected[namespace] = Math.max(0, (this.connected[namespace] ?? 1) - 1);
+		});
+	}
+
+	private async dispatch(socket: Socket, namespace: string, event: unknown, args: unknown[]) {
+		const last = args[args.length - 1];
+		const ack = typeof last === "function" ? (last as (res: unknown) => void) : null;
+		const reply = (res: unknown) => {
+			if (ack) ack(res);
+		};
+		if (typeof event !== "string" || args.length > MAX_EVENT_ARGS) {
+			return reply({ ok: false, error: { type: "BAD_EVENT", message: "Unknown event" } });
+		}
+		const route = this.routes.get(`${namespace} ${event}`);
+		if (!route) return reply({ ok: false, error: { type: "UNKNOWN_EVENT", message: `Unknown event "${event}"` } });
+		const payload = ack ? args.slice(0, -1)[0] : args[0];
+		if (payload !== undefined && (payload === null || typeof payload !== "object" || Array.isArray(payload))) {
+			return reply({ ok: false, error: { type: "VALIDATION_ERROR", message: "Payload must be an object" } });
+		}
+		const meta: GatewayMeta = {
+			user: socket.data.user ?? null,
+			ip: socket.handshake.address,
+			socket: { id: socket.id, namespace, rooms: [...socket.rooms].filter((r) => r !== socket.id) },
+		};
+		try {
+			const ctxMeta = meta as Record<string, unknown>;
+			const result = await this.broker.call(route.action, (payload ?? {}) as Record<string, unknown>, { meta: ctxMeta });
+			if (Array.isArray(ctxMeta.$join)) socket.join(ctxMeta.$join as string[]);
+			if (Array.isArray(ctxMeta.$leave)) for (const r of ctxMeta.$leave as string[]) socket.leave(r);
+			reply({ ok: true, ...(result && typeof result === "object" ? (result as object) : {}) });
+		} catch (err) {
+			reply({ ok: false, error: socketError(err) });
+		}
+	}
+}
+
+function connectError(message: string, type: string): Error {
+	const err = new Error(message) as Error & { data: unknown };
+	err.data = { type, message };
+	return err;
+}
+
+/** Maps a Moleculer error to the contract's ack error shape; never leaks a server stack. */
+export function socketError(err: unknown): { type: string; message: string; retryAfterSec?: number; data?: unknown } {
+	const e = err as { code?: number; type?: string; message?: string; data?: any };
+	const code = typeof e.code === "number" ? e.code : 500;
+	if (code >= 500) {
+		return { type: e.type && code === 503 ? e.type : "SERVER_ERROR", message: code === 503 ? "Service unavailable, retry shortly" : "Something went wrong" };
+	}
+	const out: { type: string; message: string; retryAfterSec?: number; data?: unknown } = {
+		type: e.type || "BAD_REQUEST",
+		message: e.message || "Request refused",
+	};
+	const retry = e.data?.retryAfterSec;
+	if (typeof retry === "number") out.retryAfterSec = retry;
+	if (Array.isArray(e.data)) out.data = e.data;
+	return out;
+}

@@ -1,0 +1,42 @@
+import "moleculer";
+
+declare module "moleculer" {
+	interface ActionSchema {
+		/** moleculer-web alias, e.g. "POST /donations" (auto-aliased under /api). */
+		rest?: string | string[] | Record<string, unknown>;
+		/** "required": the gateway refuses anonymous callers with 401; "optional": user when present. */
+		auth?: "required" | "optional";
+		/** Roles allowed to call (checked after auth); "admin" always passes. */
+		roles?: string[];
+		/** Socket.IO event that calls this action: "chat:send" (main namespace) or "/overlay alert:done". */
+		socket?: string;
+	}
+	interface ServiceSchema {
+		channels?: Record<string, unknown>;
+	}
+}
+
+export interface AuthUser {
+	id: string;
+	username: string;
+	displayName?: string;
+	roles: string[];
+}
+
+/** What the gateway puts in ctx.meta for every call it makes. */
+export interface GatewayMeta {
+	user?: AuthUser | null;
+	requestId?: string;
+	ip?: string;
+	idempotencyKey?: string;
+	/** Set for socket-originated calls. */
+	socket?: { id: string; namespace: string; rooms?: string[] };
+	/** Actions may ask the gateway to set the HTTP status and headers. */
+	$statusCode?: number;
+	$responseHeaders?: Record<string, string>;
+	/** Actions called from a socket may ask the gateway to join/leave rooms. */
+	$join?: string[];
+	$leave?: string[];
+	/** The gateway's own base URL (used by the sandbox to deliver its webhook). */
+	selfUrl?: string;
+}
