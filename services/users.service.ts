@@ -276,11 +276,18 @@ const schema: ServiceSchema = {
 			rest: "POST /users/me/overlay-token",
 			auth: "required",
 			async handler(this: any, ctx: Ctx) {
-				const user: UserDoc = await this.requireUser(ctx.meta.user!.id);
-				const token = randomToken(24);
-				await this.store.updateMany({ _id: user._id }, { $set: { overlayToken: token, updatedAt: new Date().toISOString() } });
-				ctx.broadcast("ws.disconnect", { namespace: "/overlay", rooms: [`overlaytoken:${this.tokenId(user.overlayToken)}`] });
-				return { overlayToken: token, overlayUrl: this.overlayUrl(token) };
+				return this.rotateOverlay(ctx, await this.requireUser(ctx.meta.user!.id));
+			},
+		},
+
+		/** Operators: rotate a user's overlay token (e.g. after it leaked on stream). */
+		rotateOverlayTokenFor: {
+			visibility: "public",
+			params: { username: USERNAME },
+			async handler(this: any, ctx: Ctx<{ username: string }>) {
+				const user: UserDoc | null = await this.store.findOne({ username: ctx.params.username.toLowerCase() });
+				if (!user) throw notFound("User");
+				return this.rotateOverlay(ctx, user);
 			},
 		},
 
@@ -420,6 +427,12 @@ const schema: ServiceSchema = {
 		},
 		tokenId(token: string) {
 			return sha256(token).slice(0, 16);
+		},
+		async rotateOverlay(this: any, ctx: Ctx, user: UserDoc) {
+			const token = randomToken(24);
+			await this.store.updateMany({ _id: user._id }, { $set: { overlayToken: token, updatedAt: new Date().toISOString() } });
+			ctx.broadcast("ws.disconnect", { namespace: "/overlay", rooms: [`overlaytoken:${this.tokenId(user.overlayToken)}`] });
+			return { overlayToken: token, overlayUrl: this.overlayUrl(token) };
 		},
 		async requireUser(this: any, id: string): Promise<UserDoc> {
 			const user = await this.store.findById(id);
