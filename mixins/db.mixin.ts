@@ -6,6 +6,7 @@ import DbService from "moleculer-db";
 import MongoAdapter from "moleculer-db-adapter-mongo";
 import { dbConfig, type DbKind } from "../lib/db-config";
 import { isId } from "../lib/ids";
+import { RemoteAdapter } from "../lib/cluster/remote-adapter";
 
 export interface IndexSpec {
 	/** One field, or several for a compound index (MongoDB; NeDB indexes the first). */
@@ -49,6 +50,7 @@ export class Collection<T extends Doc = Doc> {
 	static createAdapter(name: string, kind: DbKind): any {
 		const cfg = dbConfig();
 		if (kind === "mongo") return new MongoAdapter(cfg.mongoUri!, { useUnifiedTopology: true });
+		if (kind === "remote") return new RemoteAdapter(name);
 		if (kind === "nedb") {
 			fs.mkdirSync(cfg.dataDir, { recursive: true });
 			return new DbService.MemoryAdapter({ filename: path.join(cfg.dataDir, `${name}.db`) });
@@ -69,6 +71,7 @@ export class Collection<T extends Doc = Doc> {
 	}
 
 	async ensureIndexes() {
+		if (this.kind === "remote") return this.adapter.ensureIndexes(this.indexes);
 		if (this.kind === "mongo") {
 			for (const idx of this.indexes) {
 				const fields = Array.isArray(idx.fields) ? idx.fields : [idx.fields];
@@ -120,6 +123,7 @@ export class Collection<T extends Doc = Doc> {
 	/** Insert-or-update by a unique query (counters, aggregates). */
 	async upsert(query: Record<string, unknown>, update: Record<string, unknown>): Promise<void> {
 		if (this.kind === "mongo") await this.adapter.collection.updateOne(query, update, { upsert: true });
+		else if (this.kind === "remote") await this.adapter.upsert(query, update);
 		else await this.adapter.db.update(query, update, { upsert: true });
 	}
 
