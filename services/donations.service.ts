@@ -1,0 +1,566 @@
+import type { Context, ServiceSchema } from "moleculer";
+import { Errors } from "moleculer";
+import { DbMixin, type Collection } from "../mixins/db.mixin";
+import { loadConfig } from "../lib/config";
+import { newId } from "../lib/ids";
+import { CURRENCY_CODES, feeFor, formatMoney, amountProblem } from "../lib/money";
+import { moderate } from "../lib/moderation";
+import { withDefaults } from "../lib/user-settings";
+import { dayOf, donationProblems, donorKey, mediaSeconds, periodDays, requestHash, type DonationRequest } from "../lib/donations/rules";
+import { conflict, invalid, isDuplicateKey, notFound } from "../lib/errors";
+import type { GatewayMeta } from "../types/moleculer";
+
+/**
+ * Donations: creation (with idempotency keys), history, stats and leaderboards from maintained
+ * aggregates, goals, and the balance ledger. Payment outcomes arrive on the
+ * `payments.statusChanged` channel; a paid donation is announced on `donations.paid`.
+ *
+ * Every effect of "paid" (ledger credit, aggregates, announcement) is recorded on the donation
+ * document itself (`effects.*`), so a redelivered message or a restart re-drives only what is
+ * missing and nothing happens twice.
+ */
+
+export type DonationStatus = "pending" | "paid" | "failed" | "expired" | "refunded" | "reversed";
+
+export interface DonationDoc {
+	_id: string;
+	recipientId: string;
+	recipientUsername: string;
+	donorId: string | null;
+	donorName: string;
+	hideName: boolean;
+	message: string;
+	/** The message as shown publicly (blocked terms masked). */
+	publicMessage: string;
+	mediaUrl: string | null;
+	mediaSeconds: number | null;
+	amount: number;
+	currency: string;
+	provider: string;
+	paymentId: string | null;
+	status: DonationStatus;
+	createdAt: string;
+	paidAt: string | null;
+	statusAt: string;
+	effects: { credited?: boolean; aggregated?: boolean; announced?: boolean; debited?: boolean; deaggregated?: boolean; reversalAnnounced?: boolean };
+	goalId?: string | null;
+}
+
+type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
+
+const PROVIDERS = ["sandbox", "midtrans", "stripe", "paypal"];
+const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
+const LIST_PARAMS = {
+	limit: { type: "number", integer: true, min: 1, max: 100, optional: true, convert: true },
+	cursor: { type: "string", max: 64, optional: true },
+};
+
+const schema: ServiceSchema<any> = {
+	name: "donations",
+	mixins: [
+		DbMixin("donations", [{ fields: "recipientId" }, { fields: "donorId" }, { fields: "paymentId" }, { fields: "status" }], {
+			idempotency_keys: [{ fields: "expiresAt" }],
+			ledger: [{ fields: "key", unique: true }, { fields: "userId" }],
+			donation_aggregates: [{ fields: "owner" }],
+			goals: [],
+		}),
+	],
+	settings: { rest: "/" },
+	dependencies: [],
+
+	actions: {
+		/** Start a donation: validates against the streamer's settings and opens a payment. */
+		create: {
+			rest: "POST /donations",
+			auth: "optional",
+			params: {
+				to: { type: "string", min: 1, max: 25 },
+				amount: { type: "number", integer: true, min: 1, max: 1e13 },
+				currency: { type: "enum", values: CURRENCY_CODES },
+				provider: { type: "enum", values: PROVIDERS },
+				message: { type: "string", max: 500, optional: true },
+				donorName: { type: "string", max: 50, optional: true },
+				hideName: { type: "boolean", optional: true },
+				mediaUrl: { type: "url", max: 2048, optional: true },
+				email: { type: "email", max: 254, optional: true },
+				method: { type: "enum", values: ["snap", "qris", "bank_transfer"], optional: true },
+				bank: { type: "enum", values: ["bca", "bni", "bri", "permata", "cimb"], optional: true },
+			},
+			async handler(this: any, ctx: Ctx<DonationRequest>) {
+				const key = ctx.meta.idempotencyKey;
+				if (key === undefined) return this.createDonation(ctx);
+				if (typeof key !== "string" || key.length < 1 || key.length > 255) throw invalid("Idempotency-Key", "Idempotency-Key must be 1-255 characters", "INVALID_IDEMPOTENCY_KEY");
+				return this.withIdempotency(ctx, key, () => this.createDonation(ctx));
+			},
+		},
+
+		/** One donation, for its donor or recipient (or an admin). */
+		getOne: {
+			rest: "GET /donations/:id",
+			auth: "required",
+			params: { id: { type: "string", max: 64 } },
+			async handler(this: any, ctx: Ctx<{ id: string }>) {
+				const d: DonationDoc | null = await this.store.findById(ctx.params.id);
+				const user = ctx.meta.user!;
+				if (!d) throw notFound("Donation");
+				if (d.recipientId !== user.id && d.donorId !== user.id && !user.roles.includes("admin")) throw notFound("Donation");
+				return this.view(d);
+			},
+		},
+
+		received: {
+			rest: "GET /me/donations/received",
+			auth: "required",
+			params: { status: { type: "enum", values: ["pending", "paid", "failed", "expired", "refunded", "reversed"], optional: true }, ...LIST_PARAMS },
+			async handler(this: any, ctx: Ctx<{ status?: string; limit?: number; cursor?: string }>) {
+				const q: Record<string, unknown> = { recipientId: ctx.meta.user!.id };
+				if (ctx.params.status) q.status = ctx.params.status;
+				const page = await this.store.page(q, ctx.params);
+				return { items: page.items.map((d: DonationDoc) => this.view(d)), nextCursor: page.nextCursor };
+			},
+		},
+
+		sent: {
+			rest: "GET /me/donations/sent",
+			auth: "required",
+			params: { status: { type: "enum", values: ["pending", "paid", "failed", "expired", "refunded", "reversed"], optional: true }, ...LIST_PARAMS },
+			async handler(this: any, ctx: Ctx<{ status?: string; limit?: number; cursor?: string }>) {
+				const q: Record<string, unknown> = { donorId: ctx.meta.user!.id };
+				if (ctx.params.status) q.status = ctx.params.status;
+				const page = await this.store.page(q, ctx.params);
+				return { items: page.items.map((d: DonationDoc) => this.view(d)), nextCursor: page.nextCursor };
+			},
+		},
+
+		/** Totals, leaderboard, goal and recent paid donations of a channel (from aggregates). */
+		stats: {
+			rest: "GET /users/:username/stats",
+			params: { username: { type: "string", min: 1, max: 25 }, period: { type: "enum", values: ["all", "30d", "7d"], optional: true } },
+			cache: { keys: ["username", "period"], ttl: 5 },
+			async handler(this: any, ctx: Ctx<{ username: string; period?: "all" | "30d" | "7d" }>) {
+				const user = await ctx.call<any, any>("users.get", { username: ctx.params.username });
+				if (!user) throw notFound("User");
+				return this.computeStats(user.id, ctx.params.period ?? "all");
+			},
+		},
+
+		setGoal: {
+			rest: "PUT /me/goal",
+			auth: "required",
+			params: { title: { type: "string", min: 1, max: 100, trim: true }, target: { type: "number", integer: true, min: 1, max: 1e13 }, currency: { type: "enum", values: CURRENCY_CODES } },
+			async handler(this: any, ctx: Ctx<{ title: string; target: number; currency: string }>) {
+				const problem = amountProblem(ctx.params.target, ctx.params.currency);
+				if (problem) throw invalid("target", problem);
+				const userId = ctx.meta.user!.id;
+				const goals: Collection = this.stores.goals;
+				const existing = await goals.findById(userId);
+				const now = new Date().toISOString();
+				if (existing && existing.currency === ctx.params.currency) {
+					await goals.updateMany({ _id: userId }, { $set: { title: ctx.params.title, target: ctx.params.target, updatedAt: now } });
+				} else {
+					if (existing) await goals.removeMany({ _id: userId });
+					await goals.insert({ _id: userId, goalId: newId(), title: ctx.params.title, target: ctx.params.target, currency: ctx.params.currency, current: 0, startedAt: now, updatedAt: now });
+				}
+				this.goalChanged(ctx, userId, ctx.meta.user!.username);
+				return this.goalView(await goals.findById(userId));
+			},
+		},
+
+		deleteGoal: {
+			rest: "DELETE /me/goal",
+			auth: "required",
+			async handler(this: any, ctx: Ctx) {
+				await this.stores.goals.removeMany({ _id: ctx.meta.user!.id });
+				this.goalChanged(ctx, ctx.meta.user!.id, ctx.meta.user!.username);
+				ctx.meta.$statusCode = 204;
+				return null;
+			},
+		},
+
+		/** The caller's balance per currency, from the ledger. */
+		balance: {
+			rest: "GET /me/balance",
+			auth: "required",
+			async handler(this: any, ctx: Ctx) {
+				const rows = await this.stores.donation_aggregates.find({ query: { owner: ctx.meta.user!.id, kind: "balance" } });
+				return { balances: rows.map((r: any) => ({ currency: r.currency, amount: r.amount, formattedAmount: formatMoney(r.amount, r.currency) })).sort((a: any, b: any) => a.currency.localeCompare(b.currency)) };
+			},
+		},
+
+		/** The caller's ledger entries, newest first (what the balance is made of). */
+		ledger: {
+			rest: "GET /me/ledger",
+			auth: "required",
+			params: LIST_PARAMS,
+			async handler(this: any, ctx: Ctx<{ limit?: number; cursor?: string }>) {
+				const page = await this.stores.ledger.page({ userId: ctx.meta.user!.id }, ctx.params);
+				return { items: page.items.map((e: any) => ({ id: e._id, donationId: e.donationId, kind: e.kind, amount: e.amount, gross: e.gross, fee: e.fee, currency: e.currency, createdAt: e.createdAt })), nextCursor: page.nextCursor };
+			},
+		},
+
+		// ---- internal ----
+
+		get: {
+			visibility: "public",
+			params: { id: { type: "string", max: 64 } },
+			async handler(this: any, ctx: Ctx<{ id: string }>) {
+				const d = await this.store.findById(ctx.params.id);
+				return d ? this.view(d) : null;
+			},
+		},
+
+		goalOf: {
+			visibility: "public",
+			params: { userId: { type: "string", max: 64 } },
+			async handler(this: any, ctx: Ctx<{ userId: string }>) {
+				return this.goalView(await this.stores.goals.findById(ctx.params.userId));
+			},
+		},
+
+		/** Rebuilds a channel's aggregates from its donations (operators: after a crash mid-update). */
+		rebuildAggregates: {
+			visibility: "public",
+			params: { userId: { type: "string", max: 64 } },
+			async handler(this: any, ctx: Ctx<{ userId: string }>) {
+				return this.rebuildAggregates(ctx.params.userId);
+			},
+		},
+	},
+
+	channels: {
+		"payments.statusChanged": {
+			group: "donations",
+			async handler(this: any, payload: { donationId: string; paymentId: string; status: string }) {
+				await this.applyPaymentStatus(payload.donationId, payload.status, payload.paymentId);
+			},
+		},
+	},
+
+	methods: {
+		async createDonation(this: any, ctx: Ctx<DonationRequest>) {
+			const p = ctx.params;
+			const signedIn = !!ctx.meta.user;
+			const recipient = await ctx.call<any, any>("users.get", { username: p.to.toLowerCase() });
+			const problems = donationProblems(p, recipient, signedIn);
+			if (problems.length) {
+				throw new Errors.MoleculerClientError(problems[0].message, 422, problems[0].type, problems.map((x) => ({ field: x.field, message: x.message, type: x.type })));
+			}
+			const settings = withDefaults(recipient.settings);
+			const now = new Date().toISOString();
+			const message = (p.message ?? "").trim();
+			const doc: DonationDoc = {
+				_id: newId(),
+				recipientId: recipient.id,
+				recipientUsername: recipient.username,
+				donorId: ctx.meta.user?.id ?? null,
+				donorName: (p.donorName?.trim() || ctx.meta.user?.displayName || ctx.meta.user?.username || "").slice(0, 50),
+				hideName: !!p.hideName,
+				message,
+				publicMessage: moderate(message, settings.moderation.blockedTerms).masked,
+				mediaUrl: p.mediaUrl ?? null,
+				mediaSeconds: p.mediaUrl ? mediaSeconds(p.amount, settings) : null,
+				amount: p.amount,
+				currency: p.currency,
+				provider: p.provider,
+				paymentId: null,
+				status: "pending",
+				createdAt: now,
+				paidAt: null,
+				statusAt: now,
+				effects: {},
+			};
+			await this.store.insert(doc);
+			let payment: any;
+			try {
+				payment = await ctx.call("payments.create", {
+					donationId: doc._id,
+					amount: doc.amount,
+					currency: doc.currency,
+					provider: doc.provider,
+					method: p.method,
+					bank: p.bank,
+					donorName: doc.donorName,
+					email: p.email,
+					description: `Donation to ${recipient.username}`,
+				});
+			} catch (err) {
+				// Nothing was charged: the donation can never complete, so it is marked failed.
+				await this.store.updateIf({ _id: doc._id, status: "pending" }, { $set: { status: "failed", statusAt: new Date().toISOString(), failure: (err as Error).message } });
+				throw err;
+			}
+			await this.store.updateMany({ _id: doc._id }, { $set: { paymentId: payment.id } });
+			doc.paymentId = payment.id;
+			ctx.meta.$statusCode = 201;
+			return { donation: this.view(doc), payment: { id: payment.id, provider: payment.provider, status: payment.status, action: payment.action } };
+		},
+
+		/**
+		 * Idempotency-Key: the first request's response is stored and replayed; a different body
+		 * under the same key is refused; a request still in flight answers 409. Keys last 24 h.
+		 */
+		async withIdempotency(this: any, ctx: Ctx<DonationRequest>, key: string, run: () => Promise<any>) {
+			const keys: Collection = this.stores.idempotency_keys;
+			const id = `donations.create:${ctx.meta.user?.id ?? "anon"}:${key}`;
+			const hash = requestHash(ctx.params as unknown as Record<string, unknown>);
+			const now = Date.now();
+			try {
+				await keys.insert({ _id: id, hash, state: "running", createdAt: now, expiresAt: now + IDEMPOTENCY_TTL_MS });
+			} catch (err) {
+				if (!isDuplicateKey(err)) throw err;
+				const existing = await keys.findById(id);
+				if (!existing) return this.withIdempotency(ctx, key, run);
+				if (existing.expiresAt < now) {
+					await keys.removeMany({ _id: id, expiresAt: existing.expiresAt });
+					return this.withIdempotency(ctx, key, run);
+				}
+				if (existing.hash !== hash) {
+					throw new Errors.MoleculerClientError("This Idempotency-Key was used with a different request body", 422, "IDEMPOTENCY_KEY_REUSED", [{ field: "Idempotency-Key", message: "reused with a different body" }]);
+				}
+				if (existing.state !== "done") throw conflict("A request with this Idempotency-Key is still in progress", "IDEMPOTENCY_KEY_IN_FLIGHT");
+				ctx.meta.$statusCode = existing.statusCode ?? 201;
+				ctx.meta.$responseHeaders = { "Idempotent-Replayed": "true" };
+				return existing.response;
+			}
+			try {
+				const response = await run();
+				await keys.updateMany({ _id: id }, { $set: { state: "done", response, statusCode: ctx.meta.$statusCode ?? 200 } });
+				return response;
+			} catch (err) {
+				// Nothing was created for a refused request: free the key so a corrected retry works.
+				await keys.removeMany({ _id: id, state: "running" });
+				throw err;
+			}
+		},
+
+		view(this: any, d: DonationDoc) {
+			return {
+				id: d._id,
+				to: d.recipientUsername,
+				recipientId: d.recipientId,
+				recipientUsername: d.recipientUsername,
+				donorId: d.donorId,
+				donorName: d.hideName ? "Anonymous" : d.donorName,
+				hideName: d.hideName,
+				message: d.publicMessage ?? d.message,
+				mediaUrl: d.mediaUrl,
+				mediaSeconds: d.mediaSeconds,
+				amount: d.amount,
+				currency: d.currency,
+				formattedAmount: formatMoney(d.amount, d.currency),
+				provider: d.provider,
+				paymentId: d.paymentId,
+				status: d.status,
+				createdAt: d.createdAt,
+				paidAt: d.paidAt,
+			};
+		},
+
+		/** The internal form sent on channels: the view plus the unmasked message for moderation. */
+		channelView(this: any, d: DonationDoc) {
+			return { ...this.view(d), originalMessage: d.message, donorDisplayName: d.donorName };
+		},
+
+		goalView(goal: any) {
+			if (!goal) return null;
+			return { title: goal.title, target: goal.target, current: goal.current, currency: goal.currency, formattedTarget: formatMoney(goal.target, goal.currency), formattedCurrent: formatMoney(goal.current, goal.currency), startedAt: goal.startedAt };
+		},
+
+		goalChanged(this: any, ctx: Ctx, userId: string, username: string) {
+			ctx.broadcast("donations.goalChanged", { userId, username });
+			void this.broker.cacher?.clean(`donations.stats:${username}*`);
+		},
+
+		async applyPaymentStatus(this: any, donationId: string, status: string, paymentId?: string) {
+			const now = new Date().toISOString();
+			if (status === "paid") {
+				await this.store.updateIf({ _id: donationId, status: "pending" }, { $set: { status: "paid", paidAt: now, statusAt: now, ...(paymentId ? { paymentId } : {}) } });
+				const d: DonationDoc | null = await this.store.findById(donationId);
+				if (d && (d.status === "paid" || d.status === "refunded" || d.status === "reversed")) await this.applyPaidEffects(d);
+				if (d && (d.status === "refunded" || d.status === "reversed")) await this.applyReversalEffects(d);
+			} else if (status === "failed" || status === "expired") {
+				await this.store.updateIf({ _id: donationId, status: "pending" }, { $set: { status, statusAt: now } });
+			} else if (status === "refunded" || status === "reversed") {
+				await this.store.updateIf({ _id: donationId, status: "paid" }, { $set: { status, statusAt: now } });
+				const d: DonationDoc | null = await this.store.findById(donationId);
+				if (d && (d.status === "refunded" || d.status === "reversed")) {
+					await this.applyPaidEffects(d);
+					await this.applyReversalEffects(d);
+				}
+			}
+		},
+
+		/** Ledger credit, aggregates and the announcement, each at most once (flags on the donation). */
+		async applyPaidEffects(this: any, d: DonationDoc) {
+			if (!d.effects?.credited) {
+				const fee = feeFor(d.amount, this.appConfig.platformFeeBps);
+				await this.ledgerEntry(d, "credit", d.amount - fee, d.amount, fee);
+				await this.store.updateMany({ _id: d._id }, { $set: { "effects.credited": true } });
+			}
+			if (await this.store.updateIf({ _id: d._id, "effects.aggregated": { $ne: true } }, { $set: { "effects.aggregated": true } })) {
+				await this.aggregate(d, +1);
+			}
+			if (!d.effects?.announced) {
+				await this.broker.sendToChannel("donations.paid", { donation: this.channelView({ ...d, status: "paid" }) });
+				await this.store.updateMany({ _id: d._id }, { $set: { "effects.announced": true } });
+				this.broker.broadcast("donations.changed", { recipientId: d.recipientId, recipientUsername: d.recipientUsername });
+			}
+		},
+
+		async applyReversalEffects(this: any, d: DonationDoc) {
+			if (!d.effects?.debited) {
+				const fee = feeFor(d.amount, this.appConfig.platformFeeBps);
+				await this.ledgerEntry(d, "debit", -(d.amount - fee), -d.amount, -fee);
+				await this.store.updateMany({ _id: d._id }, { $set: { "effects.debited": true } });
+			}
+			if (await this.store.updateIf({ _id: d._id, "effects.deaggregated": { $ne: true } }, { $set: { "effects.deaggregated": true } })) {
+				await this.aggregate(d, -1);
+			}
+			if (!d.effects?.reversalAnnounced) {
+				await this.broker.sendToChannel("donations.reversed", { donation: this.channelView(d) });
+				await this.store.updateMany({ _id: d._id }, { $set: { "effects.reversalAnnounced": true } });
+				this.broker.broadcast("donations.changed", { recipientId: d.recipientId, recipientUsername: d.recipientUsername });
+			}
+		},
+
+		/** Append-only: the unique key makes a second credit/debit for one donation impossible. */
+		async ledgerEntry(this: any, d: DonationDoc, kind: "credit" | "debit", amount: number, gross: number, fee: number) {
+			try {
+				await this.stores.ledger.insert({ _id: newId(), key: `${d._id}:${kind}`, userId: d.recipientId, donationId: d._id, kind, amount, gross, fee, currency: d.currency, createdAt: new Date().toISOString() });
+			} catch (err) {
+				if (!isDuplicateKey(err)) throw err;
+			}
+		},
+
+		/** Maintains totals per day, per donor, the balance, the recent list and the goal. */
+		async aggregate(this: any, d: DonationDoc, sign: 1 | -1) {
+			const agg: Collection = this.stores.donation_aggregates;
+			const owner = d.recipientId;
+			const day = dayOf(d.paidAt ?? d.createdAt);
+			const donor = donorKey(d);
+			const amount = sign * d.amount;
+			const net = sign * (d.amount - feeFor(d.amount, this.appConfig.platformFeeBps));
+			await agg.upsert({ _id: `total:${owner}:${d.currency}`, owner, kind: "total", currency: d.currency }, { $inc: { amount, count: sign } });
+			await agg.upsert({ _id: `day:${owner}:${d.currency}:${day}`, owner, kind: "day", currency: d.currency, day }, { $inc: { amount, count: sign } });
+			await agg.upsert({ _id: `donor:${owner}:${d.currency}:${donor.key}`, owner, kind: "donor", currency: d.currency, donor: donor.key }, { $inc: { amount, count: sign }, $set: { name: donor.name } });
+			await agg.upsert({ _id: `donorday:${owner}:${d.currency}:${day}:${donor.key}`, owner, kind: "donorday", currency: d.currency, day, donor: donor.key }, { $inc: { amount, count: sign }, $set: { name: donor.name } });
+			await agg.upsert({ _id: `balance:${owner}:${d.currency}`, owner, kind: "balance", currency: d.currency }, { $inc: { amount: net } });
+			if (sign > 0) {
+				const entry = { id: d._id, donorName: donor.name, amount: d.amount, currency: d.currency, formattedAmount: formatMoney(d.amount, d.currency), message: d.publicMessage ?? d.message, paidAt: d.paidAt ?? d.createdAt };
+				await agg.upsert({ _id: `recent:${owner}`, owner, kind: "recent" }, { $push: { items: { $each: [entry], $slice: -10 } } });
+			} else {
+				const recent = await agg.findById(`recent:${owner}`);
+				if (recent?.items?.some((i: any) => i.id === d._id)) {
+					await agg.updateMany({ _id: `recent:${owner}` }, { $set: { items: recent.items.filter((i: any) => i.id !== d._id) } });
+				}
+			}
+			// Goal progress: donations in the goal's currency paid since it started.
+			const goal = await this.stores.goals.findById(owner);
+			if (goal && goal.currency === d.currency && (d.paidAt ?? d.createdAt) >= goal.startedAt) {
+				const counted = sign > 0 || d.goalId === goal.goalId;
+				if (counted) {
+					await this.stores.goals.updateMany({ _id: owner }, { $inc: { current: amount } });
+					if (sign > 0) await this.store.updateMany({ _id: d._id }, { $set: { goalId: goal.goalId } });
+				}
+			}
+			this.broker.broadcast("donations.goalChanged", { userId: owner, username: d.recipientUsername });
+			void this.broker.cacher?.clean(`donations.stats:${d.recipientUsername}*`);
+		},
+
+		async computeStats(this: any, owner: string, period: "all" | "30d" | "7d") {
+			const agg: Collection = this.stores.donation_aggregates;
+			const days = periodDays(period);
+			let totals: { currency: string; amount: number; count: number }[];
+			let donors: { name: string; amount: number; currency: string; count: number }[];
+			if (!days) {
+				totals = (await agg.find({ query: { owner, kind: "total" } })).map((t: any) => ({ currency: t.currency, amount: t.amount, count: t.count }));
+				donors = (await agg.find({ query: { owner, kind: "donor" } })).map((t: any) => ({ name: t.name, amount: t.amount, currency: t.currency, count: t.count, key: t.donor }));
+			} else {
+				const since = days[days.length - 1];
+				const dayRows = await agg.find({ query: { owner, kind: "day", day: { $gte: since } } });
+				const byCur = new Map<string, { currency: string; amount: number; count: number }>();
+				for (const r of dayRows) {
+					const t = byCur.get(r.currency) ?? { currency: r.currency, amount: 0, count: 0 };
+					t.amount += r.amount;
+					t.count += r.count;
+					byCur.set(r.currency, t);
+				}
+				totals = [...byCur.values()];
+				const donorRows = await agg.find({ query: { owner, kind: "donorday", day: { $gte: since } } });
+				const byDonor = new Map<string, any>();
+				for (const r of donorRows) {
+					const k = `${r.currency}:${r.donor}`;
+					const t = byDonor.get(k) ?? { name: r.name, amount: 0, currency: r.currency, count: 0 };
+					t.amount += r.amount;
+					t.count += r.count;
+					t.name = r.name;
+					byDonor.set(k, t);
+				}
+				donors = [...byDonor.values()];
+			}
+			totals = totals.filter((t) => t.count > 0).map((t) => ({ ...t, formattedAmount: formatMoney(t.amount, t.currency) }));
+			const topDonors = donors
+				.filter((d) => d.count > 0 && d.amount > 0)
+				.sort((a, b) => b.amount - a.amount || b.count - a.count)
+				.slice(0, 10)
+				.map((d) => ({ name: d.name, amount: d.amount, currency: d.currency, count: d.count, formattedAmount: formatMoney(d.amount, d.currency) }));
+			const recentDoc = await agg.findById(`recent:${owner}`);
+			const recent = ((recentDoc?.items ?? []) as any[]).slice().reverse();
+			const goal = this.goalView(await this.stores.goals.findById(owner));
+			return { period, totals, topDonors, goal, recent };
+		},
+
+		async rebuildAggregates(this: any, owner: string) {
+			const agg: Collection = this.stores.donation_aggregates;
+			await agg.removeMany({ owner });
+			const paid: DonationDoc[] = await this.store.find({ query: { recipientId: owner, status: "paid" }, sort: ["_id"] });
+			for (const d of paid) await this.aggregate(d, +1);
+			return { owner, donations: paid.length };
+		},
+
+		/** Finish what a crash interrupted: effects of paid/reversed donations not yet applied. */
+		async redrive(this: any) {
+			const unfinished: DonationDoc[] = await this.store.find({
+				query: {
+					$or: [
+						{ status: "paid", "effects.announced": { $ne: true } },
+						{ status: { $in: ["refunded", "reversed"] }, "effects.reversalAnnounced": { $ne: true } },
+					],
+				},
+				limit: 500,
+			});
+			for (const d of unfinished) {
+				try {
+					await this.applyPaymentStatus(d._id, d.status, d.paymentId ?? undefined);
+				} catch (err) {
+					this.logger.warn("Re-drive of donation failed; will retry", d._id, (err as Error).message);
+				}
+			}
+			await this.stores.idempotency_keys.removeMany({ expiresAt: { $lt: Date.now() } });
+			return unfinished.length;
+		},
+	},
+
+	events: {
+		"$broker.started"(this: any) {
+			// Channels are connected only once the broker has started: re-drive from here, not started().
+			void this.redrive().catch((err: Error) => this.logger.warn("Re-drive failed", err.message));
+		},
+	},
+
+	created(this: any) {
+		this.appConfig = loadConfig();
+	},
+
+	started(this: any) {
+		this.redriveTimer = setInterval(() => {
+			void this.redrive().catch((err: Error) => this.logger.warn("Re-drive failed", err.message));
+		}, Number(process.env.REDRIVE_INTERVAL_MS || 30_000));
+		this.redriveTimer.unref();
+	},
+
+	stopped(this: any) {
+		clearInterval(this.redriveTimer);
+	},
+};
+
+export default schema;
