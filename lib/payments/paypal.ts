@@ -1,0 +1,231 @@
+import { toMajorString } from "../money";
+import { expectOk, providerFetch } from "./http";
+import {
+	PaymentInputError,
+	ProviderError,
+	WebhookSignatureError,
+	headerValue,
+	parseJson,
+	type CreatePaymentInput,
+	type CreatedPayment,
+	type PaymentProvider,
+	type PaymentRef,
+	type PaymentStatus,
+	type ProviderEvent,
+} from "./types";
+
+/**
+ * PayPal Orders v2. An OAuth2 client-credentials token (cached until shortly before it expires)
+ * authorizes every call. createPayment creates an order (intent CAPTURE, custom_id = our payment
+ * id) and redirects the payer to its approval link; when PayPal sends the payer back to
+ * `/api/payments/paypal/return?token=<order id>` the order is captured. Webhooks are verified by
+ * PayPal itself through /v1/notifications/verify-webhook-signature with PAYPAL_WEBHOOK_ID.
+ */
+
+export interface PayPalOptions {
+	clientId: string;
+	clientSecret: string;
+	webhookId?: string;
+	apiBase: string;
+	/** Where PayPal sends the payer after approval (our return endpoint). */
+	returnUrl: string;
+}
+
+/** Currencies PayPal accepts among ours (PayPal does not process IDR). */
+export const PAYPAL_CURRENCIES = ["USD", "EUR", "GBP", "AUD", "SGD", "MYR", "JPY", "PHP", "THB"];
+
+const CAPTURE_EVENTS: Record<string, PaymentStatus> = {
+	"PAYMENT.CAPTURE.COMPLETED": "paid",
+	"PAYMENT.CAPTURE.DENIED": "failed",
+	"PAYMENT.CAPTURE.DECLINED": "failed",
+	"PAYMENT.CAPTURE.REFUNDED": "refunded",
+	"PAYMENT.CAPTURE.REVERSED": "reversed",
+};
+
+const CAPTURE_STATUS: Record<string, PaymentStatus> = {
+	COMPLETED: "paid",
+	DECLINED: "failed",
+	FAILED: "failed",
+	REFUNDED: "refunded",
+};
+
+const PAYPAL_HEADERS = ["paypal-transmission-id", "paypal-transmission-time", "paypal-transmission-sig", "paypal-cert-url", "paypal-auth-algo"] as const;
+
+function minorFromValue(value: unknown, currency: string): number | undefined {
+	if (typeof value !== "string" || !/^\d+(\.\d+)?$/.test(value)) return undefined;
+	const exp = currency === "JPY" ? 0 : 2;
+	return Math.round(Number(value) * 10 ** exp);
+}
+
+export class PayPalProvider implements PaymentProvider {
+	readonly name = "paypal" as const;
+	private token: { value: string; expiresAt: number } | null = null;
+	private tokenInFlight: Promise<string> | null = null;
+
+	constructor(private readonly opts: PayPalOptions) {}
+
+	/** A cached access token; one request refreshes it for every concurrent caller. */
+	async accessToken(): Promise<string> {
+		if (this.token && this.token.expiresAt > Date.now()) return this.token.value;
+		if (!this.tokenInFlight) {
+			this.tokenInFlight = (async () => {
+				const res = expectOk(
+					"paypal",
+					"OAuth token",
+					await providerFetch("paypal", `${this.opts.apiBase}/v1/oauth2/token`, {
+						method: "POST",
+						headers: {
+							Authorization: `Basic ${Buffer.from(`${this.opts.clientId}:${this.opts.clientSecret}`).toString("base64")}`,
+							"Content-Type": "application/x-www-form-urlencoded",
+							Accept: "application/json",
+						},
+						body: "grant_type=client_credentials",
+					}),
+				);
+				const b = res.body as { access_token?: string; expires_in?: number };
+				if (!b?.access_token) throw new ProviderError("paypal", "PayPal OAuth answered without access_token", res.status);
+				// Refresh a minute early so a token never expires between our check and PayPal's.
+				const ttlMs = Math.max((Number(b.expires_in) || 300) - 60, 30) * 1000;
+				this.token = { value: b.access_token, expiresAt: Date.now() + ttlMs };
+				return b.access_token;
+			})().finally(() => {
+				this.tokenInFlight = null;
+			});
+		}
+		return this.tokenInFlight;
+	}
+
+	private async call(method: string, path: string, body?: string, extra: Record<string, string> = {}) {
+		const token = await this.accessToken();
+		const res = await providerFetch("paypal", `${this.opts.apiBase}${path}`, {
+			method,
+			headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", Accept: "application/json", ...extra },
+			body,
+		});
+		if (res.status === 401) this.token = null; // revoked or expired early: the next call fetches a new one
+		return res;
+	}
+
+	async createPayment(input: CreatePaymentInput): Promise<CreatedPayment> {
+		if (!PAYPAL_CURRENCIES.includes(input.currency)) {
+			throw new PaymentInputError("currency", `PayPal does not accept ${input.currency}`, "CURRENCY_NOT_SUPPORTED");
+		}
+		const order = {
+			intent: "CAPTURE",
+			purchase_units: [
+				{
+					reference_id: input.donationId,
+					custom_id: input.paymentId,
+					description: (input.description || "Donation").slice(0, 127),
+					amount: { currency_code: input.currency, value: toMajorString(input.amount, input.currency) },
+				},
+			],
+			payment_source: {
+				paypal: {
+					experience_context: {
+						user_action: "PAY_NOW",
+						shipping_preference: "NO_SHIPPING",
+						return_url: this.opts.returnUrl,
+						cancel_url: input.resultUrl,
+					},
+				},
+			},
+		};
+		const res = expectOk("paypal", "create order", await this.call("POST", "/v2/checkout/orders", JSON.stringify(order), { "PayPal-Request-Id": input.paymentId }));
+		const b = res.body as { id?: string; links?: { rel: string; href: string }[] };
+		const link = b?.links?.find((l) => l.rel === "payer-action" || l.rel === "approve");
+		if (!b?.id || !link) throw new ProviderError("paypal", "PayPal answered without an order id or approval link", res.status);
+		return { providerRef: b.id, action: { type: "redirect", url: link.href } };
+	}
+
+	async verifyWebhook(rawBody: string, headers: Record<string, string | undefined>): Promise<unknown[]> {
+		if (!this.opts.webhookId) throw new WebhookSignatureError("webhook_id_not_configured");
+		const h: Record<string, string> = {};
+		for (const name of PAYPAL_HEADERS) {
+			const v = headerValue(headers, name);
+			if (!v) throw new WebhookSignatureError("missing_header");
+			h[name] = v;
+		}
+		const event = parseJson(rawBody);
+		// The event is embedded byte for byte: re-serializing it could change what PayPal signed.
+		const body =
+			`{"auth_algo":${JSON.stringify(h["paypal-auth-algo"])},"cert_url":${JSON.stringify(h["paypal-cert-url"])},` +
+			`"transmission_id":${JSON.stringify(h["paypal-transmission-id"])},"transmission_sig":${JSON.stringify(h["paypal-transmission-sig"])},` +
+			`"transmission_time":${JSON.stringify(h["paypal-transmission-time"])},"webhook_id":${JSON.stringify(this.opts.webhookId)},"webhook_event":${rawBody}}`;
+		const res = expectOk("paypal", "verify webhook signature", await this.call("POST", "/v1/notifications/verify-webhook-signature", body));
+		if ((res.body as any)?.verification_status !== "SUCCESS") throw new WebhookSignatureError("signature_mismatch");
+		return [event];
+	}
+
+	parseEvent(event: unknown): ProviderEvent | null {
+		const e = event as { id?: string; event_type?: string; resource?: any };
+		if (!e || typeof e.id !== "string" || typeof e.event_type !== "string") return null;
+		const status = CAPTURE_EVENTS[e.event_type];
+		if (!status) return null;
+		const r = e.resource ?? {};
+		const orderId = r.supplementary_data?.related_ids?.order_id;
+		const upCapture = (r.links ?? []).find((l: any) => l?.rel === "up" && typeof l.href === "string" && l.href.includes("/captures/"))?.href?.split("/captures/")[1];
+		const refs = [orderId, upCapture, e.event_type === "PAYMENT.CAPTURE.COMPLETED" || e.event_type.endsWith("DENIED") ? r.id : undefined].filter((x): x is string => typeof x === "string" && x.length > 0);
+		const currency = r.amount?.currency_code;
+		return {
+			eventId: e.id,
+			type: e.event_type,
+			paymentId: typeof r.custom_id === "string" ? r.custom_id : undefined,
+			providerRefs: refs,
+			learnedRefs: status === "paid" && typeof r.id === "string" ? [r.id] : [],
+			status,
+			amount: status === "paid" && currency ? minorFromValue(r.amount?.value, currency) : undefined,
+			currency: status === "paid" ? currency : undefined,
+		};
+	}
+
+	/** Captures an approved order; the payer has just come back from PayPal. */
+	async capture(payment: PaymentRef, orderId: string): Promise<ProviderEvent | null> {
+		const res = await this.call("POST", `/v2/checkout/orders/${encodeURIComponent(orderId)}/capture`, "{}", { "PayPal-Request-Id": `capture-${payment.id}` });
+		if (res.status === 422) {
+			const issue = (res.body as any)?.details?.[0]?.issue;
+			if (issue === "ORDER_ALREADY_CAPTURED") return this.orderStatus(payment, orderId, false);
+			if (issue === "INSTRUMENT_DECLINED" || issue === "ORDER_NOT_APPROVED") return null; // the payer may try again
+		}
+		expectOk("paypal", "capture order", res);
+		return this.fromOrder(payment, res.body);
+	}
+
+	private fromOrder(payment: PaymentRef, order: any): ProviderEvent | null {
+		const capture = order?.purchase_units?.[0]?.payments?.captures?.[0];
+		if (order?.status === "VOIDED") return { eventId: `order:${order.id}:VOIDED`, paymentId: payment.id, status: "failed" };
+		if (!capture) return null;
+		const status = CAPTURE_STATUS[capture.status];
+		if (!status) return null;
+		const currency = capture.amount?.currency_code;
+		return {
+			eventId: `capture:${capture.id}:${capture.status}`,
+			paymentId: payment.id,
+			providerRefs: [order.id, capture.id],
+			learnedRefs: [capture.id],
+			status,
+			amount: currency ? minorFromValue(capture.amount?.value, currency) : undefined,
+			currency,
+		};
+	}
+
+	private async orderStatus(payment: PaymentRef, orderId: string, captureIfApproved: boolean): Promise<ProviderEvent | null> {
+		const res = expectOk("paypal", "show order", await this.call("GET", `/v2/checkout/orders/${encodeURIComponent(orderId)}`));
+		const order = res.body as any;
+		// Approved but never captured: the payer closed the tab before coming back.
+		if (captureIfApproved && order?.status === "APPROVED") return this.capture(payment, orderId);
+		return this.fromOrder(payment, order);
+	}
+
+	async fetchStatus(payment: PaymentRef): Promise<ProviderEvent | null> {
+		if (!payment.providerRef) return null;
+		return this.orderStatus(payment, payment.providerRef, true);
+	}
+
+	async refund(payment: PaymentRef): Promise<ProviderEvent | null> {
+		const captureId = payment.providerRefs.find((r) => r !== payment.providerRef);
+		if (!captureId) throw new PaymentInputError("id", "This PayPal payment has no capture to refund", "NOT_REFUNDABLE");
+		expectOk("paypal", "refund capture", await this.call("POST", `/v2/payments/captures/${encodeURIComponent(captureId)}/refund`, "{}", { "PayPal-Request-Id": `refund-${payment.id}` }));
+		return null;
+	}
+}
