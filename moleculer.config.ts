@@ -2,6 +2,10 @@ import os from "node:os";
 import type { BrokerOptions, Errors } from "moleculer";
 import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import { dbConfig } from "./lib/db-config";
+import { ProductMetricsMiddleware } from "./lib/metrics";
+import { RequestContextMiddleware } from "./lib/ops/request-context";
+import { logFormatter } from "./lib/ops/log-format";
+import { replCommands } from "./lib/ops/repl-commands";
 
 /**
  * Broker options, all from env. Embedded default: no transporter, in-memory cache, the channels
@@ -62,7 +66,8 @@ const config: BrokerOptions = {
 		options: {
 			level: (env.LOG_LEVEL as any) || (env.NODE_ENV === "test" ? "warn" : "info"),
 			// JSON lines for log shippers in production, readable lines in development.
-			formatter: (env.LOG_FORMAT as any) || (production ? "json" : "short"),
+			// Both formats print the request id of the call being served (lib/ops/log-format.ts).
+			formatter: logFormatter(env.LOG_FORMAT || (production ? "json" : "short")) as any,
 			colors: !production,
 			objectPrinter: undefined,
 		},
@@ -136,7 +141,15 @@ const config: BrokerOptions = {
 		stackTrace: !production,
 	},
 
-	middlewares: [ChannelsMiddleware({ adapter: channelsAdapter(), sendMethodName: "sendToChannel", channelHandlerTrigger: "emitLocalChannelHandler" } as any)],
+	middlewares: [
+		ChannelsMiddleware({ adapter: channelsAdapter(), sendMethodName: "sendToChannel", channelHandlerTrigger: "emitLocalChannelHandler" } as any),
+		// Request id in log lines, channel messages and calls made outside a Context.
+		RequestContextMiddleware() as any,
+		ProductMetricsMiddleware as any,
+	],
+
+	// `npm run repl` / `npm run dev`: operator commands (lib/ops/repl-commands.ts, docs/operations.md).
+	replOptions: { delimiter: "mediashar $", customCommands: replCommands() } as any,
 
 };
 
