@@ -40,6 +40,23 @@ export interface HubOptions {
 	resolveOverlayToken(token: string): Promise<{ user: AuthUser; tokenId: string } | null>;
 	maxPayloadBytes?: number;
 	corsOrigin?: string | string[] | boolean;
+	/** Rooms (by prefix) whose local sizes this node reports in `ws.roomSizes` (default chat rooms). */
+	countedRoomPrefixes?: string[];
+	/** Trailing window that coalesces room size reports, ms (default 250). */
+	roomSizeWindowMs?: number;
+	/** Every this many ms a full snapshot is reported, so a new listener converges (default 15 s). */
+	roomSizeSnapshotMs?: number;
+}
+
+/**
+ * `ws.roomSizes` (broadcast): this gateway node's local socket count per counted room. Absolute
+ * numbers; `full: true` means rooms not listed are empty on this node.
+ */
+export interface RoomSizesPacket {
+	namespace: string;
+	nodeID: string;
+	sizes: Record<string, number>;
+	full: boolean;
 }
 
 export const NAMESPACES = ["/", "/overlay"] as const;
@@ -51,6 +68,11 @@ export class SocketHub {
 	private routes = new Map<string, Route>();
 	/** Counted by connect/disconnect, read by metrics. */
 	readonly connected: Record<string, number> = { "/": 0, "/overlay": 0 };
+	private readonly dirtyRooms = new Set<string>();
+	private roomSizeTimer: NodeJS.Timeout | null = null;
+	private readonly snapshotTimer: NodeJS.Timeout;
+	private readonly onServicesChanged = () => this.reportRoomSizes(true);
+	private closed = false;
 
 	constructor(
 		private readonly broker: ServiceBroker,
@@ -67,6 +89,11 @@ export class SocketHub {
 		});
 		this.setupMain(this.io.of("/"));
 		this.setupOverlay(this.io.of("/overlay"));
+		this.watchRoomSizes(this.io.of("/"));
+		this.snapshotTimer = setInterval(() => this.reportRoomSizes(true), opts.roomSizeSnapshotMs ?? 15_000);
+		this.snapshotTimer.unref();
+		// A listener that just started (e.g. a new chat node) gets this node's counts at once.
+		this.broker.localBus.on("$services.changed", this.onServicesChanged);
 	}
 
 	/** Rebuilds the event → action table from every action that declares `socket`. */
@@ -102,7 +129,46 @@ export class SocketHub {
 		return this.io.of(namespace).adapter.rooms.get(room)?.size ?? 0;
 	}
 
+	/**
+	 * Reports the local size of counted rooms in the main namespace: the rooms that changed since
+	 * the last report, or every counted room (`full`). Sizes come from socket.io's own room sets.
+	 */
+	reportRoomSizes(full = false) {
+		if (this.closed) return;
+		const nsp = this.io.of("/");
+		const rooms = full ? [...nsp.adapter.rooms.keys()].filter((r) => this.isCounted(r)) : [...this.dirtyRooms];
+		this.dirtyRooms.clear();
+		if (rooms.length === 0 && !full) return;
+		const sizes: Record<string, number> = {};
+		for (const room of rooms) sizes[room] = this.localRoomSize("/", room);
+		const packet: RoomSizesPacket = { namespace: "/", nodeID: this.broker.nodeID, sizes, full };
+		this.broker.broadcast("ws.roomSizes", packet).catch((err: Error) => this.logger.warn("ws.roomSizes broadcast failed", err.message));
+	}
+
+	private isCounted(room: string): boolean {
+		return (this.opts.countedRoomPrefixes ?? ["chat:"]).some((p) => room.startsWith(p));
+	}
+
+	private watchRoomSizes(nsp: Namespace) {
+		const touch = (room: string) => {
+			if (!this.isCounted(room)) return;
+			this.dirtyRooms.add(room);
+			if (this.roomSizeTimer) return;
+			this.roomSizeTimer = setTimeout(() => {
+				this.roomSizeTimer = null;
+				this.reportRoomSizes(false);
+			}, this.opts.roomSizeWindowMs ?? 250);
+			this.roomSizeTimer.unref();
+		};
+		nsp.adapter.on("join-room", touch);
+		nsp.adapter.on("leave-room", touch);
+	}
+
 	async close() {
+		this.closed = true;
+		clearInterval(this.snapshotTimer);
+		if (this.roomSizeTimer) clearTimeout(this.roomSizeTimer);
+		this.broker.localBus.off("$services.changed", this.onServicesChanged);
 		await new Promise<void>((resolve) => this.io.close(() => resolve()));
 	}
 
