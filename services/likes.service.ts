@@ -1,0 +1,143 @@
+import type { Context, ServiceSchema } from "moleculer";
+import { DbMixin } from "../mixins/db.mixin";
+import { newId } from "../lib/ids";
+import { isDuplicateKey } from "../lib/errors";
+import { LIKE_TARGETS, likeKey, targetKey } from "../lib/social/limits";
+import { resolveTarget } from "../lib/social/targets";
+import type { GatewayMeta } from "../types/moleculer";
+
+/**
+ * Likes on posts, comments and donations. One row per (user, target), enforced by a unique
+ * synthetic key, so PUT and DELETE are idempotent under any concurrency. The per-target counter
+ * moves only by what really changed: +1 when an insert succeeded, −n for the rows a delete
+ * removed. Reads are a single counter lookup.
+ */
+
+interface LikeDoc {
+	_id: string;
+	key: string;
+	userId: string;
+	targetType: string;
+	targetId: string;
+	target: string;
+	createdAt: string;
+}
+
+type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
+type TargetParams = { type: string; id: string };
+
+const TARGET_PARAMS = {
+	type: { type: "enum", values: [...LIKE_TARGETS] },
+	id: { type: "string", min: 1, max: 64 },
+};
+
+const schema: ServiceSchema = {
+	name: "likes",
+	mixins: [DbMixin("likes", [{ fields: "key", unique: true }, { fields: "target" }], { like_counts: [] })],
+	settings: { rest: "/" },
+
+	actions: {
+		/** Like (idempotent): answers the target's count and `liked: true`. */
+		like: {
+			rest: "PUT /likes/:type/:id",
+			auth: "required",
+			params: TARGET_PARAMS,
+			async handler(this: any, ctx: Ctx<TargetParams>) {
+				const { type, id } = ctx.params;
+				const userId = ctx.meta.user!.id;
+				const target = await resolveTarget((a, p) => ctx.call(a, p), type, id);
+				const doc: LikeDoc = { _id: newId(), key: likeKey(userId, type, id), userId, targetType: type, targetId: id, target: targetKey(type, id), createdAt: new Date().toISOString() };
+				let inserted = false;
+				try {
+					await this.store.insert(doc);
+					inserted = true;
+				} catch (err) {
+					if (!isDuplicateKey(err)) throw err;
+				}
+				if (inserted) {
+					await this.bump(doc.target, 1);
+					if (target.ownerId !== userId) {
+						await this.notify("social.liked", { userId, targetType: type, targetId: id, targetOwnerId: target.ownerId });
+					}
+				}
+				return { count: await this.countOf(doc.target), liked: true };
+			},
+		},
+
+		/** Unlike (idempotent). */
+		unlike: {
+			rest: "DELETE /likes/:type/:id",
+			auth: "required",
+			params: TARGET_PARAMS,
+			async handler(this: any, ctx: Ctx<TargetParams>) {
+				const { type, id } = ctx.params;
+				const userId = ctx.meta.user!.id;
+				await resolveTarget((a, p) => ctx.call(a, p), type, id);
+				const removed = await this.store.removeMany({ key: likeKey(userId, type, id) });
+				if (removed > 0) await this.bump(targetKey(type, id), -removed);
+				return { count: await this.countOf(targetKey(type, id)), liked: false };
+			},
+		},
+
+		/** `{count, liked}` for one target (liked is false for anonymous callers). */
+		get: {
+			rest: "GET /likes/:type/:id",
+			auth: "optional",
+			params: TARGET_PARAMS,
+			async handler(this: any, ctx: Ctx<TargetParams>) {
+				const { type, id } = ctx.params;
+				await resolveTarget((a, p) => ctx.call(a, p), type, id);
+				const userId = ctx.meta.user?.id;
+				const liked = userId ? !!(await this.store.findOne({ key: likeKey(userId, type, id) })) : false;
+				return { count: await this.countOf(targetKey(type, id)), liked };
+			},
+		},
+
+		// ---- internal ----
+
+		/** Counts and the viewer's likes for many targets of one type: `{[id]: {count, liked}}`. */
+		summary: {
+			visibility: "public",
+			params: { type: { type: "enum", values: [...LIKE_TARGETS] }, ids: { type: "array", items: "string", max: 200 }, userId: { type: "string", optional: true } },
+			async handler(this: any, ctx: Context<{ type: string; ids: string[]; userId?: string }>) {
+				const { type, ids, userId } = ctx.params;
+				const counters = await this.stores.like_counts.findByIds(ids.map((id) => targetKey(type, id)));
+				const mine: LikeDoc[] = userId && ids.length ? await this.store.find({ query: { key: { $in: ids.map((id) => likeKey(userId, type, id)) } } }) : [];
+				const likedIds = new Set(mine.map((l) => l.targetId));
+				const countById = new Map<string, number>(counters.map((c: any) => [String(c._id).slice(type.length + 1), Math.max(0, c.count)]));
+				return Object.fromEntries(ids.map((id) => [id, { count: countById.get(id) ?? 0, liked: likedIds.has(id) }]));
+			},
+		},
+	},
+
+	events: {
+		/** A post or comment was deleted: its likes and counter go too. */
+		"social.targetRemoved": {
+			async handler(this: any, ctx: Context<{ type: string; id: string }>) {
+				const t = targetKey(ctx.params.type, ctx.params.id);
+				await this.store.removeMany({ target: t });
+				await this.stores.like_counts.removeMany({ _id: t });
+			},
+		},
+	},
+
+	methods: {
+		/** The like is what matters; a notification that cannot be queued is logged, not fatal. */
+		async notify(this: any, channel: string, payload: Record<string, unknown>) {
+			try {
+				await this.broker.sendToChannel(channel, payload);
+			} catch (err) {
+				this.logger.warn(`Could not queue ${channel}`, (err as Error).message);
+			}
+		},
+		async bump(this: any, target: string, delta: number) {
+			await this.stores.like_counts.upsert({ _id: target }, { $inc: { count: delta } });
+		},
+		async countOf(this: any, target: string): Promise<number> {
+			const c = await this.stores.like_counts.findById(target);
+			return Math.max(0, c?.count ?? 0);
+		},
+	},
+};
+
+export default schema;
