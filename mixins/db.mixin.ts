@@ -153,19 +153,22 @@ const DISABLED_CRUD = ["find", "count", "list", "create", "insert", "get", "upda
  * validated actions.
  */
 export function DbMixin(collection: string, indexes: IndexSpec[] = [], extra: Record<string, IndexSpec[]> = {}): Partial<ServiceSchema> {
-	const kind = dbConfig().kind;
-
 	const actions: Record<string, false> = {};
 	for (const name of DISABLED_CRUD) actions[name] = false;
 
 	const schema: Record<string, unknown> = {
 		mixins: [DbService as unknown as Partial<ServiceSchema>],
-		adapter: Collection.createAdapter(collection, kind),
+		// moleculer-db wants an adapter in the schema; the real one is made per service instance below.
+		adapter: new DbService.MemoryAdapter(),
 		collection,
 		settings: { idField: "_id" },
 		actions,
 		created(this: any) {
-			// Per service instance: moleculer-db has set this.adapter from the (cloned) schema.
+			// Resolved when the service is created, not when the module is imported, so every broker
+			// (and every test that changes DB_ADAPTER/DATA_DIR) gets its own adapter of the right kind.
+			const kind = dbConfig().kind;
+			this.adapter = Collection.createAdapter(collection, kind);
+			this.adapter.init(this.broker, this);
 			this.store = new Collection(collection, kind, indexes, this.adapter);
 			this.stores = { [collection]: this.store } as Record<string, Collection>;
 			for (const [name, idx] of Object.entries(extra)) this.stores[name] = new Collection(name, kind, idx);

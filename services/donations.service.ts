@@ -291,6 +291,7 @@ const schema: ServiceSchema<any> = {
 			await this.store.updateMany({ _id: doc._id }, { $set: { paymentId: payment.id } });
 			doc.paymentId = payment.id;
 			ctx.meta.$statusCode = 201;
+			(ctx.meta as any).$location = `/api/donations/${doc._id}`;
 			return { donation: this.view(doc), payment: { id: payment.id, provider: payment.provider, status: payment.status, action: payment.action } };
 		},
 

@@ -159,6 +159,7 @@ const schema: ServiceSchema = {
 					throw err;
 				}
 				ctx.meta.$statusCode = 201;
+				(ctx.meta as any).$location = `/api/users/${username}`;
 				ctx.emit("users.created", { user: this.toAuthUser(doc) });
 				return { user: this.toFullUser(doc), ...(await this.issueTokens(doc)) };
 			},

@@ -15,9 +15,8 @@ export async function setupStreamer(base: string, settings: Record<string, unkno
 
 /** An overlay socket that records every alert and can acknowledge them. */
 export async function openOverlay(base: string, token: string) {
-	const socket = await connectSocket(base, "/overlay", { token });
 	const alerts: any[] = [];
-	socket.on("alert", (a) => alerts.push(a));
+	const socket = await connectSocket(base, "/overlay", { token }, (s) => s.on("alert", (a) => alerts.push(a)));
 	return {
 		socket,
 		alerts,
