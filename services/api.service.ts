@@ -8,7 +8,9 @@ import { bearerToken, verifyAccessToken } from "../lib/tokens";
 import { MemoryCounterStore, RedisCounterStore, checkLimits, retryAfterSec, windowStart, type CounterStore } from "../lib/rate-limit";
 import { createRedis, redisUrl } from "../lib/redis";
 import { newId } from "../lib/ids";
+import { countRateLimited } from "../lib/metrics";
 import { SocketHub, type EmitPacket } from "./gateway/socket-hub";
+import { pageRoutes } from "./gateway/pages";
 import type { AuthUser, GatewayMeta } from "../types/moleculer";
 
 type Req = IncomingMessage & { $action?: any; $route?: any; $ctx?: Context<any, GatewayMeta>; body?: unknown; $params?: any };
@@ -140,14 +142,25 @@ const schema: ServiceSchema<any> = {
 				mappingPolicy: "restrict",
 				authentication: false,
 				authorization: false,
-				aliases: { "GET /": "api.health" },
+				aliases: { "GET /": "api.health", "GET /services": "ops.services", "GET /ready": "ops.ready" },
 			},
+			{
+				// Prometheus scrape endpoint (services/ops.service.ts renders every node's registry).
+				path: "/metrics",
+				mappingPolicy: "restrict",
+				authentication: false,
+				authorization: false,
+				aliases: { "GET /": "ops.metrics" },
+			},
+			// HTML pages: /overlay/*, /u/:username, /pay/sandbox/:id, /chat/:username, /dashboard.
+			...pageRoutes(),
 		],
 		assets: { folder: PUBLIC_DIR, options: { index: false } },
 		onError(this: any, req: Req, res: Res, err: any) {
 			const { code, body } = toClientError(err);
 			if (code >= 500 && code !== 503) this.logger.error("Request failed", req.method, req.url, err);
 			if (code === 429) {
+				countRateLimited(this.broker, "http");
 				const retry = err?.data?.retryAfterSec ?? retryAfterSec(Date.now(), IP_LIMIT.windowMs);
 				res.setHeader("Retry-After", String(retry));
 			}
@@ -161,9 +174,16 @@ const schema: ServiceSchema<any> = {
 	},
 
 	actions: {
+		/**
+		 * moleculer-web's HTTP entry point. Never retried as a whole: it rewrites req.url while
+		 * routing, so a second pass answers 404. The calls it makes are retried (and moved to
+		 * another node) by the retry policy on their own.
+		 */
+		rest: { retryPolicy: { enabled: false } },
+
 		/** Liveness: 200 while this node can serve. */
 		health: {
-			visibility: "public",
+			// Published (the default): moleculer-web refuses to route aliases to non-published actions.
 			handler(this: any) {
 				return { status: "ok", nodeID: this.broker.nodeID, uptime: Math.round(process.uptime()) };
 			},

@@ -1,0 +1,120 @@
+import { api, ApiError } from "../lib/api";
+import { app, h, mount, segment } from "../lib/dom";
+import { t } from "../lib/i18n";
+import { topbar } from "../lib/layout";
+import { formatMoney } from "../lib/money";
+import { busy, errorText } from "../lib/ui";
+import "../styles/base.css";
+import "../styles/checkout.css";
+
+/**
+ * The sandbox provider's checkout: pay, fail or let the payment expire. The sandbox then signs
+ * and delivers a webhook to the real webhook endpoint, so this page waits for the payment's
+ * status to change and shows the result.
+ */
+interface Payment {
+	id: string;
+	donationId: string;
+	provider: string;
+	status: string;
+	amount: number;
+	currency: string;
+	formattedAmount?: string;
+	recipientUsername?: string;
+	recipient?: { username?: string; displayName?: string };
+	to?: string;
+	[k: string]: unknown;
+}
+
+const id = segment(2);
+const root = app();
+let payment: Payment | null = null;
+let loadError: unknown = null;
+
+// Where the donor came from (same-origin donation page), for the "back" link on the result.
+const backKey = `mediashar.checkout.back.${id}`;
+try {
+	const ref = document.referrer ? new URL(document.referrer) : null;
+	if (ref && ref.origin === location.origin && ref.pathname.startsWith("/u/")) sessionStorage.setItem(backKey, ref.pathname);
+} catch {
+	/* no referrer */
+}
+
+function backLink(): HTMLElement | null {
+	const user = payment?.recipientUsername ?? payment?.recipient?.username ?? payment?.to;
+	const href = (typeof user === "string" && user ? `/u/${encodeURIComponent(user)}` : null) ?? sessionStorage.getItem(backKey);
+	return href ? h("a", { class: "btn secondary back-link", href }, t("checkout.back")) : null;
+}
+
+const amountText = (p: Payment) => p.formattedAmount ?? formatMoney(p.amount, p.currency);
+
+function render() {
+	const bar = topbar(render);
+	if (loadError || !payment) {
+		const missing = loadError instanceof ApiError && loadError.status === 404;
+		return mount(root, bar, h("section", { class: "card checkout", dataset: { state: "missing" } }, h("h1", null, missing ? t("checkout.notFound") : t("err.server")), h("p", { class: "muted" }, missing ? "" : errorText(loadError))));
+	}
+	if (payment.status !== "pending") return mount(root, bar, resultCard(payment));
+	const error = h("p", { class: "form-error", role: "alert" });
+	const make = (outcome: "settlement" | "deny" | "expire", label: string, cls: string) => {
+		const b = h("button", { type: "button", class: `block ${cls}`, dataset: { outcome } }, label);
+		b.addEventListener("click", () => void busy(b, error, () => complete(outcome, b)));
+		return b;
+	};
+	mount(
+		root,
+		bar,
+		h(
+			"section",
+			{ class: "card checkout", dataset: { state: "pending" } },
+			h("span", { class: "pill warn" }, t("checkout.sandbox")),
+			h("h1", null, t("checkout.title")),
+			h("p", { class: "checkout-amount" }, amountText(payment)),
+			h("p", { class: "muted small" }, t("checkout.explain")),
+			h("div", { class: "checkout-actions" }, make("settlement", t("checkout.pay"), "ok"), make("deny", t("checkout.fail"), "danger"), make("expire", t("checkout.expire"), "ghost")),
+			error,
+			h("p", { class: "muted small mono break" }, `${t("checkout.reference")}: ${payment.id}`),
+		),
+	);
+}
+
+function resultCard(p: Payment): HTMLElement {
+	const paid = p.status === "paid";
+	const title = paid ? t("checkout.paid") : p.status === "expired" ? t("checkout.expired") : p.status === "failed" ? t("checkout.failed") : t("checkout.status", { status: p.status });
+	return h(
+		"section",
+		{ class: `card checkout result ${paid ? "is-paid" : "is-failed"}`, dataset: { state: p.status } },
+		h("div", { class: "result-icon", "aria-hidden": "true" }, paid ? "✓" : "✕"),
+		h("h1", null, title),
+		h("p", { class: "checkout-amount" }, amountText(p)),
+		h("p", { class: "muted" }, paid ? t("checkout.paidHint") : t("checkout.failedHint")),
+		backLink(),
+	);
+}
+
+async function complete(outcome: string, button: HTMLButtonElement) {
+	await api("POST", `/api/payments/sandbox/${encodeURIComponent(id)}/complete`, { outcome });
+	button.textContent = t("checkout.processing");
+	// The webhook runs the real payment path; wait until the status moves.
+	const deadline = Date.now() + 30_000;
+	while (Date.now() < deadline) {
+		await new Promise((r) => setTimeout(r, 400));
+		const p = await api<Payment>("GET", `/api/payments/${encodeURIComponent(id)}`).catch(() => null);
+		if (p && p.status !== "pending") {
+			payment = p;
+			return render();
+		}
+	}
+	throw new Error(t("checkout.slow"));
+}
+
+async function load() {
+	try {
+		payment = await api<Payment>("GET", `/api/payments/${encodeURIComponent(id)}`);
+	} catch (err) {
+		loadError = err;
+	}
+	render();
+}
+
+void load();
