@@ -15,16 +15,19 @@ interface ExecParams {
  * Hosts the NeDB collections of the nodes that run with DB_ADAPTER=remote, so several processes
  * can share one database on a machine without MongoDB. NeDB executes a collection's operations
  * one at a time, which keeps every conditional update atomic for all the nodes that share it.
- * Loaded only on purpose: it refuses to start unless SERVICES names it and this node stores the
- * data itself (DB_ADAPTER=nedb, or memory for throwaway clusters).
+ * Serves only on purpose: a node whose SERVICES names it must store the data itself
+ * (DB_ADAPTER=nedb, or memory for throwaway clusters) or it refuses to start. Loaded by a
+ * directory scan (all-in-one `npm start`) it stays private to its node and serves nobody.
  */
+const LISTED = (process.env.SERVICES || "").split(",").some((s) => /(^|\/)datastore(\.service\.[jt]s)?$/.test(s.trim()));
+
 const schema: ServiceSchema = {
 	name: "datastore",
 
 	actions: {
 		/** Runs one collection operation for a remote node (internal: never exposed over REST). */
 		exec: {
-			visibility: "public",
+			visibility: LISTED ? "public" : "private",
 			params: {
 				collection: { type: "string", pattern: /^[A-Za-z][A-Za-z0-9_]{0,63}$/ },
 				op: { type: "enum", values: [...REMOTE_OPS] },
@@ -93,8 +96,7 @@ const schema: ServiceSchema = {
 	},
 
 	started(this: any) {
-		const listed = (process.env.SERVICES || "").split(",").some((s) => /(^|\/)datastore(\.service\.[jt]s)?$/.test(s.trim()));
-		if (!listed) throw new Error("The datastore service runs only when SERVICES lists it (SERVICES=datastore,...).");
+		if (!LISTED) return;
 		if (this.kind !== "nedb" && this.kind !== "memory") {
 			throw new Error(`The datastore service keeps the data itself: set DB_ADAPTER=nedb (with DATA_DIR) on its node (got "${this.kind}").`);
 		}

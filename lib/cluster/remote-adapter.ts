@@ -29,8 +29,13 @@ export class RemoteAdapter {
 		this.service = service;
 	}
 
+	/** Waits until some node serves `datastore.exec` (moleculer-db retries connect on failure). */
 	async connect() {
-		await this.broker.waitForServices(["datastore"], this.opts.waitTimeoutMs ?? 60_000);
+		const deadline = Date.now() + (this.opts.waitTimeoutMs ?? 60_000);
+		while (!this.broker.registry.actions.isAvailable("datastore.exec")) {
+			if (Date.now() > deadline) throw new Error(`No node serves datastore.exec for collection "${this.collection}" (run one node with SERVICES=datastore and DB_ADAPTER=nedb).`);
+			await new Promise((r) => setTimeout(r, 100));
+		}
 	}
 
 	async disconnect() {

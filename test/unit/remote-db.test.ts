@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { DbMixin, type DbThis } from "../../mixins/db.mixin";
-import datastore from "../../services/datastore.service";
 import { newId } from "../../lib/ids";
 
 /**
@@ -16,8 +15,10 @@ describe("remote collections through the datastore service", () => {
 	let stores: DbThis[] = [];
 
 	beforeAll(async () => {
+		// The datastore serves other nodes only when SERVICES names it (read when the module loads).
 		process.env.SERVICES = "datastore";
 		process.env.DB_ADAPTER = "memory";
+		const datastore = (await import("../../services/datastore.service")).default;
 		dataNode.createService(datastore as ServiceSchema);
 		process.env.DB_ADAPTER = "remote";
 		for (const b of nodes) {

@@ -1,0 +1,287 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { ServiceBroker, type BrokerOptions } from "moleculer";
+import config from "../../moleculer.config";
+
+/**
+ * Starts a MediaShar cluster out of real OS processes on 127.0.0.1: a `nats-server -js`, a
+ * `redis-server`, and one moleculer-runner process per service group (TypeScript sources through
+ * tsx, the same runner and config the Docker image uses on the compiled files). Every process gets
+ * its own process group, so `stop()` (and the exit hook) can kill it with everything it spawned.
+ */
+
+export const ROOT = path.resolve(__dirname, "../..");
+const RUNNER = path.join(ROOT, "node_modules/moleculer/bin/moleculer-runner.js");
+const CONFIG = path.join(ROOT, "moleculer.config.ts");
+
+export async function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const srv = net.createServer();
+		srv.unref();
+		srv.once("error", reject);
+		srv.listen(0, "127.0.0.1", () => {
+			const addr = srv.address();
+			const port = typeof addr === "object" && addr ? addr.port : 0;
+			srv.close(() => resolve(port));
+		});
+	});
+}
+
+function canConnect(port: number): Promise<boolean> {
+	return new Promise((resolve) => {
+		const s = net.connect({ port, host: "127.0.0.1" });
+		s.once("connect", () => {
+			s.destroy();
+			resolve(true);
+		});
+		s.once("error", () => resolve(false));
+	});
+}
+
+async function until(check: () => Promise<boolean> | boolean, timeoutMs: number, label: string, alive?: () => string | null) {
+	const deadline = Date.now() + timeoutMs;
+	while (Date.now() < deadline) {
+		if (await check()) return;
+		const dead = alive?.();
+		if (dead) throw new Error(`${label}: ${dead}`);
+		await new Promise((r) => setTimeout(r, 50));
+	}
+	throw new Error(`timed out after ${timeoutMs} ms waiting for ${label}`);
+}
+
+export interface ClusterProcess {
+	name: string;
+	proc: ChildProcess;
+	pid: number;
+	logFile: string;
+	/** HTTP port for gateways. */
+	port?: number;
+	url?: string;
+	/** Resolves with the exit code (or signal name) when the process has ended. */
+	exited: Promise<number | string>;
+	running(): boolean;
+	/** Signals the whole process group. */
+	signal(sig: NodeJS.Signals): void;
+	log(): string;
+}
+
+export interface NodeSpec {
+	/** Node ID and log name. */
+	name: string;
+	/** Service names under services/ ("users") or paths to service files. */
+	services: string[];
+	/** Extra env for this process (on top of the cluster's). */
+	env?: Record<string, string>;
+	/** Give the process an HTTP port (gateways). */
+	http?: boolean;
+}
+
+export interface ClusterOptions {
+	/** Start a redis-server too (REDIS_URL, CACHER). */
+	redis?: boolean;
+	/** Env shared by every node. */
+	env?: Record<string, string>;
+}
+
+const live = new Set<ClusterProcess>();
+process.once("exit", () => {
+	for (const p of live) p.signal("SIGKILL");
+});
+
+function launch(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv, logDir: string): ClusterProcess {
+	const logFile = path.join(logDir, `${name}.log`);
+	const out = fs.openSync(logFile, "a");
+	const proc = spawn(cmd, args, { cwd: ROOT, env, detached: true, stdio: ["ignore", out, out] });
+	fs.closeSync(out);
+	let done = false;
+	const exited = new Promise<number | string>((resolve) => {
+		proc.once("exit", (code, sig) => {
+			done = true;
+			live.delete(cp);
+			resolve(code ?? sig ?? "unknown");
+		});
+	});
+	const cp: ClusterProcess = {
+		name,
+		proc,
+		pid: proc.pid!,
+		logFile,
+		exited,
+		running: () => !done,
+		signal(sig) {
+			if (done) return;
+			try {
+				process.kill(-proc.pid!, sig);
+			} catch {
+				/* already gone */
+			}
+		},
+		log: () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8") : ""),
+	};
+	live.add(cp);
+	return cp;
+}
+
+export class Cluster {
+	readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "mediashar-cluster-"));
+	readonly namespace = `c${process.pid}${Date.now().toString(36)}`;
+	readonly processes: ClusterProcess[] = [];
+	natsUrl = "";
+	redisUrl = "";
+	private client?: ServiceBroker;
+
+	constructor(readonly opts: ClusterOptions = {}) {}
+
+	/** Starts nats-server (JetStream on) and, when asked, redis-server, on free ports. */
+	async startInfra() {
+		const natsPort = await freePort();
+		const store = path.join(this.dir, "jetstream");
+		fs.mkdirSync(store);
+		const nats = launch("nats", "nats-server", ["-a", "127.0.0.1", "-p", String(natsPort), "-js", "-sd", store], process.env, this.dir);
+		this.processes.push(nats);
+		this.natsUrl = `nats://127.0.0.1:${natsPort}`;
+		await until(() => canConnect(natsPort), 10_000, "nats-server", () => (nats.running() ? null : `nats-server exited:\n${nats.log()}`));
+		if (this.opts.redis) {
+			const redisPort = await freePort();
+			const redis = launch("redis", "redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", this.dir], process.env, this.dir);
+			this.processes.push(redis);
+			this.redisUrl = `redis://127.0.0.1:${redisPort}`;
+			await until(() => canConnect(redisPort), 10_000, "redis-server", () => (redis.running() ? null : `redis-server exited:\n${redis.log()}`));
+		}
+	}
+
+	/** The env every MediaShar node of this cluster gets. */
+	baseEnv(): Record<string, string> {
+		const env: Record<string, string> = {
+			NAMESPACE: this.namespace,
+			TRANSPORTER: this.natsUrl,
+			CHANNELS_URL: this.natsUrl,
+			DB_ADAPTER: "remote",
+			DATA_DIR: path.join(this.dir, "data"),
+			LOG_LEVEL: "info",
+			LOG_FORMAT: "short",
+			// Notice a killed node within a few seconds instead of the production 15 s.
+			HEARTBEAT_INTERVAL_SEC: "1",
+			HEARTBEAT_TIMEOUT_SEC: "3",
+		};
+		if (this.redisUrl) {
+			env.REDIS_URL = this.redisUrl;
+			env.CACHER = this.redisUrl;
+		}
+		return { ...env, ...(this.opts.env ?? {}) };
+	}
+
+	/** Starts one service-group process and resolves when its broker has started. */
+	async startNode(spec: NodeSpec, timeoutMs = 60_000): Promise<ClusterProcess> {
+		const files = spec.services.map((s) => (s.includes("/") ? path.resolve(ROOT, s) : path.join(ROOT, "services", `${s}.service.ts`)));
+		const port = spec.http ? await freePort() : undefined;
+		const env: NodeJS.ProcessEnv = {
+			...process.env,
+			...this.baseEnv(),
+			NODE_ID: spec.name,
+			SERVICES: files.join(","),
+			...(port ? { PORT: String(port), HOST: "127.0.0.1" } : {}),
+			...(spec.env ?? {}),
+		};
+		const node = launch(spec.name, process.execPath, ["--import", "tsx", RUNNER, "--config", CONFIG], env, this.dir);
+		node.port = port;
+		node.url = port ? `http://127.0.0.1:${port}` : undefined;
+		this.processes.push(node);
+		await until(
+			() => /started successfully/.test(node.log()),
+			timeoutMs,
+			`node ${spec.name}`,
+			() => (node.running() ? null : `exited before starting:\n${node.log().slice(-4000)}`),
+		);
+		if (port) await until(() => canConnect(port), 10_000, `gateway ${spec.name} listening`);
+		return node;
+	}
+
+	/** Starts several nodes side by side. */
+	startNodes(specs: NodeSpec[]): Promise<ClusterProcess[]> {
+		return Promise.all(specs.map((s) => this.startNode(s)));
+	}
+
+	/**
+	 * A broker inside the test process joined to the cluster (no services): to call internal
+	 * actions, watch the registry and wait for nodes to appear or go.
+	 */
+	async clientBroker(overrides: Partial<BrokerOptions> = {}): Promise<ServiceBroker> {
+		if (this.client) return this.client;
+		const { middlewares: _skip, ...base } = config;
+		this.client = new ServiceBroker({
+			...base,
+			namespace: this.namespace,
+			nodeID: `test-client-${process.pid}`,
+			transporter: this.natsUrl as BrokerOptions["transporter"],
+			logger: false,
+			cacher: undefined,
+			metrics: false,
+			tracing: false,
+			heartbeatInterval: 1,
+			heartbeatTimeout: 3,
+			...overrides,
+		});
+		await this.client.start();
+		return this.client;
+	}
+
+	/** Resolves once `count` nodes (other than the test client) offer `service`. */
+	async waitForInstances(service: string, count: number, timeoutMs = 20_000) {
+		const broker = await this.clientBroker();
+		await until(
+			() => {
+				const svc = (broker.registry.getServiceList({ onlyAvailable: true, withActions: false }) as any[]).filter((s) => s.name === service);
+				return new Set(svc.map((s) => s.nodeID)).size >= count;
+			},
+			timeoutMs,
+			`${count} instance(s) of ${service}`,
+		);
+	}
+
+	/** Resolves once no node offers `service` from `nodeID` any more (the cluster noticed it is gone). */
+	async waitForNodeGone(nodeID: string, timeoutMs = 20_000) {
+		const broker = await this.clientBroker();
+		await until(() => !broker.registry.nodes.get(nodeID)?.available, timeoutMs, `node ${nodeID} to be seen as gone`);
+	}
+
+	/** Kills every process of the cluster (process groups) and removes its files. */
+	async stop() {
+		if (this.client) await this.client.stop().catch(() => undefined);
+		for (const p of this.processes) p.signal("SIGKILL");
+		await Promise.all(this.processes.map((p) => Promise.race([p.exited, new Promise((r) => setTimeout(r, 5000))])));
+		if (!process.env.KEEP_CLUSTER_LOGS) fs.rmSync(this.dir, { recursive: true, force: true });
+	}
+
+	/** The tail of every node's log, for a failing test's message. */
+	logs(lines = 40): string {
+		return this.processes.map((p) => `--- ${p.name} ---\n${p.log().split("\n").slice(-lines).join("\n")}`).join("\n");
+	}
+}
+
+/** A raw HTTP GET on a fresh connection (no keep-alive pool), so a refused connection is visible as such. */
+export async function freshGet(url: string, timeoutMs = 15_000): Promise<{ status: number; body: any } | { error: string }> {
+	const http = await import("node:http");
+	return new Promise((resolve) => {
+		const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+			let text = "";
+			res.setEncoding("utf8");
+			res.on("data", (c) => (text += c));
+			res.on("end", () => {
+				let body: any = text;
+				try {
+					body = JSON.parse(text);
+				} catch {
+					/* not JSON */
+				}
+				resolve({ status: res.statusCode ?? 0, body });
+			});
+			res.on("error", (e: NodeJS.ErrnoException) => resolve({ error: e.code || e.message }));
+		});
+		req.on("timeout", () => req.destroy(new Error("ETIMEDOUT")));
+		req.on("error", (e: NodeJS.ErrnoException) => resolve({ error: e.code || e.message }));
+	});
+}
