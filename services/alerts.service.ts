@@ -6,6 +6,7 @@ import { moderate } from "../lib/moderation";
 import { withDefaults, type UserSettings } from "../lib/user-settings";
 import { ackTimeoutMs, buildPayload, decide, orderKey, type AlertPayload, type PaidDonation } from "../lib/alerts";
 import { isDuplicateKey, notFound, invalid } from "../lib/errors";
+import { countAlertDelivered, observePaymentToAlert, setAlertQueueDepth } from "../lib/metrics";
 import type { GatewayMeta } from "../types/moleculer";
 
 /**
@@ -307,12 +308,18 @@ const schema: ServiceSchema<any> = {
 
 		async send(this: any, alert: AlertDoc, resend: boolean) {
 			this.broker.broadcast("ws.emit", { namespace: "/overlay", rooms: [`overlay:${alert.userId}`], event: "alert", data: alert.payload });
-			this.broker.emit("alerts.sent", { alertId: alert._id, userId: alert.userId, donationId: alert.donationId, resend, paidAt: alert.paidAt ?? null });
+			if (!resend && alert.paidAt && alert.key.startsWith("donation:")) observePaymentToAlert(this.broker, alert.paidAt);
+			setAlertQueueDepth(this.broker, alert.userId, await this.store.count({ userId: alert.userId, status: "queued" }));
 		},
 
 		/** Marks the showing alert finished (done/skipped) and frees the channel for the next. */
 		async finish(this: any, userId: string, alertId: string, status: "done" | "skipped") {
 			const changed = await this.store.updateIf({ _id: alertId, userId, status: "showing" }, { $set: { status, finishedAt: new Date().toISOString() } });
+			if (changed && status === "done") {
+				const alert: AlertDoc | null = await this.store.findById(alertId);
+				const kind = alert?.type === "test" ? "test" : alert?.key.startsWith("replay:") ? "replay" : alert?.payload.mediaUrl ? "mediashare" : "donation";
+				countAlertDelivered(this.broker, kind);
+			}
 			const freed = await this.stores.alert_channels.updateIf({ _id: userId, showing: alertId }, { $set: { showing: null, sentAt: null, deadline: null } });
 			if (changed || freed) await this.pump(userId);
 		},
