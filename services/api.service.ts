@@ -10,7 +10,6 @@ import { createRedis, redisUrl } from "../lib/redis";
 import { newId } from "../lib/ids";
 import { countRateLimited } from "../lib/metrics";
 import { SocketHub, type EmitPacket } from "./gateway/socket-hub";
-import { pageRoutes } from "./gateway/pages";
 import type { AuthUser, GatewayMeta } from "../types/moleculer";
 
 type Req = IncomingMessage & { $action?: any; $route?: any; $ctx?: Context<any, GatewayMeta>; body?: unknown; $params?: any };
@@ -152,8 +151,6 @@ const schema: ServiceSchema<any> = {
 				authorization: false,
 				aliases: { "GET /": "ops.metrics" },
 			},
-			// HTML pages: /overlay/*, /u/:username, /pay/sandbox/:id, /chat/:username, /dashboard.
-			...pageRoutes(),
 		],
 		assets: { folder: PUBLIC_DIR, options: { index: false } },
 		onError(this: any, req: Req, res: Res, err: any) {
@@ -174,13 +171,6 @@ const schema: ServiceSchema<any> = {
 	},
 
 	actions: {
-		/**
-		 * moleculer-web's HTTP entry point. Never retried as a whole: it rewrites req.url while
-		 * routing, so a second pass answers 404. The calls it makes are retried (and moved to
-		 * another node) by the retry policy on their own.
-		 */
-		rest: { retryPolicy: { enabled: false } },
-
 		/** Liveness: 200 while this node can serve. */
 		health: {
 			// Published (the default): moleculer-web refuses to route aliases to non-published actions.
