@@ -76,10 +76,11 @@ const schema: ServiceSchema = {
 	name: "ops",
 	settings: { rest: "/" },
 
+	// services/ready/metrics have no `rest`: the gateway routes them at /health/* and /metrics (explicit
+	// aliases need published actions, the default visibility).
 	actions: {
 		/** Every service with its nodes, availability and open circuits; 503 when a required one has no live node. */
 		services: {
-			visibility: "public",
 			handler(this: any, ctx: Ctx) {
 				const report = this.servicesReport();
 				if (report.status !== "ok") ctx.meta.$statusCode = 503;
@@ -89,7 +90,6 @@ const schema: ServiceSchema = {
 
 		/** Readiness: transporter connected, channels adapter connected, database reachable. */
 		ready: {
-			visibility: "public",
 			async handler(this: any, ctx: Ctx) {
 				const report = readyReport(this.broker.nodeID, await this.readinessChecks());
 				if (report.status !== "ready") ctx.meta.$statusCode = 503;
@@ -99,7 +99,6 @@ const schema: ServiceSchema = {
 
 		/** Prometheus text of every live node's metrics registry. */
 		metrics: {
-			visibility: "public",
 			async handler(this: any, ctx: Ctx) {
 				ctx.meta.$responseType = "text/plain; version=0.0.4; charset=utf-8";
 				return this.scrape(ctx);

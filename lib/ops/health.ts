@@ -110,7 +110,7 @@ export function readyReport(nodeID: string, checks: Check[]): ReadyReport {
 }
 
 /** Runs a probe with a deadline; a probe that throws or times out is a failed check. */
-export async function probe(name: string, fn: () => Promise<boolean | string | void> | boolean, timeoutMs = 2000): Promise<Check> {
+export async function probe(name: string, fn: () => Promise<boolean | string | void> | boolean | string | void, timeoutMs = 2000): Promise<Check> {
 	let timer: NodeJS.Timeout | undefined;
 	try {
 		const result = await Promise.race([

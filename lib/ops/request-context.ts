@@ -53,11 +53,13 @@ export function RequestContextMiddleware() {
 		localAction: wrapCtxHandler,
 		localEvent: wrapCtxHandler,
 		/** @moleculer/channels hook: the handler runs with the sender's request id. */
-		localChannel(next: Fn) {
+		localChannel(this: typeof broker | undefined, next: Fn) {
+			// Hooks are called with the broker as `this`; the middleware object may be shared by brokers.
+			const owner = this?.channelAdapter ? this : broker;
 			return function (this: unknown, msg: any, raw: any) {
 				let id: string | undefined;
 				if (msg && typeof msg === "object" && typeof msg.requestID === "string" && msg.broker) id = msg.requestID; // context mode
-				else id = requestIdFromHeaders(broker?.channelAdapter?.parseMessageHeaders(raw));
+				else id = requestIdFromHeaders(owner?.channelAdapter?.parseMessageHeaders(raw));
 				return withRequestId(id, () => next(msg, raw));
 			};
 		},

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import SwaggerParser from "@apidevtools/swagger-parser";
-import { buildOpenApi, collectOperations, parseShorthand, ruleToSchema, toOpenApiPath } from "../../../lib/ops/openapi";
+import { buildOpenApi, collectOperations, parseShorthand, ruleToSchema, toOpenApiPath, type ServiceInfo } from "../../../lib/ops/openapi";
 
-const services = [
+const services: ServiceInfo[] = [
 	{
 		name: "users",
 		settings: { rest: "/" },

@@ -1,0 +1,176 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import SwaggerParser from "@apidevtools/swagger-parser";
+import { allServiceNames, client, connectSocket, startHarness, waitFor, type Harness } from "../support/harness";
+import { parsePrometheus } from "../../lib/ops/prometheus";
+import { currentRequestId } from "../../lib/ops/request-context";
+
+const ENV = { SCRYPT_COST: "1024" };
+
+/** A tiny service that exercises request-id propagation through a channel message sent without ctx. */
+const seen: Array<{ inHandler?: string; viaCall?: string }> = [];
+const probe = {
+	name: "opsprobe",
+	settings: { rest: "/" },
+	actions: {
+		kick: {
+			rest: "POST /ops-probe/kick",
+			async handler(this: any) {
+				await this.broker.sendToChannel("opsprobe.kicked", { at: Date.now() });
+				return { ok: true };
+			},
+		},
+		whoami: {
+			visibility: "public",
+			handler(ctx: any) {
+				return ctx.requestID;
+			},
+		},
+	},
+	channels: {
+		"opsprobe.kicked": {
+			group: "opsprobe",
+			async handler(this: any) {
+				const inHandler = currentRequestId();
+				const viaCall = await this.broker.call("opsprobe.whoami");
+				seen.push({ inHandler, viaCall });
+			},
+		},
+	},
+};
+
+async function scrape(url: string) {
+	const res = await fetch(`${url}/metrics`);
+	expect(res.status).toBe(200);
+	expect(res.headers.get("content-type")).toContain("text/plain");
+	return parsePrometheus(await res.text());
+}
+
+const sample = (samples: ReturnType<typeof parsePrometheus>, name: string, labels: Record<string, string> = {}) =>
+	samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0);
+
+describe("operations endpoints (all services)", () => {
+	let h: Harness;
+	let api: ReturnType<typeof client>;
+
+	beforeAll(async () => {
+		h = await startHarness({ services: allServiceNames(), env: ENV, extra: [probe as any] });
+		api = client(h.url);
+	});
+	afterAll(async () => {
+		await h?.stop();
+	});
+
+	it("/metrics shows built-in and product metrics, and they move after requests and socket connections", async () => {
+		const before = await scrape(h.url);
+		expect(before.some((s) => s.name === "moleculer_request_total")).toBe(true);
+		expect(sample(before, "mediashar_node_scrape_up")).toBe(1);
+		expect(sample(before, "mediashar_sockets_connected", { namespace: "/" })).toBe(0);
+		const usersBefore = sample(before, "moleculer_request_total", { action: "users.register" });
+
+		const socket = await connectSocket(h.url, "/");
+		try {
+			const reg = await api("POST", "/api/auth/register", { username: `ops_${Date.now() % 1e6}`, email: `ops${Date.now()}@example.test`, password: "correct horse battery" });
+			expect(reg.status).toBe(201);
+			const after = await scrape(h.url);
+			expect(sample(after, "mediashar_sockets_connected", { namespace: "/" })).toBe(1);
+			expect(sample(after, "moleculer_request_total", { action: "users.register" })).toBe(usersBefore + 1);
+		} finally {
+			socket.close();
+		}
+		await waitFor(async () => sample(await scrape(h.url), "mediashar_sockets_connected", { namespace: "/" }) === 0, 3000, "socket gauge back to 0");
+	});
+
+	it("/health/services lists every service with its nodes and is 200 when all required ones run", async () => {
+		const res = await api("GET", "/health/services");
+		expect(res.status).toBe(200);
+		expect(res.body.status).toBe("ok");
+		const users = res.body.services.find((s: any) => s.name === "users");
+		expect(users).toMatchObject({ required: true, available: true, nodes: [{ nodeID: h.broker.nodeID, available: true }] });
+		expect(res.body.required).toContain("users");
+	});
+
+	it("/health/ready checks transporter, channels and database", async () => {
+		const res = await api("GET", "/health/ready");
+		expect(res.status).toBe(200);
+		expect(res.body.status).toBe("ready");
+		expect(res.body.checks.map((c: any) => c.name).sort()).toEqual(["channels", "database", "transporter"]);
+	});
+
+	it("/api/openapi.json documents every routed endpoint and every published action with rest, and validates as OpenAPI 3.1", async () => {
+		const res = await api("GET", "/api/openapi.json");
+		expect(res.status).toBe(200);
+		const doc = res.body;
+		expect(doc.openapi).toBe("3.1.0");
+		const documented = new Set<string>();
+		for (const [p, ops] of Object.entries<any>(doc.paths)) for (const m of Object.keys(ops)) documented.add(`${m.toUpperCase()} ${p}`);
+		const asTemplate = (p: string) => p.replace(/:([A-Za-z0-9_]+)\??/g, "{$1}");
+
+		// 1. Everything the gateway actually routes (moleculer-web's own alias table).
+		const gw = h.broker.getLocalService("api") as any;
+		const aliases = (gw.aliases as any[]).filter((a) => a.action && !a.path.includes("*"));
+		expect(aliases.length).toBeGreaterThan(10);
+		const missingRoutes = aliases
+			.flatMap((a) => (a.method === "*" ? ["GET", "POST", "PUT", "PATCH", "DELETE"] : [a.method]).map((m: string) => `${m} ${asTemplate(a.fullPath)}`))
+			.filter((k) => !documented.has(k));
+		expect(missingRoutes).toEqual([]);
+
+		// 2. Every published action that declares rest, across all services.
+		const actions = (h.broker.registry.getServiceList({ withActions: true }) as any[]).flatMap((s) => Object.values<any>(s.actions ?? {}));
+		const withRest = actions.filter((a) => a.rest && (a.visibility == null || a.visibility === "published"));
+		const opActions = new Set<string>();
+		for (const ops of Object.values<any>(doc.paths)) for (const op of Object.values<any>(ops)) opActions.add(op.operationId.replace(/_(get|post|put|patch|delete)_\d+$/, ""));
+		expect(withRest.map((a) => a.name).filter((n) => !opActions.has(n))).toEqual([]);
+		// The webhook route and bearer security.
+		expect(Object.keys(doc.paths)).toContain("/api/payments/webhooks/{provider}");
+		expect(doc.paths["/api/auth/me"].get.security).toEqual([{ bearerAuth: [] }]);
+		expect(doc.paths["/api/users/{username}"].get.parameters[0]).toMatchObject({ name: "username", in: "path", required: true });
+
+		await expect(SwaggerParser.validate(structuredClone(doc))).resolves.toBeTruthy();
+	});
+
+	it("/api/docs renders swagger-ui from local files", async () => {
+		const page = await fetch(`${h.url}/api/docs`);
+		expect(page.status).toBe(200);
+		expect(page.headers.get("content-type")).toContain("text/html");
+		const html = await page.text();
+		expect(html).toContain("/api/docs/swagger-ui-bundle.js");
+		expect(html).not.toMatch(/https?:\/\//);
+		const js = await fetch(`${h.url}/api/docs/swagger-ui-bundle.js`);
+		expect(js.status).toBe(200);
+		expect(js.headers.get("content-type")).toContain("javascript");
+		expect((await js.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
+		expect((await fetch(`${h.url}/api/docs/..%2Fpackage.json`)).status).toBe(404);
+	});
+
+	it("echoes X-Request-Id and carries it through a channel message and calls made from its handler", async () => {
+		const res = await api("POST", "/api/ops-probe/kick", {}, { headers: { "X-Request-Id": "trace-ops-123" } });
+		expect(res.status).toBe(200);
+		expect(res.headers.get("x-request-id")).toBe("trace-ops-123");
+		await waitFor(() => seen.length > 0, 3000, "channel handler");
+		expect(seen[0]).toEqual({ inHandler: "trace-ops-123", viaCall: "trace-ops-123" });
+		const fresh = await api("GET", "/health");
+		expect(fresh.headers.get("x-request-id")).toMatch(/^[0-9A-Z]{26}$/);
+	});
+});
+
+describe("/health/services when a required service is gone", () => {
+	let h: Harness;
+	beforeAll(async () => {
+		h = await startHarness({ services: ["users", "ops"], env: { ...ENV, HEALTH_REQUIRED_SERVICES: "users" } });
+	});
+	afterAll(async () => {
+		await h?.stop();
+	});
+
+	it("answers 503 naming the service once its last node stops, and readiness stays independent", async () => {
+		const api = client(h.url);
+		expect((await api("GET", "/health/services")).status).toBe(200);
+		await h.broker.destroyService(h.broker.getLocalService("users")!);
+		const res = await api("GET", "/health/services");
+		expect(res.status).toBe(503);
+		expect(res.body).toMatchObject({ status: "degraded", missing: ["users"] });
+		expect(res.body.services.find((s: any) => s.name === "users")).toMatchObject({ required: true, available: false, nodes: [] });
+		// Liveness is about this node, not the cluster.
+		expect((await api("GET", "/health")).status).toBe(200);
+	});
+});
