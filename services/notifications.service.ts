@@ -1,0 +1,331 @@
+import type { Context, ServiceSchema } from "moleculer";
+import { DbMixin } from "../mixins/db.mixin";
+import { newId } from "../lib/ids";
+import { intEnv, loadConfig } from "../lib/config";
+import { isDuplicateKey, notFound } from "../lib/errors";
+import {
+	commentDrafts,
+	dmDraft,
+	donationDraft,
+	followDraft,
+	likeGroupKey,
+	likeTitle,
+	mentionDrafts,
+	type Actor,
+	type CommentMsg,
+	type DmMsg,
+	type DonationLike,
+	type Draft,
+	type MentionMsg,
+} from "../lib/notify/render";
+import { notificationEmail } from "../lib/mail/templates";
+import { wantsEmail } from "../lib/notify/email-prefs";
+import type { GatewayMeta } from "../types/moleculer";
+
+/**
+ * Each user's inbox. Fed by channel messages (donations, follows, comments, likes, chat mentions
+ * and DMs); every row carries the unique `sourceKey` of the message that made it, so a
+ * redelivered message changes nothing. New rows are pushed live as `notification` to room
+ * `user:<id>` on every gateway node, and emailed when the user opted in for that type
+ * (`settings.email[type]`). The email step is recorded on the row (`emailState`) and re-driven by
+ * a sweep, so a crash between "stored" and "emailed" delays the email instead of losing it.
+ * Likes on one target within LIKE_GROUP_WINDOW_MS share one notification.
+ */
+
+interface LikeGroup {
+	targetType: string;
+	targetId: string;
+	names: string[];
+	count: number;
+}
+
+interface NotificationDoc {
+	_id: string;
+	userId: string;
+	type: string;
+	title: string;
+	body: string;
+	data: Record<string, unknown>;
+	read: boolean;
+	sourceKey: string;
+	group?: LikeGroup;
+	/** Like groups: likes arriving before this time (ms) join the group. */
+	openUntil?: number;
+	emailState: "pending" | "done" | "skipped";
+	emailDueAt: number;
+	createdAt: string;
+	updatedAt: string;
+}
+
+type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
+
+const ID = { type: "string", min: 1, max: 64 };
+
+const schema: ServiceSchema = {
+	name: "notifications",
+	mixins: [DbMixin("notifications", [{ fields: "sourceKey", unique: true }, { fields: "userId" }, { fields: "emailState" }], { notification_sources: [] })],
+	settings: { rest: "/" },
+
+	actions: {
+		/** The caller's inbox, newest first; `unread=true` for unread only. */
+		list: {
+			rest: "GET /notifications",
+			auth: "required",
+			params: {
+				unread: { type: "boolean", convert: true, optional: true },
+				limit: { type: "number", integer: true, min: 1, max: 100, convert: true, optional: true },
+				cursor: { type: "string", max: 64, optional: true },
+			},
+			async handler(this: any, ctx: Ctx<{ unread?: boolean; limit?: number; cursor?: string }>) {
+				const query: Record<string, unknown> = { userId: ctx.meta.user!.id };
+				if (ctx.params.unread) query.read = false;
+				const page = await this.store.page(query, { limit: ctx.params.limit, cursor: ctx.params.cursor });
+				return { items: page.items.map((n: NotificationDoc) => this.view(n)), nextCursor: page.nextCursor };
+			},
+		},
+
+		/** Mark one notification read (only the caller's own; anything else is 404). */
+		markRead: {
+			rest: "POST /notifications/:id/read",
+			auth: "required",
+			params: { id: ID },
+			async handler(this: any, ctx: Ctx<{ id: string }>) {
+				const userId = ctx.meta.user!.id;
+				const doc: NotificationDoc | null = await this.store.findOne({ _id: ctx.params.id, userId });
+				if (!doc) throw notFound("Notification");
+				if (!doc.read && (await this.store.updateIf({ _id: doc._id, userId, read: false }, { $set: { read: true } }))) await this.pushUnread(userId);
+				return this.view({ ...doc, read: true });
+			},
+		},
+
+		/** Mark the whole inbox read. */
+		markAllRead: {
+			rest: "POST /notifications/read-all",
+			auth: "required",
+			async handler(this: any, ctx: Ctx) {
+				const userId = ctx.meta.user!.id;
+				const updated = await this.store.updateMany({ userId, read: false }, { $set: { read: true } });
+				if (updated > 0) await this.pushUnread(userId);
+				return { updated };
+			},
+		},
+
+		/** `{count}` of unread notifications. */
+		unreadCount: {
+			rest: "GET /notifications/unread-count",
+			auth: "required",
+			async handler(this: any, ctx: Ctx) {
+				return { count: await this.store.count({ userId: ctx.meta.user!.id, read: false }) };
+			},
+		},
+	},
+
+	channels: {
+		"donations.paid": {
+			group: "notifications",
+			async handler(this: any, payload: { donation: DonationLike }) {
+				if (payload?.donation?.recipientId) await this.deliver(donationDraft("paid", payload.donation));
+			},
+		},
+		"donations.reversed": {
+			group: "notifications",
+			async handler(this: any, payload: { donation: DonationLike }) {
+				if (payload?.donation?.recipientId) await this.deliver(donationDraft("reversed", payload.donation));
+			},
+		},
+		"social.followed": {
+			group: "notifications",
+			async handler(this: any, payload: { followerId: string; followeeId: string }) {
+				const [actor] = await this.actors([payload.followerId]);
+				if (actor) await this.deliver(followDraft(actor, payload.followeeId));
+			},
+		},
+		"social.commented": {
+			group: "notifications",
+			async handler(this: any, payload: CommentMsg) {
+				const [actor] = await this.actors([payload.userId]);
+				if (!actor) return;
+				for (const draft of commentDrafts(payload, actor)) await this.deliver(draft);
+			},
+		},
+		"social.liked": {
+			group: "notifications",
+			async handler(this: any, payload: { userId: string; targetType: string; targetId: string; targetOwnerId: string }) {
+				await this.deliverLike(payload);
+			},
+		},
+		"chat.mentioned": {
+			group: "notifications",
+			async handler(this: any, payload: MentionMsg) {
+				for (const draft of mentionDrafts(payload)) await this.deliver(draft);
+			},
+		},
+		"chat.dm": {
+			group: "notifications",
+			async handler(this: any, payload: DmMsg) {
+				if (payload?.to && payload.to !== payload.from?.id) await this.deliver(dmDraft(payload));
+			},
+		},
+	},
+
+	methods: {
+		view(n: NotificationDoc) {
+			const group = n.group;
+			return {
+				id: n._id,
+				type: n.type,
+				title: group ? likeTitle(group.names, group.count, group.targetType) : n.title,
+				body: n.body,
+				data: group ? { ...n.data, count: group.count, users: [...group.names].reverse() } : n.data,
+				createdAt: n.createdAt,
+				updatedAt: n.updatedAt,
+				read: n.read,
+			};
+		},
+
+		async actors(this: any, ids: string[]): Promise<Actor[]> {
+			const list: any[] = await this.broker.call("users.identities", { ids });
+			return ids.map((id) => list.find((u) => u.id === id)).filter(Boolean).map((u) => ({ id: u.id, username: u.username, displayName: u.displayName }));
+		},
+
+		/** Stores a draft once (unique sourceKey), pushes it live, then runs the email step. */
+		async deliver(this: any, draft: Draft) {
+			const now = new Date().toISOString();
+			const doc: NotificationDoc = { _id: newId(), ...draft, read: false, emailState: "pending", emailDueAt: Date.now() + this.emailGraceMs, createdAt: now, updatedAt: now };
+			try {
+				await this.store.insert(doc);
+			} catch (err) {
+				if (!isDuplicateKey(err)) throw err;
+				// Redelivery: the row exists; finish its email step if a crash interrupted it.
+				const existing: NotificationDoc | null = await this.store.findOne({ sourceKey: draft.sourceKey });
+				if (existing?.emailState === "pending") await this.emailStep(existing);
+				return;
+			}
+			this.push(doc);
+			await this.emailStep(doc);
+		},
+
+		/** Likes on one target inside one window share a notification ("alice and 4 others…"). */
+		async deliverLike(this: any, msg: { userId: string; targetType: string; targetId: string; targetOwnerId: string }) {
+			if (!msg?.targetOwnerId || msg.userId === msg.targetOwnerId) return;
+			// One notification contribution per (liker, target), whatever the redeliveries or re-likes.
+			try {
+				await this.stores.notification_sources.insert({ _id: `like:${msg.userId}:${msg.targetType}:${msg.targetId}`, at: Date.now() });
+			} catch (err) {
+				if (isDuplicateKey(err)) return;
+				throw err;
+			}
+			const [actor] = await this.actors([msg.userId]);
+			const name = actor ? actor.displayName || actor.username : "Someone";
+			const key = likeGroupKey(msg.targetOwnerId, msg.targetType, msg.targetId);
+			for (let round = 0; round < 5; round++) {
+				const nowMs = Date.now();
+				const now = new Date(nowMs).toISOString();
+				const group: LikeGroup = { targetType: msg.targetType, targetId: msg.targetId, names: [name], count: 1 };
+				const doc: NotificationDoc = {
+					_id: newId(),
+					userId: msg.targetOwnerId,
+					type: "like",
+					title: likeTitle(group.names, 1, msg.targetType),
+					body: "",
+					data: { targetType: msg.targetType, targetId: msg.targetId },
+					read: false,
+					sourceKey: key,
+					group,
+					openUntil: nowMs + this.likeWindowMs,
+					emailState: "pending",
+					emailDueAt: nowMs + this.emailGraceMs,
+					createdAt: now,
+					updatedAt: now,
+				};
+				try {
+					await this.store.insert(doc);
+					this.push(doc);
+					await this.emailStep(doc);
+					return;
+				} catch (err) {
+					if (!isDuplicateKey(err)) throw err;
+				}
+				const open: NotificationDoc | null = await this.store.findOne({ sourceKey: key });
+				if (!open) continue;
+				if ((open.openUntil ?? 0) <= nowMs) {
+					// The window passed: close that group (rename its key) and open a new one.
+					await this.store.updateIf({ _id: open._id, sourceKey: key }, { $set: { sourceKey: `${key}:${open._id}` } });
+					continue;
+				}
+				// Count this like into the open group (atomic $inc/$push) and re-push it.
+				await this.store.updateMany(
+					{ _id: open._id },
+					{ $inc: { "group.count": 1 }, $push: { "group.names": { $each: [name], $slice: -5 } }, $set: { read: false, updatedAt: now } },
+				);
+				const updated: NotificationDoc | null = await this.store.findById(open._id);
+				if (updated) this.push(updated);
+				return;
+			}
+			throw new Error(`Could not group a like on ${msg.targetType} ${msg.targetId}; will retry`);
+		},
+
+		push(this: any, doc: NotificationDoc) {
+			this.broker.broadcast("ws.emit", { namespace: "/", rooms: [`user:${doc.userId}`], event: "notification", data: this.view(doc) });
+			void this.pushUnread(doc.userId);
+		},
+
+		/** Badge counters on every open tab: `notification:unread {count}`. */
+		async pushUnread(this: any, userId: string) {
+			try {
+				const count = await this.store.count({ userId, read: false });
+				this.broker.broadcast("ws.emit", { namespace: "/", rooms: [`user:${userId}`], event: "notification:unread", data: { count } });
+			} catch (err) {
+				this.logger.warn("Unread count push failed", (err as Error).message);
+			}
+		},
+
+		/** Emails the notification when its recipient opted in for its type; records the outcome. */
+		async emailStep(this: any, doc: NotificationDoc) {
+			const user = await this.broker.call("users.get", { id: doc.userId });
+			const wants = !!user && !user.bannedAt && !!user.email && wantsEmail(user.settings?.email, doc.type);
+			if (wants) {
+				const mail = notificationEmail(this.view(doc), this.publicUrl, user.username);
+				await this.broker.call("mailer.enqueue", { key: `notification:${doc._id}`, to: user.email, ...mail });
+			}
+			await this.store.updateMany({ _id: doc._id, emailState: "pending" }, { $set: { emailState: wants ? "done" : "skipped" } });
+		},
+
+		/** Re-drives email steps that a crash or an unavailable mailer left pending. */
+		async sweep(this: any) {
+			if (this.sweeping) return;
+			this.sweeping = true;
+			try {
+				const now = Date.now();
+				const due: NotificationDoc[] = await this.store.find({ query: { emailState: "pending", emailDueAt: { $lte: now } }, limit: 50 });
+				for (const doc of due) {
+					// Claim by moving the due time, so another node's sweep skips it.
+					if (!(await this.store.updateIf({ _id: doc._id, emailState: "pending", emailDueAt: doc.emailDueAt }, { $set: { emailDueAt: now + this.emailGraceMs } }))) continue;
+					await this.emailStep(doc).catch((err: Error) => this.logger.warn("Notification email step failed; will retry", err.message));
+				}
+			} catch (err) {
+				this.logger.warn("Notification sweep failed", (err as Error).message);
+			} finally {
+				this.sweeping = false;
+			}
+		},
+	},
+
+	created(this: any) {
+		this.likeWindowMs = Math.max(1000, intEnv("LIKE_GROUP_WINDOW_MS", 10 * 60_000));
+		this.emailGraceMs = Math.max(100, intEnv("NOTIFY_EMAIL_RETRY_MS", 30_000));
+		this.sweepMs = Math.max(50, intEnv("NOTIFY_SWEEP_MS", 15_000));
+		this.publicUrl = loadConfig().publicUrl;
+	},
+
+	started(this: any) {
+		this.timer = setInterval(() => void this.sweep(), this.sweepMs);
+		this.timer.unref?.();
+	},
+
+	stopped(this: any) {
+		clearInterval(this.timer);
+	},
+};
+
+export default schema;
