@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { client, connectSocket, registerUser, startHarness, waitFor, type Harness } from "../support/harness";
+import { donate, openOverlay, pay, setupStreamer, waitStatus } from "../support/flow";
+
+const SERVICES = ["users", "payments", "donations", "alerts"];
+// A short display time and grace so the "resend after timeout" case runs in about two seconds.
+const ENV = { SCRYPT_COST: "1024", ALERT_ACK_GRACE_MS: "300", ALERT_TICK_MS: "100", REDRIVE_INTERVAL_MS: "500" };
+
+let h: Harness;
+let api: ReturnType<typeof client>;
+
+beforeAll(async () => {
+	h = await startHarness({ services: SERVICES, env: ENV });
+	api = client(h.url);
+});
+afterAll(() => h?.stop());
+
+async function paidDonation(to: string, body: Record<string, unknown> = {}) {
+	const res = await donate(h.url, to, body);
+	if (res.status !== 201) throw new Error(`donate failed ${res.status} ${JSON.stringify(res.body)}`);
+	await pay(h.url, res.body.payment.id);
+	return res.body.donation.id as string;
+}
+
+describe("overlay alerts", () => {
+	it("refuses an overlay with a bad token", async () => {
+		await expect(connectSocket(h.url, "/overlay", { token: "nope" })).rejects.toThrow(/Invalid overlay token/);
+		await expect(connectSocket(h.url, "/overlay", {})).rejects.toThrow(/token/i);
+	});
+
+	it("shows one alert at a time in payment order, the next after alert:done", async () => {
+		const s = await setupStreamer(h.url, { alerts: { displaySeconds: 30 } });
+		const overlay = await openOverlay(h.url, s.overlayToken);
+		const first = await paidDonation(s.username, { donorName: "First" });
+		const firstAlert = await overlay.next(1);
+		expect(firstAlert.donationId).toBe(first);
+		await paidDonation(s.username, { donorName: "Second" });
+		await paidDonation(s.username, { donorName: "Third" });
+		const queue = await waitFor(async () => {
+			const q = await api("GET", "/api/alerts/queue", undefined, { token: s.token });
+			return q.body.depth === 2 ? q.body : null;
+		}, 5000, "two queued alerts");
+		expect(queue.current.donorName).toBe("First");
+		expect(queue.queued.map((a: any) => a.donorName)).toEqual(["Second", "Third"]);
+		expect(overlay.alerts).toHaveLength(1);
+		await overlay.done(firstAlert.id);
+		expect((await overlay.next(2)).donorName).toBe("Second");
+		await overlay.done(overlay.alerts[1].id);
+		expect((await overlay.next(3)).donorName).toBe("Third");
+		await overlay.done(overlay.alerts[2].id);
+		overlay.close();
+	});
+
+	it("sends an unacknowledged alert again after its display time, with the same id", async () => {
+		const s = await setupStreamer(h.url, { alerts: { displaySeconds: 2 } });
+		const overlay = await openOverlay(h.url, s.overlayToken);
+		await paidDonation(s.username, { donorName: "Slow" });
+		const a = await overlay.next(1);
+		const again = await overlay.next(2, 6000);
+		expect(again.id).toBe(a.id);
+		await overlay.done(a.id);
+		overlay.close();
+	});
+
+	it("test alert, skip, pause and resume, replay", async () => {
+		const s = await setupStreamer(h.url, { alerts: { displaySeconds: 30 } });
+		const overlay = await openOverlay(h.url, s.overlayToken);
+		const skips: any[] = [];
+		overlay.socket.on("alert:skip", (d) => skips.push(d));
+		expect((await api("POST", "/api/alerts/test", { message: "hello overlay" }, { token: s.token })).status).toBe(202);
+		const t = await overlay.next(1);
+		expect(t).toMatchObject({ type: "test", message: "hello overlay", donationId: null });
+		const skipped = await api("POST", "/api/alerts/skip", undefined, { token: s.token });
+		expect(skipped.body.skipped).toBe(t.id);
+		await waitFor(() => skips.length === 1, 3000, "alert:skip");
+
+		expect((await api("POST", "/api/alerts/pause", undefined, { token: s.token })).body.paused).toBe(true);
+		const donationId = await paidDonation(s.username, { donorName: "While Paused" });
+		await waitFor(async () => (await api("GET", "/api/alerts/queue", undefined, { token: s.token })).body.depth === 1, 5000, "queued while paused");
+		expect(overlay.alerts).toHaveLength(1);
+		expect((await api("POST", "/api/alerts/resume", undefined, { token: s.token })).body.paused).toBe(false);
+		const resumed = await overlay.next(2);
+		expect(resumed).toMatchObject({ donorName: "While Paused", donationId });
+		await overlay.done(resumed.id);
+
+		const replay = await api("POST", `/api/alerts/${donationId}/replay`, undefined, { token: s.token });
+		expect(replay.status).toBe(202);
+		const replayed = await overlay.next(3);
+		expect(replayed.donationId).toBe(donationId);
+		expect(replayed.id).not.toBe(resumed.id);
+		await overlay.done(replayed.id);
+		overlay.close();
+	});
+
+	it("masks blocked terms, and holds donations for approval when asked to", async () => {
+		const s = await setupStreamer(h.url, { alerts: { displaySeconds: 30 }, moderation: { blockedTerms: ["noob"], blockedTermAction: "mask" } });
+		const overlay = await openOverlay(h.url, s.overlayToken);
+		await paidDonation(s.username, { message: "you noob" });
+		const masked = await overlay.next(1);
+		expect(masked.message).toBe("you ****");
+		await overlay.done(masked.id);
+
+		await api("PATCH", "/api/users/me", { settings: { moderation: { blockedTermAction: "hold" } } }, { token: s.token });
+		const held = await paidDonation(s.username, { donorName: "Held", message: "noob streamer" });
+		const rejected = await paidDonation(s.username, { donorName: "Rejected", message: "noob again" });
+		const list = await waitFor(async () => {
+			const r = await api("GET", "/api/alerts/held", undefined, { token: s.token });
+			return r.body.items.length === 2 ? r.body.items : null;
+		}, 5000, "two held");
+		expect(list.map((a: any) => a.donationId).sort()).toEqual([held, rejected].sort());
+		expect(list[0].heldReason).toBe("BLOCKED_TERM");
+
+		// nobody else can approve
+		const other = await registerUser(h.url, "mod");
+		expect((await api("POST", `/api/alerts/${held}/approve`, undefined, { token: other.token })).status).toBe(404);
+
+		expect((await api("POST", `/api/alerts/${rejected}/reject`, undefined, { token: s.token })).body.status).toBe("rejected");
+		expect((await api("POST", `/api/alerts/${held}/approve`, undefined, { token: s.token })).body.status).toBe("queued");
+		const shown = await overlay.next(2);
+		expect(shown).toMatchObject({ donorName: "Held", message: "**** streamer" });
+		await overlay.done(shown.id);
+		// the rejected donation stays paid; only its alert was dropped
+		await waitStatus(h.url, s.token, rejected, "paid");
+		expect(overlay.alerts.some((a) => a.donorName === "Rejected")).toBe(false);
+		expect((await api("POST", `/api/alerts/${rejected}/approve`, undefined, { token: s.token })).status).toBe(422);
+		overlay.close();
+	});
+
+	it("rotating the overlay token disconnects overlays that used the old one", async () => {
+		const s = await setupStreamer(h.url);
+		const overlay = await openOverlay(h.url, s.overlayToken);
+		const gone = new Promise((resolve) => overlay.socket.once("disconnect", resolve));
+		const rotated = await api("POST", "/api/users/me/overlay-token", undefined, { token: s.token });
+		expect(rotated.status).toBe(200);
+		expect(rotated.body.overlayToken).not.toBe(s.overlayToken);
+		expect(rotated.body.overlayUrl).toContain(encodeURIComponent(rotated.body.overlayToken));
+		await gone;
+		await expect(connectSocket(h.url, "/overlay", { token: s.overlayToken })).rejects.toThrow();
+		const fresh = await openOverlay(h.url, rotated.body.overlayToken);
+		fresh.close();
+	});
+
+	it("an overlay cannot acknowledge another channel's alert", async () => {
+		const a = await setupStreamer(h.url, { alerts: { displaySeconds: 30 } });
+		const b = await setupStreamer(h.url);
+		const overlayA = await openOverlay(h.url, a.overlayToken);
+		const overlayB = await openOverlay(h.url, b.overlayToken);
+		await paidDonation(a.username, { donorName: "For A" });
+		const alert = await overlayA.next(1);
+		await overlayB.done(alert.id);
+		const q = await api("GET", "/api/alerts/queue", undefined, { token: a.token });
+		expect(q.body.current?.id).toBe(alert.id);
+		expect(overlayB.alerts).toHaveLength(0);
+		await overlayA.done(alert.id);
+		overlayA.close();
+		overlayB.close();
+	});
+});
