@@ -394,10 +394,9 @@ const schema: ServiceSchema = {
 		},
 
 		async findForEvent(this: any, ev: ProviderEvent): Promise<PaymentDoc | null> {
-			if (ev.paymentId) {
-				const doc = await this.store.findById(ev.paymentId);
-				if (doc) return doc;
-			}
+			// An event that names a payment id is about that payment only: an id we do not know
+			// belongs to another system sharing the provider account, not to a look-alike of ours.
+			if (ev.paymentId) return this.store.findById(ev.paymentId);
 			const refs = (ev.providerRefs ?? []).filter((r) => typeof r === "string" && r.length > 0);
 			if (refs.length) return this.store.findOne({ providerRefs: { $in: refs } });
 			return null;

@@ -190,7 +190,7 @@ export function midtransNotification(serverKey: string, fields: { order_id: stri
 	const status_code = fields.status_code ?? (["settlement", "capture", "refund"].includes(fields.transaction_status) ? "200" : fields.transaction_status === "pending" ? "201" : "202");
 	const n: Record<string, string> = {
 		transaction_time: "2026-01-01 10:00:00",
-		transaction_id: fields.transaction_id ?? "tx-fake-1",
+		transaction_id: fields.transaction_id ?? `tx-${fields.order_id}`,
 		status_message: "midtrans payment notification",
 		status_code,
 		payment_type: "qris",
