@@ -32,6 +32,8 @@ export interface EmitPacket {
 
 interface Route {
 	action: string;
+	/** The action's `auth: "required"`: anonymous sockets are refused before any call. */
+	authRequired: boolean;
 }
 
 export interface HubOptions {
@@ -105,7 +107,7 @@ export class SocketHub {
 			const spec: unknown = def.socket;
 			if (typeof spec !== "string") continue;
 			const [ns, event] = spec.includes(" ") ? spec.split(" ", 2) : ["/", spec];
-			routes.set(`${ns} ${event}`, { action: def.name });
+			routes.set(`${ns} ${event}`, { action: def.name, authRequired: def.auth === "required" });
 		}
 		this.routes = routes;
 	}
@@ -243,6 +245,7 @@ export class SocketHub {
 		}
 		const route = this.routes.get(`${namespace} ${event}`);
 		if (!route) return reply({ ok: false, error: { type: "UNKNOWN_EVENT", message: `Unknown event "${event}"` } });
+		if (route.authRequired && !socket.data.user) return reply({ ok: false, error: { type: "UNAUTHORIZED", message: "Sign in to do this" } });
 		const payload = ack ? args.slice(0, -1)[0] : args[0];
 		if (payload !== undefined && (payload === null || typeof payload !== "object" || Array.isArray(payload))) {
 			return reply({ ok: false, error: { type: "VALIDATION_ERROR", message: "Payload must be an object" } });
