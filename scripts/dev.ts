@@ -1,0 +1,23 @@
+/**
+ * `npm run dev`: the embedded system from the TypeScript sources with hot reload and the REPL.
+ * Editing services/*.service.ts (or a module it imports) reloads that service in place; the
+ * REPL stays open with the operator commands (docs/operations.md).
+ */
+import path from "node:path";
+import config from "../moleculer.config";
+import { startNode } from "../lib/ops/node";
+
+async function main() {
+	const broker = await startNode(config, {
+		servicesDir: path.resolve(__dirname, "../services"),
+		withServices: true,
+		hotReload: process.env.HOT_RELOAD !== "false",
+	});
+	broker.logger.info(`MediaShar dev node ${broker.nodeID} on http://localhost:${process.env.PORT || 3000} (hot reload ${process.env.HOT_RELOAD === "false" ? "off" : "on"}).`);
+	if (process.stdin.isTTY || process.env.DEV_REPL === "true") broker.repl();
+}
+
+main().catch((err) => {
+	console.error(err);
+	process.exit(1);
+});
