@@ -111,6 +111,19 @@ describe("sandbox payments", () => {
 		expect(messagesFor(payment.id)).toHaveLength(1);
 	});
 
+	it("settles exactly once under 20 concurrent distinct webhooks", async () => {
+		const { payment: p } = await createSandboxPayment();
+		const sends = Array.from({ length: 20 }, (_, i) => {
+			const raw = JSON.stringify({ event_id: `race-${i}-${p.id}`, payment_id: p.id, status: "settlement" });
+			return api("POST", "/api/payments/webhooks/sandbox", undefined, { raw, headers: { "X-Sandbox-Signature": sign(raw, SECRET) } });
+		});
+		const results = await Promise.all(sends);
+		expect(results.every((r) => r.status === 200)).toBe(true);
+		expect(results.filter((r) => r.body.result === "applied")).toHaveLength(1);
+		await waitFor(() => messagesFor(p.id).length >= 1, 3000, "paid message");
+		expect(messagesFor(p.id)).toHaveLength(1);
+	});
+
 	it("refuses forged, stale, v0-only and missing signatures with 400 and leaves the payment alone", async () => {
 		const { payment } = await createSandboxPayment();
 		const body = { event_id: "evt-forged", payment_id: payment.id, status: "settlement" };
