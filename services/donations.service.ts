@@ -49,6 +49,7 @@ export interface DonationDoc {
 type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
 
 const PROVIDERS = ["sandbox", "midtrans", "stripe", "paypal"];
+const STATUSES: DonationStatus[] = ["pending", "paid", "failed", "expired", "refunded", "reversed"];
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 const LIST_PARAMS = {
 	limit: { type: "number", integer: true, min: 1, max: 100, optional: true, convert: true },
@@ -111,24 +112,18 @@ const schema: ServiceSchema<any> = {
 		received: {
 			rest: "GET /me/donations/received",
 			auth: "required",
-			params: { status: { type: "enum", values: ["pending", "paid", "failed", "expired", "refunded", "reversed"], optional: true }, ...LIST_PARAMS },
-			async handler(this: any, ctx: Ctx<{ status?: string; limit?: number; cursor?: string }>) {
-				const q: Record<string, unknown> = { recipientId: ctx.meta.user!.id };
-				if (ctx.params.status) q.status = ctx.params.status;
-				const page = await this.store.page(q, ctx.params);
-				return { items: page.items.map((d: DonationDoc) => this.view(d)), nextCursor: page.nextCursor };
+			params: { status: { type: "enum", values: STATUSES, optional: true }, ...LIST_PARAMS },
+			handler(this: any, ctx: Ctx<{ status?: string; limit?: number; cursor?: string }>) {
+				return this.listFor(ctx, "recipientId");
 			},
 		},
 
 		sent: {
 			rest: "GET /me/donations/sent",
 			auth: "required",
-			params: { status: { type: "enum", values: ["pending", "paid", "failed", "expired", "refunded", "reversed"], optional: true }, ...LIST_PARAMS },
-			async handler(this: any, ctx: Ctx<{ status?: string; limit?: number; cursor?: string }>) {
-				const q: Record<string, unknown> = { donorId: ctx.meta.user!.id };
-				if (ctx.params.status) q.status = ctx.params.status;
-				const page = await this.store.page(q, ctx.params);
-				return { items: page.items.map((d: DonationDoc) => this.view(d)), nextCursor: page.nextCursor };
+			params: { status: { type: "enum", values: STATUSES, optional: true }, ...LIST_PARAMS },
+			handler(this: any, ctx: Ctx<{ status?: string; limit?: number; cursor?: string }>) {
+				return this.listFor(ctx, "donorId");
 			},
 		},
 
@@ -237,6 +232,14 @@ const schema: ServiceSchema<any> = {
 	},
 
 	methods: {
+		/** The caller's donations on one side (received or sent), newest first. */
+		async listFor(this: any, ctx: Ctx<{ status?: string; limit?: number; cursor?: string }>, side: "recipientId" | "donorId") {
+			const q: Record<string, unknown> = { [side]: ctx.meta.user!.id };
+			if (ctx.params.status) q.status = ctx.params.status;
+			const page = await this.store.page(q, ctx.params);
+			return { items: page.items.map((d: DonationDoc) => this.view(d)), nextCursor: page.nextCursor };
+		},
+
 		async createDonation(this: any, ctx: Ctx<DonationRequest>) {
 			const p = ctx.params;
 			const signedIn = !!ctx.meta.user;
