@@ -107,6 +107,7 @@ const HISTORY_ON_JOIN = 50;
 const MAX_CHAT_ROOMS_PER_SOCKET = 20;
 const TYPING_INTERVAL_MS = 2000;
 const MAX_TIMEOUT_SEC = 14 * 24 * 3600;
+const JOIN_LIMIT: Limit = { limit: 30, windowMs: 10_000 };
 
 const channelRoom = (username: string) => `chat:${username}`;
 const dmRoom = (conversationId: string) => `dm:${conversationId}`;
@@ -153,6 +154,7 @@ const schema: ServiceSchema = {
 			socket: "chat:join",
 			params: { channel: USERNAME },
 			async handler(this: any, ctx: Ctx<{ channel: string }>) {
+				await this.checkJoinRate(ctx);
 				const owner: Owner = await this.resolveChannel(ctx, ctx.params.channel);
 				const room = channelRoom(owner.username);
 				const joined = ctx.meta.socket?.rooms ?? [];
@@ -692,6 +694,13 @@ const schema: ServiceSchema = {
 		async checkRate(this: any, userId: string) {
 			const verdict = await checkLimits(this.sendCounters as CounterStore, `chat:${userId}`, this.sendLimits as Limit[]);
 			if (!verdict.allowed) throw refusal({ type: "RATE_LIMITED", message: "You are sending messages too fast", retryAfterSec: verdict.retryAfterSec });
+		},
+
+		/** Joins per connection (or user, or address): a reconnect loop cannot hammer history reads. */
+		async checkJoinRate(this: any, ctx: Ctx) {
+			const who = ctx.meta.socket?.id ?? ctx.meta.user?.id ?? ctx.meta.ip ?? "anonymous";
+			const verdict = await checkLimits(this.sendCounters as CounterStore, `chat-join:${who}`, [JOIN_LIMIT]);
+			if (!verdict.allowed) throw refusal({ type: "RATE_LIMITED", message: "Too many joins, slow down", retryAfterSec: verdict.retryAfterSec });
 		},
 
 		/**
