@@ -20,6 +20,21 @@ const chatStub: Partial<ServiceSchema> = {
 	},
 };
 
+/** Minimal donations: `donations.get` answers a paid and a pending donation for one streamer. */
+const donationOwner: { id?: string; username?: string } = {};
+const donationsStub: Partial<ServiceSchema> = {
+	name: "donations",
+	actions: {
+		get: {
+			visibility: "public",
+			handler(ctx: any) {
+				const status = ctx.params.id === "don_paid" ? "paid" : ctx.params.id === "don_pending" ? "pending" : null;
+				return status ? { id: ctx.params.id, recipientId: donationOwner.id, recipientUsername: donationOwner.username, status } : null;
+			},
+		},
+	},
+};
+
 let h: Harness;
 let api: ReturnType<typeof client>;
 
@@ -140,10 +155,29 @@ describe("likes", () => {
 		expect((await api("PUT", "/api/likes/post/01ARZ3NDEKTSV4RRFFQ69G5FAV", undefined, { token: u.token })).status).toBe(404);
 		expect((await api("PUT", "/api/likes/comment/01ARZ3NDEKTSV4RRFFQ69G5FAV", undefined, { token: u.token })).status).toBe(404);
 		expect((await api("PUT", "/api/likes/user/abc", undefined, { token: u.token })).status).toBe(422);
-		// No donations service in this broker: a clear 503, not a 500.
-		const donation = await api("PUT", "/api/likes/donation/01ARZ3NDEKTSV4RRFFQ69G5FAV", undefined, { token: u.token });
-		expect(donation.status).toBe(503);
-		expect(donation.body.type).toBe("SERVICE_UNAVAILABLE");
+	});
+
+	it("likes and comments on paid donations; pending or unknown donations are 404", async () => {
+		const streamer = await registerUser(h.url, "donee");
+		const fan = await registerUser(h.url, "donfan");
+		Object.assign(donationOwner, { id: streamer.id, username: streamer.username });
+		const svc = h.broker.createService(donationsStub as ServiceSchema);
+		await h.broker.waitForServices("donations");
+		try {
+			expect((await api("PUT", "/api/likes/donation/don_paid", undefined, { token: fan.token })).body).toEqual({ count: 1, liked: true });
+			expect((await api("PUT", "/api/likes/donation/don_pending", undefined, { token: fan.token })).status).toBe(404);
+			expect((await api("PUT", "/api/likes/donation/don_nope", undefined, { token: fan.token })).status).toBe(404);
+			const c = await api("POST", "/api/comments", { type: "donation", id: "don_paid", text: "thanks!" }, { token: fan.token });
+			expect(c.status).toBe(201);
+			// The donation's recipient owns it, so may delete comments on it.
+			expect((await api("DELETE", `/api/comments/${c.body.id}`, undefined, { token: streamer.token })).status).toBe(204);
+		} finally {
+			await h.broker.destroyService(svc);
+		}
+		// Without a donations service: a clear 503, not a 500.
+		const down = await api("PUT", "/api/likes/donation/don_paid", undefined, { token: fan.token });
+		expect(down.status).toBe(503);
+		expect(down.body.type).toBe("SERVICE_UNAVAILABLE");
 	});
 });
 
