@@ -3,6 +3,7 @@ import path from "node:path";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServiceBroker } from "moleculer";
 import { PUBLIC_DIR } from "../../lib/paths";
+import { loadConfig } from "../../lib/config";
 
 /**
  * The HTML pages people see (overlay, donation page, checkout, chat widget, dashboard). Each page
@@ -189,6 +190,17 @@ async function overlayOwner(this: { broker: ServiceBroker }, req: Req): Promise<
 	return null;
 }
 
+/** Payment providers this deployment can take (the donation page offers only these). */
+export function enabledProviders(): string[] {
+	const cfg = loadConfig();
+	const list: string[] = [];
+	if (cfg.midtrans.serverKey) list.push("midtrans");
+	if (cfg.stripe.secretKey) list.push("stripe");
+	if (cfg.paypal.clientId && cfg.paypal.clientSecret) list.push("paypal");
+	if (cfg.sandbox.enabled) list.push("sandbox");
+	return list;
+}
+
 /** moleculer-web routes serving every page; they sit beside /api and the static assets. */
 export function pageRoutes(): Record<string, unknown>[] {
 	const base = { mappingPolicy: "restrict", authentication: false, authorization: false, bodyParsers: { json: false, urlencoded: false } };
@@ -202,7 +214,7 @@ export function pageRoutes(): Record<string, unknown>[] {
 				"GET /leaderboard": pageHandler("overlay-leaderboard", overlayOwner),
 			},
 		},
-		{ ...base, path: "/u", aliases: { "GET /:username": pageHandler("donate") } },
+		{ ...base, path: "/u", aliases: { "GET /:username": pageHandler("donate", async () => ({ providers: enabledProviders().join(",") })) } },
 		{ ...base, path: "/pay/sandbox", aliases: { "GET /:id": pageHandler("checkout") } },
 		{ ...base, path: "/chat", aliases: { "GET /:username": pageHandler("chat") } },
 		{ ...base, path: "/dashboard", aliases: { "GET /": pageHandler("dashboard") } },

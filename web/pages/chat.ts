@@ -256,7 +256,7 @@ async function join() {
 	slowModeSec = Number(settings.slowModeSec ?? ack.slowModeSec ?? 0) || 0;
 	const roles = session?.user.roles ?? [];
 	const role = String(ack.role ?? "");
-	canModerate = Boolean(session && (session.user.username === channel || roles.includes("admin") || ack.canModerate || ack.isModerator || ack.moderator || role === "moderator" || role === "owner"));
+	canModerate = Boolean(session && (session.user.username === channel || roles.includes("admin") || ack.canModerate || ack.isModerator || ack.moderator || role === "moderator" || role === "owner" || role === "admin"));
 	document.body.dataset.state = "joined";
 	document.body.dataset.moderator = String(canModerate);
 	renderAll();

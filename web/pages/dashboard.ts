@@ -251,8 +251,7 @@ async function alerts() {
 	};
 	const renderQueue = (q: any) => {
 		if (!q) return (queueEl.textContent = "");
-		const items = Array.isArray(q.items) ? q.items : Array.isArray(q.queue) ? q.queue : [];
-		const parts = [q.paused ? t("dash.paused") : t("dash.running"), t("dash.queued", { n: q.length ?? q.size ?? items.length })];
+		const parts = [q.paused ? t("dash.paused") : t("dash.running"), t("dash.queued", { n: q.depth ?? (Array.isArray(q.queued) ? q.queued.length : 0) })];
 		if (q.current) parts.push(t("dash.showing", { name: q.current.donorName ?? "" }));
 		queueEl.textContent = parts.join(" · ");
 		queueEl.dataset.paused = String(Boolean(q.paused));

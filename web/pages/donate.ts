@@ -14,7 +14,7 @@ import "../styles/donate.css";
  * Amounts are typed and shown in major units and sent in minor units; after the donation is
  * created the page follows `payment.action` (redirect, QR string or virtual account number).
  */
-const MAX_MESSAGE = 255;
+const MAX_MESSAGE = 500;
 
 interface Profile {
 	id: string;
@@ -31,10 +31,8 @@ interface PaymentAction {
 	type: string;
 	url?: string;
 	qrString?: string;
-	qr_string?: string;
-	qr?: string;
+	qrUrl?: string;
 	vaNumber?: string;
-	va_number?: string;
 	bank?: string;
 	expiresAt?: string;
 	[k: string]: unknown;
@@ -55,7 +53,9 @@ const state = {
 	donorName: session?.user.displayName ?? "",
 	hideName: false,
 	mediaUrl: "",
-	provider: "sandbox",
+	provider: "",
+	method: "qris" as (typeof MIDTRANS_METHODS)[number],
+	bank: "bca" as (typeof BANKS)[number],
 	idempotency: { body: "", key: "" },
 	created: null as Created | null,
 };
@@ -65,7 +65,9 @@ let stats: Stats | null = null;
 let providers: { id: string; name: string }[] = [];
 let loadError: unknown = null;
 
-const PROVIDER_NAMES: Record<string, string> = { sandbox: "Sandbox", midtrans: "Midtrans (QRIS, VA, e-wallet)", stripe: "Stripe (card)", paypal: "PayPal" };
+const PROVIDER_NAMES: Record<string, string> = { midtrans: "Midtrans (QRIS, VA, e-wallet)", stripe: "Stripe (card)", paypal: "PayPal", sandbox: "Sandbox (test)" };
+const MIDTRANS_METHODS = ["qris", "bank_transfer", "snap"] as const;
+const BANKS = ["bca", "bni", "bri", "permata", "cimb"] as const;
 
 async function load() {
 	try {
@@ -75,22 +77,14 @@ async function load() {
 		return render();
 	}
 	document.title = `${t("donate.title", { name: profile.displayName })} · MediaShar`;
-	const [s, p] = await Promise.allSettled([fetchStats(username), api("GET", "/api/payments/providers")]);
-	stats = s.status === "fulfilled" ? s.value : null;
-	providers = p.status === "fulfilled" ? normalizeProviders(p.value) : [];
-	if (providers.length === 0) providers = Object.keys(PROVIDER_NAMES).map((id) => ({ id, name: PROVIDER_NAMES[id] }));
+	stats = await fetchStats(username).catch(() => null);
+	// The gateway lists the providers this deployment has keys for.
+	const enabled = (document.body.dataset.providers ?? "").split(",").filter((x) => x in PROVIDER_NAMES);
+	providers = (enabled.length ? enabled : Object.keys(PROVIDER_NAMES)).map((id) => ({ id, name: PROVIDER_NAMES[id] }));
 	if (!providers.some((x) => x.id === state.provider)) state.provider = providers[0].id;
 	const first = presets(profile.donations.currency, profile.donations.minAmount)[0];
 	if (!state.amountText && first) state.amountText = toInput(first, profile.donations.currency);
 	render();
-}
-
-function normalizeProviders(raw: unknown): { id: string; name: string }[] {
-	const list = Array.isArray(raw) ? raw : Array.isArray((raw as { items?: unknown[] })?.items) ? (raw as { items: unknown[] }).items : [];
-	return list
-		.map((x) => (typeof x === "string" ? { id: x, enabled: true } : (x as { id?: string; name?: string; enabled?: boolean })))
-		.filter((x) => x && typeof x.id === "string" && x.enabled !== false)
-		.map((x) => ({ id: x.id!, name: PROVIDER_NAMES[x.id!] ?? (x as { name?: string }).name ?? x.id! }));
 }
 
 function render() {
@@ -194,12 +188,29 @@ function formCard(p: Profile): HTMLElement {
 					checked: state.provider === pr.id,
 					onchange: () => {
 						state.provider = pr.id;
+						methodBox.hidden = pr.id !== "midtrans";
 					},
 				}),
 				h("span", null, pr.name),
 			),
 		),
 	);
+	const bankSelect = h("select", { name: "bank", "aria-label": t("donate.bank"), onchange: (e: Event) => (state.bank = (e.target as HTMLSelectElement).value as (typeof BANKS)[number]) }, BANKS.map((b) => h("option", { value: b, selected: state.bank === b }, b.toUpperCase())));
+	const methodSelect = h(
+		"select",
+		{
+			name: "method",
+			"aria-label": t("donate.method"),
+			onchange: (e: Event) => {
+				state.method = (e.target as HTMLSelectElement).value as (typeof MIDTRANS_METHODS)[number];
+				bankSelect.hidden = state.method !== "bank_transfer";
+			},
+		},
+		MIDTRANS_METHODS.map((m) => h("option", { value: m, selected: state.method === m }, t(`donate.method.${m}`))),
+	);
+	bankSelect.hidden = state.method !== "bank_transfer";
+	const methodBox = h("div", { class: "method-box row" }, methodSelect, bankSelect);
+	methodBox.hidden = state.provider !== "midtrans";
 	const submit = h("button", { type: "submit", class: "block donate-submit" }, t("donate.submit"));
 	const formError = h("p", { class: "form-error", role: "alert" });
 
@@ -239,7 +250,7 @@ function formCard(p: Profile): HTMLElement {
 		media
 			? field(t("donate.media"), media, h("span", null, t("donate.mediaPrice", { price: formatMoney(p.mediaShare.pricePerSecond, cur), max: p.mediaShare.maxSeconds }), " ", mediaHint), "mediaUrl")
 			: null,
-		h("div", { class: "field", dataset: { field: "provider" } }, h("label", null, t("donate.provider")), providerList, h("div", { class: "error" })),
+		h("div", { class: "field", dataset: { field: "provider" } }, h("label", null, t("donate.provider")), providerList, methodBox, h("div", { class: "error" })),
 		formError,
 		submit,
 	);
@@ -270,6 +281,10 @@ async function donate(form: HTMLElement, p: Profile) {
 	if (state.donorName.trim()) body.donorName = state.donorName.trim();
 	if (state.hideName) body.hideName = true;
 	if (p.mediaShare.enabled && state.mediaUrl.trim()) body.mediaUrl = state.mediaUrl.trim();
+	if (state.provider === "midtrans") {
+		body.method = state.method;
+		if (state.method === "bank_transfer") body.bank = state.bank;
+	}
 	// The same body retried (double click, flaky network) reuses its key: one donation, not two.
 	const json = JSON.stringify(body);
 	if (state.idempotency.body !== json) state.idempotency = { body: json, key: randomId() };
@@ -297,14 +312,14 @@ function followAction(c: Created) {
 
 function nextStepCard(c: Created): HTMLElement {
 	const a = c.payment.action ?? { type: "none" };
-	const qr = a.qrString ?? a.qr_string ?? a.qr;
-	const va = a.vaNumber ?? a.va_number;
+	const qr = a.type === "qris" ? a.qrString : undefined;
+	const va = a.type === "bank_transfer" ? a.vaNumber : undefined;
 	return h(
 		"section",
 		{ class: "card next-step", dataset: { state: "awaiting-payment" } },
 		h("h2", null, t("donate.nextStep")),
 		h("p", null, t("donate.payAmount", { amount: c.donation.formattedAmount ?? formatMoney(c.donation.amount, c.donation.currency) })),
-		qr ? h("div", { class: "stack" }, h("p", null, t("donate.qrHint")), h("pre", { class: "mono break qr-string" }, String(qr))) : null,
+		qr ? h("div", { class: "stack" }, h("p", null, t("donate.qrHint")), h("pre", { class: "mono break qr-string" }, String(qr)), a.qrUrl ? h("a", { href: a.qrUrl, target: "_blank", rel: "noopener noreferrer" }, t("donate.qrImage")) : null) : null,
 		va ? h("div", { class: "stack" }, h("p", null, t("donate.vaHint", { bank: String(a.bank ?? "").toUpperCase() })), h("p", { class: "va-number mono" }, String(va))) : null,
 		a.type === "redirect" && a.url ? h("a", { class: "btn", href: a.url }, t("donate.continue")) : null,
 		a.expiresAt ? h("p", { class: "small muted" }, t("donate.expires", { time: new Date(a.expiresAt).toLocaleTimeString(lang() === "id" ? "id-ID" : "en-US") })) : null,

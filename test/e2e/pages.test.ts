@@ -1,0 +1,298 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, Page } from "playwright-core";
+import { client, registerUser, startHarness, type Harness } from "../support/harness";
+import { buildPages, context, launch, shot, watchErrors } from "./support";
+
+/**
+ * The pages, driven in headless Chromium against the whole system started in-process (every
+ * service, the real gateway on a free port): a viewer donates and pays, the streamer's overlay
+ * shows it; a held donation is approved from the dashboard; two browsers chat; the donation page
+ * fits a phone screen.
+ */
+let h: Harness;
+let api: ReturnType<typeof client>;
+let browser: Browser;
+
+beforeAll(async () => {
+	buildPages();
+	h = await startHarness({ env: { SCRYPT_COST: "1024", ALERT_TICK_MS: "250", ALERT_ACK_GRACE_MS: "2000" } });
+	api = client(h.url);
+	browser = await launch();
+});
+
+afterAll(async () => {
+	await browser?.close();
+	await h?.stop();
+});
+
+/** A streamer with donations on (IDR) and the overlay token. */
+async function streamer(prefix: string, settings: Record<string, unknown> = {}) {
+	const u = await registerUser(h.url, prefix);
+	const patch = await api("PATCH", "/api/users/me", { displayName: `${prefix} Live`, bio: "Speedruns every night. Thanks for the support!", settings: { donations: { enabled: true, currency: "IDR", minAmount: 500000 }, ...settings } }, { token: u.token });
+	expect(patch.status).toBe(200);
+	return { ...u, overlayToken: patch.body.overlayToken as string };
+}
+
+async function openOverlay(token: string, seen?: string[]): Promise<Page> {
+	const ctx = await context(browser, { width: 1280, height: 720 });
+	const page = await ctx.newPage();
+	if (seen) {
+		// Record every alert card that ever appears, on every load of the page.
+		await page.exposeFunction("reportAlert", (id: string) => seen.push(id));
+		await page.addInitScript(() => {
+			new MutationObserver((records) => {
+				for (const r of records) for (const n of r.addedNodes) if (n instanceof HTMLElement && n.dataset.alertId) (window as any).reportAlert(n.dataset.alertId);
+			}).observe(document, { childList: true, subtree: true });
+		});
+	}
+	await page.goto(`${h.url}/overlay/alerts?token=${encodeURIComponent(token)}&duration=2`);
+	await page.waitForSelector("body[data-state=connected]", { state: "attached", timeout: 10_000 });
+	return page;
+}
+
+describe("donation → sandbox checkout → overlay", () => {
+	it("a viewer donates on the donation page, pays on the checkout, and the overlay shows the donor and amount", async () => {
+		const s = await streamer("pay");
+		const overlay = await openOverlay(s.overlayToken);
+
+		const ctx = await context(browser, { locale: "en-US" });
+		const viewer = await ctx.newPage();
+		const errors = watchErrors(viewer);
+		await viewer.goto(`${h.url}/u/${s.username}`);
+		await viewer.waitForSelector("form.donate-form");
+		expect(await viewer.textContent("h1")).toContain(`${"pay"} Live`);
+		// Presets respect the minimum (Rp 5.000) and show in major units.
+		const presets = await viewer.locator(".preset").allTextContents();
+		expect(presets[0]).toBe("Rp 5.000");
+		await viewer.fill("input[name=amount]", "25.000");
+		expect(await viewer.textContent(".amount-preview")).toBe("Rp 25.000");
+		await viewer.fill("input[name=donorName]", "Budi <b>Santoso</b>");
+		await viewer.fill("textarea[name=message]", "Semangat terus!");
+		expect(await viewer.textContent(".counter")).toBe("15/500");
+		await shot(viewer, "donate-filled");
+		await Promise.all([viewer.waitForURL(/\/pay\/sandbox\//), viewer.click("button.donate-submit")]);
+
+		await viewer.waitForSelector(".checkout[data-state=pending]");
+		expect(await viewer.textContent(".checkout-amount")).toBe("Rp 25.000");
+		await shot(viewer, "checkout");
+		await viewer.click("button[data-outcome=settlement]");
+		await viewer.waitForSelector(".checkout[data-state=paid]", { timeout: 15_000 });
+		expect(await viewer.textContent(".checkout h1")).toBe("Payment successful");
+		expect(await viewer.getAttribute(".back-link", "href")).toBe(`/u/${s.username}`);
+		await shot(viewer, "checkout-paid");
+
+		const card = overlay.locator(".alert-card", { hasText: "Budi" });
+		await card.waitFor({ timeout: 15_000 });
+		// The name is text, never markup.
+		expect(await card.locator(".alert-donor").textContent()).toBe("Budi <b>Santoso</b>");
+		expect(await card.locator(".alert-amount").textContent()).toBe("Rp 25.000");
+		expect(await card.locator(".alert-message").textContent()).toBe("Semangat terus!");
+		await shot(overlay, "overlay-alert", false);
+		// Shown once, acknowledged, and gone; the streamer's stats now count it.
+		await card.waitFor({ state: "detached", timeout: 10_000 });
+		const stats = await api("GET", `/api/users/${s.username}/stats`);
+		expect(stats.body.topDonors[0]).toMatchObject({ name: "Budi <b>Santoso</b>", amount: 2_500_000 });
+		expect(errors).toEqual([]);
+		await ctx.close();
+		await overlay.context().close();
+	});
+
+	it("the overlay shows an alert once across reconnects and reloads (ids remembered)", async () => {
+		const s = await streamer("once");
+		const seen: string[] = [];
+		const overlay = await openOverlay(s.overlayToken, seen);
+		expect((await api("POST", "/api/alerts/test", { message: "hello overlay" }, { token: s.token })).status).toBe(202);
+		const card = overlay.locator(".alert-card.is-test");
+		await card.waitFor();
+		expect(await card.locator(".alert-badge").textContent()).toBe("TEST");
+		const id = await card.getAttribute("data-alert-id");
+		// Reload while it is on screen: the server re-sends it, the overlay recognises it and only acknowledges.
+		await overlay.reload();
+		await overlay.waitForSelector("body[data-state=connected]", { state: "attached" });
+		const queue = await waitForQueue(s.token, (q) => !q.current);
+		expect(queue.current).toBeNull();
+		expect(await overlay.locator(".alert-card").count()).toBe(0);
+		expect(seen).toEqual([id]);
+		// The next alert still shows normally after the reload.
+		await api("POST", "/api/alerts/test", { message: "second" }, { token: s.token });
+		await overlay.locator(".alert-card", { hasText: "second" }).waitFor();
+		expect(seen.length).toBe(2);
+		expect(seen[1]).not.toBe(id);
+		const stored = await overlay.evaluate(() => JSON.parse(localStorage.getItem("mediashar.overlay.shown") ?? "[]"));
+		expect(stored).toContain(id);
+		await overlay.context().close();
+	});
+});
+
+async function waitForQueue(token: string, ok: (q: any) => boolean) {
+	const deadline = Date.now() + 15_000;
+	for (;;) {
+		const q = await api("GET", "/api/alerts/queue", undefined, { token });
+		if (ok(q.body)) return q.body;
+		if (Date.now() > deadline) throw new Error(`queue never settled: ${JSON.stringify(q.body)}`);
+		await new Promise((r) => setTimeout(r, 100));
+	}
+}
+
+describe("dashboard", () => {
+	it("the streamer holds blocked terms from the dashboard, approves the held donation, and the overlay shows it", async () => {
+		const s = await streamer("held");
+		const overlay = await openOverlay(s.overlayToken);
+		const ctx = await context(browser);
+		const dash = await ctx.newPage();
+		const errors = watchErrors(dash);
+		await dash.goto(`${h.url}/dashboard`);
+		await dash.fill("input[name=login]", s.username);
+		await dash.fill("input[name=password]", "correct horse battery");
+		await dash.click("form.auth-card button[type=submit]");
+		await dash.waitForSelector("nav.tabs");
+		await shot(dash, "dashboard-overview");
+
+		await dash.click("[data-tab=settings]");
+		await dash.fill("textarea[name=blockedTerms]", "spoiler");
+		await dash.selectOption("select[name=blockedTermAction]", "hold");
+		await dash.click("form.settings-form button[type=submit]");
+		await dash.waitForSelector("form.settings-form[data-saved]");
+		const me = await api("GET", "/api/auth/me", undefined, { token: s.token });
+		expect(me.body.settings.moderation).toEqual({ blockedTerms: ["spoiler"], blockedTermAction: "hold" });
+		await shot(dash, "dashboard-settings");
+
+		// A viewer pays for a donation whose message has the blocked term.
+		const made = await api("POST", "/api/donations", { to: s.username, amount: 1_000_000, currency: "IDR", provider: "sandbox", donorName: "Sari", message: "no spoiler please" });
+		expect(made.status).toBe(201);
+		expect((await api("POST", `/api/payments/sandbox/${made.body.payment.id}/complete`, { outcome: "settlement" })).status).toBe(202);
+
+		await dash.click("[data-tab=alerts]");
+		const row = dash.locator(`.held-row[data-id="${made.body.donation.id}"]`);
+		for (let i = 0; i < 60 && !(await row.count()); i++) {
+			await dash.click(".held button.ghost");
+			await dash.waitForSelector(".held", { timeout: 5000 });
+		}
+		await row.waitFor();
+		expect(await row.textContent()).toContain("Rp 10.000");
+		expect(await dash.locator(".alert-card").count()).toBe(0);
+		expect(await overlay.locator(".alert-card").count()).toBe(0);
+		await shot(dash, "dashboard-held");
+		await row.locator("button[data-act=approve]").click();
+		await dash.waitForSelector(".held-empty");
+
+		const card = overlay.locator(".alert-card", { hasText: "Sari" });
+		await card.waitFor({ timeout: 15_000 });
+		expect(await card.locator(".alert-amount").textContent()).toBe("Rp 10.000");
+		// Approved messages are still masked on stream.
+		expect(await card.locator(".alert-message").textContent()).not.toContain("spoiler");
+
+		// Overlay URL: copy box shows the current token; rotating replaces it and the old overlay is refused.
+		expect(await dash.inputValue("input[name=overlay-url]")).toContain(s.overlayToken);
+		dash.once("dialog", (d) => void d.accept());
+		await dash.click("button[data-act=rotate]");
+		await dash.waitForFunction((old) => !(document.querySelector("input[name=overlay-url]") as HTMLInputElement | null)?.value.includes(old), s.overlayToken);
+		await overlay.waitForSelector("body[data-state=error]", { state: "attached", timeout: 10_000 });
+		expect(await overlay.textContent("#overlay-status")).toContain("no longer valid");
+
+		// Balance on the overview.
+		await dash.click("[data-tab=overview]");
+		await dash.waitForSelector(".balance-amount");
+		expect(await dash.textContent(".balance-amount")).toBe("Rp 10.000");
+		expect(await dash.locator(".donation-row").count()).toBe(1);
+		await shot(dash, "dashboard-balance");
+		expect(errors).toEqual([]);
+		await ctx.close();
+		await overlay.context().close();
+	});
+});
+
+describe("chat widget", () => {
+	it("two browsers chat; the owner deletes a message; an anonymous viewer reads only", async () => {
+		const owner = await registerUser(h.url, "chown");
+		const fan = await registerUser(h.url, "chfan");
+		const ownerCtx = await context(browser, { width: 420, height: 640 });
+		const fanCtx = await context(browser, { width: 420, height: 640 });
+		const anonCtx = await context(browser, { width: 420, height: 640 });
+		const o = await ownerCtx.newPage();
+		const f = await fanCtx.newPage();
+		const a = await anonCtx.newPage();
+		const errors = [...watchErrors(o), ...watchErrors(f)];
+		for (const p of [o, f, a]) {
+			await p.goto(`${h.url}/chat/${owner.username}`);
+			await p.waitForSelector("body[data-state=joined]");
+		}
+		// Anonymous: read-only, with a sign-in button.
+		expect(await a.locator("input[name=text]").count()).toBe(0);
+
+		async function signIn(p: Page, login: string) {
+			await p.click(".chat-footer button");
+			await p.fill("input[name=login]", login);
+			await p.fill("input[name=password]", "correct horse battery");
+			await p.click(".chat-signin button[type=submit]");
+			await p.waitForSelector("input[name=text]");
+			await p.waitForSelector("body[data-state=joined]");
+		}
+		await signIn(o, owner.username);
+		await signIn(f, fan.username);
+		expect(await o.getAttribute("body", "data-moderator")).toBe("true");
+		expect(await f.getAttribute("body", "data-moderator")).toBe("false");
+
+		await f.fill("input[name=text]", "hello from the fan <script>");
+		await f.press("input[name=text]", "Enter");
+		const onOwner = o.locator(".chat-msg", { hasText: "hello from the fan <script>" });
+		await onOwner.waitFor();
+		await a.locator(".chat-msg", { hasText: "hello from the fan" }).waitFor();
+		await o.fill("input[name=text]", "welcome!");
+		await o.click("button.chat-send");
+		await f.locator(".chat-msg", { hasText: "welcome!" }).waitFor();
+		await shot(f, "chat-fan");
+
+		await onOwner.hover();
+		await onOwner.locator("button[data-act=delete]").click();
+		const deletedOnFan = f.locator(".chat-msg.deleted");
+		await deletedOnFan.waitFor();
+		expect(await deletedOnFan.textContent()).toContain("message deleted");
+		await a.locator(".chat-msg.deleted").waitFor();
+		await shot(o, "chat-owner");
+		expect(errors).toEqual([]);
+		for (const c of [ownerCtx, fanCtx, anonCtx]) await c.close();
+	});
+});
+
+describe("donation page on a phone", () => {
+	it("fits a 390-px-wide screen without horizontal scrolling, in Indonesian, switchable to English", async () => {
+		const s = await streamer("phone", { mediaShare: { enabled: true, pricePerSecond: 100000, maxSeconds: 60 } });
+		await api("PUT", "/api/me/goal", { title: "Kursi gaming baru untuk maraton speedrun akhir pekan", target: 500_000_000, currency: "IDR" }, { token: s.token });
+		const ctx = await context(browser, { locale: "id-ID", width: 390, height: 844 });
+		const page = await ctx.newPage();
+		const errors = watchErrors(page);
+		await page.goto(`${h.url}/u/${s.username}`);
+		await page.waitForSelector("form.donate-form");
+		expect(await page.getAttribute("html", "lang")).toBe("id");
+		expect(await page.textContent("button.donate-submit")).toBe("Kirim dukungan");
+		await page.fill("input[name=mediaUrl]", "https://www.youtube.com/watch?v=dQw4w9WgXcQ");
+		await page.fill("input[name=amount]", "20000");
+		expect(await page.textContent(".field[data-field=mediaUrl] .hint")).toContain("20 detik");
+		const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+		expect(widths.client).toBe(390);
+		expect(widths.scroll).toBeLessThanOrEqual(390);
+		await shot(page, "donate-phone-id");
+		// Below the minimum: the page says so before anything is sent.
+		await page.fill("input[name=amount]", "1000");
+		await page.click("button.donate-submit");
+		expect(await page.textContent(".field[data-field=amount] .error")).toContain("Minimal Rp 5.000");
+		await page.click(".lang-btn[data-lang=en]");
+		expect(await page.textContent("button.donate-submit")).toBe("Send support");
+		expect(await page.inputValue("input[name=amount]")).toBe("1000");
+		await page.reload();
+		await page.waitForSelector("form.donate-form");
+		expect(await page.getAttribute("html", "lang")).toBe("en");
+		expect(errors).toEqual([]);
+		await ctx.close();
+	});
+
+	it("an unknown channel answers with a clear not-found page", async () => {
+		const ctx = await context(browser);
+		const page = await ctx.newPage();
+		await page.goto(`${h.url}/u/nobody_here_123`);
+		await page.waitForSelector("[data-state=missing]");
+		expect(await page.textContent("h1")).toBe("Streamer not found");
+		await ctx.close();
+	});
+});
