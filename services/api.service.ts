@@ -63,8 +63,22 @@ function toClientError(err: any): { code: number; body: Record<string, unknown> 
 	if (code >= 500 && code !== 503) {
 		return { code, body: { name: "ServerError", message: "Something went wrong on our side", code, type: "SERVER_ERROR" } };
 	}
-	return { code, body: { name: err?.name || "Error", message: err?.message || "Error", code, type: err?.type || undefined, data: err?.data } };
+	return { code, body: { name: err?.name || "Error", message: err?.message || "Error", code, type: err?.type || DEFAULT_TYPES[code] || "CLIENT_ERROR", data: err?.data } };
 }
+
+/** A stable `type` for errors raised without one (moleculer-web's own rate-limit and routing errors). */
+const DEFAULT_TYPES: Record<number, string> = {
+	400: "BAD_REQUEST",
+	401: "UNAUTHORIZED",
+	403: "FORBIDDEN",
+	404: "NOT_FOUND",
+	405: "METHOD_NOT_ALLOWED",
+	409: "CONFLICT",
+	413: "PAYLOAD_TOO_LARGE",
+	415: "UNSUPPORTED_MEDIA_TYPE",
+	422: "VALIDATION_ERROR",
+	429: "RATE_LIMITED",
+};
 
 const schema: ServiceSchema<any> = {
 	name: "api",
