@@ -41,7 +41,7 @@ async function openOverlay(token: string, seen?: string[]): Promise<Page> {
 		await page.exposeFunction("reportAlert", (id: string) => seen.push(id));
 		await page.addInitScript(() => {
 			new MutationObserver((records) => {
-				for (const r of records) for (const n of r.addedNodes) if (n instanceof HTMLElement && n.dataset.alertId) (window as any).reportAlert(n.dataset.alertId);
+				for (const r of records) r.addedNodes.forEach((n) => n instanceof HTMLElement && n.dataset.alertId && (window as any).reportAlert(n.dataset.alertId));
 			}).observe(document, { childList: true, subtree: true });
 		});
 	}
