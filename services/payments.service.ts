@@ -4,6 +4,7 @@ import { DbMixin, type Collection } from "../mixins/db.mixin";
 import { intEnv, loadConfig, type AppConfig } from "../lib/config";
 import { newId } from "../lib/ids";
 import { amountProblem, CURRENCY_CODES, formatMoney } from "../lib/money";
+import { countWebhook } from "../lib/metrics";
 import { badRequest, conflict, forbidden, invalid, isDuplicateKey, notFound } from "../lib/errors";
 import {
 	buildProviders,
@@ -143,7 +144,16 @@ const schema: ServiceSchema = {
 				params: { type: "object", props: { provider: { type: "string", max: 20 } } },
 			},
 			async handler(this: any, ctx: Ctx<WebhookParams>) {
-				return this.receiveWebhook(ctx.params.params.provider, ctx.params.body, ctx.meta.webhook?.headers ?? {});
+				const provider = ctx.params.params.provider;
+				try {
+					const result = await this.receiveWebhook(provider, ctx.params.body, ctx.meta.webhook?.headers ?? {});
+					countWebhook(this.broker, provider, result?.duplicate ? "duplicate" : "accepted");
+					return result;
+				} catch (err) {
+					const code = (err as { code?: number }).code;
+					countWebhook(this.broker, provider, typeof code === "number" && code >= 400 && code < 500 ? "rejected" : "error");
+					throw err;
+				}
 			},
 		},
 
@@ -382,6 +392,9 @@ const schema: ServiceSchema = {
 				return { received: true, ignored: "provider_mismatch" };
 			}
 			const outcome = await this.applyReported(doc, ev);
+			if (outcome.result === "too_early") {
+				throw conflict("This payment has not settled yet; deliver this event again later", "PAYMENT_NOT_SETTLED", { paymentId: doc._id, status: doc.status });
+			}
 			try {
 				// Recorded after the transition: a crash in between means the provider's retry is
 				// applied again, which the conditional update turns into a no-op.
@@ -427,7 +440,13 @@ const schema: ServiceSchema = {
 					return { doc: updated, result: "applied" };
 				}
 				if (r.reason === "invalid_transition") {
-					this.logger.info(`Payment ${doc._id}: ignored ${doc.status} → ${to} (${ev.type ?? ev.eventId})`);
+					if (doc.status === "pending" && (to === "refunded" || to === "reversed")) {
+						// The refund overtook the settlement it undoes: not recorded, so the provider's
+						// retry lands after the settlement and applies then.
+						return { doc, result: "too_early" };
+					}
+					if (to === "paid") this.logger.warn(`Payment ${doc._id}: ${doc.provider} settled a ${doc.status} payment (${ev.type ?? ev.eventId}); it stays ${doc.status} and needs a manual refund`);
+					else this.logger.info(`Payment ${doc._id}: ignored ${doc.status} → ${to} (${ev.type ?? ev.eventId})`);
 					return { doc, result: "invalid_transition" };
 				}
 				const again: PaymentDoc | null = await this.store.findById(doc._id);

@@ -46,7 +46,7 @@ describe("expiry and re-drive", () => {
 	it("an overdue payment ends expired whether the timer or expireStale reaches it first", async () => {
 		const p = await create();
 		await waitFor(() => Date.now() > Date.parse(p.expiresAt), 4000, "past expiry");
-		await h.broker.call<any, any>("payments.expireStale");
+		await h.broker.call("payments.expireStale", {});
 		expect((await api("GET", `/api/payments/${p.id}`)).body.status).toBe("expired");
 		await waitFor(() => messagesFor(p.id).length === 1, 3000, "one message");
 	});

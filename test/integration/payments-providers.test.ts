@@ -123,6 +123,22 @@ describe("stripe", () => {
 		await waitFor(() => messagesFor(b.id).map((m) => m.status).join() === "paid,refunded", 5000, "paid then refunded");
 	});
 
+	it("asks the provider to retry a refund that overtakes its settlement", async () => {
+		const p = await create("stripe", { amount: 800, currency: "USD" });
+		const refunded = stripeEvent(`evt_early_ref_${p.id}`, "charge.refunded", { id: "ch_e", payment_intent: `pi_${p.id}`, metadata: { payment_id: p.id }, refunded: true });
+		const early = await post("stripe", refunded, { "Stripe-Signature": sign(refunded, WHSEC) });
+		expect(early.status).toBe(409);
+		expect(early.body.type).toBe("PAYMENT_NOT_SETTLED");
+		expect(await statusOf(p.id)).toBe("pending");
+		const paid = stripeEvent(`evt_late_paid_${p.id}`, "payment_intent.succeeded", { id: `pi_${p.id}`, metadata: { payment_id: p.id }, amount_received: 800, currency: "usd" });
+		expect((await post("stripe", paid, { "Stripe-Signature": sign(paid, WHSEC) })).body.status).toBe("paid");
+		// Stripe's retry of the same event now applies.
+		const retry = await post("stripe", refunded, { "Stripe-Signature": sign(refunded, WHSEC) });
+		expect(retry.status).toBe(200);
+		expect(retry.body.status).toBe("refunded");
+		await waitFor(() => messagesFor(p.id).map((m) => m.status).join() === "paid,refunded", 5000, "paid then refunded");
+	});
+
 	it("reconciles through payments.recheck when the webhook never came", async () => {
 		const p = await create("stripe", { amount: 1500, currency: "USD" });
 		const session = [...stripe.sessions.values()].find((s) => s.form.get("client_reference_id") === p.id)!;
