@@ -1,0 +1,51 @@
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+
+/**
+ * In production there are no default secrets: a node started without them must refuse to start
+ * and say which variable is missing (a real moleculer-runner process, as the Docker image runs it).
+ */
+
+const ROOT = path.resolve(__dirname, "../..");
+const RUNNER = path.join(ROOT, "node_modules/moleculer/bin/moleculer-runner.js");
+
+function start(services: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+	const clean: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
+	const child = spawn(process.execPath, ["--import", "tsx", RUNNER, "--config", path.join(ROOT, "moleculer.config.ts")], {
+		cwd: ROOT,
+		env: { ...clean, NODE_ENV: "production", PORT: "0", HOST: "127.0.0.1", DATA_DIR: path.join(ROOT, "test-output", `prod-${process.pid}`), SERVICES: services.map((s) => path.join(ROOT, "services", `${s}.service.ts`)).join(","), ...env },
+		stdio: ["ignore", "pipe", "pipe"],
+	});
+	let output = "";
+	child.stdout.on("data", (c) => (output += c));
+	child.stderr.on("data", (c) => (output += c));
+	return new Promise((resolve) => {
+		const timer = setTimeout(() => child.kill("SIGKILL"), 25_000);
+		child.once("exit", (code) => {
+			clearTimeout(timer);
+			resolve({ code, output });
+		});
+	});
+}
+
+describe("security: production refuses to start without secrets", () => {
+	it("exits non-zero naming JWT_SECRET when it is missing", async () => {
+		const res = await start(["users", "api"], {});
+		expect(res.code).not.toBe(0);
+		expect(res.code).not.toBeNull();
+		expect(res.output).toContain("JWT_SECRET must be set");
+	});
+
+	it("exits non-zero naming SANDBOX_WEBHOOK_SECRET when the sandbox is on without its secret", async () => {
+		const res = await start(["payments"], { JWT_SECRET: "a-real-production-secret", PAYMENTS_SANDBOX: "true" });
+		expect(res.code).not.toBe(0);
+		expect(res.output).toContain("SANDBOX_WEBHOOK_SECRET must be set");
+	});
+
+	it("exits non-zero naming STRIPE_WEBHOOK_SECRET when Stripe is configured without it", async () => {
+		const res = await start(["payments"], { JWT_SECRET: "a-real-production-secret", STRIPE_SECRET_KEY: "sk_test_x" });
+		expect(res.code).not.toBe(0);
+		expect(res.output).toContain("STRIPE_WEBHOOK_SECRET must be set");
+	});
+});
