@@ -27,7 +27,11 @@ export function channelsAdapter(url = env.CHANNELS_URL || ""): Record<string, un
 	};
 	if (url.startsWith("nats://")) {
 		// The NATS adapter ignores a bare URL string: it wants { nats: { url } }.
-		return { type: "NATS", options: { ...common, nats: { url, connectionOptions: {} } } };
+		// ack_wait: how long JetStream waits for a consumer that took a message and died (SIGKILL,
+		// OOM) before handing the message to another instance. 30 s is JetStream's default; an
+		// alert delayed that long after a crash is the worst case, so 10 s by default.
+		const ackWaitNs = num("CHANNELS_ACK_WAIT_MS", 10_000) * 1_000_000;
+		return { type: "NATS", options: { ...common, nats: { url, connectionOptions: {}, consumerOptions: { config: { ack_wait: ackWaitNs } } } } };
 	}
 	if (url.startsWith("redis://") || url.startsWith("rediss://")) {
 		return { type: "Redis", options: { ...common, redis: url } };

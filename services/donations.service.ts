@@ -51,6 +51,8 @@ type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
 const PROVIDERS = ["sandbox", "midtrans", "stripe", "paypal"];
 const STATUSES: DonationStatus[] = ["pending", "paid", "failed", "expired", "refunded", "reversed"];
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
+/** Longer than any request may run (REQUEST_TIMEOUT_MS is 10 s): a live request never loses its key. */
+const IDEMPOTENCY_LEASE_MS = Number(process.env.IDEMPOTENCY_LEASE_MS || 30_000);
 const LIST_PARAMS = {
 	limit: { type: "number", integer: true, min: 1, max: 100, optional: true, convert: true },
 	cursor: { type: "string", max: 64, optional: true },
@@ -320,11 +322,25 @@ const schema: ServiceSchema<any> = {
 				if (existing.hash !== hash) {
 					throw new Errors.MoleculerClientError("This Idempotency-Key was used with a different request body", 422, "IDEMPOTENCY_KEY_REUSED", [{ field: "Idempotency-Key", message: "reused with a different body" }]);
 				}
-				if (existing.state !== "done") throw conflict("A request with this Idempotency-Key is still in progress", "IDEMPOTENCY_KEY_IN_FLIGHT");
+				if (existing.state !== "done") {
+					// A "running" key older than the lease belongs to a request whose node died (SIGKILL,
+					// OOM) before it finished: one retry takes it over, or the key would be stuck for 24 h.
+					const abandoned = now - existing.createdAt > IDEMPOTENCY_LEASE_MS;
+					if (!abandoned || !(await keys.updateIf({ _id: id, state: "running", createdAt: existing.createdAt }, { $set: { createdAt: now } }))) {
+						throw conflict("A request with this Idempotency-Key is still in progress", "IDEMPOTENCY_KEY_IN_FLIGHT");
+					}
+					return this.runIdempotent(ctx, id, run);
+				}
 				ctx.meta.$statusCode = existing.statusCode ?? 201;
 				ctx.meta.$responseHeaders = { "Idempotent-Replayed": "true" };
 				return existing.response;
 			}
+			return this.runIdempotent(ctx, id, run);
+		},
+
+		/** Runs the request that holds the key and stores its response for replays. */
+		async runIdempotent(this: any, ctx: Ctx<DonationRequest>, id: string, run: () => Promise<any>) {
+			const keys: Collection = this.stores.idempotency_keys;
 			try {
 				const response = await run();
 				await keys.updateMany({ _id: id }, { $set: { state: "done", response, statusCode: ctx.meta.$statusCode ?? 200 } });

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { ServiceBroker, type BrokerOptions } from "moleculer";
+import { ServiceBroker, type BrokerOptions, type ServiceSchema } from "moleculer";
 import config from "../../moleculer.config";
 
 /**
@@ -206,10 +206,10 @@ export class Cluster {
 	}
 
 	/**
-	 * A broker inside the test process joined to the cluster (no services): to call internal
-	 * actions, watch the registry and wait for nodes to appear or go.
+	 * A broker inside the test process joined to the cluster: to call internal actions, watch the
+	 * registry, wait for nodes to appear or go, and (with `services`) listen to broadcast events.
 	 */
-	async clientBroker(overrides: Partial<BrokerOptions> = {}): Promise<ServiceBroker> {
+	async clientBroker(overrides: Partial<BrokerOptions> = {}, services: ServiceSchema[] = []): Promise<ServiceBroker> {
 		if (this.client) return this.client;
 		const { middlewares: _skip, ...base } = config;
 		this.client = new ServiceBroker({
@@ -225,6 +225,7 @@ export class Cluster {
 			heartbeatTimeout: 3,
 			...overrides,
 		});
+		for (const schema of services) this.client.createService(schema);
 		await this.client.start();
 		return this.client;
 	}
