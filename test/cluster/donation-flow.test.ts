@@ -37,12 +37,12 @@ async function autoOverlay(base: string, token: string, opts: { ack?: boolean; a
 	const seen: Seen[] = [];
 	const acked = new Map<string, number>();
 	let ack = opts.ack ?? true;
-	let socket!: Socket;
 	const doAck = (id: string) => {
 		acked.set(id, Date.now());
 		socket.emit("alert:done", { id });
 	};
-	socket = await connectSocket(base, "/overlay", { token }, (s) =>
+	// doAck runs from a timer, so `socket` is always assigned by then.
+	const socket: Socket = await connectSocket(base, "/overlay", { token }, (s) =>
 		s.on("alert", (a: { id: string; donationId: string | null }) => {
 			seen.push({ id: a.id, donationId: a.donationId, at: Date.now() });
 			if (ack && !acked.has(a.id)) setTimeout(() => doAck(a.id), opts.ackDelayMs ?? 0);
