@@ -288,6 +288,23 @@ describe("moderation", () => {
 		expect((await api("PUT", `/api/channels/${streamer.username}/settings`, { slowModeSec: -1 }, { token: streamer.token })).status).toBe(422);
 	});
 
+	it("admins moderate any channel; moderators cannot sanction each other", async () => {
+		const [streamer, modA, modB, op] = await Promise.all([registerUser(h.url, "adm"), registerUser(h.url, "ama"), registerUser(h.url, "amb"), registerUser(h.url, "aop")]);
+		await h.broker.call("users.setRoles", { username: op.username, roles: ["user", "admin"] });
+		const login = await api("POST", "/api/auth/login", { login: op.username, password: "correct horse battery" });
+		const adminToken = login.body.accessToken as string;
+		for (const m of [modA, modB]) expect((await api("PUT", `/api/channels/${streamer.username}/moderators/${m.id}`, undefined, { token: streamer.token })).status).toBe(204);
+		const refused = await api("POST", `/api/channels/${streamer.username}/bans`, { userId: modB.id, durationSec: 60 }, { token: modA.token });
+		expect(refused.status).toBe(403);
+		expect(refused.body.type).toBe("CANNOT_BAN");
+		const { socket } = await joined(streamer.username, modB);
+		const msg = (await send(socket, streamer.username, "mod line")).message;
+		expect((await api("DELETE", `/api/channels/${streamer.username}/messages/${msg.id}`, undefined, { token: adminToken })).status).toBe(204);
+		expect((await api("POST", `/api/channels/${streamer.username}/bans`, { userId: modB.id, durationSec: 60 }, { token: adminToken })).status).toBe(201);
+		expect((await send(socket, streamer.username, "muted?")).error.type).toBe("TIMED_OUT");
+		expect((await api("POST", `/api/channels/${streamer.username}/bans`, { userId: streamer.id }, { token: adminToken })).body.type).toBe("CANNOT_BAN");
+	});
+
 	it("followers-only refuses non-followers when no follows service answers, the owner still chats", async () => {
 		const [streamer, v] = await Promise.all([registerUser(h.url, "fol"), registerUser(h.url, "fv")]);
 		const { socket: own } = await joined(streamer.username, streamer);
