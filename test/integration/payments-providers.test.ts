@@ -246,3 +246,18 @@ describe("paypal", () => {
 		await expect(create("paypal", { amount: 1_000_000, currency: "IDR" })).rejects.toMatchObject({ code: 422, type: "CURRENCY_NOT_SUPPORTED" });
 	});
 });
+
+describe("provider failures", () => {
+	it("answers 503 PROVIDER_ERROR when the provider API fails, stores nothing, and succeeds on retry", async () => {
+		let failing = true;
+		const sessionsBefore = stripe.sessions.size;
+		stripe.route("POST /v1/checkout/sessions", () => (failing ? { status: 500, body: { error: { message: "internal" } } } : { status: 200, body: { id: `cs_retry_${newId()}`, url: "https://checkout.stripe.test/c/pay/retry", expires_at: Math.floor(Date.now() / 1000) + 3600 } }));
+		const donationId = newId();
+		await expect(h.broker.call("payments.create", { donationId, provider: "stripe", amount: 500, currency: "USD" })).rejects.toMatchObject({ code: 503, type: "PROVIDER_ERROR" });
+		expect(stripe.sessions.size).toBe(sessionsBefore);
+		failing = false;
+		const p = await h.broker.call<any, any>("payments.create", { donationId, provider: "stripe", amount: 500, currency: "USD" });
+		expect(p).toMatchObject({ status: "pending", action: { type: "redirect", url: "https://checkout.stripe.test/c/pay/retry" } });
+		expect((await api("GET", `/api/payments/${p.id}`)).body.donationId).toBe(donationId);
+	});
+});
