@@ -124,6 +124,54 @@ describe("donation → sandbox checkout → overlay", () => {
 	});
 });
 
+describe("overlays beside the alerts", () => {
+	it("the goal bar and the leaderboard show the streamer's goal and top donors, by username or overlay token", async () => {
+		const s = await streamer("goal");
+		await api("PUT", "/api/me/goal", { title: "New microphone", target: 10_000_000, currency: "IDR" }, { token: s.token });
+		for (const [name, amount] of [["Andi", 3_000_000], ["Citra", 1_000_000]] as const) {
+			const d = await api("POST", "/api/donations", { to: s.username, amount, currency: "IDR", provider: "sandbox", donorName: name });
+			await api("POST", `/api/payments/sandbox/${d.body.payment.id}/complete`, { outcome: "settlement" });
+		}
+		const ctx = await context(browser, { width: 800, height: 300 });
+		const goal = await ctx.newPage();
+		await goal.goto(`${h.url}/overlay/goal?token=${encodeURIComponent(s.overlayToken)}&refresh=5`);
+		// Paid donations reach the stats through the payment webhook; the widget refreshes on its own.
+		await goal.waitForFunction(() => document.querySelector(".goal-pct")?.textContent === "40%", undefined, { timeout: 20_000 });
+		expect(await goal.textContent(".goal-title")).toBe("New microphone");
+		expect(await goal.textContent(".goal-foot")).toBe("Rp 40.000 of Rp 100.000");
+		await shot(goal, "overlay-goal", false);
+		const board = await ctx.newPage();
+		await board.goto(`${h.url}/overlay/leaderboard?username=${s.username}`);
+		await board.waitForSelector(".board li");
+		expect(await board.locator(".board li .name").allTextContents()).toEqual(["Andi", "Citra"]);
+		expect(await board.locator(".board li .amt").allTextContents()).toEqual(["Rp 30.000", "Rp 10.000"]);
+		await shot(board, "overlay-leaderboard", false);
+		// A wrong token is a 404 page that says what to do.
+		const bad = await ctx.newPage();
+		const res = await bad.goto(`${h.url}/overlay/goal?token=not-a-token`);
+		expect(res?.status()).toBe(404);
+		await ctx.close();
+	});
+
+	it("a media-share alert embeds the YouTube player for the paid number of seconds", async () => {
+		const s = await streamer("media", { mediaShare: { enabled: true, pricePerSecond: 100_000, maxSeconds: 60, requireApproval: false } });
+		const overlay = await openOverlay(s.overlayToken);
+		// The player is answered locally: tests never reach the internet.
+		await overlay.context().route("https://www.youtube-nocookie.com/**", (route) => route.fulfill({ status: 200, contentType: "text/html", body: "<html><body style='background:#c00'>player</body></html>" }));
+		const d = await api("POST", "/api/donations", { to: s.username, amount: 1_500_000, currency: "IDR", provider: "sandbox", donorName: "Dewi", mediaUrl: "https://youtu.be/dQw4w9WgXcQ?t=30" });
+		expect(d.status).toBe(201);
+		await api("POST", `/api/payments/sandbox/${d.body.payment.id}/complete`, { outcome: "settlement" });
+		const card = overlay.locator(".alert-card", { hasText: "Dewi" });
+		await card.waitFor({ timeout: 15_000 });
+		const src = new URL((await card.locator("iframe").getAttribute("src"))!);
+		expect(src.origin + src.pathname).toBe("https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ");
+		// Rp 15.000 at Rp 1.000 per second buys 15 s, starting where the link points.
+		expect(src.searchParams.get("start")).toBe("30");
+		expect(src.searchParams.get("end")).toBe("45");
+		await overlay.context().close();
+	});
+});
+
 async function waitForQueue(token: string, ok: (q: any) => boolean) {
 	const deadline = Date.now() + 15_000;
 	for (;;) {
@@ -189,6 +237,16 @@ describe("dashboard", () => {
 		await dash.waitForFunction((old) => !(document.querySelector("input[name=overlay-url]") as HTMLInputElement | null)?.value.includes(old), s.overlayToken);
 		await overlay.waitForSelector("body[data-state=error]", { state: "attached", timeout: 10_000 });
 		expect(await overlay.textContent("#overlay-status")).toContain("no longer valid");
+
+		// The inbox badge counts the donation notification; reading all clears it.
+		await dash.waitForFunction(() => Number(document.querySelector(".inbox-badge")?.textContent) >= 1, undefined, { timeout: 10_000 });
+		await dash.click("[data-tab=inbox]");
+		await dash.waitForSelector(".inbox .note.unread");
+		expect(await dash.textContent(".inbox")).toContain("Sari");
+		await shot(dash, "dashboard-inbox");
+		await dash.click("button[data-act=read-all]");
+		await dash.waitForSelector(".inbox-badge[hidden]", { state: "attached" });
+		expect((await api("GET", "/api/notifications/unread-count", undefined, { token: s.token })).body).toMatchObject({ count: 0 });
 
 		// Balance on the overview.
 		await dash.click("[data-tab=overview]");

@@ -98,7 +98,7 @@ function render() {
 		bar,
 		h(
 			"div",
-			{ class: "grid-2" },
+			{ class: "grid-2 donate-layout" },
 			h("div", null, profileCard(profile), state.created ? nextStepCard(state.created) : formCard(profile)),
 			h("div", null, goalCard(profile.goal ?? stats?.goal ?? null), topDonorsCard()),
 		),
@@ -132,7 +132,7 @@ function topDonorsCard(): HTMLElement {
 	const donors = stats?.topDonors ?? [];
 	return h(
 		"section",
-		{ class: "card" },
+		{ class: "card top-donors-card" },
 		h("h2", null, t("donate.topDonors")),
 		donors.length === 0
 			? h("p", { class: "muted" }, t("donate.noDonors"))
