@@ -67,7 +67,8 @@ const schema: ServiceSchema = {
 			params: { username: USERNAME },
 			async handler(this: any, ctx: Ctx<{ username: string }>) {
 				const me = ctx.meta.user!;
-				const target = await this.requireUser(ctx, ctx.params.username);
+				// Unfollowing a suspended account still works.
+				const target = await this.requireUser(ctx, ctx.params.username, true);
 				const removed = await this.store.removeMany({ key: followKey(me.id, target.id) });
 				if (removed > 0) await ctx.call("users.adjustFollowerCount", { userId: target.id, delta: -removed });
 				ctx.meta.$statusCode = 204;
@@ -132,9 +133,9 @@ const schema: ServiceSchema = {
 	},
 
 	methods: {
-		async requireUser(this: any, ctx: Ctx, username: string) {
+		async requireUser(this: any, ctx: Ctx, username: string, allowBanned = false) {
 			const user = await ctx.call<any, any>("users.get", { username });
-			if (!user || user.bannedAt) throw notFound("User");
+			if (!user || (user.bannedAt && !allowBanned)) throw notFound("User");
 			return user;
 		},
 		async people(this: any, ctx: Ctx, rows: FollowDoc[], field: "followerId" | "followeeId") {
