@@ -1,7 +1,7 @@
 import type { Context, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import { DbMixin } from "../mixins/db.mixin";
-import { newId, isId } from "../lib/ids";
+import { newId, isId, idFloor } from "../lib/ids";
 import { intEnv } from "../lib/config";
 import { MemoryCounterStore, RedisCounterStore, checkLimits, type CounterStore, type Limit } from "../lib/rate-limit";
 import { createRedis, redisUrl } from "../lib/redis";
@@ -623,6 +623,7 @@ const schema: ServiceSchema = {
 			async handler(this: any) {
 				const pending: MessageDoc[] = await this.store.find({ query: { outbox: true }, limit: 500 });
 				for (const doc of pending) await this.drainOutbox(doc);
+				await this.prune().catch((err: Error) => this.logger.warn("Chat pruning failed", err.message));
 			},
 		},
 	},
@@ -886,6 +887,21 @@ const schema: ServiceSchema = {
 			return { conversationId: conv._id, lastReadId: upTo ?? null, unread: 0 };
 		},
 
+		/**
+		 * Housekeeping: channel messages older than CHAT_HISTORY_DAYS (0 keeps them forever; direct
+		 * messages are always kept), expired timeouts and slow-mode marks nobody can still hit.
+		 * Every chat node may run it; it only deletes what is already dead.
+		 */
+		async prune(this: any, now = Date.now()) {
+			const removed = { messages: 0, bans: 0, slow: 0 };
+			if (this.historyDays > 0) {
+				removed.messages = await this.store.removeMany({ kind: "channel", _id: { $lt: idFloor(now - this.historyDays * 86_400_000) } });
+			}
+			removed.bans = await this.stores.chat_bans.removeMany({ until: { $ne: null, $lt: now } });
+			removed.slow = await this.stores.chat_slow.removeMany({ lastAt: { $lt: now - 3600 * 1000 } });
+			return removed;
+		},
+
 		// ---- presence ----
 
 		/** One chat node speaks for the cluster: the first available chat node by id. */
@@ -926,9 +942,16 @@ const schema: ServiceSchema = {
 		this.lastPresence = new Map<string, number>();
 		this.presenceLeader = null;
 		this.presence = new Coalescer(intEnv("CHAT_PRESENCE_WINDOW_MS", 300), (room) => this.flushPresence(room));
+		this.historyDays = intEnv("CHAT_HISTORY_DAYS", 30);
+	},
+
+	started(this: any) {
+		this.pruneTimer = setInterval(() => this.prune().catch((err: Error) => this.logger.warn("Chat pruning failed", err.message)), 3600_000);
+		this.pruneTimer.unref();
 	},
 
 	stopped(this: any) {
+		clearInterval(this.pruneTimer);
 		this.presence?.clear();
 		this.sendCounters?.close?.();
 		if (this.redis) this.redis.disconnect();

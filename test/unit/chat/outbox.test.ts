@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServiceBroker, type Context } from "moleculer";
 import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import chatSchema from "../../../services/chat.service";
-import { newId } from "../../../lib/ids";
+import { idFloor, newId } from "../../../lib/ids";
 import { waitFor } from "../../support/harness";
 
 const people = [
@@ -83,5 +83,32 @@ describe("chat notifications outbox", () => {
 		const before = await chat().store.count({});
 		await expect(broker.call("chat.send", { channel: "owner", text: "hi" }, { meta: { user: null } })).rejects.toMatchObject({ type: "UNAUTHORIZED", code: 401 });
 		expect(await chat().store.count({})).toBe(before);
+	});
+});
+
+describe("chat housekeeping", () => {
+	it("drops channel messages past the retention, expired timeouts and stale slow-mode marks, keeping DMs and live bans", async () => {
+		const now = Date.now();
+		const old = now - 40 * 86_400_000;
+		const base = { userId: "U_ALICE", username: "alice", displayName: "Alice", text: "x", createdAt: new Date(old).toISOString(), deletedAt: null };
+		// newId() is monotonic (never goes back in time), so build ids of 40 days ago by hand.
+		const oldChannel = idFloor(old).slice(0, 10) + "0000000000000001";
+		const oldDm = idFloor(old).slice(0, 10) + "0000000000000002";
+		const recent = newId(now);
+		await chat().store.insert({ ...base, _id: oldChannel, room: "chat:owner", kind: "channel", channel: "owner" });
+		await chat().store.insert({ ...base, _id: oldDm, room: "dm:X", kind: "dm", conversationId: "X" });
+		await chat().store.insert({ ...base, _id: recent, room: "chat:owner", kind: "channel", channel: "owner" });
+		await chat().stores.chat_bans.insert({ _id: newId(), key: "U_OWNER:U_1", channelId: "U_OWNER", userId: "U_1", until: now - 1000, reason: null, by: "U_OWNER", createdAt: "" });
+		await chat().stores.chat_bans.insert({ _id: newId(), key: "U_OWNER:U_2", channelId: "U_OWNER", userId: "U_2", until: null, reason: null, by: "U_OWNER", createdAt: "" });
+		await chat().stores.chat_bans.insert({ _id: newId(), key: "U_OWNER:U_3", channelId: "U_OWNER", userId: "U_3", until: now + 60_000, reason: null, by: "U_OWNER", createdAt: "" });
+		await chat().stores.chat_slow.insert({ _id: "U_OWNER:U_1", lastAt: now - 2 * 3600_000 });
+		await chat().stores.chat_slow.insert({ _id: "U_OWNER:U_2", lastAt: now });
+
+		const removed = await chat().prune(now);
+		expect(removed).toEqual({ messages: 1, bans: 1, slow: 1 });
+		expect(await chat().store.findById(oldChannel)).toBeNull();
+		expect(await chat().store.findById(oldDm)).not.toBeNull();
+		expect(await chat().store.findById(recent)).not.toBeNull();
+		expect((await chat().stores.chat_bans.find({ query: {} })).map((b: any) => b.userId).sort()).toEqual(["U_2", "U_3"]);
 	});
 });
