@@ -48,13 +48,20 @@ function cacher(): BrokerOptions["cacher"] {
 	return { type: "MemoryLRU", options: { ttl: 60, max: num("CACHE_MAX_ENTRIES", 10_000), clone: false } };
 }
 
-function tracingExporter() {
-	const kind = (env.TRACING_EXPORTER || "").toLowerCase();
+/**
+ * TRACING_EXPORTER=console|zipkin|jaeger|event. Jaeger is fed through its Zipkin-compatible
+ * collector (Jaeger's COLLECTOR_ZIPKIN_HOST_PORT, default :9411), so no Jaeger client library is
+ * needed; moleculer's own Jaeger exporter would require the unmaintained jaeger-client package.
+ * Spans are flushed every TRACING_FLUSH_SEC (default 5) seconds.
+ */
+export function tracingExporter(e: NodeJS.ProcessEnv = env) {
+	const kind = (e.TRACING_EXPORTER || "").toLowerCase();
 	if (!kind) return undefined;
-	if (kind === "console") return [{ type: "Console", options: { width: 100, gaugeWidth: 30 } }];
-	if (kind === "zipkin") return [{ type: "Zipkin", options: { baseURL: env.ZIPKIN_URL || "http://127.0.0.1:9411" } }];
-	if (kind === "jaeger") return [{ type: "Jaeger", options: { endpoint: env.JAEGER_URL || "http://127.0.0.1:14268/api/traces" } }];
-	if (kind === "event") return [{ type: "Event", options: { eventName: "$tracing.spans", interval: 5 } }];
+	const interval = e.TRACING_FLUSH_SEC ? Number(e.TRACING_FLUSH_SEC) : 5;
+	if (kind === "console") return [{ type: "Console", options: { width: 100, gaugeWidth: 30, logger: console.log } }];
+	if (kind === "zipkin") return [{ type: "Zipkin", options: { baseURL: e.ZIPKIN_URL || "http://127.0.0.1:9411", interval } }];
+	if (kind === "jaeger") return [{ type: "Zipkin", options: { baseURL: e.JAEGER_ZIPKIN_URL || "http://127.0.0.1:9411", interval } }];
+	if (kind === "event") return [{ type: "Event", options: { eventName: "$tracing.spans", interval } }];
 	throw new Error(`TRACING_EXPORTER must be console, zipkin, jaeger or event (got "${kind}").`);
 }
 
