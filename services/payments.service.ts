@@ -175,10 +175,10 @@ const schema: ServiceSchema = {
 				if (doc.status !== needs) {
 					throw conflict(`A ${doc.status} payment cannot take the outcome "${outcome}"`, "INVALID_PAYMENT_STATE", { status: doc.status });
 				}
-				const base = ctx.meta.selfUrl || `http://127.0.0.1:${intEnv("PORT", 3000)}`;
+				const url = this.sandboxWebhookUrl || `${ctx.meta.selfUrl || `http://127.0.0.1:${intEnv("PORT", 3000)}`}/api/payments/webhooks/sandbox`;
 				const event = { event_id: newId(), payment_id: doc._id, status: outcome };
 				// Delivered after this reply, the way a provider calls back on its own schedule.
-				setImmediate(() => this.track(this.deliverSandboxWebhook(`${base}/api/payments/webhooks/sandbox`, event)));
+				setImmediate(() => this.track(this.deliverSandboxWebhook(url, event)));
 				ctx.meta.$statusCode = 202;
 				return { accepted: true, paymentId: doc._id, outcome, eventId: event.event_id };
 			},
@@ -557,7 +557,12 @@ const schema: ServiceSchema = {
 					this.logger.info(`Sandbox webhook delivery attempt ${attempt + 1} failed: ${(err as Error).message}`);
 				}
 			}
-			this.logger.warn(`Sandbox webhook for ${event.payment_id} not delivered`);
+			if (this.stopping) return;
+			// The gateway's address is not reachable from this node (another host or container):
+			// the signed webhook is verified and applied here instead, through the same path.
+			this.logger.warn(`Sandbox webhook for ${event.payment_id} could not be POSTed to ${url}; applying it on this node`);
+			const signed = sandbox.signedWebhook(event);
+			await this.receiveWebhook("sandbox", signed.body, { [SANDBOX_SIGNATURE_HEADER]: signed.signature });
 		},
 
 		/** Keeps background work so stopping can wait for it. */
@@ -598,6 +603,8 @@ const schema: ServiceSchema = {
 		const cfg: AppConfig = loadConfig();
 		this.config = cfg;
 		this.providers = buildProviders(cfg);
+		// Where the sandbox delivers its webhooks when the gateway's own address is not the right one.
+		this.sandboxWebhookUrl = process.env.SANDBOX_WEBHOOK_URL || "";
 		this.inFlight = new Set<Promise<unknown>>();
 		this.stopping = false;
 	},
