@@ -308,8 +308,39 @@ describe("chat widget", () => {
 		expect(await deletedOnFan.textContent()).toContain("message deleted");
 		await a.locator(".chat-msg.deleted").waitFor();
 		await shot(o, "chat-owner");
+
+		// The owner turns on slow mode from the widget; the fan's send button counts down after a message.
+		await o.selectOption("select[name=slowMode]", "30");
+		await f.waitForSelector(".chat-footer :text('slow mode 30s')");
+		await f.fill("input[name=text]", "first");
+		await f.press("input[name=text]", "Enter");
+		await f.waitForFunction(() => /^Wait \d+s$/.test(document.querySelector(".chat-send")?.textContent ?? ""));
+		expect(await f.isDisabled(".chat-send")).toBe(true);
+		await shot(f, "chat-slow-mode");
 		expect(errors).toEqual([]);
 		for (const c of [ownerCtx, fanCtx, anonCtx]) await c.close();
+	});
+});
+
+describe("sandbox checkout outcomes", () => {
+	it("fail and expire end on a result page that says so", async () => {
+		const s = await streamer("outc");
+		const ctx = await context(browser);
+		const page = await ctx.newPage();
+		for (const [outcome, title, state] of [["deny", "Payment failed", "failed"], ["expire", "Payment expired", "expired"]] as const) {
+			const d = await api("POST", "/api/donations", { to: s.username, amount: 1_000_000, currency: "IDR", provider: "sandbox", donorName: "Eko" });
+			await page.goto(`${h.url}/pay/sandbox/${d.body.payment.id}`);
+			await page.click(`button[data-outcome=${outcome}]`);
+			await page.waitForSelector(`.checkout[data-state=${state}]`, { timeout: 15_000 });
+			expect(await page.textContent(".checkout h1")).toBe(title);
+			const payment = await api("GET", `/api/payments/${d.body.payment.id}`);
+			expect(payment.body.status).toBe(state);
+		}
+		await shot(page, "checkout-expired");
+		// A finished payment opens straight on its result.
+		await page.reload();
+		await page.waitForSelector(".checkout[data-state=expired]");
+		await ctx.close();
 	});
 });
 

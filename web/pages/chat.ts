@@ -145,7 +145,8 @@ function renderFooter() {
 			}
 			input.value = "";
 			if (ack.message) upsert(ack.message as Message);
-			if (slowModeSec > 0) startCooldown(slowModeSec, send);
+			// Owners and moderators are exempt from slow mode.
+			if (slowModeSec > 0 && !canModerate) startCooldown(slowModeSec, send);
 		}).then(() => {
 			if (Date.now() < cooldownUntil) send.disabled = true;
 			input.focus();
@@ -155,6 +156,7 @@ function renderFooter() {
 		footer,
 		form,
 		error,
+		canModerate ? slowModeControl() : null,
 		h(
 			"div",
 			{ class: "spread small muted" },
@@ -162,6 +164,25 @@ function renderFooter() {
 			h("button", { type: "button", class: "small ghost", onclick: () => void signOut().then(() => ((session = null), reconnect())) }, t("chat.signOut")),
 		),
 	);
+}
+
+function slowModeControl(): HTMLElement {
+	const options = [0, 5, 30, 60, 120];
+	if (!options.includes(slowModeSec)) options.push(slowModeSec);
+	const select = h(
+		"select",
+		{ name: "slowMode", "aria-label": t("chat.slowModeLabel") },
+		options.map((sec) => h("option", { value: String(sec), selected: sec === slowModeSec }, sec === 0 ? t("chat.slowOff") : t("chat.slowMode", { sec }))),
+	);
+	select.addEventListener("change", async () => {
+		try {
+			await api("PUT", `/api/channels/${encodeURIComponent(channel)}/settings`, { slowModeSec: Number(select.value) }, { auth: "required" });
+			toast(t("common.saved"));
+		} catch (err) {
+			toast(errorText(err));
+		}
+	});
+	return h("label", { class: "chat-slow small muted row" }, t("chat.slowModeLabel"), select);
 }
 
 function startCooldown(sec: number, button: HTMLButtonElement) {
@@ -290,6 +311,15 @@ async function connect() {
 		if (p.channel !== channel || !p.user || p.user.id === session?.user.id) return;
 		typing.set(p.user.id, { name: p.user.displayName || p.user.username, until: Date.now() + 4000 });
 		renderTyping();
+	});
+	socket.on("chat:settings", (p: { channel: string; slowModeSec?: number }) => {
+		if (p.channel !== channel) return;
+		slowModeSec = Number(p.slowModeSec) || 0;
+		const input = footer.querySelector<HTMLInputElement>("input[name=text]");
+		const draft = input?.value ?? "";
+		renderFooter();
+		const fresh = footer.querySelector<HTMLInputElement>("input[name=text]");
+		if (fresh) fresh.value = draft;
 	});
 	socket.on("presence", (p: { channel: string; viewers: number }) => {
 		if (p.channel !== channel) return;
