@@ -4,6 +4,8 @@ import { newId } from "../lib/ids";
 import { forbidden, invalid, notFound } from "../lib/errors";
 import { COMMENT_TARGETS, COMMENT_TEXT_MAX, targetKey } from "../lib/social/limits";
 import { resolveTarget } from "../lib/social/targets";
+import { redrivePending, sendAndClear } from "../lib/social/redrive";
+import { intEnv } from "../lib/config";
 import type { GatewayMeta } from "../types/moleculer";
 
 /**
@@ -24,6 +26,9 @@ interface CommentDoc {
 	authorId: string;
 	text: string;
 	replyCount: number;
+	parentAuthorId?: string | null;
+	/** Set until the social.commented message has been queued (see lib/social/redrive.ts). */
+	pendingNotify?: boolean;
 	createdAt: string;
 }
 
@@ -33,7 +38,7 @@ const ID = { type: "string", min: 1, max: 64 };
 
 const schema: ServiceSchema = {
 	name: "comments",
-	mixins: [DbMixin("comments", [{ fields: "target" }, { fields: "parentId" }], { comment_counts: [] })],
+	mixins: [DbMixin("comments", [{ fields: "target" }, { fields: "parentId" }, { fields: "pendingNotify", sparse: true }], { comment_counts: [] })],
 	settings: { rest: "/" },
 
 	actions: {
@@ -67,24 +72,17 @@ const schema: ServiceSchema = {
 					authorId: user.id,
 					text,
 					replyCount: 0,
+					parentAuthorId: parent?.authorId ?? null,
+					pendingNotify: true,
 					createdAt: new Date().toISOString(),
 				};
 				await this.store.insert(doc);
 				await this.bump(doc.target, 1);
 				if (parent) await this.store.updateMany({ _id: parent._id }, { $inc: { replyCount: 1 } });
 				try {
-					await this.broker.sendToChannel("social.commented", {
-						commentId: doc._id,
-						userId: user.id,
-						targetType: type,
-						targetId: id,
-						targetOwnerId: target.ownerId,
-						parentId: doc.parentId,
-						parentAuthorId: parent?.authorId ?? null,
-						text,
-					});
+					await sendAndClear(this.store, doc._id, () => this.announce(doc));
 				} catch (err) {
-					this.logger.warn("Could not queue social.commented", (err as Error).message);
+					this.logger.warn("Could not queue social.commented; the sweep will retry", (err as Error).message);
 				}
 				ctx.meta.$statusCode = 201;
 				return (await this.views(ctx, [doc]))[0];
@@ -169,6 +167,25 @@ const schema: ServiceSchema = {
 	},
 
 	methods: {
+		announce(this: any, c: CommentDoc) {
+			return this.broker.sendToChannel("social.commented", {
+				commentId: c._id,
+				userId: c.authorId,
+				targetType: c.targetType,
+				targetId: c.targetId,
+				targetOwnerId: c.targetOwnerId,
+				parentId: c.parentId,
+				parentAuthorId: c.parentAuthorId ?? null,
+				text: c.text,
+			});
+		},
+		async redrive(this: any) {
+			try {
+				await redrivePending(this.store, this.redriveMs, (row) => this.announce(row as CommentDoc));
+			} catch (err) {
+				this.logger.warn("Comment notification re-drive failed", (err as Error).message);
+			}
+		},
 		async bump(this: any, target: string, delta: number) {
 			if (delta !== 0) await this.stores.comment_counts.upsert({ _id: target }, { $inc: { count: delta } });
 		},
@@ -207,6 +224,19 @@ const schema: ServiceSchema = {
 				createdAt: d.createdAt,
 			}));
 		},
+	},
+
+	created(this: any) {
+		this.redriveMs = Math.max(50, intEnv("SOCIAL_REDRIVE_MS", 30_000));
+	},
+
+	started(this: any) {
+		this.redriveTimer = setInterval(() => void this.redrive(), this.redriveMs);
+		this.redriveTimer.unref?.();
+	},
+
+	stopped(this: any) {
+		clearInterval(this.redriveTimer);
 	},
 };
 

@@ -3,6 +3,8 @@ import { DbMixin } from "../mixins/db.mixin";
 import { newId } from "../lib/ids";
 import { invalid, isDuplicateKey, notFound } from "../lib/errors";
 import { followKey } from "../lib/social/limits";
+import { redrivePending, sendAndClear } from "../lib/social/redrive";
+import { intEnv } from "../lib/config";
 import type { GatewayMeta } from "../types/moleculer";
 
 /**
@@ -17,6 +19,8 @@ interface FollowDoc {
 	key: string;
 	followerId: string;
 	followeeId: string;
+	/** Set until the social.followed message has been queued (see lib/social/redrive.ts). */
+	pendingNotify?: boolean;
 	createdAt: string;
 }
 
@@ -26,7 +30,7 @@ const USERNAME = { type: "string", min: 1, max: 64 };
 
 const schema: ServiceSchema = {
 	name: "follows",
-	mixins: [DbMixin("follows", [{ fields: "key", unique: true }, { fields: "followeeId" }, { fields: "followerId" }])],
+	mixins: [DbMixin("follows", [{ fields: "key", unique: true }, { fields: "followeeId" }, { fields: "followerId" }, { fields: "pendingNotify", sparse: true }])],
 	settings: { rest: "/" },
 
 	actions: {
@@ -39,7 +43,7 @@ const schema: ServiceSchema = {
 				const me = ctx.meta.user!;
 				const target = await this.requireUser(ctx, ctx.params.username);
 				if (target.id === me.id) throw invalid("username", "You cannot follow yourself", "CANNOT_FOLLOW_SELF");
-				const doc: FollowDoc = { _id: newId(), key: followKey(me.id, target.id), followerId: me.id, followeeId: target.id, createdAt: new Date().toISOString() };
+				const doc: FollowDoc = { _id: newId(), key: followKey(me.id, target.id), followerId: me.id, followeeId: target.id, pendingNotify: true, createdAt: new Date().toISOString() };
 				let inserted = false;
 				try {
 					await this.store.insert(doc);
@@ -50,9 +54,9 @@ const schema: ServiceSchema = {
 				if (inserted) {
 					await ctx.call("users.adjustFollowerCount", { userId: target.id, delta: 1 });
 					try {
-						await this.broker.sendToChannel("social.followed", { followerId: me.id, followeeId: target.id });
+						await sendAndClear(this.store, doc._id, () => this.broker.sendToChannel("social.followed", { followerId: me.id, followeeId: target.id }));
 					} catch (err) {
-						this.logger.warn("Could not queue social.followed", (err as Error).message);
+						this.logger.warn("Could not queue social.followed; the sweep will retry", (err as Error).message);
 					}
 				}
 				ctx.meta.$statusCode = 204;
@@ -133,6 +137,13 @@ const schema: ServiceSchema = {
 	},
 
 	methods: {
+		async redrive(this: any) {
+			try {
+				await redrivePending(this.store, this.redriveMs, (row) => this.broker.sendToChannel("social.followed", { followerId: row.followerId, followeeId: row.followeeId }));
+			} catch (err) {
+				this.logger.warn("Follow notification re-drive failed", (err as Error).message);
+			}
+		},
 		async requireUser(this: any, ctx: Ctx, username: string, allowBanned = false) {
 			const user = await ctx.call<any, any>("users.get", { username });
 			if (!user || (user.bannedAt && !allowBanned)) throw notFound("User");
@@ -144,6 +155,19 @@ const schema: ServiceSchema = {
 			const byId = new Map(identities.map((u) => [u.id, u]));
 			return rows.filter((r) => byId.has(r[field])).map((r) => ({ ...byId.get(r[field]), followedAt: r.createdAt }));
 		},
+	},
+
+	created(this: any) {
+		this.redriveMs = Math.max(50, intEnv("SOCIAL_REDRIVE_MS", 30_000));
+	},
+
+	started(this: any) {
+		this.redriveTimer = setInterval(() => void this.redrive(), this.redriveMs);
+		this.redriveTimer.unref?.();
+	},
+
+	stopped(this: any) {
+		clearInterval(this.redriveTimer);
 	},
 };
 

@@ -4,6 +4,8 @@ import { newId } from "../lib/ids";
 import { isDuplicateKey } from "../lib/errors";
 import { LIKE_TARGETS, likeKey, targetKey } from "../lib/social/limits";
 import { resolveTarget } from "../lib/social/targets";
+import { redrivePending, sendAndClear } from "../lib/social/redrive";
+import { intEnv } from "../lib/config";
 import type { GatewayMeta } from "../types/moleculer";
 
 /**
@@ -20,6 +22,9 @@ interface LikeDoc {
 	targetType: string;
 	targetId: string;
 	target: string;
+	targetOwnerId?: string;
+	/** Set until the social.liked message has been queued (see lib/social/redrive.ts). */
+	pendingNotify?: boolean;
 	createdAt: string;
 }
 
@@ -33,7 +38,7 @@ const TARGET_PARAMS = {
 
 const schema: ServiceSchema = {
 	name: "likes",
-	mixins: [DbMixin("likes", [{ fields: "key", unique: true }, { fields: "target" }], { like_counts: [] })],
+	mixins: [DbMixin("likes", [{ fields: "key", unique: true }, { fields: "target" }, { fields: "pendingNotify", sparse: true }], { like_counts: [] })],
 	settings: { rest: "/" },
 
 	actions: {
@@ -46,7 +51,8 @@ const schema: ServiceSchema = {
 				const { type, id } = ctx.params;
 				const userId = ctx.meta.user!.id;
 				const target = await resolveTarget((a, p) => ctx.call(a, p), type, id);
-				const doc: LikeDoc = { _id: newId(), key: likeKey(userId, type, id), userId, targetType: type, targetId: id, target: targetKey(type, id), createdAt: new Date().toISOString() };
+				const doc: LikeDoc = { _id: newId(), key: likeKey(userId, type, id), userId, targetType: type, targetId: id, target: targetKey(type, id), targetOwnerId: target.ownerId, createdAt: new Date().toISOString() };
+				if (target.ownerId !== userId) doc.pendingNotify = true;
 				let inserted = false;
 				try {
 					await this.store.insert(doc);
@@ -56,9 +62,7 @@ const schema: ServiceSchema = {
 				}
 				if (inserted) {
 					await this.bump(doc.target, 1);
-					if (target.ownerId !== userId) {
-						await this.notify("social.liked", { userId, targetType: type, targetId: id, targetOwnerId: target.ownerId });
-					}
+					if (doc.pendingNotify) await this.notify(doc);
 				}
 				return { count: await this.countOf(doc.target), liked: true };
 			},
@@ -122,12 +126,19 @@ const schema: ServiceSchema = {
 	},
 
 	methods: {
-		/** The like is what matters; a notification that cannot be queued is logged, not fatal. */
-		async notify(this: any, channel: string, payload: Record<string, unknown>) {
+		/** The like is what matters; a message that cannot be queued now is re-driven by the sweep. */
+		async notify(this: any, doc: LikeDoc) {
 			try {
-				await this.broker.sendToChannel(channel, payload);
+				await sendAndClear(this.store, doc._id, () => this.broker.sendToChannel("social.liked", { userId: doc.userId, targetType: doc.targetType, targetId: doc.targetId, targetOwnerId: doc.targetOwnerId }));
 			} catch (err) {
-				this.logger.warn(`Could not queue ${channel}`, (err as Error).message);
+				this.logger.warn("Could not queue social.liked; the sweep will retry", (err as Error).message);
+			}
+		},
+		async redrive(this: any) {
+			try {
+				await redrivePending(this.store, this.redriveMs, (row) => this.broker.sendToChannel("social.liked", { userId: row.userId, targetType: row.targetType, targetId: row.targetId, targetOwnerId: row.targetOwnerId }));
+			} catch (err) {
+				this.logger.warn("Like notification re-drive failed", (err as Error).message);
 			}
 		},
 		async bump(this: any, target: string, delta: number) {
@@ -137,6 +148,19 @@ const schema: ServiceSchema = {
 			const c = await this.stores.like_counts.findById(target);
 			return Math.max(0, c?.count ?? 0);
 		},
+	},
+
+	created(this: any) {
+		this.redriveMs = Math.max(50, intEnv("SOCIAL_REDRIVE_MS", 30_000));
+	},
+
+	started(this: any) {
+		this.redriveTimer = setInterval(() => void this.redrive(), this.redriveMs);
+		this.redriveTimer.unref?.();
+	},
+
+	stopped(this: any) {
+		clearInterval(this.redriveTimer);
 	},
 };
 
