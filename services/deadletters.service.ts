@@ -52,6 +52,11 @@ export function deadLetterKey(channel: string, group: string | null, payload: un
 	return h.digest("hex").slice(0, 40);
 }
 
+/** The adapter names channels "<namespace>.<channel>"; operators and `sendToChannel` use the bare name. */
+export function stripPrefix(channel: string, prefix: string | null | undefined): string {
+	return prefix && channel.startsWith(`${prefix}.`) ? channel.slice(prefix.length + 1) : channel;
+}
+
 function sourceIdOf(raw: any): string | number | null {
 	if (!raw || typeof raw !== "object") return null;
 	return raw.seq ?? raw.info?.streamSequence ?? raw.id ?? null;
@@ -138,7 +143,7 @@ const schema: ServiceSchema = {
 	methods: {
 		/** Stores one dead-lettered message; a redelivered copy is ignored (unique key). */
 		async park(this: any, payload: unknown, headers: Record<string, unknown>, sourceId: string | number | null): Promise<DeadLetterDoc | null> {
-			const channel = String(headers["x-original-channel"] ?? "unknown");
+			const channel = stripPrefix(String(headers["x-original-channel"] ?? "unknown"), this.broker.channelAdapter?.opts?.prefix);
 			const group = headers["x-original-group"] != null ? String(headers["x-original-group"]) : null;
 			const doc: DeadLetterDoc = {
 				_id: newId(),

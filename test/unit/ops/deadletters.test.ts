@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServiceBroker } from "moleculer";
 import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
-import DeadLetters, { DEAD_LETTER_CHANNEL, deadLetterKey, keptHeaders } from "../../../services/deadletters.service";
+import DeadLetters, { DEAD_LETTER_CHANNEL, deadLetterKey, keptHeaders, stripPrefix } from "../../../services/deadletters.service";
 import { waitFor } from "../../support/harness";
 
 describe("deadletters service", () => {
@@ -63,6 +63,8 @@ describe("deadletters service", () => {
 	});
 
 	it("keys and headers", () => {
+		expect(stripPrefix("mediashar.donations.paid", "mediashar")).toBe("donations.paid");
+		expect(stripPrefix("donations.paid", "")).toBe("donations.paid");
 		expect(deadLetterKey("c", "g", { a: 1 }, 1)).not.toBe(deadLetterKey("c", "g", { a: 1 }, 2));
 		expect(keptHeaders({ $meta: "xxx", $headers: "yyy", "x-original-channel": "c", $requestID: "r" })).toEqual({ "x-original-channel": "c", $requestID: "r" });
 	});
