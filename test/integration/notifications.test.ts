@@ -91,12 +91,21 @@ afterAll(async () => {
 describe("notification inbox", () => {
 	it("a paid donation lands in the streamer's inbox and is pushed live, once", async () => {
 		const streamer = await registerUser(h.url, "nstreamer");
+		const bystander = await registerUser(h.url, "nbystander");
 		const socket = await socketFor(streamer.token);
+		const secondTab = await socketFor(streamer.token);
+		const otherUser = await socketFor(bystander.token);
+		const anonymous = await connectSocket(h.url, "/");
+		sockets.push(anonymous);
 		const seen = collect(socket, "notification");
+		const otherLeaks = collect(otherUser, "notification");
+		const anonLeaks = collect(anonymous, "notification");
 		const d = donation(streamer);
 		const live = nextEvent(socket, "notification");
+		const liveTab = nextEvent(secondTab, "notification");
 		await send("donations.paid", { donation: d });
 		const pushed = await live;
+		expect(await liveTab).toEqual(pushed);
 		expect(pushed).toMatchObject({ type: "donation.received", read: false, data: { donationId: d.id, formattedAmount: "Rp 10.000" } });
 		expect(pushed.title).toContain("Rp 10.000");
 		expect(typeof pushed.id).toBe("string");
@@ -110,6 +119,8 @@ describe("notification inbox", () => {
 		expect(list.status).toBe(200);
 		expect(list.body.items.map((n: any) => n.type)).toEqual(["donation.reversed", "donation.received"]);
 		expect(seen.map((n) => n.type)).toEqual(["donation.received", "donation.reversed"]);
+		// Only the streamer's sockets heard about it.
+		expect([...otherLeaks, ...anonLeaks]).toEqual([]);
 		expect((await api("GET", "/api/notifications/unread-count", undefined, { token: streamer.token })).body).toEqual({ count: 2 });
 	});
 
