@@ -3,6 +3,7 @@ import SwaggerParser from "@apidevtools/swagger-parser";
 import { allServiceNames, client, connectSocket, startHarness, waitFor, type Harness } from "../support/harness";
 import { parsePrometheus } from "../../lib/ops/prometheus";
 import { currentRequestId } from "../../lib/ops/request-context";
+import { donate, openOverlay, pay, setupStreamer } from "../support/flow";
 
 const ENV = { SCRYPT_COST: "1024" };
 
@@ -78,6 +79,34 @@ describe("operations endpoints (all services)", () => {
 			socket.close();
 		}
 		await waitFor(async () => sample(await scrape(h.url), "mediashar_sockets_connected", { namespace: "/" }) === 0, 3000, "socket gauge back to 0");
+	});
+
+	it("/metrics: a paid donation moves webhooks, alert latency and alerts delivered", async () => {
+		const streamer = await setupStreamer(h.url);
+		const overlay = await openOverlay(h.url, streamer.overlayToken);
+		try {
+			const before = await scrape(h.url);
+			expect(sample(before, "mediashar_sockets_connected", { namespace: "/overlay" })).toBe(1);
+			const res = await donate(h.url, streamer.username, { donorName: "Metric", message: "count me" });
+			expect(res.status).toBe(201);
+			expect((await pay(h.url, res.body.payment.id)).status).toBe(202);
+			const alert = await overlay.next(1);
+			expect(await overlay.done(alert.id)).toMatchObject({ ok: true });
+			await waitFor(
+				async () => {
+					const after = await scrape(h.url);
+					return (
+						sample(after, "mediashar_alerts_delivered_total", { kind: "donation" }) === sample(before, "mediashar_alerts_delivered_total", { kind: "donation" }) + 1 &&
+						sample(after, "mediashar_payments_webhooks_total", { provider: "sandbox", outcome: "accepted" }) >= sample(before, "mediashar_payments_webhooks_total", { provider: "sandbox", outcome: "accepted" }) + 1 &&
+						sample(after, "mediashar_alerts_payment_to_alert_seconds_count") === sample(before, "mediashar_alerts_payment_to_alert_seconds_count") + 1
+					);
+				},
+				5000,
+				"product metrics after a donation",
+			);
+		} finally {
+			overlay.close();
+		}
 	});
 
 	it("/health/services lists every service with its nodes and is 200 when all required ones run", async () => {
