@@ -46,7 +46,10 @@ export function logFormatter(format: string = "short") {
 	return function (this: { levelColorStr?: Record<string, string> }, type: string, args: unknown[], bindings: Bindings): string[] {
 		if (format === "json") return [jsonLine(type, args, bindings)];
 		const level = this?.levelColorStr?.[type] ?? type.toUpperCase().padEnd(5);
-		if (format === "full") return [`${bindings.nodeID}/` + shortLine(type, args, bindings, currentRequestId(), new Date(), level)];
+		if (format === "full") {
+			const rid = currentRequestId();
+			return [`[${new Date().toISOString()}] ${level} ${bindings.nodeID}/${(bindings.mod || "").toUpperCase()}${rid ? ` [${rid}]` : ""}: ${args.map(printArg).join(" ")}`];
+		}
 		return [shortLine(type, args, bindings, currentRequestId(), new Date(), level)];
 	};
 }
