@@ -5,7 +5,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
 	test: {
 		projects: [
-			{ test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node", testTimeout: 15_000, env: { NODE_ENV: "test" } } },
+			// MONGO_URI set → the same suites run against MongoDB, one database per file (test/support/mongo-setup.ts).
+			{ test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node", testTimeout: 15_000, env: { NODE_ENV: "test" }, setupFiles: ["test/support/mongo-setup.ts"] } },
 			{
 				test: {
 					name: "integration",
@@ -14,6 +15,7 @@ export default defineConfig({
 					testTimeout: 30_000,
 					hookTimeout: 30_000,
 					env: { NODE_ENV: "test" },
+					setupFiles: ["test/support/mongo-setup.ts"],
 				},
 			},
 			{

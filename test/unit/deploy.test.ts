@@ -1,0 +1,120 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+
+/**
+ * The deployment files: docker-compose.yml parsed as YAML and checked against the services that
+ * exist, the Dockerfile's stages and entry point. Where a `docker compose` (v2) or `docker-compose`
+ * (v1) binary exists, its own `config` validation runs too.
+ */
+const ROOT = path.resolve(__dirname, "../..");
+const require_ = createRequire(__filename);
+// js-yaml ships with the dependency tree (@apidevtools/swagger-parser → json-schema-ref-parser).
+const yaml = require_("js-yaml") as { load(text: string): unknown };
+
+type ComposeService = {
+	image?: string;
+	build?: unknown;
+	command?: string[];
+	environment?: Record<string, string>;
+	deploy?: { replicas?: number };
+	ports?: string[];
+	labels?: string[];
+	container_name?: string;
+	healthcheck?: unknown;
+	stop_grace_period?: string;
+};
+const compose = yaml.load(fs.readFileSync(path.join(ROOT, "docker-compose.yml"), "utf8")) as { services: Record<string, ComposeService>; volumes: Record<string, unknown> };
+const services = compose.services;
+const nodes = Object.entries(services).filter(([, s]) => s.image === "mediashar:latest");
+const serviceFiles = fs
+	.readdirSync(path.join(ROOT, "services"))
+	.filter((f) => f.endsWith(".service.ts"))
+	.map((f) => f.replace(/\.service\.ts$/, ""));
+
+describe("docker-compose.yml", () => {
+	it("has NATS with JetStream, MongoDB, Redis and a load balancer in front of two gateways", () => {
+		expect(services.nats.command).toContain("-js");
+		expect(services.mongo.image).toMatch(/^mongo:/);
+		expect(services.redis.image).toMatch(/^redis:/);
+		expect(services.lb.ports).toEqual(["8080:80"]);
+		const gw = services.gateway;
+		expect(gw.environment?.SERVICES?.split(",")).toContain("api");
+		expect(gw.deploy?.replicas).toBeGreaterThanOrEqual(2);
+		expect(gw.labels).toContain("traefik.http.services.mediashar.loadbalancer.server.port=3000");
+		expect(gw.environment?.TRUST_PROXY).toBe("true");
+	});
+
+	it("runs every service exactly once across the groups (the datastore is for DB_ADAPTER=remote only)", () => {
+		const listed = nodes.flatMap(([, s]) => (s.environment?.SERVICES ?? "").split(",").map((x) => x.trim()));
+		for (const name of listed) expect(serviceFiles, `SERVICES names "${name}"`).toContain(name);
+		expect(new Set(listed).size).toBe(listed.length);
+		expect([...listed].sort()).toEqual(serviceFiles.filter((n) => n !== "datastore").sort());
+	});
+
+	it("points every node at the shared NATS, Redis and MongoDB and keeps them scalable", () => {
+		for (const [name, s] of nodes) {
+			const env = s.environment ?? {};
+			expect(env.TRANSPORTER, name).toBe("nats://nats:4222");
+			expect(env.CHANNELS_URL, name).toBe("nats://nats:4222");
+			expect(env.REDIS_URL, name).toBe("redis://redis:6379");
+			expect(env.CACHER, name).toBe("redis://redis:6379");
+			expect(env.MONGO_URI, name).toMatch(/^mongodb:\/\/mongo:27017\//);
+			expect(env.NODE_ENV, name).toBe("production");
+			expect(env.JWT_SECRET, name).toMatch(/^\$\{JWT_SECRET:\?/);
+			// --scale needs generated container names and no fixed host ports.
+			expect(s.container_name, name).toBeUndefined();
+			expect(s.ports, name).toBeUndefined();
+			expect(s.build, name).toBe(".");
+			expect(s.stop_grace_period, name).toBe("15s");
+		}
+		for (const name of ["donations", "payments", "alerts"]) expect(services[name].deploy?.replicas, name).toBe(2);
+	});
+
+	it("documents every variable it reads in docs/distributed.md", () => {
+		const text = fs.readFileSync(path.join(ROOT, "docker-compose.yml"), "utf8");
+		const doc = fs.readFileSync(path.join(ROOT, "docs/distributed.md"), "utf8");
+		const vars = new Set([...text.matchAll(/\$\{([A-Z_]+)/g)].map((m) => m[1]));
+		for (const v of vars) expect(doc, v).toContain(v);
+	});
+
+	it("passes `docker compose config` where a compose binary exists", () => {
+		const v2 = spawnSync("docker", ["compose", "version"], { encoding: "utf8" });
+		const v1 = spawnSync("docker-compose", ["version"], { encoding: "utf8" });
+		const cmd = v2.status === 0 ? ["docker", "compose"] : v1.status === 0 ? ["docker-compose"] : null;
+		if (!cmd) {
+			console.warn("No docker compose binary here: structure checked above only.");
+			return;
+		}
+		const out = execFileSync(cmd[0], [...cmd.slice(1), "config", "--services"], { cwd: ROOT, encoding: "utf8", env: { ...process.env, JWT_SECRET: "x".repeat(32) } });
+		expect(out.trim().split("\n").sort()).toEqual(Object.keys(services).sort());
+		const missing = spawnSync(cmd[0], [...cmd.slice(1), "config", "-q"], { cwd: ROOT, encoding: "utf8", env: { ...process.env, JWT_SECRET: "" } });
+		// Without a JWT secret the stack refuses to start, naming the variable.
+		expect(missing.status).not.toBe(0);
+		expect(missing.stderr).toContain("JWT_SECRET");
+	});
+});
+
+describe("Dockerfile", () => {
+	const text = fs.readFileSync(path.join(ROOT, "Dockerfile"), "utf8");
+	it("builds in stages and ships only the compiled code as an unprivileged user", () => {
+		const stages = [...text.matchAll(/^FROM\s+\S+\s+AS\s+(\w+)/gim)].map((m) => m[1]);
+		expect(stages).toEqual(["deps", "build", "runtime"]);
+		expect(text).toMatch(/RUN npm ci/);
+		expect(text).toMatch(/npm run build && npm prune --omit=dev/);
+		expect(text).toMatch(/^USER node$/m);
+		expect(text).toMatch(/SERVICEDIR=dist\/services/);
+	});
+
+	it("starts moleculer-runner with the compiled config that the build produces", () => {
+		const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(text)![1]) as string[];
+		expect(cmd).toEqual(["node", "node_modules/moleculer/bin/moleculer-runner.js", "--config", "dist/moleculer.config.js"]);
+		const build = JSON.parse(fs.readFileSync(path.join(ROOT, "tsconfig.build.json"), "utf8"));
+		expect(build.include).toContain("moleculer.config.ts");
+		expect(build.include).toContain("services/**/*.ts");
+		const outDir = JSON.parse(fs.readFileSync(path.join(ROOT, "tsconfig.json"), "utf8")).compilerOptions.outDir;
+		expect(outDir).toBe("dist");
+	});
+});
