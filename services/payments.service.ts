@@ -237,7 +237,7 @@ const schema: ServiceSchema = {
 				if (!doc) throw notFound("Payment", "PAYMENT_NOT_FOUND");
 				const user = ctx.meta.user!;
 				if (!user.roles.includes("admin")) {
-					const donation = await ctx.call<any, any>("donations.get", { id: doc.donationId }).catch(() => null);
+					const donation = await ctx.call<any, any>("donations.get", { id: doc.donationId });
 					if (!donation || donation.recipientId !== user.id) throw forbidden("Only the recipient or an admin can refund a donation");
 				}
 				if (doc.status !== "paid") throw conflict(`A ${doc.status} payment cannot be refunded`, "INVALID_PAYMENT_STATE", { status: doc.status });
@@ -262,11 +262,7 @@ const schema: ServiceSchema = {
 	events: {
 		/** Channels are connected once the broker has started: re-drive and start the timer then. */
 		async "$broker.started"(this: any) {
-			if (this.stopping) return;
-			await this.redrive(0).catch((err: Error) => this.logger.warn("Payment notification re-drive failed", err.message));
-			const everyMs = Math.max(intEnv("PAYMENT_SWEEP_SEC", 5), 1) * 1000;
-			this.timer = setInterval(() => this.tick(), everyMs);
-			this.timer.unref?.();
+			await this.startBackground();
 		},
 	},
 
@@ -522,6 +518,15 @@ const schema: ServiceSchema = {
 			return expired;
 		},
 
+		/** Re-drives unsent notifications, then starts the expiry/re-drive timer (once). */
+		async startBackground(this: any) {
+			if (this.stopping || this.timer) return;
+			const everyMs = Math.max(intEnv("PAYMENT_SWEEP_SEC", 5), 1) * 1000;
+			this.timer = setInterval(() => this.tick(), everyMs);
+			this.timer.unref?.();
+			await this.redrive(0).catch((err: Error) => this.logger.warn("Payment notification re-drive failed", err.message));
+		},
+
 		async tick(this: any) {
 			if (this.ticking || this.stopping) return;
 			this.ticking = true;
@@ -607,6 +612,12 @@ const schema: ServiceSchema = {
 		this.sandboxWebhookUrl = process.env.SANDBOX_WEBHOOK_URL || "";
 		this.inFlight = new Set<Promise<unknown>>();
 		this.stopping = false;
+	},
+
+	started(this: any) {
+		// Normally the broker is still starting here and `$broker.started` follows; a service
+		// (re)loaded into a running broker starts its background work at once.
+		if (this.broker.started) setImmediate(() => this.startBackground());
 	},
 
 	async stopped(this: any) {
