@@ -153,7 +153,7 @@ const schema: ServiceSchema = {
 				probe("transporter", () => {
 					if (!broker.transit) return "embedded (no transporter)";
 					if (!broker.transit.connected || broker.transit.disconnecting) throw new Error("not connected");
-					return broker.transporter?.constructor?.name ?? "connected";
+					return broker.transit.tx?.constructor?.name ?? "connected";
 				}),
 			);
 			checks.push(

@@ -202,4 +202,21 @@ describe("/health/services when a required service is gone", () => {
 		// Liveness is about this node, not the cluster.
 		expect((await api("GET", "/health")).status).toBe(200);
 	});
+
+	it("/health/ready answers 503 while the channels adapter is disconnected", async () => {
+		const api = client(h.url);
+		expect((await api("GET", "/health/ready")).status).toBe(200);
+		const adapter = (h.broker as any).channelAdapter;
+		await adapter.disconnect();
+		try {
+			const res = await api("GET", "/health/ready");
+			expect(res.status).toBe(503);
+			expect(res.body.status).toBe("not_ready");
+			expect(res.body.checks.find((c: any) => c.name === "channels")).toMatchObject({ ok: false, detail: "adapter not connected" });
+			expect(res.body.checks.find((c: any) => c.name === "database")).toMatchObject({ ok: true });
+		} finally {
+			await adapter.connect();
+		}
+		expect((await api("GET", "/health/ready")).status).toBe(200);
+	});
 });
