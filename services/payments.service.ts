@@ -82,8 +82,6 @@ export interface StatusChangedMessage {
 	at: string;
 }
 
-/** Real providers send their own expiry; the sweep gives their webhook this long to arrive first. */
-const PROVIDER_EXPIRY_GRACE_MS = 5 * 60_000;
 /** Unfinished notifications younger than this are left to the send already in flight. */
 const REDRIVE_MIN_AGE_MS = 2_000;
 const SANDBOX_DELIVERY_ATTEMPTS = 5;
@@ -498,7 +496,7 @@ const schema: ServiceSchema = {
 				if (this.stopping) break;
 				const provider: PaymentProvider | undefined = this.providers[doc.provider];
 				if (doc.provider !== "sandbox") {
-					if (Date.parse(doc.expiresAt) + PROVIDER_EXPIRY_GRACE_MS > now) continue;
+					if (Date.parse(doc.expiresAt) + this.expiryGraceMs > now) continue;
 					if (provider?.fetchStatus) {
 						try {
 							const ev = await provider.fetchStatus(this.ref(doc));
@@ -610,6 +608,8 @@ const schema: ServiceSchema = {
 		this.providers = buildProviders(cfg);
 		// Where the sandbox delivers its webhooks when the gateway's own address is not the right one.
 		this.sandboxWebhookUrl = process.env.SANDBOX_WEBHOOK_URL || "";
+		// Real providers send their own expiry; the sweep gives their webhook this long to arrive first.
+		this.expiryGraceMs = Math.max(intEnv("PAYMENT_EXPIRY_GRACE_SEC", 300), 0) * 1000;
 		this.inFlight = new Set<Promise<unknown>>();
 		this.stopping = false;
 	},

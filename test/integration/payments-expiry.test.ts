@@ -3,6 +3,7 @@ import type { ServiceSchema } from "moleculer";
 import { sign } from "../../lib/signature";
 import { newId } from "../../lib/ids";
 import { client, startHarness, waitFor, type Harness } from "../support/harness";
+import { startFakeMidtrans, type FakeMidtrans } from "../support/fake-providers";
 
 /**
  * Time-driven behaviour with short clocks (PAYMENT_TTL_SEC=2, PAYMENT_SWEEP_SEC=1): the expiry
@@ -18,12 +19,29 @@ const donationsStub = {
 
 let h: Harness;
 let api: ReturnType<typeof client>;
+let midtrans: FakeMidtrans;
 
 beforeAll(async () => {
-	h = await startHarness({ services: ["payments"], extra: [donationsStub], env: { SANDBOX_WEBHOOK_SECRET: SECRET, PAYMENT_TTL_SEC: "2", PAYMENT_SWEEP_SEC: "1" } });
+	midtrans = await startFakeMidtrans();
+	h = await startHarness({
+		services: ["payments"],
+		extra: [donationsStub],
+		env: {
+			SANDBOX_WEBHOOK_SECRET: SECRET,
+			PAYMENT_TTL_SEC: "2",
+			PAYMENT_SWEEP_SEC: "1",
+			PAYMENT_EXPIRY_GRACE_SEC: "0",
+			MIDTRANS_SERVER_KEY: midtrans.serverKey,
+			MIDTRANS_API_BASE: midtrans.url,
+			MIDTRANS_SNAP_BASE: midtrans.url,
+		},
+	});
 	api = client(h.url);
 });
-afterAll(() => h?.stop());
+afterAll(async () => {
+	await h?.stop();
+	await midtrans?.close();
+});
 
 const messagesFor = (paymentId: string) => messages.filter((m) => m.paymentId === paymentId);
 const create = () => h.broker.call<any, any>("payments.create", { donationId: newId(), amount: 500, currency: "USD", provider: "sandbox" });
@@ -67,5 +85,17 @@ describe("expiry and re-drive", () => {
 		}
 		await waitFor(() => messagesFor(p.id).length >= 1, 8000, "re-driven message");
 		expect(messagesFor(p.id)[0]).toMatchObject({ status: "paid", previousStatus: "pending" });
+	});
+
+	it("asks a real provider before expiring: a late settlement is kept, an unpaid one expires", async () => {
+		const settled = await h.broker.call<any, any>("payments.create", { donationId: newId(), amount: 1_000_000, currency: "IDR", provider: "midtrans" });
+		const unpaid = await h.broker.call<any, any>("payments.create", { donationId: newId(), amount: 1_000_000, currency: "IDR", provider: "midtrans" });
+		// The payer paid just before the deadline but Midtrans's notification never reached us.
+		midtrans.statuses.set(settled.id, { transaction_status: "settlement", gross_amount: "10000.00", transaction_id: `tx-${settled.id}`, currency: "IDR" });
+		midtrans.statuses.set(unpaid.id, { transaction_status: "pending", gross_amount: "10000.00", transaction_id: `tx-${unpaid.id}`, currency: "IDR" });
+		await waitFor(() => messagesFor(settled.id).length === 1 && messagesFor(unpaid.id).length === 1, 8000, "both resolved");
+		expect(messagesFor(settled.id)[0].status).toBe("paid");
+		expect(messagesFor(unpaid.id)[0].status).toBe("expired");
+		expect(midtrans.requests.some((r) => r.path === `/v2/${settled.id}/status`)).toBe(true);
 	});
 });

@@ -266,6 +266,15 @@ describe("paypal provider", () => {
 		expect(await pp.capture!(ref, created.providerRef!)).toMatchObject({ status: "paid" });
 	});
 
+	it("reconciles an approved order the payer never came back from by capturing it", async () => {
+		const created = await pp.createPayment(input({ paymentId: "PRECON", currency: "EUR", amount: 990 }));
+		const ref = { id: "PRECON", providerRef: created.providerRef, providerRefs: [created.providerRef!], amount: 990, currency: "EUR" };
+		expect(await pp.fetchStatus!(ref)).toBeNull(); // still waiting for the payer
+		fake.orders.get(created.providerRef!)!.status = "APPROVED";
+		expect(await pp.fetchStatus!(ref)).toMatchObject({ status: "paid", amount: 990, currency: "EUR" });
+		expect(fake.orders.get(created.providerRef!)!.status).toBe("COMPLETED");
+	});
+
 	it("turns an unreachable API into a provider error", async () => {
 		const dead = await startFakeServer();
 		const url = dead.url;
