@@ -177,6 +177,9 @@ describe("operations endpoints (all services)", () => {
 		expect(res.headers.get("x-request-id")).toBe("trace-ops-123");
 		await waitFor(() => seen.length > 0, 3000, "channel handler");
 		expect(seen[0]).toEqual({ inHandler: "trace-ops-123", viaCall: "trace-ops-123" });
+		const refused = await api("POST", "/api/auth/login", {}, { headers: { "X-Request-Id": "trace-ops-422" } });
+		expect(refused.status).toBe(422);
+		expect(refused.headers.get("x-request-id")).toBe("trace-ops-422");
 		const fresh = await api("GET", "/health");
 		expect(fresh.headers.get("x-request-id")).toMatch(/^[0-9A-Z]{26}$/);
 	});
