@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { client, registerUser, startHarness, type Harness } from "../support/harness";
+import { client, registerUser, startHarness, waitFor, type Harness } from "../support/harness";
 import { buildPages, context, launch, shot, watchErrors } from "./support";
 
 /**
@@ -33,7 +33,7 @@ async function streamer(prefix: string, settings: Record<string, unknown> = {}) 
 	return { ...u, overlayToken: patch.body.overlayToken as string };
 }
 
-async function openOverlay(token: string, seen?: string[]): Promise<Page> {
+async function openOverlay(token: string, seen?: string[], duration = 2): Promise<Page> {
 	const ctx = await context(browser, { width: 1280, height: 720 });
 	const page = await ctx.newPage();
 	if (seen) {
@@ -45,7 +45,7 @@ async function openOverlay(token: string, seen?: string[]): Promise<Page> {
 			}).observe(document, { childList: true, subtree: true });
 		});
 	}
-	await page.goto(`${h.url}/overlay/alerts?token=${encodeURIComponent(token)}&duration=2`);
+	await page.goto(`${h.url}/overlay/alerts?token=${encodeURIComponent(token)}&duration=${duration}`);
 	await page.waitForSelector("body[data-state=connected]", { state: "attached", timeout: 10_000 });
 	return page;
 }
@@ -257,6 +257,65 @@ describe("dashboard", () => {
 		expect(errors).toEqual([]);
 		await ctx.close();
 		await overlay.context().close();
+	});
+});
+
+describe("dashboard from scratch", () => {
+	it("registers, turns donations on, and drives the overlay with test, pause, resume and skip", async () => {
+		const ctx = await context(browser);
+		const dash = await ctx.newPage();
+		const errors = watchErrors(dash);
+		await dash.goto(`${h.url}/dashboard`);
+		await dash.click(".auth-card .tabs button:nth-child(2)");
+		const taken = await registerUser(h.url, "taken");
+		const name = `fresh${Date.now().toString(36).slice(-6)}`;
+		await dash.fill("input[name=username]", taken.username);
+		await dash.fill("input[name=email]", `${name}@example.test`);
+		await dash.fill("input[name=displayName]", "Fresh Streamer");
+		await dash.fill("input[name=password]", "correct horse battery");
+		await dash.click("form.auth-card button[type=submit]");
+		// The API's 409 lands under the username field.
+		await dash.waitForFunction(() => /taken/.test(document.querySelector(".field[data-field=username] .error")?.textContent ?? ""));
+		await dash.fill("input[name=username]", name);
+		await dash.click("form.auth-card button[type=submit]");
+		await dash.waitForSelector("nav.tabs");
+		expect(await dash.textContent("h1")).toBe("Hi, Fresh Streamer");
+		expect(await dash.textContent(".notice.warn")).toContain("Donations are switched off");
+
+		await dash.click("[data-tab=settings]");
+		await dash.check("input[name=donationsEnabled]");
+		await dash.fill("input[name=minAmount]", "2.000");
+		await dash.click("form.settings-form button[type=submit]");
+		await dash.waitForSelector("form.settings-form[data-saved]");
+		const me = await api("POST", "/api/auth/login", { login: name, password: "correct horse battery" });
+		expect(me.body.user.settings.donations).toEqual({ enabled: true, minAmount: 200_000, currency: "IDR" });
+		await dash.fill("input[name=goalTitle]", "Better webcam");
+		await dash.fill("input[name=goalTarget]", "1.500.000");
+		await dash.click("form.goal-form button[type=submit]");
+		await dash.waitForFunction(() => /Rp 0 of Rp 1\.500\.000/.test(document.querySelector(".goal-now")?.textContent ?? ""));
+		// The public stats are cached for a few seconds; the saved goal shows there within that.
+		const goal = await waitFor(async () => (await api("GET", `/api/users/${name}/stats`)).body.goal, 10_000, "goal in public stats");
+		expect(goal).toMatchObject({ title: "Better webcam", target: 150_000_000, currency: "IDR" });
+
+
+		await dash.click("[data-tab=alerts]");
+		const token = new URL(await dash.inputValue("input[name=overlay-url]")).searchParams.get("token")!;
+		const overlay = await openOverlay(token, undefined, 30);
+		await dash.click("button[data-act=pause]");
+		await dash.waitForSelector(".queue-state[data-paused=true]", { state: "attached" });
+		await dash.click("button[data-act=test]");
+		await dash.waitForFunction(() => /1 waiting/.test(document.querySelector(".queue-state")?.textContent ?? ""));
+		expect(await overlay.locator(".alert-card").count()).toBe(0);
+		await dash.click("button[data-act=resume]");
+		await overlay.locator(".alert-card.is-test").waitFor();
+		expect(await overlay.textContent(".alert-card .alert-amount")).toBe("Rp 10.000");
+		await shot(overlay, "overlay-test-alert", false);
+		// Shown for 30 s unless skipped: skip takes it off screen now.
+		await dash.click("button[data-act=skip]");
+		await overlay.locator(".alert-card").waitFor({ state: "detached", timeout: 5_000 });
+		expect(errors).toEqual([]);
+		await overlay.context().close();
+		await ctx.close();
 	});
 });
 

@@ -21,8 +21,9 @@ export function wholeUnits(currency: string): boolean {
  */
 export function parseMajor(input: string, currency: string): number | null {
 	const exp = exponentOf(currency);
-	const s = input.trim().replace(/[\s\u00a0]/g, "").replace(/^[^\d]+/, "");
-	if (!s) return null;
+	// A currency prefix ("Rp", "$", "IDR") is fine; a sign is not.
+	const s = input.trim().replace(/[\s\u00a0]/g, "").replace(/^[A-Za-z$€£¥]+\.?/, "");
+	if (!s || !/^\d/.test(s)) return null;
 	if (wholeUnits(currency)) {
 		if (!/^\d{1,3}([.,]\d{3})*$|^\d+$/.test(s)) return null;
 		const major = Number(s.replace(/[.,]/g, ""));

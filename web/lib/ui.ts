@@ -16,8 +16,8 @@ export function errorText(err: unknown): string {
 		if (err.status === 429) return t("err.rateLimited", { sec: err.retryAfterSec ?? 60 });
 		if (err.status === 503) return t("err.unavailable");
 		if (err.status >= 500) return t("err.server");
-		const fields = Object.values(err.fields());
-		return fields.length ? fields.join(" ") : err.message;
+		const fields = Object.values(err.fields()).filter(Boolean);
+		return fields.length ? [...new Set(fields)].join(" ") : err.message;
 	}
 	return err instanceof Error ? err.message : String(err);
 }
@@ -51,7 +51,7 @@ export function showFieldErrors(form: HTMLElement, err: unknown): boolean {
 	for (const [name, msg] of Object.entries(err.fields())) {
 		const slot = form.querySelector(`.field[data-field="${CSS.escape(name)}"] .error`);
 		if (slot) {
-			slot.textContent = msg;
+			slot.textContent = msg || err.message;
 			placed = true;
 		}
 	}

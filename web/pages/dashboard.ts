@@ -420,9 +420,8 @@ function goalCard(): HTMLElement {
 	const status = h("div", { class: "goal-now" });
 	const save = h("button", { type: "submit" }, t("set.saveGoal"));
 	const remove = h("button", { type: "button", class: "ghost" }, t("set.removeGoal"));
-	const load = async () => {
-		const p = await api<{ goal: { title: string; target: number; current: number; currency: string } | null }>("GET", `/api/users/${encodeURIComponent(me!.username)}`).catch(() => null);
-		const g = p?.goal;
+	type GoalView = { title: string; target: number; current: number; currency: string };
+	const showGoal = (g: GoalView | null) => {
 		if (g) {
 			title.value = g.title;
 			target.value = toInput(g.target, g.currency);
@@ -430,15 +429,19 @@ function goalCard(): HTMLElement {
 			mount(status, h("div", { class: "progress" }, h("div", { style: { width: `${pct}%` } })), h("p", { class: "small muted" }, t("goal.progress", { current: formatMoney(g.current, g.currency), target: formatMoney(g.target, g.currency) })));
 		} else mount(status, h("p", { class: "small muted" }, t("set.noGoal")));
 	};
+	const load = async () => {
+		const p = await api<{ goal: GoalView | null }>("GET", `/api/users/${encodeURIComponent(me!.username)}/stats`).catch(() => null);
+		showGoal(p?.goal ?? null);
+	};
 	const form = h("form", { class: "card goal-form" }, h("h2", null, t("donate.goal")), status, field(t("set.goalTitle"), title, null, "title"), field(t("set.goalTarget", { currency }), target, null, "target"), error, h("div", { class: "row" }, save, remove));
 	form.addEventListener("submit", (e) => {
 		e.preventDefault();
 		void busy(save, error, async () => {
 			const amount = parseMajor(target.value, currency);
 			if (!title.value.trim() || amount === null || amount <= 0) throw new Error(t("set.goalInvalid"));
-			await api("PUT", "/api/me/goal", { title: title.value.trim(), target: amount, currency }, { auth: "required" });
+			const saved = await api<GoalView>("PUT", "/api/me/goal", { title: title.value.trim(), target: amount, currency }, { auth: "required" });
 			toast(t("common.saved"));
-			await load();
+			showGoal(saved && typeof saved.target === "number" ? saved : { title: title.value.trim(), target: amount, current: 0, currency });
 		});
 	});
 	remove.addEventListener("click", () =>
@@ -446,7 +449,7 @@ function goalCard(): HTMLElement {
 			await api("DELETE", "/api/me/goal", undefined, { auth: "required" });
 			title.value = "";
 			target.value = "";
-			await load();
+			showGoal(null);
 		}),
 	);
 	void load();
