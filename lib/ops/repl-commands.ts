@@ -136,6 +136,20 @@ export async function channelStats(caller: Caller, username: string, period = "a
 	return lines.join("\n");
 }
 
+/** `health`: required services without a live node, open circuits, and this node's readiness checks. */
+export async function healthReport(caller: Caller): Promise<string> {
+	const [svc, ready] = await Promise.all([caller.call("ops.services", {}), caller.call("ops.ready", {})]);
+	const lines = [`Cluster: ${svc.status}${svc.missing?.length ? ` (no live node: ${svc.missing.join(", ")})` : ""}`];
+	for (const s of svc.services ?? []) {
+		const nodes = (s.nodes ?? []).map((n: any) => `${n.nodeID}${n.available ? "" : " (down)"}`).join(", ") || "no nodes";
+		const circuits = (s.circuits ?? []).map((c: any) => ` circuit ${c.state}: ${c.action}@${c.nodeID}`).join(";");
+		lines.push(`  ${s.available ? "✓" : "✗"} ${s.name}${s.required ? " (required)" : ""}: ${nodes}${circuits ? ` —${circuits}` : ""}`);
+	}
+	lines.push(`Node ${ready.nodeID}: ${ready.status}`);
+	for (const c of ready.checks ?? []) lines.push(`  ${c.ok ? "✓" : "✗"} ${c.name}${c.detail ? `: ${c.detail}` : ""}`);
+	return lines.join("\n");
+}
+
 export interface CustomCommand {
 	command: string;
 	description: string;
@@ -190,6 +204,7 @@ export function replCommands(print: (s: string) => void = console.log): CustomCo
 		),
 		cmd({ command: "unban <username>", description: "Lift a ban" }, (b, a) => setBan(b, a.username, false)),
 		cmd({ command: "rotate-overlay <username>", description: "Rotate a streamer's overlay token (e.g. after it leaked on stream)" }, (b, a) => rotateOverlay(b, a.username)),
+		cmd({ command: "health", description: "Services, their nodes and circuits; readiness checks" }, (b) => healthReport(b)),
 		cmd({ command: "stats <username> [period]", description: "Donation totals, top donors and goal (period: all, 30d, 7d)" }, (b, a) => channelStats(b, a.username, a.period ?? "all")),
 	];
 }

@@ -7,6 +7,7 @@ import {
 	dlqRetry,
 	dlqShow,
 	findUsers,
+	healthReport,
 	reconcilePayments,
 	replCommands,
 	replayAlert,
@@ -125,6 +126,26 @@ describe("repl commands", () => {
 		await expect(channelStats(caller, "alice", "1y")).rejects.toThrow("period");
 	});
 
+	it("health: names services without a live node, open circuits and failed readiness checks", async () => {
+		const { caller } = fakeBroker({
+			"ops.services": () => ({
+				status: "degraded",
+				missing: ["payments"],
+				services: [
+					{ name: "payments", required: true, available: false, nodes: [{ nodeID: "n2", available: false }], circuits: [] },
+					{ name: "users", required: true, available: true, nodes: [{ nodeID: "n1", available: true }], circuits: [{ action: "users.get", nodeID: "n1", state: "open" }] },
+				],
+			}),
+			"ops.ready": () => ({ nodeID: "n1", status: "not_ready", checks: [{ name: "database", ok: false, detail: "timed out after 3000 ms" }, { name: "channels", ok: true }] }),
+		});
+		const out = await healthReport(caller);
+		expect(out).toContain("Cluster: degraded (no live node: payments)");
+		expect(out).toContain("✗ payments (required): n2 (down)");
+		expect(out).toContain("circuit open: users.get@n1");
+		expect(out).toContain("Node n1: not_ready");
+		expect(out).toContain("✗ database: timed out after 3000 ms");
+	});
+
 	it("runCommand prints errors as a sentence with the error type", async () => {
 		const lines: string[] = [];
 		await runCommand(async () => {
@@ -137,7 +158,7 @@ describe("repl commands", () => {
 		const printed: string[] = [];
 		const cmds = replCommands((s) => printed.push(s));
 		const names = cmds.map((c) => c.command.split(" ")[0]);
-		expect(names).toEqual(["alerts", "replay", "dlq", "reconcile", "users", "ban", "unban", "rotate-overlay", "stats"]);
+		expect(names).toEqual(["alerts", "replay", "dlq", "reconcile", "users", "ban", "unban", "rotate-overlay", "health", "stats"]);
 		const { caller } = fakeBroker({ ...users, "users.setBanned": (p: any) => ({ username: p.username, banned: p.banned }) });
 		await cmds.find((c) => c.command.startsWith("ban "))!.action(caller, { username: "alice", reason: "spam", options: {} });
 		await cmds.find((c) => c.command.startsWith("dlq"))!.action(caller, { verb: "nope", options: {} });
