@@ -1,0 +1,253 @@
+import { createHmac, randomUUID } from "node:crypto";
+import { io as ioClient, type Socket } from "socket.io-client";
+import { QUICK, barChart, benchEnv, registerAndSignIn, round, sleep, startChild, summarize, verdict, writeResult, type Child, type ScenarioResult } from "../lib";
+
+/**
+ * Donation pipeline: created (POST /api/donations) → paid through the signed sandbox webhook →
+ * alert on the streamer's connected overlay, which acknowledges at once (alert:done).
+ *  - throughput: closed loop, `concurrency` donors donating back to back for a fixed time;
+ *    the figure is alerts delivered per second.
+ *  - latency: open loop at 100 donations/s; settled (webhook answered 200) → alert received.
+ * Both against MediaShar (embedded, all services) and a bare http + Socket.IO baseline.
+ */
+
+const SANDBOX_SECRET = process.env.SANDBOX_WEBHOOK_SECRET || "dev-only-sandbox-webhook-secret";
+
+export interface PipelineTarget {
+	name: string;
+	url: string;
+	streamers: { username: string; overlayToken: string }[];
+}
+
+interface Pending {
+	sentAt: number;
+	settledAt?: number;
+	webhookSentAt?: number;
+	alertAt?: number;
+}
+
+export class PipelineDriver {
+	readonly pending = new Map<string, Pending>();
+	private sockets: Socket[] = [];
+	alerts = 0;
+	duplicates = 0;
+	errors = 0;
+	errorSamples: string[] = [];
+	private seq = 0;
+
+	constructor(readonly target: PipelineTarget) {}
+
+	async connect() {
+		await Promise.all(
+			this.target.streamers.map(
+				(s) =>
+					new Promise<void>((resolve, reject) => {
+						const socket = ioClient(`${this.target.url}/overlay`, { auth: { token: s.overlayToken }, transports: ["websocket"], reconnection: false, forceNew: true });
+						socket.on("alert", (a: { id: string; donationId: string }) => {
+							const p = this.pending.get(a.donationId);
+							if (p && p.alertAt === undefined) {
+								p.alertAt = performance.now();
+								this.alerts++;
+							} else if (p) this.duplicates++;
+							socket.emit("alert:done", { id: a.id });
+						});
+						socket.once("connect", () => resolve());
+						socket.once("connect_error", reject);
+						this.sockets.push(socket);
+					}),
+			),
+		);
+	}
+
+	close() {
+		for (const s of this.sockets) s.close();
+	}
+
+	private noteError(msg: string) {
+		this.errors++;
+		if (this.errorSamples.length < 5) this.errorSamples.push(msg);
+	}
+
+	/** One donation end to end up to the settled webhook; the alert is recorded by the overlay. */
+	async donate(): Promise<void> {
+		const s = this.target.streamers[this.seq++ % this.target.streamers.length];
+		const sentAt = performance.now();
+		const res = await fetch(`${this.target.url}/api/donations`, {
+			method: "POST",
+			headers: { "Content-Type": "application/json" },
+			body: JSON.stringify({ to: s.username, amount: 5_000_00, currency: "IDR", provider: "sandbox", donorName: "Bench", message: "semangat!" }),
+		});
+		const body: any = await res.json().catch(() => null);
+		if (res.status !== 201) return this.noteError(`create ${res.status} ${JSON.stringify(body)?.slice(0, 200)}`);
+		const entry: Pending = { sentAt };
+		this.pending.set(body.donation.id, entry);
+		const raw = JSON.stringify({ event_id: randomUUID(), payment_id: body.payment.id, status: "settlement" });
+		const t = Math.floor(Date.now() / 1000);
+		const sig = createHmac("sha256", SANDBOX_SECRET).update(`${t}.${raw}`).digest("hex");
+		entry.webhookSentAt = performance.now();
+		const wh = await fetch(`${this.target.url}/api/payments/webhooks/sandbox`, { method: "POST", headers: { "Content-Type": "application/json", "X-Sandbox-Signature": `t=${t},v1=${sig}` }, body: raw });
+		await wh.arrayBuffer();
+		entry.settledAt = performance.now();
+		if (wh.status !== 200) this.noteError(`webhook ${wh.status}`);
+	}
+
+	async waitForAlerts(expected: number, timeoutMs: number) {
+		const deadline = Date.now() + timeoutMs;
+		while (this.alerts < expected && Date.now() < deadline) await sleep(20);
+	}
+
+	reset() {
+		this.pending.clear();
+		this.alerts = 0;
+		this.duplicates = 0;
+		this.errors = 0;
+		this.errorSamples = [];
+	}
+
+	/** Closed loop: `concurrency` donors back to back for `seconds`. */
+	async throughput(concurrency: number, seconds: number) {
+		this.reset();
+		const start = performance.now();
+		const end = start + seconds * 1000;
+		let created = 0;
+		await Promise.all(
+			Array.from({ length: concurrency }, async () => {
+				while (performance.now() < end) {
+					await this.donate().catch((e) => this.noteError(String(e)));
+					created++;
+				}
+			}),
+		);
+		const issuedFor = (performance.now() - start) / 1000;
+		await this.waitForAlerts(this.pending.size, 30_000);
+		const alertTimes = [...this.pending.values()].map((p) => p.alertAt).filter((x): x is number => x !== undefined);
+		const lastAlert = Math.max(...alertTimes, start);
+		const elapsed = (lastAlert - start) / 1000;
+		return {
+			concurrency,
+			seconds,
+			created,
+			settled: [...this.pending.values()].filter((p) => p.settledAt !== undefined).length,
+			alerted: this.alerts,
+			missingAlerts: this.pending.size - this.alerts,
+			duplicates: this.duplicates,
+			errors: this.errors,
+			errorSamples: this.errorSamples,
+			issuedForSec: round(issuedFor, 2),
+			untilLastAlertSec: round(elapsed, 2),
+			donationsPerSec: round(this.alerts / Math.max(elapsed, issuedFor), 1),
+		};
+	}
+
+	/** Open loop at `rate` donations per second for `seconds`. */
+	async latency(rate: number, seconds: number) {
+		this.reset();
+		const total = Math.round(rate * seconds);
+		const start = performance.now();
+		const inflight: Promise<void>[] = [];
+		for (let i = 0; i < total; i++) {
+			const due = start + (i * 1000) / rate;
+			const wait = due - performance.now();
+			if (wait > 1) await sleep(wait);
+			inflight.push(this.donate().catch((e) => this.noteError(String(e))));
+		}
+		await Promise.all(inflight);
+		const actualRate = total / ((performance.now() - start) / 1000);
+		await this.waitForAlerts(this.pending.size, 30_000);
+		const entries = [...this.pending.values()].filter((p) => p.alertAt !== undefined && p.settledAt !== undefined);
+		// An alert may even beat the webhook's HTTP answer back to the client: that counts as 0 ms.
+		const settledToAlert = entries.map((p) => Math.max(0, p.alertAt! - p.settledAt!));
+		const webhookToAlert = entries.map((p) => p.alertAt! - p.webhookSentAt!);
+		const createToAlert = entries.map((p) => p.alertAt! - p.sentAt);
+		return {
+			rate,
+			seconds,
+			offered: total,
+			achievedRate: round(actualRate, 1),
+			alerted: this.alerts,
+			missingAlerts: this.pending.size - this.alerts,
+			duplicates: this.duplicates,
+			errors: this.errors,
+			errorSamples: this.errorSamples,
+			settledToAlertMs: summarize(settledToAlert),
+			webhookSentToAlertMs: summarize(webhookToAlert),
+			createdToAlertMs: summarize(createToAlert),
+		};
+	}
+}
+
+/** Registers `count` streamers with donations on and returns their overlay tokens. */
+export async function setupStreamers(url: string, count: number, prefix = "streamer") {
+	const out: { username: string; overlayToken: string; token: string; id: string }[] = [];
+	for (let i = 0; i < count; i++) {
+		const u = await registerAndSignIn(url, `${prefix}_${i}`);
+		const res = await fetch(`${url}/api/users/me`, {
+			method: "PATCH",
+			headers: { "Content-Type": "application/json", Authorization: `Bearer ${u.token}` },
+			body: JSON.stringify({ settings: { donations: { enabled: true, minAmount: 1_000_00, currency: "IDR" } } }),
+		});
+		const body: any = await res.json();
+		if (res.status !== 200) throw new Error(`settings: ${res.status} ${JSON.stringify(body)}`);
+		out.push({ ...u, overlayToken: body.overlayToken });
+	}
+	return out;
+}
+
+export async function pipelineScenario(): Promise<ScenarioResult> {
+	const streamerCount = QUICK ? 5 : 20;
+	const tpSeconds = QUICK ? 3 : 15;
+	const latSeconds = QUICK ? 3 : 15;
+	const concurrency = 64;
+	let ms: Child | undefined;
+	let base: Child | undefined;
+	let msDriver: PipelineDriver | undefined;
+	let baseDriver: PipelineDriver | undefined;
+	try {
+		base = await startChild("servers/baseline-pipeline.ts");
+		baseDriver = new PipelineDriver({ name: "baseline", url: base.info.url, streamers: Array.from({ length: streamerCount }, (_, i) => ({ username: `s${i}`, overlayToken: `s${i}` })) });
+		await baseDriver.connect();
+		await baseDriver.throughput(16, 1);
+		const baseTp = await baseDriver.throughput(concurrency, tpSeconds);
+		const baseLat = await baseDriver.latency(100, latSeconds);
+		baseDriver.close();
+		await base.stop();
+		base = undefined;
+		console.log(`  baseline: ${baseTp.donationsPerSec} donations/s; settled→alert p99 ${baseLat.settledToAlertMs.p99} ms at 100/s`);
+
+		ms = await startChild("servers/mediashar.ts", benchEnv("pipeline"));
+		const streamers = await setupStreamers(ms.info.url, streamerCount);
+		msDriver = new PipelineDriver({ name: "mediashar", url: ms.info.url, streamers });
+		await msDriver.connect();
+		await msDriver.throughput(16, QUICK ? 1 : 3); // warm-up
+		const tp = await msDriver.throughput(concurrency, tpSeconds);
+		console.log(`  MediaShar: ${tp.donationsPerSec} donations/s (${tp.alerted}/${tp.created} alerted, ${tp.errors} errors${tp.errorSamples.length ? `: ${tp.errorSamples[0]}` : ""})`);
+		await sleep(2000);
+		const lat = await msDriver.latency(100, latSeconds);
+		console.log(`  MediaShar at 100/s: settled→alert p50 ${lat.settledToAlertMs.p50} ms, p99 ${lat.settledToAlertMs.p99} ms (${lat.alerted}/${lat.offered} alerted)`);
+		const pass = tp.donationsPerSec >= 300 && lat.settledToAlertMs.p99 <= 50 && tp.missingAlerts === 0 && lat.missingAlerts === 0 && tp.duplicates === 0 && lat.duplicates === 0;
+		const result: ScenarioResult = {
+			scenario: "pipeline",
+			target: "≥ 300 donations/s created→paid→alerted; settled→alert p99 ≤ 50 ms at 100 donations/s (embedded)",
+			pass,
+			setup: { streamers: streamerCount, concurrency, throughputSeconds: tpSeconds, latencySeconds: latSeconds, mediashar: "embedded default, all services, NeDB files" },
+			mediashar: { throughput: tp, latency: lat },
+			baseline: { throughput: baseTp, latency: baseLat },
+			ratio: round(tp.donationsPerSec / baseTp.donationsPerSec, 3),
+		};
+		writeResult(
+			"pipeline",
+			result,
+			barChart("Donation pipeline: created → paid (sandbox webhook) → overlay alert", "", [
+				{ name: "Throughput, donations/s (higher is better; target ≥ 300)", bars: [{ label: "bare http + Socket.IO", value: baseTp.donationsPerSec, baseline: true }, { label: "MediaShar embedded", value: tp.donationsPerSec }] },
+				{ name: "settled → alert p99 at 100/s, ms (lower is better; target ≤ 50)", bars: [{ label: "bare http + Socket.IO", value: baseLat.settledToAlertMs.p99, baseline: true }, { label: "MediaShar embedded", value: lat.settledToAlertMs.p99 }] },
+			]),
+		);
+		console.log(`PIPELINE  MediaShar ${tp.donationsPerSec}/s (baseline ${baseTp.donationsPerSec}/s); p99 ${lat.settledToAlertMs.p99} ms (baseline ${baseLat.settledToAlertMs.p99} ms)  ${verdict(pass)}`);
+		return result;
+	} finally {
+		msDriver?.close();
+		baseDriver?.close();
+		await ms?.stop();
+		await base?.stop();
+	}
+}

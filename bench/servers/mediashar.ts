@@ -1,0 +1,52 @@
+import fs from "node:fs";
+import path from "node:path";
+import { ServiceBroker, type ServiceSchema } from "moleculer";
+import config from "../../moleculer.config";
+import { serveChild, settledHeap } from "../lib";
+
+/**
+ * MediaShar as `npm start` runs it (embedded default: one process, no transporter, NeDB files
+ * under DATA_DIR, the configured cacher, metrics on), on an ephemeral loopback port.
+ * BENCH_SERVICES=users,chat limits the services (the gateway is always loaded).
+ */
+
+const ROOT = path.resolve(__dirname, "../..");
+
+async function main() {
+	const names = (process.env.BENCH_SERVICES || "")
+		.split(",")
+		.map((s) => s.trim())
+		.filter(Boolean);
+	const all = fs
+		.readdirSync(path.join(ROOT, "services"))
+		.filter((f) => f.endsWith(".service.ts"))
+		.map((f) => f.replace(/\.service\.ts$/, ""))
+		.filter((n) => n !== "datastore" && n !== "api");
+	const broker = new ServiceBroker({ ...config, nodeID: `bench-${process.pid}` });
+	for (const name of names.length ? names.filter((n) => n !== "api") : all) {
+		broker.createService((await import(path.join(ROOT, "services", `${name}.service.ts`))).default);
+	}
+	const api = (await import(path.join(ROOT, "services", "api.service.ts"))).default as ServiceSchema;
+	broker.createService({ mixins: [api], name: "api", settings: { port: 0, ip: "127.0.0.1" } } as ServiceSchema);
+	await broker.start();
+	const svc = broker.getLocalService("api") as any;
+	for (const route of svc.routes) if (route.opts.autoAliases) svc.regenerateAutoAliases(route);
+	const port = svc.server.address().port;
+	const stop = async () => {
+		await broker.stop().catch(() => undefined);
+		process.exit(0);
+	};
+	process.once("SIGTERM", stop);
+	process.once("disconnect", stop);
+	serveChild(
+		{ port, url: `http://127.0.0.1:${port}`, pid: process.pid },
+		{
+			heap: () => ({ heapUsed: settledHeap(), sockets: svc.hub?.io?.engine?.clientsCount ?? null }),
+		},
+	);
+}
+
+main().catch((err) => {
+	console.error(err);
+	process.exit(1);
+});
