@@ -1,3 +1,5 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { client, registerUser, startHarness, waitFor, type Harness } from "../support/harness";
@@ -12,10 +14,39 @@ import { buildPages, context, launch, shot, watchErrors } from "./support";
 let h: Harness;
 let api: ReturnType<typeof client>;
 let browser: Browser;
+let midtrans: http.Server;
+const charges: any[] = [];
+
+/** A local stand-in for Midtrans' Core API: QRIS and VA charges answer the way Midtrans documents. */
+function fakeMidtrans(): Promise<http.Server> {
+	const server = http.createServer((req, res) => {
+		let raw = "";
+		req.on("data", (c) => (raw += c));
+		req.on("end", () => {
+			res.setHeader("Content-Type", "application/json");
+			if (req.method === "POST" && req.url === "/v2/charge") {
+				const body = JSON.parse(raw);
+				charges.push(body);
+				const base = { status_code: "201", transaction_id: `tx-${charges.length}`, order_id: body.transaction_details.order_id, transaction_status: "pending" };
+				if (body.payment_type === "qris") {
+					return res.end(JSON.stringify({ ...base, qr_string: "00020101021226620014COM.GO-JEK.WWW01189360091431234567890215ID10243456789010303UMI51440014ID.CO.QRIS.WWW0215ID10243456789010303UMI5204581453033605802ID5920MediaShar Test6007JAKARTA6304ABCD" }));
+				}
+				return res.end(JSON.stringify({ ...base, va_numbers: [{ bank: body.bank_transfer.bank, va_number: "12345678901" }] }));
+			}
+			// Status checks: the payer has not paid yet.
+			res.end(JSON.stringify({ status_code: "404", status_message: "Transaction doesn't exist." }));
+		});
+	});
+	return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+}
 
 beforeAll(async () => {
 	buildPages();
-	h = await startHarness({ env: { SCRYPT_COST: "1024", ALERT_TICK_MS: "250", ALERT_ACK_GRACE_MS: "2000" } });
+	midtrans = await fakeMidtrans();
+	const port = (midtrans.address() as AddressInfo).port;
+	h = await startHarness({
+		env: { SCRYPT_COST: "1024", ALERT_TICK_MS: "250", ALERT_ACK_GRACE_MS: "2000", MIDTRANS_SERVER_KEY: "SB-Mid-server-test", MIDTRANS_API_BASE: `http://127.0.0.1:${port}` },
+	});
 	api = client(h.url);
 	browser = await launch();
 });
@@ -23,6 +54,7 @@ beforeAll(async () => {
 afterAll(async () => {
 	await browser?.close();
 	await h?.stop();
+	midtrans?.close();
 });
 
 /** A streamer with donations on (IDR) and the overlay token. */
@@ -69,6 +101,9 @@ describe("donation → sandbox checkout → overlay", () => {
 		await viewer.fill("input[name=donorName]", "Budi <b>Santoso</b>");
 		await viewer.fill("textarea[name=message]", "Semangat terus!");
 		expect(await viewer.textContent(".counter")).toBe("15/500");
+		// Midtrans (configured here) and the sandbox are offered; the viewer picks the sandbox.
+		expect(await viewer.locator("input[name=provider]").evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value))).toEqual(["midtrans", "sandbox"]);
+		await viewer.check("input[name=provider][value=sandbox]");
 		await shot(viewer, "donate-filled");
 		await Promise.all([viewer.waitForURL(/\/pay\/sandbox\//), viewer.click("button.donate-submit")]);
 
@@ -378,6 +413,42 @@ describe("chat widget", () => {
 		await shot(f, "chat-slow-mode");
 		expect(errors).toEqual([]);
 		for (const c of [ownerCtx, fanCtx, anonCtx]) await c.close();
+	});
+});
+
+describe("providers without a redirect", () => {
+	it("Midtrans QRIS shows the QR string and a bank transfer shows the VA number, then waits for the payment", async () => {
+		const s = await streamer("qris");
+		const ctx = await context(browser, { width: 390, height: 844 });
+		const page = await ctx.newPage();
+		const errors = watchErrors(page);
+		await page.goto(`${h.url}/u/${s.username}`);
+		await page.waitForSelector("form.donate-form");
+		await page.click(".preset >> nth=1");
+		await page.fill("input[name=donorName]", "Rina");
+		await page.check("input[name=provider][value=midtrans]");
+		await page.selectOption("select[name=method]", "qris");
+		await page.click("button.donate-submit");
+		await page.waitForSelector(".next-step .qr-string");
+		expect(await page.textContent(".qr-string")).toMatch(/^00020101/);
+		expect(await page.textContent(".next-step")).toContain("Rp 10.000");
+		expect(await page.textContent(".payment-status")).toBe("Waiting for your payment…");
+		expect(charges.at(-1)).toMatchObject({ payment_type: "qris", transaction_details: { gross_amount: 10_000 } });
+		await shot(page, "donate-qris");
+
+		await page.reload();
+		await page.waitForSelector("form.donate-form");
+		await page.fill("input[name=donorName]", "Rina");
+		await page.check("input[name=provider][value=midtrans]");
+		await page.selectOption("select[name=method]", "bank_transfer");
+		await page.selectOption("select[name=bank]", "bni");
+		await page.click("button.donate-submit");
+		await page.waitForSelector(".next-step .va-number");
+		expect(await page.textContent(".va-number")).toBe("12345678901");
+		expect(await page.textContent(".next-step")).toContain("BNI");
+		expect(charges.at(-1)).toMatchObject({ payment_type: "bank_transfer", bank_transfer: { bank: "bni" } });
+		expect(errors).toEqual([]);
+		await ctx.close();
 	});
 });
 
