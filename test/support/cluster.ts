@@ -84,6 +84,8 @@ export interface ClusterOptions {
 	redis?: boolean;
 	/** Env shared by every node. */
 	env?: Record<string, string>;
+	/** Where the durable channels live: NATS JetStream (default) or Redis Streams (needs `redis`). */
+	channels?: "nats" | "redis";
 }
 
 const live = new Set<ClusterProcess>();
@@ -158,7 +160,7 @@ export class Cluster {
 		const env: Record<string, string> = {
 			NAMESPACE: this.namespace,
 			TRANSPORTER: this.natsUrl,
-			CHANNELS_URL: this.natsUrl,
+			CHANNELS_URL: this.opts.channels === "redis" ? this.redisUrl : this.natsUrl,
 			DB_ADAPTER: "remote",
 			DATA_DIR: path.join(this.dir, "data"),
 			LOG_LEVEL: "info",
