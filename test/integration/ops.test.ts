@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Errors } from "moleculer";
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { allServiceNames, client, connectSocket, startHarness, waitFor, type Harness } from "../support/harness";
 import { parsePrometheus } from "../../lib/ops/prometheus";
@@ -188,10 +189,23 @@ describe("operations endpoints (all services)", () => {
 describe("/health/services when a required service is gone", () => {
 	let h: Harness;
 	beforeAll(async () => {
-		h = await startHarness({ services: ["users", "ops"], env: { ...ENV, HEALTH_REQUIRED_SERVICES: "users" } });
+		h = await startHarness({
+			services: ["users", "ops"],
+			env: { ...ENV, HEALTH_REQUIRED_SERVICES: "users" },
+			extra: [{ name: "flaky", actions: { boom: { handler: () => Promise.reject(new Errors.MoleculerError("downstream failed", 500, "DOWN")) } } }],
+		});
 	});
 	afterAll(async () => {
 		await h?.stop();
+	});
+
+	it("shows an endpoint whose circuit breaker opened after repeated server errors", async () => {
+		for (let i = 0; i < 25; i++) await h.broker.call("flaky.boom").catch(() => undefined);
+		const res = await client(h.url)("GET", "/health/services");
+		const flaky = res.body.services.find((s: any) => s.name === "flaky");
+		expect(flaky.circuits).toEqual([{ action: "flaky.boom", nodeID: h.broker.nodeID, state: "open" }]);
+		// Not a required service: the cluster is still "ok".
+		expect(res.status).toBe(200);
 	});
 
 	it("answers 503 naming the service once its last node stops, and readiness stays independent", async () => {
