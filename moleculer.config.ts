@@ -67,6 +67,19 @@ export function tracingExporter(e: NodeJS.ProcessEnv = env) {
 
 const production = env.NODE_ENV === "production";
 
+/**
+ * Fresh middleware instances for one broker. The channels middleware keeps per-broker state, so
+ * every broker in a process (tests start several) needs its own.
+ */
+export function createMiddlewares(): any[] {
+	return [
+		ChannelsMiddleware({ adapter: channelsAdapter(), sendMethodName: "sendToChannel", channelHandlerTrigger: "emitLocalChannelHandler" } as any),
+		// Request id in log lines, channel messages and calls made outside a Context.
+		RequestContextMiddleware() as any,
+		ProductMetricsMiddleware as any,
+	];
+}
+
 const config: BrokerOptions = {
 	namespace: env.NAMESPACE || "mediashar",
 	nodeID: env.NODE_ID || `${os.hostname()}-${process.pid}`,
@@ -152,12 +165,7 @@ const config: BrokerOptions = {
 		stackTrace: !production,
 	},
 
-	middlewares: [
-		ChannelsMiddleware({ adapter: channelsAdapter(), sendMethodName: "sendToChannel", channelHandlerTrigger: "emitLocalChannelHandler" } as any),
-		// Request id in log lines, channel messages and calls made outside a Context.
-		RequestContextMiddleware() as any,
-		ProductMetricsMiddleware as any,
-	],
+	middlewares: createMiddlewares(),
 
 	// `npm run repl` / `npm run dev`: operator commands (lib/ops/repl-commands.ts, docs/operations.md).
 	replOptions: { delimiter: "mediashar $", customCommands: replCommands() } as any,

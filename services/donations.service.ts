@@ -250,6 +250,8 @@ const schema: ServiceSchema<any> = {
 			if (problems.length) {
 				throw new Errors.MoleculerClientError(problems[0].message, 422, problems[0].type, problems.map((x) => ({ field: x.field, message: x.message, type: x.type })));
 			}
+			const { providers } = await ctx.call<{ providers: string[] }, Record<string, never>>("payments.providers", {});
+			if (!providers.includes(p.provider)) throw invalid("provider", `${p.provider} is not enabled on this server`, "PROVIDER_UNAVAILABLE");
 			const settings = withDefaults(recipient.settings);
 			const now = new Date().toISOString();
 			const message = (p.message ?? "").trim();

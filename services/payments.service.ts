@@ -105,6 +105,14 @@ const schema: ServiceSchema = {
 	},
 
 	actions: {
+		/** The providers this server accepts (the donation page offers only these). */
+		providers: {
+			rest: "GET /payments/providers",
+			handler(this: any) {
+				return { providers: Object.keys(this.providers) };
+			},
+		},
+
 		/** Opens the payment for a donation at its provider (one per donation; a repeat returns it). */
 		create: {
 			visibility: "public",

@@ -2,7 +2,7 @@ import path from "node:path";
 import fs from "node:fs";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { io as ioClient, type Socket } from "socket.io-client";
-import config from "../../moleculer.config";
+import config, { createMiddlewares } from "../../moleculer.config";
 
 export const ROOT = path.resolve(__dirname, "../..");
 
@@ -54,6 +54,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 		metrics: { enabled: true, reporter: [] },
 		tracing: { enabled: false },
 		cacher: "Memory",
+		middlewares: createMiddlewares(),
 		...(opts.brokerOptions ?? {}),
 	});
 	const names = opts.services ?? allServiceNames();
