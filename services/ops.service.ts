@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Context, ServiceSchema } from "moleculer";
 import { circuitEntries, probe, readyReport, requiredServices, servicesReport, type Check, type ServiceEntry } from "../lib/ops/health";
-import { renderPrometheus, type NodeMetrics } from "../lib/ops/prometheus";
+import { escapeLabelValue, renderPrometheus, type NodeMetrics } from "../lib/ops/prometheus";
 import { buildOpenApi, type RouteInfo, type ServiceInfo } from "../lib/ops/openapi";
 import { dbConfig } from "../lib/db-config";
 import { ROOT } from "../lib/paths";
@@ -198,7 +198,7 @@ const schema: ServiceSchema = {
 				}),
 			);
 			const body = renderPrometheus(results as NodeMetrics[], { namespace: this.broker.namespace || "" });
-			const up = results.map((r) => `mediashar_node_scrape_up{nodeID="${r.nodeID}"} ${r.ok ? 1 : 0}`);
+			const up = results.map((r) => `mediashar_node_scrape_up{nodeID="${escapeLabelValue(r.nodeID)}"} ${r.ok ? 1 : 0}`);
 			return `${body}# HELP mediashar_node_scrape_up 1 when the node's metrics were read\n# TYPE mediashar_node_scrape_up gauge\n${up.join("\n")}\n`;
 		},
 
