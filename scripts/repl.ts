@@ -18,7 +18,10 @@ async function main() {
 	});
 	if (joining) {
 		// Let the first heartbeat round discover the other nodes before the prompt appears.
-		await broker.waitForServices(["$node"], 5000).catch(() => undefined);
+		const deadline = Date.now() + 5000;
+		while (Date.now() < deadline && broker.registry.getNodeList({ onlyAvailable: true, withServices: false }).length < 2) {
+			await new Promise((r) => setTimeout(r, 100));
+		}
 		broker.logger.info(`REPL node ${broker.nodeID} joined ${process.env.TRANSPORTER}. Type 'help' or 'nodes'.`);
 	} else {
 		broker.logger.info("Embedded system started with the REPL. Type 'help' for the operator commands.");
