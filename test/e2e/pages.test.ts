@@ -289,6 +289,13 @@ describe("dashboard", () => {
 		expect(await dash.textContent(".balance-amount")).toBe("Rp 10.000");
 		expect(await dash.locator(".donation-row").count()).toBe(1);
 		await shot(dash, "dashboard-balance");
+
+		// The chat widget shares the dashboard's sign-in (same browser, same origin).
+		const chat = await ctx.newPage();
+		await chat.goto(`${h.url}/chat/${s.username}`);
+		await chat.waitForSelector("input[name=text]");
+		expect(await chat.textContent(".chat-footer")).toContain(`Chatting as held Live`);
+		expect(await chat.getAttribute("body", "data-moderator")).toBe("true");
 		expect(errors).toEqual([]);
 		await ctx.close();
 		await overlay.context().close();
@@ -503,6 +510,28 @@ describe("donation page on a phone", () => {
 		await page.waitForSelector("form.donate-form");
 		expect(await page.getAttribute("html", "lang")).toBe("en");
 		expect(errors).toEqual([]);
+		await ctx.close();
+	});
+
+	it("the checkout and the dashboard fit a phone too", async () => {
+		const s = await streamer("fit");
+		const d = await api("POST", "/api/donations", { to: s.username, amount: 1_000_000, currency: "IDR", provider: "sandbox", donorName: "Tono" });
+		const ctx = await context(browser, { width: 390, height: 844 });
+		const page = await ctx.newPage();
+		for (const [path, ready] of [[`/pay/sandbox/${d.body.payment.id}`, ".checkout"], ["/dashboard", "form.auth-card"]] as const) {
+			await page.goto(`${h.url}${path}`);
+			await page.waitForSelector(ready);
+			expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+		}
+		await page.fill("input[name=login]", s.username);
+		await page.fill("input[name=password]", "correct horse battery");
+		await page.click("form.auth-card button[type=submit]");
+		for (const tab of ["overview", "alerts", "settings", "inbox"]) {
+			await page.click(`[data-tab=${tab}]`);
+			await page.waitForSelector(".panel .card");
+			expect(await page.evaluate(() => document.documentElement.scrollWidth), tab).toBeLessThanOrEqual(390);
+		}
+		await shot(page, "dashboard-phone");
 		await ctx.close();
 	});
 
