@@ -207,6 +207,29 @@ describe("overlays beside the alerts", () => {
 	});
 });
 
+describe("text-to-speech", () => {
+	it("reads the alert aloud when the streamer turned TTS on, in the overlay's language", async () => {
+		const s = await streamer("tts", { alerts: { tts: true, ttsMinAmount: 0, displaySeconds: 2 } });
+		const ctx = await context(browser, { locale: "id-ID" });
+		const overlay = await ctx.newPage();
+		// Record what the page asks the browser's speech synthesis to say (headless Chromium has no voices).
+		await overlay.addInitScript(() => {
+			(window as any).spoken = [];
+			speechSynthesis.speak = (u: SpeechSynthesisUtterance) => {
+				(window as any).spoken.push({ text: u.text, lang: u.lang });
+				setTimeout(() => u.onend?.(new Event("end") as SpeechSynthesisEvent), 10);
+			};
+		});
+		await overlay.goto(`${h.url}/overlay/alerts?token=${encodeURIComponent(s.overlayToken)}`);
+		await overlay.waitForSelector("body[data-state=connected]", { state: "attached" });
+		await api("POST", "/api/alerts/test", { message: "halo semua" }, { token: s.token });
+		await overlay.waitForFunction(() => (window as any).spoken.length > 0);
+		const spoken = await overlay.evaluate(() => (window as any).spoken);
+		expect(spoken).toEqual([{ text: "MediaShar berdonasi Rp 10.000. halo semua", lang: "id-ID" }]);
+		await ctx.close();
+	});
+});
+
 async function waitForQueue(token: string, ok: (q: any) => boolean) {
 	const deadline = Date.now() + 15_000;
 	for (;;) {
