@@ -10,6 +10,7 @@ import { createRedis, redisUrl } from "../lib/redis";
 import { newId } from "../lib/ids";
 import { countRateLimited } from "../lib/metrics";
 import { SocketHub, type EmitPacket } from "./gateway/socket-hub";
+import { pageRoutes } from "./gateway/pages";
 import type { AuthUser, GatewayMeta } from "../types/moleculer";
 
 type Req = IncomingMessage & { $action?: any; $route?: any; $ctx?: Context<any, GatewayMeta>; body?: unknown; $params?: any };
@@ -165,6 +166,8 @@ const schema: ServiceSchema<any> = {
 				authorization: false,
 				aliases: { "GET /": "ops.metrics" },
 			},
+			// HTML pages: /overlay/*, /u/:username, /pay/sandbox/:id, /chat/:username, /dashboard.
+			...pageRoutes(),
 		],
 		assets: { folder: PUBLIC_DIR, options: { index: false } },
 		onError(this: any, req: Req, res: Res, err: any) {
