@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 const ROOT = path.resolve(__dirname, "../..");
 const require_ = createRequire(__filename);
 // js-yaml ships with the dependency tree (@apidevtools/swagger-parser → json-schema-ref-parser).
-const yaml = require_("js-yaml") as { load(text: string): unknown };
+const yaml = require_("js-yaml") as { load(text: string): unknown; loadAll(text: string): unknown[] };
 
 type ComposeService = {
 	image?: string;
@@ -116,5 +116,40 @@ describe("Dockerfile", () => {
 		expect(build.include).toContain("services/**/*.ts");
 		const outDir = JSON.parse(fs.readFileSync(path.join(ROOT, "tsconfig.json"), "utf8")).compilerOptions.outDir;
 		expect(outDir).toBe("dist");
+	});
+});
+
+describe("k8s/mediashar.yaml", () => {
+	const docs = yaml.loadAll(fs.readFileSync(path.join(ROOT, "k8s/mediashar.yaml"), "utf8")) as any[];
+	const deployments = docs.filter((d) => d?.kind === "Deployment");
+	const servicesOf = (d: any): string[] => {
+		const env = d.spec.template.spec.containers[0].env as Array<{ name: string; value: string }>;
+		return (env.find((e) => e.name === "SERVICES")?.value ?? "").split(",").map((x) => x.trim());
+	};
+
+	it("runs the same groups as docker-compose, every service exactly once", () => {
+		const listed = deployments.flatMap(servicesOf);
+		expect(new Set(listed).size).toBe(listed.length);
+		expect([...listed].sort()).toEqual(serviceFiles.filter((n) => n !== "datastore").sort());
+		const composeGroups = Object.fromEntries(nodes.map(([name, s]) => [name, s.environment?.SERVICES]));
+		for (const d of deployments) expect(servicesOf(d).join(","), d.metadata.name).toBe(composeGroups[d.metadata.name]);
+	});
+
+	it("configures every node from the shared ConfigMap and Secret and shuts down gracefully", () => {
+		const config = docs.find((d) => d?.kind === "ConfigMap");
+		expect(config.data).toMatchObject({ TRANSPORTER: "nats://nats:4222", CHANNELS_URL: "nats://nats:4222", REDIS_URL: "redis://redis:6379" });
+		expect(config.data.MONGO_URI).toMatch(/^mongodb:\/\//);
+		for (const d of deployments) {
+			const pod = d.spec.template.spec;
+			expect(pod.terminationGracePeriodSeconds, d.metadata.name).toBe(15);
+			const from = pod.containers[0].envFrom.map((e: any) => e.configMapRef?.name ?? e.secretRef?.name);
+			expect(from, d.metadata.name).toEqual(["mediashar-config", "mediashar-secrets"]);
+			expect(d.spec.selector.matchLabels, d.metadata.name).toEqual(d.spec.template.metadata.labels);
+		}
+		const gw = deployments.find((d) => d.metadata.name === "gateway");
+		expect(gw.spec.replicas).toBeGreaterThanOrEqual(2);
+		expect(gw.spec.template.spec.containers[0].readinessProbe.httpGet.path).toBe("/health");
+		const svc = docs.find((d) => d?.kind === "Service" && d.metadata.name === "gateway");
+		expect(svc.spec.selector).toEqual(gw.spec.selector.matchLabels);
 	});
 });
