@@ -31,9 +31,24 @@ export function deepMerge<T>(base: T, patch: unknown): T {
 	return out as T;
 }
 
+/**
+ * Email preferences are keyed by notification type ("donation.received"); document stores do not
+ * take dots in field names, so they are stored with ":" and turned back on read.
+ */
+export function toStored(settings: UserSettings): UserSettings {
+	const email = Object.fromEntries(Object.entries(settings.email ?? {}).map(([k, v]) => [k.replace(/\./g, ":"), v]));
+	return { ...settings, email };
+}
+
+function fromStoredEmail(email: unknown): Record<string, boolean> {
+	if (!email || typeof email !== "object") return {};
+	return Object.fromEntries(Object.entries(email as Record<string, boolean>).map(([k, v]) => [k.replace(/:/g, "."), v]));
+}
+
 /** Stored settings completed with defaults added since the user last saved. */
 export function withDefaults(stored: unknown): UserSettings {
-	return deepMerge(defaultSettings(), stored ?? {});
+	const merged = deepMerge(defaultSettings(), stored ?? {});
+	return { ...merged, email: fromStoredEmail(merged.email) };
 }
 
 /** Normalizes blocked terms: trimmed, lower-cased, unique, non-empty. */

@@ -389,6 +389,19 @@ const schema: ServiceSchema = {
 			},
 		},
 
+		/** Internal: is this user the channel's owner or one of its moderators? (comments use it) */
+		isModerator: {
+			visibility: "public",
+			params: { channel: { type: "string", min: 1, max: 25 }, userId: { type: "string", min: 1, max: 64 } },
+			async handler(this: any, ctx: Ctx<{ channel: string; userId: string }>) {
+				const user = (await ctx.call("users.get", { username: ctx.params.channel.toLowerCase() })) as Owner | null;
+				if (!user) return false;
+				if (user.id === ctx.params.userId) return true;
+				const room: RoomDoc = await this.loadRoom({ id: user.id, username: user.username, displayName: user.displayName });
+				return room.moderators.includes(ctx.params.userId);
+			},
+		},
+
 		/** The channel's moderators. */
 		listModerators: {
 			rest: "GET /channels/:username/moderators",

@@ -133,7 +133,7 @@ const schema: ServiceSchema<any> = {
 		stats: {
 			rest: "GET /users/:username/stats",
 			params: { username: { type: "string", min: 1, max: 25 }, period: { type: "enum", values: ["all", "30d", "7d"], optional: true } },
-			cache: { keys: ["username", "period"], ttl: 5 },
+			cache: { ttl: 5, keygen: (action: any, _opts: any, ctx: any): string => `${action.name}:${String(ctx.params.username).toLowerCase()}|${ctx.params.period ?? "all"}` },
 			async handler(this: any, ctx: Ctx<{ username: string; period?: "all" | "30d" | "7d" }>) {
 				const user = await ctx.call<any, any>("users.get", { username: ctx.params.username });
 				if (!user) throw notFound("User");

@@ -6,7 +6,7 @@ import { hashPassword, verifyPassword, decoyHash } from "../lib/passwords";
 import { signAccessToken } from "../lib/tokens";
 import { newId, randomToken } from "../lib/ids";
 import { CURRENCY_CODES } from "../lib/money";
-import { deepMerge, normalizeTerms, withDefaults, type UserSettings } from "../lib/user-settings";
+import { deepMerge, normalizeTerms, toStored, withDefaults, type UserSettings } from "../lib/user-settings";
 import { MemoryCounterStore, checkLimits } from "../lib/rate-limit";
 import { conflict, forbidden, invalid, isDuplicateKey, notFound, tooMany, unauthorized } from "../lib/errors";
 import type { AuthUser, GatewayMeta } from "../types/moleculer";
@@ -247,7 +247,7 @@ const schema: ServiceSchema = {
 				if (p.settings) {
 					const merged = deepMerge(withDefaults(user.settings), p.settings);
 					merged.moderation.blockedTerms = normalizeTerms(merged.moderation.blockedTerms);
-					$set.settings = merged;
+					$set.settings = toStored(merged);
 				}
 				await this.store.updateMany({ _id: user._id }, { $set });
 				const updated: UserDoc = await this.requireUser(user._id);
@@ -260,7 +260,8 @@ const schema: ServiceSchema = {
 		profile: {
 			rest: "GET /users/:username",
 			params: { username: USERNAME },
-			cache: { keys: ["username"], ttl: 30 },
+			// Keyed by the lower-cased username so a change can clean exactly this entry.
+			cache: { ttl: 30, keygen: (action: any, _opts: any, ctx: any): string => `${action.name}:${String(ctx.params.username).toLowerCase()}` },
 			async handler(this: any, ctx: Ctx<{ username: string }>) {
 				const user: UserDoc | null = await this.store.findOne({ username: ctx.params.username.toLowerCase() });
 				if (!user) throw notFound("User");
@@ -476,14 +477,14 @@ const schema: ServiceSchema = {
 		"users.changed": {
 			async handler(this: any, ctx: Context<{ id: string; username: string }>) {
 				if (!this.broker.cacher) return;
-				await this.broker.cacher.clean(`users.profile:${ctx.params.username}*`);
+				await this.broker.cacher.del(`users.profile:${ctx.params.username}`);
 				await this.broker.cacher.clean(`users.get:*`);
 			},
 		},
 		/** The goal shows on the profile; drop the cached copy when it moves. */
 		"donations.goalChanged": {
 			async handler(this: any, ctx: Context<{ username: string }>) {
-				if (this.broker.cacher && ctx.params.username) await this.broker.cacher.clean(`users.profile:${ctx.params.username}*`);
+				if (this.broker.cacher && ctx.params.username) await this.broker.cacher.del(`users.profile:${ctx.params.username}`);
 			},
 		},
 	},

@@ -98,6 +98,24 @@ describe("accounts", () => {
 		expect((await api("GET", "/api/users/nobody_here")).status).toBe(404);
 	});
 
+	it("stores email preferences keyed by notification type", async () => {
+		const u = await registerUser(h.url, "mail");
+		const res = await api("PATCH", "/api/users/me", { settings: { email: { "donation.received": true, follow: false } } }, { token: u.token });
+		expect(res.status).toBe(200);
+		expect(res.body.settings.email).toEqual({ "donation.received": true, follow: false });
+		const me = await api("GET", "/api/auth/me", undefined, { token: u.token });
+		expect(me.body.settings.email).toEqual({ "donation.received": true, follow: false });
+	});
+
+	it("serves a fresh public profile right after a change, whatever the case of the name", async () => {
+		const u = await registerUser(h.url, "fresh");
+		expect((await api("GET", `/api/users/${u.username.toUpperCase()}`)).body.bio).toBe("");
+		expect((await api("GET", `/api/users/${u.username}`)).body.bio).toBe("");
+		await api("PATCH", "/api/users/me", { bio: "updated" }, { token: u.token });
+		expect((await api("GET", `/api/users/${u.username}`)).body.bio).toBe("updated");
+		expect((await api("GET", `/api/users/${u.username.toUpperCase()}`)).body.bio).toBe("updated");
+	});
+
 	it("answers unknown routes with 404 in the error shape", async () => {
 		const res = await api("GET", "/api/nope");
 		expect(res.status).toBe(404);
