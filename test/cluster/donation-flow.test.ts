@@ -140,6 +140,27 @@ describe("donation pipeline across real processes", () => {
 		}
 	});
 
+	it("spreads donation and payment work across both instances of each service", async () => {
+		const streamer = await setupStreamer(gwA.url!);
+		const handled = async (nodeID: string, action: string) => {
+			const metrics = await (await cluster.clientBroker()).call<any[], any>("$node.metrics", { includes: "moleculer.request.total" }, { nodeID });
+			return metrics.flatMap((m) => m.values).filter((v: any) => v.labels.action === action).reduce((sum: number, v: any) => sum + v.value, 0);
+		};
+		const before = { d1: await handled("donations-1", "donations.create"), d2: await handled("donations-2", "donations.create"), p1: await handled("payments-1", "payments.create"), p2: await handled("payments-2", "payments.create") };
+		for (let i = 0; i < 8; i++) {
+			const res = await donate((i % 2 ? gwA : gwB).url!, streamer.username, { message: `spread ${i}` });
+			expect(res.status).toBe(201);
+		}
+		const d1 = (await handled("donations-1", "donations.create")) - before.d1;
+		const d2 = (await handled("donations-2", "donations.create")) - before.d2;
+		const p1 = (await handled("payments-1", "payments.create")) - before.p1;
+		const p2 = (await handled("payments-2", "payments.create")) - before.p2;
+		expect(d1 + d2).toBe(8);
+		expect(p1 + p2).toBe(8);
+		// Round robin from each gateway: both instances get a fair share.
+		for (const n of [d1, d2, p1, p2]) expect(n).toBeGreaterThanOrEqual(2);
+	});
+
 	it("SIGKILL of a donations instance while donations are made: every created donation is paid and alerted exactly once", async () => {
 		const streamer = await setupStreamer(gwA.url!);
 		const overlay = await autoOverlay(gwA.url!, streamer.overlayToken);
