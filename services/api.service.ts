@@ -1,5 +1,6 @@
 import { PUBLIC_DIR } from "../lib/paths";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket as NetSocket } from "node:net";
 import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import ApiGateway from "moleculer-web";
@@ -65,6 +66,19 @@ function toClientError(err: any): { code: number; body: Record<string, unknown> 
 		return { code, body: { name: "ServerError", message: "Something went wrong on our side", code, type: "SERVER_ERROR" } };
 	}
 	return { code, body: { name: err?.name || "Error", message: err?.message || "Error", code, type: err?.type || DEFAULT_TYPES[code] || "CLIENT_ERROR", data: err?.data } };
+}
+
+/**
+ * Requests Node's HTTP parser refuses before any route runs (headers over the size limit, a
+ * malformed request line) still get the contract's JSON error instead of an empty body.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: NetSocket) {
+	if (err.code === "ECONNRESET" || !socket.writable) return socket.destroy();
+	const code = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+	const type = code === 431 ? "HEADERS_TOO_LARGE" : code === 408 ? "REQUEST_TIMEOUT" : "BAD_REQUEST";
+	const message = code === 431 ? "Request headers or URL are too large" : code === 408 ? "Request took too long to arrive" : "Malformed HTTP request";
+	const body = JSON.stringify({ name: STATUS_CODES[code]?.replace(/\s+/g, "") ?? "BadRequest", message, code, type });
+	socket.end(`HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 /** A stable `type` for errors raised without one (moleculer-web's own rate-limit and routing errors). */
@@ -273,6 +287,7 @@ const schema: ServiceSchema<any> = {
 			resolveOverlayToken: (token: string) => this.broker.call("users.resolveOverlayToken", { token }),
 		});
 		this.hub.refreshRoutes();
+		this.server.on("clientError", answerClientError);
 	},
 
 	async stopped(this: any) {

@@ -43,6 +43,12 @@ describe("security: rate and size limits", () => {
 		expect(login.status).toBe(429);
 	});
 
+	it("answers a request whose headers are too large with a JSON 431, not an empty body", async () => {
+		const res = await fetch(`${h.url}/api/users/${"a".repeat(20_000)}`);
+		expect(res.status).toBe(431);
+		expect(await res.json()).toMatchObject({ code: 431, type: "HEADERS_TOO_LARGE", name: expect.any(String), message: expect.any(String) });
+	});
+
 	it("keeps health checks out of the API budget", async () => {
 		const res = await fetch(`${h.url}/health`);
 		expect(res.status).toBe(200);
