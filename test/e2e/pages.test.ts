@@ -1,9 +1,10 @@
 import http from "node:http";
+import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { client, registerUser, startHarness, waitFor, type Harness } from "../support/harness";
-import { buildPages, context, launch, shot, watchErrors } from "./support";
+import { buildPages, context, launch, shot, SHOTS, watchErrors } from "./support";
 
 /**
  * The pages, driven in headless Chromium against the whole system started in-process (every
@@ -459,7 +460,8 @@ describe("providers without a redirect", () => {
 		await page.check("input[name=provider][value=midtrans]");
 		await page.selectOption("select[name=method]", "qris");
 		await page.click("button.donate-submit");
-		await page.waitForSelector(".next-step .qr-string");
+		await page.waitForSelector(".next-step canvas.qr-code");
+		await page.locator("canvas.qr-code").screenshot({ path: path.join(SHOTS, "qris-code.png") });
 		expect(await page.textContent(".qr-string")).toMatch(/^00020101/);
 		expect(await page.textContent(".next-step")).toContain("Rp 10.000");
 		expect(await page.textContent(".payment-status")).toBe("Waiting for your payment…");

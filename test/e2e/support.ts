@@ -14,6 +14,7 @@ export function buildPages() {
 
 export async function launch(): Promise<Browser> {
 	fs.mkdirSync(SHOTS, { recursive: true });
+	if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install it with "apt-get install -y chromium" or set CHROMIUM_PATH`);
 	return chromium.launch({
 		executablePath: CHROMIUM,
 		headless: true,

@@ -3,6 +3,7 @@ import { app, avatar, h, mount, randomId, segment } from "../lib/dom";
 import { lang, t } from "../lib/i18n";
 import { topbar } from "../lib/layout";
 import { formatMoney, mediaSecondsFor, parseMajor, presets, toInput, wholeUnits } from "../lib/money";
+import { qrCanvas } from "../lib/qr";
 import { loadSession } from "../lib/session";
 import { fetchStats, type Goal, type Stats } from "../lib/stats";
 import { busy, errorText, field, showFieldErrors } from "../lib/ui";
@@ -319,12 +320,24 @@ function nextStepCard(c: Created): HTMLElement {
 		{ class: "card next-step", dataset: { state: "awaiting-payment" } },
 		h("h2", null, t("donate.nextStep")),
 		h("p", null, t("donate.payAmount", { amount: c.donation.formattedAmount ?? formatMoney(c.donation.amount, c.donation.currency) })),
-		qr ? h("div", { class: "stack" }, h("p", null, t("donate.qrHint")), h("pre", { class: "mono break qr-string" }, String(qr)), a.qrUrl ? h("a", { href: a.qrUrl, target: "_blank", rel: "noopener noreferrer" }, t("donate.qrImage")) : null) : null,
+		qr ? h("div", { class: "stack" }, h("p", null, t("donate.qrHint")), qrImage(String(qr)), h("details", null, h("summary", { class: "small muted" }, t("donate.qrText")), h("pre", { class: "mono break qr-string" }, String(qr))), a.qrUrl ? h("a", { href: a.qrUrl, target: "_blank", rel: "noopener noreferrer" }, t("donate.qrImage")) : null) : null,
 		va ? h("div", { class: "stack" }, h("p", null, t("donate.vaHint", { bank: String(a.bank ?? "").toUpperCase() })), h("p", { class: "va-number mono" }, String(va))) : null,
 		a.type === "redirect" && a.url ? h("a", { class: "btn", href: a.url }, t("donate.continue")) : null,
 		a.expiresAt ? h("p", { class: "small muted" }, t("donate.expires", { time: new Date(a.expiresAt).toLocaleTimeString(lang() === "id" ? "id-ID" : "en-US") })) : null,
 		h("p", { class: "payment-status muted", "aria-live": "polite" }, t("donate.waiting")),
 	);
+}
+
+function qrImage(text: string): HTMLElement | null {
+	try {
+		const canvas = qrCanvas(text, 264);
+		canvas.className = "qr-code";
+		canvas.setAttribute("role", "img");
+		canvas.setAttribute("aria-label", t("donate.qrHint"));
+		return canvas;
+	} catch {
+		return null; // too long for a QR code: the text below still works
+	}
 }
 
 async function watchPayment(id: string) {
