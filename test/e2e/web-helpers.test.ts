@@ -1,4 +1,9 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import { encodeQr } from "../../web/lib/qr";
 import { mediaSecondsFor, parseMajor, presets, toInput } from "../../web/lib/money";
 import { embedUrl, parseYouTube } from "../../web/lib/youtube";
 import { negotiateLang, renderShell } from "../../services/gateway/pages";
@@ -87,5 +92,56 @@ describe("page language and shell", () => {
 		const html = renderShell("overlay-goal", { lang: "en", data: { username: `"><script>alert(1)</script>` } })!;
 		expect(html).not.toContain("<script>alert");
 		expect(html).toContain('data-username="&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;"');
+	});
+});
+
+describe("QR codes for QRIS payments", () => {
+	const zbarimg = ["/usr/bin/zbarimg", "/usr/local/bin/zbarimg"].find((p) => fs.existsSync(p));
+
+	function toPbm(text: string): string {
+		const qr = encodeQr(text);
+		const quiet = 4;
+		const scale = 3;
+		const w = (qr.size + quiet * 2) * scale;
+		const rows: string[] = [];
+		for (let y = 0; y < w; y++) {
+			const row: string[] = [];
+			for (let x = 0; x < w; x++) {
+				const my = Math.floor(y / scale) - quiet;
+				const mx = Math.floor(x / scale) - quiet;
+				row.push(my >= 0 && mx >= 0 && my < qr.size && mx < qr.size && qr.modules[my][mx] ? "1" : "0");
+			}
+			rows.push(row.join(" "));
+		}
+		const file = path.join(os.tmpdir(), `mediashar-qr-${process.pid}-${text.length}.pbm`);
+		fs.writeFileSync(file, `P1\n${w} ${w}\n${rows.join("\n")}\n`);
+		return file;
+	}
+
+	it("picks the smallest version for level M and draws the fixed patterns", () => {
+		expect(encodeQr("x".repeat(14)).version).toBe(1);
+		expect(encodeQr("x".repeat(15)).version).toBe(2);
+		expect(encodeQr("x".repeat(2331)).version).toBe(40);
+		expect(() => encodeQr("x".repeat(2332))).toThrow(RangeError);
+		const qr = encodeQr("00020101021226620014COM.GO-JEK.WWW0118936009143123456789");
+		expect(qr.size).toBe(qr.version * 4 + 17);
+		// Finder pattern corners: a dark 7×7 ring with a dark 3×3 centre, a light separator.
+		for (const [x, y] of [[0, 0], [qr.size - 7, 0], [0, qr.size - 7]]) {
+			expect(qr.modules[y][x] && qr.modules[y + 6][x + 6] && qr.modules[y + 3][x + 3]).toBe(true);
+			expect(qr.modules[y + 1][x + 1]).toBe(false);
+		}
+		// Timing pattern alternates between the finders; the dark module is always dark.
+		for (let i = 8; i < qr.size - 8; i++) expect(qr.modules[6][i]).toBe(i % 2 === 0);
+		expect(qr.modules[qr.size - 8][8]).toBe(true);
+	});
+
+	it.skipIf(!zbarimg)("decodes back to the same text with a real QR reader (zbarimg), from version 1 to 40", () => {
+		for (const n of [5, 40, 150, 271, 700, 2000]) {
+			const text = Array.from({ length: n }, (_, i) => "0123456789ABCDEF:-./"[i % 20]).join("");
+			const file = toPbm(text);
+			const out = execFileSync(zbarimg!, ["--raw", "-q", file], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+			fs.rmSync(file, { force: true });
+			expect(out, `length ${n}`).toBe(text);
+		}
 	});
 });
