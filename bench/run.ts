@@ -106,6 +106,10 @@ async function main() {
 		results: results.map((r) => ({ scenario: r.scenario, pass: r.pass, target: r.target })),
 	};
 	writeResult(QUICK ? "summary-quick" : "summary", summary);
+	if (!QUICK) {
+		(await import("./report")).writeReport();
+		console.log("docs/benchmarks.md: figures rewritten from bench/results/.");
+	}
 	console.log(`\nDone in ${summary.durationSec} s.`);
 	for (const r of results) console.log(`  ${r.scenario.padEnd(22)} ${r.pass === null ? "n/a " : verdict(!!r.pass)}  ${r.target}`);
 	process.exit(failed ? 1 : 0);

@@ -1,4 +1,6 @@
 import { createHmac, randomUUID } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
 import { io as ioClient, type Socket } from "socket.io-client";
 import { QUICK, barChart, benchEnv, registerAndSignIn, round, sleep, startChild, summarize, verdict, writeResult, type Child, type ScenarioResult } from "../lib";
 
@@ -193,6 +195,21 @@ export async function setupStreamers(url: string, count: number, prefix = "strea
 	return out;
 }
 
+/**
+ * NeDB appends one line per insert/update and opens, writes and closes its file each time: the
+ * number of appended lines per donation is the storage work the embedded default does.
+ */
+function appendedLines(dir: string, donations: number) {
+	const perFile: Record<string, number> = {};
+	let total = 0;
+	for (const f of fs.readdirSync(dir).filter((x) => x.endsWith(".db"))) {
+		const n = fs.readFileSync(path.join(dir, f), "utf8").split("\n").filter(Boolean).length;
+		perFile[f] = n;
+		total += n;
+	}
+	return { dataDir: dir, linesAppended: total, donations, linesPerDonation: round(total / Math.max(1, donations), 1), perFile };
+}
+
 export async function pipelineScenario(): Promise<ScenarioResult> {
 	const streamerCount = QUICK ? 5 : 20;
 	const tpSeconds = QUICK ? 3 : 15;
@@ -214,16 +231,18 @@ export async function pipelineScenario(): Promise<ScenarioResult> {
 		base = undefined;
 		console.log(`  baseline: ${baseTp.donationsPerSec} donations/s; settled→alert p99 ${baseLat.settledToAlertMs.p99} ms at 100/s`);
 
-		ms = await startChild("servers/mediashar.ts", benchEnv("pipeline"));
+		const env = benchEnv("pipeline");
+		ms = await startChild("servers/mediashar.ts", env);
 		const streamers = await setupStreamers(ms.info.url, streamerCount);
 		msDriver = new PipelineDriver({ name: "mediashar", url: ms.info.url, streamers });
 		await msDriver.connect();
-		await msDriver.throughput(16, QUICK ? 1 : 3); // warm-up
+		const warm = await msDriver.throughput(16, QUICK ? 1 : 3); // warm-up
 		const tp = await msDriver.throughput(concurrency, tpSeconds);
 		console.log(`  MediaShar: ${tp.donationsPerSec} donations/s (${tp.alerted}/${tp.created} alerted, ${tp.errors} errors${tp.errorSamples.length ? `: ${tp.errorSamples[0]}` : ""})`);
 		await sleep(2000);
 		const lat = await msDriver.latency(100, latSeconds);
 		console.log(`  MediaShar at 100/s: settled→alert p50 ${lat.settledToAlertMs.p50} ms, p99 ${lat.settledToAlertMs.p99} ms (${lat.alerted}/${lat.offered} alerted)`);
+		const storage = appendedLines(env.DATA_DIR, warm.created + tp.created + lat.offered);
 		const pass = tp.donationsPerSec >= 300 && lat.settledToAlertMs.p99 <= 50 && tp.missingAlerts === 0 && lat.missingAlerts === 0 && tp.duplicates === 0 && lat.duplicates === 0;
 		const result: ScenarioResult = {
 			scenario: "pipeline",
@@ -233,6 +252,7 @@ export async function pipelineScenario(): Promise<ScenarioResult> {
 			mediashar: { throughput: tp, latency: lat },
 			baseline: { throughput: baseTp, latency: baseLat },
 			ratio: round(tp.donationsPerSec / baseTp.donationsPerSec, 3),
+			storage,
 		};
 		writeResult(
 			"pipeline",

@@ -1,0 +1,314 @@
+import { randomUUID } from "node:crypto";
+import { io as ioClient, type Socket } from "socket.io-client";
+import { Cluster, type ClusterProcess, type NodeSpec } from "../test/support/cluster";
+import { round, sleep, writeResult } from "./lib";
+
+/**
+ * `npm run chaos`: a real cluster (its own nats-server with JetStream and redis-server, two
+ * gateways, two instances of users, payments, donations and alerts, one datastore node holding
+ * the shared NeDB files) takes CHAOS_DONATIONS (default 1,000) donations paid through the sandbox
+ * while a loop SIGKILLs a random non-gateway node every few seconds and starts it again.
+ * The datastore node is the database server of this deployment and is never killed.
+ *
+ * Afterwards it prints, and exits non-zero unless every must-be-0 figure is 0:
+ *  - paid donations lost (the sandbox accepted the payment, the donation never became paid)
+ *  - donations paid twice (more than one ledger credit)
+ *  - ledger credits ≠ paid donations
+ *  - paid donations never alerted on the connected overlay
+ *  - alerts shown twice after client dedupe (two different alert ids for one donation)
+ * and, for information, how many duplicate alert deliveries the server sent (same alert id again,
+ * which the overlay drops by id as the contract says).
+ */
+
+const TOTAL = Number(process.env.CHAOS_DONATIONS || 1_000);
+const STREAMERS = Number(process.env.CHAOS_STREAMERS || 4);
+const WORKERS = Number(process.env.CHAOS_WORKERS || 8);
+const KILL_PAUSE_MS = [Number(process.env.CHAOS_KILL_MIN_MS || 2_000), Number(process.env.CHAOS_KILL_MAX_MS || 5_000)];
+const SETTLE_TIMEOUT_MS = Number(process.env.CHAOS_SETTLE_MS || 180_000);
+
+const ENV = {
+	SCRYPT_COST: "1024",
+	ALERT_ACK_GRACE_MS: "1500",
+	ALERT_TICK_MS: "200",
+	REDRIVE_INTERVAL_MS: "1000",
+	CHANNELS_ACK_WAIT_MS: "3000",
+	IDEMPOTENCY_LEASE_MS: "3000",
+	PAYMENT_SWEEP_SEC: "2",
+	RATE_LIMIT_IP_PER_MIN: "100000000",
+	RATE_LIMIT_USER_PER_MIN: "100000000",
+};
+
+const KILLABLE: NodeSpec[] = [
+	{ name: "users-1", services: ["users"] },
+	{ name: "users-2", services: ["users"] },
+	{ name: "payments-1", services: ["payments"] },
+	{ name: "payments-2", services: ["payments"] },
+	{ name: "donations-1", services: ["donations"] },
+	{ name: "donations-2", services: ["donations"] },
+	{ name: "alerts-1", services: ["alerts"] },
+	{ name: "alerts-2", services: ["alerts"] },
+];
+
+interface HttpRes {
+	status: number;
+	body: any;
+}
+
+async function http(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpRes> {
+	try {
+		const res = await fetch(base + path, {
+			method,
+			headers: { ...(body !== undefined ? { "Content-Type": "application/json" } : {}), ...headers },
+			body: body !== undefined ? JSON.stringify(body) : undefined,
+			signal: AbortSignal.timeout(20_000),
+		});
+		const text = await res.text();
+		let parsed: any = text;
+		try {
+			parsed = text ? JSON.parse(text) : null;
+		} catch {
+			/* not JSON */
+		}
+		return { status: res.status, body: parsed };
+	} catch (err) {
+		return { status: 0, body: String((err as Error).message) };
+	}
+}
+
+/** Retries a request through either gateway until `done` says so or the deadline passes. */
+async function retry(gateways: string[], attempt: (base: string) => Promise<HttpRes>, done: (r: HttpRes) => boolean, deadlineMs: number, counter: { retries: number }): Promise<HttpRes> {
+	const deadline = Date.now() + deadlineMs;
+	let i = Math.floor(Math.random() * gateways.length);
+	for (;;) {
+		const r = await attempt(gateways[i++ % gateways.length]);
+		if (done(r) || Date.now() > deadline) return r;
+		counter.retries++;
+		await sleep(200 + Math.random() * 300);
+	}
+}
+
+interface Streamer {
+	username: string;
+	token: string;
+	overlayToken: string;
+	gateway: string;
+	socket?: Socket;
+	/** alert id → times received */
+	alertIds: Map<string, number>;
+	/** donation id → distinct alert ids */
+	byDonation: Map<string, Set<string>>;
+}
+
+function openOverlay(s: Streamer): Promise<void> {
+	return new Promise((resolve, reject) => {
+		const socket = ioClient(`${s.gateway}/overlay`, { auth: { token: s.overlayToken }, transports: ["websocket"], reconnection: true, reconnectionDelay: 200, forceNew: true });
+		socket.on("alert", (a: { id: string; donationId: string | null }) => {
+			s.alertIds.set(a.id, (s.alertIds.get(a.id) ?? 0) + 1);
+			if (a.donationId) {
+				if (!s.byDonation.has(a.donationId)) s.byDonation.set(a.donationId, new Set());
+				s.byDonation.get(a.donationId)!.add(a.id);
+			}
+			socket.emit("alert:done", { id: a.id });
+		});
+		socket.once("connect", () => resolve());
+		socket.once("connect_error", reject);
+		s.socket = socket;
+	});
+}
+
+async function main() {
+	const started = Date.now();
+	const cluster = new Cluster({ redis: true, env: ENV });
+	const running = new Map<string, ClusterProcess>();
+	const kills: { node: string; at: number; restartedInMs?: number }[] = [];
+	let stopChaos = false;
+	const counters = { retries: 0 };
+	try {
+		console.log(`Chaos: ${TOTAL} donations, ${STREAMERS} streamers, ${WORKERS} concurrent donors; SIGKILL of a random non-gateway node every ${KILL_PAUSE_MS[0] / 1000}–${KILL_PAUSE_MS[1] / 1000} s`);
+		await cluster.startInfra();
+		const first = await cluster.startNodes([
+			{ name: "data", services: ["datastore"], env: { DB_ADAPTER: "nedb" } },
+			{ name: "gw-a", services: ["api"], http: true },
+			{ name: "gw-b", services: ["api"], http: true },
+			...KILLABLE.filter((n) => n.name.endsWith("-1")),
+		]);
+		// the second instances once the first have created their durable consumers
+		const second = await cluster.startNodes(KILLABLE.filter((n) => n.name.endsWith("-2")));
+		for (const p of [...first, ...second]) running.set(p.name, p);
+		for (const svc of ["users", "donations", "payments", "alerts"]) await cluster.waitForInstances(svc, 2, 60_000);
+		const gateways = [running.get("gw-a")!.url!, running.get("gw-b")!.url!];
+		for (const gw of gateways) {
+			const deadline = Date.now() + 30_000;
+			while ((await http(gw, "POST", "/api/donations", {})).status !== 422 && Date.now() < deadline) await sleep(200);
+		}
+		console.log(`cluster up in ${round((Date.now() - started) / 1000, 1)} s: ${[...running.keys()].join(", ")} + nats-server, redis-server`);
+
+		// streamers and their overlays (half on each gateway)
+		const streamers: Streamer[] = [];
+		for (let i = 0; i < STREAMERS; i++) {
+			const username = `chaos_${i}_${Math.random().toString(36).slice(2, 6)}`;
+			const reg = await retry(gateways, (b) => http(b, "POST", "/api/auth/register", { username, email: `${username}@example.test`, password: "correct horse battery" }), (r) => r.status === 201, 30_000, counters);
+			if (reg.status !== 201) throw new Error(`register: ${reg.status} ${JSON.stringify(reg.body)}`);
+			const patch = await http(gateways[0], "PATCH", "/api/users/me", { settings: { donations: { enabled: true, minAmount: 1_000_00, currency: "IDR" } } }, { Authorization: `Bearer ${reg.body.accessToken}` });
+			if (patch.status !== 200) throw new Error(`settings: ${patch.status}`);
+			const s: Streamer = { username, token: reg.body.accessToken, overlayToken: patch.body.overlayToken, gateway: gateways[i % 2], alertIds: new Map(), byDonation: new Map() };
+			await openOverlay(s);
+			streamers.push(s);
+		}
+
+		// the chaos loop
+		const chaos = (async () => {
+			while (!stopChaos) {
+				await sleep(KILL_PAUSE_MS[0] + Math.random() * (KILL_PAUSE_MS[1] - KILL_PAUSE_MS[0]));
+				if (stopChaos) break;
+				const spec = KILLABLE[Math.floor(Math.random() * KILLABLE.length)];
+				const victim = running.get(spec.name);
+				if (!victim?.running()) continue;
+				victim.signal("SIGKILL");
+				await victim.exited;
+				const at = Date.now();
+				const entry: { node: string; at: number; restartedInMs?: number } = { node: spec.name, at };
+				kills.push(entry);
+				process.stdout.write(`  ✂ ${spec.name} killed (${kills.length})\n`);
+				try {
+					running.set(spec.name, await cluster.startNode(spec, 90_000));
+					entry.restartedInMs = Date.now() - at;
+				} catch (err) {
+					console.error(`  restart of ${spec.name} failed: ${(err as Error).message.slice(0, 300)}`);
+				}
+			}
+		})();
+
+		// the donations
+		const created: { donationId: string; paymentId: string; streamer: Streamer; amount: number; paid?: boolean }[] = [];
+		const createFailures: HttpRes[] = [];
+		const payFailures: HttpRes[] = [];
+		let next = 0;
+		const t0 = Date.now();
+		await Promise.all(
+			Array.from({ length: WORKERS }, async () => {
+				while (next < TOTAL) {
+					const i = next++;
+					const s = streamers[i % streamers.length];
+					const key = randomUUID();
+					const amount = 1_000_00 + (i % 50) * 1_000_00;
+					const res = await retry(gateways, (b) => http(b, "POST", "/api/donations", { to: s.username, amount, currency: "IDR", provider: "sandbox", donorName: `Donor ${i}`, message: `#${i}` }, { "Idempotency-Key": key }), (r) => r.status === 201 || (r.status >= 400 && r.status < 500 && r.status !== 409 && r.status !== 429), 120_000, counters);
+					if (res.status !== 201) {
+						createFailures.push(res);
+						continue;
+					}
+					const c = { donationId: res.body.donation.id, paymentId: res.body.payment.id, streamer: s, amount };
+					created.push(c);
+					const paid = await retry(gateways, (b) => http(b, "POST", `/api/payments/sandbox/${c.paymentId}/complete`, { outcome: "settlement" }), (r) => r.status === 202 || (r.status >= 400 && r.status < 500 && r.status !== 409 && r.status !== 429), 120_000, counters);
+					if (paid.status === 202) (c as any).paid = true;
+					else payFailures.push(paid);
+					if (created.length % 100 === 0) process.stdout.write(`  ${created.length} donations created and paid (${round((Date.now() - t0) / 1000, 0)} s)\n`);
+				}
+			}),
+		);
+		const loadSec = (Date.now() - t0) / 1000;
+		stopChaos = true;
+		await chaos;
+		// every node back up before the final reads
+		for (const spec of KILLABLE) if (!running.get(spec.name)?.running()) running.set(spec.name, await cluster.startNode(spec, 90_000));
+		console.log(`load done in ${round(loadSec, 1)} s with ${kills.length} kills; settling…`);
+
+		const accepted = created.filter((c) => c.paid);
+		const status = new Map<string, string>();
+		const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+		const alerted = () => accepted.filter((c) => c.streamer.byDonation.has(c.donationId)).length;
+		while (Date.now() < deadline) {
+			for (const c of accepted) {
+				if (status.get(c.donationId) === "paid") continue;
+				const r = await http(gateways[0], "GET", `/api/donations/${c.donationId}`, undefined, { Authorization: `Bearer ${c.streamer.token}` });
+				if (r.status === 200) status.set(c.donationId, r.body.status);
+			}
+			const paidNow = accepted.filter((c) => status.get(c.donationId) === "paid").length;
+			if (paidNow === accepted.length && alerted() === accepted.length) break;
+			await sleep(1000);
+		}
+
+		// ledger and balance per streamer
+		const credits = new Map<string, number>();
+		let creditEntries = 0;
+		let balanceMismatch = 0;
+		for (const s of streamers) {
+			let cursor: string | null = null;
+			do {
+				const r = await http(gateways[1], "GET", `/api/me/ledger?limit=100${cursor ? `&cursor=${cursor}` : ""}`, undefined, { Authorization: `Bearer ${s.token}` });
+				if (r.status !== 200) throw new Error(`ledger: ${r.status} ${JSON.stringify(r.body)}`);
+				for (const e of r.body.items) {
+					if (e.kind !== "credit") continue;
+					credits.set(e.donationId, (credits.get(e.donationId) ?? 0) + 1);
+					creditEntries++;
+				}
+				cursor = r.body.nextCursor;
+			} while (cursor);
+			const bal = await http(gateways[0], "GET", "/api/me/balance", undefined, { Authorization: `Bearer ${s.token}` });
+			const expected = accepted.filter((c) => c.streamer === s && status.get(c.donationId) === "paid").reduce((a, c) => a + c.amount, 0);
+			const got = (bal.body?.balances ?? []).find((b: any) => b.currency === "IDR")?.amount ?? 0;
+			if (got !== expected) balanceMismatch++;
+		}
+
+		const paidDonations = accepted.filter((c) => status.get(c.donationId) === "paid");
+		const figures = {
+			paidDonationsLost: accepted.length - paidDonations.length,
+			donationsPaidTwice: [...credits.values()].filter((n) => n > 1).length,
+			ledgerCreditsMinusPaid: creditEntries - paidDonations.length,
+			paidNeverAlerted: paidDonations.filter((c) => !c.streamer.byDonation.has(c.donationId)).length,
+			alertsShownTwiceAfterDedupe: streamers.reduce((n, s) => n + [...s.byDonation.values()].filter((ids) => ids.size > 1).length, 0),
+		};
+		const duplicatesSent = streamers.reduce((n, s) => n + [...s.alertIds.values()].reduce((a, k) => a + (k - 1), 0), 0);
+		const mustBeZero = Object.values(figures).every((v) => v === 0) && balanceMismatch === 0;
+		const result = {
+			at: new Date().toISOString(),
+			command: "npm run chaos",
+			setup: {
+				donations: TOTAL,
+				streamers: STREAMERS,
+				workers: WORKERS,
+				nodes: [...running.keys()],
+				infrastructure: "nats-server -js, redis-server, datastore node (NeDB files; never killed: it is the database server)",
+				killPauseMs: KILL_PAUSE_MS,
+			},
+			created: created.length,
+			paymentAccepted: accepted.length,
+			createFailures: createFailures.length,
+			payFailures: payFailures.length,
+			failureSamples: [...createFailures, ...payFailures].slice(0, 5),
+			clientRetries: counters.retries,
+			kills: kills.length,
+			killedNodes: kills.map((k) => k.node),
+			meanRestartMs: Math.round(kills.reduce((a, k) => a + (k.restartedInMs ?? 0), 0) / Math.max(1, kills.length)),
+			loadSec: round(loadSec, 1),
+			figures,
+			ledgerCreditEntries: creditEntries,
+			balanceMismatches: balanceMismatch,
+			duplicateAlertDeliveriesSent: duplicatesSent,
+			pass: mustBeZero && createFailures.length === 0 && payFailures.length === 0,
+		};
+		writeResult("chaos", result);
+		console.log(`
+created ${created.length}/${TOTAL}, payment accepted ${accepted.length}, client retries ${counters.retries}, ${kills.length} SIGKILLs (${[...new Set(result.killedNodes)].join(", ")})
+paid donations lost:                     ${figures.paidDonationsLost}
+donations paid twice:                    ${figures.donationsPaidTwice}
+ledger credits − paid donations:         ${figures.ledgerCreditsMinusPaid}
+paid donations never alerted:            ${figures.paidNeverAlerted}
+alerts shown twice after client dedupe:  ${figures.alertsShownTwiceAfterDedupe}
+balances ≠ sum of paid donations:        ${balanceMismatch}
+duplicate alert deliveries sent (deduped by id on the overlay): ${duplicatesSent}
+create/pay requests that never succeeded: ${createFailures.length}/${payFailures.length}
+${result.pass ? "PASS" : "FAIL"} in ${round((Date.now() - started) / 1000, 0)} s`);
+		for (const s of streamers) s.socket?.close();
+		await cluster.stop();
+		process.exit(result.pass ? 0 : 1);
+	} catch (err) {
+		stopChaos = true;
+		console.error(err);
+		console.error(cluster.logs(20));
+		await cluster.stop();
+		process.exit(2);
+	}
+}
+
+void main();

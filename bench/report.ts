@@ -1,0 +1,144 @@
+import fs from "node:fs";
+import path from "node:path";
+import { RESULTS, ROOT } from "./lib";
+
+/**
+ * Renders the "Latest figures" section of docs/benchmarks.md from bench/results/*.json, between
+ * the markers <!-- figures:start --> and <!-- figures:end -->, so the page always shows the
+ * figures of the last full run. `npx tsx bench/report.ts` (run.ts calls it after a full run).
+ */
+
+const DOC = path.join(ROOT, "docs", "benchmarks.md");
+
+function read(name: string): any | null {
+	const f = path.join(RESULTS, `${name}.json`);
+	return fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, "utf8")) : null;
+}
+
+const v = (x: unknown) => (x === undefined || x === null || (typeof x === "number" && !Number.isFinite(x)) ? "—" : String(x));
+const ok = (p: boolean | null | undefined) => (p === true ? "**met**" : p === false ? "**missed**" : "not judged");
+
+export function renderFigures(): string {
+	const out: string[] = [];
+	const summary = read("summary");
+	if (summary) {
+		out.push(`Full run of ${summary.at.slice(0, 16).replace("T", " ")} UTC, \`${summary.command}\`, ${summary.durationSec} s, on ${summary.machine.nproc} × ${summary.machine.cpuModel} (${summary.machine.memoryGb} GB RAM), Node ${summary.machine.node}, ${summary.machine.platform}. Load generator on the same machine.`, "");
+	}
+	const rest = read("rest");
+	if (rest?.mediashar) {
+		out.push(
+			"### 1. REST: authenticated, cached profile read",
+			"",
+			"| | req/s | p50 ms | p99 ms |",
+			"|---|---:|---:|---:|",
+			`| bare \`node:http\` (baseline) | ${v(rest.baseline.rps)} | ${v(rest.baseline.latencyMs.p50)} | ${v(rest.baseline.latencyMs.p99)} |`,
+			`| MediaShar \`GET /api/users/:username\` + bearer token | ${v(rest.mediashar.rps)} | ${v(rest.mediashar.latencyMs.p50)} | ${v(rest.mediashar.latencyMs.p99)} |`,
+			"",
+			`Ratio **${v(Math.round(rest.ratio * 1000) / 10)}%** (target ≥ 40%): ${ok(rest.pass)}. ${rest.load.tool}, ${rest.load.connections} keep-alive connections, ${rest.load.seconds} s × ${rest.load.rounds} alternating rounds. ![REST](../bench/results/rest.svg)`,
+			"",
+		);
+	}
+	const p = read("pipeline");
+	if (p?.mediashar) {
+		const m = p.mediashar;
+		const b = p.baseline;
+		out.push(
+			"### 2. Donation pipeline (created → paid via sandbox webhook → overlay alert)",
+			"",
+			"| | donations/s (closed loop, 64 donors) | settled → alert p50 / p99 ms at 100/s | webhook sent → alert p99 ms | created → alert p99 ms |",
+			"|---|---:|---:|---:|---:|",
+			`| bare http + Socket.IO (baseline) | ${v(b.throughput.donationsPerSec)} | ${v(b.latency.settledToAlertMs.p50)} / ${v(b.latency.settledToAlertMs.p99)} | ${v(b.latency.webhookSentToAlertMs.p99)} | ${v(b.latency.createdToAlertMs.p99)} |`,
+			`| MediaShar embedded (all services, NeDB files) | ${v(m.throughput.donationsPerSec)} | ${v(m.latency.settledToAlertMs.p50)} / ${v(m.latency.settledToAlertMs.p99)} | ${v(m.latency.webhookSentToAlertMs.p99)} | ${v(m.latency.createdToAlertMs.p99)} |`,
+			"",
+			`Targets ≥ 300 donations/s and p99 ≤ 50 ms at 100/s: ${ok(p.pass)}. Open loop at 100/s achieved ${v(m.latency.achievedRate)}/s. Every alert arrived exactly once: ${m.throughput.missingAlerts === 0 && m.latency.missingAlerts === 0 && m.throughput.duplicates === 0 && m.latency.duplicates === 0 ? "yes" : `no (missing ${m.throughput.missingAlerts + m.latency.missingAlerts}, duplicates ${m.throughput.duplicates + m.latency.duplicates})`}.` +
+				(p.storage ? ` Storage work: ${v(p.storage.linesPerDonation)} NeDB appends per donation (${v(p.storage.linesAppended)} lines for ${v(p.storage.donations)} donations).` : "") +
+				" ![pipeline](../bench/results/pipeline.svg)",
+			"",
+		);
+	}
+	const c = read("chat");
+	if (c?.mediashar) {
+		out.push(
+			`### 3. Chat fan-out to ${c.setup.listeners} sockets`,
+			"",
+			"| | messages/s | deliveries/s | delivery p50 / p99 ms |",
+			"|---|---:|---:|---:|",
+			`| bare Socket.IO (baseline) | ${v(c.baseline.msgsPerSec)} | ${v(c.baseline.deliveriesPerSec)} | ${v(c.baseline.latencyMs.p50)} / ${v(c.baseline.latencyMs.p99)} |`,
+			`| MediaShar (\`chat:send\` → \`chat:message\`) | ${v(c.mediashar.msgsPerSec)} | ${v(c.mediashar.deliveriesPerSec)} | ${v(c.mediashar.latencyMs.p50)} / ${v(c.mediashar.latencyMs.p99)} |`,
+			"",
+			`Throughput ratio **${v(Math.round(c.throughputRatio * 1000) / 10)}%** (target ≥ 70%), p99 ratio **${v(c.p99Ratio)}×** (target ≤ 1.5×): ${ok(c.pass)}. ${c.setup.messages} messages, at most ${c.setup.window} unacknowledged. ![chat](../bench/results/chat.svg)`,
+			"",
+		);
+	}
+	const mem = read("memory");
+	if (mem?.mediashar) {
+		out.push(
+			`### 4. Memory per idle socket at ${mem.mediashar.sockets} sockets`,
+			"",
+			`MediaShar gateway **${v(mem.kbPerSocket)} KB** per signed-in idle socket (heap ${v(mem.mediashar.heapBeforeMb)} → ${v(mem.mediashar.heapAfterMb)} MB after GC); bare Socket.IO ${v(mem.baselineKbPerSocket)} KB. Target ≤ 20 KB: ${ok(mem.pass)}. ![memory](../bench/results/memory.svg)`,
+			"",
+		);
+	}
+	const g = read("growth");
+	if (g?.rows) {
+		out.push(
+			`### 5. Growth: ${g.sizes.small.donations.toLocaleString("en")} → ${g.sizes.large.donations.toLocaleString("en")} rows per store`,
+			"",
+			"| read | p50 ms small | p50 ms large | p99 ms small | p99 ms large | large / small (p50) |",
+			"|---|---:|---:|---:|---:|---:|",
+			...g.rows.map((r: any) => `| ${r.read}${r.informative ? " *(informative)*" : ""} | ${v(r.smallP50)} | ${v(r.largeP50)} | ${v(r.smallP99)} | ${v(r.largeP99)} | ${v(r.ratioP50)}× |`),
+			"",
+			`Target: every judged read within 2×: ${ok(g.pass)}. Stores: donations, notifications and chat messages each at the size shown (plus ${v(g.sizes.large.aggregates)} aggregate rows); heap ${v(g.sizes.large.heapMb)} MB at the large size. ![growth](../bench/results/growth.svg)`,
+			"",
+		);
+	}
+	const chaos = read("chaos");
+	if (chaos?.figures) {
+		const f = chaos.figures;
+		out.push(
+			"### Chaos",
+			"",
+			`\`${chaos.command}\` of ${chaos.at.slice(0, 16).replace("T", " ")} UTC: ${chaos.created} donations created, ${chaos.paymentAccepted} paid through the sandbox, while ${chaos.kills} SIGKILLs hit ${[...new Set<string>(chaos.killedNodes)].join(", ")} (each restarted, mean ${v(chaos.meanRestartMs)} ms to be back).`,
+			"",
+			"| figure | value |",
+			"|---|---:|",
+			`| paid donations lost | ${f.paidDonationsLost} |`,
+			`| donations paid twice | ${f.donationsPaidTwice} |`,
+			`| ledger credits − paid donations | ${f.ledgerCreditsMinusPaid} |`,
+			`| paid donations never alerted on the connected overlay | ${f.paidNeverAlerted} |`,
+			`| alerts shown twice after client dedupe | ${f.alertsShownTwiceAfterDedupe} |`,
+			`| balances ≠ sum of paid donations | ${chaos.balanceMismatches} |`,
+			`| duplicate alert deliveries the server sent (same id; the overlay drops them) | ${chaos.duplicateAlertDeliveriesSent} |`,
+			`| client retries (same Idempotency-Key / same payment) | ${chaos.clientRetries} |`,
+			"",
+			`Result: **${chaos.pass ? "pass" : "fail"}**.`,
+			"",
+		);
+	}
+	const fuzz = read("fuzz");
+	if (fuzz?.rest) {
+		out.push(
+			"### Fuzzing",
+			"",
+			`\`npm run fuzz\` of ${fuzz.at.slice(0, 16).replace("T", " ")} UTC (seed ${fuzz.seed}): **${fuzz.rest.requests.toLocaleString("en")}** hostile REST requests over ${fuzz.rest.operations} operations and **${fuzz.socket.events.toLocaleString("en")}** hostile Socket.IO events (+ ${fuzz.socket.handshakes} hostile handshakes) in ${fuzz.durationSec} s.`,
+			"",
+			`Responses ≥ 500: **${fuzz.rest.responses5xxOrNone}**; error-shape violations: **${fuzz.rest.errorShapeViolations}**; socket problems: **${fuzz.socket.problems}**; crashes: **${fuzz.crashes}**; \`/health\` afterwards: ${fuzz.healthAfter}.`,
+			"",
+			`Statuses: ${Object.entries(fuzz.rest.byStatus).map(([k, n]) => `${k}: ${n}`).join(", ")}. Request kinds: ${Object.entries(fuzz.rest.byKind).map(([k, n]) => `${k}: ${n}`).join(", ")}. Socket acks: ${Object.entries(fuzz.socket.acks).map(([k, n]) => `${k}: ${n}`).join(", ")}.`,
+			"",
+		);
+	}
+	return out.join("\n");
+}
+
+export function writeReport() {
+	const doc = fs.readFileSync(DOC, "utf8");
+	const start = "<!-- figures:start -->";
+	const end = "<!-- figures:end -->";
+	const i = doc.indexOf(start);
+	const j = doc.indexOf(end);
+	if (i < 0 || j < i) throw new Error(`${DOC} lacks the ${start} / ${end} markers`);
+	fs.writeFileSync(DOC, `${doc.slice(0, i + start.length)}\n\n${renderFigures()}\n${doc.slice(j)}`);
+}
+
+if (require.main === module) writeReport();
