@@ -37,7 +37,16 @@ const schema: ServiceSchema = {
 				const { collection, op } = ctx.params;
 				const args = decodeValue<any[]>(ctx.params.args);
 				const col: Collection = await this.open(collection);
-				return encodeValue(await this.run(col, op, args));
+				try {
+					return encodeValue(await this.run(col, op, args));
+				} catch (err) {
+					// A unique-key clash is an answer, not a failure: callers rely on it for
+					// idempotency, and as a 5xx it would count towards opening the circuit breaker.
+					if ((err as { errorType?: string }).errorType === "uniqueViolated") {
+						throw new Errors.MoleculerClientError((err as Error).message, 409, "DUPLICATE_KEY", { errorType: "uniqueViolated" });
+					}
+					throw err;
+				}
 			},
 		},
 	},

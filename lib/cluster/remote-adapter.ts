@@ -43,8 +43,15 @@ export class RemoteAdapter {
 	}
 
 	async exec<T = unknown>(op: RemoteOp, ...args: unknown[]): Promise<T> {
-		const res = await this.broker.call("datastore.exec", { collection: this.collection, op, args: encodeValue(args) }, WRITES.has(op) ? { retries: 0 } : {});
-		return decodeValue<T>(res);
+		try {
+			const res = await this.broker.call("datastore.exec", { collection: this.collection, op, args: encodeValue(args) }, WRITES.has(op) ? { retries: 0 } : {});
+			return decodeValue<T>(res);
+		} catch (err) {
+			// Same shape as NeDB's own unique-key error, so callers' duplicate checks work unchanged.
+			const e = err as { type?: string; errorType?: string };
+			if (e.type === "DUPLICATE_KEY") e.errorType = "uniqueViolated";
+			throw err;
+		}
 	}
 
 	find(params: Record<string, unknown>) {

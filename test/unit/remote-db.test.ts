@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { DbMixin, type DbThis } from "../../mixins/db.mixin";
 import { newId } from "../../lib/ids";
+import { isDuplicateKey } from "../../lib/errors";
 
 /**
  * DB_ADAPTER=remote: two nodes keep their collections in one datastore node. The brokers talk
@@ -54,7 +55,9 @@ describe("remote collections through the datastore service", () => {
 
 	it("enforces unique indexes declared by the remote side", async () => {
 		await stores[0].store.insert({ _id: "u1", key: "dup" });
-		await expect(stores[1].store.insert({ _id: "u2", key: "dup" })).rejects.toThrow();
+		// A client error (never counted by the circuit breaker), shaped like NeDB's own.
+		await expect(stores[1].store.insert({ _id: "u2", key: "dup" })).rejects.toMatchObject({ code: 409, type: "DUPLICATE_KEY", errorType: "uniqueViolated" });
+		expect(isDuplicateKey(await stores[1].store.insert({ _id: "u3", key: "dup" }).catch((e) => e))).toBe(true);
 		expect(await stores[0].store.count({ key: "dup" })).toBe(1);
 	});
 
