@@ -442,6 +442,18 @@ describe("chat widget", () => {
 		await f.waitForFunction(() => /^Wait \d+s$/.test(document.querySelector(".chat-send")?.textContent ?? ""));
 		expect(await f.isDisabled(".chat-send")).toBe(true);
 		await shot(f, "chat-slow-mode");
+
+		// A 10-minute timeout clears the fan's messages everywhere and refuses the next one.
+		const first = o.locator(".chat-msg", { hasText: "first" });
+		await first.hover();
+		await first.locator("button[data-act=timeout]").click();
+		await a.waitForFunction(() => document.querySelectorAll(".chat-msg.deleted").length === 2);
+		await o.selectOption("select[name=slowMode]", "0");
+		await f.waitForFunction(() => !/slow mode/.test(document.querySelector(".chat-footer")?.textContent ?? ""));
+		await f.fill("input[name=text]", "am I still here?");
+		await f.press("input[name=text]", "Enter");
+		await f.waitForFunction(() => /timed out/.test(document.querySelector(".chat-error")?.textContent ?? ""));
+		expect(await a.locator(".chat-msg", { hasText: "am I still here?" }).count()).toBe(0);
 		expect(errors).toEqual([]);
 		for (const c of [ownerCtx, fanCtx, anonCtx]) await c.close();
 	});

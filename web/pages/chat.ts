@@ -315,6 +315,7 @@ async function connect() {
 	socket.on("chat:settings", (p: { channel: string; slowModeSec?: number }) => {
 		if (p.channel !== channel) return;
 		slowModeSec = Number(p.slowModeSec) || 0;
+		if (slowModeSec === 0) cooldownUntil = 0;
 		const input = footer.querySelector<HTMLInputElement>("input[name=text]");
 		const draft = input?.value ?? "";
 		renderFooter();
