@@ -28,6 +28,9 @@ const schema: ServiceSchema = {
 		/** Runs one collection operation for a remote node (internal: never exposed over REST). */
 		exec: {
 			visibility: LISTED ? "public" : "private",
+			// Every database operation of the cluster comes through here, and NeDB runs them one at
+			// a time anyway: a deep queue instead of the default per-action 50 + 500.
+			bulkhead: { enabled: true, concurrency: 100, maxQueueSize: 10_000 },
 			params: {
 				collection: { type: "string", pattern: /^[A-Za-z][A-Za-z0-9_]{0,63}$/ },
 				op: { type: "enum", values: [...REMOTE_OPS] },
