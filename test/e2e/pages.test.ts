@@ -244,7 +244,8 @@ async function waitForQueue(token: string, ok: (q: any) => boolean) {
 describe("dashboard", () => {
 	it("the streamer holds blocked terms from the dashboard, approves the held donation, and the overlay shows it", async () => {
 		const s = await streamer("held");
-		const overlay = await openOverlay(s.overlayToken);
+		const seen: string[] = [];
+		const overlay = await openOverlay(s.overlayToken, seen);
 		const ctx = await context(browser);
 		const dash = await ctx.newPage();
 		const errors = watchErrors(dash);
@@ -288,6 +289,16 @@ describe("dashboard", () => {
 		expect(await card.locator(".alert-amount").textContent()).toBe("Rp 10.000");
 		// Approved messages are still masked on stream.
 		expect(await card.locator(".alert-message").textContent()).not.toContain("spoiler");
+		await card.waitFor({ state: "detached" });
+
+		// Replay from the recent donations: the same donation plays again as a new alert.
+		await dash.click("[data-tab=overview]");
+		await dash.click(`.donation-row[data-id="${made.body.donation.id}"] button[data-act=replay]`);
+		await overlay.locator(".alert-card", { hasText: "Sari" }).waitFor({ timeout: 15_000 });
+		expect(seen.length).toBe(2);
+		expect(seen[1]).not.toBe(seen[0]);
+		await dash.click("[data-tab=alerts]");
+		await dash.waitForSelector("input[name=overlay-url]");
 
 		// Overlay URL: copy box shows the current token; rotating replaces it and the old overlay is refused.
 		expect(await dash.inputValue("input[name=overlay-url]")).toContain(s.overlayToken);
