@@ -237,3 +237,31 @@ describe("/health/services when a required service is gone", () => {
 		expect((await api("GET", "/health/ready")).status).toBe(200);
 	});
 });
+
+describe("/metrics and /health/services across two nodes", () => {
+	let a: Harness;
+	let b: Harness;
+	beforeAll(async () => {
+		const namespace = `opsmetrics${process.pid}`;
+		a = await startHarness({ services: ["users", "ops"], env: ENV, nodeID: `ops-a-${process.pid}`, brokerOptions: { transporter: "Fake", namespace } });
+		b = await startHarness({ services: ["deadletters"], nodeID: `ops-b-${process.pid}`, brokerOptions: { transporter: "Fake", namespace } });
+		await a.broker.waitForServices(["deadletters"], 5000);
+	});
+	afterAll(async () => {
+		await b?.stop();
+		await a?.stop();
+	});
+
+	it("one scrape of either gateway renders every node's registry, each sample labelled with its node", async () => {
+		// b has no ops service: its gateway's /metrics call is served by a's ops, which reads both nodes.
+		const samples = await scrape(b.url);
+		expect(sample(samples, "mediashar_node_scrape_up", { nodeID: a.broker.nodeID })).toBe(1);
+		expect(sample(samples, "mediashar_node_scrape_up", { nodeID: b.broker.nodeID })).toBe(1);
+		const nodeTypes = samples.filter((s) => s.name === "moleculer_node_type").map((s) => s.labels.nodeID);
+		expect(nodeTypes).toEqual(expect.arrayContaining([a.broker.nodeID, b.broker.nodeID]));
+		const res = await client(a.url)("GET", "/health/services");
+		const dl = res.body.services.find((s: any) => s.name === "deadletters");
+		expect(dl.nodes).toEqual([{ nodeID: b.broker.nodeID, available: true }]);
+		expect(res.body.services.find((s: any) => s.name === "api").nodes.map((n: any) => n.nodeID).sort()).toEqual([a.broker.nodeID, b.broker.nodeID].sort());
+	});
+});
