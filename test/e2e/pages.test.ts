@@ -136,7 +136,8 @@ describe("donation → sandbox checkout → overlay", () => {
 	it("the overlay shows an alert once across reconnects and reloads (ids remembered)", async () => {
 		const s = await streamer("once");
 		const seen: string[] = [];
-		const overlay = await openOverlay(s.overlayToken, seen);
+		// Alerts stay up 30 s here, so the reload surely happens while the first one is on screen.
+		const overlay = await openOverlay(s.overlayToken, seen, 30);
 		expect((await api("POST", "/api/alerts/test", { message: "hello overlay" }, { token: s.token })).status).toBe(202);
 		const card = overlay.locator(".alert-card.is-test");
 		await card.waitFor();
