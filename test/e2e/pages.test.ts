@@ -110,6 +110,7 @@ describe("donation → sandbox checkout → overlay", () => {
 
 		await viewer.waitForSelector(".checkout[data-state=pending]");
 		expect(await viewer.textContent(".checkout-amount")).toBe("Rp 25.000");
+		expect(await viewer.textContent(".checkout .expires")).toMatch(/^This payment expires in \d+:\d\d\.$/);
 		await shot(viewer, "checkout");
 		await viewer.click("button[data-outcome=settlement]");
 		await viewer.waitForSelector(".checkout[data-state=paid]", { timeout: 15_000 });

@@ -73,9 +73,26 @@ function render() {
 			h("p", { class: "muted small" }, t("checkout.explain")),
 			h("div", { class: "checkout-actions" }, make("settlement", t("checkout.pay"), "ok"), make("deny", t("checkout.fail"), "danger"), make("expire", t("checkout.expire"), "ghost")),
 			error,
+			expiresAt(payment),
 			h("p", { class: "muted small mono break" }, `${t("checkout.reference")}: ${payment.id}`),
 		),
 	);
+}
+
+/** "Expires in 29:41", ticking; the payments service expires it when the time is up. */
+function expiresAt(p: Payment): HTMLElement | null {
+	const at = typeof p.expiresAt === "string" ? Date.parse(p.expiresAt) : NaN;
+	if (!Number.isFinite(at)) return null;
+	const el = h("p", { class: "small muted expires" });
+	const tick = () => {
+		if (!el.isConnected && el.dataset.started) return;
+		el.dataset.started = "1";
+		const left = Math.max(0, Math.round((at - Date.now()) / 1000));
+		el.textContent = left > 0 ? t("checkout.expiresIn", { time: `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}` }) : t("checkout.expiring");
+		if (left > 0) setTimeout(tick, 1000);
+	};
+	tick();
+	return el;
 }
 
 function resultCard(p: Payment): HTMLElement {
