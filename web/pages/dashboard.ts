@@ -480,10 +480,18 @@ function notificationRow(n: Notification): HTMLElement {
 	if (!n.read) {
 		li.tabIndex = 0;
 		li.title = t("dash.markRead");
-		li.addEventListener("click", async () => {
-			await api("POST", `/api/notifications/${encodeURIComponent(n.id)}/read`, undefined, { auth: "required" }).catch(() => undefined);
+		const markRead = async () => {
+			if (!li.classList.contains("unread")) return;
 			li.classList.remove("unread");
+			await api("POST", `/api/notifications/${encodeURIComponent(n.id)}/read`, undefined, { auth: "required" }).catch(() => undefined);
 			await refreshUnread();
+		};
+		li.addEventListener("click", () => void markRead());
+		li.addEventListener("keydown", (e) => {
+			if (e.key === "Enter" || e.key === " ") {
+				e.preventDefault();
+				void markRead();
+			}
 		});
 	}
 	return li;
