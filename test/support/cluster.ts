@@ -105,6 +105,12 @@ function launch(name: string, cmd: string, args: string[], env: NodeJS.ProcessEn
 			live.delete(cp);
 			resolve(code ?? sig ?? "unknown");
 		});
+		proc.once("error", (err) => {
+			fs.appendFileSync(logFile, `\n${cmd} could not start: ${err.message}\n`);
+			done = true;
+			live.delete(cp);
+			resolve("spawn-error");
+		});
 	});
 	const cp: ClusterProcess = {
 		name,
@@ -139,6 +145,10 @@ export class Cluster {
 
 	/** Starts nats-server (JetStream on) and, when asked, redis-server, on free ports. */
 	async startInfra() {
+		for (const bin of this.opts.redis ? ["nats-server", "redis-server"] : ["nats-server"]) {
+			const found = (process.env.PATH ?? "").split(path.delimiter).some((dir) => fs.existsSync(path.join(dir, bin)));
+			if (!found) throw new Error(`${bin} is not on the PATH: the cluster tests need it (apt-get install ${bin}).`);
+		}
 		const natsPort = await freePort();
 		const store = path.join(this.dir, "jetstream");
 		fs.mkdirSync(store);
@@ -197,7 +207,9 @@ export class Cluster {
 			timeoutMs,
 			`node ${spec.name}`,
 			() => (node.running() ? null : `exited before starting:\n${node.log().slice(-4000)}`),
-		);
+		).catch((err: Error) => {
+			throw new Error(`${err.message}\n--- ${spec.name} log ---\n${node.log().slice(-3000)}`);
+		});
 		if (port) await until(() => canConnect(port), 10_000, `gateway ${spec.name} listening`);
 		return node;
 	}
