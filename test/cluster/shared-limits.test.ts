@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import path from "node:path";
+import { Cluster, freshGet, type ClusterProcess } from "../support/cluster";
+import { waitFor } from "../support/harness";
+
+/**
+ * Rate limits are shared state: with REDIS_URL set, two gateways count one client's requests
+ * together, so a client cannot get twice the limit by alternating between them.
+ */
+const DIAG = path.join(__dirname, "diag.service.ts");
+const LIMIT = 10;
+
+describe("rate limits shared by two gateways through Redis", () => {
+	const cluster = new Cluster({ redis: true, env: { RATE_LIMIT_IP_PER_MIN: String(LIMIT) } });
+	let gwA: ClusterProcess;
+	let gwB: ClusterProcess;
+
+	beforeAll(async () => {
+		await cluster.startInfra();
+		[gwA, gwB] = await cluster.startNodes([
+			{ name: "gw-a", services: ["api"], http: true },
+			{ name: "gw-b", services: ["api"], http: true },
+			{ name: "diag-1", services: [DIAG] },
+		]);
+		await cluster.waitForInstances("diag", 1);
+		// Route readiness through /health (not rate limited), then wait for the /api aliases by
+		// listing them on the node itself, so no /api request is spent before the test.
+		const broker = await cluster.clientBroker();
+		for (const id of ["gw-a", "gw-b"]) {
+			await waitFor(
+				async () => ((await broker.call<any[], any>("api.listAliases", {}, { nodeID: id })) ?? []).some((a: any) => a.actionName === "diag.whoami"),
+				15_000,
+				`diag aliases on ${id}`,
+			);
+		}
+	});
+
+	afterAll(async () => {
+		await cluster.stop();
+	});
+
+	it("counts one client's requests on both gateways against one limit", async () => {
+		// Windows are aligned to the clock minute: start well inside one.
+		const intoMinute = Date.now() % 60_000;
+		if (intoMinute > 45_000) await new Promise((r) => setTimeout(r, 60_000 - intoMinute + 200));
+		const statuses: number[] = [];
+		for (let i = 0; i < LIMIT + 4; i++) {
+			const res = (await freshGet(`${(i % 2 ? gwA : gwB).url}/api/diag/whoami`)) as { status: number };
+			statuses.push(res.status);
+		}
+		expect(statuses.slice(0, LIMIT)).toEqual(Array(LIMIT).fill(200));
+		// Each gateway alone has seen only half the limit, yet both refuse now.
+		expect(statuses.slice(LIMIT)).toEqual([429, 429, 429, 429]);
+		const refused = (await freshGet(`${gwA.url}/api/diag/whoami`)) as { status: number; body: any };
+		expect(refused.status).toBe(429);
+		expect(refused.body.type).toBe("RATE_LIMITED");
+	});
+});
