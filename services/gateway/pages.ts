@@ -3,7 +3,6 @@ import path from "node:path";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServiceBroker } from "moleculer";
 import { PUBLIC_DIR } from "../../lib/paths";
-import { loadConfig } from "../../lib/config";
 
 /**
  * The HTML pages people see (overlay, donation page, checkout, chat widget, dashboard). Each page
@@ -190,15 +189,13 @@ async function overlayOwner(this: { broker: ServiceBroker }, req: Req): Promise<
 	return null;
 }
 
-/** Payment providers this deployment can take (the donation page offers only these). */
-export function enabledProviders(): string[] {
-	const cfg = loadConfig();
-	const list: string[] = [];
-	if (cfg.midtrans.serverKey) list.push("midtrans");
-	if (cfg.stripe.secretKey) list.push("stripe");
-	if (cfg.paypal.clientId && cfg.paypal.clientSecret) list.push("paypal");
-	if (cfg.sandbox.enabled) list.push("sandbox");
-	return list;
+/** Payment providers this deployment can take, as the payments service reports them. */
+async function providersOffered(this: { broker: ServiceBroker }): Promise<Record<string, string>> {
+	// If payments cannot answer, the page still renders and the server refuses what is not enabled.
+	const res = (await this.broker.call("payments.providers").catch(() => ({ providers: [] }))) as { providers: string[] };
+	// Real providers first; the sandbox (a test tool) last.
+	const ordered = [...res.providers.filter((p) => p !== "sandbox"), ...res.providers.filter((p) => p === "sandbox")];
+	return { providers: ordered.join(",") };
 }
 
 /** moleculer-web routes serving every page; they sit beside /api and the static assets. */
@@ -214,8 +211,10 @@ export function pageRoutes(): Record<string, unknown>[] {
 				"GET /leaderboard": pageHandler("overlay-leaderboard", overlayOwner),
 			},
 		},
-		{ ...base, path: "/u", aliases: { "GET /:username": pageHandler("donate", async () => ({ providers: enabledProviders().join(",") })) } },
+		{ ...base, path: "/u", aliases: { "GET /:username": pageHandler("donate", providersOffered) } },
 		{ ...base, path: "/pay/sandbox", aliases: { "GET /:id": pageHandler("checkout") } },
+		// Where real providers (PayPal) send the payer back: the same page shows the outcome.
+		{ ...base, path: "/pay/result", aliases: { "GET /:id": pageHandler("checkout") } },
 		{ ...base, path: "/chat", aliases: { "GET /:username": pageHandler("chat") } },
 		{ ...base, path: "/dashboard", aliases: { "GET /": pageHandler("dashboard") } },
 	];

@@ -55,6 +55,8 @@ function render() {
 		return mount(root, bar, h("section", { class: "card checkout", dataset: { state: "missing" } }, h("h1", null, missing ? t("checkout.notFound") : t("err.server")), h("p", { class: "muted" }, missing ? "" : errorText(loadError))));
 	}
 	if (payment.status !== "pending") return mount(root, bar, resultCard(payment));
+	// Back from a real provider (/pay/result/:id): wait for its webhook to settle the payment.
+	if (payment.provider !== "sandbox") return mount(root, bar, waitingCard(payment));
 	const error = h("p", { class: "form-error", role: "alert" });
 	const make = (outcome: "settlement" | "deny" | "expire", label: string, cls: string) => {
 		const b = h("button", { type: "button", class: `block ${cls}`, dataset: { outcome } }, label);
@@ -125,6 +127,17 @@ async function complete(outcome: string, button: HTMLButtonElement) {
 	throw new Error(t("checkout.slow"));
 }
 
+function waitingCard(p: Payment): HTMLElement {
+	return h(
+		"section",
+		{ class: "card checkout", dataset: { state: "waiting" } },
+		h("h1", null, t("checkout.waiting")),
+		h("p", { class: "checkout-amount" }, amountText(p)),
+		h("p", { class: "muted" }, t("checkout.waitingHint")),
+		backLink(),
+	);
+}
+
 async function load() {
 	try {
 		payment = await api<Payment>("GET", `/api/payments/${encodeURIComponent(id)}`);
@@ -132,6 +145,16 @@ async function load() {
 		loadError = err;
 	}
 	render();
+	// A provider's confirmation can take a few seconds after the payer comes back: poll (bounded).
+	const deadline = Date.now() + 120_000;
+	while (payment && payment.status === "pending" && payment.provider !== "sandbox" && Date.now() < deadline) {
+		await new Promise((r) => setTimeout(r, 2_000));
+		const next = await api<Payment>("GET", `/api/payments/${encodeURIComponent(id)}`).catch(() => null);
+		if (next && next.status !== "pending") {
+			payment = next;
+			render();
+		}
+	}
 }
 
 void load();
