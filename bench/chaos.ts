@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import fs from "node:fs";
 import { io as ioClient, type Socket } from "socket.io-client";
 import { Cluster, type ClusterProcess, type NodeSpec } from "../test/support/cluster";
 import { round, sleep, writeResult } from "./lib";
@@ -48,6 +49,10 @@ const KILLABLE: NodeSpec[] = [
 	{ name: "alerts-1", services: ["alerts"] },
 	{ name: "alerts-2", services: ["alerts"] },
 ];
+
+function startedLines(file: string): number {
+	return fs.existsSync(file) ? (fs.readFileSync(file, "utf8").match(/started successfully/g) ?? []).length : 0;
+}
 
 interface HttpRes {
 	status: number;
@@ -171,7 +176,11 @@ async function main() {
 				kills.push(entry);
 				process.stdout.write(`  ✂ ${spec.name} killed (${kills.length})\n`);
 				try {
-					running.set(spec.name, await cluster.startNode(spec, 90_000));
+					const before = startedLines(victim.logFile);
+					const proc = await cluster.startNode(spec, 90_000);
+					// the log file is appended to: wait for this process's own "started successfully"
+					while (startedLines(proc.logFile) <= before && proc.running()) await sleep(100);
+					running.set(spec.name, proc);
 					entry.restartedInMs = Date.now() - at;
 				} catch (err) {
 					console.error(`  restart of ${spec.name} failed: ${(err as Error).message.slice(0, 300)}`);
@@ -181,9 +190,11 @@ async function main() {
 
 		// the donations
 		const created: { donationId: string; paymentId: string; streamer: Streamer; amount: number; paid?: boolean }[] = [];
+		const alreadyPaid = (r: HttpRes) => r.status === 409 && r.body?.data?.status === "paid";
 		const createFailures: HttpRes[] = [];
 		const payFailures: HttpRes[] = [];
 		let next = 0;
+		let finished = 0;
 		const t0 = Date.now();
 		await Promise.all(
 			Array.from({ length: WORKERS }, async () => {
@@ -197,12 +208,13 @@ async function main() {
 						createFailures.push(res);
 						continue;
 					}
-					const c = { donationId: res.body.donation.id, paymentId: res.body.payment.id, streamer: s, amount };
+					const c: (typeof created)[number] = { donationId: res.body.donation.id, paymentId: res.body.payment.id, streamer: s, amount };
 					created.push(c);
-					const paid = await retry(gateways, (b) => http(b, "POST", `/api/payments/sandbox/${c.paymentId}/complete`, { outcome: "settlement" }), (r) => r.status === 202 || (r.status >= 400 && r.status < 500 && r.status !== 409 && r.status !== 429), 120_000, counters);
-					if (paid.status === 202) (c as any).paid = true;
+					const paid = await retry(gateways, (b) => http(b, "POST", `/api/payments/sandbox/${c.paymentId}/complete`, { outcome: "settlement" }), (r) => r.status === 202 || alreadyPaid(r) || (r.status >= 400 && r.status < 500 && r.status !== 409 && r.status !== 429), 120_000, counters);
+					// a retry after a lost answer finds the payment already paid: that is the first attempt's success
+					if (paid.status === 202 || alreadyPaid(paid)) c.paid = true;
 					else payFailures.push(paid);
-					if (created.length % 100 === 0) process.stdout.write(`  ${created.length} donations created and paid (${round((Date.now() - t0) / 1000, 0)} s)\n`);
+					if (++finished % 100 === 0) process.stdout.write(`  ${finished} donations created and paid (${round((Date.now() - t0) / 1000, 0)} s)\n`);
 				}
 			}),
 		);
@@ -214,17 +226,18 @@ async function main() {
 		console.log(`load done in ${round(loadSec, 1)} s with ${kills.length} kills; settling…`);
 
 		const accepted = created.filter((c) => c.paid);
+		const unconfirmed = created.filter((c) => !c.paid);
 		const status = new Map<string, string>();
 		const deadline = Date.now() + SETTLE_TIMEOUT_MS;
-		const alerted = () => accepted.filter((c) => c.streamer.byDonation.has(c.donationId)).length;
+		const alerted = () => created.filter((c) => status.get(c.donationId) === "paid" && c.streamer.byDonation.has(c.donationId)).length;
 		while (Date.now() < deadline) {
-			for (const c of accepted) {
+			for (const c of created) {
 				if (status.get(c.donationId) === "paid") continue;
 				const r = await http(gateways[0], "GET", `/api/donations/${c.donationId}`, undefined, { Authorization: `Bearer ${c.streamer.token}` });
 				if (r.status === 200) status.set(c.donationId, r.body.status);
 			}
 			const paidNow = accepted.filter((c) => status.get(c.donationId) === "paid").length;
-			if (paidNow === accepted.length && alerted() === accepted.length) break;
+			if (paidNow === accepted.length && alerted() === created.filter((c) => status.get(c.donationId) === "paid").length) break;
 			await sleep(1000);
 		}
 
@@ -232,8 +245,10 @@ async function main() {
 		const credits = new Map<string, number>();
 		let creditEntries = 0;
 		let balanceMismatch = 0;
+		const balances: { streamer: string; paidSum: number; creditSum: number; balance: number }[] = [];
 		for (const s of streamers) {
 			let cursor: string | null = null;
+			let creditSum = 0;
 			do {
 				const r = await http(gateways[1], "GET", `/api/me/ledger?limit=100${cursor ? `&cursor=${cursor}` : ""}`, undefined, { Authorization: `Bearer ${s.token}` });
 				if (r.status !== 200) throw new Error(`ledger: ${r.status} ${JSON.stringify(r.body)}`);
@@ -241,18 +256,20 @@ async function main() {
 					if (e.kind !== "credit") continue;
 					credits.set(e.donationId, (credits.get(e.donationId) ?? 0) + 1);
 					creditEntries++;
+					creditSum += e.amount;
 				}
 				cursor = r.body.nextCursor;
 			} while (cursor);
 			const bal = await http(gateways[0], "GET", "/api/me/balance", undefined, { Authorization: `Bearer ${s.token}` });
-			const expected = accepted.filter((c) => c.streamer === s && status.get(c.donationId) === "paid").reduce((a, c) => a + c.amount, 0);
+			const expected = created.filter((c) => c.streamer === s && status.get(c.donationId) === "paid").reduce((a, c) => a + c.amount, 0);
 			const got = (bal.body?.balances ?? []).find((b: any) => b.currency === "IDR")?.amount ?? 0;
+			balances.push({ streamer: s.username, paidSum: expected, creditSum, balance: got });
 			if (got !== expected) balanceMismatch++;
 		}
 
-		const paidDonations = accepted.filter((c) => status.get(c.donationId) === "paid");
+		const paidDonations = created.filter((c) => status.get(c.donationId) === "paid");
 		const figures = {
-			paidDonationsLost: accepted.length - paidDonations.length,
+			paidDonationsLost: accepted.filter((c) => status.get(c.donationId) !== "paid").length,
 			donationsPaidTwice: [...credits.values()].filter((n) => n > 1).length,
 			ledgerCreditsMinusPaid: creditEntries - paidDonations.length,
 			paidNeverAlerted: paidDonations.filter((c) => !c.streamer.byDonation.has(c.donationId)).length,
@@ -284,6 +301,8 @@ async function main() {
 			figures,
 			ledgerCreditEntries: creditEntries,
 			balanceMismatches: balanceMismatch,
+			balances,
+			paidWithoutConfirmedPayRequest: unconfirmed.filter((c) => status.get(c.donationId) === "paid").length,
 			duplicateAlertDeliveriesSent: duplicatesSent,
 			pass: mustBeZero && createFailures.length === 0 && payFailures.length === 0,
 		};

@@ -56,6 +56,15 @@ export function renderFigures(): string {
 			"",
 		);
 	}
+	const pc = read("pipeline-cluster");
+	if (pc?.latency) {
+		out.push(
+			"#### 2b. The same on a 3-process NATS cluster",
+			"",
+			`${pc.setup.processes.join("; ")}; ${pc.setup.transport}. At 100 donations/s (achieved ${v(pc.latency.achievedRate)}/s): settled → alert p50 **${v(pc.latency.settledToAlertMs.p50)} ms**, p99 **${v(pc.latency.settledToAlertMs.p99)} ms** (target ≤ 100 ms): ${ok(pc.pass)}; ${pc.latency.alerted}/${pc.latency.offered} alerted. Closed loop with 64 donors: ${v(pc.throughput.donationsPerSec)} donations/s. ![pipeline-cluster](../bench/results/pipeline-cluster.svg)`,
+			"",
+		);
+	}
 	const c = read("chat");
 	if (c?.mediashar) {
 		out.push(

@@ -73,6 +73,7 @@ async function restScenario(): Promise<ScenarioResult> {
 const SCENARIOS: Record<string, () => Promise<ScenarioResult | ScenarioResult[]>> = {
 	rest: restScenario,
 	pipeline: async () => (await import("./scenarios/pipeline")).pipelineScenario(),
+	"pipeline-cluster": async () => (await import("./scenarios/pipeline")).pipelineClusterScenario(),
 	chat: async () => (await import("./scenarios/chat")).chatScenario(),
 	memory: async () => (await import("./scenarios/memory")).memoryScenario(),
 	growth: async () => (await import("./scenarios/growth")).growthScenario(),
@@ -87,6 +88,10 @@ async function main() {
 	let failed = false;
 	for (const [name, run] of Object.entries(SCENARIOS)) {
 		if (only.length && !only.includes(name)) continue;
+		if (QUICK && name === "pipeline-cluster" && !only.includes(name)) {
+			console.log(`\n== ${name} == skipped in quick mode (starts a NATS cluster; BENCH_ONLY=pipeline-cluster runs it)`);
+			continue;
+		}
 		console.log(`\n== ${name} ==`);
 		try {
 			const r = await run();

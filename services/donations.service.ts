@@ -179,7 +179,12 @@ const schema: ServiceSchema<any> = {
 			rest: "GET /me/balance",
 			auth: "required",
 			async handler(this: any, ctx: Ctx) {
-				const rows = await this.stores.donation_aggregates.find({ query: { owner: ctx.meta.user!.id, kind: "balance" } });
+				// Summed from the ledger itself (exactly one entry per credit/debit, by unique key), not
+				// from the aggregates: an aggregate update cut short by a crash must not move money.
+				const entries = await this.stores.ledger.find({ query: { userId: ctx.meta.user!.id } });
+				const sums = new Map<string, number>();
+				for (const e of entries as { currency: string; amount: number }[]) sums.set(e.currency, (sums.get(e.currency) ?? 0) + e.amount);
+				const rows = [...sums].map(([currency, amount]) => ({ currency, amount }));
 				return { balances: rows.map((r: any) => ({ currency: r.currency, amount: r.amount, formattedAmount: formatMoney(r.amount, r.currency) })).sort((a: any, b: any) => a.currency.localeCompare(b.currency)) };
 			},
 		},

@@ -74,7 +74,7 @@ async function fanout(url: string, channel: string, sender: Socket, listeners: S
 }
 
 export async function chatScenario(): Promise<ScenarioResult> {
-	const listenersCount = QUICK ? 500 : 2000;
+	const listenersCount = QUICK ? 300 : 2000;
 	const messages = QUICK ? 40 : 200;
 	const window = 4;
 	let ms: Child | undefined;
@@ -133,7 +133,7 @@ export async function chatScenario(): Promise<ScenarioResult> {
 				{ name: `delivery p99, ms (lower is better); ${round(latRatio, 2)}×, target ≤ 1.5×`, bars: [{ label: "bare Socket.IO", value: b.latencyMs.p99, baseline: true }, { label: "MediaShar", value: m.latencyMs.p99 }] },
 			]),
 		);
-		console.log(`CHAT  MediaShar ${m.msgsPerSec} msg/s vs ${b.msgsPerSec} (${round(ratio * 100, 1)}%), p99 ${m.latencyMs.p99} vs ${b.latencyMs.p99} ms (${round(latRatio, 2)}×)  ${QUICK ? "(quick: not judged, 500 sockets)" : verdict(pass)}`);
+		console.log(`CHAT  MediaShar ${m.msgsPerSec} msg/s vs ${b.msgsPerSec} (${round(ratio * 100, 1)}%), p99 ${m.latencyMs.p99} vs ${b.latencyMs.p99} ms (${round(latRatio, 2)}×)  ${QUICK ? "(quick: not judged, 300 sockets)" : verdict(pass)}`);
 		return result;
 	} finally {
 		closeAll(sockets);

@@ -19,7 +19,7 @@ async function measure(child: Child, url: string, count: number, auth?: Record<s
 }
 
 export async function memoryScenario(): Promise<ScenarioResult> {
-	const count = QUICK ? 1000 : 5000;
+	const count = QUICK ? 500 : 5000;
 	let ms: Child | undefined;
 	let base: Child | undefined;
 	try {
