@@ -7,7 +7,8 @@ import { signAccessToken } from "../lib/tokens";
 import { newId, randomToken } from "../lib/ids";
 import { CURRENCY_CODES } from "../lib/money";
 import { deepMerge, normalizeTerms, toStored, withDefaults, type UserSettings } from "../lib/user-settings";
-import { MemoryCounterStore, checkLimits } from "../lib/rate-limit";
+import { MemoryCounterStore, RedisCounterStore, checkLimits } from "../lib/rate-limit";
+import { createRedis, redisUrl } from "../lib/redis";
 import { conflict, forbidden, invalid, isDuplicateKey, notFound, tooMany, unauthorized } from "../lib/errors";
 import type { AuthUser, GatewayMeta } from "../types/moleculer";
 
@@ -491,11 +492,20 @@ const schema: ServiceSchema = {
 
 	created(this: any) {
 		this.appConfig = loadConfig();
-		this.loginFailures = new MemoryCounterStore();
+		// With REDIS_URL the failure counts are shared, so several users instances (each login
+		// lands on any of them) cannot multiply the attempts an attacker gets.
+		const url = redisUrl();
+		if (url) {
+			this.redis = createRedis(url, "login-throttle");
+			this.loginFailures = new RedisCounterStore(this.redis, `${process.env.NAMESPACE || "mediashar"}:login`);
+		} else {
+			this.loginFailures = new MemoryCounterStore();
+		}
 	},
 
 	stopped(this: any) {
-		this.loginFailures?.close();
+		this.loginFailures?.close?.();
+		if (this.redis) this.redis.disconnect();
 	},
 };
 

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import path from "node:path";
 import { Cluster, freshGet, type ClusterProcess } from "../support/cluster";
-import { waitFor } from "../support/harness";
+import { client, registerUser, waitFor } from "../support/harness";
 
 /**
- * Rate limits are shared state: with REDIS_URL set, two gateways count one client's requests
- * together, so a client cannot get twice the limit by alternating between them.
+ * Limits are shared state: with REDIS_URL set, two gateways count one client's requests together,
+ * and two users instances count one login's failures together, so alternating between instances
+ * never multiplies a limit.
  */
 const DIAG = path.join(__dirname, "diag.service.ts");
 const LIMIT = 10;
@@ -54,5 +55,48 @@ describe("rate limits shared by two gateways through Redis", () => {
 		const refused = (await freshGet(`${gwA.url}/api/diag/whoami`)) as { status: number; body: any };
 		expect(refused.status).toBe(429);
 		expect(refused.body.type).toBe("RATE_LIMITED");
+	});
+});
+
+describe("login throttling shared by two users instances through Redis", () => {
+	const MAX_FAILURES = 3;
+	const cluster = new Cluster({ redis: true, env: { SCRYPT_COST: "1024", LOGIN_MAX_FAILURES: String(MAX_FAILURES), RATE_LIMIT_IP_PER_MIN: "100000" } });
+	let gw: ClusterProcess;
+
+	beforeAll(async () => {
+		await cluster.startInfra();
+		[gw] = await cluster.startNodes([
+			{ name: "gw", services: ["api"], http: true },
+			{ name: "data", services: ["datastore"], env: { DB_ADAPTER: "nedb" } },
+			{ name: "users-1", services: ["users"] },
+			{ name: "users-2", services: ["users"] },
+		]);
+		await cluster.waitForInstances("users", 2);
+		const broker = await cluster.clientBroker();
+		await waitFor(async () => ((await broker.call<any[], any>("api.listAliases", {}, { nodeID: "gw" })) ?? []).some((a: any) => a.actionName === "users.login"), 15_000, "users aliases");
+	});
+
+	afterAll(async () => {
+		await cluster.stop();
+	});
+
+	it("refuses the login after the limit although the failures landed on both instances", async () => {
+		const api = client(gw.url!);
+		const user = await registerUser(gw.url!, "victim");
+		const handled = async (nodeID: string) => {
+			const metrics = await (await cluster.clientBroker()).call<any[], any>("$node.metrics", { includes: "moleculer.request.total" }, { nodeID });
+			return metrics.flatMap((m) => m.values).filter((v: any) => v.labels.action === "users.login").reduce((sum: number, v: any) => sum + v.value, 0);
+		};
+		for (let i = 0; i < MAX_FAILURES; i++) {
+			const res = await api("POST", "/api/auth/login", { login: user.username, password: "wrong password" });
+			expect(res.status).toBe(401);
+		}
+		// Round robin put the failures on both instances; each alone has seen fewer than the limit.
+		const [one, two] = [await handled("users-1"), await handled("users-2")];
+		expect(one + two).toBe(MAX_FAILURES);
+		expect(Math.min(one, two)).toBeGreaterThanOrEqual(1);
+		const refused = await api("POST", "/api/auth/login", { login: user.username, password: "correct horse battery" });
+		expect(refused.status).toBe(429);
+		expect(refused.body.type).toBe("LOGIN_THROTTLED");
 	});
 });
