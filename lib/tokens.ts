@@ -34,8 +34,37 @@ export function signAccessToken(user: AuthUser, secret: string, ttlSec: number):
 
 export type VerifyResult = { ok: true; user: AuthUser } | { ok: false; reason: "expired" | "invalid" };
 
+/**
+ * Tokens already verified, by their exact text (signature included) and secret: a client sends
+ * the same token with every request until it expires, and verifying the HMAC again each time was
+ * the largest single cost of an authenticated read. Only successes are kept, and a hit past the
+ * token's `exp` answers "expired" exactly as jsonwebtoken would.
+ */
+const verified = new Map<string, { user: AuthUser; expMs: number }>();
+const VERIFIED_MAX = 10_000;
+
 /** Verifies an access token: HS256 only (so `alg: none` and RS/HS confusion fail), exp enforced. */
 export function verifyAccessToken(token: string, secret: string): VerifyResult {
+	const cacheKey = `${secret.length}:${secret}:${token}`;
+	const hit = verified.get(cacheKey);
+	if (hit) {
+		// a copy: whatever a caller does to its ctx.meta.user stays in its own request
+		if (Date.now() < hit.expMs) return { ok: true, user: { ...hit.user, roles: [...hit.user.roles] } };
+		verified.delete(cacheKey);
+		return { ok: false, reason: "expired" };
+	}
+	const result = verifyUncached(token, secret);
+	if (result.ok) {
+		const exp = (jwt.decode(token) as { exp?: number } | null)?.exp;
+		if (typeof exp === "number") {
+			if (verified.size >= VERIFIED_MAX) verified.clear();
+			verified.set(cacheKey, { user: result.user, expMs: exp * 1000 });
+		}
+	}
+	return result;
+}
+
+function verifyUncached(token: string, secret: string): VerifyResult {
 	try {
 		const claims = jwt.verify(token, hmacKey(secret), { algorithms: ["HS256"] }) as Partial<AccessClaims>;
 		if (claims.typ !== "access" || typeof claims.sub !== "string" || typeof claims.username !== "string") {

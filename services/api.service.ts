@@ -264,9 +264,13 @@ const schema: ServiceSchema<any> = {
 		},
 
 		selfUrl(this: any): string {
+			// Asked on every request; the port is fixed once the server listens.
+			if (this.cachedSelfUrl) return this.cachedSelfUrl;
 			const addr = this.server?.address();
 			const port = addr && typeof addr === "object" ? addr.port : this.settings.port;
-			return `http://127.0.0.1:${port}`;
+			const url = `http://127.0.0.1:${port}`;
+			if (addr) this.cachedSelfUrl = url;
+			return url;
 		},
 	},
 
