@@ -33,6 +33,19 @@ async function restScenario(): Promise<ScenarioResult> {
 			runs.push({ baseline: b, mediashar: m });
 			console.log(`  round ${i + 1}: baseline ${round(b.rps, 0)} req/s, MediaShar ${round(m.rps, 0)} req/s (${m.non2xx} non-2xx, ${m.errors} socket errors)`);
 		}
+		// Reference points (not judged): moleculer-web with a trivial action, on a default broker and on MediaShar's broker options.
+		const references: Record<string, Awaited<ReturnType<typeof wrk>>> = {};
+		for (const kind of ["default", "mediashar"]) {
+			const t = await startChild("servers/trivial-web.ts", { BASELINE_BODY: body, TRIVIAL_BROKER: kind });
+			try {
+				const tUrl = `${t.info.url}/api/users/${user.username}`;
+				await wrk(tUrl, { connections, seconds: 1, headers });
+				references[kind] = await wrk(tUrl, { connections, seconds, headers });
+				console.log(`  reference: moleculer-web + trivial action, ${kind} broker options: ${round(references[kind].rps, 0)} req/s`);
+			} finally {
+				await t.stop();
+			}
+		}
 		const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 		const bRps = mean(runs.map((r) => r.baseline.rps));
 		const mRps = mean(runs.map((r) => r.mediashar.rps));
@@ -47,6 +60,10 @@ async function restScenario(): Promise<ScenarioResult> {
 			baseline: { rps: round(bRps, 0), latencyMs: runs[runs.length - 1].baseline.latencyMs },
 			mediashar: { rps: round(mRps, 0), latencyMs: runs[runs.length - 1].mediashar.latencyMs, non2xxOrErrors: bad },
 			ratio: round(ratio, 3),
+			references: {
+				trivialActionDefaultBroker: { rps: round(references.default.rps, 0), ratio: round(references.default.rps / bRps, 3) },
+				trivialActionMediaSharBroker: { rps: round(references.mediashar.rps, 0), ratio: round(references.mediashar.rps / bRps, 3) },
+			},
 			runs,
 		};
 		writeResult(
@@ -57,6 +74,8 @@ async function restScenario(): Promise<ScenarioResult> {
 					name: `wrk -t1 -c${connections}, ${seconds}s × ${rounds}; ratio ${round(ratio * 100, 1)}%`,
 					bars: [
 						{ label: "bare node:http (baseline)", value: bRps, baseline: true },
+						{ label: "moleculer-web, trivial action", value: references.default.rps, baseline: true },
+						{ label: "same, MediaShar broker options", value: references.mediashar.rps, baseline: true },
 						{ label: "MediaShar gateway", value: mRps },
 					],
 				},
