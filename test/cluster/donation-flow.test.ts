@@ -113,7 +113,7 @@ describe("donation pipeline across real processes", () => {
 		for (const n of started) nodes[n.name] = n;
 		gwA = nodes["gw-a"];
 		gwB = nodes["gw-b"];
-		for (const svc of ["donations", "payments", "alerts"]) await cluster.waitForInstances(svc, 2);
+		for (const svc of ["donations", "payments", "alerts"]) await cluster.waitForInstances(svc, 2, 20_000, ["gw-a", "gw-b"]);
 		await cluster.waitForInstances("users", 1);
 		for (const gw of [gwA, gwB]) {
 			await waitFor(async () => (await client(gw.url!)("POST", "/api/donations", {})).status === 422, 15_000, `donations route on ${gw.name}`);

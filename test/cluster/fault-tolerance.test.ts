@@ -31,7 +31,7 @@ describe("fault tolerance across real processes", () => {
 			{ name: "diag-1", services: [DIAG] },
 			{ name: "diag-2", services: [DIAG] },
 		]);
-		await cluster.waitForInstances("diag", 2);
+		await cluster.waitForInstances("diag", 2, 20_000, ["gw-a", "gw-b"]);
 		// moleculer-web rebuilds its REST aliases shortly after the registry changes.
 		for (const gw of [gwA, gwB]) {
 			await waitFor(async () => ((await freshGet(`${gw.url}/api/diag/whoami`)) as any).status === 200, 10_000, `diag route on ${gw.name}`);

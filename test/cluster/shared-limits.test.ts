@@ -71,7 +71,7 @@ describe("login throttling shared by two users instances through Redis", () => {
 			{ name: "users-1", services: ["users"] },
 			{ name: "users-2", services: ["users"] },
 		]);
-		await cluster.waitForInstances("users", 2);
+		await cluster.waitForInstances("users", 2, 20_000, ["gw"]);
 		const broker = await cluster.clientBroker();
 		await waitFor(async () => ((await broker.call<any[], any>("api.listAliases", {}, { nodeID: "gw" })) ?? []).some((a: any) => a.actionName === "users.login"), 15_000, "users aliases");
 	});

@@ -244,8 +244,12 @@ export class Cluster {
 		return this.client;
 	}
 
-	/** Resolves once `count` nodes (other than the test client) offer `service`. */
-	async waitForInstances(service: string, count: number, timeoutMs = 20_000) {
+	/**
+	 * Resolves once `count` nodes offer `service`, as the test client sees it and, with `seenBy`,
+	 * as each of those nodes sees it (a gateway that has not yet met the second instance would
+	 * send it nothing).
+	 */
+	async waitForInstances(service: string, count: number, timeoutMs = 20_000, seenBy: string[] = []) {
 		const broker = await this.clientBroker();
 		await until(
 			() => {
@@ -255,6 +259,16 @@ export class Cluster {
 			timeoutMs,
 			`${count} instance(s) of ${service}`,
 		);
+		for (const nodeID of seenBy) {
+			await until(
+				async () => {
+					const list = await broker.call<any[], any>("$node.services", { onlyAvailable: true, grouping: true }, { nodeID }).catch(() => []);
+					return (list.find((s: any) => s.name === service)?.nodes?.length ?? 0) >= count;
+				},
+				timeoutMs,
+				`${nodeID} to see ${count} instance(s) of ${service}`,
+			);
+		}
 	}
 
 	/** Resolves once no node offers `service` from `nodeID` any more (the cluster noticed it is gone). */
