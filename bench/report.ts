@@ -51,6 +51,7 @@ export function renderFigures(): string {
 			`| MediaShar embedded (all services, NeDB files) | ${v(m.throughput.donationsPerSec)} | ${v(m.latency.settledToAlertMs.p50)} / ${v(m.latency.settledToAlertMs.p99)} | ${v(m.latency.webhookSentToAlertMs.p99)} | ${v(m.latency.createdToAlertMs.p99)} |`,
 			"",
 			`Targets ≥ 300 donations/s and p99 ≤ 50 ms at 100/s: ${ok(p.pass)}. Open loop at 100/s achieved ${v(m.latency.achievedRate)}/s. Every alert arrived exactly once: ${m.throughput.missingAlerts === 0 && m.latency.missingAlerts === 0 && m.throughput.duplicates === 0 && m.latency.duplicates === 0 ? "yes" : `no (missing ${m.throughput.missingAlerts + m.latency.missingAlerts}, duplicates ${m.throughput.duplicates + m.latency.duplicates})`}.` +
+				(m.latencyLowRate ? ` At ${v(m.latencyLowRate.rate)}/s, under the measured throughput, settled → alert p50 ${v(m.latencyLowRate.settledToAlertMs.p50)} ms, p99 ${v(m.latencyLowRate.settledToAlertMs.p99)} ms (informative).` : "") +
 				(p.storage ? ` Storage work: ${v(p.storage.linesPerDonation)} NeDB appends per donation (${v(p.storage.linesAppended)} lines for ${v(p.storage.donations)} donations).` : "") +
 				" ![pipeline](../bench/results/pipeline.svg)",
 			"",
@@ -61,7 +62,7 @@ export function renderFigures(): string {
 		out.push(
 			"#### 2b. The same on a 3-process NATS cluster",
 			"",
-			`${pc.setup.processes.join("; ")}; ${pc.setup.transport}. At 100 donations/s (achieved ${v(pc.latency.achievedRate)}/s): settled → alert p50 **${v(pc.latency.settledToAlertMs.p50)} ms**, p99 **${v(pc.latency.settledToAlertMs.p99)} ms** (target ≤ 100 ms): ${ok(pc.pass)}; ${pc.latency.alerted}/${pc.latency.offered} alerted. Closed loop with 64 donors: ${v(pc.throughput.donationsPerSec)} donations/s. ![pipeline-cluster](../bench/results/pipeline-cluster.svg)`,
+			`${pc.setup.processes.join("; ")}; ${pc.setup.transport}. At 100 donations/s (achieved ${v(pc.latency.achievedRate)}/s): settled → alert p50 **${v(pc.latency.settledToAlertMs.p50)} ms**, p99 **${v(pc.latency.settledToAlertMs.p99)} ms** (target ≤ 100 ms): ${ok(pc.pass)}; ${pc.latency.alerted}/${pc.latency.offered} alerted. Closed loop with 64 donors: ${v(pc.throughput.donationsPerSec)} donations/s.${pc.latencyLowRate ? ` At ${v(pc.latencyLowRate.rate)}/s (informative): p50 ${v(pc.latencyLowRate.settledToAlertMs.p50)} ms, p99 ${v(pc.latencyLowRate.settledToAlertMs.p99)} ms.` : ""} ![pipeline-cluster](../bench/results/pipeline-cluster.svg)`,
 			"",
 		);
 	}

@@ -242,14 +242,19 @@ export async function pipelineScenario(): Promise<ScenarioResult> {
 		await sleep(2000);
 		const lat = await msDriver.latency(100, latSeconds);
 		console.log(`  MediaShar at 100/s: settled→alert p50 ${lat.settledToAlertMs.p50} ms, p99 ${lat.settledToAlertMs.p99} ms (${lat.alerted}/${lat.offered} alerted)`);
-		const storage = appendedLines(env.DATA_DIR, warm.created + tp.created + lat.offered);
+		await sleep(2000);
+		// informative: the same latency at a rate well under the measured throughput (no queueing)
+		const lowRate = Math.max(5, Math.min(20, Math.floor(tp.donationsPerSec / 3)));
+		const low = await msDriver.latency(lowRate, latSeconds);
+		console.log(`  MediaShar at ${lowRate}/s: settled→alert p50 ${low.settledToAlertMs.p50} ms, p99 ${low.settledToAlertMs.p99} ms`);
+		const storage = appendedLines(env.DATA_DIR, warm.created + tp.created + lat.offered + low.offered);
 		const pass = tp.donationsPerSec >= 300 && lat.settledToAlertMs.p99 <= 50 && tp.missingAlerts === 0 && lat.missingAlerts === 0 && tp.duplicates === 0 && lat.duplicates === 0;
 		const result: ScenarioResult = {
 			scenario: "pipeline",
 			target: "≥ 300 donations/s created→paid→alerted; settled→alert p99 ≤ 50 ms at 100 donations/s (embedded)",
 			pass,
 			setup: { streamers: streamerCount, concurrency, throughputSeconds: tpSeconds, latencySeconds: latSeconds, mediashar: "embedded default, all services, NeDB files" },
-			mediashar: { throughput: tp, latency: lat },
+			mediashar: { throughput: tp, latency: lat, latencyLowRate: low },
 			baseline: { throughput: baseTp, latency: baseLat },
 			ratio: round(tp.donationsPerSec / baseTp.donationsPerSec, 3),
 			storage,
@@ -260,6 +265,7 @@ export async function pipelineScenario(): Promise<ScenarioResult> {
 			barChart("Donation pipeline: created → paid (sandbox webhook) → overlay alert", "", [
 				{ name: "Throughput, donations/s (higher is better; target ≥ 300)", bars: [{ label: "bare http + Socket.IO", value: baseTp.donationsPerSec, baseline: true }, { label: "MediaShar embedded", value: tp.donationsPerSec }] },
 				{ name: "settled → alert p99 at 100/s, ms (lower is better; target ≤ 50)", bars: [{ label: "bare http + Socket.IO", value: baseLat.settledToAlertMs.p99, baseline: true }, { label: "MediaShar embedded", value: lat.settledToAlertMs.p99 }] },
+				{ name: `settled → alert p99 at ${lowRate}/s, ms (informative: under the measured throughput)`, bars: [{ label: "MediaShar embedded", value: low.settledToAlertMs.p99 }] },
 			]),
 		);
 		console.log(`PIPELINE  MediaShar ${tp.donationsPerSec}/s (baseline ${baseTp.donationsPerSec}/s); p99 ${lat.settledToAlertMs.p99} ms (baseline ${baseLat.settledToAlertMs.p99} ms)  ${verdict(pass)}`);
@@ -302,14 +308,18 @@ export async function pipelineClusterScenario(): Promise<ScenarioResult> {
 		await driver.throughput(16, QUICK ? 1 : 3); // warm-up
 		const lat = await driver.latency(100, seconds);
 		const tp = await driver.throughput(64, QUICK ? 3 : 10);
+		await sleep(2000);
+		const lowRate = Math.max(5, Math.min(20, Math.floor(tp.donationsPerSec / 3)));
+		const low = await driver.latency(lowRate, seconds);
 		const pass = lat.settledToAlertMs.p99 <= 100 && lat.missingAlerts === 0 && lat.duplicates === 0;
-		console.log(`PIPELINE (3-process NATS cluster)  at 100/s settled→alert p50 ${lat.settledToAlertMs.p50} ms, p99 ${lat.settledToAlertMs.p99} ms (target ≤ 100); closed loop ${tp.donationsPerSec}/s  ${verdict(pass)}`);
+		console.log(`PIPELINE (3-process NATS cluster)  at 100/s settled→alert p50 ${lat.settledToAlertMs.p50} ms, p99 ${lat.settledToAlertMs.p99} ms (target ≤ 100); closed loop ${tp.donationsPerSec}/s; at ${lowRate}/s p50 ${low.settledToAlertMs.p50} ms, p99 ${low.settledToAlertMs.p99} ms  ${verdict(pass)}`);
 		const result: ScenarioResult = {
 			scenario: "pipeline-cluster",
 			target: "settled→alert p99 ≤ 100 ms at 100 donations/s on a 3-process NATS cluster",
 			pass,
 			setup: { processes: ["data (datastore, NeDB files)", "gw (api)", "services (users, payments, donations, alerts, notifications, integrations)"], transport: "NATS + JetStream channels", streamers: streamers.length, seconds },
 			latency: lat,
+			latencyLowRate: low,
 			throughput: tp,
 		};
 		writeResult(
@@ -317,6 +327,7 @@ export async function pipelineClusterScenario(): Promise<ScenarioResult> {
 			result,
 			barChart("Donation pipeline on a 3-process NATS cluster", "ms", [
 				{ name: "settled → alert at 100/s (target p99 ≤ 100 ms)", bars: [{ label: "p50", value: lat.settledToAlertMs.p50 }, { label: "p99", value: lat.settledToAlertMs.p99 }] },
+				{ name: `settled → alert at ${lowRate}/s (informative)`, bars: [{ label: "p50", value: low.settledToAlertMs.p50 }, { label: "p99", value: low.settledToAlertMs.p99 }] },
 			]),
 		);
 		return result;
