@@ -127,7 +127,7 @@ const schema: ServiceSchema = {
 			rest: "GET /docs/:file",
 			params: { file: { type: "string", max: 64 } },
 			handler(this: any, ctx: Ctx<{ file: string }>) {
-				const type = SWAGGER_FILES[ctx.params.file];
+				const type = Object.hasOwn(SWAGGER_FILES, ctx.params.file) ? SWAGGER_FILES[ctx.params.file] : undefined;
 				if (!type) throw notFound("File");
 				ctx.meta.$responseType = type;
 				ctx.meta.$responseHeaders = { "Cache-Control": "public, max-age=86400" };

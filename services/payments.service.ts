@@ -613,7 +613,8 @@ const schema: ServiceSchema = {
 	created(this: any) {
 		const cfg: AppConfig = loadConfig();
 		this.config = cfg;
-		this.providers = buildProviders(cfg);
+		// No prototype: a provider named by a request ("constructor", "__proto__") must not resolve.
+		this.providers = Object.assign(Object.create(null), buildProviders(cfg));
 		// Where the sandbox delivers its webhooks when the gateway's own address is not the right one.
 		this.sandboxWebhookUrl = process.env.SANDBOX_WEBHOOK_URL || "";
 		// Real providers send their own expiry; the sweep gives their webhook this long to arrive first.

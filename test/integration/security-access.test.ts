@@ -150,6 +150,17 @@ describe("security: owner-scoped routes refuse other users", () => {
 		expect(JSON.stringify(q.body)).not.toContain(ids.donation);
 	});
 
+	it("prototype keys as path parameters are unknown resources (404), never a server error", async () => {
+		for (const key of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+			const hook = await fetch(`${h.url}/api/payments/webhooks/${key}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+			expect(hook.status, key).toBe(404);
+			expect((await hook.json()).type).toMatch(/^[A-Z_]+$/);
+			const doc = await api("GET", `/api/docs/${key}`);
+			expect(doc.status, key).toBe(404);
+			expect(doc.body.code).toBe(404);
+		}
+	});
+
 	it("an overlay token cannot be used as an access token, nor an access token as an overlay token", async () => {
 		expect((await api("GET", "/api/auth/me", undefined, { token: owner.overlayToken })).status).toBe(401);
 		await expect(connectSocket(h.url, "/overlay", { token: owner.token })).rejects.toThrow();
