@@ -221,12 +221,16 @@ export function barChart(title: string, unit: string, groups: { name: string; ba
 	return parts.join("\n");
 }
 
-/** Writes bench/results/<name>.json (and .svg when a chart is given); returns the JSON path. */
+/**
+ * Writes bench/results/<name>.json (and .svg when a chart is given); returns the JSON path.
+ * Quick runs write under bench/results/quick/ so they never stand in for full figures.
+ */
 export function writeResult(name: string, data: unknown, svg?: string): string {
-	fs.mkdirSync(RESULTS, { recursive: true });
-	const file = path.join(RESULTS, `${name}.json`);
+	const dir = QUICK ? path.join(RESULTS, "quick") : RESULTS;
+	fs.mkdirSync(dir, { recursive: true });
+	const file = path.join(dir, `${name}.json`);
 	fs.writeFileSync(file, JSON.stringify(data, null, 2) + "\n");
-	if (svg) fs.writeFileSync(path.join(RESULTS, `${name}.svg`), svg + "\n");
+	if (svg) fs.writeFileSync(path.join(dir, `${name}.svg`), svg + "\n");
 	return file;
 }
 

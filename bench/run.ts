@@ -129,7 +129,7 @@ async function main() {
 		durationSec: round((Date.now() - started) / 1000, 1),
 		results: results.map((r) => ({ scenario: r.scenario, pass: r.pass, target: r.target })),
 	};
-	writeResult(QUICK ? "summary-quick" : "summary", summary);
+	writeResult("summary", summary);
 	if (!QUICK) {
 		(await import("./report")).writeReport();
 		console.log("docs/benchmarks.md: figures rewritten from bench/results/.");
