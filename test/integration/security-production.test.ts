@@ -21,7 +21,7 @@ function start(services: string[], env: Record<string, string>): Promise<{ code:
 	child.stdout.on("data", (c) => (output += c));
 	child.stderr.on("data", (c) => (output += c));
 	return new Promise((resolve) => {
-		const timer = setTimeout(() => child.kill("SIGKILL"), 25_000);
+		const timer = setTimeout(() => child.kill("SIGKILL"), 50_000);
 		child.once("exit", (code) => {
 			clearTimeout(timer);
 			resolve({ code, output });
@@ -35,17 +35,17 @@ describe("security: production refuses to start without secrets", () => {
 		expect(res.code).not.toBe(0);
 		expect(res.code).not.toBeNull();
 		expect(res.output).toContain("JWT_SECRET must be set");
-	});
+	}, 60_000);
 
 	it("exits non-zero naming SANDBOX_WEBHOOK_SECRET when the sandbox is on without its secret", async () => {
 		const res = await start(["payments"], { JWT_SECRET: "a-real-production-secret", PAYMENTS_SANDBOX: "true" });
 		expect(res.code).not.toBe(0);
 		expect(res.output).toContain("SANDBOX_WEBHOOK_SECRET must be set");
-	});
+	}, 60_000);
 
 	it("exits non-zero naming STRIPE_WEBHOOK_SECRET when Stripe is configured without it", async () => {
 		const res = await start(["payments"], { JWT_SECRET: "a-real-production-secret", STRIPE_SECRET_KEY: "sk_test_x" });
 		expect(res.code).not.toBe(0);
 		expect(res.output).toContain("STRIPE_WEBHOOK_SECRET must be set");
-	});
+	}, 60_000);
 });
