@@ -202,6 +202,13 @@ const schema: ServiceSchema<any> = {
 	},
 
 	actions: {
+		/**
+		 * moleculer-web's HTTP entry point. Never retried as a whole: it rewrites req.url while
+		 * routing, so a second pass answers 404. The calls it makes are retried (and moved to
+		 * another node) by the retry policy on their own.
+		 */
+		rest: { retryPolicy: { enabled: false } },
+
 		/** Liveness: 200 while this node can serve. */
 		health: {
 			// Published (the default): moleculer-web refuses to route aliases to non-published actions.

@@ -18,6 +18,9 @@ beforeAll(async () => {
 	await b.broker.waitForServices(["chat", "users"], 10_000);
 	// The gateway rebuilds its socket routes when remote services appear.
 	await waitFor(() => (b.broker.getLocalService("api") as any).hub.routes.has("/ chat:send"), 5000, "routes on gateway B");
+	// Node A learns B's gateway from B's INFO packet (sent once B's services have started); until
+	// then A's broadcasts cannot reach B's sockets.
+	await waitFor(() => a.broker.registry.events.getAllEndpoints("ws.emit").some((ep: any) => ep.id === b.broker.nodeID), 5000, "gateway B known to node A");
 });
 afterAll(async () => {
 	for (const s of sockets) s.close();
