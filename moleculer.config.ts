@@ -1,6 +1,7 @@
 import os from "node:os";
 import type { BrokerOptions, Errors } from "moleculer";
 import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
+import { InProcessAdapter } from "./lib/channels/in-process-adapter";
 import { dbConfig } from "./lib/db-config";
 import { ProductMetricsMiddleware } from "./lib/metrics";
 import { RequestContextMiddleware } from "./lib/ops/request-context";
@@ -16,8 +17,12 @@ import { replCommands } from "./lib/ops/repl-commands";
 const env = process.env;
 const num = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
 
-/** "nats://h:4222" → JetStream; "redis://h:6379" → Redis Streams; empty → in-process Fake adapter. */
-export function channelsAdapter(url = env.CHANNELS_URL || ""): Record<string, unknown> | string {
+/**
+ * "nats://h:4222" → JetStream; "redis://h:6379" → Redis Streams; empty → the in-process adapter
+ * (lib/channels/in-process-adapter.ts: the Fake adapter's local events, with the same retries and
+ * dead-lettering as the others). A fresh adapter per call: every broker needs its own.
+ */
+export function channelsAdapter(url = env.CHANNELS_URL || ""): Record<string, unknown> | InProcessAdapter {
 	const common = {
 		// Three redeliveries cover a node crash or a brief database hiccup; after that a message is
 		// parked in the dead-letter queue for an operator (REPL `dlq`) instead of blocking the stream.
@@ -36,7 +41,7 @@ export function channelsAdapter(url = env.CHANNELS_URL || ""): Record<string, un
 	if (url.startsWith("redis://") || url.startsWith("rediss://")) {
 		return { type: "Redis", options: { ...common, redis: url } };
 	}
-	return { type: "Fake", options: {} };
+	return new InProcessAdapter(common);
 }
 
 function cacher(): BrokerOptions["cacher"] {

@@ -1,0 +1,170 @@
+import { Adapters } from "@moleculer/channels";
+import type { Context } from "moleculer";
+
+/**
+ * The channels adapter of the embedded default (no transporter): messages travel as local
+ * Moleculer events, like @moleculer/channels' Fake adapter, but with the delivery guarantees the
+ * NATS and Redis adapters give, so a service behaves the same on both:
+ *
+ *  - nothing is refused under load: each consumer group has its own unbounded queue and takes at
+ *    most `maxInFlight` messages at once (the Fake adapter hands the limit to Moleculer's event
+ *    bulkhead, whose bounded queue drops the overflow);
+ *  - a handler that throws gets the message again, with backoff, up to `maxRetries` times, and
+ *    then the message moves to the dead-letter channel with `x-original-channel` and
+ *    `x-original-group` headers (the Fake adapter drops it at the first error).
+ *
+ * The queue is in memory: a crash loses what was waiting, which is why every service writes its
+ * state first and re-drives unfinished work on start (docs/internals.md).
+ */
+
+const FakeAdapter = Adapters.Fake as unknown as new (opts?: unknown) => any;
+
+const HEADER_ORIGINAL_CHANNEL = "x-original-channel";
+const HEADER_ORIGINAL_GROUP = "x-original-group";
+const HEADER_REDELIVERED_COUNT = "x-redelivered-count";
+const METRIC_ERRORS = "moleculer.channels.messages.errors.total";
+const METRIC_RETRIES = "moleculer.channels.messages.retries.total";
+const METRIC_DEAD_LETTERING = "moleculer.channels.messages.deadLettering.total";
+
+interface Chan {
+	id: string;
+	name: string;
+	group: string;
+	maxInFlight?: number | null;
+	maxRetries?: number | null;
+	deadLettering?: { enabled?: boolean; queueName?: string };
+	handler(payload: unknown, raw: unknown): Promise<unknown>;
+}
+
+interface Message {
+	id: string;
+	raw: { payload: unknown; headers?: Record<string, unknown> };
+	attempt: number;
+}
+
+interface Consumer {
+	chan: Chan;
+	queue: Message[];
+	active: number;
+	/** Messages waiting for their retry timer. */
+	retrying: Map<string, NodeJS.Timeout>;
+	stopped: boolean;
+	drained: Array<() => void>;
+}
+
+/** Delay before the n-th retry (1-based): 100 ms, 200 ms, 400 ms … at most 5 s. */
+export function retryDelayMs(attempt: number): number {
+	return Math.min(100 * 2 ** Math.max(0, attempt - 1), 5_000);
+}
+
+export class InProcessAdapter extends FakeAdapter {
+	private readonly consumers = new Map<string, Consumer>();
+
+	async subscribe(chan: Chan, svc: { fullName: string }) {
+		if (chan.maxInFlight == null) chan.maxInFlight = this.opts.maxInFlight;
+		if (chan.maxRetries == null) chan.maxRetries = this.opts.maxRetries;
+		chan.deadLettering = { ...this.opts.deadLettering, ...chan.deadLettering };
+		if (chan.deadLettering!.enabled) chan.deadLettering!.queueName = this.addPrefixTopic(chan.deadLettering!.queueName);
+
+		const consumer: Consumer = { chan, queue: [], active: 0, retrying: new Map(), stopped: false, drained: [] };
+		this.consumers.set(chan.id, consumer);
+		const service = this.broker.createService({
+			name: `${this.opts.servicePrefix}:${svc.fullName}:${chan.name}:${chan.group}`,
+			events: {
+				[`${this.opts.eventPrefix}.${chan.name}`]: {
+					group: chan.group,
+					// Concurrency is this adapter's job: Moleculer's bulkhead would drop the overflow.
+					bulkhead: { enabled: false },
+					handler: (ctx: Context<Message["raw"]>) => this.accept(consumer, { id: ctx.id, raw: ctx.params, attempt: 0 }),
+				},
+			},
+		});
+		this.services.set(chan.id, service);
+		this.initChannelActiveMessages(chan.id, false);
+	}
+
+	async unsubscribe(chan: Chan & { unsubscribing?: boolean }) {
+		if (chan.unsubscribing) return;
+		chan.unsubscribing = true;
+		const consumer = this.consumers.get(chan.id);
+		const service = this.services.get(chan.id);
+		if (service) await this.broker.destroyService(service);
+		if (!consumer) return;
+		consumer.stopped = true;
+		for (const timer of consumer.retrying.values()) clearTimeout(timer);
+		consumer.retrying.clear();
+		consumer.queue.length = 0;
+		// Let the messages being handled finish (graceful shutdown), without waiting forever.
+		if (consumer.active > 0) {
+			await new Promise<void>((resolve) => {
+				const timer = setTimeout(resolve, 10_000);
+				consumer.drained.push(() => {
+					clearTimeout(timer);
+					resolve();
+				});
+			});
+		}
+		this.consumers.delete(chan.id);
+		this.activeMessages.delete(chan.id);
+	}
+
+	/** Queued and in-flight messages per channel id (operators, tests). */
+	pending(): Record<string, { queued: number; active: number; retrying: number }> {
+		const out: Record<string, { queued: number; active: number; retrying: number }> = {};
+		for (const [id, c] of this.consumers) out[id] = { queued: c.queue.length, active: c.active, retrying: c.retrying.size };
+		return out;
+	}
+
+	private accept(consumer: Consumer, msg: Message) {
+		if (consumer.stopped) return;
+		consumer.queue.push(msg);
+		this.pump(consumer);
+	}
+
+	private pump(consumer: Consumer) {
+		const limit = Math.max(1, consumer.chan.maxInFlight ?? 1);
+		while (!consumer.stopped && consumer.active < limit && consumer.queue.length > 0) {
+			const msg = consumer.queue.shift()!;
+			consumer.active++;
+			this.addChannelActiveMessages(consumer.chan.id, [msg.id]);
+			void this.handle(consumer, msg).finally(() => {
+				consumer.active--;
+				this.removeChannelActiveMessages(consumer.chan.id, [msg.id]);
+				if (consumer.active === 0 && consumer.drained.length) for (const done of consumer.drained.splice(0)) done();
+				this.pump(consumer);
+			});
+		}
+	}
+
+	private async handle(consumer: Consumer, msg: Message) {
+		const { chan } = consumer;
+		try {
+			await chan.handler(msg.raw.payload, msg.raw);
+		} catch (err) {
+			this.metricsIncrement(METRIC_ERRORS, chan);
+			if (consumer.stopped) return;
+			const next = msg.attempt + 1;
+			if (next <= (chan.maxRetries ?? 0)) {
+				this.logger.warn(`Message on '${chan.name}' (${chan.group}) failed, retry ${next} of ${chan.maxRetries}: ${(err as Error).message}`);
+				this.metricsIncrement(METRIC_RETRIES, chan);
+				const headers = { ...msg.raw.headers, [HEADER_REDELIVERED_COUNT]: next };
+				const timer = setTimeout(() => {
+					consumer.retrying.delete(msg.id);
+					this.accept(consumer, { id: msg.id, raw: { ...msg.raw, headers }, attempt: next });
+				}, retryDelayMs(next));
+				consumer.retrying.set(msg.id, timer);
+				return;
+			}
+			this.logger.error(`Message on '${chan.name}' (${chan.group}) failed ${next} time(s): ${(err as Error).message}`);
+			if (chan.deadLettering?.enabled) await this.moveToDeadLetter(chan, msg);
+		}
+	}
+
+	private async moveToDeadLetter(chan: Chan, msg: Message) {
+		const headers = { ...msg.raw.headers, [HEADER_ORIGINAL_CHANNEL]: chan.name, [HEADER_ORIGINAL_GROUP]: chan.group };
+		// The dead-letter channel is already prefixed; publish() is the Fake adapter's event emit.
+		this.broker.emit(`${this.opts.eventPrefix}.${chan.deadLettering!.queueName}`, { payload: msg.raw.payload, headers }, {});
+		this.metricsIncrement(METRIC_DEAD_LETTERING, chan);
+		this.logger.warn(`Moved a message of '${chan.name}' (${chan.group}) to '${chan.deadLettering!.queueName}'`);
+	}
+}
