@@ -7,6 +7,18 @@ import MongoAdapter from "moleculer-db-adapter-mongo";
 import { dbConfig, type DbKind } from "../lib/db-config";
 import { isId } from "../lib/ids";
 import { RemoteAdapter } from "../lib/cluster/remote-adapter";
+import { closeFileDatastore, createFileDatastore } from "../lib/nedb-file";
+
+/** moleculer-db's NeDB adapter on a datastore whose writes append to a file kept open (lib/nedb-file.ts). */
+class NedbFileAdapter extends (DbService.MemoryAdapter as unknown as new (opts?: unknown) => any) {
+	constructor(filename: string) {
+		super(createFileDatastore(filename));
+	}
+	disconnect() {
+		closeFileDatastore(this.opts);
+		return super.disconnect();
+	}
+}
 
 export interface IndexSpec {
 	/** One field, or several for a compound index (MongoDB; NeDB indexes the first). */
@@ -53,7 +65,7 @@ export class Collection<T extends Doc = Doc> {
 		if (kind === "remote") return new RemoteAdapter(name);
 		if (kind === "nedb") {
 			fs.mkdirSync(cfg.dataDir, { recursive: true });
-			return new DbService.MemoryAdapter({ filename: path.join(cfg.dataDir, `${name}.db`) });
+			return new NedbFileAdapter(path.join(cfg.dataDir, `${name}.db`));
 		}
 		return new DbService.MemoryAdapter();
 	}
