@@ -8,6 +8,10 @@ import { dbConfig, type DbKind } from "../lib/db-config";
 import { isId } from "../lib/ids";
 import { RemoteAdapter } from "../lib/cluster/remote-adapter";
 import { closeFileDatastore, createFileDatastore } from "../lib/nedb-file";
+import { installIndexFastPath } from "../lib/nedb-index";
+
+// NeDB (files and in-memory): updates that leave an index key unchanged stay cheap in big buckets.
+installIndexFastPath();
 
 /** moleculer-db's NeDB adapter on a datastore whose writes append to a file kept open (lib/nedb-file.ts). */
 class NedbFileAdapter extends (DbService.MemoryAdapter as unknown as new (opts?: unknown) => any) {

@@ -1,5 +1,9 @@
-/** @seald-io/nedb's internal document serializer (lib/model.js), used by lib/nedb-file.ts. */
+/** @seald-io/nedb's internal modules used by lib/nedb-file.ts and lib/nedb-index.ts. */
 declare module "@seald-io/nedb/lib/model.js" {
-	const model: { serialize(doc: unknown): string };
+	const model: { serialize(doc: unknown): string; getDotValue(doc: unknown, field: string): unknown };
 	export default model;
+}
+declare module "@seald-io/nedb/lib/indexes.js" {
+	const Index: unknown;
+	export default Index;
 }
