@@ -230,7 +230,8 @@ const schema: ServiceSchema = {
 					username: user.username,
 					displayName: user.displayName || user.username,
 					text,
-					createdAt: new Date().toISOString(),
+					// The time the send was accepted: slow mode counts from it too.
+					createdAt: new Date(now).toISOString(),
 					deletedAt: null,
 					...(nonceKey ? { nonceKey } : {}),
 					...(mentionIds.length ? { outbox: true, mentionIds } : {}),
