@@ -17,7 +17,9 @@ import type { GatewayMeta } from "../types/moleculer";
  *
  * Every effect of "paid" (ledger credit, aggregates, announcement) is recorded on the donation
  * document itself (`effects.*`), so a redelivered message or a restart re-drives only what is
- * missing and nothing happens twice.
+ * missing and nothing happens twice. The status change claims the aggregate update in the same
+ * write (aggregates are counted at most once), and one more write records the credit and the
+ * announcement; `effectsDue` (a sparse index) marks donations whose effects are not all done.
  */
 
 export type DonationStatus = "pending" | "paid" | "failed" | "expired" | "refunded" | "reversed";
@@ -44,6 +46,8 @@ export interface DonationDoc {
 	statusAt: string;
 	effects: { credited?: boolean; aggregated?: boolean; announced?: boolean; debited?: boolean; deaggregated?: boolean; reversalAnnounced?: boolean };
 	goalId?: string | null;
+	/** Present (true) while the effects of the last status change are not all applied. */
+	effectsDue?: true;
 }
 
 type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
@@ -61,7 +65,7 @@ const LIST_PARAMS = {
 const schema: ServiceSchema<any> = {
 	name: "donations",
 	mixins: [
-		DbMixin("donations", [{ fields: "recipientId" }, { fields: "donorId" }, { fields: "paymentId" }, { fields: "status" }], {
+		DbMixin("donations", [{ fields: "recipientId" }, { fields: "donorId" }, { fields: "paymentId" }, { fields: "effectsDue", sparse: true }], {
 			idempotency_keys: [{ fields: "expiresAt" }],
 			ledger: [{ fields: "key", unique: true }, { fields: "userId" }],
 			donation_aggregates: [{ fields: "owner" }],
@@ -260,6 +264,8 @@ const schema: ServiceSchema<any> = {
 			const settings = withDefaults(recipient.settings);
 			const now = new Date().toISOString();
 			const message = (p.message ?? "").trim();
+			// The payment's id is chosen here so the donation is stored with it in one write.
+			const paymentId = newId();
 			const doc: DonationDoc = {
 				_id: newId(),
 				recipientId: recipient.id,
@@ -274,7 +280,7 @@ const schema: ServiceSchema<any> = {
 				amount: p.amount,
 				currency: p.currency,
 				provider: p.provider,
-				paymentId: null,
+				paymentId,
 				status: "pending",
 				createdAt: now,
 				paidAt: null,
@@ -285,6 +291,7 @@ const schema: ServiceSchema<any> = {
 			let payment: any;
 			try {
 				payment = await ctx.call("payments.create", {
+					paymentId,
 					donationId: doc._id,
 					amount: doc.amount,
 					currency: doc.currency,
@@ -300,8 +307,11 @@ const schema: ServiceSchema<any> = {
 				await this.store.updateIf({ _id: doc._id, status: "pending" }, { $set: { status: "failed", statusAt: new Date().toISOString(), failure: (err as Error).message } });
 				throw err;
 			}
-			await this.store.updateMany({ _id: doc._id }, { $set: { paymentId: payment.id } });
-			doc.paymentId = payment.id;
+			if (payment.id !== paymentId) {
+				// The donation already had a payment (a retried call): keep the one that exists.
+				await this.store.updateMany({ _id: doc._id }, { $set: { paymentId: payment.id } });
+				doc.paymentId = payment.id;
+			}
 			ctx.meta.$statusCode = 201;
 			(ctx.meta as any).$location = `/api/donations/${doc._id}`;
 			return { donation: this.view(doc), payment: { id: payment.id, provider: payment.provider, status: payment.status, action: payment.action } };
@@ -400,53 +410,61 @@ const schema: ServiceSchema<any> = {
 		async applyPaymentStatus(this: any, donationId: string, status: string, paymentId?: string) {
 			const now = new Date().toISOString();
 			if (status === "paid") {
-				await this.store.updateIf({ _id: donationId, status: "pending" }, { $set: { status: "paid", paidAt: now, statusAt: now, ...(paymentId ? { paymentId } : {}) } });
+				// The transition also claims the aggregate update: only the call that made it counts it.
+				const claimed = await this.store.updateIf(
+					{ _id: donationId, status: "pending" },
+					{ $set: { status: "paid", paidAt: now, statusAt: now, "effects.aggregated": true, effectsDue: true, ...(paymentId ? { paymentId } : {}) } },
+				);
 				const d: DonationDoc | null = await this.store.findById(donationId);
-				if (d && (d.status === "paid" || d.status === "refunded" || d.status === "reversed")) await this.applyPaidEffects(d);
-				if (d && (d.status === "refunded" || d.status === "reversed")) await this.applyReversalEffects(d);
+				if (d && (d.status === "paid" || d.status === "refunded" || d.status === "reversed")) await this.applyPaidEffects(d, claimed);
+				if (d && (d.status === "refunded" || d.status === "reversed")) await this.applyReversalEffects(d, false);
 			} else if (status === "failed" || status === "expired") {
 				await this.store.updateIf({ _id: donationId, status: "pending" }, { $set: { status, statusAt: now } });
 			} else if (status === "refunded" || status === "reversed") {
-				await this.store.updateIf({ _id: donationId, status: "paid" }, { $set: { status, statusAt: now } });
+				const claimed = await this.store.updateIf({ _id: donationId, status: "paid" }, { $set: { status, statusAt: now, "effects.deaggregated": true, effectsDue: true } });
 				const d: DonationDoc | null = await this.store.findById(donationId);
 				if (d && (d.status === "refunded" || d.status === "reversed")) {
-					await this.applyPaidEffects(d);
-					await this.applyReversalEffects(d);
+					await this.applyPaidEffects(d, false);
+					await this.applyReversalEffects(d, claimed);
 				}
 			}
 		},
 
-		/** Ledger credit, aggregates and the announcement, each at most once (flags on the donation). */
-		async applyPaidEffects(this: any, d: DonationDoc) {
+		/**
+		 * Aggregates (at most once: claimed by the status change, or here for a donation paid before
+		 * it was claimed that way), then the ledger credit and the announcement, each at least once
+		 * and idempotent downstream, recorded together.
+		 */
+		async applyPaidEffects(this: any, d: DonationDoc, claimedAggregation: boolean) {
+			if (claimedAggregation || (!d.effects?.aggregated && (await this.store.updateIf({ _id: d._id, "effects.aggregated": { $ne: true } }, { $set: { "effects.aggregated": true } })))) {
+				await this.aggregate(d, +1);
+			}
+			if (d.effects?.credited && d.effects?.announced) return;
 			if (!d.effects?.credited) {
 				const fee = feeFor(d.amount, this.appConfig.platformFeeBps);
 				await this.ledgerEntry(d, "credit", d.amount - fee, d.amount, fee);
-				await this.store.updateMany({ _id: d._id }, { $set: { "effects.credited": true } });
 			}
-			if (await this.store.updateIf({ _id: d._id, "effects.aggregated": { $ne: true } }, { $set: { "effects.aggregated": true } })) {
-				await this.aggregate(d, +1);
+			if (!d.effects?.announced) await this.broker.sendToChannel("donations.paid", { donation: this.channelView({ ...d, status: "paid" }) });
+			const flags = { "effects.credited": true, "effects.announced": true };
+			// Done for a paid donation; a reversal in the meantime keeps the mark for its own effects.
+			if (d.status !== "paid" || !(await this.store.updateIf({ _id: d._id, status: "paid" }, { $set: flags, $unset: { effectsDue: true } }))) {
+				await this.store.updateMany({ _id: d._id }, { $set: flags });
 			}
-			if (!d.effects?.announced) {
-				await this.broker.sendToChannel("donations.paid", { donation: this.channelView({ ...d, status: "paid" }) });
-				await this.store.updateMany({ _id: d._id }, { $set: { "effects.announced": true } });
-				this.broker.broadcast("donations.changed", { recipientId: d.recipientId, recipientUsername: d.recipientUsername });
-			}
+			if (!d.effects?.announced) this.broker.broadcast("donations.changed", { recipientId: d.recipientId, recipientUsername: d.recipientUsername });
 		},
 
-		async applyReversalEffects(this: any, d: DonationDoc) {
+		async applyReversalEffects(this: any, d: DonationDoc, claimedAggregation: boolean) {
+			if (claimedAggregation || (!d.effects?.deaggregated && (await this.store.updateIf({ _id: d._id, "effects.deaggregated": { $ne: true } }, { $set: { "effects.deaggregated": true } })))) {
+				await this.aggregate(d, -1);
+			}
+			if (d.effects?.debited && d.effects?.reversalAnnounced) return;
 			if (!d.effects?.debited) {
 				const fee = feeFor(d.amount, this.appConfig.platformFeeBps);
 				await this.ledgerEntry(d, "debit", -(d.amount - fee), -d.amount, -fee);
-				await this.store.updateMany({ _id: d._id }, { $set: { "effects.debited": true } });
 			}
-			if (await this.store.updateIf({ _id: d._id, "effects.deaggregated": { $ne: true } }, { $set: { "effects.deaggregated": true } })) {
-				await this.aggregate(d, -1);
-			}
-			if (!d.effects?.reversalAnnounced) {
-				await this.broker.sendToChannel("donations.reversed", { donation: this.channelView(d) });
-				await this.store.updateMany({ _id: d._id }, { $set: { "effects.reversalAnnounced": true } });
-				this.broker.broadcast("donations.changed", { recipientId: d.recipientId, recipientUsername: d.recipientUsername });
-			}
+			if (!d.effects?.reversalAnnounced) await this.broker.sendToChannel("donations.reversed", { donation: this.channelView(d) });
+			await this.store.updateMany({ _id: d._id }, { $set: { "effects.debited": true, "effects.reversalAnnounced": true }, $unset: { effectsDue: true } });
+			if (!d.effects?.reversalAnnounced) this.broker.broadcast("donations.changed", { recipientId: d.recipientId, recipientUsername: d.recipientUsername });
 		},
 
 		/** Append-only: the unique key makes a second credit/debit for one donation impossible. */
@@ -458,19 +476,17 @@ const schema: ServiceSchema<any> = {
 			}
 		},
 
-		/** Maintains totals per day, per donor, the balance, the recent list and the goal. */
+		/** Maintains totals per day and per donor, the recent list and the goal (the balance is the ledger's sum). */
 		async aggregate(this: any, d: DonationDoc, sign: 1 | -1) {
 			const agg: Collection = this.stores.donation_aggregates;
 			const owner = d.recipientId;
 			const day = dayOf(d.paidAt ?? d.createdAt);
 			const donor = donorKey(d);
 			const amount = sign * d.amount;
-			const net = sign * (d.amount - feeFor(d.amount, this.appConfig.platformFeeBps));
 			await agg.upsert({ _id: `total:${owner}:${d.currency}`, owner, kind: "total", currency: d.currency }, { $inc: { amount, count: sign } });
 			await agg.upsert({ _id: `day:${owner}:${d.currency}:${day}`, owner, kind: "day", currency: d.currency, day }, { $inc: { amount, count: sign } });
 			await agg.upsert({ _id: `donor:${owner}:${d.currency}:${donor.key}`, owner, kind: "donor", currency: d.currency, donor: donor.key }, { $inc: { amount, count: sign }, $set: { name: donor.name } });
 			await agg.upsert({ _id: `donorday:${owner}:${d.currency}:${day}:${donor.key}`, owner, kind: "donorday", currency: d.currency, day, donor: donor.key }, { $inc: { amount, count: sign }, $set: { name: donor.name } });
-			await agg.upsert({ _id: `balance:${owner}:${d.currency}`, owner, kind: "balance", currency: d.currency }, { $inc: { amount: net } });
 			if (sign > 0) {
 				const entry = { id: d._id, donorName: donor.name, amount: d.amount, currency: d.currency, formattedAmount: formatMoney(d.amount, d.currency), message: d.publicMessage ?? d.message, paidAt: d.paidAt ?? d.createdAt };
 				await agg.upsert({ _id: `recent:${owner}`, owner, kind: "recent" }, { $push: { items: { $each: [entry], $slice: -10 } } });
@@ -544,17 +560,22 @@ const schema: ServiceSchema<any> = {
 			return { owner, donations: paid.length };
 		},
 
-		/** Finish what a crash interrupted: effects of paid/reversed donations not yet applied. */
-		async redrive(this: any) {
-			const unfinished: DonationDoc[] = await this.store.find({
-				query: {
-					$or: [
-						{ status: "paid", "effects.announced": { $ne: true } },
-						{ status: { $in: ["refunded", "reversed"] }, "effects.reversalAnnounced": { $ne: true } },
-					],
-				},
-				limit: 500,
-			});
+		/**
+		 * Finish what a crash interrupted: effects of paid/reversed donations not yet applied, found
+		 * by their `effectsDue` mark. `everything` (on start) also finds donations stored before
+		 * that mark existed, with a full scan.
+		 */
+		async redrive(this: any, everything = false) {
+			const query = everything
+				? {
+						$or: [
+							{ effectsDue: true },
+							{ status: "paid", "effects.announced": { $ne: true } },
+							{ status: { $in: ["refunded", "reversed"] }, "effects.reversalAnnounced": { $ne: true } },
+						],
+					}
+				: { effectsDue: true };
+			const unfinished: DonationDoc[] = await this.store.find({ query, limit: 500 });
 			for (const d of unfinished) {
 				try {
 					await this.applyPaymentStatus(d._id, d.status, d.paymentId ?? undefined);
@@ -570,7 +591,7 @@ const schema: ServiceSchema<any> = {
 	events: {
 		"$broker.started"(this: any) {
 			// Channels are connected only once the broker has started: re-drive from here, not started().
-			void this.redrive().catch((err: Error) => this.logger.warn("Re-drive failed", err.message));
+			void this.redrive(true).catch((err: Error) => this.logger.warn("Re-drive failed", err.message));
 		},
 	},
 

@@ -53,6 +53,7 @@ export interface PaymentDoc {
 }
 
 interface CreateParams {
+	paymentId?: string;
 	donationId: string;
 	amount: number;
 	currency: string;
@@ -117,6 +118,8 @@ const schema: ServiceSchema = {
 		create: {
 			visibility: "public",
 			params: {
+				/** The id to give the payment (the donation stores it before the call); one is made otherwise. */
+				paymentId: { type: "string", min: 1, max: 64, optional: true },
 				donationId: { type: "string", min: 1, max: 64 },
 				amount: { type: "number", integer: true, positive: true },
 				currency: { type: "enum", values: CURRENCY_CODES },
@@ -284,7 +287,7 @@ const schema: ServiceSchema = {
 			const problem = amountProblem(p.amount, p.currency);
 			if (problem) throw invalid("amount", problem);
 
-			const id = newId();
+			const id = p.paymentId ?? newId();
 			const now = new Date();
 			const expiresAt = new Date(now.getTime() + this.config.paymentTtlSec * 1000);
 			// The provider is called before anything is stored: a failed call leaves no half-made
