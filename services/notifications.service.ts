@@ -30,6 +30,10 @@ import type { GatewayMeta } from "../types/moleculer";
  * (`settings.email[type]`). The email step is recorded on the row (`emailState`) and re-driven by
  * a sweep, so a crash between "stored" and "emailed" delays the email instead of losing it.
  * Likes on one target within LIKE_GROUP_WINDOW_MS share one notification.
+ *
+ * Two sparse marks keep the busy queries small however large an inbox grows: `unreadOf` (the
+ * owner's id, present while unread) answers the unread count and list, and `emailDue` (present
+ * while an email step is pending) is what the sweep reads.
  */
 
 interface LikeGroup {
@@ -47,12 +51,16 @@ interface NotificationDoc {
 	body: string;
 	data: Record<string, unknown>;
 	read: boolean;
+	/** The owner's id while unread (sparse index): unread counts read only unread rows. */
+	unreadOf?: string;
 	sourceKey: string;
 	group?: LikeGroup;
 	/** Like groups: likes arriving before this time (ms) join the group. */
 	openUntil?: number;
 	emailState: "pending" | "done" | "skipped";
 	emailDueAt: number;
+	/** emailDueAt while the email step is pending (sparse index), for the sweep. */
+	emailDue?: number;
 	createdAt: string;
 	updatedAt: string;
 }
@@ -60,10 +68,15 @@ interface NotificationDoc {
 type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
 
 const ID = { type: "string", min: 1, max: 64 };
+const READ = { $set: { read: true }, $unset: { unreadOf: true } };
 
 const schema: ServiceSchema = {
 	name: "notifications",
-	mixins: [DbMixin("notifications", [{ fields: "sourceKey", unique: true }, { fields: "userId" }, { fields: "emailState" }], { notification_sources: [] })],
+	mixins: [
+		DbMixin("notifications", [{ fields: "sourceKey", unique: true }, { fields: "userId" }, { fields: "unreadOf", sparse: true }, { fields: "emailDue", sparse: true }], {
+			notification_sources: [],
+		}),
+	],
 	settings: { rest: "/" },
 
 	actions: {
@@ -77,8 +90,8 @@ const schema: ServiceSchema = {
 				cursor: { type: "string", max: 64, optional: true },
 			},
 			async handler(this: any, ctx: Ctx<{ unread?: boolean; limit?: number; cursor?: string }>) {
-				const query: Record<string, unknown> = { userId: ctx.meta.user!.id };
-				if (ctx.params.unread) query.read = false;
+				const userId = ctx.meta.user!.id;
+				const query: Record<string, unknown> = ctx.params.unread ? { unreadOf: userId } : { userId };
 				const page = await this.store.page(query, { limit: ctx.params.limit, cursor: ctx.params.cursor });
 				return { items: page.items.map((n: NotificationDoc) => this.view(n)), nextCursor: page.nextCursor };
 			},
@@ -93,7 +106,7 @@ const schema: ServiceSchema = {
 				const userId = ctx.meta.user!.id;
 				const doc: NotificationDoc | null = await this.store.findOne({ _id: ctx.params.id, userId });
 				if (!doc) throw notFound("Notification");
-				if (!doc.read && (await this.store.updateIf({ _id: doc._id, userId, read: false }, { $set: { read: true } }))) await this.pushUnread(userId);
+				if (!doc.read && (await this.store.updateIf({ _id: doc._id, userId, read: false }, READ))) await this.pushUnread(userId);
 				return this.view({ ...doc, read: true });
 			},
 		},
@@ -104,7 +117,7 @@ const schema: ServiceSchema = {
 			auth: "required",
 			async handler(this: any, ctx: Ctx) {
 				const userId = ctx.meta.user!.id;
-				const updated = await this.store.updateMany({ userId, read: false }, { $set: { read: true } });
+				const updated = await this.store.updateMany({ unreadOf: userId }, READ);
 				if (updated > 0) await this.pushUnread(userId);
 				return { updated };
 			},
@@ -115,7 +128,7 @@ const schema: ServiceSchema = {
 			rest: "GET /notifications/unread-count",
 			auth: "required",
 			async handler(this: any, ctx: Ctx) {
-				return { count: await this.store.count({ userId: ctx.meta.user!.id, read: false }) };
+				return { count: await this.unread(ctx.meta.user!.id) };
 			},
 		},
 	},
@@ -191,7 +204,8 @@ const schema: ServiceSchema = {
 		/** Stores a draft once (unique sourceKey), pushes it live, then runs the email step. */
 		async deliver(this: any, draft: Draft) {
 			const now = new Date().toISOString();
-			const doc: NotificationDoc = { _id: newId(), ...draft, read: false, emailState: "pending", emailDueAt: Date.now() + this.emailGraceMs, createdAt: now, updatedAt: now };
+			const recipient = await this.recipient(draft.userId);
+			const doc: NotificationDoc = { _id: newId(), ...draft, read: false, unreadOf: draft.userId, ...this.emailFields(recipient, draft.type, Date.now()), createdAt: now, updatedAt: now };
 			try {
 				await this.store.insert(doc);
 			} catch (err) {
@@ -202,7 +216,25 @@ const schema: ServiceSchema = {
 				return;
 			}
 			this.push(doc);
-			await this.emailStep(doc);
+			if (doc.emailState === "pending") await this.emailStep(doc, recipient);
+		},
+
+		/** The recipient as the email step needs it (null: unknown user). */
+		async recipient(this: any, userId: string) {
+			return this.broker.call("users.get", { id: userId });
+		},
+
+		/**
+		 * A new row's email fields: pending (with its `emailDue` mark) when the recipient wants this
+		 * type by email, else skipped at once, which saves the row a second write.
+		 */
+		emailFields(this: any, user: any, type: string, nowMs: number): Pick<NotificationDoc, "emailState" | "emailDueAt" | "emailDue"> {
+			const emailDueAt = nowMs + this.emailGraceMs;
+			return this.wantsEmail(user, type) ? { emailState: "pending", emailDueAt, emailDue: emailDueAt } : { emailState: "skipped", emailDueAt };
+		},
+
+		wantsEmail(user: any, type: string): boolean {
+			return !!user && !user.bannedAt && !!user.email && wantsEmail(user.settings?.email, type);
 		},
 
 		/** Likes on one target inside one window share a notification ("alice and 4 others…"). */
@@ -218,6 +250,7 @@ const schema: ServiceSchema = {
 			const [actor] = await this.actors([msg.userId]);
 			const name = actor ? actor.displayName || actor.username : "Someone";
 			const key = likeGroupKey(msg.targetOwnerId, msg.targetType, msg.targetId);
+			const recipient = await this.recipient(msg.targetOwnerId);
 			for (let round = 0; round < 5; round++) {
 				const nowMs = Date.now();
 				const now = new Date(nowMs).toISOString();
@@ -230,18 +263,18 @@ const schema: ServiceSchema = {
 					body: "",
 					data: { targetType: msg.targetType, targetId: msg.targetId },
 					read: false,
+					unreadOf: msg.targetOwnerId,
 					sourceKey: key,
 					group,
 					openUntil: nowMs + this.likeWindowMs,
-					emailState: "pending",
-					emailDueAt: nowMs + this.emailGraceMs,
+					...this.emailFields(recipient, "like", nowMs),
 					createdAt: now,
 					updatedAt: now,
 				};
 				try {
 					await this.store.insert(doc);
 					this.push(doc);
-					await this.emailStep(doc);
+					if (doc.emailState === "pending") await this.emailStep(doc, recipient);
 					return;
 				} catch (err) {
 					if (!isDuplicateKey(err)) throw err;
@@ -256,7 +289,7 @@ const schema: ServiceSchema = {
 				// Count this like into the open group (atomic $inc/$push) and re-push it.
 				await this.store.updateMany(
 					{ _id: open._id },
-					{ $inc: { "group.count": 1 }, $push: { "group.names": { $each: [name], $slice: -5 } }, $set: { read: false, updatedAt: now } },
+					{ $inc: { "group.count": 1 }, $push: { "group.names": { $each: [name], $slice: -5 } }, $set: { read: false, unreadOf: open.userId, updatedAt: now } },
 				);
 				const updated: NotificationDoc | null = await this.store.findById(open._id);
 				if (updated) this.push(updated);
@@ -273,22 +306,36 @@ const schema: ServiceSchema = {
 		/** Badge counters on every open tab: `notification:unread {count}`. */
 		async pushUnread(this: any, userId: string) {
 			try {
-				const count = await this.store.count({ userId, read: false });
+				const count = await this.unread(userId);
 				this.broker.broadcast("ws.emit", { namespace: "/", rooms: [`user:${userId}`], event: "notification:unread", data: { count } });
 			} catch (err) {
 				this.logger.warn("Unread count push failed", (err as Error).message);
 			}
 		},
 
+		async unread(this: any, userId: string): Promise<number> {
+			return this.store.count({ unreadOf: userId });
+		},
+
 		/** Emails the notification when its recipient opted in for its type; records the outcome. */
-		async emailStep(this: any, doc: NotificationDoc) {
-			const user = await this.broker.call("users.get", { id: doc.userId });
-			const wants = !!user && !user.bannedAt && !!user.email && wantsEmail(user.settings?.email, doc.type);
+		async emailStep(this: any, doc: NotificationDoc, known?: any) {
+			const user = known ?? (await this.recipient(doc.userId));
+			const wants = this.wantsEmail(user, doc.type);
 			if (wants) {
 				const mail = notificationEmail(this.view(doc), this.publicUrl, user.username);
 				await this.broker.call("mailer.enqueue", { key: `notification:${doc._id}`, to: user.email, ...mail });
 			}
-			await this.store.updateMany({ _id: doc._id, emailState: "pending" }, { $set: { emailState: wants ? "done" : "skipped" } });
+			await this.store.updateMany({ _id: doc._id, emailState: "pending" }, { $set: { emailState: wants ? "done" : "skipped" }, $unset: { emailDue: true } });
+		},
+
+		/** Rows stored before the `unreadOf`/`emailDue` marks existed get them (once; a scan on start). */
+		async addMarks(this: any) {
+			const unmarked: NotificationDoc[] = await this.store.find({ query: { $or: [{ read: false, unreadOf: { $exists: false } }, { emailState: "pending", emailDue: { $exists: false } }] } });
+			for (const doc of unmarked) {
+				if (!doc.read) await this.store.updateIf({ _id: doc._id, read: false }, { $set: { unreadOf: doc.userId } });
+				if (doc.emailState === "pending") await this.store.updateIf({ _id: doc._id, emailState: "pending" }, { $set: { emailDue: doc.emailDueAt } });
+			}
+			if (unmarked.length) this.logger.info(`Marked ${unmarked.length} notification(s) stored before the unread/email marks`);
 		},
 
 		/** Re-drives email steps that a crash or an unavailable mailer left pending. */
@@ -297,10 +344,11 @@ const schema: ServiceSchema = {
 			this.sweeping = true;
 			try {
 				const now = Date.now();
-				const due: NotificationDoc[] = await this.store.find({ query: { emailState: "pending", emailDueAt: { $lte: now } }, limit: 50 });
+				const due: NotificationDoc[] = await this.store.find({ query: { emailDue: { $lte: now } }, limit: 50 });
 				for (const doc of due) {
 					// Claim by moving the due time, so another node's sweep skips it.
-					if (!(await this.store.updateIf({ _id: doc._id, emailState: "pending", emailDueAt: doc.emailDueAt }, { $set: { emailDueAt: now + this.emailGraceMs } }))) continue;
+					const next = now + this.emailGraceMs;
+					if (!(await this.store.updateIf({ _id: doc._id, emailState: "pending", emailDue: doc.emailDue }, { $set: { emailDueAt: next, emailDue: next } }))) continue;
 					await this.emailStep(doc).catch((err: Error) => this.logger.warn("Notification email step failed; will retry", err.message));
 				}
 			} catch (err) {
@@ -318,7 +366,8 @@ const schema: ServiceSchema = {
 		this.publicUrl = loadConfig().publicUrl;
 	},
 
-	started(this: any) {
+	async started(this: any) {
+		await this.addMarks();
 		this.timer = setInterval(() => void this.sweep(), this.sweepMs);
 		this.timer.unref?.();
 	},
