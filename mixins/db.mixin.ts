@@ -103,28 +103,54 @@ export class Collection<T extends Doc = Doc> {
 		if (this.kind === "nedb") this.adapter.db.setAutocompactionInterval(10 * 60 * 1000);
 	}
 
+	/**
+	 * NeDB (files or memory): its own async API, not moleculer-db's adapter methods, which wrap
+	 * each call in two more promise/callback layers and answer `count` by deep-copying every
+	 * matching document.
+	 */
+	private get nedb(): any {
+		return this.kind === "nedb" || this.kind === "memory" ? this.adapter.db : null;
+	}
+
 	find(params: FindParams): Promise<T[]> {
-		return this.adapter.find(params);
+		const db = this.nedb;
+		if (!db) return this.adapter.find(params);
+		let cursor = db.findAsync(params.query ?? {});
+		if (params.sort) {
+			const sort: Record<string, 1 | -1> = {};
+			for (const f of Array.isArray(params.sort) ? params.sort : [params.sort]) sort[f.startsWith("-") ? f.slice(1) : f] = f.startsWith("-") ? -1 : 1;
+			cursor = cursor.sort(sort);
+		}
+		if (params.offset && params.offset > 0) cursor = cursor.skip(params.offset);
+		if (params.limit && params.limit > 0) cursor = cursor.limit(params.limit);
+		return cursor;
 	}
 	findOne(query: Record<string, unknown>): Promise<T | null> {
-		return this.adapter.findOne(query).then((d: T | undefined) => d ?? null);
+		const db = this.nedb;
+		return (db ? db.findOneAsync(query) : this.adapter.findOne(query)).then((d: T | undefined) => d ?? null);
 	}
 	findById(id: string): Promise<T | null> {
-		return this.adapter.findOne({ _id: id }).then((d: T | undefined) => d ?? null);
+		return this.findOne({ _id: id });
 	}
 	findByIds(ids: string[]): Promise<T[]> {
-		return ids.length ? this.adapter.find({ query: { _id: { $in: ids } } }) : Promise.resolve([]);
+		return ids.length ? this.find({ query: { _id: { $in: ids } } }) : Promise.resolve([]);
 	}
 	count(query: Record<string, unknown> = {}): Promise<number> {
-		return this.adapter.count({ query });
+		const db = this.nedb;
+		return db ? db.countAsync(query) : this.adapter.count({ query });
 	}
 	insert(doc: T): Promise<T> {
-		return this.adapter.insert(doc);
+		const db = this.nedb;
+		return db ? db.insertAsync(doc) : this.adapter.insert(doc);
 	}
 	async updateMany(query: Record<string, unknown>, update: Record<string, unknown>): Promise<number> {
+		const db = this.nedb;
+		if (db) return (await db.updateAsync(query, update, { multi: true })).numAffected;
 		return Number(await this.adapter.updateMany(query, update));
 	}
 	async removeMany(query: Record<string, unknown>): Promise<number> {
+		const db = this.nedb;
+		if (db) return db.removeAsync(query, { multi: true });
 		return Number(await this.adapter.removeMany(query));
 	}
 	clear(): Promise<number> {
@@ -140,7 +166,7 @@ export class Collection<T extends Doc = Doc> {
 	async upsert(query: Record<string, unknown>, update: Record<string, unknown>): Promise<void> {
 		if (this.kind === "mongo") await this.adapter.collection.updateOne(query, update, { upsert: true });
 		else if (this.kind === "remote") await this.adapter.upsert(query, update);
-		else await this.adapter.db.update(query, update, { upsert: true });
+		else await this.adapter.db.updateAsync(query, update, { upsert: true });
 	}
 
 	/** Cursor page over time-ordered `_id`s, newest first (oldest first when ascending). */
