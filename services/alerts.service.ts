@@ -17,6 +17,10 @@ import type { GatewayMeta } from "../types/moleculer";
  *
  * "One alert at a time" across any number of alerts instances: the channel document's `showing`
  * field is claimed with a conditional update, so only one instance can put an alert on screen.
+ *
+ * A queued alert carries `queueKey` (owner and order) and a held one `heldOf` (owner), both
+ * sparse indexes: the next alert, the queue depth and the held list read only those rows, however
+ * many finished alerts a channel has.
  */
 
 type AlertStatus = "queued" | "showing" | "done" | "skipped" | "held" | "rejected" | "cancelled";
@@ -31,7 +35,14 @@ interface AlertDoc {
 	order: string;
 	payload: AlertPayload;
 	heldReason?: string | null;
+	/** The donor's message before masking (held alerts show it to the streamer). */
+	originalMessage?: string;
+	/** Alerts stored by earlier versions kept the whole donation. */
 	original?: PaidDonation;
+	/** `<userId>:<order>` while queued (sparse index). */
+	queueKey?: string;
+	/** The owner's id while held (sparse index). */
+	heldOf?: string;
 	sentAt?: number | null;
 	sends?: number;
 	paidAt?: string | null;
@@ -50,12 +61,23 @@ interface ChannelDoc {
 type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
 
 const ACK_GRACE_MS = Number(process.env.ALERT_ACK_GRACE_MS || 5_000);
+
+const queueKey = (a: Pick<AlertDoc, "userId" | "order">) => `${a.userId}:${a.order}`;
+/** Every queue key of one owner (":" sorts just before ";"). */
+const ownerRange = (userId: string) => ({ $gte: `${userId}:`, $lt: `${userId};` });
+/** The sparse marks of an alert in its current status. */
+function marks(a: AlertDoc): Partial<AlertDoc> {
+	if (a.status === "queued") return { queueKey: queueKey(a) };
+	if (a.status === "held") return { heldOf: a.userId };
+	return {};
+}
+const UNMARK = { queueKey: true, heldOf: true };
 const TICK_MS = Number(process.env.ALERT_TICK_MS || 1_000);
 
 const schema: ServiceSchema<any> = {
 	name: "alerts",
 	mixins: [
-		DbMixin("alerts", [{ fields: "key", unique: true }, { fields: "userId" }, { fields: "status" }, { fields: "donationId" }], {
+		DbMixin("alerts", [{ fields: "key", unique: true }, { fields: "userId" }, { fields: "donationId" }, { fields: "queueKey", sparse: true }, { fields: "heldOf", sparse: true }], {
 			alert_channels: [{ fields: "showing" }],
 		}),
 	],
@@ -186,7 +208,7 @@ const schema: ServiceSchema<any> = {
 			auth: "required",
 			params: { limit: { type: "number", integer: true, min: 1, max: 100, optional: true, convert: true }, cursor: { type: "string", max: 64, optional: true } },
 			async handler(this: any, ctx: Ctx<{ limit?: number; cursor?: string }>) {
-				const page = await this.store.page({ userId: ctx.meta.user!.id, status: "held" }, ctx.params);
+				const page = await this.store.page({ heldOf: ctx.meta.user!.id }, ctx.params);
 				return { items: page.items.map((a: AlertDoc) => this.heldView(a)), nextCursor: page.nextCursor };
 			},
 		},
@@ -199,8 +221,8 @@ const schema: ServiceSchema<any> = {
 				const alert = await this.heldAlert(ctx.meta.user!.id, ctx.params.donationId);
 				const settings = await this.settingsOf(alert.userId);
 				// An approved message still has its blocked terms masked on stream.
-				const message = moderate(alert.original?.originalMessage ?? alert.payload.message, settings.moderation.blockedTerms).masked;
-				const won = await this.store.updateIf({ _id: alert._id, status: "held" }, { $set: { status: "queued", "payload.message": message } });
+				const message = moderate(this.originalMessage(alert), settings.moderation.blockedTerms).masked;
+				const won = await this.store.updateIf({ _id: alert._id, status: "held" }, { $set: { status: "queued", "payload.message": message, queueKey: queueKey(alert) }, $unset: { heldOf: true } });
 				if (won) await this.pump(alert.userId);
 				return { donationId: ctx.params.donationId, status: "queued" };
 			},
@@ -212,7 +234,7 @@ const schema: ServiceSchema<any> = {
 			params: { donationId: { type: "string", max: 64 } },
 			async handler(this: any, ctx: Ctx<{ donationId: string }>) {
 				const alert = await this.heldAlert(ctx.meta.user!.id, ctx.params.donationId);
-				await this.store.updateIf({ _id: alert._id, status: "held" }, { $set: { status: "rejected", finishedAt: new Date().toISOString() } });
+				await this.store.updateIf({ _id: alert._id, status: "held" }, { $set: { status: "rejected", finishedAt: new Date().toISOString() }, $unset: { heldOf: true } });
 				return { donationId: ctx.params.donationId, status: "rejected" };
 			},
 		},
@@ -229,7 +251,7 @@ const schema: ServiceSchema<any> = {
 			group: "alerts",
 			async handler(this: any, payload: { donation: { id: string; recipientId: string } }) {
 				// Money taken back: an alert not yet on screen is dropped.
-				await this.store.updateMany({ donationId: payload.donation.id, status: { $in: ["queued", "held"] } }, { $set: { status: "cancelled", finishedAt: new Date().toISOString() } });
+				await this.store.updateMany({ donationId: payload.donation.id, status: { $in: ["queued", "held"] } }, { $set: { status: "cancelled", finishedAt: new Date().toISOString() }, $unset: UNMARK });
 			},
 		},
 	},
@@ -254,14 +276,15 @@ const schema: ServiceSchema<any> = {
 				order: orderKey(d.paidAt, d.id),
 				payload: buildPayload(id, d, decision.message, settings),
 				heldReason: decision.heldReason,
-				original: d,
+				originalMessage: d.originalMessage ?? d.message,
 				paidAt: d.paidAt ?? null,
 				createdAt: new Date().toISOString(),
 			});
 		},
 
 		/** Inserts an alert (a duplicate key means it is already queued: redelivery) and pumps. */
-		async enqueue(this: any, alert: AlertDoc): Promise<AlertDoc> {
+		async enqueue(this: any, fresh: AlertDoc): Promise<AlertDoc> {
+			const alert: AlertDoc = { ...fresh, ...marks(fresh) };
 			await this.ensureChannel(alert.userId);
 			let stored = alert;
 			try {
@@ -290,12 +313,13 @@ const schema: ServiceSchema<any> = {
 			for (let attempt = 0; attempt < 3; attempt++) {
 				const ch: ChannelDoc | null = await channels.findById(userId);
 				if (!ch || ch.paused || ch.showing) return;
-				const [next]: AlertDoc[] = await this.store.find({ query: { userId, status: "queued" }, sort: ["order"], limit: 1 });
+				// Queue keys sort by owner, then payment order: the first in range is the next alert.
+				const [next]: AlertDoc[] = await this.store.find({ query: { queueKey: ownerRange(userId) }, sort: ["queueKey"], limit: 1 });
 				if (!next) return;
 				const now = Date.now();
 				const claimed = await channels.updateIf({ _id: userId, showing: null, paused: false }, { $set: { showing: next._id, sentAt: now, deadline: now + ackTimeoutMs(next.payload, ACK_GRACE_MS) } });
 				if (!claimed) return;
-				const moved = await this.store.updateIf({ _id: next._id, status: "queued" }, { $set: { status: "showing", sentAt: now, sends: 1 } });
+				const moved = await this.store.updateIf({ _id: next._id, status: "queued" }, { $set: { status: "showing", sentAt: now, sends: 1 }, $unset: { queueKey: true } });
 				if (!moved) {
 					// Cancelled or approved elsewhere in between: release the slot and look again.
 					await channels.updateIf({ _id: userId, showing: next._id }, { $set: { showing: null, sentAt: null, deadline: null } });
@@ -309,7 +333,7 @@ const schema: ServiceSchema<any> = {
 		async send(this: any, alert: AlertDoc, resend: boolean) {
 			this.broker.broadcast("ws.emit", { namespace: "/overlay", rooms: [`overlay:${alert.userId}`], event: "alert", data: alert.payload });
 			if (!resend && alert.paidAt && alert.key.startsWith("donation:")) observePaymentToAlert(this.broker, alert.paidAt);
-			setAlertQueueDepth(this.broker, alert.userId, await this.store.count({ userId: alert.userId, status: "queued" }));
+			setAlertQueueDepth(this.broker, alert.userId, await this.store.count({ queueKey: ownerRange(alert.userId) }));
 		},
 
 		/** Marks the showing alert finished (done/skipped) and frees the channel for the next. */
@@ -343,7 +367,7 @@ const schema: ServiceSchema<any> = {
 					await this.send(alert, true);
 				}
 			}
-			const waiting: AlertDoc[] = await this.store.find({ query: { status: "queued" }, sort: ["order"], limit: 500 });
+			const waiting: AlertDoc[] = await this.store.find({ query: { queueKey: { $gt: "" } }, limit: 500 });
 			const owners = [...new Set(waiting.map((a) => a.userId))];
 			for (const userId of owners) await this.pump(userId);
 		},
@@ -351,8 +375,8 @@ const schema: ServiceSchema<any> = {
 		async queueState(this: any, userId: string) {
 			const ch: ChannelDoc | null = await this.stores.alert_channels.findById(userId);
 			const current: AlertDoc | null = ch?.showing ? await this.store.findById(ch.showing) : null;
-			const queued: AlertDoc[] = await this.store.find({ query: { userId, status: "queued" }, sort: ["order"], limit: 100 });
-			const held = await this.store.count({ userId, status: "held" });
+			const queued: AlertDoc[] = await this.store.find({ query: { queueKey: ownerRange(userId) }, sort: ["queueKey"], limit: 100 });
+			const held = await this.store.count({ heldOf: userId });
 			return { paused: !!ch?.paused, current: current ? this.view(current) : null, queued: queued.map((a) => this.view(a)), depth: queued.length, held };
 		},
 
@@ -367,13 +391,25 @@ const schema: ServiceSchema<any> = {
 			return { id: a._id, donationId: a.donationId, type: a.type, status: a.status, donorName: a.payload.donorName, formattedAmount: a.payload.formattedAmount, amount: a.payload.amount, currency: a.payload.currency, message: a.payload.message, mediaUrl: a.payload.mediaUrl ?? null, sends: a.sends ?? 0, createdAt: a.createdAt };
 		},
 
-		heldView(a: AlertDoc) {
-			return { ...this.view(a), heldReason: a.heldReason ?? null, originalMessage: a.original?.originalMessage ?? a.payload.message };
+		heldView(this: any, a: AlertDoc) {
+			return { ...this.view(a), heldReason: a.heldReason ?? null, originalMessage: this.originalMessage(a) };
+		},
+
+		originalMessage(a: AlertDoc): string {
+			return a.originalMessage ?? a.original?.originalMessage ?? a.payload.message;
+		},
+
+		/** Queued and held alerts stored before their marks existed get them (a scan on start). */
+		async addMarks(this: any) {
+			const unmarked: AlertDoc[] = await this.store.find({ query: { $or: [{ status: "queued", queueKey: { $exists: false } }, { status: "held", heldOf: { $exists: false } }] } });
+			for (const a of unmarked) await this.store.updateIf({ _id: a._id, status: a.status }, { $set: marks(a) });
+			if (unmarked.length) this.logger.info(`Marked ${unmarked.length} queued/held alert(s) stored before the queue marks`);
 		},
 	},
 
 	events: {
-		"$broker.started"(this: any) {
+		async "$broker.started"(this: any) {
+			await this.addMarks().catch((err: Error) => this.logger.warn("Marking alerts failed", err.message));
 			void this.tick().catch((err: Error) => this.logger.warn("Alert tick failed", err.message));
 		},
 	},
