@@ -53,7 +53,9 @@ export interface Child {
  * deployment) and resolves with the JSON it sends as its first IPC message ({ready: ...}).
  */
 export function startChild(script: string, env: Record<string, string | undefined> = {}, nodeArgs: string[] = []): Promise<Child> {
-	const proc = spawn(process.execPath, [...nodeArgs, "--import", "tsx", path.join(ROOT, "bench", script)], {
+	// BENCH_PROFILE_DIR=dir: every MediaShar server process writes a V8 CPU profile there when it stops.
+	const profile = process.env.BENCH_PROFILE_DIR && script.includes("mediashar") ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE_DIR)}`] : [];
+	const proc = spawn(process.execPath, [...nodeArgs, ...profile, "--import", "tsx", path.join(ROOT, "bench", script)], {
 		cwd: ROOT,
 		env: { ...process.env, LOG_LEVEL: "warn", ...env },
 		stdio: ["ignore", "pipe", "pipe", "ipc"],
