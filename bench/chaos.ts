@@ -307,6 +307,7 @@ async function main() {
 			pass: mustBeZero && createFailures.length === 0 && payFailures.length === 0,
 		};
 		writeResult("chaos", result);
+		(await import("./report")).writeReport();
 		console.log(`
 created ${created.length}/${TOTAL}, payment accepted ${accepted.length}, client retries ${counters.retries}, ${kills.length} SIGKILLs (${[...new Set(result.killedNodes)].join(", ")})
 paid donations lost:                     ${figures.paidDonationsLost}

@@ -505,6 +505,7 @@ async function main() {
 			samples: { rest: rest.findings.slice(0, 15), socket: sock.findings.slice(0, 15), crashes: crashes.slice(0, 5) },
 		};
 		writeResult(QUICK ? "fuzz-quick" : "fuzz", summary);
+		if (!QUICK) (await import("./report")).writeReport();
 		console.log(`\nresponses ≥ 500: ${fiveXX}   error-shape violations: ${shape}   socket problems: ${sock.findings.length}   crashes: ${crashes.length}   /health after: ${health}   (${summary.durationSec} s)`);
 		const failed = fiveXX > 0 || shape > 0 || sock.findings.length > 0 || crashes.length > 0 || health !== 200;
 		if (failed) {

@@ -231,7 +231,10 @@ export function writeResult(name: string, data: unknown, svg?: string): string {
 	const dir = QUICK ? path.join(RESULTS, "quick") : RESULTS;
 	fs.mkdirSync(dir, { recursive: true });
 	const file = path.join(dir, `${name}.json`);
-	fs.writeFileSync(file, JSON.stringify(data, null, 2) + "\n");
+	// Each scenario's file says when and where it was measured: runs of some scenarios only
+	// (BENCH_ONLY) leave the others' figures from earlier runs.
+	const stamped = data && typeof data === "object" && !Array.isArray(data) ? { measuredAt: new Date().toISOString(), machine: machine(), ...data } : data;
+	fs.writeFileSync(file, JSON.stringify(stamped, null, 2) + "\n");
 	if (svg) fs.writeFileSync(path.join(dir, `${name}.svg`), svg + "\n");
 	return file;
 }

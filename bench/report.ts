@@ -3,12 +3,14 @@ import path from "node:path";
 import { RESULTS, ROOT } from "./lib";
 
 /**
- * Renders the "Latest figures" section of docs/benchmarks.md from bench/results/*.json, between
- * the markers <!-- figures:start --> and <!-- figures:end -->, so the page always shows the
- * figures of the last full run. `npx tsx bench/report.ts` (run.ts calls it after a full run).
+ * Renders the "Latest figures" section of docs/benchmarks.md and the performance table of the
+ * README from bench/results/*.json, between the markers <!-- figures:start --> and
+ * <!-- figures:end -->, so both always show the figures of the last full run of each scenario.
+ * `npx tsx bench/report.ts` (run.ts calls it after a full run; chaos and fuzz after theirs).
  */
 
 const DOC = path.join(ROOT, "docs", "benchmarks.md");
+const README = path.join(ROOT, "README.md");
 
 function read(name: string): any | null {
 	const f = path.join(RESULTS, `${name}.json`);
@@ -141,14 +143,77 @@ export function renderFigures(): string {
 	return out.join("\n");
 }
 
-export function writeReport() {
-	const doc = fs.readFileSync(DOC, "utf8");
-	const start = "<!-- figures:start -->";
-	const end = "<!-- figures:end -->";
+const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
+const day = (r: any) => (r?.measuredAt ?? r?.at ? String(r.measuredAt ?? r.at).slice(0, 10) : "—");
+
+/** One row per target for the README: the figure, what it is compared with, and the verdict. */
+export function renderSummary(): string {
+	const rows: string[] = [];
+	const rest = read("rest");
+	if (rest?.mediashar) {
+		const ref = rest.references?.trivialActionDefaultBroker;
+		rows.push(
+			`| REST: authenticated cached \`GET /api/users/:username\` ≥ 40% of bare \`node:http\` | ${v(rest.mediashar.rps)} req/s = **${pct(rest.ratio)}** | bare ${v(rest.baseline.rps)} req/s${ref ? `; moleculer-web + trivial action ${v(ref.rps)} req/s (${pct(ref.ratio)})` : ""} | ${ok(rest.pass)} | ${day(rest)} |`,
+		);
+	}
+	const p = read("pipeline");
+	if (p?.mediashar) {
+		rows.push(
+			`| Donation pipeline, embedded: ≥ 300 donations/s; settled → alert p99 ≤ 50 ms at 100/s | **${v(p.mediashar.throughput.donationsPerSec)}/s**; p99 **${v(p.mediashar.latency.settledToAlertMs.p99)} ms** | bare http + Socket.IO ${v(p.baseline.throughput.donationsPerSec)}/s, p99 ${v(p.baseline.latency.settledToAlertMs.p99)} ms | ${ok(p.pass)} | ${day(p)} |`,
+		);
+	}
+	const pc = read("pipeline-cluster");
+	if (pc?.latency) rows.push(`| Donation pipeline, 3-process NATS cluster: p99 ≤ 100 ms at 100/s | p99 **${v(pc.latency.settledToAlertMs.p99)} ms** (p50 ${v(pc.latency.settledToAlertMs.p50)} ms) | — | ${ok(pc.pass)} | ${day(pc)} |`);
+	const c = read("chat");
+	if (c?.mediashar) {
+		rows.push(
+			`| Chat fan-out to ${v(c.setup.listeners)} sockets: ≥ 70% of bare Socket.IO msg/s, p99 ≤ 1.5× | **${pct(c.throughputRatio)}**, p99 **${v(c.p99Ratio)}×** (${v(c.mediashar.msgsPerSec)} msg/s, p99 ${v(c.mediashar.latencyMs.p99)} ms) | bare Socket.IO ${v(c.baseline.msgsPerSec)} msg/s, p99 ${v(c.baseline.latencyMs.p99)} ms | ${ok(c.pass)} | ${day(c)} |`,
+		);
+	}
+	const mem = read("memory");
+	if (mem?.mediashar) rows.push(`| Gateway heap per idle socket at ${v(mem.mediashar.sockets)} sockets ≤ 20 KB | **${v(mem.kbPerSocket)} KB** | bare Socket.IO ${v(mem.baselineKbPerSocket)} KB | ${ok(mem.pass)} | ${day(mem)} |`);
+	const g = read("growth");
+	if (g?.rows) {
+		const judged = g.rows.filter((r: any) => !r.informative);
+		const worst = judged.reduce((a: any, b: any) => (b.ratioP50 > a.ratioP50 ? b : a), judged[0]);
+		rows.push(`| Reads at ${g.sizes.large.donations.toLocaleString("en")} rows within 2× of ${g.sizes.small.donations.toLocaleString("en")} | worst **${v(worst?.ratioP50)}×** (${v(worst?.read)}) | the same reads at ${g.sizes.small.donations.toLocaleString("en")} rows | ${ok(g.pass)} | ${day(g)} |`);
+	}
+	const chaos = read("chaos");
+	if (chaos?.figures) {
+		const f = chaos.figures;
+		rows.push(
+			`| Chaos: ${v(chaos.created)} donations, ${v(chaos.kills)} SIGKILLs: nothing lost, paid twice or alerted twice | lost ${f.paidDonationsLost}, paid twice ${f.donationsPaidTwice}, ledger − paid ${f.ledgerCreditsMinusPaid}, never alerted ${f.paidNeverAlerted}, shown twice ${f.alertsShownTwiceAfterDedupe} | all must be 0 | ${chaos.pass ? "**met**" : "**missed**"} | ${day(chaos)} |`,
+		);
+	}
+	const fuzz = read("fuzz");
+	if (fuzz?.rest) {
+		rows.push(
+			`| Fuzzing: ${fuzz.rest.requests.toLocaleString("en")} hostile REST requests and ${fuzz.socket.events.toLocaleString("en")} socket events | responses ≥ 500: **${fuzz.rest.responses5xxOrNone}**, shape violations ${fuzz.rest.errorShapeViolations}, crashes ${fuzz.crashes} | all must be 0 | ${fuzz.rest.responses5xxOrNone === 0 && fuzz.rest.errorShapeViolations === 0 && fuzz.crashes === 0 && fuzz.socket.problems === 0 ? "**met**" : "**missed**"} | ${day(fuzz)} |`,
+		);
+	}
+	const machine = (rest ?? p ?? c)?.machine;
+	return [
+		"| target | MediaShar | compared with (same run) | result | measured |",
+		"|---|---|---|---|---|",
+		...rows,
+		"",
+		machine ? `Machine: ${machine.nproc} × ${machine.cpuModel}, ${machine.memoryGb} GB RAM, Node ${machine.node}, ${machine.platform}; load generator on the same machine, loopback only.` : "",
+	].join("\n");
+}
+
+function replaceBetween(file: string, name: string, content: string) {
+	const doc = fs.readFileSync(file, "utf8");
+	const start = `<!-- ${name}:start -->`;
+	const end = `<!-- ${name}:end -->`;
 	const i = doc.indexOf(start);
 	const j = doc.indexOf(end);
-	if (i < 0 || j < i) throw new Error(`${DOC} lacks the ${start} / ${end} markers`);
-	fs.writeFileSync(DOC, `${doc.slice(0, i + start.length)}\n\n${renderFigures()}\n${doc.slice(j)}`);
+	if (i < 0 || j < i) throw new Error(`${file} lacks the ${start} / ${end} markers`);
+	fs.writeFileSync(file, `${doc.slice(0, i + start.length)}\n\n${content}\n${doc.slice(j)}`);
+}
+
+export function writeReport() {
+	replaceBetween(DOC, "figures", renderFigures());
+	replaceBetween(README, "figures", renderSummary());
 }
 
 if (require.main === module) writeReport();
