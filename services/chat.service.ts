@@ -24,6 +24,7 @@ import {
 } from "../lib/chat/rules";
 import { Coalescer, PresenceTally } from "../lib/chat/presence";
 import type { RoomSizesPacket } from "./gateway/socket-hub";
+import { countChatMessage } from "../lib/metrics";
 import type { AuthUser, GatewayMeta } from "../types/moleculer";
 
 /**
@@ -239,6 +240,7 @@ const schema: ServiceSchema = {
 				const stored: { doc: MessageDoc; duplicate: boolean } = await this.insertOnce(doc);
 				if (stored.duplicate) return { message: this.channelView(stored.doc), duplicate: true };
 				const message = this.channelView(doc);
+				countChatMessage(this.broker, "channel");
 				ctx.broadcast("ws.emit", { namespace: "/", rooms: [room], event: "chat:message", data: message });
 				if (doc.outbox) await this.drainOutbox(doc);
 				return { message, duplicate: false };
@@ -872,6 +874,7 @@ const schema: ServiceSchema = {
 			);
 			await this.advanceRead(conv._id, me.id, doc._id);
 			const message = this.dmView(doc);
+			countChatMessage(this.broker, "dm");
 			ctx.broadcast("ws.emit", { namespace: "/", rooms: conv.participants.map(userRoom), event: "dm:message", data: message });
 			await this.drainOutbox(doc);
 			return { message, duplicate: false };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Errors } from "moleculer";
 import SwaggerParser from "@apidevtools/swagger-parser";
-import { allServiceNames, client, connectSocket, startHarness, waitFor, type Harness } from "../support/harness";
+import { allServiceNames, client, connectSocket, emitAck, registerUser, startHarness, waitFor, type Harness } from "../support/harness";
 import { parsePrometheus } from "../../lib/ops/prometheus";
 import { currentRequestId } from "../../lib/ops/request-context";
 import { donate, openOverlay, pay, setupStreamer } from "../support/flow";
@@ -108,6 +108,25 @@ describe("operations endpoints (all services)", () => {
 		} finally {
 			overlay.close();
 		}
+	});
+
+	it("/metrics counts accepted chat messages, channel and direct", async () => {
+		const [streamer, fan] = await Promise.all([registerUser(h.url, "opschat"), registerUser(h.url, "opsfan")]);
+		const before = await scrape(h.url);
+		const socket = await connectSocket(h.url, "/", { token: fan.token });
+		try {
+			expect((await emitAck(socket, "chat:join", { channel: streamer.username })).ok).toBe(true);
+			expect((await emitAck(socket, "chat:send", { channel: streamer.username, text: "hello chat" })).ok).toBe(true);
+			// refused (empty text): not counted
+			expect((await emitAck(socket, "chat:send", { channel: streamer.username, text: "   " })).ok).toBe(false);
+		} finally {
+			socket.close();
+		}
+		const conv = await api("POST", "/api/conversations", { with: streamer.username }, { token: fan.token });
+		expect((await api("POST", `/api/conversations/${conv.body.id}/messages`, { text: "psst" }, { token: fan.token })).status).toBeLessThan(300);
+		const after = await scrape(h.url);
+		expect(sample(after, "mediashar_chat_messages_total", { kind: "channel" })).toBe(sample(before, "mediashar_chat_messages_total", { kind: "channel" }) + 1);
+		expect(sample(after, "mediashar_chat_messages_total", { kind: "dm" })).toBe(sample(before, "mediashar_chat_messages_total", { kind: "dm" }) + 1);
 	});
 
 	it("/health/services lists every service with its nodes and is 200 when all required ones run", async () => {
