@@ -68,6 +68,8 @@ interface NotificationDoc {
 type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
 
 const ID = { type: "string", min: 1, max: 64 };
+/** How long one delivery of a like may take before a redelivery takes over. */
+const LIKE_LEASE_MS = 10_000;
 const READ = { $set: { read: true }, $unset: { unreadOf: true } };
 
 const schema: ServiceSchema = {
@@ -240,17 +242,33 @@ const schema: ServiceSchema = {
 		/** Likes on one target inside one window share a notification ("alice and 4 others…"). */
 		async deliverLike(this: any, msg: { userId: string; targetType: string; targetId: string; targetOwnerId: string }) {
 			if (!msg?.targetOwnerId || msg.userId === msg.targetOwnerId) return;
-			// One notification contribution per (liker, target), whatever the redeliveries or re-likes.
-			try {
-				await this.stores.notification_sources.insert({ _id: `like:${msg.userId}:${msg.targetType}:${msg.targetId}`, at: Date.now() });
-			} catch (err) {
-				if (isDuplicateKey(err)) return;
-				throw err;
-			}
 			const [actor] = await this.actors([msg.userId]);
 			const name = actor ? actor.displayName || actor.username : "Someone";
 			const key = likeGroupKey(msg.targetOwnerId, msg.targetType, msg.targetId);
 			const recipient = await this.recipient(msg.targetOwnerId);
+			// One notification contribution per (liker, target), whatever the redeliveries or re-likes.
+			// The source row holds a short lease while the like is being counted and is marked done
+			// after: a redelivery during the lease waits (the channel retries it), one after a failure
+			// takes the lease over and finishes the job instead of dropping it.
+			const sources = this.stores.notification_sources;
+			const sourceId = `like:${msg.userId}:${msg.targetType}:${msg.targetId}`;
+			const leaseUntil = Date.now() + LIKE_LEASE_MS;
+			try {
+				await sources.insert({ _id: sourceId, at: Date.now(), done: false, leaseUntil });
+			} catch (err) {
+				if (!isDuplicateKey(err)) throw err;
+				const source = await sources.findById(sourceId);
+				// Rows written before the `done` field are finished ones.
+				if (!source || source.done !== false) return;
+				const free = source.leaseUntil <= Date.now() && (await sources.updateIf({ _id: sourceId, done: false, leaseUntil: source.leaseUntil }, { $set: { leaseUntil } }));
+				if (!free) throw new Error(`The like of ${msg.userId} on ${msg.targetType} ${msg.targetId} is being counted; will retry`);
+			}
+			await this.contributeLike(msg, key, name, recipient);
+			await sources.updateMany({ _id: sourceId }, { $set: { done: true } });
+		},
+
+		/** Puts one like into the open group of its target, or opens a group. */
+		async contributeLike(this: any, msg: { userId: string; targetType: string; targetId: string; targetOwnerId: string }, key: string, name: string, recipient: unknown) {
 			for (let round = 0; round < 5; round++) {
 				const nowMs = Date.now();
 				const now = new Date(nowMs).toISOString();

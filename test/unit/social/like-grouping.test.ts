@@ -44,7 +44,11 @@ describe("like grouping", () => {
 
 		await like("u1");
 		vi.setSystemTime(t0 + 30_000);
-		await Promise.all([like("u2"), like("u2")]); // a redelivered message counts once
+		// A message delivered twice at once: the second waits for the first (and is retried).
+		const [first, second] = await Promise.allSettled([like("u2"), like("u2")]);
+		expect(first.status).toBe("fulfilled");
+		expect(second).toMatchObject({ status: "rejected", reason: { message: expect.stringContaining("will retry") } });
+		await like("u2"); // the retry: already counted
 		let items = await inbox();
 		expect(items).toHaveLength(1);
 		expect(items[0]).toMatchObject({ type: "like", title: "bob and alice liked your post", data: { count: 2, users: ["bob", "alice"] } });
@@ -53,8 +57,22 @@ describe("like grouping", () => {
 		await like("u3");
 		items = await inbox();
 		expect(items.map((n: any) => n.title)).toEqual(["carol liked your post", "bob and alice liked your post"]);
+		// A delivery that failed after claiming its like is finished by the next one, once the
+		// lease has passed; it is neither dropped nor counted twice.
+		const insert = svc.store.insert.bind(svc.store);
+		svc.store.insert = async () => {
+			throw new Error("disk full");
+		};
+		await expect(svc.deliverLike({ userId: "u1", targetType: "post", targetId: "p2", targetOwnerId: "owner" })).rejects.toThrow("disk full");
+		svc.store.insert = insert;
+		await expect(svc.deliverLike({ userId: "u1", targetType: "post", targetId: "p2", targetOwnerId: "owner" })).rejects.toThrow("will retry");
+		vi.setSystemTime(t0 + 61_000 + 11_000);
+		await svc.deliverLike({ userId: "u1", targetType: "post", targetId: "p2", targetOwnerId: "owner" });
+		await svc.deliverLike({ userId: "u1", targetType: "post", targetId: "p2", targetOwnerId: "owner" });
+		items = await inbox();
+		expect(items.map((n: any) => n.title)).toEqual(["alice liked your post", "carol liked your post", "bob and alice liked your post"]);
 		// Self-likes never notify.
 		await svc.deliverLike({ userId: "owner", targetType: "post", targetId: "p1", targetOwnerId: "owner" });
-		expect(await inbox()).toHaveLength(2);
+		expect(await inbox()).toHaveLength(3);
 	});
 });
