@@ -5,7 +5,7 @@ import { formatMoney } from "../lib/money";
 import { moderate } from "../lib/moderation";
 import { withDefaults, type UserSettings } from "../lib/user-settings";
 import { ackTimeoutMs, buildPayload, decide, orderKey, type AlertPayload, type PaidDonation } from "../lib/alerts";
-import { isDuplicateKey, notFound, invalid } from "../lib/errors";
+import { conflict, isDuplicateKey, notFound, invalid } from "../lib/errors";
 import { countAlertDelivered, observePaymentToAlert, setAlertQueueDepth } from "../lib/metrics";
 import type { GatewayMeta } from "../types/moleculer";
 
@@ -72,6 +72,8 @@ function marks(a: AlertDoc): Partial<AlertDoc> {
 	return {};
 }
 const UNMARK = { queueKey: true, heldOf: true };
+/** Alerts that passed moderation: the ones a streamer may show again. */
+const REPLAYABLE: AlertStatus[] = ["queued", "showing", "done", "skipped"];
 const TICK_MS = Number(process.env.ALERT_TICK_MS || 1_000);
 
 const schema: ServiceSchema<any> = {
@@ -142,8 +144,15 @@ const schema: ServiceSchema<any> = {
 				if (!owner) throw notFound("Donation");
 				const first: AlertDoc | null = await this.store.findOne({ key: `donation:${ctx.params.donationId}` });
 				if (!first || first.userId !== owner) throw notFound("Donation");
+				// Only what already passed moderation (never a held, rejected or cancelled alert), and
+				// only while the money is still paid.
+				if (!REPLAYABLE.includes(first.status)) throw conflict(`A ${first.status} alert cannot be replayed`, "NOT_REPLAYABLE", { status: first.status });
+				const donation = await ctx.call<{ status: string } | null, { id: string }>("donations.get", { id: ctx.params.donationId });
+				if (donation?.status !== "paid") throw conflict("Only a paid donation can be shown on the overlay", "DONATION_NOT_PAID", { status: donation?.status ?? null });
+				// Masked again with today's blocked terms.
+				const settings = await this.settingsOf(owner);
 				const id = newId();
-				const payload = { ...first.payload, id, createdAt: new Date().toISOString() };
+				const payload = { ...first.payload, id, message: moderate(first.payload.message, settings.moderation.blockedTerms).masked, createdAt: new Date().toISOString() };
 				const alert = await this.enqueue({ _id: id, key: `replay:${ctx.params.donationId}:${id}`, userId: owner, donationId: ctx.params.donationId, type: "donation", status: "queued", order: orderKey(null, id), payload, createdAt: new Date().toISOString() });
 				ctx.meta.$statusCode = 202;
 				return { alert: this.view(alert) };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { client, connectSocket, registerUser, startHarness, waitFor, type Harness } from "../support/harness";
-import { donate, openOverlay, pay, setupStreamer, waitStatus } from "../support/flow";
+import { donate, openOverlay, pay, sandboxWebhook, setupStreamer, waitStatus } from "../support/flow";
 
 const SERVICES = ["users", "payments", "donations", "alerts"];
 // A short display time and grace so the "resend after timeout" case runs in about two seconds.
@@ -123,6 +123,31 @@ describe("overlay alerts", () => {
 		await waitStatus(h.url, s.token, rejected, "paid");
 		expect(overlay.alerts.some((a) => a.donorName === "Rejected")).toBe(false);
 		expect((await api("POST", `/api/alerts/${rejected}/approve`, undefined, { token: s.token })).status).toBe(422);
+		// A rejected alert cannot come back through replay either; the approved one replays masked.
+		const replayRejected = await api("POST", `/api/alerts/${rejected}/replay`, undefined, { token: s.token });
+		expect(replayRejected.status).toBe(409);
+		expect(replayRejected.body.type).toBe("NOT_REPLAYABLE");
+		expect((await api("POST", `/api/alerts/${held}/replay`, undefined, { token: s.token })).status).toBe(202);
+		const again = await overlay.next(3);
+		expect(again).toMatchObject({ donorName: "Held", message: "**** streamer" });
+		await overlay.done(again.id);
+		expect(overlay.alerts.some((a) => a.donorName === "Rejected")).toBe(false);
+		overlay.close();
+	});
+
+	it("a refunded donation is never shown again", async () => {
+		const s = await setupStreamer(h.url, { alerts: { displaySeconds: 30 } });
+		const overlay = await openOverlay(h.url, s.overlayToken);
+		const res = await donate(h.url, s.username, { donorName: "Refunded" });
+		await pay(h.url, res.body.payment.id);
+		const first = await overlay.next(1);
+		await overlay.done(first.id);
+		expect((await sandboxWebhook(h.url, { payment_id: res.body.payment.id, status: "refund" })).status).toBe(200);
+		await waitStatus(h.url, s.token, res.body.donation.id, "refunded");
+		const replay = await api("POST", `/api/alerts/${res.body.donation.id}/replay`, undefined, { token: s.token });
+		expect(replay.status).toBe(409);
+		expect(replay.body.type).toBe("DONATION_NOT_PAID");
+		expect(overlay.alerts).toHaveLength(1);
 		overlay.close();
 	});
 
