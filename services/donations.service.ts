@@ -264,8 +264,8 @@ const schema: ServiceSchema<any> = {
 			const settings = withDefaults(recipient.settings);
 			const now = new Date().toISOString();
 			const message = (p.message ?? "").trim();
-			// The payment's id is chosen here so the donation is stored with it in one write.
-			const paymentId = newId();
+			// The payment is opened first: a provider that refuses it (422) or is down (503) leaves
+			// nothing stored. Its id is chosen here so the donation is stored with it in one write.
 			const doc: DonationDoc = {
 				_id: newId(),
 				recipientId: recipient.id,
@@ -280,38 +280,27 @@ const schema: ServiceSchema<any> = {
 				amount: p.amount,
 				currency: p.currency,
 				provider: p.provider,
-				paymentId,
+				paymentId: newId(),
 				status: "pending",
 				createdAt: now,
 				paidAt: null,
 				statusAt: now,
 				effects: {},
 			};
+			const payment: any = await ctx.call("payments.create", {
+				paymentId: doc.paymentId,
+				donationId: doc._id,
+				amount: doc.amount,
+				currency: doc.currency,
+				provider: doc.provider,
+				method: p.method,
+				bank: p.bank,
+				donorName: doc.donorName,
+				email: p.email,
+				description: `Donation to ${recipient.username}`,
+			});
+			doc.paymentId = payment.id;
 			await this.store.insert(doc);
-			let payment: any;
-			try {
-				payment = await ctx.call("payments.create", {
-					paymentId,
-					donationId: doc._id,
-					amount: doc.amount,
-					currency: doc.currency,
-					provider: doc.provider,
-					method: p.method,
-					bank: p.bank,
-					donorName: doc.donorName,
-					email: p.email,
-					description: `Donation to ${recipient.username}`,
-				});
-			} catch (err) {
-				// Nothing was charged: the donation can never complete, so it is marked failed.
-				await this.store.updateIf({ _id: doc._id, status: "pending" }, { $set: { status: "failed", statusAt: new Date().toISOString(), failure: (err as Error).message } });
-				throw err;
-			}
-			if (payment.id !== paymentId) {
-				// The donation already had a payment (a retried call): keep the one that exists.
-				await this.store.updateMany({ _id: doc._id }, { $set: { paymentId: payment.id } });
-				doc.paymentId = payment.id;
-			}
 			ctx.meta.$statusCode = 201;
 			(ctx.meta as any).$location = `/api/donations/${doc._id}`;
 			return { donation: this.view(doc), payment: { id: payment.id, provider: payment.provider, status: payment.status, action: payment.action } };
@@ -415,19 +404,30 @@ const schema: ServiceSchema<any> = {
 					{ _id: donationId, status: "pending" },
 					{ $set: { status: "paid", paidAt: now, statusAt: now, "effects.aggregated": true, effectsDue: true, ...(paymentId ? { paymentId } : {}) } },
 				);
-				const d: DonationDoc | null = await this.store.findById(donationId);
-				if (d && (d.status === "paid" || d.status === "refunded" || d.status === "reversed")) await this.applyPaidEffects(d, claimed);
-				if (d && (d.status === "refunded" || d.status === "reversed")) await this.applyReversalEffects(d, false);
+				const d: DonationDoc = await this.stored(donationId, paymentId);
+				if (d.status === "paid" || d.status === "refunded" || d.status === "reversed") await this.applyPaidEffects(d, claimed);
+				if (d.status === "refunded" || d.status === "reversed") await this.applyReversalEffects(d, false);
 			} else if (status === "failed" || status === "expired") {
-				await this.store.updateIf({ _id: donationId, status: "pending" }, { $set: { status, statusAt: now } });
+				if (!(await this.store.updateIf({ _id: donationId, status: "pending" }, { $set: { status, statusAt: now } }))) await this.stored(donationId, paymentId);
 			} else if (status === "refunded" || status === "reversed") {
 				const claimed = await this.store.updateIf({ _id: donationId, status: "paid" }, { $set: { status, statusAt: now, "effects.deaggregated": true, effectsDue: true } });
-				const d: DonationDoc | null = await this.store.findById(donationId);
-				if (d && (d.status === "refunded" || d.status === "reversed")) {
+				const d: DonationDoc = await this.stored(donationId, paymentId);
+				if (d.status === "refunded" || d.status === "reversed") {
 					await this.applyPaidEffects(d, false);
 					await this.applyReversalEffects(d, claimed);
 				}
 			}
+		},
+
+		/**
+		 * The donation a payment status is about. The payment is stored a moment before its
+		 * donation, so a status for a donation not stored yet throws: the channel delivers it again
+		 * (and dead-letters it, for an operator, if the donation never appears).
+		 */
+		async stored(this: any, donationId: string, paymentId?: string): Promise<DonationDoc> {
+			const d: DonationDoc | null = await this.store.findById(donationId);
+			if (!d) throw new Error(`Donation ${donationId} of payment ${paymentId ?? "?"} is not stored (yet)`);
+			return d;
 		},
 
 		/**

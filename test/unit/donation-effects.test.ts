@@ -97,6 +97,14 @@ describe("donation effects after a crash", () => {
 		expect(await svc.stores.donation_aggregates.findById("total:streamer1:IDR")).toMatchObject({ amount: 10_000_00, count: 2 });
 	});
 
+	it("a status for a donation not stored yet throws, so the channel delivers it again", async () => {
+		await expect(svc.applyPaymentStatus("not-yet", "paid", "pay-x")).rejects.toThrow("not stored");
+		await expect(svc.applyPaymentStatus("not-yet", "expired", "pay-x")).rejects.toThrow("not stored");
+		await svc.store.insert(donation("not-yet", { recipientId: "streamer2", status: "pending", paidAt: null, effects: {} }));
+		await svc.applyPaymentStatus("not-yet", "paid", "pay-x");
+		expect((await effectsOf("not-yet")).doc.status).toBe("paid");
+	});
+
 	it("keeps the mark when a refund lands while the paid effects are being applied", async () => {
 		await svc.store.insert(donation("d4", { status: "pending", paidAt: null, effects: {} }));
 		await svc.applyPaymentStatus("d4", "paid", "pay-d4");
