@@ -131,8 +131,10 @@ const config: BrokerOptions = {
 	requestTimeout: num("REQUEST_TIMEOUT_MS", 10_000),
 
 	// Retry only what is safe to retry: moleculer marks "no live node" and timeouts retryable,
-	// and every mutating action is idempotent (unique keys, conditional updates), so a retry that
-	// lands on another node after a crash cannot double anything.
+	// and mutating actions are idempotent (unique keys, conditional updates), so a retry that lands
+	// on another node after a crash cannot double anything. The few that create something without
+	// such a key (a donation without Idempotency-Key, a chat message without nonce, a post, a
+	// sign-in, a token refresh) set `retryPolicy: { enabled: false }` (test/unit/retry-policy).
 	retryPolicy: {
 		enabled: env.RETRY_ENABLED !== "false",
 		retries: num("RETRY_COUNT", 3),

@@ -118,6 +118,8 @@ const schema: ServiceSchema<any> = {
 		/** Queue a test alert for the caller's overlay. */
 		test: {
 			rest: "POST /alerts/test",
+			// Never retried by the broker: a second run would make a second test alert.
+			retryPolicy: { enabled: false },
 			auth: "required",
 			params: { message: { type: "string", max: 500, optional: true }, amount: { type: "number", integer: true, min: 1, max: 1e12, optional: true } },
 			async handler(this: any, ctx: Ctx<{ message?: string; amount?: number }>) {
@@ -137,6 +139,8 @@ const schema: ServiceSchema<any> = {
 		/** Show a paid donation's alert again. */
 		replay: {
 			rest: "POST /alerts/:donationId/replay",
+			// Never retried by the broker: a second run would make a second replayed alert.
+			retryPolicy: { enabled: false },
 			auth: "required",
 			params: { donationId: { type: "string", max: 64 }, userId: { type: "string", max: 64, optional: true } },
 			async handler(this: any, ctx: Ctx<{ donationId: string; userId?: string }>) {

@@ -190,6 +190,8 @@ const schema: ServiceSchema = {
 		/** Send a chat message; refusals ack `{ok:false, error:{type, message, retryAfterSec?}}`. */
 		send: {
 			socket: "chat:send",
+			// Never retried by the broker: a second run would make a second message (unless it has a nonce).
+			retryPolicy: { enabled: false },
 			params: { channel: USERNAME, text: TEXT, nonce: NONCE },
 			async handler(this: any, ctx: Ctx<{ channel: string; text: string; nonce?: string }>) {
 				const user = requireUser(ctx);
@@ -538,6 +540,8 @@ const schema: ServiceSchema = {
 		/** Send a direct message: 201 new, 200 when the nonce was already used. */
 		sendConversationMessage: {
 			rest: "POST /conversations/:id/messages",
+			// Never retried by the broker: a second run would make a second message (unless it has a nonce).
+			retryPolicy: { enabled: false },
 			auth: "required",
 			params: { id: ID, text: TEXT, nonce: NONCE },
 			async handler(this: any, ctx: Ctx<{ id: string; text: string; nonce?: string }>) {
@@ -573,6 +577,8 @@ const schema: ServiceSchema = {
 		/** Socket: send a direct message. */
 		dmSend: {
 			socket: "dm:send",
+			// Never retried by the broker: a second run would make a second message (unless it has a nonce).
+			retryPolicy: { enabled: false },
 			params: { conversationId: ID, text: TEXT, nonce: NONCE },
 			async handler(this: any, ctx: Ctx<{ conversationId: string; text: string; nonce?: string }>) {
 				return this.sendDm(ctx, ctx.params.conversationId, ctx.params.text, ctx.params.nonce);

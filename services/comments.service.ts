@@ -45,6 +45,8 @@ const schema: ServiceSchema = {
 		/** Comment on a post or donation, or reply to a top-level comment with `parentId`. */
 		create: {
 			rest: "POST /comments",
+			// Never retried by the broker: a second run would make a second comment.
+			retryPolicy: { enabled: false },
 			auth: "required",
 			params: {
 				type: { type: "enum", values: [...COMMENT_TARGETS] },

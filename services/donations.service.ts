@@ -79,6 +79,8 @@ const schema: ServiceSchema<any> = {
 		/** Start a donation: validates against the streamer's settings and opens a payment. */
 		create: {
 			rest: "POST /donations",
+			// Never retried by the broker: a second run would make a second donation and payment (clients retry with the same Idempotency-Key).
+			retryPolicy: { enabled: false },
 			auth: "optional",
 			params: {
 				to: { type: "string", min: 1, max: 25 },

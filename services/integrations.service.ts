@@ -135,6 +135,8 @@ const schema: ServiceSchema = {
 		/** Send one delivery again now (e.g. after fixing the receiver); the event id stays the same. */
 		redeliver: {
 			rest: "POST /me/webhook/deliveries/:id/redeliver",
+			// Never retried by the broker: a second run would make a second delivery.
+			retryPolicy: { enabled: false },
 			auth: "required",
 			params: { id: { type: "string", min: 1, max: 64 } },
 			async handler(this: any, ctx: Ctx<{ id: string }>) {

@@ -239,6 +239,8 @@ const schema: ServiceSchema = {
 		/** Full refund of a paid payment, by the donation's recipient or an admin. */
 		refund: {
 			rest: "POST /payments/:id/refund",
+			// Never retried by the broker: a second run would make a second refund request to the provider.
+			retryPolicy: { enabled: false },
 			auth: "required",
 			params: { id: { type: "string", min: 1, max: 64 } },
 			async handler(this: any, ctx: Ctx<{ id: string }>) {

@@ -35,6 +35,8 @@ const schema: ServiceSchema = {
 		/** Publish a post on the caller's channel. */
 		create: {
 			rest: "POST /posts",
+			// Never retried by the broker: a second run would make a second post.
+			retryPolicy: { enabled: false },
 			auth: "required",
 			params: {
 				title: { type: "string", min: 1, max: POST_TITLE_MAX, trim: true },

@@ -125,6 +125,8 @@ const schema: ServiceSchema = {
 		/** Create an account; answers with tokens so the client is signed in at once. */
 		register: {
 			rest: "POST /auth/register",
+			// Never retried by the broker: a second run would answer 409 to the registration the first one made.
+			retryPolicy: { enabled: false },
 			params: {
 				username: USERNAME,
 				email: { type: "email", max: 254 },
@@ -169,6 +171,8 @@ const schema: ServiceSchema = {
 		/** Sign in with username or email. Repeated failures for one login are slowed down (429). */
 		login: {
 			rest: "POST /auth/login",
+			// Never retried by the broker: a second run would open a second sign-in session.
+			retryPolicy: { enabled: false },
 			params: { login: { type: "string", min: 1, max: 254 }, password: { type: "string", min: 1, max: 200 } },
 			async handler(this: any, ctx: Ctx<{ login: string; password: string }>) {
 				const login = ctx.params.login.trim().toLowerCase();
@@ -190,6 +194,8 @@ const schema: ServiceSchema = {
 		/** Trade a refresh token for a new pair; a reused token revokes its whole family. */
 		refresh: {
 			rest: "POST /auth/refresh",
+			// Never retried by the broker: a second run would present the token the first one rotated, which revokes the whole family.
+			retryPolicy: { enabled: false },
 			params: { refreshToken: { type: "string", min: 10, max: 200 } },
 			async handler(this: any, ctx: Ctx<{ refreshToken: string }>) {
 				const token: RefreshDoc | null = await this.findRefresh(ctx.params.refreshToken);
