@@ -6,10 +6,15 @@
 
 export type RuntimeMode = "production" | "development" | "test";
 
+/**
+ * development: NODE_ENV unset or "development"; test: "test" (or under Vitest); anything else
+ * ("production", "staging", …) is treated as production: secrets have no default there, so a
+ * misspelt or unusual NODE_ENV can never fall back to a known development secret.
+ */
 export function runtimeMode(env: NodeJS.ProcessEnv = process.env): RuntimeMode {
-	if (env.NODE_ENV === "production") return "production";
 	if (env.NODE_ENV === "test" || env.VITEST) return "test";
-	return "development";
+	if (!env.NODE_ENV || env.NODE_ENV === "development") return "development";
+	return "production";
 }
 
 const DEV_SECRETS: Record<string, string> = {
@@ -22,7 +27,7 @@ export function secret(name: keyof typeof DEV_SECRETS | string, env: NodeJS.Proc
 	const value = env[name];
 	if (value && value.length > 0) return value;
 	if (runtimeMode(env) === "production") {
-		throw new Error(`${name} must be set when NODE_ENV=production (it has no default outside development and tests).`);
+		throw new Error(`${name} must be set when NODE_ENV=${env.NODE_ENV} (it has a default only in development and tests).`);
 	}
 	return DEV_SECRETS[name] ?? `dev-only-${name.toLowerCase()}`;
 }

@@ -1,6 +1,9 @@
 import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { runtimeMode, secret } from "../../lib/config";
 
 /**
  * In production there are no default secrets: a node started without them must refuse to start
@@ -9,12 +12,14 @@ import { describe, expect, it } from "vitest";
 
 const ROOT = path.resolve(__dirname, "../..");
 const RUNNER = path.join(ROOT, "node_modules/moleculer/bin/moleculer-runner.js");
+const DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "mediashar-prod-"));
+afterAll(() => fs.rmSync(DATA_DIR, { recursive: true, force: true }));
 
 function start(services: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
 	const clean: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
 	const child = spawn(process.execPath, ["--import", "tsx", RUNNER, "--config", path.join(ROOT, "moleculer.config.ts")], {
 		cwd: ROOT,
-		env: { ...clean, NODE_ENV: "production", PORT: "0", HOST: "127.0.0.1", DATA_DIR: path.join(ROOT, "test-output", `prod-${process.pid}`), SERVICES: services.map((s) => path.join(ROOT, "services", `${s}.service.ts`)).join(","), ...env },
+		env: { ...clean, NODE_ENV: "production", PORT: "0", HOST: "127.0.0.1", DATA_DIR, SERVICES: services.map((s) => path.join(ROOT, "services", `${s}.service.ts`)).join(","), ...env },
 		stdio: ["ignore", "pipe", "pipe"],
 	});
 	let output = "";
@@ -35,6 +40,15 @@ describe("security: production refuses to start without secrets", () => {
 		expect(res.code).not.toBe(0);
 		expect(res.code).not.toBeNull();
 		expect(res.output).toContain("JWT_SECRET must be set");
+	}, 60_000);
+
+	it("treats any NODE_ENV but development and test as production (staging has no default secret either)", async () => {
+		const res = await start(["users", "api"], { NODE_ENV: "staging" });
+		expect(res.code).not.toBe(0);
+		expect(res.output).toContain("JWT_SECRET must be set when NODE_ENV=staging");
+		expect(["development", "test", "production", "production"]).toEqual([undefined, "test", "production", "prod"].map((NODE_ENV) => runtimeMode({ NODE_ENV })));
+		expect(secret("JWT_SECRET", { NODE_ENV: "development" })).toMatch(/^dev-only/);
+		expect(() => secret("JWT_SECRET", { NODE_ENV: "Production" })).toThrow("JWT_SECRET must be set");
 	}, 60_000);
 
 	it("exits non-zero naming SANDBOX_WEBHOOK_SECRET when the sandbox is on without its secret", async () => {
