@@ -1,7 +1,7 @@
 import type { Context, ServiceSchema } from "moleculer";
 import { DbMixin } from "../mixins/db.mixin";
 import { newId, randomToken } from "../lib/ids";
-import { boolEnv, intEnv } from "../lib/config";
+import { boolEnv, intEnv, runtimeMode } from "../lib/config";
 import { invalid, isDuplicateKey, notFound } from "../lib/errors";
 import { sign } from "../lib/signature";
 import { nextDelayMs } from "../lib/notify/backoff";
@@ -310,7 +310,9 @@ const schema: ServiceSchema = {
 	},
 
 	created(this: any) {
-		this.blockPrivate = boolEnv("WEBHOOK_BLOCK_PRIVATE", false);
+		// Private and loopback targets (cloud metadata included) are refused in production unless an
+		// operator allows them; development and tests post to receivers on 127.0.0.1.
+		this.blockPrivate = boolEnv("WEBHOOK_BLOCK_PRIVATE", runtimeMode() === "production");
 		this.timeoutMs = Math.max(100, intEnv("WEBHOOK_TIMEOUT_MS", 10_000));
 		this.retryWindowMs = Math.max(1000, intEnv("WEBHOOK_RETRY_WINDOW_MS", 24 * 3600_000));
 		this.backoff = { baseMs: Math.max(10, intEnv("WEBHOOK_RETRY_BASE_MS", 10_000)), maxMs: Math.max(10, intEnv("WEBHOOK_RETRY_MAX_MS", 3600_000)) };
