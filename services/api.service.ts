@@ -9,6 +9,7 @@ import { bearerToken, verifyAccessToken } from "../lib/tokens";
 import { MemoryCounterStore, RedisCounterStore, checkLimits, retryAfterSec, windowStart, type CounterStore } from "../lib/rate-limit";
 import { createRedis, redisUrl } from "../lib/redis";
 import { newId } from "../lib/ids";
+import { RevokedUsers } from "../lib/revoked-users";
 import { countRateLimited } from "../lib/metrics";
 import { SocketHub, type EmitPacket } from "./gateway/socket-hub";
 import { pageRoutes } from "./gateway/pages";
@@ -234,6 +235,14 @@ const schema: ServiceSchema<any> = {
 		"$services.changed"(this: any) {
 			this.hub?.refreshRoutes();
 		},
+		/** A ban (or its lifting): access tokens already issued to that user stop (or start) working. */
+		"users.banned": {
+			params: { userId: "string", banned: "boolean", at: "number" },
+			handler(this: any, ctx: Context<{ userId: string; banned: boolean; at: number }>) {
+				if (ctx.params.banned) this.revoked.revoke(ctx.params.userId, ctx.params.at);
+				else this.revoked.restore(ctx.params.userId);
+			},
+		},
 	},
 
 	methods: {
@@ -247,6 +256,7 @@ const schema: ServiceSchema<any> = {
 			if (!v.ok) {
 				throw new Errors.MoleculerClientError(v.reason === "expired" ? "Access token expired" : "Invalid access token", 401, v.reason === "expired" ? "TOKEN_EXPIRED" : "INVALID_TOKEN");
 			}
+			if (this.revoked.has(v.user.id)) throw new Errors.MoleculerClientError("This account is suspended", 401, "TOKEN_REVOKED");
 			return v.user;
 		},
 
@@ -283,6 +293,7 @@ const schema: ServiceSchema<any> = {
 
 	created(this: any) {
 		this.appConfig = loadConfig();
+		this.revoked = new RevokedUsers(this.appConfig.accessTokenTtlSec * 1000);
 		const url = redisUrl();
 		if (url) {
 			this.redis = createRedis(url, "ratelimit");
@@ -295,10 +306,18 @@ const schema: ServiceSchema<any> = {
 	started(this: any) {
 		this.hub = new SocketHub(this.broker, this.logger, this.server, {
 			jwtSecret: this.appConfig.jwtSecret,
+			isRevoked: (userId: string) => this.revoked.has(userId),
 			resolveOverlayToken: (token: string) => this.broker.call("users.resolveOverlayToken", { token }),
 		});
 		this.hub.refreshRoutes();
 		this.server.on("clientError", answerClientError);
+		// Bans from before this gateway started, within one access-token lifetime.
+		const since = Date.now() - this.appConfig.accessTokenTtlSec * 1000;
+		this.broker
+			.waitForServices("users")
+			.then(() => this.broker.call("users.bannedSince", { since }))
+			.then((rows: Array<{ userId: string; at: number }>) => rows.forEach((r) => this.revoked.revoke(r.userId, r.at)))
+			.catch((err: Error) => this.logger.warn("Could not load recent bans", err.message));
 	},
 
 	async stopped(this: any) {

@@ -374,8 +374,20 @@ const schema: ServiceSchema = {
 					ctx.broadcast("ws.disconnect", { namespace: "/overlay", rooms: [`overlay:${user._id}`] });
 					ctx.broadcast("ws.disconnect", { namespace: "/", rooms: [`user:${user._id}`] });
 				}
+				// Every gateway stops (or resumes) accepting the access tokens already issued.
+				ctx.broadcast("users.banned", { userId: user._id, banned: ctx.params.banned, at: Date.now() });
 				await this.profileChanged(ctx, user);
 				return { username: user.username, banned: ctx.params.banned };
+			},
+		},
+
+		/** Users banned since `since` (ms): a gateway that starts learns whose tokens to refuse. */
+		bannedSince: {
+			visibility: "public",
+			params: { since: { type: "number", integer: true, min: 0 } },
+			async handler(this: any, ctx: Ctx<{ since: number }>) {
+				const rows: UserDoc[] = await this.store.find({ query: { bannedAt: { $gte: new Date(ctx.params.since).toISOString() } } });
+				return rows.map((u) => ({ userId: u._id, at: Date.parse(u.bannedAt!) }));
 			},
 		},
 

@@ -38,6 +38,8 @@ interface Route {
 
 export interface HubOptions {
 	jwtSecret: string;
+	/** A user whose access tokens were revoked (banned) may not connect with one. */
+	isRevoked?(userId: string): boolean;
 	/** Called before a socket may use /overlay; returns the overlay's owner or null. */
 	resolveOverlayToken(token: string): Promise<{ user: AuthUser; tokenId: string } | null>;
 	maxPayloadBytes?: number;
@@ -184,6 +186,7 @@ export class SocketHub {
 			if (typeof token !== "string") return next(connectError("Token must be a string", "INVALID_TOKEN"));
 			const v = verifyAccessToken(token, this.opts.jwtSecret);
 			if (!v.ok) return next(connectError(v.reason === "expired" ? "Token expired" : "Invalid token", v.reason === "expired" ? "TOKEN_EXPIRED" : "INVALID_TOKEN"));
+			if (this.opts.isRevoked?.(v.user.id)) return next(connectError("This account is suspended", "TOKEN_REVOKED"));
 			socket.data.user = v.user;
 			next();
 		});
