@@ -1,4 +1,5 @@
 import os from "node:os";
+import path from "node:path";
 import type { BrokerOptions, Errors, ServiceBroker } from "moleculer";
 import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import { InProcessAdapter } from "./lib/channels/in-process-adapter";
@@ -42,7 +43,12 @@ export function channelsAdapter(url = env.CHANNELS_URL || ""): Record<string, un
 	if (url.startsWith("redis://") || url.startsWith("rediss://")) {
 		return { type: "Redis", options: { ...common, redis: url } };
 	}
-	return new InProcessAdapter(common);
+	// Embedded default (one process, NeDB files): messages are journaled next to the data files, so
+	// a restart delivers what was still queued. Not with a transporter: there another node may
+	// consume them, and only CHANNELS_URL gives durable delivery across nodes.
+	const db = dbConfig();
+	const journal = !env.TRANSPORTER && db.kind === "nedb" ? path.join(db.dataDir, "channels.journal") : null;
+	return new InProcessAdapter({ ...common, journal });
 }
 
 function cacher(): BrokerOptions["cacher"] {

@@ -1,5 +1,7 @@
 import { Adapters } from "@moleculer/channels";
-import type { Context } from "moleculer";
+import type { Context, ServiceBroker } from "moleculer";
+import { newId } from "../ids";
+import { ChannelJournal, type JournalEntry } from "./journal";
 
 /**
  * The channels adapter of the embedded default (no transporter): messages travel as local
@@ -13,8 +15,11 @@ import type { Context } from "moleculer";
  *    then the message moves to the dead-letter channel with `x-original-channel` and
  *    `x-original-group` headers (the Fake adapter drops it at the first error).
  *
- * The queue is in memory: a crash loses what was waiting, which is why every service writes its
- * state first and re-drives unfinished work on start (docs/internals.md).
+ * With `journal` (a file path: the embedded default's NeDB data folder) every message is written
+ * ahead to that journal and acknowledged per consumer group when handled, so what was queued or
+ * being handled when the process stopped or crashed is delivered again when it starts
+ * (lib/channels/journal.ts). Without it (tests, in-memory storage) the queue lives in memory only,
+ * and the services' own re-drive of unfinished work on start is the safety net.
  */
 
 const FakeAdapter = Adapters.Fake as unknown as new (opts?: unknown) => any;
@@ -38,7 +43,8 @@ interface Chan {
 
 interface Message {
 	id: string;
-	raw: { payload: unknown; headers?: Record<string, unknown> };
+	/** `jid`: the message's id in the journal. */
+	raw: { payload: unknown; headers?: Record<string, unknown>; jid?: string };
 	attempt: number;
 }
 
@@ -59,6 +65,74 @@ export function retryDelayMs(attempt: number): number {
 
 export class InProcessAdapter extends FakeAdapter {
 	private readonly consumers = new Map<string, Consumer>();
+	private journal: ChannelJournal | null = null;
+	/** What the previous run left unfinished, delivered to each group as it subscribes. */
+	private replay: JournalEntry[] = [];
+	/** Channel → the consumer groups of this broker's services (known before they subscribe). */
+	private groups = new Map<string, Set<string>>();
+
+	constructor(opts: Record<string, unknown> & { journal?: string | null } = {}) {
+		const { journal, ...rest } = opts;
+		super(rest);
+		if (journal) this.journal = new ChannelJournal(journal);
+	}
+
+	async connect() {
+		await super.connect();
+		if (!this.journal) return;
+		this.groups = this.consumerGroups(this.broker);
+		this.journal.load();
+		this.replay = this.journal.unfinished();
+		const orphans = this.replay.filter((e) => !this.groups.get(e.channel)?.size).length;
+		if (orphans) this.logger.warn(`${orphans} journaled message(s) for channels no service here consumes are dropped`);
+		this.journal.compact((e) => this.isFinished(e));
+		this.journal.compactSoon = () => {
+			if (this.compacting) return;
+			this.compacting = setImmediate(() => {
+				this.compacting = null;
+				this.journal?.compact((e) => this.isFinished(e));
+			});
+		};
+		if (this.replay.length) this.logger.info(`Delivering ${this.replay.length} message(s) the last run had not finished`);
+	}
+
+	private compacting: NodeJS.Immediate | null = null;
+
+	async disconnect() {
+		if (this.compacting) clearImmediate(this.compacting);
+		this.journal?.close();
+		await super.disconnect();
+	}
+
+	/** Publishes a message: written ahead to the journal (when there is one), then delivered. */
+	async publish(channelName: string, payload: unknown, opts: { headers?: Record<string, unknown> } = {}) {
+		const jid = this.journal ? newId() : undefined;
+		if (jid) this.journal!.published({ id: jid, channel: channelName, payload, headers: opts.headers });
+		this.broker.emit(`${this.opts.eventPrefix}.${channelName}`, { payload, headers: opts.headers, ...(jid ? { jid } : {}) }, {});
+	}
+
+	/** Every channel's consumer groups, from the services' schemas (as the channels middleware names them). */
+	private consumerGroups(broker: ServiceBroker): Map<string, Set<string>> {
+		const out = new Map<string, Set<string>>();
+		for (const svc of broker.services as any[]) {
+			for (const [key, def] of Object.entries((svc.schema?.channels ?? {}) as Record<string, any>)) {
+				const name = this.addPrefixTopic(def?.name ?? key);
+				const group = def?.group ?? svc.fullName;
+				if (!out.has(name)) out.set(name, new Set());
+				out.get(name)!.add(group);
+			}
+		}
+		return out;
+	}
+
+	private isFinished(e: JournalEntry): boolean {
+		return [...(this.groups.get(e.channel) ?? [])].every((g) => e.done.has(g));
+	}
+
+	/** A group is done with a message (handled, or parked in the dead-letter channel). */
+	private finished(consumer: Consumer, msg: Message) {
+		if (this.journal && msg.raw.jid) this.journal.finished(msg.raw.jid, consumer.chan.group, this.groups.get(consumer.chan.name) ?? [consumer.chan.group]);
+	}
 
 	async subscribe(chan: Chan, svc: { fullName: string }) {
 		if (chan.maxInFlight == null) chan.maxInFlight = this.opts.maxInFlight;
@@ -81,6 +155,9 @@ export class InProcessAdapter extends FakeAdapter {
 		});
 		this.services.set(chan.id, service);
 		this.initChannelActiveMessages(chan.id, false);
+		for (const e of this.replay) {
+			if (e.channel === chan.name && !e.done.has(chan.group)) this.accept(consumer, { id: `replay:${e.id}`, raw: { payload: e.payload, headers: e.headers, jid: e.id }, attempt: 0 });
+		}
 	}
 
 	async unsubscribe(chan: Chan & { unsubscribing?: boolean }) {
@@ -140,6 +217,7 @@ export class InProcessAdapter extends FakeAdapter {
 		const { chan } = consumer;
 		try {
 			await chan.handler(msg.raw.payload, msg.raw);
+			this.finished(consumer, msg);
 		} catch (err) {
 			this.metricsIncrement(METRIC_ERRORS, chan);
 			if (consumer.stopped) return;
@@ -157,13 +235,14 @@ export class InProcessAdapter extends FakeAdapter {
 			}
 			this.logger.error(`Message on '${chan.name}' (${chan.group}) failed ${next} time(s): ${(err as Error).message}`);
 			if (chan.deadLettering?.enabled) await this.moveToDeadLetter(chan, msg);
+			this.finished(consumer, msg);
 		}
 	}
 
 	private async moveToDeadLetter(chan: Chan, msg: Message) {
 		const headers = { ...msg.raw.headers, [HEADER_ORIGINAL_CHANNEL]: chan.name, [HEADER_ORIGINAL_GROUP]: chan.group };
-		// The dead-letter channel is already prefixed; publish() is the Fake adapter's event emit.
-		this.broker.emit(`${this.opts.eventPrefix}.${chan.deadLettering!.queueName}`, { payload: msg.raw.payload, headers }, {});
+		// The dead-letter channel's name is already prefixed.
+		await this.publish(chan.deadLettering!.queueName!, msg.raw.payload, { headers });
 		this.metricsIncrement(METRIC_DEAD_LETTERING, chan);
 		this.logger.warn(`Moved a message of '${chan.name}' (${chan.group}) to '${chan.deadLettering!.queueName}'`);
 	}

@@ -1,0 +1,106 @@
+import fs from "node:fs";
+import path from "node:path";
+
+/**
+ * The write-ahead journal of the in-process channel adapter (embedded default, NeDB files): every
+ * published message is appended to a file before it is delivered, and every consumer group that
+ * finished with it (handled, or moved to the dead-letter channel) appends an acknowledgement. A
+ * process that stops or crashes with messages still queued or being handled delivers them again
+ * when it starts, to the groups that had not finished, as NATS JetStream would. Handlers are
+ * idempotent, so a message handled just before a crash and delivered again changes nothing twice.
+ *
+ * Lines are appended with one `writeSync` each (like the NeDB files, they reach the operating
+ * system before the call returns; nothing is fsynced). Finished messages are dropped from memory
+ * at once and from the file when it is compacted (on start and every COMPACT_EVERY lines).
+ */
+
+export interface JournalEntry {
+	id: string;
+	channel: string;
+	payload: unknown;
+	headers?: Record<string, unknown>;
+	/** Consumer groups that finished with it. */
+	done: Set<string>;
+}
+
+type Line = { p: string; c: string; d: unknown; h?: Record<string, unknown> } | { a: string; g: string };
+
+const COMPACT_EVERY = 20_000;
+
+export class ChannelJournal {
+	private fd: number | null = null;
+	private readonly entries = new Map<string, JournalEntry>();
+	private linesSinceCompaction = 0;
+
+	constructor(readonly file: string) {}
+
+	/** Reads what a previous run left unfinished. */
+	load(): void {
+		if (!fs.existsSync(this.file)) return;
+		const text = fs.readFileSync(this.file, "utf8");
+		for (const raw of text.split("\n")) {
+			if (!raw) continue;
+			let line: Line;
+			try {
+				line = JSON.parse(raw);
+			} catch {
+				continue; // a line cut short by a crash
+			}
+			if ("p" in line) this.entries.set(line.p, { id: line.p, channel: line.c, payload: line.d, headers: line.h, done: new Set() });
+			else this.entries.get(line.a)?.done.add(line.g);
+		}
+	}
+
+	published(entry: Omit<JournalEntry, "done">): void {
+		this.append({ p: entry.id, c: entry.channel, d: entry.payload, ...(entry.headers ? { h: entry.headers } : {}) });
+		this.entries.set(entry.id, { ...entry, done: new Set() });
+	}
+
+	/** `group` finished with message `id`; `groups`: every group that consumes its channel. */
+	finished(id: string, group: string, groups: Iterable<string>): void {
+		const entry = this.entries.get(id);
+		if (!entry) return;
+		this.append({ a: id, g: group });
+		entry.done.add(group);
+		if ([...groups].every((g) => entry.done.has(g))) this.entries.delete(id);
+	}
+
+	/** Messages some group has not finished with, in publishing order. */
+	unfinished(): JournalEntry[] {
+		return [...this.entries.values()];
+	}
+
+	/** Forgets finished messages (`isFinished`) and rewrites the file with the others only. */
+	compact(isFinished: (entry: JournalEntry) => boolean): void {
+		for (const [id, entry] of this.entries) if (isFinished(entry)) this.entries.delete(id);
+		let text = "";
+		for (const e of this.entries.values()) {
+			text += `${JSON.stringify({ p: e.id, c: e.channel, d: e.payload, ...(e.headers ? { h: e.headers } : {}) })}\n`;
+			for (const g of e.done) text += `${JSON.stringify({ a: e.id, g })}\n`;
+		}
+		this.close();
+		fs.mkdirSync(path.dirname(this.file), { recursive: true });
+		const tmp = `${this.file}.tmp`;
+		fs.writeFileSync(tmp, text);
+		fs.renameSync(tmp, this.file);
+		this.linesSinceCompaction = 0;
+	}
+
+	close(): void {
+		if (this.fd !== null) fs.closeSync(this.fd);
+		this.fd = null;
+	}
+
+	private append(line: Line) {
+		if (this.fd === null) {
+			fs.mkdirSync(path.dirname(this.file), { recursive: true });
+			this.fd = fs.openSync(this.file, "a");
+		}
+		const buf = Buffer.from(`${JSON.stringify(line)}\n`, "utf8");
+		for (let off = 0; off < buf.length; ) off += fs.writeSync(this.fd, buf, off, buf.length - off);
+		if (++this.linesSinceCompaction >= COMPACT_EVERY) this.compactSoon?.();
+	}
+
+	/** Set by the adapter: compacts with its knowledge of which groups consume which channel. */
+	compactSoon?: () => void;
+}
