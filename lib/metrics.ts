@@ -8,7 +8,7 @@ import type { ServiceBroker } from "moleculer";
 export const METRIC = {
 	/** Alerts shown on an overlay (labels: kind = donation|mediashare|test|replay). */
 	ALERTS_DELIVERED: "mediashar.alerts.delivered.total",
-	/** Alerts waiting in a streamer's queue (gauge, labels: userId). */
+	/** Alerts waiting in the queues of every channel (gauge, read when /metrics is scraped). */
 	ALERT_QUEUE_DEPTH: "mediashar.alerts.queue.depth",
 	/** Seconds from a payment settling to its alert being shown. */
 	PAYMENT_TO_ALERT_SECONDS: "mediashar.alerts.payment_to_alert.seconds",
@@ -38,7 +38,7 @@ export interface MetricDef {
 
 export const PRODUCT_METRICS: MetricDef[] = [
 	{ name: METRIC.ALERTS_DELIVERED, type: "counter", description: "Alerts shown on an overlay", labelNames: ["kind"] },
-	{ name: METRIC.ALERT_QUEUE_DEPTH, type: "gauge", description: "Alerts waiting in a streamer's queue", labelNames: ["userId"] },
+	{ name: METRIC.ALERT_QUEUE_DEPTH, type: "gauge", description: "Alerts waiting in the channels' queues", labelNames: [] },
 	{
 		name: METRIC.PAYMENT_TO_ALERT_SECONDS,
 		type: "histogram",
@@ -79,8 +79,8 @@ function metrics(broker: ServiceBroker) {
 export function countAlertDelivered(broker: ServiceBroker, kind = "donation") {
 	metrics(broker)?.increment(METRIC.ALERTS_DELIVERED, { kind });
 }
-export function setAlertQueueDepth(broker: ServiceBroker, userId: string, depth: number) {
-	metrics(broker)?.set(METRIC.ALERT_QUEUE_DEPTH, depth, { userId });
+export function setAlertQueueDepth(broker: ServiceBroker, depth: number) {
+	metrics(broker)?.set(METRIC.ALERT_QUEUE_DEPTH, depth);
 }
 /** `settledAt` is the payment's settle time (ms or ISO string); observed when the alert shows. */
 export function observePaymentToAlert(broker: ServiceBroker, settledAt: number | string | Date, now = Date.now()) {
@@ -111,10 +111,17 @@ export function refreshSocketGauge(broker: ServiceBroker): void {
 	for (const [namespace, n] of Object.entries(connected)) m.set(METRIC.SOCKETS_CONNECTED, n, { namespace });
 }
 
+/** Reads the alert queue depth from a local alerts service into its gauge (at scrape time). */
+async function refreshQueueDepth(broker: ServiceBroker): Promise<void> {
+	const alerts = broker.getLocalService("alerts") as unknown as { queueDepth?(): Promise<number> } | undefined;
+	if (!alerts?.queueDepth) return;
+	setAlertQueueDepth(broker, await alerts.queueDepth());
+}
+
 /**
  * Broker middleware: registers the product metrics when a broker is created, refreshes the
- * socket gauge before this node's metrics are read, and counts rate-limit refusals answered to
- * sockets (HTTP refusals are counted by the gateway's error handler).
+ * socket and alert queue gauges before this node's metrics are read, and counts rate-limit
+ * refusals answered to sockets (HTTP refusals are counted by the gateway's error handler).
  */
 export const ProductMetricsMiddleware = {
 	name: "ProductMetrics",
@@ -123,8 +130,9 @@ export const ProductMetricsMiddleware = {
 	},
 	localAction(next: (ctx: any) => Promise<unknown>, action: { name: string }) {
 		if (action.name === "$node.metrics") {
-			return function (this: unknown, ctx: any) {
+			return async function (this: unknown, ctx: any) {
 				refreshSocketGauge(ctx.broker);
+				await refreshQueueDepth(ctx.broker).catch(() => undefined);
 				return next(ctx);
 			};
 		}

@@ -6,7 +6,7 @@ import { moderate } from "../lib/moderation";
 import { withDefaults, type UserSettings } from "../lib/user-settings";
 import { ackTimeoutMs, buildPayload, decide, orderKey, type AlertPayload, type PaidDonation } from "../lib/alerts";
 import { conflict, isDuplicateKey, notFound, invalid } from "../lib/errors";
-import { countAlertDelivered, observePaymentToAlert, setAlertQueueDepth } from "../lib/metrics";
+import { countAlertDelivered, observePaymentToAlert } from "../lib/metrics";
 import type { GatewayMeta } from "../types/moleculer";
 
 /**
@@ -346,7 +346,6 @@ const schema: ServiceSchema<any> = {
 		async send(this: any, alert: AlertDoc, resend: boolean) {
 			this.broker.broadcast("ws.emit", { namespace: "/overlay", rooms: [`overlay:${alert.userId}`], event: "alert", data: alert.payload });
 			if (!resend && alert.paidAt && alert.key.startsWith("donation:")) observePaymentToAlert(this.broker, alert.paidAt);
-			setAlertQueueDepth(this.broker, alert.userId, await this.store.count({ queueKey: ownerRange(alert.userId) }));
 		},
 
 		/** Marks the showing alert finished (done/skipped) and frees the channel for the next. */
@@ -383,6 +382,11 @@ const schema: ServiceSchema<any> = {
 			const waiting: AlertDoc[] = await this.store.find({ query: { queueKey: { $gt: "" } }, limit: 500 });
 			const owners = [...new Set(waiting.map((a) => a.userId))];
 			for (const userId of owners) await this.pump(userId);
+		},
+
+		/** Alerts waiting in every channel's queue (the queue depth gauge, read at scrape time). */
+		queueDepth(this: any): Promise<number> {
+			return this.store.count({ queueKey: { $gt: "" } });
 		},
 
 		async queueState(this: any, userId: string) {

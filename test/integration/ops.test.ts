@@ -110,6 +110,19 @@ describe("operations endpoints (all services)", () => {
 		}
 	});
 
+	it("/metrics shows the alert queue depth when scraped", async () => {
+		const streamer = await setupStreamer(h.url);
+		expect((await api("POST", "/api/alerts/pause", undefined, { token: streamer.token })).status).toBe(200);
+		const before = sample(await scrape(h.url), "mediashar_alerts_queue_depth");
+		for (const name of ["Q1", "Q2"]) {
+			const res = await donate(h.url, streamer.username, { donorName: name });
+			await pay(h.url, res.body.payment.id);
+		}
+		await waitFor(async () => sample(await scrape(h.url), "mediashar_alerts_queue_depth") === before + 2, 5000, "two queued alerts");
+		expect((await api("POST", "/api/alerts/resume", undefined, { token: streamer.token })).status).toBe(200);
+		await waitFor(async () => sample(await scrape(h.url), "mediashar_alerts_queue_depth") === before + 1, 5000, "one on screen, one queued");
+	});
+
 	it("/metrics counts accepted chat messages, channel and direct", async () => {
 		const [streamer, fan] = await Promise.all([registerUser(h.url, "opschat"), registerUser(h.url, "opsfan")]);
 		const before = await scrape(h.url);
