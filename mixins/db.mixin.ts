@@ -115,16 +115,32 @@ export class Collection<T extends Doc = Doc> {
 	find(params: FindParams): Promise<T[]> {
 		const db = this.nedb;
 		if (!db) return this.adapter.find(params);
-		let cursor = db.findAsync(params.query ?? {});
-		if (params.sort) {
+		const query = params.query ?? {};
+		let cursor = db.findAsync(query);
+		const fields = params.sort ? (Array.isArray(params.sort) ? params.sort : [params.sort]) : [];
+		if (fields.length && !this.inIndexOrder(query, fields)) {
 			const sort: Record<string, 1 | -1> = {};
-			for (const f of Array.isArray(params.sort) ? params.sort : [params.sort]) sort[f.startsWith("-") ? f.slice(1) : f] = f.startsWith("-") ? -1 : 1;
+			for (const f of fields) sort[f.startsWith("-") ? f.slice(1) : f] = f.startsWith("-") ? -1 : 1;
 			cursor = cursor.sort(sort);
 		}
 		if (params.offset && params.offset > 0) cursor = cursor.skip(params.offset);
 		if (params.limit && params.limit > 0) cursor = cursor.limit(params.limit);
 		return cursor;
 	}
+	/**
+	 * NeDB answers a range query on one indexed field from that index, in ascending key order: a
+	 * sort by the same field ascending is already done, and without it a limit stops the scan at
+	 * the first matches instead of matching and sorting every document in range.
+	 */
+	private inIndexOrder(query: Record<string, unknown>, sort: string[]): boolean {
+		const keys = Object.keys(query);
+		if (sort.length !== 1 || keys.length !== 1 || keys[0] !== sort[0]) return false;
+		const cond = query[keys[0]];
+		if (!cond || typeof cond !== "object" || Array.isArray(cond)) return false;
+		const ops = Object.keys(cond);
+		return ops.length > 0 && ops.every((op) => ["$gt", "$gte", "$lt", "$lte"].includes(op)) && this.indexes.some((i) => (Array.isArray(i.fields) ? i.fields[0] : i.fields) === sort[0]);
+	}
+
 	findOne(query: Record<string, unknown>): Promise<T | null> {
 		const db = this.nedb;
 		return (db ? db.findOneAsync(query) : this.adapter.findOne(query)).then((d: T | undefined) => d ?? null);
