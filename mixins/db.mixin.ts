@@ -159,9 +159,13 @@ export class Collection<T extends Doc = Doc> {
 		const db = this.nedb;
 		return db ? db.insertAsync(doc) : this.adapter.insert(doc);
 	}
+	/** The number of documents the query matched (NeDB's numAffected, MongoDB's matchedCount). */
 	async updateMany(query: Record<string, unknown>, update: Record<string, unknown>): Promise<number> {
 		const db = this.nedb;
 		if (db) return (await db.updateAsync(query, update, { multi: true })).numAffected;
+		// moleculer-db-adapter-mongo answers modifiedCount, which is 0 when the update changed
+		// nothing: a conditional update that matched must count as won on both stores.
+		if (this.kind === "mongo") return (await this.adapter.collection.updateMany(query, update)).matchedCount;
 		return Number(await this.adapter.updateMany(query, update));
 	}
 	async removeMany(query: Record<string, unknown>): Promise<number> {

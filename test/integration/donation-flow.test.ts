@@ -209,12 +209,12 @@ describe("donation pipeline (embedded)", () => {
 	});
 });
 
-describe("restart on the same NeDB data folder", () => {
+describe("restart on the same data (NeDB files; the MongoDB database when MONGO_URI is set)", () => {
 	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mediashar-restart-"));
 	afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
 	it("still delivers an unfinished alert after the broker restarts", async () => {
-		const env = { ...ENV, DB_ADAPTER: "nedb", DATA_DIR: dataDir };
+		const env = { ...ENV, DB_ADAPTER: process.env.MONGO_URI ? "mongo" : "nedb", DATA_DIR: dataDir };
 		let h = await startHarness({ services: SERVICES, env });
 		const streamer = await setupStreamer(h.url);
 		const res = await donate(h.url, streamer.username, { donorName: "Before Restart" });
