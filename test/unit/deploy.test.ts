@@ -63,7 +63,7 @@ describe("docker-compose.yml", () => {
 			expect(env.CACHER, name).toBe("redis://redis:6379");
 			expect(env.MONGO_URI, name).toMatch(/^mongodb:\/\/mongo:27017\//);
 			expect(env.NODE_ENV, name).toBe("production");
-			expect(env.JWT_SECRET, name).toMatch(/^\$\{JWT_SECRET:\?/);
+			expect(env.JWT_SECRET, name).toBe("${JWT_SECRET:-}");
 			// --scale needs generated container names and no fixed host ports.
 			expect(s.container_name, name).toBeUndefined();
 			expect(s.ports, name).toBeUndefined();
@@ -88,12 +88,14 @@ describe("docker-compose.yml", () => {
 			console.warn("No docker compose binary here: structure checked above only.");
 			return;
 		}
-		const out = execFileSync(cmd[0], [...cmd.slice(1), "config", "--services"], { cwd: ROOT, encoding: "utf8", env: { ...process.env, JWT_SECRET: "x".repeat(32) } });
+		// As checked out, with no variable set: the file is valid (the nodes themselves refuse to
+		// start without JWT_SECRET, naming it: test/integration/security-production.test.ts).
+		const env = { ...process.env };
+		delete env.JWT_SECRET;
+		const out = execFileSync(cmd[0], [...cmd.slice(1), "config", "--services"], { cwd: ROOT, encoding: "utf8", env });
 		expect(out.trim().split("\n").sort()).toEqual(Object.keys(services).sort());
-		const missing = spawnSync(cmd[0], [...cmd.slice(1), "config", "-q"], { cwd: ROOT, encoding: "utf8", env: { ...process.env, JWT_SECRET: "" } });
-		// Without a JWT secret the stack refuses to start, naming the variable.
-		expect(missing.status).not.toBe(0);
-		expect(missing.stderr).toContain("JWT_SECRET");
+		const quiet = spawnSync(cmd[0], [...cmd.slice(1), "config", "-q"], { cwd: ROOT, encoding: "utf8", env });
+		expect(quiet.status, quiet.stderr).toBe(0);
 	});
 });
 
