@@ -61,20 +61,21 @@ function cacher(): BrokerOptions["cacher"] {
 }
 
 /**
- * TRACING_EXPORTER=console|zipkin|jaeger|event. Jaeger is fed through its Zipkin-compatible
+ * TRACING_EXPORTER=console|zipkin|jaeger|event|none (`npm run dev` defaults to console, every other
+ * start to none). Jaeger is fed through its Zipkin-compatible
  * collector (Jaeger's COLLECTOR_ZIPKIN_HOST_PORT, default :9411), so no Jaeger client library is
  * needed; moleculer's own Jaeger exporter would require the unmaintained jaeger-client package.
  * Spans are flushed every TRACING_FLUSH_SEC (default 5) seconds.
  */
 export function tracingExporter(e: NodeJS.ProcessEnv = env) {
 	const kind = (e.TRACING_EXPORTER || "").toLowerCase();
-	if (!kind) return undefined;
+	if (!kind || kind === "none") return undefined;
 	const interval = e.TRACING_FLUSH_SEC ? Number(e.TRACING_FLUSH_SEC) : 5;
 	if (kind === "console") return [{ type: "Console", options: { width: 100, gaugeWidth: 30, logger: console.log } }];
 	if (kind === "zipkin") return [{ type: "Zipkin", options: { baseURL: e.ZIPKIN_URL || "http://127.0.0.1:9411", interval } }];
 	if (kind === "jaeger") return [{ type: "Zipkin", options: { baseURL: e.JAEGER_ZIPKIN_URL || "http://127.0.0.1:9411", interval } }];
 	if (kind === "event") return [{ type: "Event", options: { eventName: "$tracing.spans", interval } }];
-	throw new Error(`TRACING_EXPORTER must be console, zipkin, jaeger or event (got "${kind}").`);
+	throw new Error(`TRACING_EXPORTER must be console, zipkin, jaeger, event or none (got "${kind}").`);
 }
 
 const production = env.NODE_ENV === "production";

@@ -4,11 +4,13 @@
  * REPL stays open with the operator commands (docs/operations.md).
  */
 import path from "node:path";
-import config from "../moleculer.config";
+import config, { tracingExporter } from "../moleculer.config";
 import { startNode } from "../lib/ops/node";
 
 async function main() {
-	const broker = await startNode(config, {
+	// Development traces every request to the console unless TRACING_EXPORTER says otherwise.
+	const exporter = tracingExporter({ ...process.env, TRACING_EXPORTER: process.env.TRACING_EXPORTER || "console" });
+	const broker = await startNode({ ...config, tracing: { ...(config.tracing as object), enabled: !!exporter, exporter: exporter as any } }, {
 		servicesDir: path.resolve(__dirname, "../services"),
 		withServices: true,
 		hotReload: process.env.HOT_RELOAD !== "false",

@@ -58,7 +58,7 @@ function toClientError(err: any): { code: number; body: Record<string, unknown> 
 		return { code: 400, body: { name: "BadRequest", message: err.message || "Bad request body", code: 400, type: "INVALID_BODY" } };
 	}
 	const name = err?.name;
-	if (name === "QueueIsFullError" || name === "RequestTimeoutError" || name === "BrokerDisconnectedError" || name === "ServiceNotAvailableError" || err?.type === "CIRCUIT_OPEN") {
+	if (name === "QueueIsFullError" || name === "RequestTimeoutError" || name === "BrokerDisconnectedError" || name === "ServiceNotAvailableError" || name === "ServiceUnavailableError" || err?.type === "CIRCUIT_OPEN") {
 		return { code: 503, body: { name: "ServiceUnavailableError", message: "Service unavailable, retry shortly", code: 503, type: "SERVICE_UNAVAILABLE" } };
 	}
 	let code = typeof err?.code === "number" ? err.code : typeof err?.status === "number" ? err.status : 500;
@@ -94,6 +94,7 @@ const DEFAULT_TYPES: Record<number, string> = {
 	415: "UNSUPPORTED_MEDIA_TYPE",
 	422: "VALIDATION_ERROR",
 	429: "RATE_LIMITED",
+	503: "SERVICE_UNAVAILABLE",
 };
 
 const schema: ServiceSchema<any> = {

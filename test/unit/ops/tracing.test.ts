@@ -26,7 +26,9 @@ describe("tracing exporters chosen by TRACING_EXPORTER", () => {
 
 	it("rejects an unknown exporter and is off when unset", () => {
 		expect(tracingExporter({})).toBeUndefined();
-		expect(() => tracingExporter({ TRACING_EXPORTER: "xray" })).toThrow(/console, zipkin, jaeger or event/);
+		expect(tracingExporter({ TRACING_EXPORTER: "none" })).toBeUndefined();
+		expect(tracingExporter({ TRACING_EXPORTER: "console" })).toMatchObject([{ type: "Console" }]);
+		expect(() => tracingExporter({ TRACING_EXPORTER: "xray" })).toThrow(/console, zipkin, jaeger, event or none/);
 	});
 
 	it("event: spans of one request share the request id as trace id", async () => {
