@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { client, registerUser, startHarness, waitFor, type Harness } from "../support/harness";
-import { buildPages, context, launch, shot, SHOTS, watchErrors } from "./support";
+import { buildPages, context, launch, outsideRequests, shot, SHOTS, watchErrors } from "./support";
 
 /**
  * The pages, driven in headless Chromium against the whole system started in-process (every
@@ -592,5 +592,11 @@ describe("donation page on a phone", () => {
 		await page.waitForSelector("[data-state=missing]");
 		expect(await page.textContent("h1")).toBe("Streamer not found");
 		await ctx.close();
+	});
+});
+
+describe("network", () => {
+	it("no page tried to load anything from outside this server (the YouTube player aside)", () => {
+		expect(outsideRequests).toEqual([]);
 	});
 });

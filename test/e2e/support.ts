@@ -29,10 +29,17 @@ export async function context(browser: Browser, opts: { locale?: string; width?:
 		viewport: { width: opts.width ?? 1280, height: opts.height ?? 860 },
 		extraHTTPHeaders: opts.locale ? { "Accept-Language": `${opts.locale},${opts.locale.split("-")[0]};q=0.9` } : undefined,
 	});
-	// Anything outside 127.0.0.1 is refused (the YouTube player is answered locally by the tests that need it).
-	await ctx.route(/^https?:\/\/(?!127\.0\.0\.1[:/])/, (route) => route.abort());
+	// Anything outside 127.0.0.1 is refused and recorded (the YouTube player, the one thing a page
+	// may load from outside, is answered locally by the tests that need it).
+	await ctx.route(/^https?:\/\/(?!127\.0\.0\.1[:/])/, (route) => {
+		outsideRequests.push(route.request().url());
+		return route.abort();
+	});
 	return ctx;
 }
+
+/** Every request a page tried to make outside 127.0.0.1 (none is expected). */
+export const outsideRequests: string[] = [];
 
 /** Collects uncaught page errors and console errors so a test can assert there were none. */
 export function watchErrors(page: Page): string[] {
