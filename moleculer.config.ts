@@ -7,6 +7,7 @@ import { dbConfig } from "./lib/db-config";
 import { ProductMetricsMiddleware } from "./lib/metrics";
 import { BuiltinMiddlewares, BulkheadMiddleware, RequestMetricsMiddleware } from "./lib/ops/request-metrics";
 import { RequestContextMiddleware } from "./lib/ops/request-context";
+import { StrictParamsMiddleware, ValidationDetailsMiddleware } from "./lib/strict-params";
 import { logFormatter } from "./lib/ops/log-format";
 import { replCommands } from "./lib/ops/repl-commands";
 
@@ -94,7 +95,10 @@ export function createMiddlewares(): any[] {
 		// below). Metrics and Bulkhead keep Moleculer's behaviour and metrics but update those
 		// metrics far more cheaply on every call (lib/ops/request-metrics.ts).
 		"ActionHook",
+		// Client-facing actions refuse unknown params (lib/strict-params.ts), around the Validator.
+		StrictParamsMiddleware,
 		"Validator",
+		ValidationDetailsMiddleware,
 		BulkheadMiddleware,
 		"Cacher",
 		"ContextTracker",
