@@ -21,6 +21,28 @@ const input = (over: Record<string, unknown> = {}) => ({
 	...over,
 });
 
+
+/** The hostile variants every `t=..,v1=..` provider must refuse, each with the reason it gives. */
+async function expectRefusals(verify: (body: string, header: string) => Promise<unknown>, body: string, secret: string) {
+	const t = Math.floor(Date.now() / 1000);
+	const v1 = sign(body, secret, t).split("v1=")[1];
+	const cases: Array<[string, string, string]> = [
+		["tampered body", sign(body, secret, t), "signature_mismatch"],
+		["wrong secret", sign(body, `${secret}-other`, t), "signature_mismatch"],
+		["expired timestamp", sign(body, secret, t - 301), "timestamp_out_of_tolerance"],
+		["from the future", sign(body, secret, t + 301), "timestamp_out_of_tolerance"],
+		["v0 only", `t=${t},v0=${v1}`, "no_v1_signature"],
+		["malformed", "v1", "malformed_header"],
+	];
+	for (const [what, header, reason] of cases) {
+		const sent = what === "tampered body" ? body.replace(/}$/, ',"extra":1}') : body;
+		await expect(verify(sent, header), what).rejects.toMatchObject({ reason });
+	}
+	// Inside the 300 s tolerance it holds, and a second valid v1 among others is enough.
+	await expect(verify(body, sign(body, secret, t - 299))).resolves.toBeDefined();
+	await expect(verify(body, `t=${t},v1=${"0".repeat(64)},v1=${v1}`)).resolves.toBeDefined();
+}
+
 describe("sandbox provider", () => {
 	const sandbox = new SandboxProvider({ webhookSecret: "s3cret", publicUrl: "http://pay.example.test" });
 
@@ -36,6 +58,11 @@ describe("sandbox provider", () => {
 		for (const [status, ours] of Object.entries(map)) expect(sandbox.parseEvent({ event_id: "e", payment_id: "p", status })!.status).toBe(ours);
 		await expect(sandbox.verifyWebhook(body, { "x-sandbox-signature": sign(body, "other") })).rejects.toBeInstanceOf(WebhookSignatureError);
 		await expect(sandbox.verifyWebhook(body, {})).rejects.toBeInstanceOf(WebhookSignatureError);
+	});
+
+	it("refuses a tampered body, a wrong secret, an expired or future timestamp and a v0-only header", async () => {
+		const body = JSON.stringify({ event_id: "e2", payment_id: "p2", status: "settlement" });
+		await expectRefusals((b, header) => sandbox.verifyWebhook(b, { "x-sandbox-signature": header }), body, "s3cret");
 	});
 });
 
@@ -176,6 +203,11 @@ describe("stripe provider", () => {
 		await expect(stripe.verifyWebhook(body, {})).rejects.toMatchObject({ reason: "missing_header" });
 		const noSecret = new StripeProvider({ secretKey: "sk", apiBase: fake.url });
 		await expect(noSecret.verifyWebhook(body, { "stripe-signature": sign(body, WHSEC) })).rejects.toBeInstanceOf(WebhookSignatureError);
+	});
+
+	it("refuses a tampered body, a wrong secret, an expired or future timestamp and a v0-only header", async () => {
+		const body = JSON.stringify(event("checkout.session.completed", { id: "cs_2", payment_status: "paid", client_reference_id: "P2" }));
+		await expectRefusals((b, header) => stripe.verifyWebhook(b, { "stripe-signature": header }), body, WHSEC);
 	});
 
 	it("maps events onto our statuses", () => {
