@@ -176,9 +176,9 @@ describe("security: owner-scoped routes refuse other users", () => {
 		expect((await sandboxWebhook(h.url, body, { scheme: "v0" })).status).toBe(400);
 		const unsigned = await fetch(`${h.url}/api/payments/webhooks/sandbox`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ event_id: "e1", ...body }) });
 		expect(unsigned.status).toBe(400);
+		// Stripe is not configured on this server: its endpoint does not exist (signatures: payments-providers).
 		const stripe = await fetch(`${h.url}/api/payments/webhooks/stripe`, { method: "POST", headers: { "Content-Type": "application/json", "Stripe-Signature": "t=1,v1=00" }, body: "{}" });
-		expect(stripe.status).toBeGreaterThanOrEqual(400);
-		expect(stripe.status).toBeLessThan(500);
+		expect(stripe.status).toBe(404);
 		expect((await api("GET", `/api/payments/${paymentId}`)).body.status).toBe("pending");
 		// a genuine one within tolerance still works afterwards
 		expect((await sandboxWebhook(h.url, body)).status).toBe(200);
