@@ -118,6 +118,7 @@ const schema: ServiceSchema<any> = {
 		/** Queue a test alert for the caller's overlay. */
 		test: {
 			rest: "POST /alerts/test",
+			status: 202,
 			// Never retried by the broker: a second run would make a second test alert.
 			retryPolicy: { enabled: false },
 			auth: "required",
@@ -131,7 +132,6 @@ const schema: ServiceSchema<any> = {
 				const id = newId();
 				const text = moderate(fake.message, settings.moderation.blockedTerms).masked;
 				const alert = await this.enqueue({ _id: id, key: `test:${id}`, userId: user.id, donationId: null, type: "test", status: "queued", order: orderKey(null, id), payload: buildPayload(id, fake, text, settings, "test"), createdAt: new Date().toISOString() });
-				ctx.meta.$statusCode = 202;
 				return { alert: this.view(alert) };
 			},
 		},
@@ -139,6 +139,7 @@ const schema: ServiceSchema<any> = {
 		/** Show a paid donation's alert again. */
 		replay: {
 			rest: "POST /alerts/:donationId/replay",
+			status: 202,
 			// Never retried by the broker: a second run would make a second replayed alert.
 			retryPolicy: { enabled: false },
 			auth: "required",
@@ -158,7 +159,6 @@ const schema: ServiceSchema<any> = {
 				const id = newId();
 				const payload = { ...first.payload, id, message: moderate(first.payload.message, settings.moderation.blockedTerms).masked, createdAt: new Date().toISOString() };
 				const alert = await this.enqueue({ _id: id, key: `replay:${ctx.params.donationId}:${id}`, userId: owner, donationId: ctx.params.donationId, type: "donation", status: "queued", order: orderKey(null, id), payload, createdAt: new Date().toISOString() });
-				ctx.meta.$statusCode = 202;
 				return { alert: this.view(alert) };
 			},
 		},

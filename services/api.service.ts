@@ -166,6 +166,12 @@ const schema: ServiceSchema<any> = {
 					if (typeof key === "string") ctx.meta.idempotencyKey = key;
 					ctx.meta.selfUrl = this.selfUrl();
 				},
+				/** The action's declared success status (`status: 201`) unless its handler chose one. */
+				onAfterCall(this: any, ctx: Context<any, GatewayMeta>, _route: unknown, req: Req, _res: Res, data: unknown) {
+					const status = req.$action?.status;
+					if ((ctx.meta as any).$statusCode === undefined && typeof status === "number") (ctx.meta as any).$statusCode = status;
+					return data;
+				},
 			},
 			{
 				path: "/health",

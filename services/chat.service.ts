@@ -288,6 +288,7 @@ const schema: ServiceSchema = {
 		/** Moderators delete a message; every viewer is told `chat:deleted`. */
 		deleteMessage: {
 			rest: "DELETE /channels/:username/messages/:id",
+			status: 204,
 			auth: "required",
 			params: { username: USERNAME, id: ID },
 			async handler(this: any, ctx: Ctx<{ username: string; id: string }>) {
@@ -297,7 +298,6 @@ const schema: ServiceSchema = {
 				if (!msg || msg.deletedAt) throw notFound("Message", "MESSAGE_NOT_FOUND");
 				const won = await this.store.updateIf({ _id: msg._id, deletedAt: null }, { $set: { deletedAt: new Date().toISOString(), deletedBy: ctx.meta.user!.id } });
 				if (won) ctx.broadcast("ws.emit", { namespace: "/", rooms: [room], event: "chat:deleted", data: { channel: owner.username, id: msg._id } });
-				ctx.meta.$statusCode = 204;
 				return null;
 			},
 		},
@@ -305,6 +305,7 @@ const schema: ServiceSchema = {
 		/** Ban (no duration) or time out (durationSec) a user; their messages are cleared. */
 		ban: {
 			rest: "POST /channels/:username/bans",
+			status: 201,
 			auth: "required",
 			params: {
 				username: USERNAME,
@@ -333,7 +334,6 @@ const schema: ServiceSchema = {
 					}
 				}
 				await this.clearUserMessages(ctx, owner, target.id);
-				ctx.meta.$statusCode = 201;
 				return this.banView({ key, ...fields } as BanDoc, owner);
 			},
 		},
@@ -341,12 +341,12 @@ const schema: ServiceSchema = {
 		/** Lift a ban or timeout (idempotent). */
 		unban: {
 			rest: "DELETE /channels/:username/bans/:userId",
+			status: 204,
 			auth: "required",
 			params: { username: USERNAME, userId: ID },
 			async handler(this: any, ctx: Ctx<{ username: string; userId: string }>) {
 				const { owner } = await this.requireModerator(ctx, ctx.params.username);
 				await this.stores.chat_bans.removeMany({ key: `${owner.id}:${ctx.params.userId}` });
-				ctx.meta.$statusCode = 204;
 				return null;
 			},
 		},
@@ -367,6 +367,7 @@ const schema: ServiceSchema = {
 		/** Appoint a moderator (owner or admin). */
 		addModerator: {
 			rest: "PUT /channels/:username/moderators/:userId",
+			status: 204,
 			auth: "required",
 			params: { username: USERNAME, userId: ID },
 			async handler(this: any, ctx: Ctx<{ username: string; userId: string }>) {
@@ -376,7 +377,6 @@ const schema: ServiceSchema = {
 				if (ctx.params.userId === owner.id) throw badRequest("The owner already runs this channel", "OWNER_IS_NOT_A_MODERATOR");
 				await this.ensureRoom(owner);
 				await this.stores.chat_rooms.updateMany({ _id: owner.id }, { $addToSet: { moderators: ctx.params.userId }, $set: { updatedAt: new Date().toISOString() } });
-				ctx.meta.$statusCode = 204;
 				return null;
 			},
 		},
@@ -384,12 +384,12 @@ const schema: ServiceSchema = {
 		/** Remove a moderator (owner or admin; idempotent). */
 		removeModerator: {
 			rest: "DELETE /channels/:username/moderators/:userId",
+			status: 204,
 			auth: "required",
 			params: { username: USERNAME, userId: ID },
 			async handler(this: any, ctx: Ctx<{ username: string; userId: string }>) {
 				const owner = await this.requireModeratorManager(ctx, ctx.params.username);
 				await this.stores.chat_rooms.updateMany({ _id: owner.id }, { $pull: { moderators: ctx.params.userId }, $set: { updatedAt: new Date().toISOString() } });
-				ctx.meta.$statusCode = 204;
 				return null;
 			},
 		},
@@ -465,6 +465,7 @@ const schema: ServiceSchema = {
 		/** The one conversation between the caller and `with`: 201 when new, 200 when it existed. */
 		openConversation: {
 			rest: "POST /conversations",
+			status: [200, 201],
 			auth: "required",
 			params: { with: USERNAME },
 			async handler(this: any, ctx: Ctx<{ with: string }>) {
@@ -540,6 +541,7 @@ const schema: ServiceSchema = {
 		/** Send a direct message: 201 new, 200 when the nonce was already used. */
 		sendConversationMessage: {
 			rest: "POST /conversations/:id/messages",
+			status: [201, 200],
 			// Never retried by the broker: a second run would make a second message (unless it has a nonce).
 			retryPolicy: { enabled: false },
 			auth: "required",

@@ -45,6 +45,7 @@ const schema: ServiceSchema = {
 		/** Comment on a post or donation, or reply to a top-level comment with `parentId`. */
 		create: {
 			rest: "POST /comments",
+			status: 201,
 			// Never retried by the broker: a second run would make a second comment.
 			retryPolicy: { enabled: false },
 			auth: "required",
@@ -86,7 +87,6 @@ const schema: ServiceSchema = {
 				} catch (err) {
 					this.logger.warn("Could not queue social.commented; the sweep will retry", (err as Error).message);
 				}
-				ctx.meta.$statusCode = 201;
 				return (await this.views(ctx, [doc]))[0];
 			},
 		},
@@ -113,6 +113,7 @@ const schema: ServiceSchema = {
 		/** Delete a comment (author, target owner, channel moderator, admin); its replies go too. */
 		remove: {
 			rest: "DELETE /comments/:id",
+			status: 204,
 			auth: "required",
 			params: { id: ID },
 			async handler(this: any, ctx: Ctx<{ id: string }>) {
@@ -126,7 +127,6 @@ const schema: ServiceSchema = {
 					if (doc.parentId) await this.store.updateMany({ _id: doc.parentId }, { $inc: { replyCount: -removed } });
 					ctx.broadcast("social.targetRemoved", { type: "comment", id: doc._id });
 				}
-				ctx.meta.$statusCode = 204;
 				return null;
 			},
 		},

@@ -79,6 +79,7 @@ const schema: ServiceSchema<any> = {
 		/** Start a donation: validates against the streamer's settings and opens a payment. */
 		create: {
 			rest: "POST /donations",
+			status: 201,
 			// Never retried by the broker: a second run would make a second donation and payment (clients retry with the same Idempotency-Key).
 			retryPolicy: { enabled: false },
 			auth: "optional",
@@ -171,11 +172,11 @@ const schema: ServiceSchema<any> = {
 
 		deleteGoal: {
 			rest: "DELETE /me/goal",
+			status: 204,
 			auth: "required",
 			async handler(this: any, ctx: Ctx) {
 				await this.stores.goals.removeMany({ _id: ctx.meta.user!.id });
 				this.goalChanged(ctx, ctx.meta.user!.id, ctx.meta.user!.username);
-				ctx.meta.$statusCode = 204;
 				return null;
 			},
 		},
@@ -303,7 +304,6 @@ const schema: ServiceSchema<any> = {
 			});
 			doc.paymentId = payment.id;
 			await this.store.insert(doc);
-			ctx.meta.$statusCode = 201;
 			(ctx.meta as any).$location = `/api/donations/${doc._id}`;
 			return { donation: this.view(doc), payment: { id: payment.id, provider: payment.provider, status: payment.status, action: payment.action } };
 		},
@@ -351,7 +351,7 @@ const schema: ServiceSchema<any> = {
 			const keys: Collection = this.stores.idempotency_keys;
 			try {
 				const response = await run();
-				await keys.updateMany({ _id: id }, { $set: { state: "done", response, statusCode: ctx.meta.$statusCode ?? 200 } });
+				await keys.updateMany({ _id: id }, { $set: { state: "done", response, statusCode: ctx.meta.$statusCode ?? (ctx.action as { status?: number } | undefined)?.status ?? 200 } });
 				return response;
 			} catch (err) {
 				// Nothing was created for a refused request: free the key so a corrected retry works.

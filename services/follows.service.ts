@@ -37,6 +37,7 @@ const schema: ServiceSchema = {
 		/** Follow a channel (204, idempotent). */
 		follow: {
 			rest: "PUT /users/:username/follow",
+			status: 204,
 			auth: "required",
 			params: { username: USERNAME },
 			async handler(this: any, ctx: Ctx<{ username: string }>) {
@@ -59,7 +60,6 @@ const schema: ServiceSchema = {
 						this.logger.warn("Could not queue social.followed; the sweep will retry", (err as Error).message);
 					}
 				}
-				ctx.meta.$statusCode = 204;
 				return null;
 			},
 		},
@@ -67,6 +67,7 @@ const schema: ServiceSchema = {
 		/** Unfollow (204, idempotent). */
 		unfollow: {
 			rest: "DELETE /users/:username/follow",
+			status: 204,
 			auth: "required",
 			params: { username: USERNAME },
 			async handler(this: any, ctx: Ctx<{ username: string }>) {
@@ -75,7 +76,6 @@ const schema: ServiceSchema = {
 				const target = await this.requireUser(ctx, ctx.params.username, true);
 				const removed = await this.store.removeMany({ key: followKey(me.id, target.id) });
 				if (removed > 0) await ctx.call("users.adjustFollowerCount", { userId: target.id, delta: -removed });
-				ctx.meta.$statusCode = 204;
 				return null;
 			},
 		},

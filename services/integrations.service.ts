@@ -107,10 +107,10 @@ const schema: ServiceSchema = {
 		/** Remove the webhook (204, idempotent); pending deliveries stop. */
 		removeWebhook: {
 			rest: "DELETE /me/webhook",
+			status: 204,
 			auth: "required",
 			async handler(this: any, ctx: Ctx) {
 				await this.store.removeMany({ userId: ctx.meta.user!.id });
-				ctx.meta.$statusCode = 204;
 				return null;
 			},
 		},
@@ -135,6 +135,7 @@ const schema: ServiceSchema = {
 		/** Send one delivery again now (e.g. after fixing the receiver); the event id stays the same. */
 		redeliver: {
 			rest: "POST /me/webhook/deliveries/:id/redeliver",
+			status: 202,
 			// Never retried by the broker: a second run would make a second delivery.
 			retryPolicy: { enabled: false },
 			auth: "required",
@@ -146,7 +147,6 @@ const schema: ServiceSchema = {
 				const now = Date.now();
 				await this.stores.webhook_deliveries.updateMany({ _id: d._id }, { $set: { status: "pending", nextAttemptAt: now, expiresAt: now + this.retryWindowMs } });
 				await this.ring(d._id);
-				ctx.meta.$statusCode = 202;
 				return this.deliveryView({ ...d, status: "pending", nextAttemptAt: now });
 			},
 		},

@@ -169,6 +169,7 @@ const schema: ServiceSchema = {
 		/** The sandbox acting as the provider: signs a webhook for the outcome and delivers it. */
 		sandboxComplete: {
 			rest: "POST /payments/sandbox/:id/complete",
+			status: 202,
 			params: {
 				id: { type: "string", min: 1, max: 64 },
 				outcome: { type: "enum", values: ["settlement", "deny", "expire", "refund"] },
@@ -188,7 +189,6 @@ const schema: ServiceSchema = {
 				const event = { event_id: newId(), payment_id: doc._id, status: outcome };
 				// Delivered after this reply, the way a provider calls back on its own schedule.
 				setImmediate(() => this.track(this.deliverSandboxWebhook(url, event)));
-				ctx.meta.$statusCode = 202;
 				return { accepted: true, paymentId: doc._id, outcome, eventId: event.event_id };
 			},
 		},
@@ -196,6 +196,7 @@ const schema: ServiceSchema = {
 		/** Where PayPal sends the payer back after approving: capture, then show the result page. */
 		paypalReturn: {
 			rest: "GET /payments/paypal/return",
+			status: 302,
 			params: { token: { type: "string", min: 1, max: 64 }, PayerID: { type: "string", max: 64, optional: true } },
 			async handler(this: any, ctx: Ctx<{ token: string }>) {
 				const paypal: PaymentProvider | undefined = this.providers.paypal;
@@ -239,6 +240,7 @@ const schema: ServiceSchema = {
 		/** Full refund of a paid payment, by the donation's recipient or an admin. */
 		refund: {
 			rest: "POST /payments/:id/refund",
+			status: 202,
 			// Never retried by the broker: a second run would make a second refund request to the provider.
 			retryPolicy: { enabled: false },
 			auth: "required",
@@ -264,7 +266,6 @@ const schema: ServiceSchema = {
 					const ev = await this.providerCall(() => provider.refund!(this.ref(doc)));
 					if (ev) await this.applyReported(doc, ev);
 				}
-				ctx.meta.$statusCode = 202;
 				return this.view((await this.store.findById(doc._id)) ?? doc);
 			},
 		},

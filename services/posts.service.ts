@@ -35,6 +35,7 @@ const schema: ServiceSchema = {
 		/** Publish a post on the caller's channel. */
 		create: {
 			rest: "POST /posts",
+			status: 201,
 			// Never retried by the broker: a second run would make a second post.
 			retryPolicy: { enabled: false },
 			auth: "required",
@@ -49,7 +50,6 @@ const schema: ServiceSchema = {
 				const now = new Date().toISOString();
 				const doc: PostDoc = { _id: newId(), authorId: ctx.meta.user!.id, title: p.title, body: p.body, mediaUrl: p.mediaUrl ?? null, createdAt: now, updatedAt: now };
 				await this.store.insert(doc);
-				ctx.meta.$statusCode = 201;
 				return (await this.views(ctx, [doc]))[0];
 			},
 		},
@@ -94,13 +94,13 @@ const schema: ServiceSchema = {
 		/** Delete a post (author only); its likes and comments go with it. */
 		remove: {
 			rest: "DELETE /posts/:id",
+			status: 204,
 			auth: "required",
 			params: { id: { type: "string", min: 1, max: 64 } },
 			async handler(this: any, ctx: Ctx<{ id: string }>) {
 				const doc = await this.requireOwnPost(ctx, ctx.params.id);
 				const removed = await this.store.removeMany({ _id: doc._id });
 				if (removed) ctx.broadcast("social.targetRemoved", { type: "post", id: doc._id });
-				ctx.meta.$statusCode = 204;
 				return null;
 			},
 		},

@@ -125,6 +125,7 @@ const schema: ServiceSchema = {
 		/** Create an account; answers with tokens so the client is signed in at once. */
 		register: {
 			rest: "POST /auth/register",
+			status: 201,
 			// Never retried by the broker: a second run would answer 409 to the registration the first one made.
 			retryPolicy: { enabled: false },
 			params: {
@@ -161,7 +162,6 @@ const schema: ServiceSchema = {
 					if (isDuplicateKey(err)) throw conflict("That username or email is taken", "ACCOUNT_EXISTS");
 					throw err;
 				}
-				ctx.meta.$statusCode = 201;
 				(ctx.meta as any).$location = `/api/users/${username}`;
 				ctx.emit("users.created", { user: this.toAuthUser(doc) });
 				return { user: this.toFullUser(doc), ...(await this.issueTokens(doc)) };
@@ -215,11 +215,11 @@ const schema: ServiceSchema = {
 		/** Sign out: the refresh token's family dies. Always 204. */
 		logout: {
 			rest: "POST /auth/logout",
+			status: 204,
 			params: { refreshToken: { type: "string", min: 1, max: 200 } },
 			async handler(this: any, ctx: Ctx<{ refreshToken: string }>) {
 				const token: RefreshDoc | null = await this.findRefresh(ctx.params.refreshToken);
 				if (token) await this.revokeFamily(token.family);
-				ctx.meta.$statusCode = 204;
 				return null;
 			},
 		},

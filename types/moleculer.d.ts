@@ -10,6 +10,12 @@ declare module "moleculer" {
 		roles?: string[];
 		/** Socket.IO event that calls this action: "chat:send" (main namespace) or "/overlay alert:done". */
 		socket?: string;
+		/**
+		 * Success status of its REST route (default 200): the gateway answers with it unless the
+		 * handler sets `ctx.meta.$statusCode`; several when the handler picks one. The OpenAPI
+		 * document lists them.
+		 */
+		status?: number | number[];
 	}
 	interface ServiceSchema {
 		channels?: Record<string, unknown>;

@@ -15,6 +15,8 @@ export interface ActionInfo {
 	roles?: string[];
 	visibility?: string;
 	description?: string;
+	/** Declared success status(es) of the REST route. */
+	status?: number | number[];
 }
 
 export interface ServiceInfo {
@@ -302,6 +304,16 @@ export interface OpenApiOptions {
 	serverUrl?: string;
 }
 
+const SUCCESS_TEXT: Record<number, string> = { 200: "Success", 201: "Created", 202: "Accepted: done in the background", 204: "Done, no content", 302: "Redirect to the Location header" };
+
+/** The responses of the statuses an action declares (`status`, default 200). */
+function successResponses(status: unknown): Record<string, unknown> {
+	const list = (Array.isArray(status) ? status : [status ?? 200]).filter((s): s is number => typeof s === "number");
+	return Object.fromEntries(
+		list.map((code) => [String(code), code === 204 || code === 302 ? { description: SUCCESS_TEXT[code] } : { description: SUCCESS_TEXT[code] ?? "Success", content: { "application/json": { schema: {} } } }]),
+	);
+}
+
 /** Builds the OpenAPI 3.1 document from the gateway routes and the services in the registry. */
 export function buildOpenApi(routes: RouteInfo[], services: ServiceInfo[], opts: OpenApiOptions = {}): Record<string, any> {
 	const actions = new Map<string, ActionInfo>();
@@ -325,7 +337,7 @@ export function buildOpenApi(routes: RouteInfo[], services: ServiceInfo[], opts:
 			summary: action?.description ?? op.action,
 			parameters: [] as any[],
 			responses: {
-				"200": { description: "Success", content: { "application/json": { schema: {} } } },
+				...successResponses(action?.status),
 				"4XX": { description: "Client error", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
 				"503": { description: "Service unavailable, retry shortly", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
 			},

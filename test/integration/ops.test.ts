@@ -186,6 +186,14 @@ describe("operations endpoints (all services)", () => {
 		expect(Object.keys(doc.paths)).toContain("/api/payments/webhooks/{provider}");
 		expect(doc.paths["/api/auth/me"].get.security).toEqual([{ bearerAuth: [] }]);
 		expect(doc.paths["/api/users/{username}"].get.parameters[0]).toMatchObject({ name: "username", in: "path", required: true });
+		// Success statuses as the actions declare them, and answer.
+		const successes = (p: string, m: string) => Object.keys(doc.paths[p][m].responses).filter((c) => /^[23]/.test(c));
+		expect(successes("/api/donations", "post")).toEqual(["201"]);
+		expect(successes("/api/me/goal", "delete")).toEqual(["204"]);
+		expect(successes("/api/alerts/test", "post")).toEqual(["202"]);
+		expect(successes("/api/conversations", "post").sort()).toEqual(["200", "201"]);
+		expect(successes("/api/auth/me", "get")).toEqual(["200"]);
+		expect(doc.paths["/api/me/goal"].delete.responses["204"].content).toBeUndefined();
 
 		await expect(SwaggerParser.validate(structuredClone(doc))).resolves.toBeTruthy();
 	});
