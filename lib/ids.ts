@@ -48,6 +48,15 @@ export function newId(now: number = Date.now()): string {
 	return encodeTime(now) + lastRandom.map((d) => ALPHABET[d]).join("");
 }
 
+/**
+ * An id in the same layout whose random part is always fresh: for ids that work as a key to
+ * something (a payment's checkout), where newId's monotonic increment inside one millisecond would
+ * make an id made right after a known one easy to guess.
+ */
+export function randomId(now: number = Date.now()): string {
+	return encodeTime(now) + freshRandom().map((d) => ALPHABET[d]).join("");
+}
+
 /** The smallest id that could have been made at `time`: a lower bound for time-range queries. */
 export function idFloor(time: number): string {
 	return encodeTime(time) + "0".repeat(16);

@@ -2,7 +2,7 @@ import type { Context, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import { DbMixin, type Collection } from "../mixins/db.mixin";
 import { loadConfig } from "../lib/config";
-import { newId } from "../lib/ids";
+import { newId, randomId } from "../lib/ids";
 import { CURRENCY_CODES, feeFor, formatMoney, amountProblem } from "../lib/money";
 import { moderate } from "../lib/moderation";
 import { withDefaults } from "../lib/user-settings";
@@ -283,7 +283,7 @@ const schema: ServiceSchema<any> = {
 				amount: p.amount,
 				currency: p.currency,
 				provider: p.provider,
-				paymentId: newId(),
+				paymentId: randomId(),
 				status: "pending",
 				createdAt: now,
 				paidAt: null,

@@ -2,7 +2,7 @@ import type { Context, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import { DbMixin, type Collection } from "../mixins/db.mixin";
 import { intEnv, loadConfig, type AppConfig } from "../lib/config";
-import { newId } from "../lib/ids";
+import { newId, randomId } from "../lib/ids";
 import { amountProblem, CURRENCY_CODES, formatMoney } from "../lib/money";
 import { countWebhook } from "../lib/metrics";
 import { badRequest, conflict, forbidden, invalid, isDuplicateKey, notFound } from "../lib/errors";
@@ -172,7 +172,9 @@ const schema: ServiceSchema = {
 			status: 202,
 			params: {
 				id: { type: "string", min: 1, max: 64 },
-				outcome: { type: "enum", values: ["settlement", "deny", "expire", "refund"] },
+				// What a payer can do at a checkout. A refund is the money's receiver's decision:
+				// POST /api/payments/:id/refund (the recipient or an admin).
+				outcome: { type: "enum", values: ["settlement", "deny", "expire"] },
 			},
 			async handler(this: any, ctx: Ctx<{ id: string; outcome: SandboxOutcome }>) {
 				const sandbox: SandboxProvider | undefined = this.providers.sandbox;
@@ -181,8 +183,7 @@ const schema: ServiceSchema = {
 				if (!doc) throw notFound("Payment", "PAYMENT_NOT_FOUND");
 				if (doc.provider !== "sandbox") throw invalid("id", "Only sandbox payments can be completed here", "NOT_A_SANDBOX_PAYMENT");
 				const outcome = ctx.params.outcome;
-				const needs: PaymentStatus = outcome === "refund" ? "paid" : "pending";
-				if (doc.status !== needs) {
+				if (doc.status !== "pending") {
 					throw conflict(`A ${doc.status} payment cannot take the outcome "${outcome}"`, "INVALID_PAYMENT_STATE", { status: doc.status });
 				}
 				const url = this.sandboxWebhookUrl || `${ctx.meta.selfUrl || `http://127.0.0.1:${intEnv("PORT", 3000)}`}/api/payments/webhooks/sandbox`;
@@ -290,7 +291,7 @@ const schema: ServiceSchema = {
 			const problem = amountProblem(p.amount, p.currency);
 			if (problem) throw invalid("amount", problem);
 
-			const id = p.paymentId ?? newId();
+			const id = p.paymentId ?? randomId();
 			const now = new Date();
 			const expiresAt = new Date(now.getTime() + this.config.paymentTtlSec * 1000);
 			// The provider is called before anything is stored: a failed call leaves no half-made

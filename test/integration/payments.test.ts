@@ -165,12 +165,16 @@ describe("sandbox payments", () => {
 		expect(messagesFor(denied.id)).toHaveLength(1);
 	});
 
-	it("refunds a paid payment through the sandbox and rejects a refund of a pending one", async () => {
+	it("refunds a paid payment when the sandbox provider says so, never before it is paid, and never from the checkout", async () => {
 		const { payment } = await createSandboxPayment();
-		expect((await api("POST", `/api/payments/sandbox/${payment.id}/complete`, { outcome: "refund" })).status).toBe(409);
+		// A payer at the checkout cannot refund anything.
+		expect((await api("POST", `/api/payments/sandbox/${payment.id}/complete`, { outcome: "refund" })).status).toBe(422);
+		const early = await sandboxWebhook({ event_id: `evt-early-${payment.id}`, payment_id: payment.id, status: "refund" });
+		expect(early.status).toBe(409);
+		expect(early.body.type).toBe("PAYMENT_NOT_SETTLED");
 		await api("POST", `/api/payments/sandbox/${payment.id}/complete`, { outcome: "settlement" });
 		await waitFor(() => messagesFor(payment.id).length === 1, 5000, "paid");
-		expect((await api("POST", `/api/payments/sandbox/${payment.id}/complete`, { outcome: "refund" })).status).toBe(202);
+		expect((await sandboxWebhook({ event_id: `evt-refund-${payment.id}`, payment_id: payment.id, status: "refund" })).status).toBe(200);
 		await waitFor(() => messagesFor(payment.id).length === 2, 5000, "refunded");
 		expect(messagesFor(payment.id)[1]).toMatchObject({ status: "refunded", previousStatus: "paid" });
 		expect((await api("GET", `/api/payments/${payment.id}`)).body.status).toBe("refunded");
