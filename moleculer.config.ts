@@ -55,10 +55,11 @@ export function channelsAdapter(url = env.CHANNELS_URL || ""): Record<string, un
 function cacher(): BrokerOptions["cacher"] {
 	const url = env.CACHER || "";
 	if (url.startsWith("redis")) {
-		return { type: "Redis", options: { prefix: `${env.NAMESPACE || "mediashar"}-cache`, ttl: 60, redis: url as any, maxParamsLength: 100 } };
+		return { type: "Redis", options: { prefix: `${env.NAMESPACE || "mediashar"}-cache`, ttl: num("CACHE_TTL_SEC", 60), redis: url as any, maxParamsLength: 100 } };
 	}
-	// Bounded LRU so a long-running embedded node cannot grow without limit.
-	return { type: "MemoryLRU", options: { ttl: 60, max: num("CACHE_MAX_ENTRIES", 10_000), clone: false } };
+	// Bounded LRU so a long-running embedded node cannot grow without limit. Entries are cleaned
+	// when their data changes; the TTL bounds what a missed clean could leave stale.
+	return { type: "MemoryLRU", options: { ttl: num("CACHE_TTL_SEC", 60), max: num("CACHE_MAX_ENTRIES", 10_000), clone: false } };
 }
 
 /**
@@ -135,7 +136,9 @@ const config: BrokerOptions = {
 	// No transporter: every service in one process. NATS for clusters.
 	transporter: (env.TRANSPORTER as BrokerOptions["transporter"]) || null,
 	cacher: cacher(),
-	serializer: "JSON",
+	// JSON: readable on the wire and by every Moleculer implementation; SERIALIZER may pick another
+	// built-in one (all nodes of a cluster must agree).
+	serializer: (env.SERIALIZER as BrokerOptions["serializer"]) || "JSON",
 
 	// 10 s is longer than any provider API call we make (8 s client timeout) and short enough
 	// that a stuck node is noticed before a user gives up.
@@ -149,9 +152,11 @@ const config: BrokerOptions = {
 	retryPolicy: {
 		enabled: env.RETRY_ENABLED !== "false",
 		retries: num("RETRY_COUNT", 3),
-		delay: 100,
-		maxDelay: 1_000,
-		factor: 2,
+		// 100 ms, 200 ms, 400 ms: inside the heartbeat timeout, so a retry after a crash usually
+		// finds the dead node already removed and lands on a live one.
+		delay: num("RETRY_DELAY_MS", 100),
+		maxDelay: num("RETRY_MAX_DELAY_MS", 1_000),
+		factor: num("RETRY_FACTOR", 2),
 		check: (err: Error) => !!(err as Errors.MoleculerRetryableError).retryable,
 	},
 
@@ -190,7 +195,8 @@ const config: BrokerOptions = {
 	heartbeatInterval: num("HEARTBEAT_INTERVAL_SEC", 5),
 	heartbeatTimeout: num("HEARTBEAT_TIMEOUT_SEC", 15),
 
-	transit: { maxQueueSize: 50_000, disableReconnect: false },
+	// Requests waiting for a reply from another node; beyond it new requests fail fast.
+	transit: { maxQueueSize: num("TRANSIT_MAX_QUEUE", 50_000), disableReconnect: false },
 
 	validator: true,
 
