@@ -3,6 +3,7 @@ import path from "node:path";
 import type { BrokerOptions, Errors, ServiceBroker } from "moleculer";
 import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import { InProcessAdapter } from "./lib/channels/in-process-adapter";
+import { NatsChannelsAdapter } from "./lib/channels/nats-adapter";
 import { dbConfig } from "./lib/db-config";
 import { ProductMetricsMiddleware } from "./lib/metrics";
 import { BuiltinMiddlewares, BulkheadMiddleware, RequestMetricsMiddleware } from "./lib/ops/request-metrics";
@@ -25,7 +26,7 @@ const num = (name: string, fallback: number) => (env[name] ? Number(env[name]) :
  * (lib/channels/in-process-adapter.ts: the Fake adapter's local events, with the same retries and
  * dead-lettering as the others). A fresh adapter per call: every broker needs its own.
  */
-export function channelsAdapter(url = env.CHANNELS_URL || ""): Record<string, unknown> | InProcessAdapter {
+export function channelsAdapter(url = env.CHANNELS_URL || ""): Record<string, unknown> | InProcessAdapter | NatsChannelsAdapter {
 	const common = {
 		// Three redeliveries cover a node crash or a brief database hiccup; after that a message is
 		// parked in the dead-letter queue for an operator (REPL `dlq`) instead of blocking the stream.
@@ -39,7 +40,9 @@ export function channelsAdapter(url = env.CHANNELS_URL || ""): Record<string, un
 		// OOM) before handing the message to another instance. 30 s is JetStream's default; an
 		// alert delayed that long after a crash is the worst case, so 10 s by default.
 		const ackWaitNs = num("CHANNELS_ACK_WAIT_MS", 10_000) * 1_000_000;
-		return { type: "NATS", options: { ...common, nats: { url, connectionOptions: {}, consumerOptions: { config: { ack_wait: ackWaitNs } } } } };
+		// The stock adapter, except that two instances starting at once no longer race each other out
+		// of creating their group's consumer (lib/channels/nats-adapter.ts).
+		return new NatsChannelsAdapter({ ...common, nats: { url, connectionOptions: {}, consumerOptions: { config: { ack_wait: ackWaitNs } } } });
 	}
 	if (url.startsWith("redis://") || url.startsWith("rediss://")) {
 		return { type: "Redis", options: { ...common, redis: url } };
