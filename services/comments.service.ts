@@ -120,12 +120,14 @@ const schema: ServiceSchema = {
 				const doc: CommentDoc | null = await this.store.findById(ctx.params.id);
 				if (!doc) throw notFound("Comment");
 				if (!(await this.mayDelete(ctx, doc))) throw forbidden("Only the author, the channel owner, its moderators or an admin can delete this comment");
+				const replyIds = (await this.store.find({ query: { parentId: doc._id } })).map((r: CommentDoc) => r._id);
 				const removed = await this.store.removeMany({ _id: doc._id });
 				if (removed > 0) {
 					const replies = await this.store.removeMany({ parentId: doc._id });
 					await this.bump(doc.target, -(removed + replies));
 					if (doc.parentId) await this.store.updateMany({ _id: doc.parentId }, { $inc: { replyCount: -removed } });
-					ctx.broadcast("social.targetRemoved", { type: "comment", id: doc._id });
+					// The comment's likes, and its replies' likes, go with them.
+					for (const id of [doc._id, ...replyIds]) ctx.broadcast("social.targetRemoved", { type: "comment", id });
 				}
 				return null;
 			},
@@ -140,6 +142,18 @@ const schema: ServiceSchema = {
 			async handler(this: any, ctx: Ctx<{ id: string }>) {
 				const doc: CommentDoc | null = await this.store.findById(ctx.params.id);
 				return doc ? { exists: true, ownerId: doc.authorId } : { exists: false };
+			},
+		},
+
+		/** Operators: recomputes a target's comment count from its comments (if a crash let it drift). */
+		recount: {
+			visibility: "public",
+			params: { type: { type: "enum", values: [...COMMENT_TARGETS] }, id: ID },
+			async handler(this: any, ctx: Context<{ type: string; id: string }>) {
+				const t = targetKey(ctx.params.type, ctx.params.id);
+				const count = await this.store.count({ target: t });
+				await this.stores.comment_counts.upsert({ _id: t }, { $set: { count } });
+				return { type: ctx.params.type, id: ctx.params.id, count };
 			},
 		},
 
@@ -162,8 +176,11 @@ const schema: ServiceSchema = {
 			async handler(this: any, ctx: Context<{ type: string; id: string }>) {
 				if (ctx.params.type === "comment") return;
 				const t = targetKey(ctx.params.type, ctx.params.id);
+				const ids = (await this.store.find({ query: { target: t } })).map((c: CommentDoc) => c._id);
 				await this.store.removeMany({ target: t });
 				await this.stores.comment_counts.removeMany({ _id: t });
+				// Likes on those comments go too.
+				for (const id of ids) ctx.broadcast("social.targetRemoved", { type: "comment", id });
 			},
 		},
 	},

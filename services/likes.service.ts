@@ -99,6 +99,18 @@ const schema: ServiceSchema = {
 
 		// ---- internal ----
 
+		/** Operators: recomputes a target's like count from its likes (if a crash let it drift). */
+		recount: {
+			visibility: "public",
+			params: { type: { type: "enum", values: [...LIKE_TARGETS] }, id: { type: "string", min: 1, max: 64 } },
+			async handler(this: any, ctx: Context<{ type: string; id: string }>) {
+				const t = targetKey(ctx.params.type, ctx.params.id);
+				const count = await this.store.count({ target: t });
+				await this.stores.like_counts.upsert({ _id: t }, { $set: { count } });
+				return { type: ctx.params.type, id: ctx.params.id, count };
+			},
+		},
+
 		/** Counts and the viewer's likes for many targets of one type: `{[id]: {count, liked}}`. */
 		summary: {
 			visibility: "public",
