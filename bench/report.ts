@@ -20,16 +20,22 @@ function read(name: string): any | null {
 const v = (x: unknown) => (x === undefined || x === null || (typeof x === "number" && !Number.isFinite(x)) ? "—" : String(x));
 const ok = (p: boolean | null | undefined) => (p === true ? "**met**" : p === false ? "**missed**" : "not judged");
 
+const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
+const day = (r: any) => (r?.measuredAt ?? r?.at ? String(r.measuredAt ?? r.at).slice(0, 10) : "—");
+
 export function renderFigures(): string {
 	const out: string[] = [];
-	const summary = read("summary");
-	if (summary) {
-		out.push(`Full run of ${summary.at.slice(0, 16).replace("T", " ")} UTC, \`${summary.command}\`, ${summary.durationSec} s, on ${summary.machine.nproc} × ${summary.machine.cpuModel} (${summary.machine.memoryGb} GB RAM), Node ${summary.machine.node}, ${summary.machine.platform}. Load generator on the same machine.`, "");
+	const any = ["rest", "pipeline", "chat", "memory", "growth"].map(read).find((r) => r?.machine);
+	if (any) {
+		const m = any.machine;
+		out.push(`The latest full run of each scenario (\`npm run bench\`, or one scenario with \`BENCH_ONLY=<name> npm run bench\`); each says when it was measured. Machine: ${m.nproc} × ${m.cpuModel} (${m.memoryGb} GB RAM), Node ${m.node}, ${m.platform}; load generator on the same machine.`, "");
 	}
 	const rest = read("rest");
 	if (rest?.mediashar) {
 		out.push(
 			"### 1. REST: authenticated, cached profile read",
+			"",
+			`Measured ${day(rest)} (\`BENCH_ONLY=rest npm run bench\`).`,
 			"",
 			"| | req/s | p50 ms | p99 ms |",
 			"|---|---:|---:|---:|",
@@ -38,6 +44,12 @@ export function renderFigures(): string {
 			"",
 			`Ratio **${v(Math.round(rest.ratio * 1000) / 10)}%** (target ≥ 40%): ${ok(rest.pass)}. ${rest.load.tool}, ${rest.load.connections} keep-alive connections, ${rest.load.seconds} s × ${rest.load.rounds} alternating rounds. ![REST](../bench/results/rest.svg)`,
 			"",
+			...(rest.references?.trivialActionDefaultBroker
+				? [
+						`Reference points of the same run: moleculer-web routing to a trivial action that returns the same JSON reaches ${v(rest.references.trivialActionDefaultBroker.rps)} req/s (${pct(rest.references.trivialActionDefaultBroker.ratio)} of the bare server) on a default broker, and ${v(rest.references.trivialActionMediaSharBroker?.rps)} req/s (${pct(rest.references.trivialActionMediaSharBroker?.ratio ?? NaN)}) on MediaShar's broker options (metrics, the request-id scope of log lines, circuit breaker, retries, timeouts, bulkhead, strict params: the same trivial action). What each piece costs is broken down under "Changes made because of a measurement".`,
+						"",
+					]
+				: []),
 		);
 	}
 	const p = read("pipeline");
@@ -46,6 +58,8 @@ export function renderFigures(): string {
 		const b = p.baseline;
 		out.push(
 			"### 2. Donation pipeline (created → paid via sandbox webhook → overlay alert)",
+			"",
+			`Measured ${day(p)} (\`BENCH_ONLY=pipeline npm run bench\`).`,
 			"",
 			"| | donations/s (closed loop, 64 donors) | settled → alert p50 / p99 ms at 100/s | webhook sent → alert p99 ms | created → alert p99 ms |",
 			"|---|---:|---:|---:|---:|",
@@ -64,6 +78,8 @@ export function renderFigures(): string {
 		out.push(
 			"#### 2b. The same on a 3-process NATS cluster",
 			"",
+			`Measured ${day(pc)} (\`BENCH_ONLY=pipeline-cluster npm run bench\`).`,
+			"",
 			`${pc.setup.processes.join("; ")}; ${pc.setup.transport}. At 100 donations/s (achieved ${v(pc.latency.achievedRate)}/s): settled → alert p50 **${v(pc.latency.settledToAlertMs.p50)} ms**, p99 **${v(pc.latency.settledToAlertMs.p99)} ms** (target ≤ 100 ms): ${ok(pc.pass)}; ${pc.latency.alerted}/${pc.latency.offered} alerted. Closed loop with 64 donors: ${v(pc.throughput.donationsPerSec)} donations/s.${pc.latencyLowRate ? ` At ${v(pc.latencyLowRate.rate)}/s (informative): p50 ${v(pc.latencyLowRate.settledToAlertMs.p50)} ms, p99 ${v(pc.latencyLowRate.settledToAlertMs.p99)} ms.` : ""} ![pipeline-cluster](../bench/results/pipeline-cluster.svg)`,
 			"",
 		);
@@ -72,6 +88,8 @@ export function renderFigures(): string {
 	if (c?.mediashar) {
 		out.push(
 			`### 3. Chat fan-out to ${c.setup.listeners} sockets`,
+			"",
+			`Measured ${day(c)} (\`BENCH_ONLY=chat npm run bench\`).`,
 			"",
 			"| | messages/s | deliveries/s | delivery p50 / p99 ms |",
 			"|---|---:|---:|---:|",
@@ -87,6 +105,8 @@ export function renderFigures(): string {
 		out.push(
 			`### 4. Memory per idle socket at ${mem.mediashar.sockets} sockets`,
 			"",
+			`Measured ${day(mem)} (\`BENCH_ONLY=memory npm run bench\`).`,
+			"",
 			`MediaShar gateway **${v(mem.kbPerSocket)} KB** per signed-in idle socket (heap ${v(mem.mediashar.heapBeforeMb)} → ${v(mem.mediashar.heapAfterMb)} MB after GC); bare Socket.IO ${v(mem.baselineKbPerSocket)} KB. Target ≤ 20 KB: ${ok(mem.pass)}. ![memory](../bench/results/memory.svg)`,
 			"",
 		);
@@ -95,6 +115,8 @@ export function renderFigures(): string {
 	if (g?.rows) {
 		out.push(
 			`### 5. Growth: ${g.sizes.small.donations.toLocaleString("en")} → ${g.sizes.large.donations.toLocaleString("en")} rows per store`,
+			"",
+			`Measured ${day(g)} (\`BENCH_ONLY=growth npm run bench\`).`,
 			"",
 			"| read | p50 ms small | p50 ms large | p99 ms small | p99 ms large | large / small (p50) |",
 			"|---|---:|---:|---:|---:|---:|",
@@ -143,8 +165,6 @@ export function renderFigures(): string {
 	return out.join("\n");
 }
 
-const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
-const day = (r: any) => (r?.measuredAt ?? r?.at ? String(r.measuredAt ?? r.at).slice(0, 10) : "—");
 
 /** One row per target for the README: the figure, what it is compared with, and the verdict. */
 export function renderSummary(): string {
@@ -152,8 +172,9 @@ export function renderSummary(): string {
 	const rest = read("rest");
 	if (rest?.mediashar) {
 		const ref = rest.references?.trivialActionDefaultBroker;
+		const refMs = rest.references?.trivialActionMediaSharBroker;
 		rows.push(
-			`| REST: authenticated cached \`GET /api/users/:username\` ≥ 40% of bare \`node:http\` | ${v(rest.mediashar.rps)} req/s = **${pct(rest.ratio)}** | bare ${v(rest.baseline.rps)} req/s${ref ? `; moleculer-web + trivial action ${v(ref.rps)} req/s (${pct(ref.ratio)})` : ""} | ${ok(rest.pass)} | ${day(rest)} |`,
+			`| REST: authenticated cached \`GET /api/users/:username\` ≥ 40% of bare \`node:http\` | ${v(rest.mediashar.rps)} req/s = **${pct(rest.ratio)}** | bare ${v(rest.baseline.rps)} req/s${ref ? `; moleculer-web + trivial action ${v(ref.rps)} req/s (${pct(ref.ratio)})` : ""}${refMs ? `, the same on MediaShar's broker options ${v(refMs.rps)} req/s (${pct(refMs.ratio)})` : ""} | ${ok(rest.pass)} | ${day(rest)} |`,
 		);
 	}
 	const p = read("pipeline");

@@ -41,6 +41,7 @@ async function restScenario(): Promise<ScenarioResult> {
 				const tUrl = `${t.info.url}/api/users/${user.username}`;
 				await wrk(tUrl, { connections, seconds: 1, headers });
 				references[kind] = await wrk(tUrl, { connections, seconds, headers });
+				if (references[kind].non2xx > 0) throw new Error(`the ${kind} reference answered ${references[kind].non2xx} non-2xx responses`);
 				console.log(`  reference: moleculer-web + trivial action, ${kind} broker options: ${round(references[kind].rps, 0)} req/s`);
 			} finally {
 				await t.stop();

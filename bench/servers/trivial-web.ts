@@ -12,7 +12,8 @@ import { serveChild } from "../lib";
 
 const body = JSON.parse(process.env.BASELINE_BODY || "{}");
 const broker = new ServiceBroker(process.env.TRIVIAL_BROKER === "mediashar" ? { ...config, nodeID: `trivial-${process.pid}`, transporter: null, logger: false } : { nodeID: `trivial-${process.pid}`, logger: false });
-broker.createService({ name: "profile", actions: { get: { rest: "GET /users/:username", handler: () => body } } } as ServiceSchema);
+// The same route and params as the real profile read (MediaShar's options refuse undeclared params).
+broker.createService({ name: "profile", actions: { get: { rest: "GET /users/:username", params: { username: { type: "string", min: 1, max: 25 } }, handler: () => body } } } as ServiceSchema);
 broker.createService({
 	name: "api",
 	mixins: [ApiGateway as unknown as ServiceSchema],
