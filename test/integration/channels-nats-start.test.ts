@@ -1,46 +1,23 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import fs from "node:fs";
-import net from "node:net";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServiceBroker } from "moleculer";
 import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import { channelsAdapter } from "../../moleculer.config";
-import { freePort } from "../support/cluster";
 import { waitFor } from "../support/harness";
+import { hasNatsServer, startNatsServer, type NatsServer } from "../support/nats";
 
 /**
  * Two instances of one consumer group starting at the same moment (docker compose with two
  * replicas) both come up on JetStream, and a message is handled by exactly one of them.
  */
-const hasNats = ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"].some((p) => fs.existsSync(p));
-
-describe.skipIf(!hasNats)("JetStream consumers of one group starting together", () => {
-	let nats: ChildProcess;
-	let store: string;
+describe.skipIf(!hasNatsServer)("JetStream consumers of one group starting together", () => {
+	let nats: NatsServer;
 	let url: string;
 
 	beforeAll(async () => {
-		const port = await freePort();
-		store = fs.mkdtempSync(path.join(os.tmpdir(), "js-start-"));
-		nats = spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store], { stdio: "ignore" });
-		url = `nats://127.0.0.1:${port}`;
-		await waitFor(
-			() =>
-				new Promise<boolean>((resolve) => {
-					const s = net.connect({ port, host: "127.0.0.1" });
-					s.once("connect", () => (s.destroy(), resolve(true)));
-					s.once("error", () => resolve(false));
-				}),
-			10_000,
-			"nats-server",
-		);
+		nats = await startNatsServer({ jetstream: true });
+		url = nats.url;
 	});
-	afterAll(() => {
-		nats?.kill("SIGKILL");
-		fs.rmSync(store, { recursive: true, force: true });
-	});
+	afterAll(() => nats?.stop());
 
 	it("both start, every time, and share the work", async () => {
 		for (let round = 0; round < 3; round++) {

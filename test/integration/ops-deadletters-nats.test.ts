@@ -1,15 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import fs from "node:fs";
-import net from "node:net";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServiceBroker } from "moleculer";
 import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import { channelsAdapter } from "../../moleculer.config";
 import DeadLetters from "../../services/deadletters.service";
-import { freePort } from "../support/cluster";
 import { waitFor } from "../support/harness";
+import { hasNatsServer, startNatsServer, type NatsServer } from "../support/nats";
 import { replCommands } from "../../lib/ops/repl-commands";
 
 /**
@@ -17,39 +12,18 @@ import { replCommands } from "../../lib/ops/repl-commands";
  * moved to DEAD_LETTER by @moleculer/channels, the deadletters service parks it, and the REPL's
  * `dlq retry` re-publishes it to the original channel once the consumer is fixed.
  */
-const hasNats = (() => {
-	try {
-		return fs.existsSync("/usr/sbin/nats-server") || fs.existsSync("/usr/bin/nats-server") || fs.existsSync("/usr/local/bin/nats-server");
-	} catch {
-		return false;
-	}
-})();
-
-describe.skipIf(!hasNats)("dead letters over NATS JetStream", () => {
-	let nats: ChildProcess;
-	let store: string;
+describe.skipIf(!hasNatsServer)("dead letters over NATS JetStream", () => {
+	let nats: NatsServer;
 	let broker: ServiceBroker & { sendToChannel(name: string, payload: unknown, opts?: unknown): Promise<void> };
 	let failing = true;
 	const attempts: unknown[] = [];
 	const handled: unknown[] = [];
 
 	beforeAll(async () => {
-		const port = await freePort();
-		store = fs.mkdtempSync(path.join(os.tmpdir(), "ops-dlq-"));
-		nats = spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store], { stdio: "ignore" });
-		await waitFor(
-			() =>
-				new Promise<boolean>((resolve) => {
-					const s = net.connect({ port, host: "127.0.0.1" });
-					s.once("connect", () => (s.destroy(), resolve(true)));
-					s.once("error", () => resolve(false));
-				}),
-			10_000,
-			"nats-server",
-		);
+		nats = await startNatsServer({ jetstream: true });
 		const prev = process.env.CHANNELS_MAX_RETRIES;
 		process.env.CHANNELS_MAX_RETRIES = "1";
-		const adapter = channelsAdapter(`nats://127.0.0.1:${port}`) as any;
+		const adapter = channelsAdapter(nats.url) as any;
 		process.env.CHANNELS_MAX_RETRIES = prev;
 		broker = new ServiceBroker({
 			logger: process.env.TEST_LOG ? { type: "Console", options: { level: process.env.TEST_LOG } } : false,
@@ -75,8 +49,7 @@ describe.skipIf(!hasNats)("dead letters over NATS JetStream", () => {
 
 	afterAll(async () => {
 		await broker?.stop();
-		nats?.kill();
-		fs.rmSync(store, { recursive: true, force: true });
+		nats?.stop();
 	});
 
 	it("parks the failed message and re-publishes it with `dlq retry`", async () => {

@@ -30,7 +30,7 @@ export async function freePort(): Promise<number> {
 	});
 }
 
-function canConnect(port: number): Promise<boolean> {
+export function canConnect(port: number): Promise<boolean> {
 	return new Promise((resolve) => {
 		const s = net.connect({ port, host: "127.0.0.1" });
 		s.once("connect", () => {
