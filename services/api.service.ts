@@ -242,6 +242,15 @@ const schema: ServiceSchema<any> = {
 		"$services.changed"(this: any) {
 			this.hub?.refreshRoutes();
 		},
+		/**
+		 * Every local service has started: build the REST routes now. moleculer-web otherwise does it
+		 * half a second after the last service change, and /api answered 404 until then while
+		 * /health already said the node was up.
+		 */
+		"$broker.started"(this: any) {
+			for (const route of this.routes ?? []) if (route.opts?.autoAliases) this.regenerateAutoAliases(route);
+			this.hub?.refreshRoutes();
+		},
 		/** A ban (or its lifting): access tokens already issued to that user stop (or start) working. */
 		"users.banned": {
 			params: { userId: "string", banned: "boolean", at: "number" },

@@ -149,6 +149,14 @@ const schema: ServiceSchema = {
 		async readinessChecks(this: any): Promise<Check[]> {
 			const broker = this.broker;
 			const checks: Promise<Check>[] = [];
+			// Ready only once every local service has started (the gateway listens before the others
+			// are up, and builds its REST routes when the broker has started).
+			checks.push(
+				probe("broker", () => {
+					if (!broker.started) throw new Error("starting");
+					return "started";
+				}),
+			);
 			checks.push(
 				probe("transporter", async () => {
 					if (!broker.transit) return "embedded (no transporter)";

@@ -36,6 +36,8 @@ export interface HarnessOptions {
 	env?: Record<string, string | undefined>;
 	nodeID?: string;
 	brokerOptions?: Record<string, unknown>;
+	/** Called with the broker once its services are created, before it starts. */
+	onCreated?: (broker: ServiceBroker) => void;
 }
 
 /** Starts one broker with the chosen services and the real gateway on an ephemeral port. */
@@ -65,10 +67,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 	const api = (await import(serviceFile("api"))).default as ServiceSchema;
 	broker.createService({ mixins: [api], name: "api", settings: { port: 0, ip: "127.0.0.1" } } as ServiceSchema);
 	for (const schema of opts.extra ?? []) broker.createService(schema as ServiceSchema);
+	opts.onCreated?.(broker);
 	await broker.start();
-	const svc = broker.getLocalService("api") as unknown as { server: import("node:http").Server; routes: any[]; regenerateAutoAliases(r: unknown): void };
-	// moleculer-web rebuilds aliases 500 ms after services change; do it now so tests need not wait.
-	for (const route of svc.routes) if (route.opts.autoAliases) svc.regenerateAutoAliases(route);
+	const svc = broker.getLocalService("api") as unknown as { server: import("node:http").Server };
 	const addr = svc.server.address();
 	const port = typeof addr === "object" && addr ? addr.port : 0;
 	return {
