@@ -44,6 +44,8 @@ describe("docker-compose.yml", () => {
 		expect(gw.environment?.SERVICES?.split(",")).toContain("api");
 		expect(gw.deploy?.replicas).toBeGreaterThanOrEqual(2);
 		expect(gw.labels).toContain("traefik.http.services.mediashar.loadbalancer.server.port=3000");
+		// The load balancer sends traffic only to gateways that are ready (services started, NATS reachable).
+		expect(gw.labels).toContain("traefik.http.services.mediashar.loadbalancer.healthcheck.path=/health/ready");
 		expect(gw.environment?.TRUST_PROXY).toBe("true");
 	});
 
@@ -150,7 +152,7 @@ describe("k8s/mediashar.yaml", () => {
 		}
 		const gw = deployments.find((d) => d.metadata.name === "gateway");
 		expect(gw.spec.replicas).toBeGreaterThanOrEqual(2);
-		expect(gw.spec.template.spec.containers[0].readinessProbe.httpGet.path).toBe("/health");
+		expect(gw.spec.template.spec.containers[0].readinessProbe.httpGet.path).toBe("/health/ready");
 		const svc = docs.find((d) => d?.kind === "Service" && d.metadata.name === "gateway");
 		expect(svc.spec.selector).toEqual(gw.spec.selector.matchLabels);
 	});
