@@ -214,8 +214,13 @@ const schema: ServiceSchema<any> = {
 		 * moleculer-web's HTTP entry point. Never retried as a whole: it rewrites req.url while
 		 * routing, so a second pass answers 404. The calls it makes are retried (and moved to
 		 * another node) by the retry policy on their own.
+		 *
+		 * No bulkhead or circuit breaker here either: both belong to the actions that do the work,
+		 * per action and per node, where they already apply. A bulkhead on the entry queued every
+		 * request of the gateway (health probes included) behind its 50 slowest ones, whatever
+		 * their route; a breaker on it never sees a failure (moleculer-web answers errors itself).
 		 */
-		rest: { retryPolicy: { enabled: false } },
+		rest: { retryPolicy: { enabled: false }, bulkhead: { enabled: false }, circuitBreaker: { enabled: false } },
 
 		/** Liveness: 200 while this node can serve. */
 		health: {
