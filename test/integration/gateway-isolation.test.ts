@@ -35,7 +35,6 @@ describe("gateway isolation between routes", () => {
 							rest: "GET /hold",
 							// Enough room for every held call: what is measured is the gateway's own entry.
 							bulkhead: { enabled: true, concurrency: 200, maxQueueSize: 10 },
-							timeout: 0,
 							async handler() {
 								holding++;
 								await gate;
