@@ -20,9 +20,20 @@ function encodeTime(time: number): string {
 	return out;
 }
 
+/** Random bytes drawn from the CSPRNG 4 KB at a time (one call per 256 ids instead of per id). */
+const POOL_SIZE = 4096;
+let pool = randomBytes(POOL_SIZE);
+let poolOffset = 0;
+
 function freshRandom(): number[] {
-	const bytes = randomBytes(16);
-	return Array.from({ length: 16 }, (_, i) => bytes[i] % 32);
+	if (poolOffset + 16 > POOL_SIZE) {
+		pool = randomBytes(POOL_SIZE);
+		poolOffset = 0;
+	}
+	const out = new Array<number>(16);
+	for (let i = 0; i < 16; i++) out[i] = pool[poolOffset + i] % 32;
+	poolOffset += 16;
+	return out;
 }
 
 function increment(digits: number[]): number[] {

@@ -38,10 +38,15 @@ class GatewayRateStore {
 	}
 }
 
+/**
+ * Behind the compose load balancer the first X-Forwarded-For hop is the client; TRUST_PROXY must
+ * be set for that header to count, or anyone could spoof their way past rate limits. Read when
+ * the gateway service is created (not per request: `process.env` is slow to read).
+ */
+let trustProxy = process.env.TRUST_PROXY === "true";
+
 function clientIp(req: IncomingMessage): string {
-	// Behind the compose load balancer the first X-Forwarded-For hop is the client; TRUST_PROXY
-	// must be set for that header to count, or anyone could spoof their way past rate limits.
-	if (process.env.TRUST_PROXY === "true") {
+	if (trustProxy) {
 		const fwd = req.headers["x-forwarded-for"];
 		const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(",")[0]?.trim();
 		if (first) return first;
@@ -313,6 +318,7 @@ const schema: ServiceSchema<any> = {
 	},
 
 	created(this: any) {
+		trustProxy = process.env.TRUST_PROXY === "true";
 		this.appConfig = loadConfig();
 		this.revoked = new RevokedUsers(this.appConfig.accessTokenTtlSec * 1000);
 		const url = redisUrl();

@@ -54,3 +54,33 @@ describe("security: rate and size limits", () => {
 		expect(res.status).toBe(200);
 	});
 });
+
+/** X-Forwarded-For picks the rate-limit bucket only when TRUST_PROXY says a proxy sets it. */
+describe.each([
+	{ trust: undefined, spoofable: false },
+	{ trust: "true", spoofable: true },
+])("security: client address with TRUST_PROXY=$trust", ({ trust, spoofable }) => {
+	let h: Harness;
+	let api: ReturnType<typeof client>;
+
+	beforeAll(async () => {
+		h = await startHarness({ services: ["users"], env: { SCRYPT_COST: "1024", RATE_LIMIT_IP_PER_MIN: String(IP_LIMIT), TRUST_PROXY: trust } });
+		api = client(h.url);
+	});
+	afterAll(async () => {
+		await h?.stop();
+	});
+
+	it(spoofable ? "gives each forwarded client its own budget" : "ignores X-Forwarded-For: claiming another address does not escape the limit", async () => {
+		const statuses: number[] = [];
+		for (let i = 0; i < IP_LIMIT + 2; i++) {
+			const res = await api("GET", "/api/users/nobody_here", undefined, { headers: { "X-Forwarded-For": "203.0.113.7, 10.0.0.1" } });
+			statuses.push(res.status);
+		}
+		expect(statuses.slice(0, IP_LIMIT).every((s) => s === 404)).toBe(true);
+		expect(statuses.slice(IP_LIMIT)).toEqual([429, 429]);
+
+		const other = await api("GET", "/api/users/nobody_here", undefined, { headers: { "X-Forwarded-For": "198.51.100.9" } });
+		expect(other.status).toBe(spoofable ? 404 : 429);
+	});
+});

@@ -21,4 +21,11 @@ describe("ids", () => {
 		expect(next.slice(10, 24)).toBe(a.slice(10, 24));
 		expect(b.slice(10, 20)).not.toBe(a.slice(10, 20));
 	});
+
+	it("random parts stay distinct across many ids (the random pool refills every 256)", () => {
+		const ids = Array.from({ length: 2000 }, (_, i) => randomId(1_700_000_000_000 + (i % 3)));
+		expect(new Set(ids.map((id) => id.slice(10))).size).toBe(2000);
+		const digits = new Set(ids.flatMap((id) => [...id.slice(10)]));
+		expect(digits.size).toBe(32);
+	});
 });
