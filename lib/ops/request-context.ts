@@ -38,7 +38,10 @@ export function RequestContextMiddleware() {
 	let broker: ServiceBroker & { channelAdapter?: { parseMessageHeaders(raw: unknown): unknown } };
 	const wrapCtxHandler = (next: Fn) =>
 		function (this: unknown, ctx: { requestID?: string }) {
-			return withRequestId(ctx?.requestID, () => next(ctx));
+			const id = ctx?.requestID;
+			// A local call made inside the same request already runs in its scope.
+			if (!id || requestScope.getStore()?.requestID === id) return next(ctx);
+			return requestScope.run({ requestID: id }, () => next(ctx));
 		};
 	const withId = (opts: any) => {
 		const id = currentRequestId();
