@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { client, startHarness, type Harness } from "../support/harness";
 import { setupStreamer } from "../support/flow";
-import { startFakeMidtrans, startFakeStripe, type FakeMidtrans, type FakeStripe } from "../support/fake-providers";
+import { startFakeMidtrans, startFakeStripe, type FakeMidtrans, type FakeStripe, providerEnv } from "../support/fake-providers";
 
 /**
  * A donation whose payment the provider refuses (422) or cannot open (503) leaves nothing stored:
@@ -18,12 +18,7 @@ beforeAll(async () => {
 		services: ["users", "payments", "donations"],
 		env: {
 			SCRYPT_COST: "1024",
-			STRIPE_SECRET_KEY: stripe.secretKey,
-			STRIPE_WEBHOOK_SECRET: "whsec_test",
-			STRIPE_API_BASE: stripe.url,
-			MIDTRANS_SERVER_KEY: midtrans.serverKey,
-			MIDTRANS_API_BASE: midtrans.url,
-			MIDTRANS_SNAP_BASE: midtrans.url,
+			...providerEnv({ stripe, midtrans }),
 		},
 	});
 	api = client(h.url);

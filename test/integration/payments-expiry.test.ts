@@ -3,7 +3,7 @@ import type { ServiceSchema } from "moleculer";
 import { sign } from "../../lib/signature";
 import { newId } from "../../lib/ids";
 import { client, startHarness, waitFor, type Harness } from "../support/harness";
-import { startFakeMidtrans, type FakeMidtrans } from "../support/fake-providers";
+import { startFakeMidtrans, type FakeMidtrans, providerEnv } from "../support/fake-providers";
 
 /**
  * Time-driven behaviour with short clocks (PAYMENT_TTL_SEC=2, PAYMENT_SWEEP_SEC=1): the expiry
@@ -31,9 +31,7 @@ beforeAll(async () => {
 			PAYMENT_TTL_SEC: "2",
 			PAYMENT_SWEEP_SEC: "1",
 			PAYMENT_EXPIRY_GRACE_SEC: "0",
-			MIDTRANS_SERVER_KEY: midtrans.serverKey,
-			MIDTRANS_API_BASE: midtrans.url,
-			MIDTRANS_SNAP_BASE: midtrans.url,
+			...providerEnv({ midtrans }),
 		},
 	});
 	api = client(h.url);

@@ -3,7 +3,7 @@ import type { ServiceSchema } from "moleculer";
 import { sign } from "../../lib/signature";
 import { newId } from "../../lib/ids";
 import { client, startHarness, waitFor, type Harness } from "../support/harness";
-import { approvePayPalOrder, midtransNotification, startFakeMidtrans, startFakePayPal, startFakeStripe, type FakeMidtrans, type FakePayPal, type FakeStripe } from "../support/fake-providers";
+import { approvePayPalOrder, midtransNotification, startFakeMidtrans, startFakePayPal, startFakeStripe, type FakeMidtrans, type FakePayPal, type FakeStripe, providerEnv } from "../support/fake-providers";
 
 /**
  * Stripe, Midtrans and PayPal over the real gateway, with their APIs replaced by local fake
@@ -31,16 +31,7 @@ beforeAll(async () => {
 		extra: [donationsStub],
 		env: {
 			PUBLIC_URL: "http://pay.example.test",
-			STRIPE_SECRET_KEY: stripe.secretKey,
-			STRIPE_WEBHOOK_SECRET: WHSEC,
-			STRIPE_API_BASE: stripe.url,
-			MIDTRANS_SERVER_KEY: midtrans.serverKey,
-			MIDTRANS_API_BASE: midtrans.url,
-			MIDTRANS_SNAP_BASE: midtrans.url,
-			PAYPAL_CLIENT_ID: paypal.clientId,
-			PAYPAL_CLIENT_SECRET: paypal.clientSecret,
-			PAYPAL_WEBHOOK_ID: paypal.webhookId,
-			PAYPAL_API_BASE: paypal.url,
+			...providerEnv({ stripe, stripeWebhookSecret: WHSEC, midtrans, paypal }),
 		},
 	});
 	api = client(h.url);

@@ -296,3 +296,13 @@ export function approvePayPalOrder(pp: FakePayPal, orderId: string) {
 	if (!o) throw new Error(`no fake PayPal order ${orderId}`);
 	o.status = "APPROVED";
 }
+
+/** The env that points the payment providers at these fakes (only for the ones given). */
+export function providerEnv(fakes: { stripe?: FakeStripe; stripeWebhookSecret?: string; midtrans?: FakeMidtrans; paypal?: FakePayPal }): Record<string, string> {
+	const env: Record<string, string> = {};
+	const { stripe, midtrans, paypal } = fakes;
+	if (stripe) Object.assign(env, { STRIPE_SECRET_KEY: stripe.secretKey, STRIPE_WEBHOOK_SECRET: fakes.stripeWebhookSecret ?? "whsec_test", STRIPE_API_BASE: stripe.url });
+	if (midtrans) Object.assign(env, { MIDTRANS_SERVER_KEY: midtrans.serverKey, MIDTRANS_API_BASE: midtrans.url, MIDTRANS_SNAP_BASE: midtrans.url });
+	if (paypal) Object.assign(env, { PAYPAL_CLIENT_ID: paypal.clientId, PAYPAL_CLIENT_SECRET: paypal.clientSecret, PAYPAL_WEBHOOK_ID: paypal.webhookId, PAYPAL_API_BASE: paypal.url });
+	return env;
+}
