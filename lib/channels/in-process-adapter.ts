@@ -74,7 +74,7 @@ export class InProcessAdapter extends FakeAdapter {
 	constructor(opts: Record<string, unknown> & { journal?: string | null } = {}) {
 		const { journal, ...rest } = opts;
 		super(rest);
-		if (journal) this.journal = new ChannelJournal(journal);
+		if (journal) this.journal = new ChannelJournal(journal, (channel) => this.groups.get(channel) ?? []);
 	}
 
 	async connect() {
@@ -82,24 +82,15 @@ export class InProcessAdapter extends FakeAdapter {
 		if (!this.journal) return;
 		this.groups = this.consumerGroups(this.broker);
 		this.journal.load();
-		this.replay = this.journal.unfinished();
-		const orphans = this.replay.filter((e) => !this.groups.get(e.channel)?.size).length;
+		const orphans = this.journal.unfinished().filter((e) => !this.groups.get(e.channel)?.size).length;
 		if (orphans) this.logger.warn(`${orphans} journaled message(s) for channels no service here consumes are dropped`);
-		this.journal.compact((e) => this.isFinished(e));
-		this.journal.compactSoon = () => {
-			if (this.compacting) return;
-			this.compacting = setImmediate(() => {
-				this.compacting = null;
-				this.journal?.compact((e) => this.isFinished(e));
-			});
-		};
+		// Compaction forgets what every group finished (and the orphans); the rest is delivered again.
+		this.journal.compact();
+		this.replay = this.journal.unfinished();
 		if (this.replay.length) this.logger.info(`Delivering ${this.replay.length} message(s) the last run had not finished`);
 	}
 
-	private compacting: NodeJS.Immediate | null = null;
-
 	async disconnect() {
-		if (this.compacting) clearImmediate(this.compacting);
 		this.journal?.close();
 		await super.disconnect();
 	}
@@ -125,13 +116,9 @@ export class InProcessAdapter extends FakeAdapter {
 		return out;
 	}
 
-	private isFinished(e: JournalEntry): boolean {
-		return [...(this.groups.get(e.channel) ?? [])].every((g) => e.done.has(g));
-	}
-
 	/** A group is done with a message (handled, or parked in the dead-letter channel). */
 	private finished(consumer: Consumer, msg: Message) {
-		if (this.journal && msg.raw.jid) this.journal.finished(msg.raw.jid, consumer.chan.group, this.groups.get(consumer.chan.name) ?? [consumer.chan.group]);
+		if (this.journal && msg.raw.jid) this.journal.finished(msg.raw.jid, consumer.chan.group);
 	}
 
 	async subscribe(chan: Chan, svc: { fullName: string }) {

@@ -31,8 +31,13 @@ export class ChannelJournal {
 	private fd: number | null = null;
 	private readonly entries = new Map<string, JournalEntry>();
 	private linesSinceCompaction = 0;
+	private compacting: NodeJS.Immediate | null = null;
 
-	constructor(readonly file: string) {}
+	/** `groupsOf`: the consumer groups of a channel; a message is finished once all of them are. */
+	constructor(
+		readonly file: string,
+		private readonly groupsOf: (channel: string) => Iterable<string>,
+	) {}
 
 	/** Reads what a previous run left unfinished. */
 	load(): void {
@@ -56,29 +61,29 @@ export class ChannelJournal {
 		this.entries.set(entry.id, { ...entry, done: new Set() });
 	}
 
-	/** `group` finished with message `id`; `groups`: every group that consumes its channel. */
-	finished(id: string, group: string, groups: Iterable<string>): void {
+	/** `group` finished with message `id`. */
+	finished(id: string, group: string): void {
 		const entry = this.entries.get(id);
 		if (!entry) return;
 		this.append({ a: id, g: group });
 		entry.done.add(group);
-		if ([...groups].every((g) => entry.done.has(g))) this.entries.delete(id);
+		if (this.isFinished(entry)) this.entries.delete(id);
 	}
 
-	/** Messages some group has not finished with, in publishing order. */
+	/** Messages not yet finished by every group (after `compact`), in publishing order. */
 	unfinished(): JournalEntry[] {
 		return [...this.entries.values()];
 	}
 
-	/** Forgets finished messages (`isFinished`) and rewrites the file with the others only. */
-	compact(isFinished: (entry: JournalEntry) => boolean): void {
-		for (const [id, entry] of this.entries) if (isFinished(entry)) this.entries.delete(id);
+	/** Forgets finished messages and rewrites the file with the others only. */
+	compact(): void {
+		for (const [id, entry] of this.entries) if (this.isFinished(entry)) this.entries.delete(id);
 		let text = "";
 		for (const e of this.entries.values()) {
 			text += `${JSON.stringify({ p: e.id, c: e.channel, d: e.payload, ...(e.headers ? { h: e.headers } : {}) })}\n`;
 			for (const g of e.done) text += `${JSON.stringify({ a: e.id, g })}\n`;
 		}
-		this.close();
+		this.closeFile();
 		fs.mkdirSync(path.dirname(this.file), { recursive: true });
 		const tmp = `${this.file}.tmp`;
 		fs.writeFileSync(tmp, text);
@@ -87,6 +92,17 @@ export class ChannelJournal {
 	}
 
 	close(): void {
+		if (this.compacting) clearImmediate(this.compacting);
+		this.compacting = null;
+		this.closeFile();
+	}
+
+	private isFinished(entry: JournalEntry): boolean {
+		for (const g of this.groupsOf(entry.channel)) if (!entry.done.has(g)) return false;
+		return true;
+	}
+
+	private closeFile(): void {
 		if (this.fd !== null) fs.closeSync(this.fd);
 		this.fd = null;
 	}
@@ -98,9 +114,11 @@ export class ChannelJournal {
 		}
 		const buf = Buffer.from(`${JSON.stringify(line)}\n`, "utf8");
 		for (let off = 0; off < buf.length; ) off += fs.writeSync(this.fd, buf, off, buf.length - off);
-		if (++this.linesSinceCompaction >= COMPACT_EVERY) this.compactSoon?.();
+		if (++this.linesSinceCompaction >= COMPACT_EVERY && !this.compacting) {
+			this.compacting = setImmediate(() => {
+				this.compacting = null;
+				this.compact();
+			});
+		}
 	}
-
-	/** Set by the adapter: compacts with its knowledge of which groups consume which channel. */
-	compactSoon?: () => void;
 }
