@@ -40,10 +40,10 @@ class GatewayRateStore {
 
 /**
  * Behind the compose load balancer the first X-Forwarded-For hop is the client; TRUST_PROXY must
- * be set for that header to count, or anyone could spoof their way past rate limits. Read when
- * the gateway service is created (not per request: `process.env` is slow to read).
+ * be set for that header to count, or anyone could spoof their way past rate limits. Set when
+ * the gateway service is created (not read per request: `process.env` is slow to read).
  */
-let trustProxy = process.env.TRUST_PROXY === "true";
+let trustProxy = false;
 
 function clientIp(req: IncomingMessage): string {
 	if (trustProxy) {

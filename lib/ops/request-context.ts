@@ -18,9 +18,12 @@ export function currentRequestId(): string | undefined {
 	return requestScope.getStore()?.requestID;
 }
 
-/** Runs `fn` with `requestID` as the current request id (no-op scope when it is empty). */
+/**
+ * Runs `fn` with `requestID` as the current request id. No new scope when it is empty or already
+ * the current one (a local call made inside the same request).
+ */
 export function withRequestId<T>(requestID: string | undefined | null, fn: () => T): T {
-	if (!requestID) return fn();
+	if (!requestID || requestScope.getStore()?.requestID === requestID) return fn();
 	return requestScope.run({ requestID }, fn);
 }
 
@@ -38,10 +41,7 @@ export function RequestContextMiddleware() {
 	let broker: ServiceBroker & { channelAdapter?: { parseMessageHeaders(raw: unknown): unknown } };
 	const wrapCtxHandler = (next: Fn) =>
 		function (this: unknown, ctx: { requestID?: string }) {
-			const id = ctx?.requestID;
-			// A local call made inside the same request already runs in its scope.
-			if (!id || requestScope.getStore()?.requestID === id) return next(ctx);
-			return requestScope.run({ requestID: id }, () => next(ctx));
+			return withRequestId(ctx?.requestID, () => next(ctx));
 		};
 	const withId = (opts: any) => {
 		const id = currentRequestId();
