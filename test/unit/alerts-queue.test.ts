@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
-import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import alerts from "../../services/alerts.service";
 import { orderKey } from "../../lib/alerts";
 import { waitFor } from "../support/harness";
+import { channelBroker } from "../support/unit-broker";
 
 /**
  * The queue reads only queued (`queueKey`) and held (`heldOf`) alerts, in payment order, and
@@ -35,7 +35,7 @@ function oldAlert(id: string, userId: string, paidAt: string, status: "queued" |
 }
 
 beforeAll(async () => {
-	broker = new ServiceBroker({ logger: false, middlewares: [ChannelsMiddleware({ adapter: { type: "Fake", options: {} }, sendMethodName: "sendToChannel" } as any)] });
+	broker = channelBroker();
 	broker.createService(usersStub as ServiceSchema);
 	broker.createService(gatewayStub as ServiceSchema);
 	svc = broker.createService(alerts);

@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ServiceBroker, type ServiceSchema } from "moleculer";
-import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
+import type { ServiceSchema } from "moleculer";
 import donations from "../../services/donations.service";
 import { waitFor } from "../support/harness";
+import { channelBroker, type ChannelBroker } from "../support/unit-broker";
 
 /**
  * The effects of a paid donation (aggregates, ledger credit, `donations.paid`) survive a crash at
  * any point after the status change: what is missing is re-driven, and nothing happens twice.
  */
 const announced: any[] = [];
-let broker: ServiceBroker & { sendToChannel(name: string, payload: unknown): Promise<void> };
+let broker: ChannelBroker;
 let svc: any;
 
 const usersStub = { name: "users", actions: { get: () => null } };
@@ -45,7 +45,7 @@ async function effectsOf(id: string) {
 }
 
 beforeAll(async () => {
-	broker = new ServiceBroker({ logger: false, middlewares: [ChannelsMiddleware({ adapter: { type: "Fake", options: {} }, sendMethodName: "sendToChannel" } as any)] }) as any;
+	broker = channelBroker();
 	broker.createService(usersStub as ServiceSchema);
 	broker.createService(probe as any);
 	svc = broker.createService(donations);

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServiceBroker, type Context } from "moleculer";
-import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import chatSchema from "../../../services/chat.service";
 import { idFloor, newId } from "../../../lib/ids";
 import { waitFor } from "../../support/harness";
+import { channelBroker } from "../../support/unit-broker";
 
 const people = [
 	{ id: "U_OWNER", username: "owner", displayName: "Owner", roles: ["user"] },
@@ -15,10 +15,7 @@ const emitted: any[] = [];
 let broker: ServiceBroker;
 
 beforeAll(async () => {
-	broker = new ServiceBroker({
-		logger: false,
-		middlewares: [ChannelsMiddleware({ adapter: { type: "Fake", options: {} }, sendMethodName: "sendToChannel" } as any)],
-	});
+	broker = channelBroker();
 	broker.createService({
 		name: "users",
 		actions: {

@@ -1,18 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ServiceBroker } from "moleculer";
-import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import DeadLetters, { DEAD_LETTER_CHANNEL, deadLetterKey, keptHeaders, stripPrefix } from "../../../services/deadletters.service";
 import { waitFor } from "../../support/harness";
+import { channelBroker, type ChannelBroker } from "../../support/unit-broker";
 
 describe("deadletters service", () => {
 	const received: unknown[] = [];
-	let broker: ServiceBroker & { sendToChannel(name: string, payload: unknown, opts?: unknown): Promise<void> };
+	let broker: ChannelBroker;
 
 	beforeAll(async () => {
-		broker = new ServiceBroker({
-			logger: false,
-			middlewares: [ChannelsMiddleware({ adapter: { type: "Fake", options: {} }, sendMethodName: "sendToChannel" } as any)],
-		}) as typeof broker;
+		broker = channelBroker();
 		broker.createService(DeadLetters);
 		// The original consumer, which failed before and now succeeds.
 		broker.createService({ name: "alertsStub", channels: { "donations.paid": { group: "alerts", handler: (payload: unknown) => void received.push(payload) } } } as any);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
-import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import notifications from "../../../services/notifications.service";
+import { channelBroker } from "../../support/unit-broker";
 
 /** Like grouping across the window boundary, with the clock moved instead of waited on. */
 const people: Record<string, { id: string; username: string; displayName: string }> = {
@@ -22,7 +22,7 @@ let svc: any;
 
 beforeAll(async () => {
 	process.env.LIKE_GROUP_WINDOW_MS = "60000";
-	broker = new ServiceBroker({ logger: false, middlewares: [ChannelsMiddleware({ adapter: { type: "Fake", options: {} }, sendMethodName: "sendToChannel" } as any)] });
+	broker = channelBroker();
 	broker.createService(usersStub as ServiceSchema);
 	svc = broker.createService(notifications);
 	await broker.start();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
-import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import notifications from "../../../services/notifications.service";
+import { channelBroker } from "../../support/unit-broker";
 
 /**
  * Unread counts and the email sweep read only the rows that are unread / waiting for an email
@@ -26,7 +26,7 @@ function oldRow(id: string, extra: Record<string, unknown>) {
 
 beforeAll(async () => {
 	process.env.NOTIFY_EMAIL_RETRY_MS = "100";
-	broker = new ServiceBroker({ logger: false, middlewares: [ChannelsMiddleware({ adapter: { type: "Fake", options: {} }, sendMethodName: "sendToChannel" } as any)] });
+	broker = channelBroker();
 	broker.createService(usersStub as ServiceSchema);
 	broker.createService(mailerStub as ServiceSchema);
 	svc = broker.createService(notifications);

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { ServiceBroker, type ServiceSchema } from "moleculer";
-import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
+import type { ServiceSchema } from "moleculer";
 import likes from "../../../services/likes.service";
 import { waitFor } from "../../support/harness";
+import { channelBroker, type ChannelBroker } from "../../support/unit-broker";
 
 /** A like whose notification could not be queued is re-sent by the sweep, exactly once. */
 const received: any[] = [];
@@ -15,11 +15,11 @@ const consumer: Partial<ServiceSchema> = {
 	channels: { "social.liked": { group: "probe", handler: (payload: unknown) => void received.push(payload) } },
 } as any;
 
-let broker: ServiceBroker & { sendToChannel(name: string, payload: unknown): Promise<void> };
+let broker: ChannelBroker;
 let svc: any;
 
 beforeAll(async () => {
-	broker = new ServiceBroker({ logger: false, middlewares: [ChannelsMiddleware({ adapter: { type: "Fake", options: {} }, sendMethodName: "sendToChannel" } as any)] }) as any;
+	broker = channelBroker();
 	broker.createService(postsStub as ServiceSchema);
 	broker.createService(consumer as ServiceSchema);
 	svc = broker.createService(likes);

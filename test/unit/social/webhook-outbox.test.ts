@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ServiceBroker } from "moleculer";
-import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import integrations from "../../../services/integrations.service";
 import { waitFor } from "../../support/harness";
+import { channelBroker } from "../../support/unit-broker";
 
 /** The webhook outbox gives up after the retry window and says so in the owner's log. */
 let broker: ServiceBroker;
@@ -22,7 +22,7 @@ beforeAll(async () => {
 	});
 	await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
 	Object.assign(process.env, { WEBHOOK_RETRY_WINDOW_MS: "60000", WEBHOOK_RETRY_BASE_MS: "10", WEBHOOK_SWEEP_MS: "600000" });
-	broker = new ServiceBroker({ logger: false, middlewares: [ChannelsMiddleware({ adapter: { type: "Fake", options: {} }, sendMethodName: "sendToChannel" } as any)] });
+	broker = channelBroker();
 	svc = broker.createService(integrations);
 	await broker.start();
 });

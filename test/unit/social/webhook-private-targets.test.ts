@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ServiceBroker } from "moleculer";
-import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import integrations from "../../../services/integrations.service";
+import { channelBroker } from "../../support/unit-broker";
 
 /** In production, integrator webhooks may not point at loopback, private or metadata addresses. */
 const meta = { meta: { user: { id: "owner1", username: "owner", roles: ["user"] } } };
@@ -14,7 +14,7 @@ async function start(env: Record<string, string | undefined>) {
 		if (v === undefined) delete process.env[k];
 		else process.env[k] = v;
 	}
-	broker = new ServiceBroker({ logger: false, middlewares: [ChannelsMiddleware({ adapter: { type: "Fake", options: {} }, sendMethodName: "sendToChannel" } as any)] });
+	broker = channelBroker();
 	broker.createService(integrations);
 	await broker.start();
 	return broker;
