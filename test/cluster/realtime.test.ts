@@ -24,9 +24,13 @@ describe("realtime across gateways (real processes)", () => {
 			{ name: "social", services: ["follows"] },
 			{ name: "notify", services: ["notifications", "mailer"] },
 		]);
-		for (const svc of ["users", "chat", "follows", "notifications"]) await cluster.waitForInstances(svc, 1);
+		// Both gateways know every service (sockets route to them at once) and have built the REST
+		// routes of the ones the tests call through them (moleculer-web rebuilds them shortly after).
+		for (const svc of ["users", "chat", "follows", "notifications"]) await cluster.waitForInstances(svc, 1, 20_000, ["gw-a", "gw-b"]);
 		for (const gw of [gwA, gwB]) {
-			await waitFor(async () => (await client(gw.url!)("GET", "/api/notifications")).status === 401, 15_000, `notifications route on ${gw.name}`);
+			const api = client(gw.url!);
+			await waitFor(async () => (await api("GET", "/api/notifications")).status === 401, 15_000, `notifications route on ${gw.name}`);
+			await waitFor(async () => (await api("PUT", "/api/users/nobody/follow")).status === 401, 15_000, `follows route on ${gw.name}`);
 		}
 	});
 
