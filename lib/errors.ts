@@ -32,3 +32,26 @@ export function isDuplicateKey(err: unknown): boolean {
 	if (!e) return false;
 	return e.errorType === "uniqueViolated" || e.code === 11000 || e.code === "11000" || /duplicate key|unique constraint/i.test(e.message ?? "");
 }
+
+/** How long a client should wait before retrying a write the storage refused. */
+export const STORAGE_RETRY_AFTER_SEC = 5;
+
+/**
+ * Operating-system errors that mean the storage cannot take writes right now: disk full, quota
+ * exceeded, file system read-only, I/O error. PostgreSQL's equivalents are its SQLSTATEs 53100
+ * (disk_full), 58030 (io_error) and 25006 (read_only_sql_transaction).
+ */
+const STORAGE_FAULT_CODES = new Set(["ENOSPC", "EDQUOT", "EROFS", "EIO", "53100", "58030", "25006"]);
+
+/** True for a storage fault, raw (`ENOSPC`…) or already answered as STORAGE_UNAVAILABLE (also after a remote call). */
+export function isStorageFault(err: unknown): boolean {
+	const e = err as { code?: unknown; type?: unknown } | undefined;
+	if (!e) return false;
+	return e.type === "STORAGE_UNAVAILABLE" || (typeof e.code === "string" && STORAGE_FAULT_CODES.has(e.code));
+}
+
+/** 503 STORAGE_UNAVAILABLE for a write the storage refused (nothing was stored); `reason` is the system code. */
+export function storageUnavailable(cause: unknown) {
+	const reason = typeof (cause as { code?: unknown })?.code === "string" ? String((cause as { code: string }).code) : "STORAGE_FAULT";
+	return new MoleculerClientError("Storage is not accepting writes right now, retry shortly", 503, "STORAGE_UNAVAILABLE", { reason, retryAfterSec: STORAGE_RETRY_AFTER_SEC });
+}

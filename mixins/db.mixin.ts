@@ -7,6 +7,7 @@ import MongoAdapter from "moleculer-db-adapter-mongo";
 import { dbConfig, type DbKind } from "../lib/db-config";
 import { isId } from "../lib/ids";
 import { RemoteAdapter } from "../lib/cluster/remote-adapter";
+import { storageError, storageWorked } from "../lib/storage-health";
 import { closeFileDatastore, createFileDatastore } from "../lib/nedb-file";
 import { installIndexFastPath } from "../lib/nedb-index";
 
@@ -203,6 +204,26 @@ export class Collection<T extends Doc = Doc> {
 		const items = rows.slice(0, limit);
 		return { items, nextCursor: rows.length > limit ? String(items[items.length - 1]._id) : null };
 	}
+}
+
+/**
+ * Every write of every store: one the storage refused (disk full, quota, read-only, I/O error)
+ * stored nothing and answers 503 STORAGE_UNAVAILABLE, and marks the storage failing for
+ * readiness until a write succeeds again (lib/storage-health.ts). Wrapped here, around the
+ * methods, so each store's own code stays as it is.
+ */
+for (const method of ["insert", "updateMany", "removeMany", "upsert", "clear"] as const) {
+	const write = Collection.prototype[method] as (this: Collection, ...args: unknown[]) => Promise<unknown>;
+	(Collection.prototype as unknown as Record<string, unknown>)[method] = async function (this: Collection, ...args: unknown[]) {
+		let result: unknown;
+		try {
+			result = await write.apply(this, args);
+		} catch (err) {
+			throw storageError(err, this.name);
+		}
+		storageWorked();
+		return result;
+	};
 }
 
 const DISABLED_CRUD = ["find", "count", "list", "create", "insert", "get", "update", "remove"];

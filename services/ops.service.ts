@@ -7,6 +7,7 @@ import { buildOpenApi, type RouteInfo, type ServiceInfo } from "../lib/ops/opena
 import { dbConfig } from "../lib/db-config";
 import { ROOT } from "../lib/paths";
 import { notFound } from "../lib/errors";
+import { storageError, storageFailure, storageWorked } from "../lib/storage-health";
 import type { GatewayMeta } from "../types/moleculer";
 
 /**
@@ -88,7 +89,7 @@ const schema: ServiceSchema = {
 			},
 		},
 
-		/** Readiness: transporter connected, channels adapter connected, database reachable. */
+		/** Readiness: transporter connected, channels adapter connected, database reachable, storage taking writes. */
 		ready: {
 			async handler(this: any, ctx: Ctx) {
 				const report = readyReport(this.broker.nodeID, await this.readinessChecks());
@@ -182,7 +183,32 @@ const schema: ServiceSchema = {
 				}),
 			);
 			checks.push(probe("database", () => this.probeDatabase(), 3000));
+			checks.push(probe("storage", () => this.probeStorage(), 3000));
 			return Promise.all(checks);
+		},
+
+		/**
+		 * Fails while the storage refuses writes (lib/storage-health.ts: the last write failed on
+		 * storage). On NeDB files a 4 KB probe written to DATA_DIR tells when space is back; other
+		 * stores count as recovered 10 s after their last failed write (the next writes tell).
+		 */
+		probeStorage(this: any): string {
+			const failure = storageFailure();
+			if (!failure) return "writable";
+			const cfg = dbConfig();
+			if (cfg.kind === "nedb") {
+				const file = path.join(cfg.dataDir, ".storage-probe");
+				try {
+					fs.writeFileSync(file, Buffer.alloc(4096));
+					storageWorked();
+					return "writable again";
+				} catch (err) {
+					storageError(err, "readiness probe");
+				} finally {
+					fs.rmSync(file, { force: true });
+				}
+			} else if (Date.now() - failure.last > 10_000) return `last write failed ${Math.round((Date.now() - failure.last) / 1000)} s ago`;
+			throw new Error(`writes fail: ${storageFailure()?.reason ?? failure.reason} in ${failure.where}`);
 		},
 
 		/** Reaches the database through a collection a local service uses (a count on `_id`). */

@@ -1,5 +1,6 @@
 import { Adapters } from "@moleculer/channels";
 import type { Context, ServiceBroker } from "moleculer";
+import { isStorageFault } from "../errors";
 import { newId } from "../ids";
 import { ChannelJournal, type JournalEntry } from "./journal";
 
@@ -20,6 +21,16 @@ import { ChannelJournal, type JournalEntry } from "./journal";
  * being handled when the process stopped or crashed is delivered again when it starts
  * (lib/channels/journal.ts). Without it (tests, in-memory storage) the queue lives in memory only,
  * and the services' own re-drive of unfinished work on start is the safety net.
+ *
+ * When the storage refuses writes (disk full, quota, read-only, I/O error: 503
+ * STORAGE_UNAVAILABLE), nothing is acknowledged that was not recorded and nothing is lost:
+ *  - a publish that cannot be journaled rejects (the sender keeps its work to re-drive);
+ *  - a handler that fails on storage is retried with backoff for as long as it takes, without
+ *    counting towards `maxRetries` (a full disk is no reason to dead-letter a message, and the
+ *    dead-letter channel could not take it either);
+ *  - an acknowledgement or a move to the dead-letter channel that cannot be journaled is tried
+ *    again with backoff; until then the message stays unfinished in the journal (a restart
+ *    delivers it again).
  */
 
 const FakeAdapter = Adapters.Fake as unknown as new (opts?: unknown) => any;
@@ -46,6 +57,8 @@ interface Message {
 	/** `jid`: the message's id in the journal. */
 	raw: { payload: unknown; headers?: Record<string, unknown>; jid?: string };
 	attempt: number;
+	/** Tries that failed on storage (they set the backoff, not the retry count). */
+	stalls?: number;
 }
 
 interface Consumer {
@@ -116,9 +129,28 @@ export class InProcessAdapter extends FakeAdapter {
 		return out;
 	}
 
-	/** A group is done with a message (handled, or parked in the dead-letter channel). */
-	private finished(consumer: Consumer, msg: Message) {
-		if (this.journal && msg.raw.jid) this.journal.finished(msg.raw.jid, consumer.chan.group);
+	/**
+	 * A group is done with a message (handled, or parked in the dead-letter channel). An
+	 * acknowledgement the journal cannot record is tried again with backoff.
+	 */
+	private finished(consumer: Consumer, msg: Message, tries = 0) {
+		if (!this.journal || !msg.raw.jid) return;
+		try {
+			this.journal.finished(msg.raw.jid, consumer.chan.group);
+		} catch (err) {
+			if (consumer.stopped) return; // still unfinished in the journal: delivered again on start
+			this.logger.warn(`Acknowledgement of a message on '${consumer.chan.name}' (${consumer.chan.group}) not recorded, retrying: ${(err as Error).message}`);
+			this.later(consumer, `ack:${msg.id}`, tries + 1, () => this.finished(consumer, msg, tries + 1));
+		}
+	}
+
+	/** Runs `fn` after the backoff of the n-th try, unless the consumer stops first. */
+	private later(consumer: Consumer, key: string, tries: number, fn: () => void) {
+		const timer = setTimeout(() => {
+			consumer.retrying.delete(key);
+			if (!consumer.stopped) fn();
+		}, retryDelayMs(tries));
+		consumer.retrying.set(key, timer);
 	}
 
 	async subscribe(chan: Chan, svc: { fullName: string }) {
@@ -208,6 +240,12 @@ export class InProcessAdapter extends FakeAdapter {
 		} catch (err) {
 			this.metricsIncrement(METRIC_ERRORS, chan);
 			if (consumer.stopped) return;
+			if (isStorageFault(err)) {
+				const stalls = (msg.stalls ?? 0) + 1;
+				this.logger.warn(`Message on '${chan.name}' (${chan.group}) failed on storage, retrying: ${(err as Error).message}`);
+				this.later(consumer, msg.id, stalls, () => this.accept(consumer, { ...msg, stalls }));
+				return;
+			}
 			const next = msg.attempt + 1;
 			if (next <= (chan.maxRetries ?? 0)) {
 				this.logger.warn(`Message on '${chan.name}' (${chan.group}) failed, retry ${next} of ${chan.maxRetries}: ${(err as Error).message}`);
@@ -221,7 +259,17 @@ export class InProcessAdapter extends FakeAdapter {
 				return;
 			}
 			this.logger.error(`Message on '${chan.name}' (${chan.group}) failed ${next} time(s): ${(err as Error).message}`);
-			if (chan.deadLettering?.enabled) await this.moveToDeadLetter(chan, msg);
+			if (chan.deadLettering?.enabled) {
+				try {
+					await this.moveToDeadLetter(chan, msg);
+				} catch (dlErr) {
+					// Not parked, so not finished: handled once more later, then parked.
+					const stalls = (msg.stalls ?? 0) + 1;
+					this.logger.warn(`Could not move a message of '${chan.name}' (${chan.group}) to the dead-letter channel, retrying: ${(dlErr as Error).message}`);
+					this.later(consumer, msg.id, stalls, () => this.accept(consumer, { ...msg, attempt: msg.attempt, stalls }));
+					return;
+				}
+			}
 			this.finished(consumer, msg);
 		}
 	}

@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { storageError, storageWorked } from "../storage-health";
 
 /**
  * The write-ahead journal of the in-process channel adapter (embedded default, NeDB files): every
@@ -12,6 +13,11 @@ import path from "node:path";
  * Lines are appended with one `writeSync` each (like the NeDB files, they reach the operating
  * system before the call returns; nothing is fsynced). Finished messages are dropped from memory
  * at once and from the file when it is compacted (on start and every COMPACT_EVERY lines).
+ *
+ * A line the storage refuses (disk full, quota, read-only, I/O error) throws 503
+ * STORAGE_UNAVAILABLE and changes nothing: the message is not published (the sender gets the
+ * error) or the acknowledgement is not recorded (the adapter tries again), and a line cut short
+ * is cut off the file again. A compaction that fails keeps the old file and is tried again later.
  */
 
 export interface JournalEntry {
@@ -32,6 +38,10 @@ export class ChannelJournal {
 	private readonly entries = new Map<string, JournalEntry>();
 	private linesSinceCompaction = 0;
 	private compacting: NodeJS.Immediate | null = null;
+	/** Bytes of the file written so far (where a failed append is cut back to). */
+	private size = 0;
+	/** A failed append could not be cut back: the next line starts on a line of its own. */
+	private torn = false;
 
 	/** `groupsOf`: the consumer groups of a channel; a message is finished once all of them are. */
 	constructor(
@@ -84,10 +94,16 @@ export class ChannelJournal {
 			for (const g of e.done) text += `${JSON.stringify({ a: e.id, g })}\n`;
 		}
 		this.closeFile();
-		fs.mkdirSync(path.dirname(this.file), { recursive: true });
 		const tmp = `${this.file}.tmp`;
-		fs.writeFileSync(tmp, text);
-		fs.renameSync(tmp, this.file);
+		try {
+			fs.mkdirSync(path.dirname(this.file), { recursive: true });
+			fs.writeFileSync(tmp, text);
+			fs.renameSync(tmp, this.file);
+		} catch (err) {
+			// The old file is whole (the copy replaces it only once written): keep appending to it.
+			fs.rmSync(tmp, { force: true });
+			throw storageError(err, "channel journal");
+		}
 		this.linesSinceCompaction = 0;
 	}
 
@@ -108,16 +124,37 @@ export class ChannelJournal {
 	}
 
 	private append(line: Line) {
-		if (this.fd === null) {
-			fs.mkdirSync(path.dirname(this.file), { recursive: true });
-			this.fd = fs.openSync(this.file, "a");
+		const buf = Buffer.from(`${this.torn ? "\n" : ""}${JSON.stringify(line)}\n`, "utf8");
+		let off = 0;
+		try {
+			if (this.fd === null) {
+				fs.mkdirSync(path.dirname(this.file), { recursive: true });
+				this.fd = fs.openSync(this.file, "a");
+				this.size = fs.fstatSync(this.fd).size;
+			}
+			while (off < buf.length) off += fs.writeSync(this.fd, buf, off, buf.length - off);
+		} catch (err) {
+			if (off > 0 && this.fd !== null) {
+				try {
+					fs.ftruncateSync(this.fd, this.size);
+				} catch {
+					this.torn = true;
+				}
+			}
+			throw storageError(err, "channel journal");
 		}
-		const buf = Buffer.from(`${JSON.stringify(line)}\n`, "utf8");
-		for (let off = 0; off < buf.length; ) off += fs.writeSync(this.fd, buf, off, buf.length - off);
+		this.size += buf.length;
+		this.torn = false;
+		storageWorked();
 		if (++this.linesSinceCompaction >= COMPACT_EVERY && !this.compacting) {
 			this.compacting = setImmediate(() => {
 				this.compacting = null;
-				this.compact();
+				try {
+					this.compact();
+				} catch {
+					// No room for the compacted copy: the journal keeps growing until the next try.
+					this.linesSinceCompaction = COMPACT_EVERY / 2;
+				}
 			});
 		}
 	}

@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import Datastore from "@seald-io/nedb";
 import { closeFileDatastore, createFileDatastore } from "../../lib/nedb-file";
+import { failingDisk } from "../support/failing-disk";
 
 const dirs: string[] = [];
 function tmpFile() {
@@ -59,6 +60,87 @@ describe("NeDB file datastore with direct appends", () => {
 			["a4", 4],
 			["a5", 5],
 		]);
+		closeFileDatastore(db);
+	});
+});
+
+describe("NeDB file datastore when the storage refuses writes", () => {
+	it.each(["ENOSPC", "EDQUOT", "EROFS", "EIO"])("a write refused with %s is undone in memory, cut off the file, and later writes work", async (code) => {
+		const file = tmpFile();
+		const db = createFileDatastore(file);
+		await db.loadDatabaseAsync();
+		await db.ensureIndexAsync({ fieldName: "key", unique: true });
+		await db.ensureIndexAsync({ fieldName: "owner" });
+		await db.insertAsync({ _id: "a", key: 1, owner: "x", n: 1 });
+		await db.insertAsync({ _id: "b", key: 2, owner: "x", n: 2 });
+		const before = await db.findAsync({}).sort({ _id: 1 });
+
+		const disk = failingDisk(code);
+		try {
+			await expect(db.insertAsync({ _id: "c", key: 3, owner: "x" })).rejects.toMatchObject({ code });
+			await expect(db.insertAsync([{ _id: "m1", key: 11 }, { _id: "m2", key: 12 }])).rejects.toMatchObject({ code });
+			await expect(db.updateAsync({ _id: "a" }, { $set: { n: 10, key: 9, owner: "y" } }, {})).rejects.toMatchObject({ code });
+			await expect(db.updateAsync({ owner: "x" }, { $inc: { n: 100 } }, { multi: true })).rejects.toMatchObject({ code });
+			await expect(db.updateAsync({ _id: "u" }, { $set: { key: 20 } }, { upsert: true })).rejects.toMatchObject({ code });
+			await expect(db.removeAsync({ _id: "b" }, {})).rejects.toMatchObject({ code });
+			expect(disk.refused).toBe(6);
+
+			// Nothing refused is visible, through the documents or through any index.
+			expect(await db.findAsync({}).sort({ _id: 1 })).toEqual(before);
+			expect(await db.findAsync({ owner: "x" })).toHaveLength(2);
+			expect(await db.findAsync({ owner: "y" })).toHaveLength(0);
+			expect(await db.findAsync({ key: 2 })).toHaveLength(1);
+
+			disk.free();
+			await db.insertAsync({ _id: "c", key: 3, owner: "x" });
+			await db.insertAsync({ _id: "d", key: 9 }); // the refused update's key is free again
+			await expect(db.insertAsync({ _id: "e", key: 1 })).rejects.toMatchObject({ errorType: "uniqueViolated" });
+			await db.updateAsync({ _id: "a" }, { $set: { n: 5 } }, {});
+		} finally {
+			disk.restore();
+		}
+		// Every line of the file is whole, and a restart reads exactly what was acknowledged.
+		for (const line of fs.readFileSync(file, "utf8").trim().split("\n")) expect(() => JSON.parse(line)).not.toThrow();
+		const onDisk = await reread(file);
+		expect(onDisk).toEqual(await db.findAsync({}).sort({ _id: 1 }));
+		expect(onDisk.map((d) => [d._id, d.n ?? null])).toEqual([
+			["a", 5],
+			["b", 2],
+			["c", null],
+			["d", null],
+		]);
+		closeFileDatastore(db);
+	});
+
+	it("a compaction with no room for its copy keeps the file and leaves no unhandled rejection (autocompaction timer)", async () => {
+		const file = tmpFile();
+		const db = createFileDatastore(file);
+		await db.loadDatabaseAsync();
+		await db.insertAsync({ _id: "a", n: 1 });
+		const refused = Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+		// A plain replacement, not a spy: a spy observes the promise, which counts as handling it.
+		const compactDatafileAsync = db.compactDatafileAsync.bind(db);
+		let fail = true;
+		db.compactDatafileAsync = () => (fail ? Promise.reject(refused) : compactDatafileAsync());
+		const unhandled: unknown[] = [];
+		const onUnhandled = (err: unknown) => unhandled.push(err);
+		process.on("unhandledRejection", onUnhandled);
+		try {
+			// What NeDB's own setAutocompactionInterval timer calls: no callback.
+			db.compactDatafile();
+			// Node reports an unhandled rejection once the microtasks of the turn have run.
+			await new Promise((r) => setImmediate(r));
+			await new Promise((r) => setImmediate(r));
+			expect(unhandled).toEqual([]);
+			// With a callback, the error is handed over.
+			await expect(new Promise((resolve, reject) => db.compactDatafile((err) => (err ? reject(err) : resolve(null))))).rejects.toMatchObject({ code: "ENOSPC" });
+		} finally {
+			process.off("unhandledRejection", onUnhandled);
+		}
+		fail = false;
+		await db.compactDatafileAsync();
+		await db.insertAsync({ _id: "b", n: 2 });
+		expect((await reread(file)).map((d) => d._id)).toEqual(["a", "b"]);
 		closeFileDatastore(db);
 	});
 });
