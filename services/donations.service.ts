@@ -17,9 +17,24 @@ import type { GatewayMeta } from "../types/moleculer";
  *
  * Every effect of "paid" (ledger credit, aggregates, announcement) is recorded on the donation
  * document itself (`effects.*`), so a redelivered message or a restart re-drives only what is
- * missing and nothing happens twice. The status change claims the aggregate update in the same
- * write (aggregates are counted at most once), and one more write records the credit and the
- * announcement; `effectsDue` (a sparse index) marks donations whose effects are not all done.
+ * missing and nothing happens twice; `effectsDue` (a sparse index) marks donations whose effects
+ * are not all done.
+ *
+ * Aggregates (totals per day and per donor, the recent list, the goal) span several documents
+ * that no store updates together, so they converge to the ledger whatever the crash point:
+ *  1. Each aggregate document's update is idempotent per donation: the increment and a marker
+ *     (`applied.<donationId>`, `reverted.<donationId>` for a reversal) are one conditional update
+ *     ("only if the marker is absent"), so applying a donation again changes nothing.
+ *  2. `effects.aggregated` (`effects.deaggregated`) is written only after every document was
+ *     updated: a crash in between leaves it unset, and the re-drive applies the donation again,
+ *     which completes the documents it missed and skips the others.
+ *  3. Then the markers are removed (one multi-document update) and the final write clears
+ *     `effectsDue`. Once `effects.aggregated` is set nothing applies the donation again, so a
+ *     marker a crash leaves behind only costs its few bytes.
+ * Who applies is leased: the status change takes the lease (`effects.aggregationLease`, a time)
+ * in its own write; a re-drive takes over a lease older than one re-drive interval
+ * (REDRIVE_INTERVAL_MS), so a node that is just slow is not raced by the sweep. A reversal is
+ * de-aggregated only once the donation's aggregation is done (never below zero).
  */
 
 export type DonationStatus = "pending" | "paid" | "failed" | "expired" | "refunded" | "reversed";
@@ -44,7 +59,7 @@ export interface DonationDoc {
 	createdAt: string;
 	paidAt: string | null;
 	statusAt: string;
-	effects: { credited?: boolean; aggregated?: boolean; announced?: boolean; debited?: boolean; deaggregated?: boolean; reversalAnnounced?: boolean };
+	effects: { credited?: boolean; aggregated?: boolean; announced?: boolean; debited?: boolean; deaggregated?: boolean; reversalAnnounced?: boolean; aggregationLease?: number; deaggregationLease?: number };
 	goalId?: string | null;
 	/** Present (true) while the effects of the last status change are not all applied. */
 	effectsDue?: true;
@@ -401,10 +416,10 @@ const schema: ServiceSchema<any> = {
 		async applyPaymentStatus(this: any, donationId: string, status: string, paymentId?: string) {
 			const now = new Date().toISOString();
 			if (status === "paid") {
-				// The transition also claims the aggregate update: only the call that made it counts it.
+				// The transition also takes the lease on the aggregate update: the call that made it applies it.
 				const claimed = await this.store.updateIf(
 					{ _id: donationId, status: "pending" },
-					{ $set: { status: "paid", paidAt: now, statusAt: now, "effects.aggregated": true, effectsDue: true, ...(paymentId ? { paymentId } : {}) } },
+					{ $set: { status: "paid", paidAt: now, statusAt: now, "effects.aggregationLease": Date.now() + this.aggregationLeaseMs, effectsDue: true, ...(paymentId ? { paymentId } : {}) } },
 				);
 				const d: DonationDoc = await this.stored(donationId, paymentId);
 				if (d.status === "paid" || d.status === "refunded" || d.status === "reversed") await this.applyPaidEffects(d, claimed);
@@ -412,7 +427,7 @@ const schema: ServiceSchema<any> = {
 			} else if (status === "failed" || status === "expired") {
 				if (!(await this.store.updateIf({ _id: donationId, status: "pending" }, { $set: { status, statusAt: now } }))) await this.stored(donationId, paymentId);
 			} else if (status === "refunded" || status === "reversed") {
-				const claimed = await this.store.updateIf({ _id: donationId, status: "paid" }, { $set: { status, statusAt: now, "effects.deaggregated": true, effectsDue: true } });
+				const claimed = await this.store.updateIf({ _id: donationId, status: "paid" }, { $set: { status, statusAt: now, "effects.deaggregationLease": Date.now() + this.aggregationLeaseMs, effectsDue: true } });
 				const d: DonationDoc = await this.stored(donationId, paymentId);
 				if (d.status === "refunded" || d.status === "reversed") {
 					await this.applyPaidEffects(d, false);
@@ -433,40 +448,101 @@ const schema: ServiceSchema<any> = {
 		},
 
 		/**
-		 * Aggregates (at most once: claimed by the status change, or here for a donation paid before
-		 * it was claimed that way), then the ledger credit and the announcement, each at least once
-		 * and idempotent downstream, recorded together.
+		 * Aggregates (exactly once, see the header: by the lease holder, recorded after applying),
+		 * then the ledger credit and the announcement, each at least once and idempotent
+		 * downstream, recorded together; `effectsDue` is cleared once the aggregates are done too.
 		 */
 		async applyPaidEffects(this: any, d: DonationDoc, claimedAggregation: boolean) {
-			if (claimedAggregation || (!d.effects?.aggregated && (await this.store.updateIf({ _id: d._id, "effects.aggregated": { $ne: true } }, { $set: { "effects.aggregated": true } })))) {
-				await this.aggregate(d, +1);
-			}
-			if (d.effects?.credited && d.effects?.announced) return;
+			d = await this.applyAggregation(d, +1, claimedAggregation);
+			if (d.effects?.credited && d.effects?.announced && d.effects?.aggregationLease === undefined) return;
 			if (!d.effects?.credited) {
 				const fee = feeFor(d.amount, this.appConfig.platformFeeBps);
 				await this.ledgerEntry(d, "credit", d.amount - fee, d.amount, fee);
 			}
 			if (!d.effects?.announced) await this.broker.sendToChannel("donations.paid", { donation: this.channelView({ ...d, status: "paid" }) });
 			const flags = { "effects.credited": true, "effects.announced": true };
-			// Done for a paid donation; a reversal in the meantime keeps the mark for its own effects.
-			if (d.status !== "paid" || !(await this.store.updateIf({ _id: d._id, status: "paid" }, { $set: flags, $unset: { effectsDue: true } }))) {
+			// Done for a paid donation once aggregated; a reversal in the meantime keeps the mark for its own effects.
+			if (d.status !== "paid" || !(await this.store.updateIf({ _id: d._id, status: "paid", "effects.aggregated": true }, { $set: flags, $unset: { effectsDue: true, "effects.aggregationLease": true } }))) {
 				await this.store.updateMany({ _id: d._id }, { $set: flags });
 			}
 			if (!d.effects?.announced) this.broker.broadcast("donations.changed", { recipientId: d.recipientId, recipientUsername: d.recipientUsername });
 		},
 
 		async applyReversalEffects(this: any, d: DonationDoc, claimedAggregation: boolean) {
-			if (claimedAggregation || (!d.effects?.deaggregated && (await this.store.updateIf({ _id: d._id, "effects.deaggregated": { $ne: true } }, { $set: { "effects.deaggregated": true } })))) {
-				await this.aggregate(d, -1);
-			}
-			if (d.effects?.debited && d.effects?.reversalAnnounced) return;
+			d = await this.applyAggregation(d, -1, claimedAggregation);
+			if (d.effects?.debited && d.effects?.reversalAnnounced && d.effects?.deaggregationLease === undefined) return;
 			if (!d.effects?.debited) {
 				const fee = feeFor(d.amount, this.appConfig.platformFeeBps);
 				await this.ledgerEntry(d, "debit", -(d.amount - fee), -d.amount, -fee);
 			}
 			if (!d.effects?.reversalAnnounced) await this.broker.sendToChannel("donations.reversed", { donation: this.channelView(d) });
-			await this.store.updateMany({ _id: d._id }, { $set: { "effects.debited": true, "effects.reversalAnnounced": true }, $unset: { effectsDue: true } });
+			const flags = { "effects.debited": true, "effects.reversalAnnounced": true };
+			if (!(await this.store.updateIf({ _id: d._id, "effects.deaggregated": true }, { $set: flags, $unset: { effectsDue: true, "effects.deaggregationLease": true } }))) await this.store.updateMany({ _id: d._id }, { $set: flags });
 			if (!d.effects?.reversalAnnounced) this.broker.broadcast("donations.changed", { recipientId: d.recipientId, recipientUsername: d.recipientUsername });
+		},
+
+		/**
+		 * Applies (+1) or reverts (-1) a donation in the aggregates, once (see the header): by the
+		 * lease holder, recorded after every document was updated, then its markers removed.
+		 * Answers the donation with what it recorded.
+		 */
+		async applyAggregation(this: any, d: DonationDoc, sign: 1 | -1, claimed: boolean): Promise<DonationDoc> {
+			const done = sign > 0 ? "aggregated" : "deaggregated";
+			const lease = sign > 0 ? "aggregationLease" : "deaggregationLease";
+			if (!d.effects?.[done]) {
+				if (!claimed && !(await this.takeAggregationLease(d, done, lease))) return d;
+				let applied = d;
+				if (sign < 0) {
+					// Reverted only once applied (never below zero), with the goal it was counted in.
+					const fresh: DonationDoc | null = await this.store.findById(d._id);
+					if (!fresh?.effects?.aggregated) return d;
+					applied = fresh;
+				}
+				await this.aggregate(applied, sign);
+				await this.store.updateMany({ _id: d._id }, { $set: { [`effects.${done}`]: true } });
+				d = { ...d, effects: { ...d.effects, [done]: true, [lease]: d.effects?.[lease] ?? Date.now() } };
+			}
+			if (d.effects?.[lease] !== undefined) await this.forgetAggregation(d, sign);
+			return d;
+		},
+
+		/** Takes over the aggregate update of a donation whose lease ran out (its holder died or never took it). */
+		takeAggregationLease(this: any, d: DonationDoc, done: string, lease: string): Promise<boolean> {
+			const now = Date.now();
+			return this.store.updateIf(
+				{ _id: d._id, [`effects.${done}`]: { $ne: true }, $or: [{ [`effects.${lease}`]: { $exists: false } }, { [`effects.${lease}`]: { $lte: now } }] },
+				{ $set: { [`effects.${lease}`]: now + this.aggregationLeaseMs } },
+			);
+		},
+
+		/** The aggregate documents a donation counts in. */
+		aggregateIds(d: DonationDoc) {
+			const owner = d.recipientId;
+			const day = dayOf(d.paidAt ?? d.createdAt);
+			const donor = donorKey(d).key;
+			return { total: `total:${owner}:${d.currency}`, day: `day:${owner}:${d.currency}:${day}`, donor: `donor:${owner}:${d.currency}:${donor}`, donorday: `donorday:${owner}:${d.currency}:${day}:${donor}`, recent: `recent:${owner}` };
+		},
+
+		/** The marker of a donation's update in an aggregate document. */
+		aggregateMark(d: DonationDoc, sign: 1 | -1): string {
+			return `${sign > 0 ? "applied" : "reverted"}.${d._id}`;
+		},
+
+		/** One aggregate document's update with the donation's marker, in one conditional write: at most once per donation. */
+		async aggregateOnce(this: any, target: Collection, mark: string, query: Record<string, unknown>, update: Record<string, any>) {
+			try {
+				await target.upsert({ ...query, [mark]: { $exists: false } }, { ...update, $set: { ...update.$set, [mark]: true } });
+			} catch (err) {
+				// The document exists with the marker: this donation was applied to it before.
+				if (!isDuplicateKey(err)) throw err;
+			}
+		},
+
+		/** Removes a donation's markers once it is recorded as aggregated (nothing applies it again). */
+		async forgetAggregation(this: any, d: DonationDoc, sign: 1 | -1) {
+			const mark = this.aggregateMark(d, sign);
+			await this.stores.donation_aggregates.updateMany({ _id: { $in: Object.values(this.aggregateIds(d)) }, [mark]: { $exists: true } }, { $unset: { [mark]: true } });
+			await this.stores.goals.updateMany({ _id: d.recipientId, [mark]: { $exists: true } }, { $unset: { [mark]: true } });
 		},
 
 		/** Append-only: the unique key makes a second credit/debit for one donation impossible. */
@@ -478,32 +554,37 @@ const schema: ServiceSchema<any> = {
 			}
 		},
 
-		/** Maintains totals per day and per donor, the recent list and the goal (the balance is the ledger's sum). */
+		/**
+		 * Maintains totals per day and per donor, the recent list and the goal (the balance is the
+		 * ledger's sum). Each document's update carries the donation's marker (idempotent: see the
+		 * header), so running this again after a crash completes what was missed.
+		 */
 		async aggregate(this: any, d: DonationDoc, sign: 1 | -1) {
 			const agg: Collection = this.stores.donation_aggregates;
 			const owner = d.recipientId;
 			const day = dayOf(d.paidAt ?? d.createdAt);
 			const donor = donorKey(d);
 			const amount = sign * d.amount;
-			await agg.upsert({ _id: `total:${owner}:${d.currency}`, owner, kind: "total", currency: d.currency }, { $inc: { amount, count: sign } });
-			await agg.upsert({ _id: `day:${owner}:${d.currency}:${day}`, owner, kind: "day", currency: d.currency, day }, { $inc: { amount, count: sign } });
-			await agg.upsert({ _id: `donor:${owner}:${d.currency}:${donor.key}`, owner, kind: "donor", currency: d.currency, donor: donor.key }, { $inc: { amount, count: sign }, $set: { name: donor.name } });
-			await agg.upsert({ _id: `donorday:${owner}:${d.currency}:${day}:${donor.key}`, owner, kind: "donorday", currency: d.currency, day, donor: donor.key }, { $inc: { amount, count: sign }, $set: { name: donor.name } });
+			const ids = this.aggregateIds(d);
+			const mark = this.aggregateMark(d, sign);
+			await this.aggregateOnce(agg, mark, { _id: ids.total, owner, kind: "total", currency: d.currency }, { $inc: { amount, count: sign } });
+			await this.aggregateOnce(agg, mark, { _id: ids.day, owner, kind: "day", currency: d.currency, day }, { $inc: { amount, count: sign } });
+			await this.aggregateOnce(agg, mark, { _id: ids.donor, owner, kind: "donor", currency: d.currency, donor: donor.key }, { $inc: { amount, count: sign }, $set: { name: donor.name } });
+			await this.aggregateOnce(agg, mark, { _id: ids.donorday, owner, kind: "donorday", currency: d.currency, day, donor: donor.key }, { $inc: { amount, count: sign }, $set: { name: donor.name } });
 			if (sign > 0) {
 				const entry = { id: d._id, donorName: donor.name, amount: d.amount, currency: d.currency, formattedAmount: formatMoney(d.amount, d.currency), message: d.publicMessage ?? d.message, paidAt: d.paidAt ?? d.createdAt };
-				await agg.upsert({ _id: `recent:${owner}`, owner, kind: "recent" }, { $push: { items: { $each: [entry], $slice: -10 } } });
+				await this.aggregateOnce(agg, mark, { _id: ids.recent, owner, kind: "recent" }, { $push: { items: { $each: [entry], $slice: -10 } } });
 			} else {
-				const recent = await agg.findById(`recent:${owner}`);
-				if (recent?.items?.some((i: any) => i.id === d._id)) {
-					await agg.updateMany({ _id: `recent:${owner}` }, { $set: { items: recent.items.filter((i: any) => i.id !== d._id) } });
-				}
+				// Removing is idempotent by itself.
+				await agg.updateMany({ _id: ids.recent, "items.id": d._id }, { $pull: { items: { id: d._id } } });
 			}
 			// Goal progress: donations in the goal's currency paid since it started.
 			const goal = await this.stores.goals.findById(owner);
 			if (goal && goal.currency === d.currency && (d.paidAt ?? d.createdAt) >= goal.startedAt) {
 				const counted = sign > 0 || d.goalId === goal.goalId;
 				if (counted) {
-					await this.stores.goals.updateMany({ _id: owner }, { $inc: { current: amount } });
+					// Not an upsert: a goal removed in the meantime stays removed.
+					await this.stores.goals.updateMany({ _id: owner, goalId: goal.goalId, [mark]: { $exists: false } }, { $inc: { current: amount }, $set: { [mark]: true } });
 					if (sign > 0) await this.store.updateMany({ _id: d._id }, { $set: { goalId: goal.goalId } });
 				}
 			}
@@ -558,7 +639,10 @@ const schema: ServiceSchema<any> = {
 			const agg: Collection = this.stores.donation_aggregates;
 			await agg.removeMany({ owner });
 			const paid: DonationDoc[] = await this.store.find({ query: { recipientId: owner, status: "paid" }, sort: ["_id"] });
-			for (const d of paid) await this.aggregate(d, +1);
+			for (const d of paid) {
+				await this.aggregate(d, +1);
+				await this.forgetAggregation(d, +1);
+			}
 			return { owner, donations: paid.length };
 		},
 
@@ -599,6 +683,8 @@ const schema: ServiceSchema<any> = {
 
 	created(this: any) {
 		this.appConfig = loadConfig();
+		// A re-drive takes over an aggregate update whose holder has not finished within one sweep interval.
+		this.aggregationLeaseMs = Number(process.env.REDRIVE_INTERVAL_MS || 30_000);
 	},
 
 	started(this: any) {

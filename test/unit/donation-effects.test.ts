@@ -55,7 +55,7 @@ afterAll(() => broker.stop());
 
 describe("donation effects after a crash", () => {
 	it("finishes a donation whose node died right after the status change, counting it once", async () => {
-		// As left by applyPaymentStatus: paid, aggregation claimed, nothing else done.
+		// Paid and recorded as aggregated (only written once the aggregates are updated), nothing else done.
 		await svc.store.insert(donation("d1", { status: "paid", effects: { aggregated: true }, effectsDue: true }));
 		await svc.redrive();
 		await waitFor(() => announced.includes("d1"), 2000, "announcement");
@@ -63,7 +63,7 @@ describe("donation effects after a crash", () => {
 		expect(after.ledger).toBe(1);
 		expect(after.doc.effects).toMatchObject({ aggregated: true, credited: true, announced: true });
 		expect(after.doc.effectsDue).toBeUndefined();
-		// The claimed aggregation is not repeated by the re-drive (the node that claimed it owned it).
+		// An aggregation recorded as done is not repeated by the re-drive.
 		expect(await svc.stores.donation_aggregates.count({ owner: "streamer1" })).toBe(0);
 
 		// Another sweep, and a redelivered payment message: nothing more.
