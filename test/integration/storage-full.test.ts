@@ -1,11 +1,11 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../support/cluster";
 import { client, waitFor } from "../support/harness";
 import { donate, pay, setupStreamer } from "../support/flow";
+import { startNode as start, type NodeProcess } from "../support/node-process";
 
 /**
  * A real MediaShar process (moleculer-runner, NeDB files and the channel journal) whose DATA_DIR
@@ -14,14 +14,7 @@ import { donate, pay, setupStreamer } from "../support/flow";
  * by itself. After a restart, everything that was acknowledged is there and nothing refused is.
  */
 
-const ROOT = path.resolve(__dirname, "../..");
-const RUNNER = path.join(ROOT, "node_modules/moleculer/bin/moleculer-runner.js");
 const MOUNT = fs.mkdtempSync(path.join(os.tmpdir(), "mediashar-full-"));
-const SERVICES = fs
-	.readdirSync(path.join(ROOT, "services"))
-	.filter((f) => f.endsWith(".service.ts") && f !== "datastore.service.ts")
-	.map((f) => path.join(ROOT, "services", f))
-	.join(",");
 
 let mounted = false;
 let mountError = "";
@@ -34,43 +27,17 @@ try {
 const DATA_DIR = path.join(MOUNT, "data");
 const FILLER = path.join(MOUNT, "filler");
 
-let proc: ChildProcess | null = null;
-let exited: string | null = null;
-let output = "";
+let node: NodeProcess | null = null;
 let base = "";
 
 async function startNode() {
-	const port = await freePort();
-	base = `http://127.0.0.1:${port}`;
-	exited = null;
-	const child = spawn(process.execPath, ["--import", "tsx", RUNNER, "--config", path.join(ROOT, "moleculer.config.ts")], {
-		cwd: ROOT,
-		env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: "development", PORT: String(port), HOST: "127.0.0.1", DATA_DIR, SERVICES, LOGLEVEL: "warn", REDRIVE_INTERVAL_MS: "500" },
-		stdio: ["ignore", "pipe", "pipe"],
-	});
-	child.stdout!.on("data", (c) => (output += c));
-	child.stderr!.on("data", (c) => (output += c));
-	child.once("exit", (code, signal) => (exited = `exited with ${code ?? signal}`));
-	proc = child;
-	await waitFor(
-		async () => {
-			if (exited) throw new Error(`node ${exited}: ${output.slice(-2000)}`);
-			return (await fetch(`${base}/health/ready`).catch(() => null))?.status === 200;
-		},
-		60_000,
-		"the node to be ready",
-	);
+	node = await start(DATA_DIR, { REDRIVE_INTERVAL_MS: "500" });
+	base = node.base;
 }
 
 async function stopNode() {
-	const child = proc;
-	proc = null;
-	if (!child || exited) return;
-	const done = new Promise((r) => child.once("exit", r));
-	child.kill("SIGTERM");
-	const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-	await done;
-	clearTimeout(timer);
+	await node?.stop();
+	node = null;
 }
 
 /** Fills the file system to the last byte (big writes first, then ever smaller ones). */
@@ -147,8 +114,8 @@ describe.skipIf(!mounted)(`DATA_DIR on a full disk (2 MB tmpfs)${mounted ? "" : 
 		const completed = await pay(base, waiting.body.payment.id);
 		expect(completed.status, JSON.stringify(completed.body)).not.toBe(500);
 		expect((await api("GET", `/api/users/${streamer.username}/stats`)).status).toBe(200);
-		await waitFor(async () => (await ready()).status === 503 && !exited, 5000, "still up and not ready");
-		expect(exited).toBeNull();
+		await waitFor(async () => (await ready()).status === 503 && !node?.exited(), 5000, "still up and not ready");
+		expect(node?.exited()).toBeNull();
 
 		fs.rmSync(FILLER);
 		await waitFor(async () => (await ready()).status === 200, 10_000, "ready again once space is back");
@@ -159,7 +126,7 @@ describe.skipIf(!mounted)(`DATA_DIR on a full disk (2 MB tmpfs)${mounted ? "" : 
 			// The payment the node accepted while full is settled once it can be stored.
 			await waitFor(async () => (await api("GET", `/api/donations/${waiting.body.donation.id}`, undefined, { token: streamer.token })).body?.status === "paid", 15_000, "the payment completed while full to settle");
 		}
-		expect(exited).toBeNull();
+		expect(node?.exited()).toBeNull();
 
 		await stopNode();
 		await startNode();
