@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ServiceBroker } from "moleculer";
 import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import { InProcessAdapter } from "../../lib/channels/in-process-adapter";
@@ -149,6 +149,27 @@ describe("in-process adapter on a disk that refuses writes", () => {
 		await waitFor(() => handled.length === 1, 8000, "handled once storage is back");
 		expect(parked).toEqual([]);
 		await waitFor(() => unfinishedOnDisk(file, { work: ["g"], DEAD_LETTER: ["ops"] }).length === 0, 3000, "acknowledged");
+	});
+
+	it("a start whose journal compaction finds no room keeps the old journal and delivers what was unfinished", async () => {
+		const file = tmpJournal();
+		const j = new ChannelJournal(file, () => ["g"]);
+		j.published({ id: "m1", channel: "work", payload: { n: 1 } });
+		j.published({ id: "m2", channel: "work", payload: { n: 2 } });
+		j.finished("m1", "g");
+		j.close();
+		const noRoom = vi.spyOn(fs, "writeFileSync").mockImplementation(() => {
+			throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+		});
+		const handled: unknown[] = [];
+		try {
+			await journaled(file, [{ name: "w", channels: { work: { group: "g", handler: async (p: unknown) => void handled.push(p) } } }]);
+			await waitFor(() => handled.length === 1, 3000, "the unfinished message delivered");
+		} finally {
+			noRoom.mockRestore();
+		}
+		expect(handled).toEqual([{ n: 2 }]);
+		await waitFor(() => unfinishedOnDisk(file, { work: ["g"] }).length === 0, 3000, "acknowledged in the old journal");
 	});
 
 	it("a handled message whose acknowledgement cannot be journaled stays unfinished until it can", async () => {
