@@ -151,11 +151,11 @@ describe("operations endpoints (all services)", () => {
 		expect(res.body.required).toContain("users");
 	});
 
-	it("/health/ready checks the broker, transporter, channels and database", async () => {
+	it("/health/ready checks the broker, transporter, channels, database and storage", async () => {
 		const res = await api("GET", "/health/ready");
 		expect(res.status).toBe(200);
 		expect(res.body.status).toBe("ready");
-		expect(res.body.checks.map((c: any) => c.name).sort()).toEqual(["broker", "channels", "database", "transporter"]);
+		expect(res.body.checks.map((c: any) => c.name).sort()).toEqual(["broker", "channels", "database", "storage", "transporter"]);
 	});
 
 	it("/api/openapi.json documents every routed endpoint and every published action with rest, and validates as OpenAPI 3.1", async () => {
