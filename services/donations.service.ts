@@ -34,6 +34,8 @@ export interface DonationDoc {
 	message: string;
 	/** The message as shown publicly (blocked terms masked). */
 	publicMessage: string;
+	/** The donor name as shown publicly (blocked terms masked); older rows have none. */
+	publicDonorName?: string;
 	mediaUrl: string | null;
 	mediaSeconds: number | null;
 	amount: number;
@@ -267,6 +269,7 @@ const schema: ServiceSchema<any> = {
 			const settings = withDefaults(recipient.settings);
 			const now = new Date().toISOString();
 			const message = (p.message ?? "").trim();
+			const donorName = (p.donorName?.trim() || ctx.meta.user?.displayName || ctx.meta.user?.username || "").slice(0, 50);
 			// The payment is opened first: a provider that refuses it (422) or is down (503) leaves
 			// nothing stored. Its id is chosen here so the donation is stored with it in one write.
 			const doc: DonationDoc = {
@@ -274,10 +277,11 @@ const schema: ServiceSchema<any> = {
 				recipientId: recipient.id,
 				recipientUsername: recipient.username,
 				donorId: ctx.meta.user?.id ?? null,
-				donorName: (p.donorName?.trim() || ctx.meta.user?.displayName || ctx.meta.user?.username || "").slice(0, 50),
+				donorName,
 				hideName: !!p.hideName,
 				message,
 				publicMessage: moderate(message, settings.moderation.blockedTerms).masked,
+				publicDonorName: moderate(donorName, settings.moderation.blockedTerms).masked,
 				mediaUrl: p.mediaUrl ?? null,
 				mediaSeconds: p.mediaUrl ? mediaSeconds(p.amount, settings) : null,
 				amount: p.amount,
@@ -367,7 +371,7 @@ const schema: ServiceSchema<any> = {
 				recipientId: d.recipientId,
 				recipientUsername: d.recipientUsername,
 				donorId: d.donorId,
-				donorName: d.hideName ? "Anonymous" : d.donorName,
+				donorName: d.hideName ? "Anonymous" : (d.publicDonorName ?? d.donorName),
 				hideName: d.hideName,
 				message: d.publicMessage ?? d.message,
 				mediaUrl: d.mediaUrl,

@@ -76,10 +76,12 @@ export function mediaSeconds(amount: number, s: UserSettings): number {
 }
 
 /** The identity a donation counts toward on leaderboards. */
-export function donorKey(d: { donorId?: string | null; donorName: string; hideName: boolean; _id: string }): { key: string; name: string } {
+export function donorKey(d: { donorId?: string | null; donorName: string; publicDonorName?: string; hideName: boolean; _id: string }): { key: string; name: string } {
 	if (d.hideName) return { key: `hidden:${d.donorId ?? d._id}`, name: "Anonymous" };
-	if (d.donorId) return { key: `user:${d.donorId}`, name: d.donorName };
-	return { key: `name:${d.donorName.trim().toLowerCase()}`, name: d.donorName.trim() };
+	// Leaderboards show the name with the streamer's blocked terms masked (publicDonorName).
+	const shown = (d.publicDonorName ?? d.donorName).trim();
+	if (d.donorId) return { key: `user:${d.donorId}`, name: shown };
+	return { key: `name:${d.donorName.trim().toLowerCase()}`, name: shown };
 }
 
 /** UTC day bucket, e.g. "2026-11-22". */

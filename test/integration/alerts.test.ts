@@ -135,6 +135,33 @@ describe("overlay alerts", () => {
 		overlay.close();
 	});
 
+	it("moderates the donor name too: masked on the overlay, in the donation and the stats; held when asked", async () => {
+		const s = await setupStreamer(h.url, { alerts: { displaySeconds: 30 }, moderation: { blockedTerms: ["scam"], blockedTermAction: "mask" } });
+		const overlay = await openOverlay(h.url, s.overlayToken);
+		// Cyrillic "а" and a zero-width space do not get a blocked term past the filter.
+		const id = await paidDonation(s.username, { donorName: "sc\u0430m king", message: "hi" });
+		const shown = await overlay.next(1);
+		expect(shown).toMatchObject({ donationId: id, donorName: "**** king", message: "hi" });
+		await overlay.done(shown.id);
+		expect((await api("GET", `/api/donations/${id}`, undefined, { token: s.token })).body.donorName).toBe("**** king");
+		const stats = await waitFor(async () => {
+			const r = await api("GET", `/api/users/${s.username}/stats`);
+			return r.body.recent?.length ? r.body : null;
+		}, 5000, "stats");
+		expect(stats.topDonors.map((d: any) => d.name)).toEqual(["**** king"]);
+		expect(stats.recent.map((d: any) => d.donorName)).toEqual(["**** king"]);
+
+		await api("PATCH", "/api/users/me", { settings: { moderation: { blockedTermAction: "hold" } } }, { token: s.token });
+		const held = await paidDonation(s.username, { donorName: "s\u200Bcam", message: "clean message" });
+		const list = await waitFor(async () => {
+			const r = await api("GET", "/api/alerts/held", undefined, { token: s.token });
+			return r.body.items.length === 1 ? r.body.items : null;
+		}, 5000, "held for the name");
+		expect(list[0]).toMatchObject({ donationId: held, heldReason: "BLOCKED_TERM", donorName: "****" });
+		expect(overlay.alerts).toHaveLength(1);
+		overlay.close();
+	});
+
 	it("a refunded donation is never shown again", async () => {
 		const s = await setupStreamer(h.url, { alerts: { displaySeconds: 30 } });
 		const overlay = await openOverlay(h.url, s.overlayToken);
