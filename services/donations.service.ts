@@ -5,6 +5,7 @@ import { loadConfig } from "../lib/config";
 import { newId, randomId } from "../lib/ids";
 import { CURRENCY_CODES, feeFor, formatMoney, amountProblem } from "../lib/money";
 import { moderate } from "../lib/moderation";
+import { canonicalYouTubeUrl } from "../lib/youtube";
 import { withDefaults } from "../lib/user-settings";
 import { dayOf, donationProblems, donorKey, mediaSeconds, periodDays, requestHash, type DonationRequest } from "../lib/donations/rules";
 import { conflict, invalid, isDuplicateKey, notFound } from "../lib/errors";
@@ -282,7 +283,7 @@ const schema: ServiceSchema<any> = {
 				message,
 				publicMessage: moderate(message, settings.moderation.blockedTerms).masked,
 				publicDonorName: moderate(donorName, settings.moderation.blockedTerms).masked,
-				mediaUrl: p.mediaUrl ?? null,
+				mediaUrl: p.mediaUrl ? canonicalYouTubeUrl(p.mediaUrl) : null,
 				mediaSeconds: p.mediaUrl ? mediaSeconds(p.amount, settings) : null,
 				amount: p.amount,
 				currency: p.currency,

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { amountProblem, formatMoney } from "../money";
 import type { UserSettings } from "../user-settings";
+import { parseYouTube } from "../youtube";
 
 export interface DonationRequest {
 	to: string;
@@ -55,8 +56,8 @@ export function donationProblems(req: DonationRequest, recipient: Recipient | nu
 	if (req.mediaUrl) {
 		if (!s.mediaShare.enabled) {
 			problems.push({ field: "mediaUrl", message: `${recipient.username} has media share turned off`, type: "MEDIA_SHARE_DISABLED" });
-		} else if (!/^https?:\/\//i.test(req.mediaUrl)) {
-			problems.push({ field: "mediaUrl", message: "mediaUrl must be an http(s) URL", type: "INVALID_URL" });
+		} else if (!parseYouTube(req.mediaUrl)) {
+			problems.push({ field: "mediaUrl", message: "mediaUrl must be a YouTube video link (youtube.com/watch?v=…, youtu.be/…, /shorts/…)", type: "INVALID_URL" });
 		} else if (mediaSeconds(req.amount, s) < 1) {
 			problems.push({
 				field: "amount",

@@ -162,6 +162,22 @@ describe("overlay alerts", () => {
 		overlay.close();
 	});
 
+	it("media share takes YouTube videos only, stored and shown as the canonical watch URL", async () => {
+		const s = await setupStreamer(h.url, { alerts: { displaySeconds: 30 }, mediaShare: { enabled: true, pricePerSecond: 0, maxSeconds: 30, requireApproval: false } });
+		for (const mediaUrl of ["https://www.youtube.com@evil.com/watch?v=dQw4w9WgXcQ", "https://youtube.com.evil.com/watch?v=dQw4w9WgXcQ", "https://evil.com/dQw4w9WgXcQ"]) {
+			const res = await donate(h.url, s.username, { mediaUrl });
+			expect(res.status, mediaUrl).toBe(422);
+			expect(res.body).toMatchObject({ type: "INVALID_URL", data: [{ field: "mediaUrl" }] });
+		}
+		const overlay = await openOverlay(h.url, s.overlayToken);
+		const id = await paidDonation(s.username, { mediaUrl: "https://youtu.be/dQw4w9WgXcQ?t=1m30s&si=abc" });
+		const a = await overlay.next(1);
+		expect(a).toMatchObject({ donationId: id, mediaUrl: "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=90", mediaSeconds: 30 });
+		expect((await api("GET", `/api/donations/${id}`, undefined, { token: s.token })).body.mediaUrl).toBe("https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=90");
+		await overlay.done(a.id);
+		overlay.close();
+	});
+
 	it("a refunded donation is never shown again", async () => {
 		const s = await setupStreamer(h.url, { alerts: { displaySeconds: 30 } });
 		const overlay = await openOverlay(h.url, s.overlayToken);
