@@ -52,7 +52,7 @@ const schema: ServiceSchema = {
 			params: {
 				type: { type: "enum", values: [...COMMENT_TARGETS] },
 				id: ID,
-				text: { type: "string", min: 1, max: COMMENT_TEXT_MAX, trim: true },
+				text: { type: "string", text: "block", min: 1, max: COMMENT_TEXT_MAX },
 				parentId: { ...ID, optional: true },
 			},
 			async handler(this: any, ctx: Ctx<{ type: string; id: string; text: string; parentId?: string }>) {

@@ -6,6 +6,7 @@ import { newId, randomId } from "../lib/ids";
 import { CURRENCY_CODES, feeFor, formatMoney, amountProblem } from "../lib/money";
 import { moderate } from "../lib/moderation";
 import { canonicalYouTubeUrl } from "../lib/youtube";
+import { truncateUnits } from "../lib/text";
 import { withDefaults } from "../lib/user-settings";
 import { dayOf, donationProblems, donorKey, mediaSeconds, periodDays, requestHash, type DonationRequest } from "../lib/donations/rules";
 import { conflict, invalid, isDuplicateKey, notFound } from "../lib/errors";
@@ -91,8 +92,8 @@ const schema: ServiceSchema<any> = {
 				amount: { type: "number", integer: true, min: 1, max: 1e13 },
 				currency: { type: "enum", values: CURRENCY_CODES },
 				provider: { type: "enum", values: PROVIDERS },
-				message: { type: "string", max: 500, optional: true },
-				donorName: { type: "string", max: 50, optional: true },
+				message: { type: "string", text: "line", max: 500, optional: true },
+				donorName: { type: "string", text: "line", max: 50, optional: true },
 				hideName: { type: "boolean", optional: true },
 				mediaUrl: { type: "url", max: 2048, optional: true },
 				email: { type: "email", max: 254, optional: true },
@@ -270,7 +271,7 @@ const schema: ServiceSchema<any> = {
 			const settings = withDefaults(recipient.settings);
 			const now = new Date().toISOString();
 			const message = (p.message ?? "").trim();
-			const donorName = (p.donorName?.trim() || ctx.meta.user?.displayName || ctx.meta.user?.username || "").slice(0, 50);
+			const donorName = p.donorName?.trim() || ctx.meta.user?.displayName || ctx.meta.user?.username || "";
 			// The payment is opened first: a provider that refuses it (422) or is down (503) leaves
 			// nothing stored. Its id is chosen here so the donation is stored with it in one write.
 			const doc: DonationDoc = {
@@ -303,7 +304,8 @@ const schema: ServiceSchema<any> = {
 				provider: doc.provider,
 				method: p.method,
 				bank: p.bank,
-				donorName: doc.donorName,
+				// Providers count UTF-16 units (payments.create takes 100): 50 flags are 200.
+				donorName: truncateUnits(doc.donorName, 100),
 				email: p.email,
 				description: `Donation to ${recipient.username}`,
 			});
