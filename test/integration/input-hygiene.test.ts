@@ -70,6 +70,9 @@ describe("input hygiene", () => {
 			// 500 characters (3 + 497 flags) although it is 1,991 UTF-16 units.
 			expect(sent.message.text).toBe(`hi ${flag.repeat(497)}`);
 			expect((await emitAck(s, "chat:send", { channel: streamer.username, text: `hi ${flag.repeat(498)}` })).ok).toBe(false);
+			// 500 family emoji are 500 characters (5,500 UTF-16 units).
+			const family = "👨\u200D👩\u200D👧\u200D👦";
+			expect((await emitAck(s, "chat:send", { channel: streamer.username, text: family.repeat(500) })).message?.text).toBe(family.repeat(500));
 		} finally {
 			s.close();
 		}
