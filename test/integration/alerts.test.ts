@@ -157,7 +157,8 @@ describe("overlay alerts", () => {
 			const r = await api("GET", "/api/alerts/held", undefined, { token: s.token });
 			return r.body.items.length === 1 ? r.body.items : null;
 		}, 5000, "held for the name");
-		expect(list[0]).toMatchObject({ donationId: held, heldReason: "BLOCKED_TERM", donorName: "****" });
+		// The overlay would show "****"; the streamer deciding sees what was typed.
+		expect(list[0]).toMatchObject({ donationId: held, heldReason: "BLOCKED_TERM", donorName: "****", originalDonorName: "scam" });
 		expect(overlay.alerts).toHaveLength(1);
 		overlay.close();
 	});
