@@ -37,6 +37,15 @@ const HOSTILE_STRINGS = [
 	"nul\u0000byte",
 	"\uD800",
 	"\u202Eevil",
+	"\u200B\u200D\u2060\u00AD",
+	"\u3164",
+	"sc\u0430m \uFF53\uFF43\uFF41\uFF4D",
+	"\u{1F3F4}\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}".repeat(60),
+	"e\u0301".repeat(600),
+	"http://[::ffff:127.0.0.1]:1/",
+	"http://[64:ff9b::a9fe:a9fe]/latest/meta-data",
+	"https://www.youtube.com@evil.test/watch?v=dQw4w9WgXcQ",
+	"https://youtube.com.evil.test/watch?v=dQw4w9WgXcQ",
 	"'; DROP TABLE users; --",
 	'{"$gt": ""}',
 	"$where",
@@ -207,7 +216,8 @@ function operations(doc: any): Op[] {
 				params: op.parameters ?? [],
 				body: json,
 				rawBody: !!content["*/*"],
-				auth: (op.security ?? []).some((s: any) => Object.keys(s).length === 0) || !op.security ? "optional" : "required",
+				// security: [] (none) or [{}, {bearerAuth: []}] (optional) both take anonymous callers.
+				auth: !op.security || op.security.length === 0 || op.security.some((s: any) => Object.keys(s).length === 0) ? "optional" : "required",
 			});
 		}
 	}

@@ -25,6 +25,9 @@ export interface PaidDonation {
 	currency: string;
 	formattedAmount: string;
 	originalMessage?: string;
+	/** The donor name as the donor typed it (`donorName` is the shown, masked one). */
+	donorDisplayName?: string;
+	hideName?: boolean;
 	message: string;
 	mediaUrl?: string | null;
 	mediaSeconds?: number | null;
@@ -40,7 +43,11 @@ export type Decision = { status: "queued" | "held"; message: string; heldReason:
  */
 export function decide(d: PaidDonation, s: UserSettings): Decision {
 	const original = d.originalMessage ?? d.message ?? "";
-	const { masked, matched } = moderate(original, s.moderation.blockedTerms);
+	const { masked, matched: inMessage } = moderate(original, s.moderation.blockedTerms);
+	// The donor name is shown on stream too: a blocked term in it is masked (the donations service
+	// stored the masked form as `donorName`) or holds the alert like one in the message.
+	const inName = d.hideName ? [] : moderate(d.donorDisplayName ?? d.donorName ?? "", s.moderation.blockedTerms).matched;
+	const matched = [...new Set([...inMessage, ...inName])];
 	if (matched.length > 0 && s.moderation.blockedTermAction === "hold") {
 		return { status: "held", message: original, heldReason: "BLOCKED_TERM", matchedTerms: matched };
 	}
@@ -56,7 +63,7 @@ export function buildPayload(alertId: string, d: PaidDonation, message: string, 
 		id: alertId,
 		donationId: type === "test" ? null : d.id,
 		type,
-		donorName: d.donorName,
+		donorName: d.hideName ? d.donorName : moderate(d.donorName, s.moderation.blockedTerms).masked,
 		amount: d.amount,
 		currency: d.currency,
 		formattedAmount: d.formattedAmount,

@@ -39,3 +39,16 @@ export function decoyHash(): Promise<string> {
 	if (!decoy) decoy = hashPassword(randomBytes(12).toString("hex"));
 	return decoy;
 }
+
+/** Passwords need at least this many characters that are not white space. */
+export const MIN_PASSWORD_CHARS = 8;
+
+/**
+ * Why a new password is refused, or null. Spaces are allowed (pass phrases), but they do not count:
+ * "        " or "a b c d e" would otherwise pass an 8-character rule.
+ */
+export function passwordProblem(password: string): string | null {
+	const visible = Array.from(password.replace(/\s/gu, "")).length;
+	if (visible < MIN_PASSWORD_CHARS) return `password must have at least ${MIN_PASSWORD_CHARS} characters that are not spaces`;
+	return null;
+}

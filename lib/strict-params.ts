@@ -8,9 +8,58 @@
  * `StrictParamsMiddleware` before it (it marks the schemas before the Validator compiles them) and
  * `ValidationDetailsMiddleware` after it (it turns fastest-validator's one "forbidden keys" entry
  * into one entry per unknown field, with `field` named as the contract's error shape asks).
+ *
+ * The same pass hosts user-text hygiene, so no action repeats it: a string param declared
+ * `text: "line"` or `text: "block"` is cleaned by lib/text.ts (NFC; control, bidi and format
+ * characters removed) before the handler sees it, and its `min`/`max` count graphemes of the
+ * cleaned text (a 422 in the Validator's shape: `stringEmpty`/`stringMin`/`stringMax`).
  */
 
+import { Errors } from "moleculer";
+import { cleanText, graphemeCount, type TextMode } from "./text";
+
 type Handler = (ctx: any) => Promise<unknown>;
+
+/** A string param declared `text: "line" | "block"`: cleaned by lib/text.ts, limits in graphemes. */
+interface TextField {
+	field: string;
+	mode: TextMode;
+	min?: number;
+	max?: number;
+}
+
+/**
+ * Finds the `text` rules of a params schema: the Validator keeps checking their type, while
+ * `min`/`max` move to `textLimits` and are checked here (the Validator counts UTF-16 units; these
+ * count graphemes after cleaning). Rules are copied, never changed in place (one rule object is
+ * often shared by several actions), and a rule already moved is recognised: Moleculer wraps each
+ * local action twice (service and registry), with the same schema.
+ */
+function takeTextFields(params: Record<string, unknown>): TextField[] {
+	const fields: TextField[] = [];
+	for (const [field, rule] of Object.entries(params)) {
+		if (field.startsWith("$$") || !rule || typeof rule !== "object") continue;
+		const r = rule as { text?: unknown; min?: number; max?: number; textLimits?: { min?: number; max?: number } };
+		if (r.text !== "line" && r.text !== "block") continue;
+		if (!r.textLimits) {
+			const { min, max, ...rest } = r;
+			params[field] = { ...rest, textLimits: { min, max } };
+		}
+		const limits = (params[field] as typeof r).textLimits!;
+		fields.push({ field, mode: r.text, min: limits.min, max: limits.max });
+	}
+	return fields;
+}
+
+function lengthProblem(f: TextField, value: string): Record<string, unknown> | null {
+	const n = graphemeCount(value);
+	if (f.min !== undefined && n < f.min) {
+		const message = f.min === 1 ? `The '${f.field}' field must not be empty.` : `The '${f.field}' field length must be greater than or equal to ${f.min} characters long.`;
+		return { type: f.min === 1 ? "stringEmpty" : "stringMin", field: f.field, expected: f.min, actual: n, message };
+	}
+	if (f.max !== undefined && n > f.max) return { type: "stringMax", field: f.field, expected: f.max, actual: n, message: `The '${f.field}' field length must be less than or equal to ${f.max} characters long.` };
+	return null;
+}
 
 export const StrictParamsMiddleware = {
 	name: "StrictParams",
@@ -19,7 +68,24 @@ export const StrictParamsMiddleware = {
 			if (!action.params) action.params = {};
 			if (action.params.$$strict === undefined) action.params.$$strict = true;
 		}
-		return next;
+		const textFields = action.params ? takeTextFields(action.params) : [];
+		if (textFields.length === 0) return next;
+		// User text is cleaned before the Validator sees it, so what is checked is what is stored.
+		return function (this: unknown, ctx: any) {
+			const params = ctx.params;
+			if (params && typeof params === "object") {
+				const problems: Record<string, unknown>[] = [];
+				for (const f of textFields) {
+					const value = params[f.field];
+					if (typeof value !== "string") continue;
+					params[f.field] = cleanText(value, f.mode);
+					const problem = lengthProblem(f, params[f.field]);
+					if (problem) problems.push(problem);
+				}
+				if (problems.length) return Promise.reject(new Errors.ValidationError("Parameters validation error!", undefined as unknown as string, problems));
+			}
+			return next(ctx);
+		};
 	},
 };
 

@@ -37,6 +37,8 @@ interface AlertDoc {
 	heldReason?: string | null;
 	/** The donor's message before masking (held alerts show it to the streamer). */
 	originalMessage?: string;
+	/** The donor name before masking, likewise (absent when the name is hidden). */
+	originalDonorName?: string;
 	/** Alerts stored by earlier versions kept the whole donation. */
 	original?: PaidDonation;
 	/** `<userId>:<order>` while queued (sparse index). */
@@ -290,6 +292,7 @@ const schema: ServiceSchema<any> = {
 				payload: buildPayload(id, d, decision.message, settings),
 				heldReason: decision.heldReason,
 				originalMessage: d.originalMessage ?? d.message,
+				...(d.hideName || d.donorDisplayName === undefined ? {} : { originalDonorName: d.donorDisplayName }),
 				paidAt: d.paidAt ?? null,
 				createdAt: new Date().toISOString(),
 			});
@@ -409,7 +412,7 @@ const schema: ServiceSchema<any> = {
 		},
 
 		heldView(this: any, a: AlertDoc) {
-			return { ...this.view(a), heldReason: a.heldReason ?? null, originalMessage: this.originalMessage(a) };
+			return { ...this.view(a), heldReason: a.heldReason ?? null, originalMessage: this.originalMessage(a), originalDonorName: a.originalDonorName ?? a.payload.donorName };
 		},
 
 		originalMessage(a: AlertDoc): string {

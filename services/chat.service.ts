@@ -99,7 +99,9 @@ type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
 
 const USERNAME = { type: "string", min: 3, max: 25, pattern: /^[A-Za-z0-9_]+$/, messages: { stringPattern: "must be a username (a-z, 0-9, _)" } };
 const ID = { type: "string", min: 1, max: 64 };
-const TEXT = { type: "string", min: 1, max: 2000 };
+// A coarse bound on the raw string; the real limit is 500 characters after cleaning (lib/chat/text.ts),
+// and 500 emoji sequences can take several thousand UTF-16 units (a family emoji is 11).
+const TEXT = { type: "string", min: 1, max: 8000 };
 const NONCE = { type: "string", min: 1, max: 64, optional: true };
 const LIMIT = { type: "number", integer: true, min: 1, max: 100, optional: true, convert: true };
 const CURSOR = { type: "string", max: 64, optional: true };

@@ -52,13 +52,13 @@ const schema: ServiceSchema = {
 			params: {
 				type: { type: "enum", values: [...COMMENT_TARGETS] },
 				id: ID,
-				text: { type: "string", min: 1, max: COMMENT_TEXT_MAX, trim: true },
+				text: { type: "string", text: "block", min: 1, max: COMMENT_TEXT_MAX },
 				parentId: { ...ID, optional: true },
 			},
 			async handler(this: any, ctx: Ctx<{ type: string; id: string; text: string; parentId?: string }>) {
 				const { type, id, text, parentId } = ctx.params;
 				const user = ctx.meta.user!;
-				const target = await resolveTarget((a, p) => ctx.call(a, p), type, id);
+				const target = await resolveTarget((a, p) => ctx.call(a, p), type, id, ctx.meta.user);
 				let parent: CommentDoc | null = null;
 				if (parentId) {
 					parent = await this.store.findById(parentId);
@@ -104,7 +104,7 @@ const schema: ServiceSchema = {
 			},
 			async handler(this: any, ctx: Ctx<{ type: string; id: string; parentId?: string; limit?: number; cursor?: string }>) {
 				const { type, id, parentId, limit, cursor } = ctx.params;
-				await resolveTarget((a, p) => ctx.call(a, p), type, id);
+				await resolveTarget((a, p) => ctx.call(a, p), type, id, ctx.meta.user);
 				const page = await this.store.page({ target: targetKey(type, id), parentId: parentId ?? null }, { limit, cursor });
 				return { items: await this.views(ctx, page.items), nextCursor: page.nextCursor };
 			},
@@ -141,7 +141,7 @@ const schema: ServiceSchema = {
 			params: { id: ID },
 			async handler(this: any, ctx: Ctx<{ id: string }>) {
 				const doc: CommentDoc | null = await this.store.findById(ctx.params.id);
-				return doc ? { exists: true, ownerId: doc.authorId } : { exists: false };
+				return doc ? { exists: true, ownerId: doc.authorId, targetType: doc.targetType, targetId: doc.targetId } : { exists: false };
 			},
 		},
 

@@ -5,6 +5,8 @@ import { loadConfig } from "../lib/config";
 import { newId, randomId } from "../lib/ids";
 import { CURRENCY_CODES, feeFor, formatMoney, amountProblem } from "../lib/money";
 import { moderate } from "../lib/moderation";
+import { canonicalYouTubeUrl } from "../lib/youtube";
+import { truncateUnits } from "../lib/text";
 import { withDefaults } from "../lib/user-settings";
 import { dayOf, donationProblems, donorKey, mediaSeconds, periodDays, requestHash, type DonationRequest } from "../lib/donations/rules";
 import { conflict, invalid, isDuplicateKey, notFound } from "../lib/errors";
@@ -49,6 +51,8 @@ export interface DonationDoc {
 	message: string;
 	/** The message as shown publicly (blocked terms masked). */
 	publicMessage: string;
+	/** The donor name as shown publicly (blocked terms masked); older rows have none. */
+	publicDonorName?: string;
 	mediaUrl: string | null;
 	mediaSeconds: number | null;
 	amount: number;
@@ -103,8 +107,8 @@ const schema: ServiceSchema<any> = {
 				amount: { type: "number", integer: true, min: 1, max: 1e13 },
 				currency: { type: "enum", values: CURRENCY_CODES },
 				provider: { type: "enum", values: PROVIDERS },
-				message: { type: "string", max: 500, optional: true },
-				donorName: { type: "string", max: 50, optional: true },
+				message: { type: "string", text: "line", max: 500, optional: true },
+				donorName: { type: "string", text: "line", max: 50, optional: true },
 				hideName: { type: "boolean", optional: true },
 				mediaUrl: { type: "url", max: 2048, optional: true },
 				email: { type: "email", max: 254, optional: true },
@@ -282,6 +286,7 @@ const schema: ServiceSchema<any> = {
 			const settings = withDefaults(recipient.settings);
 			const now = new Date().toISOString();
 			const message = (p.message ?? "").trim();
+			const donorName = p.donorName?.trim() || ctx.meta.user?.displayName || ctx.meta.user?.username || "";
 			// The payment is opened first: a provider that refuses it (422) or is down (503) leaves
 			// nothing stored. Its id is chosen here so the donation is stored with it in one write.
 			const doc: DonationDoc = {
@@ -289,11 +294,12 @@ const schema: ServiceSchema<any> = {
 				recipientId: recipient.id,
 				recipientUsername: recipient.username,
 				donorId: ctx.meta.user?.id ?? null,
-				donorName: (p.donorName?.trim() || ctx.meta.user?.displayName || ctx.meta.user?.username || "").slice(0, 50),
+				donorName,
 				hideName: !!p.hideName,
 				message,
 				publicMessage: moderate(message, settings.moderation.blockedTerms).masked,
-				mediaUrl: p.mediaUrl ?? null,
+				publicDonorName: moderate(donorName, settings.moderation.blockedTerms).masked,
+				mediaUrl: p.mediaUrl ? canonicalYouTubeUrl(p.mediaUrl) : null,
 				mediaSeconds: p.mediaUrl ? mediaSeconds(p.amount, settings) : null,
 				amount: p.amount,
 				currency: p.currency,
@@ -313,7 +319,8 @@ const schema: ServiceSchema<any> = {
 				provider: doc.provider,
 				method: p.method,
 				bank: p.bank,
-				donorName: doc.donorName,
+				// Providers count UTF-16 units (payments.create takes 100): 50 flags are 200.
+				donorName: truncateUnits(doc.donorName, 100),
 				email: p.email,
 				description: `Donation to ${recipient.username}`,
 			});
@@ -382,7 +389,7 @@ const schema: ServiceSchema<any> = {
 				recipientId: d.recipientId,
 				recipientUsername: d.recipientUsername,
 				donorId: d.donorId,
-				donorName: d.hideName ? "Anonymous" : d.donorName,
+				donorName: d.hideName ? "Anonymous" : (d.publicDonorName ?? d.donorName),
 				hideName: d.hideName,
 				message: d.publicMessage ?? d.message,
 				mediaUrl: d.mediaUrl,

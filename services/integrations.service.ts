@@ -5,7 +5,8 @@ import { boolEnv, intEnv, runtimeMode } from "../lib/config";
 import { invalid, isDuplicateKey, notFound } from "../lib/errors";
 import { sign } from "../lib/signature";
 import { nextDelayMs } from "../lib/notify/backoff";
-import { checkWebhookUrl, resolvesToPrivate } from "../lib/notify/webhook-url";
+import { checkWebhookUrl, systemResolver, type ResolvedAddress } from "../lib/notify/webhook-url";
+import { postWebhook } from "../lib/notify/webhook-http";
 import { eventIdFor, publicDonation } from "../lib/notify/webhook-event";
 import type { GatewayMeta } from "../types/moleculer";
 
@@ -273,15 +274,18 @@ const schema: ServiceSchema = {
 			await col.updateMany({ _id: id }, { $set: { status: giveUp ? "failed" : "pending", attempts, lastStatusCode: statusCode, lastError: error, nextAttemptAt: next }, $push: push });
 		},
 
-		/** POSTs the stored body with a fresh signature; answers the HTTP status. */
+		/**
+		 * POSTs the stored body with a fresh signature; answers the HTTP status. The name is
+		 * resolved here, for this attempt, and the socket connects to the address that was checked.
+		 */
 		async post(this: any, hook: WebhookDoc, d: DeliveryDoc): Promise<number> {
 			const verdict = checkWebhookUrl(hook.url, this.blockPrivate);
 			if (!verdict.ok) throw new Error(verdict.reason);
-			if (this.blockPrivate && (await resolvesToPrivate(verdict.url))) throw new Error("url resolves to a private address");
-			const res = await fetch(verdict.url, {
-				method: "POST",
-				redirect: "manual",
-				signal: AbortSignal.timeout(this.timeoutMs),
+			return postWebhook(verdict.url, {
+				body: d.body,
+				timeoutMs: this.timeoutMs,
+				blockPrivate: this.blockPrivate,
+				resolve: (host: string) => this.resolveHost(host),
 				headers: {
 					"Content-Type": "application/json",
 					"User-Agent": "MediaShar-Webhooks/1",
@@ -289,10 +293,12 @@ const schema: ServiceSchema = {
 					"X-MediaShar-Delivery": d.eventId,
 					"X-MediaShar-Signature": sign(d.body, hook.secret),
 				},
-				body: d.body,
 			});
-			await res.arrayBuffer().catch(() => undefined);
-			return res.status;
+		},
+
+		/** Name resolution for deliveries (the system resolver; tests replace this method). */
+		resolveHost(host: string): Promise<ResolvedAddress[]> {
+			return systemResolver(host);
 		},
 
 		async sweep(this: any) {

@@ -50,7 +50,7 @@ const schema: ServiceSchema = {
 			async handler(this: any, ctx: Ctx<TargetParams>) {
 				const { type, id } = ctx.params;
 				const userId = ctx.meta.user!.id;
-				const target = await resolveTarget((a, p) => ctx.call(a, p), type, id);
+				const target = await resolveTarget((a, p) => ctx.call(a, p), type, id, ctx.meta.user);
 				const doc: LikeDoc = { _id: newId(), key: likeKey(userId, type, id), userId, targetType: type, targetId: id, target: targetKey(type, id), targetOwnerId: target.ownerId, createdAt: new Date().toISOString() };
 				if (target.ownerId !== userId) doc.pendingNotify = true;
 				let inserted = false;
@@ -76,7 +76,7 @@ const schema: ServiceSchema = {
 			async handler(this: any, ctx: Ctx<TargetParams>) {
 				const { type, id } = ctx.params;
 				const userId = ctx.meta.user!.id;
-				await resolveTarget((a, p) => ctx.call(a, p), type, id);
+				await resolveTarget((a, p) => ctx.call(a, p), type, id, ctx.meta.user);
 				const removed = await this.store.removeMany({ key: likeKey(userId, type, id) });
 				if (removed > 0) await this.bump(targetKey(type, id), -removed);
 				return { count: await this.countOf(targetKey(type, id)), liked: false };
@@ -90,7 +90,7 @@ const schema: ServiceSchema = {
 			params: TARGET_PARAMS,
 			async handler(this: any, ctx: Ctx<TargetParams>) {
 				const { type, id } = ctx.params;
-				await resolveTarget((a, p) => ctx.call(a, p), type, id);
+				await resolveTarget((a, p) => ctx.call(a, p), type, id, ctx.meta.user);
 				const userId = ctx.meta.user?.id;
 				const liked = userId ? !!(await this.store.findOne({ key: likeKey(userId, type, id) })) : false;
 				return { count: await this.countOf(targetKey(type, id)), liked };

@@ -4,6 +4,7 @@ import type { Context, ServiceSchema } from "moleculer";
 import { circuitEntries, probe, readyReport, requiredServices, servicesReport, type Check, type ServiceEntry } from "../lib/ops/health";
 import { escapeLabelValue, renderPrometheus, type NodeMetrics } from "../lib/ops/prometheus";
 import { buildOpenApi, type RouteInfo, type ServiceInfo } from "../lib/ops/openapi";
+import { PROVIDER_NAMES } from "../lib/payments/types";
 import { dbConfig } from "../lib/db-config";
 import { ROOT } from "../lib/paths";
 import { notFound } from "../lib/errors";
@@ -249,7 +250,7 @@ const schema: ServiceSchema = {
 			const services = this.broker.registry.getServiceList({ withActions: true, grouping: true, onlyAvailable: false }) as ServiceInfo[];
 			const gateway = services.find((s) => s.name === "api");
 			const routes: RouteInfo[] = gateway?.settings?.routes ?? [];
-			return buildOpenApi(routes, services, { version: this.version });
+			return buildOpenApi(routes, services, { version: this.version, pathValues: { provider: PROVIDER_NAMES } });
 		},
 
 		swaggerFile(this: any, file: string): Buffer {

@@ -40,8 +40,8 @@ const schema: ServiceSchema = {
 			retryPolicy: { enabled: false },
 			auth: "required",
 			params: {
-				title: { type: "string", min: 1, max: POST_TITLE_MAX, trim: true },
-				body: { type: "string", min: 1, max: POST_BODY_MAX },
+				title: { type: "string", text: "line", min: 1, max: POST_TITLE_MAX },
+				body: { type: "string", text: "block", min: 1, max: POST_BODY_MAX },
 				mediaUrl: MEDIA_URL,
 			},
 			async handler(this: any, ctx: Ctx<{ title: string; body: string; mediaUrl?: string | null }>) {
@@ -72,8 +72,8 @@ const schema: ServiceSchema = {
 			auth: "required",
 			params: {
 				id: { type: "string", min: 1, max: 64 },
-				title: { type: "string", min: 1, max: POST_TITLE_MAX, trim: true, optional: true },
-				body: { type: "string", min: 1, max: POST_BODY_MAX, optional: true },
+				title: { type: "string", text: "line", min: 1, max: POST_TITLE_MAX, optional: true },
+				body: { type: "string", text: "block", min: 1, max: POST_BODY_MAX, optional: true },
 				mediaUrl: MEDIA_URL,
 			},
 			async handler(this: any, ctx: Ctx<{ id: string; title?: string; body?: string; mediaUrl?: string | null }>) {

@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import type { Context, ServiceSchema } from "moleculer";
 import { DbMixin } from "../mixins/db.mixin";
 import { loadConfig, type AppConfig } from "../lib/config";
-import { hashPassword, verifyPassword, decoyHash } from "../lib/passwords";
+import { hashPassword, verifyPassword, decoyHash, passwordProblem } from "../lib/passwords";
+import { isReservedUsername } from "../lib/usernames";
 import { signAccessToken } from "../lib/tokens";
 import { newId, randomToken } from "../lib/ids";
 import { CURRENCY_CODES } from "../lib/money";
@@ -132,11 +133,14 @@ const schema: ServiceSchema = {
 				username: USERNAME,
 				email: { type: "email", max: 254 },
 				password: { type: "string", min: 8, max: 200 },
-				displayName: { type: "string", min: 1, max: 50, trim: true, optional: true },
+				displayName: { type: "string", text: "line", min: 1, max: 50, optional: true },
 			},
 			async handler(this: any, ctx: Ctx<{ username: string; email: string; password: string; displayName?: string }>) {
 				const p = ctx.params;
 				const username = p.username.toLowerCase();
+				if (isReservedUsername(username)) throw invalid("username", "That username is reserved", "USERNAME_RESERVED");
+				const weak = passwordProblem(p.password);
+				if (weak) throw invalid("password", weak, "PASSWORD_TOO_WEAK");
 				const email = p.email.trim().toLowerCase();
 				const now = new Date().toISOString();
 				const doc: UserDoc = {
@@ -238,8 +242,8 @@ const schema: ServiceSchema = {
 			rest: "PATCH /users/me",
 			auth: "required",
 			params: {
-				displayName: { type: "string", min: 1, max: 50, trim: true, optional: true },
-				bio: { type: "string", max: 500, optional: true },
+				displayName: { type: "string", text: "line", min: 1, max: 50, optional: true },
+				bio: { type: "string", text: "block", max: 500, optional: true },
 				avatarUrl: { type: "multi", optional: true, rules: [HTTP_URL, { type: "equal", value: null }] },
 				settings: settingsSchema,
 			},

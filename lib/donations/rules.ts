@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { amountProblem, formatMoney } from "../money";
 import type { UserSettings } from "../user-settings";
+import { parseYouTube } from "../youtube";
 
 export interface DonationRequest {
 	to: string;
@@ -55,8 +56,8 @@ export function donationProblems(req: DonationRequest, recipient: Recipient | nu
 	if (req.mediaUrl) {
 		if (!s.mediaShare.enabled) {
 			problems.push({ field: "mediaUrl", message: `${recipient.username} has media share turned off`, type: "MEDIA_SHARE_DISABLED" });
-		} else if (!/^https?:\/\//i.test(req.mediaUrl)) {
-			problems.push({ field: "mediaUrl", message: "mediaUrl must be an http(s) URL", type: "INVALID_URL" });
+		} else if (!parseYouTube(req.mediaUrl)) {
+			problems.push({ field: "mediaUrl", message: "mediaUrl must be a YouTube video link (youtube.com/watch?v=…, youtu.be/…, /shorts/…)", type: "INVALID_URL" });
 		} else if (mediaSeconds(req.amount, s) < 1) {
 			problems.push({
 				field: "amount",
@@ -76,10 +77,12 @@ export function mediaSeconds(amount: number, s: UserSettings): number {
 }
 
 /** The identity a donation counts toward on leaderboards. */
-export function donorKey(d: { donorId?: string | null; donorName: string; hideName: boolean; _id: string }): { key: string; name: string } {
+export function donorKey(d: { donorId?: string | null; donorName: string; publicDonorName?: string; hideName: boolean; _id: string }): { key: string; name: string } {
 	if (d.hideName) return { key: `hidden:${d.donorId ?? d._id}`, name: "Anonymous" };
-	if (d.donorId) return { key: `user:${d.donorId}`, name: d.donorName };
-	return { key: `name:${d.donorName.trim().toLowerCase()}`, name: d.donorName.trim() };
+	// Leaderboards show the name with the streamer's blocked terms masked (publicDonorName).
+	const shown = (d.publicDonorName ?? d.donorName).trim();
+	if (d.donorId) return { key: `user:${d.donorId}`, name: shown };
+	return { key: `name:${d.donorName.trim().toLowerCase()}`, name: shown };
 }
 
 /** UTC day bucket, e.g. "2026-11-22". */

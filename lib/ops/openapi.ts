@@ -121,6 +121,15 @@ export function collectOperations(routes: RouteInfo[], services: ServiceInfo[]):
 	});
 }
 
+/** Operations whose path has a parameter listed in `values` become one operation per value. */
+function expandPathValues(ops: Operation[], values: Record<string, readonly string[]>): Operation[] {
+	return ops.flatMap((op) => {
+		const name = Object.keys(values).find((n) => new RegExp(`:${n}\\??(?=/|$)`).test(op.path));
+		if (!name) return [op];
+		return values[name].map((v) => ({ ...op, path: op.path.replace(new RegExp(`:${name}\\??(?=/|$)`), v) }));
+	});
+}
+
 /** "/users/:username/posts/:id?" → "/users/{username}/posts/{id}" and the names in order. */
 export function toOpenApiPath(p: string): { path: string; params: string[] } {
 	const params: string[] = [];
@@ -178,8 +187,11 @@ export function ruleToSchema(rule: Rule): JsonSchema {
 	switch (r.type) {
 		case "string": {
 			s.type = "string";
-			if (typeof r.min === "number") s.minLength = r.min;
-			if (typeof r.max === "number") s.maxLength = r.max;
+			// A user-text rule's limits count characters after cleaning (lib/strict-params.ts moves them to textLimits).
+			const min = r.min ?? r.textLimits?.min;
+			const max = r.max ?? r.textLimits?.max;
+			if (typeof min === "number") s.minLength = min;
+			if (typeof max === "number") s.maxLength = max;
 			if (typeof r.length === "number") s.minLength = s.maxLength = r.length;
 			const pat = patternSource(r.pattern);
 			if (pat) s.pattern = pat;
@@ -301,7 +313,16 @@ export interface OpenApiOptions {
 	title?: string;
 	version?: string;
 	description?: string;
+	/** Defaults to "/" (the document is served by the API it describes). */
 	serverUrl?: string;
+	license?: { name: string; identifier?: string; url?: string };
+	/**
+	 * Path parameters with a closed set of values, documented as one path per value. The webhook
+	 * route's `{provider}` needs it: `/api/payments/webhooks/{provider}` and
+	 * `/api/payments/{id}/refund` would otherwise be ambiguous templates (the gateway matches the
+	 * webhooks route first).
+	 */
+	pathValues?: Record<string, readonly string[]>;
 }
 
 const SUCCESS_TEXT: Record<number, string> = { 200: "Success", 201: "Created", 202: "Accepted: done in the background", 204: "Done, no content", 302: "Redirect to the Location header" };
@@ -318,7 +339,7 @@ function successResponses(status: unknown): Record<string, unknown> {
 export function buildOpenApi(routes: RouteInfo[], services: ServiceInfo[], opts: OpenApiOptions = {}): Record<string, any> {
 	const actions = new Map<string, ActionInfo>();
 	for (const svc of services) for (const a of Object.values(svc.actions ?? {})) actions.set(a.name, a);
-	const operations = collectOperations(routes, services);
+	const operations = expandPathValues(collectOperations(routes, services), opts.pathValues ?? {});
 	const paths: Record<string, Record<string, any>> = {};
 	const usedIds = new Set<string>();
 
@@ -340,6 +361,7 @@ export function buildOpenApi(routes: RouteInfo[], services: ServiceInfo[], opts:
 				...successResponses(action?.status),
 				"4XX": { description: "Client error", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
 				"503": { description: "Service unavailable, retry shortly", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+				default: { description: "Any other error, in the same shape", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
 			},
 		};
 		if (!action) operation.description = "The action behind this route is not running on any node right now.";
@@ -364,10 +386,14 @@ export function buildOpenApi(routes: RouteInfo[], services: ServiceInfo[], opts:
 			}
 		}
 		if (operation.parameters.length === 0) delete operation.parameters;
+		// Every operation says how it is authenticated: a bearer token, optionally one, or none
+		// (public reads, sign-in, and provider webhooks, which carry the provider's signature instead).
 		if (action?.auth === "required") {
 			operation.security = [{ bearerAuth: [] }];
 		} else if (action?.auth === "optional") {
 			operation.security = [{}, { bearerAuth: [] }];
+		} else {
+			operation.security = [];
 		}
 		if (Array.isArray(action?.roles) && action.roles.length) operation.description = `Roles: ${action.roles.join(", ")}`;
 		paths[path] ??= {};
@@ -380,13 +406,14 @@ export function buildOpenApi(routes: RouteInfo[], services: ServiceInfo[], opts:
 			title: opts.title ?? "MediaShar API",
 			version: opts.version ?? "0.0.0",
 			description: opts.description ?? "Generated from the running services' actions.",
+			license: opts.license ?? { name: "MIT", identifier: "MIT" },
 		},
+		servers: [{ url: opts.serverUrl ?? "/" }],
 		paths,
 		components: {
 			schemas: { Error: ERROR_SCHEMA },
 			securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
 		},
 	};
-	if (opts.serverUrl) doc.servers = [{ url: opts.serverUrl }];
 	return doc;
 }

@@ -5,6 +5,8 @@ import { allServiceNames, client, connectSocket, emitAck, registerUser, startHar
 import { parsePrometheus } from "../../lib/ops/prometheus";
 import { currentRequestId } from "../../lib/ops/request-context";
 import { donate, openOverlay, pay, setupStreamer } from "../support/flow";
+import { redoclyLint } from "../support/redocly";
+import { PROVIDER_NAMES } from "../../lib/payments/types";
 
 const ENV = { SCRYPT_COST: "1024" };
 
@@ -171,8 +173,10 @@ describe("operations endpoints (all services)", () => {
 		const gw = h.broker.getLocalService("api") as any;
 		const aliases = (gw.aliases as any[]).filter((a) => a.action && !a.path.includes("*"));
 		expect(aliases.length).toBeGreaterThan(10);
+		// The webhook route's {provider} is documented as one path per provider.
+		const expand = (p: string) => (p.includes(":provider") ? PROVIDER_NAMES.map((v) => p.replace(":provider", v)) : [p]);
 		const missingRoutes = aliases
-			.flatMap((a) => (a.method === "*" ? ["GET", "POST", "PUT", "PATCH", "DELETE"] : [a.method]).map((m: string) => `${m} ${asTemplate(a.fullPath)}`))
+			.flatMap((a) => (a.method === "*" ? ["GET", "POST", "PUT", "PATCH", "DELETE"] : [a.method]).flatMap((m: string) => expand(a.fullPath).map((p) => `${m} ${asTemplate(p)}`)))
 			.filter((k) => !documented.has(k));
 		expect(missingRoutes).toEqual([]);
 
@@ -183,8 +187,11 @@ describe("operations endpoints (all services)", () => {
 		for (const ops of Object.values<any>(doc.paths)) for (const op of Object.values<any>(ops)) opActions.add(op.operationId.replace(/_(get|post|put|patch|delete)_\d+$/, ""));
 		expect(withRest.map((a) => a.name).filter((n) => !opActions.has(n))).toEqual([]);
 		// The webhook route and bearer security.
-		expect(Object.keys(doc.paths)).toContain("/api/payments/webhooks/{provider}");
+		for (const provider of PROVIDER_NAMES) expect(doc.paths[`/api/payments/webhooks/${provider}`].post.security).toEqual([]);
 		expect(doc.paths["/api/auth/me"].get.security).toEqual([{ bearerAuth: [] }]);
+		expect(doc.paths["/api/donations"].post.security).toEqual([{}, { bearerAuth: [] }]);
+		expect(doc.paths["/api/auth/login"].post.security).toEqual([]);
+		expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
 		expect(doc.paths["/api/users/{username}"].get.parameters[0]).toMatchObject({ name: "username", in: "path", required: true });
 		// Success statuses as the actions declare them, and answer.
 		const successes = (p: string, m: string) => Object.keys(doc.paths[p][m].responses).filter((c) => /^[23]/.test(c));
@@ -196,7 +203,8 @@ describe("operations endpoints (all services)", () => {
 		expect(doc.paths["/api/me/goal"].delete.responses["204"].content).toBeUndefined();
 
 		await expect(SwaggerParser.validate(structuredClone(doc))).resolves.toBeTruthy();
-	});
+		expect(await redoclyLint(doc)).toEqual([]);
+	}, 60_000);
 
 	it("/api/docs renders swagger-ui from local files", async () => {
 		const page = await fetch(`${h.url}/api/docs`);

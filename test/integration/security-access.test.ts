@@ -112,6 +112,38 @@ describe("security: owner-scoped routes refuse other users", () => {
 		expect(anon.status).toBe(401);
 	});
 
+	it("likes and comments on a donation answer a stranger the same 404 as GET /api/donations/:id; donor and recipient may", async () => {
+		const seen = await as(intruder.token)("GET", `/api/donations/${ids.donation}`);
+		expect(seen.status).toBe(404);
+		const missing = await as(intruder.token)("PUT", "/api/likes/donation/no_such_donation");
+		expect(missing.status).toBe(404);
+		const attempts: [string, string, unknown?][] = [
+			["PUT", `/api/likes/donation/${ids.donation}`],
+			["DELETE", `/api/likes/donation/${ids.donation}`],
+			["GET", `/api/likes/donation/${ids.donation}`],
+			["POST", "/api/comments", { type: "donation", id: ids.donation, text: "I know this exists" }],
+			["GET", `/api/comments?type=donation&id=${ids.donation}`],
+		];
+		for (const [m, p, b] of attempts) {
+			const res = await as(intruder.token)(m, p, b);
+			expect(res.status, `${m} ${p}`).toBe(404);
+			expect(res.body, `${m} ${p}`).toEqual(missing.body);
+			expect(res.body).toMatchObject({ type: seen.body.type });
+		}
+		for (const [m, p] of attempts.filter(([m]) => m === "GET")) expect((await api(m, p)).status, `anonymous ${m} ${p}`).toBe(404);
+
+		// The parties: the donor likes it, the recipient answers in a comment.
+		expect((await as(friend.token)("PUT", `/api/likes/donation/${ids.donation}`)).body).toEqual({ count: 1, liked: true });
+		const thanks = await as(owner.token)("POST", "/api/comments", { type: "donation", id: ids.donation, text: "thank you!" });
+		expect(thanks.status).toBe(201);
+		expect((await as(friend.token)("GET", `/api/comments?type=donation&id=${ids.donation}`)).body.items.map((c: any) => c.text)).toEqual(["thank you!"]);
+		// A comment on the donation is as private as the donation: liking or answering it is a 404 too.
+		expect((await as(intruder.token)("PUT", `/api/likes/comment/${thanks.body.id}`)).status).toBe(404);
+		expect((await as(intruder.token)("POST", "/api/comments", { type: "donation", id: ids.donation, text: "re", parentId: thanks.body.id })).status).toBe(404);
+		expect((await as(friend.token)("PUT", `/api/likes/comment/${thanks.body.id}`)).body).toEqual({ count: 1, liked: true });
+		expect((await as(owner.token)("GET", `/api/likes/donation/${ids.donation}`)).body).toEqual({ count: 1, liked: false });
+	});
+
 	it("left everything the stranger touched unchanged", async () => {
 		const o = as(owner.token);
 		expect((await o("GET", `/api/donations/${ids.donation}`)).body.status).toBe("paid");

@@ -21,7 +21,7 @@ const chatStub: Partial<ServiceSchema> = {
 };
 
 /** Minimal donations: `donations.get` answers a paid and a pending donation for one streamer. */
-const donationOwner: { id?: string; username?: string } = {};
+const donationOwner: { id?: string; username?: string; donorId?: string } = {};
 const donationsStub: Partial<ServiceSchema> = {
 	name: "donations",
 	actions: {
@@ -29,7 +29,7 @@ const donationsStub: Partial<ServiceSchema> = {
 			visibility: "public",
 			handler(ctx: any) {
 				const status = ctx.params.id === "don_paid" ? "paid" : ctx.params.id === "don_pending" ? "pending" : null;
-				return status ? { id: ctx.params.id, recipientId: donationOwner.id, recipientUsername: donationOwner.username, status } : null;
+				return status ? { id: ctx.params.id, recipientId: donationOwner.id, recipientUsername: donationOwner.username, donorId: donationOwner.donorId, status } : null;
 			},
 		},
 	},
@@ -157,10 +157,10 @@ describe("likes", () => {
 		expect((await api("PUT", "/api/likes/user/abc", undefined, { token: u.token })).status).toBe(422);
 	});
 
-	it("likes and comments on paid donations; pending or unknown donations are 404", async () => {
+	it("likes and comments on paid donations by their donor; pending or unknown donations are 404", async () => {
 		const streamer = await registerUser(h.url, "donee");
 		const fan = await registerUser(h.url, "donfan");
-		Object.assign(donationOwner, { id: streamer.id, username: streamer.username });
+		Object.assign(donationOwner, { id: streamer.id, username: streamer.username, donorId: fan.id });
 		const svc = h.broker.createService(donationsStub as ServiceSchema);
 		await h.broker.waitForServices("donations");
 		try {

@@ -25,3 +25,24 @@ describe("moderate", () => {
 		expect(moderate("バカ です", ["バカ"]).masked).toBe("** です");
 	});
 });
+
+describe("moderate: evasion", () => {
+	it("sees through zero-width characters, soft hyphens and bidi marks", () => {
+		expect(moderate("sc\u200Bam here", ["scam"])).toEqual({ masked: "**** here", matched: ["scam"] });
+		expect(moderate("s\u200Dc\u200Da\u200Dm", ["scam"]).masked).toBe("****");
+		expect(moderate("sc\u00ADam", ["scam"]).masked).toBe("****");
+		expect(moderate("s\u2066cam\u2069", ["scam"]).matched).toEqual(["scam"]);
+	});
+	it("folds Cyrillic, Greek and fullwidth look-alikes to the Latin letters they imitate", () => {
+		expect(moderate("sc\u0430m", ["scam"]).masked).toBe("****");
+		expect(moderate("\u0455\u0441\u0430m", ["scam"]).masked).toBe("****");
+		expect(moderate("n\u03BF\u03BFb", ["noob"]).masked).toBe("****");
+		expect(moderate("\uFF53\uFF43\uFF41\uFF4D!", ["scam"]).masked).toBe("****!");
+		expect(moderate("sca\u0301m", ["scam"]).masked).toBe("****");
+	});
+	it("a term written in another script still matches that script, and ASCII words keep their letters", () => {
+		expect(moderate("ты сука", ["сука"]).masked).toBe("ты ****");
+		expect(moderate("I am here", ["lam"]).matched).toEqual([]);
+		expect(moderate("classic", ["ass"]).matched).toEqual([]);
+	});
+});

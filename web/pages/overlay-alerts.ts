@@ -46,7 +46,7 @@ function setState(state: string, text?: string) {
 function displaySeconds(a: Alert): number {
 	const fromQuery = Number(query("duration"));
 	const base = Number.isFinite(fromQuery) && fromQuery > 0 ? fromQuery : a.displaySeconds && a.displaySeconds > 0 ? a.displaySeconds : 8;
-	return a.mediaUrl && a.mediaSeconds ? Math.max(base, a.mediaSeconds + 1) : base;
+	return a.mediaUrl && a.mediaSeconds && parseYouTube(a.mediaUrl) ? Math.max(base, a.mediaSeconds + 1) : base;
 }
 
 function ttsWanted(a: Alert): boolean {
@@ -89,9 +89,7 @@ function alertCard(a: Alert): HTMLElement {
 						sandbox: "allow-scripts allow-same-origin allow-presentation",
 					}),
 				)
-			: a.mediaUrl
-				? h("p", { class: "alert-link" }, a.mediaUrl)
-				: null,
+			: null, // anything but a YouTube video is never shown (rows stored before the API refused them)
 		h("h1", { class: "alert-title" }, h("span", { class: "alert-donor" }, a.donorName), " ", h("span", { class: "alert-verb" }, t("overlay.donated")), " ", h("span", { class: "alert-amount" }, a.formattedAmount)),
 		a.message ? h("p", { class: "alert-message" }, a.message) : null,
 	);

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { MAX_TEXT_CHARS, codePoints, isValidNonce, normalizeChatText } from "../../../lib/chat/text";
 import { parseMentions } from "../../../lib/chat/mentions";
+import { graphemeCount } from "../../../lib/text";
 import { cleanBlockedTerms, findBlockedTerm } from "../../../lib/chat/blocked-terms";
 
 describe("chat text", () => {
@@ -19,6 +20,10 @@ describe("chat text", () => {
 		expect(normalizeChatText("x".repeat(MAX_TEXT_CHARS)).ok).toBe(true);
 		expect(normalizeChatText("x".repeat(MAX_TEXT_CHARS + 1))).toEqual({ ok: false, message: "text must be at most 500 characters" });
 		expect(normalizeChatText("😀".repeat(MAX_TEXT_CHARS)).ok).toBe(true);
+		// user-perceived characters: a flag, a skin-toned emoji and an accented letter are one each
+		expect(normalizeChatText("🇮🇩".repeat(MAX_TEXT_CHARS)).ok).toBe(true);
+		expect(normalizeChatText("👍🏽".repeat(MAX_TEXT_CHARS)).ok).toBe(true);
+		expect(normalizeChatText("e\u0301".repeat(MAX_TEXT_CHARS + 1)).ok).toBe(false);
 		expect(codePoints("😀a")).toBe(2);
 	});
 
@@ -27,7 +32,7 @@ describe("chat text", () => {
 			fc.property(fc.string({ maxLength: 700, unit: "binary" }), (s) => {
 				const v = normalizeChatText(s);
 				if (!v.ok) return true;
-				const n = codePoints(v.text);
+				const n = graphemeCount(v.text);
 				return n >= 1 && n <= MAX_TEXT_CHARS && !/[\r\n\t]/.test(v.text) && v.text === v.text.trim();
 			}),
 			{ numRuns: 60 },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { buildOpenApi, collectOperations, parseShorthand, ruleToSchema, toOpenApiPath, type ServiceInfo } from "../../../lib/ops/openapi";
+import { redoclyLint } from "../../support/redocly";
 
 const services: ServiceInfo[] = [
 	{
@@ -81,7 +82,7 @@ describe("OpenAPI generation", () => {
 		expect(doc.openapi).toBe("3.1.0");
 		const profile = doc.paths["/api/users/{username}"].get;
 		expect(profile.parameters).toEqual([{ name: "username", in: "path", required: true, schema: { type: "string", minLength: 3, maxLength: 25, pattern: "^[a-z0-9_]+$" } }]);
-		expect(profile.security).toBeUndefined();
+		expect(profile.security).toEqual([]);
 		const update = doc.paths["/api/users/me"].patch;
 		expect(update.security).toEqual([{ bearerAuth: [] }]);
 		expect(update.requestBody.content["application/json"].schema.properties.displayName).toEqual({ type: "string", maxLength: 50 });
@@ -94,4 +95,29 @@ describe("OpenAPI generation", () => {
 		expect(hook.parameters[0]).toMatchObject({ name: "provider", in: "path" });
 		await expect(SwaggerParser.validate(structuredClone(doc) as any)).resolves.toBeTruthy();
 	});
+
+	it("declares how every operation is authenticated, from the actions' auth metadata", () => {
+		const withOptional: ServiceInfo[] = [...services, { name: "likes", settings: { rest: "/" }, actions: { "likes.get": { name: "likes.get", rest: "GET /likes/:type/:id", auth: "optional", params: {} } } }];
+		const doc = buildOpenApi(routes, withOptional, { pathValues: { provider: ["sandbox", "stripe"] } });
+		expect(doc.components.securitySchemes).toEqual({ bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } });
+		expect(doc.paths["/api/users/me"].patch.security).toEqual([{ bearerAuth: [] }]);
+		expect(doc.paths["/api/likes/{type}/{id}"].get.security).toEqual([{}, { bearerAuth: [] }]);
+		expect(doc.paths["/api/users/{username}"].get.security).toEqual([]);
+		// Provider webhooks: one path per provider, no bearer token (the provider signs the body).
+		expect(Object.keys(doc.paths).filter((p) => p.includes("webhooks"))).toEqual(["/api/payments/webhooks/sandbox", "/api/payments/webhooks/stripe"]);
+		expect(doc.paths["/api/payments/webhooks/stripe"].post.security).toEqual([]);
+		expect(doc.info.license).toEqual({ name: "MIT", identifier: "MIT" });
+		expect(doc.servers).toEqual([{ url: "/" }]);
+		// A user-text rule keeps its limits in the document after StrictParams moved them.
+		expect(ruleToSchema({ type: "string", text: "line", textLimits: { min: 1, max: 50 } })).toEqual({ type: "string", minLength: 1, maxLength: 50 });
+	});
+
+	it("lints clean with Redocly's recommended rules (offline)", async () => {
+		const doc = buildOpenApi(routes, services, { pathValues: { provider: ["sandbox", "stripe"] } });
+		expect(await redoclyLint(doc)).toEqual([]);
+		// The check is real: without per-operation security the same ruleset reports it.
+		for (const ops of Object.values<any>(doc.paths)) for (const op of Object.values<any>(ops)) delete op.security;
+		const problems = await redoclyLint(doc);
+		expect(problems.map((p) => p.ruleId)).toContain("security-defined");
+	}, 60_000);
 });
