@@ -1,6 +1,7 @@
 import { PUBLIC_DIR } from "../lib/paths";
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket as NetSocket } from "node:net";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import ApiGateway from "moleculer-web";
@@ -11,6 +12,7 @@ import { createRedis, redisUrl } from "../lib/redis";
 import { newId } from "../lib/ids";
 import { RevokedUsers } from "../lib/revoked-users";
 import { countRateLimited } from "../lib/metrics";
+import { readyReport } from "../lib/ops/health";
 import { SocketHub, type EmitPacket } from "./gateway/socket-hub";
 import { pageRoutes } from "./gateway/pages";
 import type { AuthUser, GatewayMeta } from "../types/moleculer";
@@ -75,6 +77,21 @@ function toClientError(err: any): { code: number; body: Record<string, unknown> 
 }
 
 /**
+ * A body that says it is compressed and is not: zlib's error reaches us with its own code
+ * (Z_DATA_ERROR, ERR_BROTLI_…, moleculer-web keeps that instead of body-parser's 400), an
+ * unknown Content-Encoding as body-parser's `encoding.unsupported`.
+ */
+function bodyEncodingError(req: IncomingMessage, err: any): Errors.MoleculerClientError | null {
+	if (err?.type === "encoding.unsupported") return new Errors.MoleculerClientError("Content-Encoding must be gzip, deflate or br (or none)", 415, "UNSUPPORTED_ENCODING");
+	if (err?.type === "charset.unsupported") return new Errors.MoleculerClientError(err.message || "Unsupported charset", 415, "UNSUPPORTED_CHARSET");
+	const encoding = req.headers["content-encoding"];
+	if (encoding && encoding !== "identity" && typeof err?.code === "string") {
+		return new Errors.MoleculerClientError(`The body is not valid ${encoding} data`, 400, "INVALID_BODY_ENCODING");
+	}
+	return null;
+}
+
+/**
  * Requests Node's HTTP parser refuses before any route runs (headers over the size limit, a
  * malformed request line) still get the contract's JSON error instead of an empty body.
  */
@@ -101,6 +118,55 @@ const DEFAULT_TYPES: Record<number, string> = {
 	429: "RATE_LIMITED",
 	503: "SERVICE_UNAVAILABLE",
 };
+
+/**
+ * The whole body must arrive within `ms` (BODY_TIMEOUT_MS): a client trickling one byte every
+ * few seconds would otherwise hold a connection and a parser for minutes. After it: 408 in the
+ * contract's shape, and the connection is closed (the rest of the body is not wanted).
+ */
+function capBodyTime(req: IncomingMessage, res: ServerResponse, ms: number) {
+	const length = req.headers["content-length"];
+	if ((!length || length === "0") && !req.headers["transfer-encoding"]) return;
+	const timer = setTimeout(() => {
+		if (req.complete || res.writableEnded) return;
+		if (res.headersSent) return void req.socket.destroy();
+		const body = JSON.stringify({ name: "RequestTimeout", message: `The request body did not arrive within ${ms} ms`, code: 408, type: "REQUEST_TIMEOUT" });
+		res.writeHead(408, { "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(body), Connection: "close" });
+		res.end(body, () => req.socket.destroy());
+	}, ms);
+	timer.unref();
+	const done = () => clearTimeout(timer);
+	req.once("end", done);
+	req.once("close", done);
+	res.once("close", done);
+}
+
+/** Constant-time comparison of a presented token with the configured one. */
+function sameSecret(presented: string | null | undefined, expected: string): boolean {
+	if (!presented) return false;
+	const digest = (v: string) => createHash("sha256").update(v).digest();
+	return timingSafeEqual(digest(presented), digest(expected));
+}
+
+/** Where this gateway node is in its life. Only "ready" routes requests (API.md, Operations). */
+export type GatewayPhase = "starting" | "ready" | "stopping";
+
+/** A node that is not serving answers every request itself: /health and /health/ready with their report, the rest 503. */
+function answerNotServing(req: IncomingMessage, res: ServerResponse, phase: Exclude<GatewayPhase, "ready">, nodeID: string) {
+	const path = (req.url ?? "/").split("?")[0].replace(/\/+$/, "") || "/";
+	let body: unknown;
+	if (path === "/health") body = { status: phase, nodeID };
+	else if (path === "/health/ready") body = readyReport(nodeID, [{ name: "broker", ok: false, detail: phase }]);
+	else if (phase === "starting") body = { name: "ServiceUnavailableError", message: "The server is starting, retry shortly", code: 503, type: "STARTING" };
+	else body = { name: "ServiceUnavailableError", message: "The server is shutting down, retry shortly", code: 503, type: "SHUTTING_DOWN" };
+	res.setHeader("Retry-After", "1");
+	res.setHeader("Content-Type", "application/json; charset=utf-8");
+	res.setHeader("Cache-Control", "no-store");
+	// A draining node wants its keep-alive clients to reconnect elsewhere.
+	if (phase === "stopping") res.setHeader("Connection", "close");
+	res.writeHead(503);
+	res.end(JSON.stringify(body));
+}
 
 const schema: ServiceSchema<any> = {
 	name: "api",
@@ -192,13 +258,21 @@ const schema: ServiceSchema<any> = {
 				authentication: false,
 				authorization: false,
 				aliases: { "GET /": "ops.metrics" },
+				onBeforeCall(this: any, _ctx: Context, _route: unknown, req: Req) {
+					const expected = this.appConfig.metricsToken as string | undefined;
+					if (expected && !sameSecret(bearerToken(req.headers.authorization), expected)) {
+						throw new Errors.MoleculerClientError("/metrics needs 'Authorization: Bearer <METRICS_TOKEN>'", 401, "UNAUTHORIZED");
+					}
+				},
 			},
 			// HTML pages: /overlay/*, /u/:username, /pay/sandbox/:id, /chat/:username, /dashboard.
 			...pageRoutes(),
 		],
 		assets: { folder: PUBLIC_DIR, options: { index: false } },
 		onError(this: any, req: Req, res: Res, err: any) {
-			const { code, body } = toClientError(err);
+			// Already answered (the body timed out, the client went away): nothing left to say.
+			if (res.headersSent || res.writableEnded) return;
+			const { code, body } = toClientError(bodyEncodingError(req, err) ?? err);
 			if (code >= 500 && code !== 503) this.logger.error("Request failed", req.method, req.url, err);
 			if (code === 429) {
 				countRateLimited(this.broker, "http");
@@ -226,6 +300,13 @@ const schema: ServiceSchema<any> = {
 		 * their route; a breaker on it never sees a failure (moleculer-web answers errors itself).
 		 */
 		rest: { retryPolicy: { enabled: false }, bulkhead: { enabled: false }, circuitBreaker: { enabled: false } },
+
+		/**
+		 * moleculer-web's route list (every alias with its action schema) is for operators on the
+		 * cluster (REPL `call api.listAliases`), not for anonymous callers: public, so neither
+		 * /api/api/list-aliases nor the OpenAPI document has it.
+		 */
+		listAliases: { visibility: "public" },
 
 		/** Liveness: 200 while this node can serve. */
 		health: {
@@ -260,6 +341,7 @@ const schema: ServiceSchema<any> = {
 		"$broker.started"(this: any) {
 			for (const route of this.routes ?? []) if (route.opts?.autoAliases) this.regenerateAutoAliases(route);
 			this.hub?.refreshRoutes();
+			this.routesReady = true;
 		},
 		/** A ban (or its lifting): access tokens already issued to that user stop (or start) working. */
 		"users.banned": {
@@ -272,6 +354,24 @@ const schema: ServiceSchema<any> = {
 	},
 
 	methods: {
+		/**
+		 * Every HTTP request enters here (Socket.IO's handshakes do not: it takes /socket.io first).
+		 * Until the routes are built the node answers 503 STARTING; from SIGTERM on, 503
+		 * SHUTTING_DOWN, while the requests already inside finish.
+		 */
+		httpHandler(this: any, req: Req, res: Res, next?: unknown) {
+			res.setHeader("X-Content-Type-Options", "nosniff");
+			const phase = this.phase() as GatewayPhase;
+			if (phase !== "ready") return answerNotServing(req, res, phase, this.broker.nodeID);
+			capBodyTime(req, res, this.appConfig.bodyTimeoutMs);
+			return (ApiGateway as any).methods.httpHandler.call(this, req, res, next);
+		},
+
+		phase(this: any): GatewayPhase {
+			if (this.broker.stopping || (this.routesReady && !this.broker.started)) return "stopping";
+			return this.routesReady ? "ready" : "starting";
+		},
+
 		async authenticate(this: any, ctx: Context<any, GatewayMeta>, _route: unknown, req: Req): Promise<AuthUser | null> {
 			const token = bearerToken(req.headers.authorization);
 			if (!token) {
