@@ -177,6 +177,8 @@ const schema: ServiceSchema<any> = {
 		ip: process.env.HOST || "0.0.0.0",
 		use: [],
 		httpServerTimeout: 30_000,
+		/** How long a Socket.IO handshake made during start-up waits for the node before STARTING. */
+		socketReadyWaitMs: 5_000,
 		log4XXResponses: false,
 		logRequest: null,
 		logResponse: null,
@@ -342,6 +344,7 @@ const schema: ServiceSchema<any> = {
 			for (const route of this.routes ?? []) if (route.opts?.autoAliases) this.regenerateAutoAliases(route);
 			this.hub?.refreshRoutes();
 			this.routesReady = true;
+			this.openReadyGate();
 		},
 		/** A ban (or its lifting): access tokens already issued to that user stop (or start) working. */
 		"users.banned": {
@@ -419,6 +422,8 @@ const schema: ServiceSchema<any> = {
 
 	created(this: any) {
 		trustProxy = process.env.TRUST_PROXY === "true";
+		// Opened when every local service has started and the routes are built ($broker.started).
+		this.readyGate = new Promise<void>((resolve) => (this.openReadyGate = resolve));
 		this.appConfig = loadConfig();
 		this.revoked = new RevokedUsers(this.appConfig.accessTokenTtlSec * 1000);
 		const url = redisUrl();
@@ -435,6 +440,8 @@ const schema: ServiceSchema<any> = {
 			jwtSecret: this.appConfig.jwtSecret,
 			isRevoked: (userId: string) => this.revoked.has(userId),
 			resolveOverlayToken: (token: string) => this.broker.call("users.resolveOverlayToken", { token }),
+			whenReady: () => (this.routesReady ? null : this.readyGate),
+			readyWaitMs: this.settings.socketReadyWaitMs,
 		});
 		this.hub.refreshRoutes();
 		this.server.on("clientError", answerClientError);

@@ -50,6 +50,13 @@ export interface HubOptions {
 	roomSizeWindowMs?: number;
 	/** Every this many ms a full snapshot is reported, so a new listener converges (default 15 s). */
 	roomSizeSnapshotMs?: number;
+	/**
+	 * While the node is starting: a promise that resolves once it can serve (null once it can).
+	 * Handshakes wait for it instead of being refused: socket.io-client does not retry a refused one.
+	 */
+	whenReady?(): Promise<void> | null;
+	/** Longest a handshake waits for the node to be ready before a STARTING connect error, ms (default 5 s). */
+	readyWaitMs?: number;
 }
 
 /**
@@ -72,6 +79,8 @@ export class SocketHub {
 	private routes = new Map<string, Route>();
 	/** Counted by connect/disconnect, read by metrics. */
 	readonly connected: Record<string, number> = { "/": 0, "/overlay": 0 };
+	/** Handshakes waiting for the node to be ready. */
+	holding = 0;
 	private readonly dirtyRooms = new Set<string>();
 	private roomSizeTimer: NodeJS.Timeout | null = null;
 	private readonly snapshotTimer: NodeJS.Timeout;
@@ -91,6 +100,8 @@ export class SocketHub {
 			pingInterval: 20_000,
 			pingTimeout: 20_000,
 		});
+		// Before any namespace's own checks: a handshake during start-up waits for the node.
+		for (const ns of NAMESPACES) this.io.of(ns).use((_socket, next) => this.holdUntilReady(next));
 		this.setupMain(this.io.of("/"));
 		this.setupOverlay(this.io.of("/overlay"));
 		this.watchRoomSizes(this.io.of("/"));
@@ -98,6 +109,24 @@ export class SocketHub {
 		this.snapshotTimer.unref();
 		// A listener that just started (e.g. a new chat node) gets this node's counts at once.
 		this.broker.localBus.on("$services.changed", this.onServicesChanged);
+	}
+
+	private holdUntilReady(next: (err?: Error) => void) {
+		const ready = this.opts.whenReady?.();
+		if (!ready) return next();
+		let settled = false;
+		this.holding++;
+		const settle = (err?: Error) => {
+			if (settled) return;
+			settled = true;
+			this.holding--;
+			next(err);
+		};
+		const timer = setTimeout(() => settle(connectError("The server is starting, retry shortly", "STARTING")), this.opts.readyWaitMs ?? 5_000);
+		void ready.then(() => {
+			clearTimeout(timer);
+			settle();
+		});
 	}
 
 	/** Rebuilds the event → action table from every action that declares `socket`. */
