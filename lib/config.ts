@@ -62,6 +62,8 @@ export interface AppConfig {
 	metricsToken?: string;
 	/** Longest time a request body may take to arrive, ms (408 after it). */
 	bodyTimeoutMs: number;
+	/** Socket.IO per client IP: open sockets, and handshakes per minute. */
+	socketLimits: { perIp: number; handshakesPerMin: number };
 }
 
 /** Reads and validates every application setting; throws a sentence naming the variable. */
@@ -99,6 +101,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 		},
 		metricsToken: env.METRICS_TOKEN || undefined,
 		bodyTimeoutMs: intEnv("BODY_TIMEOUT_MS", 10_000, env),
+		socketLimits: {
+			perIp: intEnv("SOCKET_MAX_PER_IP", 100, env),
+			handshakesPerMin: intEnv("SOCKET_HANDSHAKES_PER_IP_PER_MIN", 120, env),
+		},
 	};
 	if (cfg.platformFeeBps < 0 || cfg.platformFeeBps > 10_000) {
 		throw new Error("PLATFORM_FEE_BPS must be between 0 and 10000 (basis points).");

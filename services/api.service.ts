@@ -7,7 +7,8 @@ import { Errors } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { loadConfig } from "../lib/config";
 import { bearerToken, verifyAccessToken } from "../lib/tokens";
-import { MemoryCounterStore, RedisCounterStore, checkLimits, retryAfterSec, windowStart, type CounterStore } from "../lib/rate-limit";
+import { MemoryConnectionTally, MemoryCounterStore, RedisConnectionTally, RedisCounterStore, checkLimits, retryAfterSec, windowStart, type CounterStore } from "../lib/rate-limit";
+import { RoleChanges } from "../lib/role-changes";
 import { createRedis, redisUrl } from "../lib/redis";
 import { newId } from "../lib/ids";
 import { RevokedUsers } from "../lib/revoked-users";
@@ -346,6 +347,14 @@ const schema: ServiceSchema<any> = {
 			this.routesReady = true;
 			this.openReadyGate();
 		},
+		/** New roles: tokens issued before the change and this node's open sockets use them from now on. */
+		"users.rolesChanged": {
+			params: { userId: "string", roles: { type: "array", items: "string" }, at: "number" },
+			handler(this: any, ctx: Context<{ userId: string; roles: string[]; at: number }>) {
+				this.roleChanges.set(ctx.params.userId, ctx.params.roles, ctx.params.at);
+				this.hub?.updateRoles(ctx.params.userId, ctx.params.roles);
+			},
+		},
 		/** A ban (or its lifting): access tokens already issued to that user stop (or start) working. */
 		"users.banned": {
 			params: { userId: "string", banned: "boolean", at: "number" },
@@ -386,7 +395,7 @@ const schema: ServiceSchema<any> = {
 				throw new Errors.MoleculerClientError(v.reason === "expired" ? "Access token expired" : "Invalid access token", 401, v.reason === "expired" ? "TOKEN_EXPIRED" : "INVALID_TOKEN");
 			}
 			if (this.revoked.has(v.user.id)) throw new Errors.MoleculerClientError("This account is suspended", 401, "TOKEN_REVOKED");
-			return v.user;
+			return this.roleChanges.apply(v.user);
 		},
 
 		async authorize(this: any, ctx: Context<any, GatewayMeta>, _route: unknown, req: Req) {
@@ -426,12 +435,22 @@ const schema: ServiceSchema<any> = {
 		this.readyGate = new Promise<void>((resolve) => (this.openReadyGate = resolve));
 		this.appConfig = loadConfig();
 		this.revoked = new RevokedUsers(this.appConfig.accessTokenTtlSec * 1000);
+		this.roleChanges = new RoleChanges(this.appConfig.accessTokenTtlSec * 1000);
 		const url = redisUrl();
 		if (url) {
 			this.redis = createRedis(url, "ratelimit");
-			this.counters = new RedisCounterStore(this.redis, `${process.env.NAMESPACE || "mediashar"}:rl`);
+			const prefix = `${process.env.NAMESPACE || "mediashar"}:rl`;
+			this.counters = new RedisCounterStore(this.redis, prefix);
+			// This process's share of the open sockets per IP; shares of processes gone are not counted.
+			const isLive = (member: string) => {
+				const [nodeID, instanceID] = member.split("|");
+				const node = this.broker.registry.nodes.get(nodeID);
+				return !!node?.available && node.instanceID === instanceID;
+			};
+			this.connections = new RedisConnectionTally(this.redis, prefix, `${this.broker.nodeID}|${this.broker.instanceID}`, isLive);
 		} else {
 			this.counters = new MemoryCounterStore();
+			this.connections = new MemoryConnectionTally();
 		}
 	},
 
@@ -442,6 +461,9 @@ const schema: ServiceSchema<any> = {
 			resolveOverlayToken: (token: string) => this.broker.call("users.resolveOverlayToken", { token }),
 			whenReady: () => (this.routesReady ? null : this.readyGate),
 			readyWaitMs: this.settings.socketReadyWaitMs,
+			clientIp,
+			limits: { ...this.appConfig.socketLimits, counters: this.counters, connections: this.connections },
+			currentUser: (user: AuthUser) => this.roleChanges.apply(user),
 		});
 		this.hub.refreshRoutes();
 		this.server.on("clientError", answerClientError);
@@ -452,6 +474,12 @@ const schema: ServiceSchema<any> = {
 			.then(() => this.broker.call("users.bannedSince", { since }))
 			.then((rows: Array<{ userId: string; at: number }>) => rows.forEach((r) => this.revoked.revoke(r.userId, r.at)))
 			.catch((err: Error) => this.logger.warn("Could not load recent bans", err.message));
+		// Likewise role changes the tokens in use may predate.
+		this.broker
+			.waitForServices("users")
+			.then(() => this.broker.call("users.rolesChangedSince", { since }))
+			.then((rows: Array<{ userId: string; roles: string[]; at: number }>) => rows.forEach((r) => this.roleChanges.set(r.userId, r.roles, r.at)))
+			.catch((err: Error) => this.logger.warn("Could not load recent role changes", err.message));
 	},
 
 	async stopped(this: any) {
