@@ -178,6 +178,8 @@ const schema: ServiceSchema<any> = {
 		ip: process.env.HOST || "0.0.0.0",
 		use: [],
 		httpServerTimeout: 30_000,
+		// Routes are rebuilt on every service change: one info line per alias each time is noise.
+		logRouteRegistration: "debug",
 		/** How long a Socket.IO handshake made during start-up waits for the node before STARTING. */
 		socketReadyWaitMs: 5_000,
 		log4XXResponses: false,
@@ -333,7 +335,13 @@ const schema: ServiceSchema<any> = {
 				this.hub?.disconnectRooms(ctx.params.namespace, ctx.params.rooms);
 			},
 		},
+		/**
+		 * A service appeared or left: rebuild the REST routes at once (moleculer-web waits half a
+		 * second, and a gateway that already said it can serve answered 404 for the new service's
+		 * routes until then) and the socket event table.
+		 */
 		"$services.changed"(this: any) {
+			if (this.routesReady) for (const route of this.routes ?? []) if (route.opts?.autoAliases) this.regenerateAutoAliases(route);
 			this.hub?.refreshRoutes();
 		},
 		/**

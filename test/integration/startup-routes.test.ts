@@ -114,3 +114,29 @@ describe("shutdown", () => {
 		await stopping;
 	});
 });
+
+describe("services that join later", () => {
+	it("a gateway that is already up routes a service's REST actions the moment that service is known", async () => {
+		const gw = await startHarness({ services: [], nodeID: `late-gw-${process.pid}`, brokerOptions: { transporter: "Fake", namespace: `late${process.pid}` } });
+		let users: Harness | undefined;
+		try {
+			const api = client(gw.url);
+			expect((await api("GET", "/health")).status).toBe(200);
+			// The first request made once the gateway's registry has the users service.
+			const known = new Promise<Awaited<ReturnType<typeof api>>>((resolve) => {
+				const onChange = () => {
+					if (!gw.broker.registry.hasService("users")) return;
+					gw.broker.localBus.off("$services.changed", onChange);
+					setImmediate(() => resolve(api("POST", "/api/auth/register", { username: "late_joiner", email: "late@example.test", password: "correct horse battery" })));
+				};
+				gw.broker.localBus.on("$services.changed", onChange);
+			});
+			users = await startHarness({ services: ["users"], env: { SCRYPT_COST: "1024" }, nodeID: `late-users-${process.pid}`, brokerOptions: { transporter: "Fake", namespace: `late${process.pid}` } });
+			const res = await known;
+			expect(res.status, JSON.stringify(res.body)).toBe(201);
+		} finally {
+			await users?.stop();
+			await gw.stop();
+		}
+	});
+});
