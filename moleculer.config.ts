@@ -11,6 +11,7 @@ import { RequestContextMiddleware } from "./lib/ops/request-context";
 import { StrictParamsMiddleware, ValidationDetailsMiddleware } from "./lib/strict-params";
 import { logFormatter } from "./lib/ops/log-format";
 import { replCommands } from "./lib/ops/repl-commands";
+import { DataDirMiddleware } from "./lib/ops/data-dir";
 
 /**
  * Broker options, all from env. Embedded default: no transporter, in-memory cache, the channels
@@ -91,6 +92,9 @@ const production = env.NODE_ENV === "production";
  */
 export function createMiddlewares(): any[] {
 	return [
+		// First: one process per DATA_DIR, and a directory that cannot be written stops the start
+		// with a sentence naming it (lib/ops/data-dir.ts), before anything opens a file there.
+		DataDirMiddleware() as any,
 		ChannelsMiddleware({ adapter: channelsAdapter(), sendMethodName: "sendToChannel", channelHandlerTrigger: "emitLocalChannelHandler" } as any),
 		// Request id in log lines, channel messages and calls made outside a Context.
 		RequestContextMiddleware() as any,

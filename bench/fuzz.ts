@@ -481,7 +481,7 @@ async function socketFuzz(h: Harness, ctx: Ctx) {
 async function main() {
 	const started = Date.now();
 	const h = await startHarness({
-		env: { NODE_ENV: "test", SCRYPT_COST: "1024", RATE_LIMIT_IP_PER_MIN: "100000000", RATE_LIMIT_USER_PER_MIN: "100000000", LOGIN_MAX_FAILURES: "100000000", CHAT_RATE_BURST: "100000", CHAT_RATE_SUSTAINED: "100000", WEBHOOK_BLOCK_PRIVATE: "true" },
+		env: { NODE_ENV: "test", SCRYPT_COST: "1024", RATE_LIMIT_IP_PER_MIN: "100000000", RATE_LIMIT_USER_PER_MIN: "100000000", SOCKET_MAX_PER_IP: "100000000", SOCKET_HANDSHAKES_PER_IP_PER_MIN: "100000000", LOGIN_MAX_FAILURES: "100000000", CHAT_RATE_BURST: "100000", CHAT_RATE_SUSTAINED: "100000", WEBHOOK_BLOCK_PRIVATE: "true" },
 		brokerOptions: { logger: { type: "Console", options: { level: process.env.FUZZ_LOG || "fatal" } } },
 	});
 	try {

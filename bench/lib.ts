@@ -264,6 +264,9 @@ export function benchEnv(tag: string, extra: Record<string, string> = {}): Recor
 		LOG_LEVEL: "warn",
 		RATE_LIMIT_IP_PER_MIN: "1000000000",
 		RATE_LIMIT_USER_PER_MIN: "1000000000",
+		// Every load-generator socket comes from 127.0.0.1.
+		SOCKET_MAX_PER_IP: "1000000000",
+		SOCKET_HANDSHAKES_PER_IP_PER_MIN: "1000000000",
 		SCRYPT_COST: "1024",
 		...extra,
 	};

@@ -58,6 +58,12 @@ export interface AppConfig {
 	stripe: { secretKey?: string; webhookSecret?: string; apiBase: string };
 	midtrans: { serverKey?: string; apiBase: string; snapBase: string };
 	paypal: { clientId?: string; clientSecret?: string; webhookId?: string; apiBase: string };
+	/** Bearer token `/metrics` asks for; unset (development, tests) → `/metrics` is open. */
+	metricsToken?: string;
+	/** Longest time a request body may take to arrive, ms (408 after it). */
+	bodyTimeoutMs: number;
+	/** Socket.IO per client IP: open sockets, and handshakes per minute. */
+	socketLimits: { perIp: number; handshakesPerMin: number };
 }
 
 /** Reads and validates every application setting; throws a sentence naming the variable. */
@@ -93,6 +99,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 			webhookId: env.PAYPAL_WEBHOOK_ID || undefined,
 			apiBase: (env.PAYPAL_API_BASE || "https://api-m.sandbox.paypal.com").replace(/\/+$/, ""),
 		},
+		metricsToken: env.METRICS_TOKEN || undefined,
+		bodyTimeoutMs: intEnv("BODY_TIMEOUT_MS", 10_000, env),
+		socketLimits: {
+			perIp: intEnv("SOCKET_MAX_PER_IP", 100, env),
+			handshakesPerMin: intEnv("SOCKET_HANDSHAKES_PER_IP_PER_MIN", 120, env),
+		},
 	};
 	if (cfg.platformFeeBps < 0 || cfg.platformFeeBps > 10_000) {
 		throw new Error("PLATFORM_FEE_BPS must be between 0 and 10000 (basis points).");
@@ -100,6 +112,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 	if (mode === "production") {
 		if (cfg.stripe.secretKey && !cfg.stripe.webhookSecret) throw new Error("STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is.");
 		if (cfg.paypal.clientId && !cfg.paypal.webhookId) throw new Error("PAYPAL_WEBHOOK_ID must be set when PAYPAL_CLIENT_ID is.");
+		// /metrics describes the whole cluster: never open in production.
+		if (!cfg.metricsToken) throw new Error(`METRICS_TOKEN must be set when NODE_ENV=${env.NODE_ENV} (/metrics asks for it as a bearer token).`);
 	}
+	if (cfg.bodyTimeoutMs <= 0) throw new Error("BODY_TIMEOUT_MS must be a positive number of milliseconds.");
 	return cfg;
 }

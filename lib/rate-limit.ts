@@ -119,3 +119,71 @@ export async function checkLimits(store: CounterStore, key: string, limits: Limi
 	}
 	return { allowed: retry === 0, remaining: Math.max(0, remaining), retryAfterSec: retry };
 }
+
+/**
+ * Open connections per key (a client IP) across every gateway node: a count that goes up on
+ * connect and down on disconnect. Each node owns its own share, so a node that dies takes its
+ * share with it instead of leaving the count inflated forever.
+ */
+export interface ConnectionTally {
+	/** Connections open for `key` on every live node. */
+	count(key: string): Promise<number>;
+	add(key: string): Promise<void>;
+	remove(key: string): Promise<void>;
+}
+
+export class MemoryConnectionTally implements ConnectionTally {
+	private readonly open = new Map<string, number>();
+
+	async count(key: string) {
+		return this.open.get(key) ?? 0;
+	}
+
+	async add(key: string) {
+		this.open.set(key, (this.open.get(key) ?? 0) + 1);
+	}
+
+	async remove(key: string) {
+		const n = (this.open.get(key) ?? 0) - 1;
+		if (n > 0) this.open.set(key, n);
+		else this.open.delete(key);
+	}
+}
+
+/** HINCRBY by -1, and the field goes when it reaches 0 (one script, so a concurrent add is never lost). */
+const DECREMENT = "local n = redis.call('HINCRBY', KEYS[1], ARGV[1], -1) if n <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end return n";
+
+/**
+ * One Redis hash per key, one field per gateway process (`member`, e.g. nodeID|instanceID). A
+ * field whose process is no longer live (`isLive`) is not counted; the hash expires an hour after
+ * the key's last connection, so what a dead process left behind does not stay either.
+ */
+export class RedisConnectionTally implements ConnectionTally {
+	constructor(
+		private readonly redis: Redis,
+		private readonly prefix: string,
+		private readonly member: string,
+		private readonly isLive: (member: string) => boolean,
+		private readonly ttlMs = 3_600_000,
+	) {}
+
+	private key(key: string) {
+		return `${this.prefix}:conn:${key}`;
+	}
+
+	async count(key: string) {
+		const fields = await this.redis.hgetall(this.key(key));
+		let sum = 0;
+		for (const [member, n] of Object.entries(fields)) if (member === this.member || this.isLive(member)) sum += Math.max(0, Number(n) || 0);
+		return sum;
+	}
+
+	async add(key: string) {
+		const k = this.key(key);
+		await this.redis.multi().hincrby(k, this.member, 1).pexpire(k, this.ttlMs).exec();
+	}
+
+	async remove(key: string) {
+		await this.redis.eval(DECREMENT, 1, this.key(key), this.member);
+	}
+}

@@ -1,16 +1,19 @@
 import { PUBLIC_DIR } from "../lib/paths";
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket as NetSocket } from "node:net";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { loadConfig } from "../lib/config";
 import { bearerToken, verifyAccessToken } from "../lib/tokens";
-import { MemoryCounterStore, RedisCounterStore, checkLimits, retryAfterSec, windowStart, type CounterStore } from "../lib/rate-limit";
+import { MemoryConnectionTally, MemoryCounterStore, RedisConnectionTally, RedisCounterStore, checkLimits, retryAfterSec, windowStart, type CounterStore } from "../lib/rate-limit";
+import { RoleChanges } from "../lib/role-changes";
 import { createRedis, redisUrl } from "../lib/redis";
 import { newId } from "../lib/ids";
 import { RevokedUsers } from "../lib/revoked-users";
 import { countRateLimited } from "../lib/metrics";
+import { readyReport } from "../lib/ops/health";
 import { SocketHub, type EmitPacket } from "./gateway/socket-hub";
 import { pageRoutes } from "./gateway/pages";
 import type { AuthUser, GatewayMeta } from "../types/moleculer";
@@ -75,6 +78,21 @@ function toClientError(err: any): { code: number; body: Record<string, unknown> 
 }
 
 /**
+ * A body that says it is compressed and is not: zlib's error reaches us with its own code
+ * (Z_DATA_ERROR, ERR_BROTLI_…, moleculer-web keeps that instead of body-parser's 400), an
+ * unknown Content-Encoding as body-parser's `encoding.unsupported`.
+ */
+function bodyEncodingError(req: IncomingMessage, err: any): Errors.MoleculerClientError | null {
+	if (err?.type === "encoding.unsupported") return new Errors.MoleculerClientError("Content-Encoding must be gzip, deflate or br (or none)", 415, "UNSUPPORTED_ENCODING");
+	if (err?.type === "charset.unsupported") return new Errors.MoleculerClientError(err.message || "Unsupported charset", 415, "UNSUPPORTED_CHARSET");
+	const encoding = req.headers["content-encoding"];
+	if (encoding && encoding !== "identity" && typeof err?.code === "string") {
+		return new Errors.MoleculerClientError(`The body is not valid ${encoding} data`, 400, "INVALID_BODY_ENCODING");
+	}
+	return null;
+}
+
+/**
  * Requests Node's HTTP parser refuses before any route runs (headers over the size limit, a
  * malformed request line) still get the contract's JSON error instead of an empty body.
  */
@@ -102,6 +120,55 @@ const DEFAULT_TYPES: Record<number, string> = {
 	503: "SERVICE_UNAVAILABLE",
 };
 
+/**
+ * The whole body must arrive within `ms` (BODY_TIMEOUT_MS): a client trickling one byte every
+ * few seconds would otherwise hold a connection and a parser for minutes. After it: 408 in the
+ * contract's shape, and the connection is closed (the rest of the body is not wanted).
+ */
+function capBodyTime(req: IncomingMessage, res: ServerResponse, ms: number) {
+	const length = req.headers["content-length"];
+	if ((!length || length === "0") && !req.headers["transfer-encoding"]) return;
+	const timer = setTimeout(() => {
+		if (req.complete || res.writableEnded) return;
+		if (res.headersSent) return void req.socket.destroy();
+		const body = JSON.stringify({ name: "RequestTimeout", message: `The request body did not arrive within ${ms} ms`, code: 408, type: "REQUEST_TIMEOUT" });
+		res.writeHead(408, { "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(body), Connection: "close" });
+		res.end(body, () => req.socket.destroy());
+	}, ms);
+	timer.unref();
+	const done = () => clearTimeout(timer);
+	req.once("end", done);
+	req.once("close", done);
+	res.once("close", done);
+}
+
+/** Constant-time comparison of a presented token with the configured one. */
+function sameSecret(presented: string | null | undefined, expected: string): boolean {
+	if (!presented) return false;
+	const digest = (v: string) => createHash("sha256").update(v).digest();
+	return timingSafeEqual(digest(presented), digest(expected));
+}
+
+/** Where this gateway node is in its life. Only "ready" routes requests (API.md, Operations). */
+export type GatewayPhase = "starting" | "ready" | "stopping";
+
+/** A node that is not serving answers every request itself: /health and /health/ready with their report, the rest 503. */
+function answerNotServing(req: IncomingMessage, res: ServerResponse, phase: Exclude<GatewayPhase, "ready">, nodeID: string) {
+	const path = (req.url ?? "/").split("?")[0].replace(/\/+$/, "") || "/";
+	let body: unknown;
+	if (path === "/health") body = { status: phase, nodeID };
+	else if (path === "/health/ready") body = readyReport(nodeID, [{ name: "broker", ok: false, detail: phase }]);
+	else if (phase === "starting") body = { name: "ServiceUnavailableError", message: "The server is starting, retry shortly", code: 503, type: "STARTING" };
+	else body = { name: "ServiceUnavailableError", message: "The server is shutting down, retry shortly", code: 503, type: "SHUTTING_DOWN" };
+	res.setHeader("Retry-After", "1");
+	res.setHeader("Content-Type", "application/json; charset=utf-8");
+	res.setHeader("Cache-Control", "no-store");
+	// A draining node wants its keep-alive clients to reconnect elsewhere.
+	if (phase === "stopping") res.setHeader("Connection", "close");
+	res.writeHead(503);
+	res.end(JSON.stringify(body));
+}
+
 const schema: ServiceSchema<any> = {
 	name: "api",
 	mixins: [ApiGateway as unknown as Partial<ServiceSchema>],
@@ -111,6 +178,10 @@ const schema: ServiceSchema<any> = {
 		ip: process.env.HOST || "0.0.0.0",
 		use: [],
 		httpServerTimeout: 30_000,
+		// Routes are rebuilt on every service change: one info line per alias each time is noise.
+		logRouteRegistration: "debug",
+		/** How long a Socket.IO handshake made during start-up waits for the node before STARTING. */
+		socketReadyWaitMs: 5_000,
 		log4XXResponses: false,
 		logRequest: null,
 		logResponse: null,
@@ -192,13 +263,21 @@ const schema: ServiceSchema<any> = {
 				authentication: false,
 				authorization: false,
 				aliases: { "GET /": "ops.metrics" },
+				onBeforeCall(this: any, _ctx: Context, _route: unknown, req: Req) {
+					const expected = this.appConfig.metricsToken as string | undefined;
+					if (expected && !sameSecret(bearerToken(req.headers.authorization), expected)) {
+						throw new Errors.MoleculerClientError("/metrics needs 'Authorization: Bearer <METRICS_TOKEN>'", 401, "UNAUTHORIZED");
+					}
+				},
 			},
 			// HTML pages: /overlay/*, /u/:username, /pay/sandbox/:id, /chat/:username, /dashboard.
 			...pageRoutes(),
 		],
 		assets: { folder: PUBLIC_DIR, options: { index: false } },
 		onError(this: any, req: Req, res: Res, err: any) {
-			const { code, body } = toClientError(err);
+			// Already answered (the body timed out, the client went away): nothing left to say.
+			if (res.headersSent || res.writableEnded) return;
+			const { code, body } = toClientError(bodyEncodingError(req, err) ?? err);
 			if (code >= 500 && code !== 503) this.logger.error("Request failed", req.method, req.url, err);
 			if (code === 429) {
 				countRateLimited(this.broker, "http");
@@ -227,6 +306,13 @@ const schema: ServiceSchema<any> = {
 		 */
 		rest: { retryPolicy: { enabled: false }, bulkhead: { enabled: false }, circuitBreaker: { enabled: false } },
 
+		/**
+		 * moleculer-web's route list (every alias with its action schema) is for operators on the
+		 * cluster (REPL `call api.listAliases`), not for anonymous callers: public, so neither
+		 * /api/api/list-aliases nor the OpenAPI document has it.
+		 */
+		listAliases: { visibility: "public" },
+
 		/** Liveness: 200 while this node can serve. */
 		health: {
 			// Published (the default): moleculer-web refuses to route aliases to non-published actions.
@@ -249,7 +335,13 @@ const schema: ServiceSchema<any> = {
 				this.hub?.disconnectRooms(ctx.params.namespace, ctx.params.rooms);
 			},
 		},
+		/**
+		 * A service appeared or left: rebuild the REST routes at once (moleculer-web waits half a
+		 * second, and a gateway that already said it can serve answered 404 for the new service's
+		 * routes until then) and the socket event table.
+		 */
 		"$services.changed"(this: any) {
+			if (this.routesReady) for (const route of this.routes ?? []) if (route.opts?.autoAliases) this.regenerateAutoAliases(route);
 			this.hub?.refreshRoutes();
 		},
 		/**
@@ -260,6 +352,16 @@ const schema: ServiceSchema<any> = {
 		"$broker.started"(this: any) {
 			for (const route of this.routes ?? []) if (route.opts?.autoAliases) this.regenerateAutoAliases(route);
 			this.hub?.refreshRoutes();
+			this.routesReady = true;
+			this.openReadyGate();
+		},
+		/** New roles: tokens issued before the change and this node's open sockets use them from now on. */
+		"users.rolesChanged": {
+			params: { userId: "string", roles: { type: "array", items: "string" }, at: "number" },
+			handler(this: any, ctx: Context<{ userId: string; roles: string[]; at: number }>) {
+				this.roleChanges.set(ctx.params.userId, ctx.params.roles, ctx.params.at);
+				this.hub?.updateRoles(ctx.params.userId, ctx.params.roles);
+			},
 		},
 		/** A ban (or its lifting): access tokens already issued to that user stop (or start) working. */
 		"users.banned": {
@@ -272,6 +374,24 @@ const schema: ServiceSchema<any> = {
 	},
 
 	methods: {
+		/**
+		 * Every HTTP request enters here (Socket.IO's handshakes do not: it takes /socket.io first).
+		 * Until the routes are built the node answers 503 STARTING; from SIGTERM on, 503
+		 * SHUTTING_DOWN, while the requests already inside finish.
+		 */
+		httpHandler(this: any, req: Req, res: Res, next?: unknown) {
+			res.setHeader("X-Content-Type-Options", "nosniff");
+			const phase = this.phase() as GatewayPhase;
+			if (phase !== "ready") return answerNotServing(req, res, phase, this.broker.nodeID);
+			capBodyTime(req, res, this.appConfig.bodyTimeoutMs);
+			return (ApiGateway as any).methods.httpHandler.call(this, req, res, next);
+		},
+
+		phase(this: any): GatewayPhase {
+			if (this.broker.stopping || (this.routesReady && !this.broker.started)) return "stopping";
+			return this.routesReady ? "ready" : "starting";
+		},
+
 		async authenticate(this: any, ctx: Context<any, GatewayMeta>, _route: unknown, req: Req): Promise<AuthUser | null> {
 			const token = bearerToken(req.headers.authorization);
 			if (!token) {
@@ -283,7 +403,7 @@ const schema: ServiceSchema<any> = {
 				throw new Errors.MoleculerClientError(v.reason === "expired" ? "Access token expired" : "Invalid access token", 401, v.reason === "expired" ? "TOKEN_EXPIRED" : "INVALID_TOKEN");
 			}
 			if (this.revoked.has(v.user.id)) throw new Errors.MoleculerClientError("This account is suspended", 401, "TOKEN_REVOKED");
-			return v.user;
+			return this.roleChanges.apply(v.user);
 		},
 
 		async authorize(this: any, ctx: Context<any, GatewayMeta>, _route: unknown, req: Req) {
@@ -319,14 +439,26 @@ const schema: ServiceSchema<any> = {
 
 	created(this: any) {
 		trustProxy = process.env.TRUST_PROXY === "true";
+		// Opened when every local service has started and the routes are built ($broker.started).
+		this.readyGate = new Promise<void>((resolve) => (this.openReadyGate = resolve));
 		this.appConfig = loadConfig();
 		this.revoked = new RevokedUsers(this.appConfig.accessTokenTtlSec * 1000);
+		this.roleChanges = new RoleChanges(this.appConfig.accessTokenTtlSec * 1000);
 		const url = redisUrl();
 		if (url) {
 			this.redis = createRedis(url, "ratelimit");
-			this.counters = new RedisCounterStore(this.redis, `${process.env.NAMESPACE || "mediashar"}:rl`);
+			const prefix = `${process.env.NAMESPACE || "mediashar"}:rl`;
+			this.counters = new RedisCounterStore(this.redis, prefix);
+			// This process's share of the open sockets per IP; shares of processes gone are not counted.
+			const isLive = (member: string) => {
+				const [nodeID, instanceID] = member.split("|");
+				const node = this.broker.registry.nodes.get(nodeID);
+				return !!node?.available && node.instanceID === instanceID;
+			};
+			this.connections = new RedisConnectionTally(this.redis, prefix, `${this.broker.nodeID}|${this.broker.instanceID}`, isLive);
 		} else {
 			this.counters = new MemoryCounterStore();
+			this.connections = new MemoryConnectionTally();
 		}
 	},
 
@@ -335,6 +467,11 @@ const schema: ServiceSchema<any> = {
 			jwtSecret: this.appConfig.jwtSecret,
 			isRevoked: (userId: string) => this.revoked.has(userId),
 			resolveOverlayToken: (token: string) => this.broker.call("users.resolveOverlayToken", { token }),
+			whenReady: () => (this.routesReady ? null : this.readyGate),
+			readyWaitMs: this.settings.socketReadyWaitMs,
+			clientIp,
+			limits: { ...this.appConfig.socketLimits, counters: this.counters, connections: this.connections },
+			currentUser: (user: AuthUser) => this.roleChanges.apply(user),
 		});
 		this.hub.refreshRoutes();
 		this.server.on("clientError", answerClientError);
@@ -345,6 +482,12 @@ const schema: ServiceSchema<any> = {
 			.then(() => this.broker.call("users.bannedSince", { since }))
 			.then((rows: Array<{ userId: string; at: number }>) => rows.forEach((r) => this.revoked.revoke(r.userId, r.at)))
 			.catch((err: Error) => this.logger.warn("Could not load recent bans", err.message));
+		// Likewise role changes the tokens in use may predate.
+		this.broker
+			.waitForServices("users")
+			.then(() => this.broker.call("users.rolesChangedSince", { since }))
+			.then((rows: Array<{ userId: string; roles: string[]; at: number }>) => rows.forEach((r) => this.roleChanges.set(r.userId, r.roles, r.at)))
+			.catch((err: Error) => this.logger.warn("Could not load recent role changes", err.message));
 	},
 
 	async stopped(this: any) {

@@ -31,6 +31,8 @@ interface UserDoc {
 	overlayToken: string;
 	followerCount?: number;
 	bannedAt?: string | null;
+	/** When an operator last changed the roles (ISO). */
+	rolesChangedAt?: string;
 	banReason?: string | null;
 	createdAt: string;
 	updatedAt: string;
@@ -356,9 +358,23 @@ const schema: ServiceSchema = {
 			visibility: "public",
 			params: { username: USERNAME, roles: { type: "array", items: { type: "enum", values: ["user", "admin"] }, min: 1 } },
 			async handler(this: any, ctx: Ctx<{ username: string; roles: string[] }>) {
-				const n = await this.store.updateMany({ username: ctx.params.username.toLowerCase() }, { $set: { roles: ctx.params.roles } });
-				if (!n) throw notFound("User");
-				return { username: ctx.params.username.toLowerCase(), roles: ctx.params.roles };
+				const user: UserDoc | null = await this.store.findOne({ username: ctx.params.username.toLowerCase() });
+				if (!user) throw notFound("User");
+				const at = Date.now();
+				await this.store.updateMany({ _id: user._id }, { $set: { roles: ctx.params.roles, rolesChangedAt: new Date(at).toISOString() } });
+				// Every gateway applies the new roles to the access tokens already issued and to open sockets.
+				ctx.broadcast("users.rolesChanged", { userId: user._id, roles: ctx.params.roles, at });
+				return { username: user.username, roles: ctx.params.roles };
+			},
+		},
+
+		/** Role changes since `since` (ms): a gateway that starts learns which tokens carry old roles. */
+		rolesChangedSince: {
+			visibility: "public",
+			params: { since: { type: "number", integer: true, min: 0 } },
+			async handler(this: any, ctx: Ctx<{ since: number }>) {
+				const rows: UserDoc[] = await this.store.find({ query: { rolesChangedAt: { $gte: new Date(ctx.params.since).toISOString() } } });
+				return rows.map((u) => ({ userId: u._id, roles: u.roles, at: Date.parse(u.rolesChangedAt!) }));
 			},
 		},
 

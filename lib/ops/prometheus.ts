@@ -60,15 +60,31 @@ function num(v: unknown): string {
 }
 
 /**
+ * Moleculer's common metrics that describe the host rather than the service: hostname, OS user,
+ * home directory, network addresses and MAC addresses, the process's command line. Never
+ * rendered: a scrape must not hand out a map of the machine.
+ */
+export const HOST_DETAIL_METRICS: ReadonlySet<string> = new Set([
+	"os.hostname",
+	"os.user.uid",
+	"os.user.gid",
+	"os.user.username",
+	"os.user.homedir",
+	"os.network.address",
+	"os.network.mac",
+	"process.arguments",
+]);
+
+/**
  * Renders every node's metrics. Metrics with the same name are grouped under one HELP/TYPE
  * header, as the format requires. Datetime metrics (a label per second) are skipped, as
- * moleculer's reporter does.
+ * moleculer's reporter does, and so are the host details above.
  */
 export function renderPrometheus(nodes: NodeMetrics[], extraLabels: Record<string, string> = {}): string {
 	const groups = new Map<string, { type: string; help: string; lines: string[] }>();
 	for (const node of nodes) {
 		for (const m of node.metrics) {
-			if (m.name.startsWith("os.datetime")) continue;
+			if (m.name.startsWith("os.datetime") || HOST_DETAIL_METRICS.has(m.name)) continue;
 			const name = metricName(m.name);
 			const type = m.type === "info" ? "gauge" : m.type;
 			if (!["counter", "gauge", "histogram"].includes(type)) continue;

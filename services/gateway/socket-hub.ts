@@ -1,9 +1,10 @@
-import type { Server as HttpServer } from "node:http";
+import type { IncomingMessage, Server as HttpServer } from "node:http";
 import { Server, type Namespace, type Socket } from "socket.io";
 import type { ServiceBroker } from "moleculer";
 
 type LoggerInstance = ServiceBroker["logger"];
 import { verifyAccessToken } from "../../lib/tokens";
+import { checkLimits, type ConnectionTally, type CounterStore } from "../../lib/rate-limit";
 import type { AuthUser, GatewayMeta } from "../../types/moleculer";
 
 /**
@@ -50,6 +51,22 @@ export interface HubOptions {
 	roomSizeWindowMs?: number;
 	/** Every this many ms a full snapshot is reported, so a new listener converges (default 15 s). */
 	roomSizeSnapshotMs?: number;
+	/**
+	 * While the node is starting: a promise that resolves once it can serve (null once it can).
+	 * Handshakes wait for it instead of being refused: socket.io-client does not retry a refused one.
+	 */
+	whenReady?(): Promise<void> | null;
+	/** Longest a handshake waits for the node to be ready before a STARTING connect error, ms (default 5 s). */
+	readyWaitMs?: number;
+	/** The client's address (X-Forwarded-For when the gateway trusts its proxy). */
+	clientIp?(req: IncomingMessage): string;
+	/**
+	 * Per-IP limits: open sockets (`perIp`, counted in `connections`) and handshakes per minute
+	 * (`handshakesPerMin`, counted in `counters`); both shared by every gateway when Redis is.
+	 */
+	limits?: { perIp: number; handshakesPerMin: number; counters: CounterStore; connections: ConnectionTally };
+	/** The user with roles changed since their token was issued (lib/role-changes.ts). */
+	currentUser?(user: AuthUser): AuthUser;
 }
 
 /**
@@ -72,6 +89,12 @@ export class SocketHub {
 	private routes = new Map<string, Route>();
 	/** Counted by connect/disconnect, read by metrics. */
 	readonly connected: Record<string, number> = { "/": 0, "/overlay": 0 };
+	/** Handshakes waiting for the node to be ready. */
+	holding = 0;
+	/** Socket id → who it counts as in viewer counts (`user:<id>` or `ip:<address>`). */
+	private readonly viewerKeys = new Map<string, string>();
+	/** Counted room → viewer key → that viewer's sockets in the room on this node. */
+	private readonly viewers = new Map<string, Map<string, number>>();
 	private readonly dirtyRooms = new Set<string>();
 	private roomSizeTimer: NodeJS.Timeout | null = null;
 	private readonly snapshotTimer: NodeJS.Timeout;
@@ -91,6 +114,11 @@ export class SocketHub {
 			pingInterval: 20_000,
 			pingTimeout: 20_000,
 		});
+		// Before any namespace's own checks: per-IP limits, then a handshake during start-up waits for the node.
+		for (const ns of NAMESPACES) {
+			this.io.of(ns).use((socket, next) => void this.checkIpLimits(socket, next));
+			this.io.of(ns).use((_socket, next) => this.holdUntilReady(next));
+		}
 		this.setupMain(this.io.of("/"));
 		this.setupOverlay(this.io.of("/overlay"));
 		this.watchRoomSizes(this.io.of("/"));
@@ -98,6 +126,47 @@ export class SocketHub {
 		this.snapshotTimer.unref();
 		// A listener that just started (e.g. a new chat node) gets this node's counts at once.
 		this.broker.localBus.on("$services.changed", this.onServicesChanged);
+	}
+
+	/** The address a socket's limits and anonymous viewer count are keyed by. */
+	ipOf(socket: Socket): string {
+		return this.opts.clientIp?.(socket.request) ?? socket.handshake.address;
+	}
+
+	private async checkIpLimits(socket: Socket, next: (err?: Error) => void) {
+		const limits = this.opts.limits;
+		if (!limits) return next();
+		const ip = this.ipOf(socket);
+		socket.data.ip = ip;
+		try {
+			const verdict = await checkLimits(limits.counters, `ws:${ip}`, [{ limit: limits.handshakesPerMin, windowMs: 60_000 }]);
+			if (!verdict.allowed) return next(connectError("Too many connection attempts, retry later", "RATE_LIMITED", { retryAfterSec: verdict.retryAfterSec }));
+			if ((await limits.connections.count(ip)) >= limits.perIp) {
+				return next(connectError("Too many open connections from this address", "TOO_MANY_CONNECTIONS", { retryAfterSec: 60 }));
+			}
+		} catch (err) {
+			// The shared counters are down: let the socket in rather than lock every viewer out.
+			this.logger.warn("Socket limits unavailable", (err as Error).message);
+		}
+		next();
+	}
+
+	private holdUntilReady(next: (err?: Error) => void) {
+		const ready = this.opts.whenReady?.();
+		if (!ready) return next();
+		let settled = false;
+		this.holding++;
+		const settle = (err?: Error) => {
+			if (settled) return;
+			settled = true;
+			this.holding--;
+			next(err);
+		};
+		const timer = setTimeout(() => settle(connectError("The server is starting, retry shortly", "STARTING")), this.opts.readyWaitMs ?? 5_000);
+		void ready.then(() => {
+			clearTimeout(timer);
+			settle();
+		});
 	}
 
 	/** Rebuilds the event → action table from every action that declares `socket`. */
@@ -123,14 +192,47 @@ export class SocketHub {
 		target.emit(packet.event, packet.data);
 	}
 
+	/** A user's roles changed: this node's open sockets of that user act with the new ones from now on. */
+	updateRoles(userId: string, roles: string[]) {
+		for (const [ns, room] of [
+			["/", `user:${userId}`],
+			["/overlay", `overlay:${userId}`],
+		]) {
+			const ids = this.io.of(ns).adapter.rooms.get(room);
+			for (const id of ids ?? []) {
+				const socket = this.io.of(ns).sockets.get(id);
+				if (socket?.data.user) socket.data.user = { ...socket.data.user, roles: [...roles] };
+			}
+		}
+	}
+
 	/** Disconnects this node's sockets in the given rooms (token rotation, bans). */
 	disconnectRooms(namespace: string, rooms: string[]) {
 		this.io.of(namespace).in(rooms).disconnectSockets(true);
 	}
 
-	/** Local socket count in a room (O(1): socket.io keeps the sets). */
+	/**
+	 * Local size of a room: for counted rooms of the main namespace the number of distinct viewers
+	 * (signed-in users, and anonymous sockets per address), so one client opening a thousand
+	 * sockets is one viewer; otherwise the socket count (O(1): socket.io keeps the sets).
+	 */
 	localRoomSize(namespace: string, room: string): number {
+		if (namespace === "/" && this.isCounted(room)) return this.viewers.get(room)?.size ?? 0;
 		return this.io.of(namespace).adapter.rooms.get(room)?.size ?? 0;
+	}
+
+	private countViewer(room: string, socketId: string, delta: 1 | -1) {
+		const key = this.viewerKeys.get(socketId) ?? `socket:${socketId}`;
+		let inRoom = this.viewers.get(room);
+		if (!inRoom) {
+			if (delta < 0) return;
+			inRoom = new Map();
+			this.viewers.set(room, inRoom);
+		}
+		const n = (inRoom.get(key) ?? 0) + delta;
+		if (n > 0) inRoom.set(key, n);
+		else inRoom.delete(key);
+		if (inRoom.size === 0) this.viewers.delete(room);
 	}
 
 	/**
@@ -155,7 +257,6 @@ export class SocketHub {
 
 	private watchRoomSizes(nsp: Namespace) {
 		const touch = (room: string) => {
-			if (!this.isCounted(room)) return;
 			this.dirtyRooms.add(room);
 			if (this.roomSizeTimer) return;
 			this.roomSizeTimer = setTimeout(() => {
@@ -164,8 +265,16 @@ export class SocketHub {
 			}, this.opts.roomSizeWindowMs ?? 250);
 			this.roomSizeTimer.unref();
 		};
-		nsp.adapter.on("join-room", touch);
-		nsp.adapter.on("leave-room", touch);
+		nsp.adapter.on("join-room", (room: string, id: string) => {
+			if (!this.isCounted(room)) return;
+			this.countViewer(room, id, 1);
+			touch(room);
+		});
+		nsp.adapter.on("leave-room", (room: string, id: string) => {
+			if (!this.isCounted(room)) return;
+			this.countViewer(room, id, -1);
+			touch(room);
+		});
 	}
 
 	async close() {
@@ -187,7 +296,7 @@ export class SocketHub {
 			const v = verifyAccessToken(token, this.opts.jwtSecret);
 			if (!v.ok) return next(connectError(v.reason === "expired" ? "Token expired" : "Invalid token", v.reason === "expired" ? "TOKEN_EXPIRED" : "INVALID_TOKEN"));
 			if (this.opts.isRevoked?.(v.user.id)) return next(connectError("This account is suspended", "TOKEN_REVOKED"));
-			socket.data.user = v.user;
+			socket.data.user = this.opts.currentUser ? this.opts.currentUser(v.user) : v.user;
 			next();
 		});
 		nsp.on("connection", (socket) => {
@@ -225,6 +334,17 @@ export class SocketHub {
 
 	private attach(socket: Socket, namespace: string) {
 		this.connected[namespace] = (this.connected[namespace] ?? 0) + 1;
+		const ip: string = socket.data.ip ?? this.ipOf(socket);
+		const user = socket.data.user as AuthUser | null;
+		// One viewer per signed-in user, or per address for anonymous sockets.
+		this.viewerKeys.set(socket.id, user ? `user:${user.id}` : `ip:${ip}`);
+		const connections = this.opts.limits?.connections;
+		if (connections) {
+			connections.add(ip).catch((err: Error) => this.logger.warn("Socket connection count unavailable", err.message));
+			socket.on("disconnect", () => {
+				connections.remove(ip).catch((err: Error) => this.logger.warn("Socket connection count unavailable", err.message));
+			});
+		}
 		socket.onAny((event: unknown, ...args: unknown[]) => {
 			void this.dispatch(socket, namespace, event, args);
 		});
@@ -234,6 +354,7 @@ export class SocketHub {
 		});
 		socket.on("disconnect", () => {
 			this.connected[namespace] = Math.max(0, (this.connected[namespace] ?? 1) - 1);
+			this.viewerKeys.delete(socket.id);
 		});
 	}
 
@@ -253,9 +374,10 @@ export class SocketHub {
 		if (payload !== undefined && (payload === null || typeof payload !== "object" || Array.isArray(payload))) {
 			return reply({ ok: false, error: { type: "VALIDATION_ERROR", message: "Payload must be an object" } });
 		}
+		const user = socket.data.user as AuthUser | null;
 		const meta: GatewayMeta = {
-			user: socket.data.user ?? null,
-			ip: socket.handshake.address,
+			user: user && this.opts.currentUser ? this.opts.currentUser(user) : user,
+			ip: socket.data.ip ?? this.ipOf(socket),
 			socket: { id: socket.id, namespace, rooms: [...socket.rooms].filter((r) => r !== socket.id) },
 		};
 		try {
@@ -270,9 +392,9 @@ export class SocketHub {
 	}
 }
 
-function connectError(message: string, type: string): Error {
+function connectError(message: string, type: string, extra: Record<string, unknown> = {}): Error {
 	const err = new Error(message) as Error & { data: unknown };
-	err.data = { type, message };
+	err.data = { type, message, ...extra };
 	return err;
 }
 

@@ -98,8 +98,10 @@ describe("realtime across gateways (real processes)", () => {
 		const onA = await socketOn(gwA);
 		const seenA = viewersOn(onA);
 		await emitAck(onA, "chat:join", { channel: streamer.username });
+		// Two signed-in viewers on B (anonymous sockets from one address count as one viewer).
 		for (let i = 0; i < 2; i++) {
-			const onB = await socketOn(gwB);
+			const viewer = await registerUser(gwB.url!, "watcher");
+			const onB = await socketOn(gwB, "/", { token: viewer.token });
 			await emitAck(onB, "chat:join", { channel: streamer.username });
 		}
 		await waitFor(() => seenA.at(-1) === 3, 10_000, "3 viewers across both gateways");

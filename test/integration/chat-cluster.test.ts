@@ -14,7 +14,8 @@ const sockets: Socket[] = [];
 beforeAll(async () => {
 	const env = { SCRYPT_COST: "1024", CHAT_RATE_BURST: "1000", CHAT_RATE_SUSTAINED: "5000", CHAT_PRESENCE_WINDOW_MS: "150" };
 	a = await startHarness({ services: ["users", "chat", "follows"], env, nodeID: `chat-a-${process.pid}`, brokerOptions: { transporter: "Fake" } });
-	b = await startHarness({ services: [], nodeID: `chat-b-${process.pid}`, brokerOptions: { transporter: "Fake" } });
+	// TRUST_PROXY: the two anonymous viewers below come from two addresses (one address counts once).
+	b = await startHarness({ services: [], env: { TRUST_PROXY: "true" }, nodeID: `chat-b-${process.pid}`, brokerOptions: { transporter: "Fake" } });
 	await b.broker.waitForServices(["chat", "users"], 10_000);
 	// The gateway rebuilds its socket routes when remote services appear.
 	await waitFor(() => (b.broker.getLocalService("api") as any).hub.routes.has("/ chat:send"), 5000, "routes on gateway B");
@@ -28,8 +29,8 @@ afterAll(async () => {
 	await a?.stop();
 });
 
-async function connect(h: Harness, token?: string) {
-	const s = await connectSocket(h.url, "/", token ? { token } : undefined);
+async function connect(h: Harness, token?: string, ip?: string) {
+	const s = await connectSocket(h.url, "/", token ? { token } : undefined, undefined, ip ? { headers: { "X-Forwarded-For": ip } } : {});
 	sockets.push(s);
 	return s;
 }
@@ -43,7 +44,7 @@ describe("chat across gateway nodes", () => {
 		expect((await emitAck(onA, "chat:join", { channel: streamer.username })).ok).toBe(true);
 		await waitFor(() => last() === 1, 3000, "presence 1");
 
-		const onB = await Promise.all([connect(b, viewer.token), connect(b), connect(b)]);
+		const onB = await Promise.all([connect(b, viewer.token), connect(b, undefined, "198.51.100.1"), connect(b, undefined, "198.51.100.2")]);
 		for (const s of onB) expect((await emitAck(s, "chat:join", { channel: streamer.username })).ok).toBe(true);
 		await waitFor(() => last() === 4, 3000, "presence summed over both gateways");
 

@@ -27,7 +27,8 @@ beforeAll(async () => {
 	h = await startHarness({
 		services: ["users", "chat"],
 		extra: [mentionSink],
-		env: { SCRYPT_COST: "1024", CHAT_RATE_BURST: "1000", CHAT_RATE_SUSTAINED: "5000", CHAT_PRESENCE_WINDOW_MS: "150" },
+		// TRUST_PROXY: anonymous viewers count once per address, so the crowd below comes from many.
+		env: { SCRYPT_COST: "1024", CHAT_RATE_BURST: "1000", CHAT_RATE_SUSTAINED: "5000", CHAT_PRESENCE_WINDOW_MS: "150", TRUST_PROXY: "true" },
 	});
 	api = client(h.url);
 });
@@ -36,8 +37,8 @@ afterAll(async () => {
 	await h?.stop();
 });
 
-async function connect(user?: User): Promise<Socket> {
-	const s = await connectSocket(h.url, "/", user ? { token: user.token } : undefined);
+async function connect(user?: User, ip?: string): Promise<Socket> {
+	const s = await connectSocket(h.url, "/", user ? { token: user.token } : undefined, undefined, ip ? { headers: { "X-Forwarded-For": ip } } : {});
 	sockets.push(s);
 	return s;
 }
@@ -336,7 +337,7 @@ describe("presence", () => {
 		// A crowd of 40 arrives at once: at most one update per 150 ms window, far fewer than 40.
 		const before = updates.length;
 		const t0 = Date.now();
-		const crowd = await Promise.all(Array.from({ length: 40 }, () => connect()));
+		const crowd = await Promise.all(Array.from({ length: 40 }, (_, i) => connect(undefined, `198.51.100.${i + 1}`)));
 		await Promise.all(crowd.map((s) => emitAck(s, "chat:join", { channel: streamer.username })));
 		await waitFor(() => last() === 41, 5000, "presence 41");
 		const duringJoin = updates.length - before;

@@ -62,4 +62,11 @@ describe("security: production refuses to start without secrets", () => {
 		expect(res.code).not.toBe(0);
 		expect(res.output).toContain("STRIPE_WEBHOOK_SECRET must be set");
 	}, 60_000);
+
+	it("exits non-zero naming METRICS_TOKEN when the gateway would serve /metrics without one", async () => {
+		const res = await start(["users", "api"], { JWT_SECRET: "a-real-production-secret" });
+		expect(res.code).not.toBe(0);
+		expect(res.code).not.toBeNull();
+		expect(res.output).toContain("METRICS_TOKEN must be set when NODE_ENV=production");
+	}, 60_000);
 });

@@ -131,9 +131,15 @@ export async function registerUser(base: string, prefix = "user") {
 }
 
 /** Connects a Socket.IO client and resolves once connected (rejects on connect_error). */
-export function connectSocket(base: string, namespace = "/", auth?: Record<string, unknown>, setup?: (socket: Socket) => void): Promise<Socket> {
+export function connectSocket(
+	base: string,
+	namespace = "/",
+	auth?: Record<string, unknown>,
+	setup?: (socket: Socket) => void,
+	opts: { headers?: Record<string, string> } = {},
+): Promise<Socket> {
 	return new Promise((resolve, reject) => {
-		const socket = ioClient(base + namespace, { auth, transports: ["websocket"], reconnection: false, forceNew: true });
+		const socket = ioClient(base + namespace, { auth, transports: ["websocket"], reconnection: false, forceNew: true, extraHeaders: opts.headers });
 		// Listeners attached before connecting: the server may push right after the handshake.
 		setup?.(socket);
 		const timer = setTimeout(() => {

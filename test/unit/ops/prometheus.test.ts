@@ -1,3 +1,4 @@
+import os from "node:os";
 import { describe, expect, it } from "vitest";
 import { ServiceBroker } from "moleculer";
 import { escapeLabelValue, metricName, parsePrometheus, renderPrometheus } from "../../../lib/ops/prometheus";
@@ -44,6 +45,25 @@ describe("prometheus rendering", () => {
 			expect(samples.some((s) => s.name === "moleculer_node_type")).toBe(true);
 			// No datetime metrics (a label per second would explode Prometheus' series count).
 			expect(text).not.toContain("os_datetime");
+		} finally {
+			await broker.stop();
+		}
+	});
+
+	it("leaves out a real broker's host details: hostname, OS user, home directory, addresses, arguments", async () => {
+		// Moleculer skips its process and OS metrics under NODE_ENV=test unless asked.
+		const broker = new ServiceBroker({ logger: false, nodeID: "node-1", metrics: { enabled: true, reporter: [], collectProcessMetrics: true } });
+		await broker.start();
+		try {
+			const listed = (broker.metrics.list() as Array<{ name: string }>).map((m) => m.name);
+			// Moleculer collects them, so the filter has something to do.
+			expect(listed).toEqual(expect.arrayContaining(["os.hostname", "os.user.homedir", "process.arguments"]));
+			const text = renderPrometheus([{ nodeID: broker.nodeID, metrics: broker.metrics.list() as any }]);
+			expect(text).toContain("process_memory_rss");
+			for (const name of ["os_hostname", "os_user_", "os_network_", "process_arguments"]) expect(text, name).not.toContain(name);
+			expect(text).not.toContain(`"${os.hostname()}"`);
+			expect(text).not.toContain(os.userInfo().homedir);
+			expect(text).not.toContain(process.argv[1]);
 		} finally {
 			await broker.stop();
 		}
