@@ -45,6 +45,10 @@ export interface DonationDoc {
 	paidAt: string | null;
 	statusAt: string;
 	effects: { credited?: boolean; aggregated?: boolean; announced?: boolean; debited?: boolean; deaggregated?: boolean; reversalAnnounced?: boolean };
+	/** Refunded / charged back so far, as booked in the ledger (a partial refund keeps it paid). */
+	refundedAmount?: number;
+	/** Times a won dispute made this reversed donation paid again (the payment's count, as last applied). */
+	reinstatements?: number;
 	goalId?: string | null;
 	/** Present (true) while the effects of the last status change are not all applied. */
 	effectsDue?: true;
@@ -239,8 +243,8 @@ const schema: ServiceSchema<any> = {
 	channels: {
 		"payments.statusChanged": {
 			group: "donations",
-			async handler(this: any, payload: { donationId: string; paymentId: string; status: string }) {
-				await this.applyPaymentStatus(payload.donationId, payload.status, payload.paymentId);
+			async handler(this: any, payload: { donationId: string; paymentId: string; status: string; refundedAmount?: number; reinstatements?: number }) {
+				await this.applyPaymentStatus(payload.donationId, payload.status, payload.paymentId, payload);
 			},
 		},
 	},
@@ -378,6 +382,7 @@ const schema: ServiceSchema<any> = {
 				provider: d.provider,
 				paymentId: d.paymentId,
 				status: d.status,
+				refundedAmount: d.refundedAmount ?? 0,
 				createdAt: d.createdAt,
 				paidAt: d.paidAt,
 			};
@@ -398,8 +403,28 @@ const schema: ServiceSchema<any> = {
 			void this.broker.cacher?.clean(`donations.stats:${username}*`);
 		},
 
-		async applyPaymentStatus(this: any, donationId: string, status: string, paymentId?: string) {
+		async applyPaymentStatus(this: any, donationId: string, status: string, paymentId?: string, refund: { refundedAmount?: number; reinstatements?: number } = {}) {
 			const now = new Date().toISOString();
+			const generation = refund.reinstatements ?? 0;
+			if (status === "paid" || status === "refunded" || status === "reversed") {
+				// A won dispute starts a new generation of the payment: a message from an older one
+				// (a late "reversed" after "paid" again) is stale and changes nothing.
+				const seen: DonationDoc | null = await this.store.findById(donationId);
+				const known = seen?.reinstatements ?? 0;
+				if (seen && generation < known) return;
+				if (seen && generation > known) {
+					if (status === "paid" && seen.status === "reversed") return this.applyReinstatement(seen, generation, refund.refundedAmount ?? 0);
+					await this.store.updateMany({ _id: donationId, $or: [{ reinstatements: { $lt: generation } }, { reinstatements: { $exists: false } }] }, { $set: { reinstatements: generation } });
+				}
+			}
+			if (status === "paid" && (refund.refundedAmount ?? 0) > 0) {
+				// A partial refund or chargeback: still paid (the paid effects first, if this is the
+				// first message to arrive), the refunded part debited.
+				await this.applyPaymentStatus(donationId, "paid", paymentId);
+				const d: DonationDoc = await this.stored(donationId, paymentId);
+				if (d.status === "paid") await this.bookRefunded(d, refund.refundedAmount!, generation);
+				return;
+			}
 			if (status === "paid") {
 				// The transition also claims the aggregate update: only the call that made it counts it.
 				const claimed = await this.store.updateIf(
@@ -460,13 +485,82 @@ const schema: ServiceSchema<any> = {
 				await this.aggregate(d, -1);
 			}
 			if (d.effects?.debited && d.effects?.reversalAnnounced) return;
-			if (!d.effects?.debited) {
-				const fee = feeFor(d.amount, this.appConfig.platformFeeBps);
-				await this.ledgerEntry(d, "debit", -(d.amount - fee), -d.amount, -fee);
-			}
+			// Debits what is not debited yet (a partial refund may have booked part of it already).
+			if (!d.effects?.debited) await this.bookRefunded(d, d.amount, d.reinstatements ?? 0);
 			if (!d.effects?.reversalAnnounced) await this.broker.sendToChannel("donations.reversed", { donation: this.channelView(d) });
 			await this.store.updateMany({ _id: d._id }, { $set: { "effects.debited": true, "effects.reversalAnnounced": true }, $unset: { effectsDue: true } });
 			if (!d.effects?.reversalAnnounced) this.broker.broadcast("donations.changed", { recipientId: d.recipientId, recipientUsername: d.recipientUsername });
+		},
+
+		/**
+		 * Brings the ledger's refunded part of a donation up to `total` (the payment's refunded /
+		 * charged-back total): debits only the increment over what the ledger already holds for it,
+		 * never credits (a late message with a smaller total changes nothing). Each debit's key is
+		 * the level it starts from (`<id>:debit` for the first, as a full refund always had), so a
+		 * redelivered or concurrent message cannot book the same increment twice: the loser's insert
+		 * hits the unique key and it re-reads. The fee comes back in proportion; in full, exactly.
+		 */
+		async bookRefunded(this: any, d: DonationDoc, total: number, generation: number) {
+			const target = Math.min(Math.max(total, 0), d.amount);
+			for (let attempt = 0; attempt < 10; attempt++) {
+				const booked = await this.refundedInLedger(d);
+				if (booked >= target) {
+					if ((d.refundedAmount ?? 0) < booked) await this.store.updateMany({ _id: d._id, $or: [{ refundedAmount: { $lt: booked } }, { refundedAmount: { $exists: false } }] }, { $set: { refundedAmount: booked } });
+					return booked;
+				}
+				const key = generation === 0 && booked === 0 ? `${d._id}:debit` : `${d._id}:debit:${generation}:${booked}`;
+				const gross = target - booked;
+				const fee = this.feeAt(d, target) - this.feeAt(d, booked);
+				if (await this.ledgerInsert(d, key, "debit", -(gross - fee), -gross, -fee)) this.broker.broadcast("donations.changed", { recipientId: d.recipientId, recipientUsername: d.recipientUsername });
+			}
+			throw new Error(`Donation ${d._id}: refunded part not booked after 10 attempts`);
+		},
+
+		/** What the ledger holds as refunded for a donation: its debits less reinstatement credits (gross). */
+		async refundedInLedger(this: any, d: DonationDoc): Promise<number> {
+			const entries: { kind: string; gross: number }[] = await this.stores.ledger.find({ query: { userId: d.recipientId, donationId: d._id } });
+			return entries.reduce((a, e) => (e.kind === "debit" || e.kind === "reinstatement" ? a - e.gross : a), 0);
+		},
+
+		/** The part of the platform fee that belongs to `gross` of the donation (all of it at the full amount). */
+		feeAt(this: any, d: DonationDoc, gross: number): number {
+			const fee = feeFor(d.amount, this.appConfig.platformFeeBps);
+			return gross >= d.amount ? fee : Math.round((fee * gross) / d.amount);
+		},
+
+		/**
+		 * A won dispute: the reversed donation is paid again. The status change claims the
+		 * re-aggregation (as the paid transition does); the ledger gets back what the reversal took,
+		 * beyond what stays refunded, once per reinstatement (its key names the generation).
+		 */
+		async applyReinstatement(this: any, d: DonationDoc, generation: number, stillRefunded: number) {
+			const now = new Date().toISOString();
+			const claimed = await this.store.updateIf(
+				{ _id: d._id, status: "reversed", $or: [{ reinstatements: { $lt: generation } }, { reinstatements: { $exists: false } }] },
+				{ $set: { status: "paid", statusAt: now, reinstatements: generation, "effects.deaggregated": false, "effects.debited": false, "effects.reversalAnnounced": false } },
+			);
+			const fresh: DonationDoc = await this.stored(d._id, d.paymentId ?? undefined);
+			if (fresh.status !== "paid" || (fresh.reinstatements ?? 0) !== generation) return;
+			if (claimed) await this.aggregate(fresh, +1);
+			const booked = await this.refundedInLedger(fresh);
+			const back = booked - Math.min(Math.max(stillRefunded, 0), fresh.amount);
+			if (back > 0) {
+				const fee = this.feeAt(fresh, booked) - this.feeAt(fresh, booked - back);
+				await this.ledgerInsert(fresh, `${fresh._id}:reinstatement:${generation}`, "reinstatement", back - fee, back, fee);
+			}
+			await this.store.updateMany({ _id: fresh._id }, { $set: { refundedAmount: await this.refundedInLedger(fresh) } });
+			this.broker.broadcast("donations.changed", { recipientId: fresh.recipientId, recipientUsername: fresh.recipientUsername });
+		},
+
+		/** Appends one ledger entry under a unique key; false when that key is already booked. */
+		async ledgerInsert(this: any, d: DonationDoc, key: string, kind: string, amount: number, gross: number, fee: number): Promise<boolean> {
+			try {
+				await this.stores.ledger.insert({ _id: newId(), key, userId: d.recipientId, donationId: d._id, kind, amount, gross, fee, currency: d.currency, createdAt: new Date().toISOString() });
+				return true;
+			} catch (err) {
+				if (!isDuplicateKey(err)) throw err;
+				return false;
+			}
 		},
 
 		/** Append-only: the unique key makes a second credit/debit for one donation impossible. */
