@@ -236,6 +236,12 @@ export async function startFakeMidtrans(serverKey = "SB-Mid-server-fake"): Promi
 	};
 	const authorized = (req: RecordedRequest) => req.headers.authorization === `Basic ${Buffer.from(`${serverKey}:`).toString("base64")}`;
 	const unauthorized = { status: 401, body: { status_code: "401", status_message: "Access denied due to unauthorized transaction" } };
+	// Midtrans takes an order_id or a transaction_id wherever its paths name one.
+	const lookup = (idOrTx: string): [string, Record<string, unknown>] | undefined => {
+		const st = s.statuses.get(idOrTx);
+		if (st) return [idOrTx, st];
+		return [...s.statuses.entries()].find(([, v]) => v.transaction_id === idOrTx);
+	};
 	s.route("POST /snap/v1/transactions", (req) => {
 		if (!authorized(req)) return unauthorized;
 		const token = randomBytes(16).toString("hex");
@@ -265,17 +271,17 @@ export async function startFakeMidtrans(serverKey = "SB-Mid-server-fake"): Promi
 	});
 	s.route("GET /v2/:orderId/status", (req) => {
 		if (!authorized(req)) return unauthorized;
-		const orderId = params(req).orderId;
-		if (s.failing.has(orderId)) return { status: 503, body: { status_code: "503", status_message: "Service unavailable" } };
-		const st = s.statuses.get(orderId);
+		if (s.failing.has(params(req).orderId)) return { status: 503, body: { status_code: "503", status_message: "Service unavailable" } };
+		const found = lookup(params(req).orderId);
 		// Midtrans answers an order it does not know with HTTP 404 (and status_code "404").
-		if (!st) return { status: 404, body: { status_code: "404", status_message: "Transaction doesn't exist.", id: randomBytes(8).toString("hex") } };
+		if (!found) return { status: 404, body: { status_code: "404", status_message: "Transaction doesn't exist.", id: randomBytes(8).toString("hex") } };
+		const [orderId, st] = found;
 		return { body: { status_code: statusCodeOf(String(st.transaction_status)), status_message: "Success, transaction is found", order_id: orderId, ...st } };
 	});
 	// Cancel: for a card still in `capture` (or a pending payment); a settled one must be refunded instead.
 	s.route("POST /v2/:orderId/cancel", (req) => {
 		if (!authorized(req)) return unauthorized;
-		const st = s.statuses.get(params(req).orderId);
+		const st = lookup(params(req).orderId)?.[1];
 		if (!st) return { status: 404, body: { status_code: "404", status_message: "Transaction doesn't exist." } };
 		if (!["capture", "pending", "authorize"].includes(String(st.transaction_status))) return { body: { status_code: "412", status_message: "Merchant cannot modify the status of the transaction" } };
 		st.transaction_status = "cancel";
@@ -284,7 +290,7 @@ export async function startFakeMidtrans(serverKey = "SB-Mid-server-fake"): Promi
 	// Refund: only settled transactions of refundable payment types (Midtrans's Refund API).
 	s.route("POST /v2/:orderId/refund", (req) => {
 		if (!authorized(req)) return unauthorized;
-		const st = s.statuses.get(params(req).orderId);
+		const st = lookup(params(req).orderId)?.[1];
 		if (!st) return { status: 404, body: { status_code: "404", status_message: "Transaction doesn't exist." } };
 		if (st.transaction_status !== "settlement" && st.transaction_status !== "partial_refund") return { body: { status_code: "412", status_message: "Merchant cannot modify the status of the transaction" } };
 		if (!["credit_card", "gopay", "shopeepay", "dana", "ovo", "qris", "kredivo", "akulaku"].includes(String(st.payment_type))) return { body: { status_code: "412", status_message: "Payment type does not support refund" } };
