@@ -753,7 +753,7 @@ const schema: ServiceSchema = {
 		},
 
 		ref(doc: PaymentDoc): PaymentRef {
-			return { id: doc._id, providerRef: doc.providerRef ?? undefined, providerRefs: doc.providerRefs ?? [], amount: doc.amount, currency: doc.currency, action: (doc.action as PaymentRef["action"]) ?? undefined };
+			return { id: doc._id, providerRef: doc.providerRef ?? undefined, providerRefs: doc.providerRefs ?? [], amount: doc.amount, currency: doc.currency, action: (doc.action as PaymentRef["action"]) ?? undefined, refundedAmount: doc.refundedAmount ?? 0 };
 		},
 
 		/** The page a payer lands on after a hosted checkout. */

@@ -290,7 +290,7 @@ export class MidtransProvider implements PaymentProvider {
 		const res = await providerFetch("midtrans", `${this.opts.apiBase}/v2/${encodeURIComponent(payment.id)}/${path}`, {
 			method: "POST",
 			headers: this.headers(),
-			body: useCancel ? undefined : JSON.stringify({ refund_key: `refund-${payment.id}`, amount: payment.amount / 100, reason: "Refunded by recipient" }),
+			body: useCancel ? undefined : JSON.stringify({ refund_key: `refund-${payment.id}`, amount: (payment.amount - (payment.refundedAmount ?? 0)) / 100, reason: "Refunded by recipient" }),
 		});
 		expectOk("midtrans", path, res);
 		const b = res.body as any;

@@ -87,6 +87,8 @@ export interface PaymentRef {
 	currency: string;
 	/** The payer's next step as last given (PayPal: the approval link to send them back to). */
 	action?: PaymentAction;
+	/** Refunded so far (partial refunds): a refund is of what remains. */
+	refundedAmount?: number;
 }
 
 export interface PaymentProvider {

@@ -231,6 +231,9 @@ describe("midtrans", () => {
 		await postMidtrans(second);
 		await until(idr, d.donationId, (x) => x.refundedAmount === 400_000, "second partial");
 		expect(await balance(idr, "IDR")).toBe(before - 400_000);
+		// The streamer refunds the rest: Midtrans is asked for what remains, not the whole amount.
+		expect((await api("POST", `/api/payments/${d.paymentId}/refund`, undefined, { token: idr.token })).status).toBe(202);
+		expect(JSON.parse(midtrans.requests.filter((r) => r.path === `/v2/${d.paymentId}/refund`).at(-1)!.body).amount).toBe(6000);
 		await postMidtrans(midtrans.step(d.paymentId, { transaction_status: "refund", gross_amount: "10000.00" }));
 		const done = await until(idr, d.donationId, (x) => x.status === "refunded", "refunded");
 		expect(done.refundedAmount).toBe(1_000_000);
