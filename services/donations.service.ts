@@ -415,12 +415,15 @@ const schema: ServiceSchema<any> = {
 				if (seen && generation > known) {
 					if (status === "paid" && seen.status === "reversed") return this.applyReinstatement(seen, generation, refund.refundedAmount ?? 0);
 					await this.store.updateMany({ _id: donationId, $or: [{ reinstatements: { $lt: generation } }, { reinstatements: { $exists: false } }] }, { $set: { reinstatements: generation } });
+				} else if (seen && generation > 0 && status === "paid" && seen.status === "paid") {
+					// Redelivered after a crash inside the reinstatement: its credit, if still missing.
+					await this.creditReinstatement(seen, generation, refund.refundedAmount ?? 0);
 				}
 			}
 			if (status === "paid" && (refund.refundedAmount ?? 0) > 0) {
 				// A partial refund or chargeback: still paid (the paid effects first, if this is the
 				// first message to arrive), the refunded part debited.
-				await this.applyPaymentStatus(donationId, "paid", paymentId);
+				await this.applyPaymentStatus(donationId, "paid", paymentId, { reinstatements: generation });
 				const d: DonationDoc = await this.stored(donationId, paymentId);
 				if (d.status === "paid") await this.bookRefunded(d, refund.refundedAmount!, generation);
 				return;
@@ -542,14 +545,22 @@ const schema: ServiceSchema<any> = {
 			const fresh: DonationDoc = await this.stored(d._id, d.paymentId ?? undefined);
 			if (fresh.status !== "paid" || (fresh.reinstatements ?? 0) !== generation) return;
 			if (claimed) await this.aggregate(fresh, +1);
-			const booked = await this.refundedInLedger(fresh);
-			const back = booked - Math.min(Math.max(stillRefunded, 0), fresh.amount);
-			if (back > 0) {
-				const fee = this.feeAt(fresh, booked) - this.feeAt(fresh, booked - back);
-				await this.ledgerInsert(fresh, `${fresh._id}:reinstatement:${generation}`, "reinstatement", back - fee, back, fee);
-			}
-			await this.store.updateMany({ _id: fresh._id }, { $set: { refundedAmount: await this.refundedInLedger(fresh) } });
-			this.broker.broadcast("donations.changed", { recipientId: fresh.recipientId, recipientUsername: fresh.recipientUsername });
+			await this.creditReinstatement(fresh, generation, stillRefunded);
+		},
+
+		/**
+		 * The ledger credit of a reinstatement: what the ledger holds as refunded beyond what stays
+		 * refunded, under one key per generation (so a redelivery, or a later message of the same
+		 * generation, never credits twice).
+		 */
+		async creditReinstatement(this: any, d: DonationDoc, generation: number, stillRefunded: number) {
+			const booked = await this.refundedInLedger(d);
+			const back = booked - Math.min(Math.max(stillRefunded, 0), d.amount);
+			if (back <= 0) return;
+			const fee = this.feeAt(d, booked) - this.feeAt(d, booked - back);
+			if (!(await this.ledgerInsert(d, `${d._id}:reinstatement:${generation}`, "reinstatement", back - fee, back, fee))) return;
+			await this.store.updateMany({ _id: d._id }, { $set: { refundedAmount: await this.refundedInLedger(d) } });
+			this.broker.broadcast("donations.changed", { recipientId: d.recipientId, recipientUsername: d.recipientUsername });
 		},
 
 		/** Appends one ledger entry under a unique key; false when that key is already booked. */

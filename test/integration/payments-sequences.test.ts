@@ -149,6 +149,25 @@ describe("stripe", () => {
 		expect(entries.map((e: any) => e.kind).sort()).toEqual(["credit", "debit", "reinstatement"]);
 	});
 
+	it("a reinstatement cut short after its status change gets its credit from the redelivered message", async () => {
+		const d = await stripeDonation(400);
+		await postStripe(d.seq.paid()[0]);
+		await until(usd, d.donationId, (x) => x.status === "paid", "paid");
+		const before = await balance(usd, "USD");
+		await postStripe(d.seq.disputeWithdrawn()[1]);
+		await until(usd, d.donationId, (x) => x.status === "reversed", "reversed");
+		await waitFor(async () => (await balance(usd, "USD")) === before - 400, 8000, "debited");
+		// The process died right after the reinstatement's status change: paid again, no credit yet.
+		const donations = h.broker.getLocalService("donations") as any;
+		await donations.store.updateMany({ _id: d.donationId }, { $set: { status: "paid", reinstatements: 1 } });
+		expect(await balance(usd, "USD")).toBe(before - 400);
+		// The payment's message is delivered again (twice): the credit is booked once.
+		await donations.applyPaymentStatus(d.donationId, "paid", d.paymentId, { refundedAmount: 0, reinstatements: 1 });
+		await donations.applyPaymentStatus(d.donationId, "paid", d.paymentId, { refundedAmount: 0, reinstatements: 1 });
+		expect(await balance(usd, "USD")).toBe(before);
+		expect((await donation(usd, d.donationId)).refundedAmount).toBe(0);
+	});
+
 	it("payment_intent.succeeded alone records the PaymentIntent, so the refund works", async () => {
 		const d = await stripeDonation(900);
 		await postStripe(d.seq.paid()[0]);
