@@ -230,12 +230,12 @@ async function main() {
 					const paid = await retry(gateways, (b) => http(b, "POST", `/api/payments/sandbox/${c.paymentId}/complete`, { outcome: "settlement" }), (r) => r.status === 202 || alreadyPaid(r) || (r.status >= 400 && r.status < 500 && r.status !== 409 && r.status !== 429), 120_000, counters);
 					// a retry after a lost answer finds the payment already paid: that is the first attempt's success
 					if (paid.status === 202 || alreadyPaid(paid)) c.paid = true;
+					else payFailures.push(paid);
 					if (paid.status === 202) {
 						c.got202 = true;
 						// A 202 promises the webhook: kill a payments node while it is being delivered.
 						if (++completes202 % COMPLETE_KILL_EVERY === 0) pendingKills.push(killAndRestart(paymentsNodes[Math.floor(Math.random() * paymentsNodes.length)], "during a sandbox /complete delivery"));
 					}
-					else payFailures.push(paid);
 					if (++finished % 100 === 0) process.stdout.write(`  ${finished} donations created and paid (${round((Date.now() - t0) / 1000, 0)} s)\n`);
 				}
 			}),
