@@ -8,7 +8,9 @@ import { round, sleep, writeResult } from "./lib";
  * `npm run chaos`: a real cluster (its own nats-server with JetStream and redis-server, two
  * gateways, two instances of users, payments, donations and alerts, one datastore node holding
  * the shared NeDB files) takes CHAOS_DONATIONS (default 1,000) donations paid through the sandbox
- * while a loop SIGKILLs a random non-gateway node every few seconds and starts it again.
+ * while a loop SIGKILLs a random non-gateway node every few seconds and starts it again, and,
+ * every CHAOS_COMPLETE_KILL_EVERY (default 50) sandbox `/complete` calls answered 202, a payments
+ * node is SIGKILLed right then, while that webhook is being delivered.
  * The datastore node is the database server of this deployment and is never killed.
  *
  * Afterwards it prints, and exits non-zero unless every must-be-0 figure is 0:
@@ -17,6 +19,7 @@ import { round, sleep, writeResult } from "./lib";
  *  - ledger credits ≠ paid donations
  *  - paid donations never alerted on the connected overlay
  *  - alerts shown twice after client dedupe (two different alert ids for one donation)
+ *  - sandbox 202s not settled (a `/complete` answered 202 whose payment did not end paid)
  * and, for information, how many duplicate alert deliveries the server sent (same alert id again,
  * which the overlay drops by id as the contract says).
  */
@@ -26,6 +29,7 @@ const STREAMERS = Number(process.env.CHAOS_STREAMERS || 4);
 const WORKERS = Number(process.env.CHAOS_WORKERS || 8);
 const KILL_PAUSE_MS = [Number(process.env.CHAOS_KILL_MIN_MS || 2_000), Number(process.env.CHAOS_KILL_MAX_MS || 5_000)];
 const SETTLE_TIMEOUT_MS = Number(process.env.CHAOS_SETTLE_MS || 180_000);
+const COMPLETE_KILL_EVERY = Number(process.env.CHAOS_COMPLETE_KILL_EVERY || 50);
 
 const ENV = {
 	SCRYPT_COST: "1024",
@@ -127,7 +131,9 @@ async function main() {
 	const started = Date.now();
 	const cluster = new Cluster({ redis: true, env: ENV });
 	const running = new Map<string, ClusterProcess>();
-	const kills: { node: string; at: number; restartedInMs?: number }[] = [];
+	const kills: { node: string; at: number; restartedInMs?: number; during?: string }[] = [];
+	const restarting = new Set<string>();
+	const pendingKills: Promise<void>[] = [];
 	let stopChaos = false;
 	const counters = { retries: 0 };
 	try {
@@ -163,20 +169,18 @@ async function main() {
 			streamers.push(s);
 		}
 
-		// the chaos loop
-		const chaos = (async () => {
-			while (!stopChaos) {
-				await sleep(KILL_PAUSE_MS[0] + Math.random() * (KILL_PAUSE_MS[1] - KILL_PAUSE_MS[0]));
-				if (stopChaos) break;
-				const spec = KILLABLE[Math.floor(Math.random() * KILLABLE.length)];
-				const victim = running.get(spec.name);
-				if (!victim?.running()) continue;
+		/** SIGKILLs one node and starts it again (skipped if it is already down or restarting). */
+		const killAndRestart = async (spec: NodeSpec, during?: string) => {
+			const victim = running.get(spec.name);
+			if (!victim?.running() || restarting.has(spec.name)) return;
+			restarting.add(spec.name);
+			try {
 				victim.signal("SIGKILL");
 				await victim.exited;
 				const at = Date.now();
-				const entry: { node: string; at: number; restartedInMs?: number } = { node: spec.name, at };
+				const entry: { node: string; at: number; restartedInMs?: number; during?: string } = { node: spec.name, at, during };
 				kills.push(entry);
-				process.stdout.write(`  ✂ ${spec.name} killed (${kills.length})\n`);
+				process.stdout.write(`  ✂ ${spec.name} killed${during ? ` ${during}` : ""} (${kills.length})\n`);
 				try {
 					const before = startedLines(victim.logFile);
 					const proc = await cluster.startNode(spec, 90_000);
@@ -187,11 +191,24 @@ async function main() {
 				} catch (err) {
 					console.error(`  restart of ${spec.name} failed: ${(err as Error).message.slice(0, 300)}`);
 				}
+			} finally {
+				restarting.delete(spec.name);
+			}
+		};
+
+		// the chaos loop
+		const chaos = (async () => {
+			while (!stopChaos) {
+				await sleep(KILL_PAUSE_MS[0] + Math.random() * (KILL_PAUSE_MS[1] - KILL_PAUSE_MS[0]));
+				if (stopChaos) break;
+				await killAndRestart(KILLABLE[Math.floor(Math.random() * KILLABLE.length)]);
 			}
 		})();
 
 		// the donations
-		const created: { donationId: string; paymentId: string; streamer: Streamer; amount: number; paid?: boolean }[] = [];
+		const created: { donationId: string; paymentId: string; streamer: Streamer; amount: number; paid?: boolean; got202?: boolean }[] = [];
+		const paymentsNodes = KILLABLE.filter((n) => n.services.includes("payments"));
+		let completes202 = 0;
 		const alreadyPaid = (r: HttpRes) => r.status === 409 && r.body?.data?.status === "paid";
 		const createFailures: HttpRes[] = [];
 		const payFailures: HttpRes[] = [];
@@ -216,6 +233,11 @@ async function main() {
 					// a retry after a lost answer finds the payment already paid: that is the first attempt's success
 					if (paid.status === 202 || alreadyPaid(paid)) c.paid = true;
 					else payFailures.push(paid);
+					if (paid.status === 202) {
+						c.got202 = true;
+						// A 202 promises the webhook: kill a payments node while it is being delivered.
+						if (++completes202 % COMPLETE_KILL_EVERY === 0) pendingKills.push(killAndRestart(paymentsNodes[Math.floor(Math.random() * paymentsNodes.length)], "during a sandbox /complete delivery"));
+					}
 					if (++finished % 100 === 0) process.stdout.write(`  ${finished} donations created and paid (${round((Date.now() - t0) / 1000, 0)} s)\n`);
 				}
 			}),
@@ -223,6 +245,7 @@ async function main() {
 		const loadSec = (Date.now() - t0) / 1000;
 		stopChaos = true;
 		await chaos;
+		await Promise.all(pendingKills);
 		// every node back up before the final reads
 		for (const spec of KILLABLE) if (!running.get(spec.name)?.running()) running.set(spec.name, await cluster.startNode(spec, 90_000));
 		console.log(`load done in ${round(loadSec, 1)} s with ${kills.length} kills; settling…`);
@@ -269,6 +292,13 @@ async function main() {
 			if (got !== expected) balanceMismatch++;
 		}
 
+		// every sandbox /complete answered 202 must have ended with its payment paid
+		let sandbox202NotSettled = 0;
+		for (const c of created.filter((x) => x.got202)) {
+			const r = await http(gateways[0], "GET", `/api/payments/${c.paymentId}`);
+			if (r.body?.status !== "paid") sandbox202NotSettled++;
+		}
+
 		const paidDonations = created.filter((c) => status.get(c.donationId) === "paid");
 		const figures = {
 			paidDonationsLost: accepted.filter((c) => status.get(c.donationId) !== "paid").length,
@@ -276,6 +306,7 @@ async function main() {
 			ledgerCreditsMinusPaid: creditEntries - paidDonations.length,
 			paidNeverAlerted: paidDonations.filter((c) => !c.streamer.byDonation.has(c.donationId)).length,
 			alertsShownTwiceAfterDedupe: streamers.reduce((n, s) => n + [...s.byDonation.values()].filter((ids) => ids.size > 1).length, 0),
+			sandbox202NotSettled,
 		};
 		const duplicatesSent = streamers.reduce((n, s) => n + [...s.alertIds.values()].reduce((a, k) => a + (k - 1), 0), 0);
 		const mustBeZero = Object.values(figures).every((v) => v === 0) && balanceMismatch === 0;
@@ -298,6 +329,8 @@ async function main() {
 			clientRetries: counters.retries,
 			kills: kills.length,
 			killedNodes: kills.map((k) => k.node),
+			killsDuringComplete: kills.filter((k) => k.during).length,
+			sandbox202s: created.filter((c) => c.got202).length,
 			meanRestartMs: Math.round(kills.reduce((a, k) => a + (k.restartedInMs ?? 0), 0) / Math.max(1, kills.length)),
 			loadSec: round(loadSec, 1),
 			figures,
@@ -317,6 +350,7 @@ donations paid twice:                    ${figures.donationsPaidTwice}
 ledger credits − paid donations:         ${figures.ledgerCreditsMinusPaid}
 paid donations never alerted:            ${figures.paidNeverAlerted}
 alerts shown twice after client dedupe:  ${figures.alertsShownTwiceAfterDedupe}
+sandbox 202s not settled:                ${figures.sandbox202NotSettled} (of ${result.sandbox202s}; ${result.killsDuringComplete} payments-node kills during /complete)
 balances ≠ sum of paid donations:        ${balanceMismatch}
 duplicate alert deliveries sent (deduped by id on the overlay): ${duplicatesSent}
 create/pay requests that never succeeded: ${createFailures.length}/${payFailures.length}

@@ -142,6 +142,7 @@ export function renderFigures(): string {
 			`| paid donations never alerted on the connected overlay | ${f.paidNeverAlerted} |`,
 			`| alerts shown twice after client dedupe | ${f.alertsShownTwiceAfterDedupe} |`,
 			`| balances ≠ sum of paid donations | ${chaos.balanceMismatches} |`,
+			...(f.sandbox202NotSettled !== undefined ? [`| sandbox \`/complete\` 202s whose payment did not end paid (${chaos.killsDuringComplete} payments-node kills during deliveries) | ${f.sandbox202NotSettled} |`] : []),
 			`| duplicate alert deliveries the server sent (same id; the overlay drops them) | ${chaos.duplicateAlertDeliveriesSent} |`,
 			`| client retries (same Idempotency-Key / same payment) | ${chaos.clientRetries} |`,
 			"",

@@ -64,6 +64,10 @@ export interface DonationDoc {
 	paidAt: string | null;
 	statusAt: string;
 	effects: { credited?: boolean; aggregated?: boolean; announced?: boolean; debited?: boolean; deaggregated?: boolean; reversalAnnounced?: boolean; aggregationLease?: number; deaggregationLease?: number };
+	/** Refunded / charged back so far, as booked in the ledger (a partial refund keeps it paid). */
+	refundedAmount?: number;
+	/** Times a won dispute made this reversed donation paid again (the payment's count, as last applied). */
+	reinstatements?: number;
 	goalId?: string | null;
 	/** Present (true) while the effects of the last status change are not all applied. */
 	effectsDue?: true;
@@ -258,8 +262,8 @@ const schema: ServiceSchema<any> = {
 	channels: {
 		"payments.statusChanged": {
 			group: "donations",
-			async handler(this: any, payload: { donationId: string; paymentId: string; status: string }) {
-				await this.applyPaymentStatus(payload.donationId, payload.status, payload.paymentId);
+			async handler(this: any, payload: { donationId: string; paymentId: string; status: string; refundedAmount?: number; reinstatements?: number }) {
+				await this.applyPaymentStatus(payload.donationId, payload.status, payload.paymentId, payload);
 			},
 		},
 	},
@@ -400,6 +404,7 @@ const schema: ServiceSchema<any> = {
 				provider: d.provider,
 				paymentId: d.paymentId,
 				status: d.status,
+				refundedAmount: d.refundedAmount ?? 0,
 				createdAt: d.createdAt,
 				paidAt: d.paidAt,
 			};
@@ -420,8 +425,31 @@ const schema: ServiceSchema<any> = {
 			void this.broker.cacher?.clean(`donations.stats:${username}*`);
 		},
 
-		async applyPaymentStatus(this: any, donationId: string, status: string, paymentId?: string) {
+		async applyPaymentStatus(this: any, donationId: string, status: string, paymentId?: string, refund: { refundedAmount?: number; reinstatements?: number } = {}) {
 			const now = new Date().toISOString();
+			const generation = refund.reinstatements ?? 0;
+			if (status === "paid" || status === "refunded" || status === "reversed") {
+				// A won dispute starts a new generation of the payment: a message from an older one
+				// (a late "reversed" after "paid" again) is stale and changes nothing.
+				const seen: DonationDoc | null = await this.store.findById(donationId);
+				const known = seen?.reinstatements ?? 0;
+				if (seen && generation < known) return;
+				if (seen && generation > known) {
+					if (status === "paid" && seen.status === "reversed") return this.applyReinstatement(seen, generation, refund.refundedAmount ?? 0);
+					await this.store.updateMany({ _id: donationId, $or: [{ reinstatements: { $lt: generation } }, { reinstatements: { $exists: false } }] }, { $set: { reinstatements: generation } });
+				} else if (seen && generation > 0 && status === "paid" && seen.status === "paid") {
+					// Redelivered after a crash inside the reinstatement: its credit, if still missing.
+					await this.creditReinstatement(seen, generation, refund.refundedAmount ?? 0);
+				}
+			}
+			if (status === "paid" && (refund.refundedAmount ?? 0) > 0) {
+				// A partial refund or chargeback: still paid (the paid effects first, if this is the
+				// first message to arrive), the refunded part debited.
+				await this.applyPaymentStatus(donationId, "paid", paymentId, { reinstatements: generation });
+				const d: DonationDoc = await this.stored(donationId, paymentId);
+				if (d.status === "paid") await this.bookRefunded(d, refund.refundedAmount!, generation);
+				return;
+			}
 			if (status === "paid") {
 				// The transition also takes the lease on the aggregate update: the call that made it applies it.
 				const claimed = await this.store.updateIf(
@@ -478,10 +506,8 @@ const schema: ServiceSchema<any> = {
 		async applyReversalEffects(this: any, d: DonationDoc, claimedAggregation: boolean) {
 			d = await this.applyAggregation(d, -1, claimedAggregation);
 			if (d.effects?.debited && d.effects?.reversalAnnounced && d.effects?.deaggregationLease === undefined) return;
-			if (!d.effects?.debited) {
-				const fee = feeFor(d.amount, this.appConfig.platformFeeBps);
-				await this.ledgerEntry(d, "debit", -(d.amount - fee), -d.amount, -fee);
-			}
+			// Debits what is not debited yet (a partial refund may have booked part of it already).
+			if (!d.effects?.debited) await this.bookRefunded(d, d.amount, d.reinstatements ?? 0);
 			if (!d.effects?.reversalAnnounced) await this.broker.sendToChannel("donations.reversed", { donation: this.channelView(d) });
 			const flags = { "effects.debited": true, "effects.reversalAnnounced": true };
 			if (!(await this.store.updateIf({ _id: d._id, "effects.deaggregated": true }, { $set: flags, $unset: { effectsDue: true, "effects.deaggregationLease": true } }))) await this.store.updateMany({ _id: d._id }, { $set: flags });
@@ -550,6 +576,99 @@ const schema: ServiceSchema<any> = {
 			const mark = this.aggregateMark(d, sign);
 			await this.stores.donation_aggregates.updateMany({ _id: { $in: Object.values(this.aggregateIds(d)) }, [mark]: { $exists: true } }, { $unset: { [mark]: true } });
 			await this.stores.goals.updateMany({ _id: d.recipientId, [mark]: { $exists: true } }, { $unset: { [mark]: true } });
+		},
+
+		/**
+		 * Brings the ledger's refunded part of a donation up to `total` (the payment's refunded /
+		 * charged-back total): debits only the increment over what the ledger already holds for it,
+		 * never credits (a late message with a smaller total changes nothing). Each debit's key is
+		 * the level it starts from (`<id>:debit` for the first, as a full refund always had), so a
+		 * redelivered or concurrent message cannot book the same increment twice: the loser's insert
+		 * hits the unique key and it re-reads. The fee comes back in proportion; in full, exactly.
+		 */
+		async bookRefunded(this: any, d: DonationDoc, total: number, generation: number) {
+			const target = Math.min(Math.max(total, 0), d.amount);
+			for (let attempt = 0; attempt < 10; attempt++) {
+				const booked = await this.refundedInLedger(d);
+				if (booked >= target) {
+					if ((d.refundedAmount ?? 0) < booked) await this.store.updateMany({ _id: d._id, $or: [{ refundedAmount: { $lt: booked } }, { refundedAmount: { $exists: false } }] }, { $set: { refundedAmount: booked } });
+					return booked;
+				}
+				const key = generation === 0 && booked === 0 ? `${d._id}:debit` : `${d._id}:debit:${generation}:${booked}`;
+				const gross = target - booked;
+				const fee = this.feeAt(d, target) - this.feeAt(d, booked);
+				if (await this.ledgerInsert(d, key, "debit", -(gross - fee), -gross, -fee)) this.broker.broadcast("donations.changed", { recipientId: d.recipientId, recipientUsername: d.recipientUsername });
+			}
+			throw new Error(`Donation ${d._id}: refunded part not booked after 10 attempts`);
+		},
+
+		/** What the ledger holds as refunded for a donation: its debits less reinstatement credits (gross). */
+		async refundedInLedger(this: any, d: DonationDoc): Promise<number> {
+			const entries: { kind: string; gross: number }[] = await this.stores.ledger.find({ query: { userId: d.recipientId, donationId: d._id } });
+			return entries.reduce((a, e) => (e.kind === "debit" || e.kind === "reinstatement" ? a - e.gross : a), 0);
+		},
+
+		/** The part of the platform fee that belongs to `gross` of the donation (all of it at the full amount). */
+		feeAt(this: any, d: DonationDoc, gross: number): number {
+			const fee = feeFor(d.amount, this.appConfig.platformFeeBps);
+			return gross >= d.amount ? fee : Math.round((fee * gross) / d.amount);
+		},
+
+		/**
+		 * A won dispute: the reversed donation is paid again. The status change takes the
+		 * re-aggregation's lease (as the paid transition does); the ledger gets back what the reversal took,
+		 * beyond what stays refunded, once per reinstatement (its key names the generation).
+		 */
+		async applyReinstatement(this: any, d: DonationDoc, generation: number, stillRefunded: number) {
+			const now = new Date().toISOString();
+			const claimed = await this.store.updateIf(
+				{ _id: d._id, status: "reversed", $or: [{ reinstatements: { $lt: generation } }, { reinstatements: { $exists: false } }] },
+				{
+					$set: {
+						status: "paid",
+						statusAt: now,
+						reinstatements: generation,
+						"effects.aggregated": false,
+						"effects.deaggregated": false,
+						"effects.debited": false,
+						"effects.reversalAnnounced": false,
+						"effects.aggregationLease": Date.now() + this.aggregationLeaseMs,
+						effectsDue: true,
+					},
+				},
+			);
+			const fresh: DonationDoc = await this.stored(d._id, d.paymentId ?? undefined);
+			if (fresh.status !== "paid" || (fresh.reinstatements ?? 0) !== generation) return;
+			// Counted again through the paid effects (lease, markers, re-drive), so a crash here
+			// converges like any paid donation; its credit and announcement are already done.
+			await this.applyPaidEffects(fresh, claimed);
+			await this.creditReinstatement(fresh, generation, stillRefunded);
+		},
+
+		/**
+		 * The ledger credit of a reinstatement: what the ledger holds as refunded beyond what stays
+		 * refunded, under one key per generation (so a redelivery, or a later message of the same
+		 * generation, never credits twice).
+		 */
+		async creditReinstatement(this: any, d: DonationDoc, generation: number, stillRefunded: number) {
+			const booked = await this.refundedInLedger(d);
+			const back = booked - Math.min(Math.max(stillRefunded, 0), d.amount);
+			if (back <= 0) return;
+			const fee = this.feeAt(d, booked) - this.feeAt(d, booked - back);
+			if (!(await this.ledgerInsert(d, `${d._id}:reinstatement:${generation}`, "reinstatement", back - fee, back, fee))) return;
+			await this.store.updateMany({ _id: d._id }, { $set: { refundedAmount: await this.refundedInLedger(d) } });
+			this.broker.broadcast("donations.changed", { recipientId: d.recipientId, recipientUsername: d.recipientUsername });
+		},
+
+		/** Appends one ledger entry under a unique key; false when that key is already booked. */
+		async ledgerInsert(this: any, d: DonationDoc, key: string, kind: string, amount: number, gross: number, fee: number): Promise<boolean> {
+			try {
+				await this.stores.ledger.insert({ _id: newId(), key, userId: d.recipientId, donationId: d._id, kind, amount, gross, fee, currency: d.currency, createdAt: new Date().toISOString() });
+				return true;
+			} catch (err) {
+				if (!isDuplicateKey(err)) throw err;
+				return false;
+			}
 		},
 
 		/** Append-only: the unique key makes a second credit/debit for one donation impossible. */

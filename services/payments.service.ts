@@ -2,14 +2,16 @@ import type { Context, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import { DbMixin, type Collection } from "../mixins/db.mixin";
 import { intEnv, loadConfig, type AppConfig } from "../lib/config";
-import { newId, randomId } from "../lib/ids";
+import { idTime, isId, newId, randomId } from "../lib/ids";
 import { amountProblem, CURRENCY_CODES, formatMoney } from "../lib/money";
 import { countWebhook } from "../lib/metrics";
 import { badRequest, conflict, forbidden, invalid, isDuplicateKey, notFound } from "../lib/errors";
 import {
 	buildProviders,
+	PayerActionRequired,
 	PaymentInputError,
 	ProviderError,
+	ProviderRefusedError,
 	PROVIDER_NAMES,
 	WebhookPayloadError,
 	WebhookSignatureError,
@@ -20,7 +22,7 @@ import {
 	type ProviderName,
 } from "../lib/payments";
 import { SANDBOX_SIGNATURE_HEADER, type SandboxOutcome, type SandboxProvider } from "../lib/payments/sandbox";
-import { isFinal, targetFor, transition } from "../lib/payments/state";
+import { isFinal, reinstate, targetFor, transition } from "../lib/payments/state";
 import type { GatewayMeta } from "../types/moleculer";
 
 /**
@@ -29,6 +31,11 @@ import type { GatewayMeta } from "../types/moleculer";
  * `payments.statusChanged` channel that tells donations what happened. Every status change is a
  * conditional update that also raises `notifyPending`; the message is sent after the write and
  * the flag cleared after the send, so a crash in between is re-driven on start and by the timer.
+ * Partial refunds keep the payment paid and raise `refundedAmount` (only upwards, conditionally);
+ * a won dispute is the one way out of `reversed` (back to paid). `rev` counts every change and
+ * travels with the message, so consumers can tell a late message from a current one.
+ * Sandbox webhooks are stored (`sandbox_deliveries`) before `/complete` answers 202 and are
+ * delivered from there, re-driven on start and by the timer until delivered: a 202 always lands.
  */
 
 export interface PaymentDoc {
@@ -50,6 +57,25 @@ export interface PaymentDoc {
 	paidAt?: string;
 	notifyPending: boolean;
 	notifiedStatus: PaymentStatus | null;
+	/** Refunded or charged back so far (minor units): < amount while paid, = amount once refunded/reversed. */
+	refundedAmount?: number;
+	/** What was refunded before a reversal, restored when the dispute is won. */
+	refundedBeforeReversal?: number;
+	/** Incremented by every change (status or refunded amount). */
+	rev?: number;
+	/** Times a won dispute reinstated the payment. */
+	reinstatements?: number;
+}
+
+/** A sandbox webhook the sandbox has promised (202) and not yet delivered. */
+interface SandboxDelivery {
+	_id: string;
+	paymentId: string;
+	url: string;
+	event: { event_id: string; payment_id: string; status: SandboxOutcome };
+	attempts: number;
+	nextAt: number;
+	createdAt: string;
 }
 
 interface CreateParams {
@@ -81,11 +107,21 @@ export interface StatusChangedMessage {
 	status: PaymentStatus;
 	previousStatus: PaymentStatus | null;
 	at: string;
+	/** Refunded / charged back so far (a partial refund keeps `status: "paid"`). */
+	refundedAmount: number;
+	/** Times a won dispute reinstated the payment (orders a late `reversed` after `paid` again). */
+	reinstatements: number;
+	rev: number;
 }
 
 /** Unfinished notifications younger than this are left to the send already in flight. */
 const REDRIVE_MIN_AGE_MS = 2_000;
 const SANDBOX_DELIVERY_ATTEMPTS = 5;
+/** A delivery being attempted is leased this long; a node that dies mid-attempt leaves it to the next sweep. */
+const SANDBOX_DELIVERY_LEASE_MS = 15_000;
+/** Pending payments looked at per page of the expiry sweep, and pages per sweep. */
+const SWEEP_BATCH = 200;
+const SWEEP_MAX_PAGES = 20;
 
 const schema: ServiceSchema = {
 	name: "payments",
@@ -98,7 +134,7 @@ const schema: ServiceSchema = {
 				{ fields: "providerRefs" },
 				{ fields: "notifyPending" },
 			],
-			{ payment_events: [{ fields: "key", unique: true }] },
+			{ payment_events: [{ fields: "key", unique: true }], sandbox_deliveries: [{ fields: "nextAt" }] },
 		),
 	],
 	settings: {
@@ -188,8 +224,12 @@ const schema: ServiceSchema = {
 				}
 				const url = this.sandboxWebhookUrl || `${ctx.meta.selfUrl || `http://127.0.0.1:${intEnv("PORT", 3000)}`}/api/payments/webhooks/sandbox`;
 				const event = { event_id: newId(), payment_id: doc._id, status: outcome };
+				// Stored before the 202: a process that dies before delivering leaves the delivery to
+				// the next start or sweep, the way a provider retries its webhooks.
+				const delivery: SandboxDelivery = { _id: event.event_id, paymentId: doc._id, url, event, attempts: 0, nextAt: Date.now() + SANDBOX_DELIVERY_LEASE_MS, createdAt: new Date().toISOString() };
+				await this.stores.sandbox_deliveries.insert(delivery);
 				// Delivered after this reply, the way a provider calls back on its own schedule.
-				setImmediate(() => this.track(this.deliverSandboxWebhook(url, event)));
+				setImmediate(() => this.track(this.deliverSandboxWebhook(delivery)));
 				return { accepted: true, paymentId: doc._id, outcome, eventId: event.event_id };
 			},
 		},
@@ -205,11 +245,19 @@ const schema: ServiceSchema = {
 				const doc: PaymentDoc | null = await this.store.findOne({ provider: "paypal", providerRefs: ctx.params.token });
 				if (!doc) throw notFound("Payment", "PAYMENT_NOT_FOUND");
 				let current = doc;
-				if (doc.status === "pending") {
-					const ev = await this.providerCall(() => paypal.capture!(this.ref(doc), ctx.params.token));
-					if (ev) current = (await this.applyReported(doc, ev)).doc;
-				}
 				ctx.meta.$statusCode = 302;
+				if (doc.status === "pending") {
+					try {
+						const ev = await this.providerCall(() => paypal.capture!(this.ref(doc), ctx.params.token));
+						if (ev) current = (await this.applyReported(doc, ev)).doc;
+					} catch (err) {
+						const action = (err as { data?: { action?: { url?: string } } }).data?.action;
+						if ((err as { type?: string }).type !== "PAYER_ACTION_REQUIRED" || !action?.url) throw err;
+						// Declined funding source: back to PayPal to pick another one (PayPal's "restart").
+						ctx.meta.$location = action.url;
+						return { id: doc._id, status: doc.status, action };
+					}
+				}
 				ctx.meta.$location = this.resultUrl(current._id, current.status);
 				return { id: current._id, status: current.status };
 			},
@@ -218,8 +266,9 @@ const schema: ServiceSchema = {
 		/** Expires pending payments past their expiry (also run by the timer); for operators. */
 		expireStale: {
 			visibility: "public",
-			async handler(this: any) {
-				return { expired: await this.expireStale() };
+			params: { batch: { type: "number", integer: true, min: 1, max: 1000, optional: true } },
+			async handler(this: any, ctx: Ctx<{ batch?: number }>) {
+				return { expired: await this.expireStale(ctx.params.batch) };
 			},
 		},
 
@@ -293,7 +342,10 @@ const schema: ServiceSchema = {
 
 			const id = p.paymentId ?? randomId();
 			const now = new Date();
-			const expiresAt = new Date(now.getTime() + this.config.paymentTtlSec * 1000);
+			// Times sent to the provider come from the id's own creation time, so a retry of this
+			// call (same id, the provider's idempotency key) sends exactly the same request.
+			const createdAt = isId(id) && idTime(id) <= now.getTime() ? new Date(idTime(id)) : now;
+			const expiresAt = new Date(createdAt.getTime() + this.config.paymentTtlSec * 1000);
 			// The provider is called before anything is stored: a failed call leaves no half-made
 			// payment, and a racing duplicate only leaves an unused provider session behind.
 			const created = await this.providerCall(() =>
@@ -308,6 +360,7 @@ const schema: ServiceSchema = {
 					email: p.email,
 					description: p.description,
 					resultUrl: this.resultUrl(id),
+					createdAt,
 					expiresAt,
 				}),
 			);
@@ -330,6 +383,9 @@ const schema: ServiceSchema = {
 				previousStatus: null,
 				notifyPending: false,
 				notifiedStatus: null,
+				refundedAmount: 0,
+				rev: 0,
+				reinstatements: 0,
 			};
 			try {
 				await this.store.insert(doc);
@@ -348,6 +404,14 @@ const schema: ServiceSchema = {
 				return await run();
 			} catch (err) {
 				if (err instanceof PaymentInputError) throw invalid(err.field, err.message, err.type);
+				if (err instanceof ProviderRefusedError) {
+					// The provider said no to this request: its reason, as a 4xx (retrying cannot help).
+					this.logger.info("Payment provider refused a request", err.provider, err.message);
+					throw new Errors.MoleculerClientError(err.message, err.conflict ? 409 : 422, "PROVIDER_REFUSED", { provider: err.provider, reason: err.reason });
+				}
+				if (err instanceof PayerActionRequired) {
+					throw new Errors.MoleculerClientError("The payer must choose another way to pay at the provider", 409, "PAYER_ACTION_REQUIRED", { provider: err.provider, issue: err.issue, action: err.action });
+				}
 				if (err instanceof ProviderError) {
 					this.logger.warn("Payment provider call failed", err.provider, err.message);
 					throw new Errors.MoleculerError(`${err.provider} is not answering as expected, try again shortly`, 503, "PROVIDER_ERROR", { provider: err.provider });
@@ -374,7 +438,8 @@ const schema: ServiceSchema = {
 			for (const raw of events) {
 				let ev: ProviderEvent | null;
 				try {
-					ev = provider.parseEvent(raw);
+					// A provider whose signature does not cover the status (Midtrans) is asked for it.
+					ev = provider.confirm ? await this.providerCall(() => provider.confirm!(raw)) : provider.parseEvent(raw);
 				} catch (err) {
 					if (err instanceof WebhookPayloadError) throw badRequest(err.message, "INVALID_BODY");
 					throw err;
@@ -400,7 +465,7 @@ const schema: ServiceSchema = {
 				this.logger.warn(`Ignored ${providerName} event ${ev.eventId} for a ${doc.provider} payment ${doc._id}`);
 				return { received: true, ignored: "provider_mismatch" };
 			}
-			const outcome = await this.applyReported(doc, ev);
+			const outcome = ev.captureRef ? await this.captureApproved(doc, ev) : await this.applyReported(doc, ev);
 			if (outcome.result === "too_early") {
 				throw conflict("This payment has not settled yet; deliver this event again later", "PAYMENT_NOT_SETTLED", { paymentId: doc._id, status: doc.status });
 			}
@@ -424,10 +489,26 @@ const schema: ServiceSchema = {
 			return null;
 		},
 
+		/** The payer approved at the provider (PayPal CHECKOUT.ORDER.APPROVED): capture at once and apply. */
+		async captureApproved(this: any, doc: PaymentDoc, ev: ProviderEvent): Promise<{ doc: PaymentDoc; result: string }> {
+			const provider: PaymentProvider = this.providers[doc.provider];
+			if (doc.status !== "pending" || !provider.capture) return { doc, result: "no_change" };
+			try {
+				const captured = await provider.capture(this.ref(doc), ev.captureRef!);
+				return captured ? await this.applyReported(doc, captured) : { doc, result: "no_change" };
+			} catch (err) {
+				if (!(err instanceof PayerActionRequired)) return this.providerCall(() => Promise.reject(err));
+				// Declined funding source: the payer is sent back to PayPal when they return to us.
+				await this.store.updateIf({ _id: doc._id, status: "pending" }, { $set: { action: err.action, updatedAt: new Date().toISOString() } });
+				return { doc, result: "payer_action" };
+			}
+		},
+
 		/**
 		 * Applies a status a provider reported. Invalid transitions are logged and ignored (a
 		 * failed payment never becomes paid; a refund before payment changes nothing); a lost race
-		 * re-reads and decides again.
+		 * re-reads and decides again. A partial refund/chargeback books its total on the paid
+		 * payment; a won dispute reinstates a reversed one.
 		 */
 		async applyReported(this: any, start: PaymentDoc, ev: ProviderEvent): Promise<{ doc: PaymentDoc; result: string }> {
 			let doc = start;
@@ -437,32 +518,56 @@ const schema: ServiceSchema = {
 			}
 			for (let attempt = 0; attempt < 3; attempt++) {
 				const to = targetFor(doc.status, ev);
-				if (to === "pending" || to === doc.status) return { doc, result: "no_change" };
-				if (to === "paid" && ev.amount !== undefined && (ev.amount !== doc.amount || (ev.currency && ev.currency.toUpperCase() !== doc.currency))) {
-					this.logger.warn(`Payment ${doc._id}: ${doc.provider} reports ${ev.amount} ${ev.currency ?? ""} paid, expected ${doc.amount} ${doc.currency}; not settled`);
-					return { doc, result: "amount_mismatch" };
-				}
-				const r = await transition(this.store, doc._id, doc.status, to, { notifyPending: true });
-				if (r.ok) {
-					const updated: PaymentDoc = (await this.store.findById(doc._id)) ?? { ...doc, status: to, previousStatus: r.from, statusAt: r.at, notifyPending: true };
-					await this.notify(updated);
-					return { doc: updated, result: "applied" };
-				}
-				if (r.reason === "invalid_transition") {
-					if (doc.status === "pending" && (to === "refunded" || to === "reversed")) {
-						// The refund overtook the settlement it undoes: not recorded, so the provider's
-						// retry lands after the settlement and applies then.
-						return { doc, result: "too_early" };
+				if (ev.reinstate) {
+					if (doc.status !== "reversed") return { doc, result: "no_change" };
+					const refundedAmount = doc.refundedBeforeReversal ?? 0;
+					const r = await reinstate(this.store, doc._id, "reversed", { notifyPending: true, refundedAmount });
+					if (r.ok) return { doc: await this.notifyCurrent(doc), result: "applied" };
+				} else if ((to === "refunded" || to === "reversed") && ev.refundedTotal !== undefined && ev.refundedTotal < doc.amount) {
+					// Partial: the payment stays paid; refundedAmount only ever grows (a late, smaller total changes nothing).
+					if (doc.status === "pending") return { doc, result: "too_early" };
+					if (doc.status !== "paid") return { doc, result: "invalid_transition" };
+					if (ev.refundedTotal <= (doc.refundedAmount ?? 0)) return { doc, result: "no_change" };
+					const at = new Date().toISOString();
+					const grown = await this.store.updateIf(
+						{ _id: doc._id, status: "paid", $or: [{ refundedAmount: { $lt: ev.refundedTotal } }, { refundedAmount: { $exists: false } }] },
+						{ $set: { refundedAmount: ev.refundedTotal, refundedPartlyAt: at, updatedAt: at, notifyPending: true }, $inc: { rev: 1 } },
+					);
+					if (grown) return { doc: await this.notifyCurrent(doc), result: "applied" };
+				} else {
+					if (to === "pending" || to === doc.status) return { doc, result: "no_change" };
+					if (to === "paid" && ev.amount !== undefined && (ev.amount !== doc.amount || (ev.currency && ev.currency.toUpperCase() !== doc.currency))) {
+						this.logger.warn(`Payment ${doc._id}: ${doc.provider} reports ${ev.amount} ${ev.currency ?? ""} paid, expected ${doc.amount} ${doc.currency}; not settled`);
+						return { doc, result: "amount_mismatch" };
 					}
-					if (to === "paid") this.logger.warn(`Payment ${doc._id}: ${doc.provider} settled a ${doc.status} payment (${ev.type ?? ev.eventId}); it stays ${doc.status} and needs a manual refund`);
-					else this.logger.info(`Payment ${doc._id}: ignored ${doc.status} → ${to} (${ev.type ?? ev.eventId})`);
-					return { doc, result: "invalid_transition" };
+					const extra: Record<string, unknown> = { notifyPending: true };
+					// Refunded or reversed in full: everything is booked; a won dispute restores what was refunded before.
+					if (to === "refunded" || to === "reversed") Object.assign(extra, { refundedAmount: doc.amount, refundedBeforeReversal: doc.refundedAmount ?? 0 });
+					const r = await transition(this.store, doc._id, doc.status, to, extra);
+					if (r.ok) return { doc: await this.notifyCurrent(doc), result: "applied" };
+					if (r.reason === "invalid_transition") {
+						if (doc.status === "pending" && (to === "refunded" || to === "reversed")) {
+							// The refund overtook the settlement it undoes: not recorded, so the provider's
+							// retry lands after the settlement and applies then.
+							return { doc, result: "too_early" };
+						}
+						if (to === "paid") this.logger.warn(`Payment ${doc._id}: ${doc.provider} settled a ${doc.status} payment (${ev.type ?? ev.eventId}); it stays ${doc.status} and needs a manual refund`);
+						else this.logger.info(`Payment ${doc._id}: ignored ${doc.status} → ${to} (${ev.type ?? ev.eventId})`);
+						return { doc, result: "invalid_transition" };
+					}
 				}
 				const again: PaymentDoc | null = await this.store.findById(doc._id);
 				if (!again) return { doc, result: "gone" };
 				doc = again;
 			}
 			return { doc, result: "lost_race" };
+		},
+
+		/** After a change this call made: re-read the payment and send its notification. */
+		async notifyCurrent(this: any, doc: PaymentDoc): Promise<PaymentDoc> {
+			const updated: PaymentDoc = (await this.store.findById(doc._id)) ?? doc;
+			await this.notify(updated);
+			return updated;
 		},
 
 		/** Sends payments.statusChanged for the payment's current status, then clears the flag. */
@@ -474,10 +579,15 @@ const schema: ServiceSchema = {
 				status: doc.status,
 				previousStatus: doc.previousStatus ?? null,
 				at: doc.statusAt,
+				refundedAmount: doc.refundedAmount ?? (doc.status === "refunded" || doc.status === "reversed" ? doc.amount : 0),
+				reinstatements: doc.reinstatements ?? 0,
+				rev: doc.rev ?? 0,
 			};
 			try {
 				await this.broker.sendToChannel("payments.statusChanged", msg);
-				await this.store.updateIf({ _id: doc._id, status: doc.status, notifyPending: true }, { $set: { notifyPending: false, notifiedStatus: doc.status } });
+				// Cleared only if nothing changed since this snapshot (a newer change keeps its flag).
+				const same = typeof doc.rev === "number" ? { rev: doc.rev } : { status: doc.status };
+				await this.store.updateIf({ _id: doc._id, ...same, notifyPending: true }, { $set: { notifyPending: false, notifiedStatus: doc.status } });
 			} catch (err) {
 				this.logger.warn(`Payment ${doc._id}: statusChanged not sent yet (${(err as Error).message}); it will be re-driven`);
 			}
@@ -499,36 +609,58 @@ const schema: ServiceSchema = {
 		},
 
 		/**
-		 * Expires pending payments past their expiry. Sandbox payments expire on time; a real
-		 * provider's payment gets a grace period for its own webhook, and is asked for its status
-		 * first so a late settlement is not thrown away.
+		 * Expires pending payments past their expiry, oldest first. Sandbox payments expire on
+		 * time; a real provider's payment gets a grace period for its own webhook, and is asked for
+		 * its status first so a late settlement is not thrown away. A payment that cannot be
+		 * decided now (in its grace period, provider unreachable) is skipped and the sweep goes
+		 * on past it, page by page: however many such payments pile up, the others still expire.
 		 */
-		async expireStale(this: any): Promise<number> {
+		async expireStale(this: any, batch = SWEEP_BATCH): Promise<number> {
 			const now = Date.now();
-			const rows: PaymentDoc[] = await this.store.find({ query: { status: "pending", expiresAt: { $lt: new Date(now).toISOString() } }, sort: ["expiresAt"], limit: 200 });
+			const nowIso = new Date(now).toISOString();
 			let expired = 0;
-			for (const doc of rows) {
-				if (this.stopping) break;
-				const provider: PaymentProvider | undefined = this.providers[doc.provider];
-				if (doc.provider !== "sandbox") {
-					if (Date.parse(doc.expiresAt) + this.expiryGraceMs > now) continue;
-					if (provider?.fetchStatus) {
-						try {
-							const ev = await provider.fetchStatus(this.ref(doc));
-							if (ev && ev.status !== "pending") {
-								const r = await this.applyReported(doc, ev);
-								if (r.doc.status !== "pending") continue;
-							}
-						} catch (err) {
-							this.logger.warn(`Payment ${doc._id}: status check before expiry failed (${(err as Error).message})`);
-							continue;
-						}
+			let after = "";
+			// Ids already looked at whose expiresAt is the cursor's: a page starting at that timestamp skips them.
+			const seen = new Map<string, string>();
+			for (let page = 0; page < SWEEP_MAX_PAGES && !this.stopping; page++) {
+				const range: Record<string, string> = { $lt: nowIso };
+				if (after) range.$gte = after;
+				const rows: PaymentDoc[] = await this.store.find({ query: { status: "pending", expiresAt: range }, sort: ["expiresAt"], limit: batch + seen.size });
+				const fresh = rows.filter((d) => !seen.has(d._id));
+				if (!fresh.length) break;
+				for (const doc of fresh) {
+					if (this.stopping) break;
+					seen.set(doc._id, doc.expiresAt);
+					try {
+						if (await this.expireOne(doc, now)) expired++;
+					} catch (err) {
+						this.logger.warn(`Payment ${doc._id}: expiry check failed (${(err as Error).message}); skipped until the next sweep`);
 					}
 				}
-				const r = await this.applyReported(doc, { eventId: `expiry:${doc._id}`, status: "expired", type: "expiry" });
-				if (r.result === "applied") expired++;
+				const full = rows.length >= batch + seen.size - fresh.length;
+				after = fresh[fresh.length - 1].expiresAt;
+				for (const [id, at] of seen) if (at !== after) seen.delete(id);
+				if (!full) break;
 			}
 			return expired;
+		},
+
+		/** One overdue pending payment: true when this call expired it. */
+		async expireOne(this: any, doc: PaymentDoc, now: number): Promise<boolean> {
+			const provider: PaymentProvider | undefined = this.providers[doc.provider];
+			if (doc.provider !== "sandbox") {
+				if (Date.parse(doc.expiresAt) + this.expiryGraceMs > now) return false;
+				if (provider?.fetchStatus) {
+					// A provider that cannot answer now throws: the payment waits for the next sweep.
+					const ev = await provider.fetchStatus(this.ref(doc));
+					if (ev && ev.status !== "pending") {
+						const r = await this.applyReported(doc, ev);
+						if (r.doc.status !== "pending") return false;
+					}
+				}
+			}
+			const r = await this.applyReported(doc, { eventId: `expiry:${doc._id}`, status: "expired", type: "expiry" });
+			return r.result === "applied";
 		},
 
 		/** Re-drives unsent notifications, then starts the expiry/re-drive timer (once). */
@@ -538,6 +670,7 @@ const schema: ServiceSchema = {
 			this.timer = setInterval(() => this.tick(), everyMs);
 			this.timer.unref?.();
 			await this.redrive(0).catch((err: Error) => this.logger.warn("Payment notification re-drive failed", err.message));
+			await this.redriveSandbox(true).catch((err: Error) => this.logger.warn("Sandbox webhook re-drive failed", err.message));
 		},
 
 		async tick(this: any) {
@@ -546,6 +679,7 @@ const schema: ServiceSchema = {
 			try {
 				await this.expireStale();
 				await this.redrive();
+				await this.redriveSandbox(false);
 			} catch (err) {
 				this.logger.warn("Payment sweep failed", (err as Error).message);
 			} finally {
@@ -553,14 +687,48 @@ const schema: ServiceSchema = {
 			}
 		},
 
-		/** POSTs a signed sandbox webhook to our own endpoint, retrying with backoff. */
-		async deliverSandboxWebhook(this: any, url: string, event: { event_id: string; payment_id: string; status: SandboxOutcome }) {
+		/**
+		 * Sandbox deliveries promised (202) but not delivered: those whose lease ran out (the node
+		 * attempting them died, or every attempt so far failed). `all` (on start) also takes the
+		 * ones a previous run of this node was attempting when it stopped.
+		 */
+		async redriveSandbox(this: any, all: boolean): Promise<number> {
+			if (!this.providers.sandbox) return 0;
+			const due: SandboxDelivery[] = await this.stores.sandbox_deliveries.find({ query: all ? {} : { nextAt: { $lte: Date.now() } }, sort: ["nextAt"], limit: 100 });
+			for (const d of due) {
+				if (this.stopping) break;
+				this.track(this.deliverSandboxWebhook(d));
+			}
+			return due.length;
+		},
+
+		/**
+		 * POSTs a stored sandbox webhook to our own endpoint, retrying with backoff, then removes
+		 * it. Each attempt first leases the row (a conditional update), so two nodes re-driving it
+		 * do not both send it (a second send would be a harmless duplicate anyway: same event_id).
+		 */
+		async deliverSandboxWebhook(this: any, start: SandboxDelivery) {
 			const sandbox: SandboxProvider = this.providers.sandbox;
-			for (let attempt = 0; attempt < SANDBOX_DELIVERY_ATTEMPTS && !this.stopping; attempt++) {
-				if (attempt > 0) await new Promise((r) => setTimeout(r, 200 * 2 ** (attempt - 1)));
-				const signed = sandbox.signedWebhook(event);
+			const rows: Collection = this.stores.sandbox_deliveries;
+			let d = start;
+			while (!this.stopping) {
+				const nextAt = Date.now() + SANDBOX_DELIVERY_LEASE_MS;
+				if (!(await rows.updateIf({ _id: d._id, nextAt: d.nextAt, attempts: d.attempts }, { $set: { nextAt }, $inc: { attempts: 1 } }))) return; // another attempt holds it
+				d = { ...d, nextAt, attempts: d.attempts + 1 };
+				if (d.attempts > SANDBOX_DELIVERY_ATTEMPTS) {
+					// The gateway's address is not reachable from this node (another host or container):
+					// the signed webhook is verified and applied here instead, through the same path.
+					this.logger.warn(`Sandbox webhook for ${d.paymentId} could not be POSTed to ${d.url}; applying it on this node`);
+					const signed = sandbox.signedWebhook(d.event);
+					await this.receiveWebhook("sandbox", signed.body, { [SANDBOX_SIGNATURE_HEADER]: signed.signature });
+					await rows.removeMany({ _id: d._id });
+					return;
+				}
+				if (d.attempts > 1) await new Promise((r) => setTimeout(r, 200 * 2 ** (d.attempts - 2)));
+				if (this.stopping) return; // the lease runs out; the next start delivers it
+				const signed = sandbox.signedWebhook(d.event);
 				try {
-					const res = await fetch(url, {
+					const res = await fetch(d.url, {
 						method: "POST",
 						headers: { "Content-Type": "application/json", "X-Sandbox-Signature": signed.signature },
 						body: signed.body,
@@ -568,19 +736,14 @@ const schema: ServiceSchema = {
 					});
 					await res.text();
 					if (res.status < 500) {
-						if (res.status >= 400) this.logger.warn(`Sandbox webhook for ${event.payment_id} refused with ${res.status}`);
+						if (res.status >= 400) this.logger.warn(`Sandbox webhook for ${d.paymentId} refused with ${res.status}`);
+						await rows.removeMany({ _id: d._id });
 						return;
 					}
 				} catch (err) {
-					this.logger.info(`Sandbox webhook delivery attempt ${attempt + 1} failed: ${(err as Error).message}`);
+					this.logger.info(`Sandbox webhook delivery attempt ${d.attempts} failed: ${(err as Error).message}`);
 				}
 			}
-			if (this.stopping) return;
-			// The gateway's address is not reachable from this node (another host or container):
-			// the signed webhook is verified and applied here instead, through the same path.
-			this.logger.warn(`Sandbox webhook for ${event.payment_id} could not be POSTed to ${url}; applying it on this node`);
-			const signed = sandbox.signedWebhook(event);
-			await this.receiveWebhook("sandbox", signed.body, { [SANDBOX_SIGNATURE_HEADER]: signed.signature });
 		},
 
 		/** Keeps background work so stopping can wait for it. */
@@ -590,7 +753,7 @@ const schema: ServiceSchema = {
 		},
 
 		ref(doc: PaymentDoc): PaymentRef {
-			return { id: doc._id, providerRef: doc.providerRef ?? undefined, providerRefs: doc.providerRefs ?? [], amount: doc.amount, currency: doc.currency };
+			return { id: doc._id, providerRef: doc.providerRef ?? undefined, providerRefs: doc.providerRefs ?? [], amount: doc.amount, currency: doc.currency, action: (doc.action as PaymentRef["action"]) ?? undefined, refundedAmount: doc.refundedAmount ?? 0 };
 		},
 
 		/** The page a payer lands on after a hosted checkout. */
@@ -611,6 +774,7 @@ const schema: ServiceSchema = {
 				action: doc.action ?? null,
 				createdAt: doc.createdAt,
 				...(doc.paidAt ? { paidAt: doc.paidAt } : {}),
+				refundedAmount: doc.refundedAmount ?? (doc.status === "refunded" || doc.status === "reversed" ? doc.amount : 0),
 				expiresAt: doc.expiresAt,
 				statusAt: doc.statusAt,
 			};

@@ -1,4 +1,4 @@
-import { ProviderError } from "./types";
+import { ProviderError, ProviderRefusedError } from "./types";
 
 /** Every provider call is bounded: 8 s, then the caller sees a retryable 503. */
 export const PROVIDER_TIMEOUT_MS = 8_000;
@@ -38,11 +38,27 @@ export async function providerFetch<T = any>(provider: string, url: string, init
 	return { status: res.status, body, text };
 }
 
-/** Throws a ProviderError unless the status is 2xx. */
+/**
+ * HTTP statuses by which a provider refuses the request itself (Stripe 400/402 with an error
+ * code, PayPal 422 with an issue, Midtrans 4xx in its `status_code`): the same request will never
+ * succeed, so they are not "the provider is down". 401/403 (our keys), 404, 409 (Stripe:
+ * concurrent idempotent request), 429 and 5xx stay retryable provider errors.
+ */
+export const REFUSAL_STATUSES = [400, 402, 406, 410, 412, 413, 414, 422];
+
+/** The provider's own words for why it refused: error code / issue and message. */
+export function refusalReason(body: unknown): { reason: string; detail: string } {
+	const b = body as any;
+	const issue = b?.details?.[0]?.issue ?? b?.error?.code ?? b?.error?.type ?? b?.name ?? b?.status_code ?? "refused";
+	const detail = b?.details?.[0]?.description ?? b?.error?.message ?? b?.message ?? b?.status_message ?? b?.error_description ?? (typeof b === "string" ? b.slice(0, 200) : "");
+	return { reason: String(issue), detail: String(detail) };
+}
+
+/** Throws a ProviderRefusedError for a refusal, a ProviderError for anything else but 2xx. */
 export function expectOk<T>(provider: string, what: string, res: ProviderResponse<T>): ProviderResponse<T> {
 	if (res.status < 200 || res.status >= 300) {
-		const b = res.body as any;
-		const detail = b?.error?.message ?? b?.message ?? b?.status_message ?? b?.error_description ?? (typeof b === "string" ? b.slice(0, 200) : "");
+		const { reason, detail } = refusalReason(res.body);
+		if (REFUSAL_STATUSES.includes(res.status)) throw new ProviderRefusedError(provider, `${provider} refused ${what}${detail ? `: ${detail}` : ""} (${reason})`, reason);
 		throw new ProviderError(provider, `${provider} ${what} failed with HTTP ${res.status}${detail ? `: ${detail}` : ""}`, res.status, res.body);
 	}
 	return res;

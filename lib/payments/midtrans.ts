@@ -4,6 +4,7 @@ import { expectOk, providerFetch } from "./http";
 import {
 	PaymentInputError,
 	ProviderError,
+	ProviderRefusedError,
 	WebhookPayloadError,
 	WebhookSignatureError,
 	type CreatePaymentInput,
@@ -20,7 +21,10 @@ import {
  * `method: "bank_transfer"` with a bank (the action carries the virtual-account number).
  * order_id is our payment id; gross_amount is whole rupiah, so only IDR is accepted.
  * Notifications are authenticated by `signature_key` = SHA512(order_id + status_code +
- * gross_amount + server key) in the body.
+ * gross_amount + server key) in the body. That signature does not cover transaction_status or
+ * fraud_status (a genuine `pending` notification edited to `settlement` keeps its signature), so
+ * every verified notification is confirmed with `GET /v2/{order_id}/status` — what the official
+ * SDK's `transaction.notification()` does — and only the confirmed status and amounts count.
  */
 
 export interface MidtransOptions {
@@ -42,6 +46,26 @@ export interface MidtransNotification {
 	transaction_id?: string;
 	currency?: string;
 	payment_type?: string;
+	/** On refunds: the refunded amount (the status API also lists each refund in `refunds`). */
+	refund_amount?: string;
+	refunds?: { refund_amount?: string; refund_chargeback_id?: unknown }[];
+	chargeback_amount?: string;
+}
+
+/** Payment types Midtrans can refund (its Refund API docs); others (virtual accounts, over the counter) cannot be. */
+export const MIDTRANS_REFUNDABLE = ["credit_card", "gopay", "shopeepay", "dana", "ovo", "qris", "kredivo", "akulaku"];
+
+/** Whole-rupiah strings ("10000.00") → minor units. */
+function idrMinor(v: unknown): number | undefined {
+	const n = Number(v);
+	return v !== undefined && v !== null && v !== "" && Number.isFinite(n) ? Math.round(n * 100) : undefined;
+}
+
+/** The total refunded / charged back a status answer reports (cumulative), in minor units. */
+function refundedTotalOf(n: MidtransNotification): number | undefined {
+	if (n.transaction_status === "partial_chargeback" && n.chargeback_amount !== undefined) return idrMinor(n.chargeback_amount);
+	if (Array.isArray(n.refunds) && n.refunds.length) return n.refunds.reduce((a, r) => a + (idrMinor(r?.refund_amount) ?? 0), 0);
+	return idrMinor(n.refund_amount);
 }
 
 /** SHA512(order_id + status_code + gross_amount + server key), hex. */
@@ -51,7 +75,10 @@ export function midtransSignature(orderId: string, statusCode: string, grossAmou
 
 /**
  * What a Midtrans transaction status means for us: `status` while the payment is still pending,
- * `ifPaid` once it has been paid (a deny, cancel or refund after capture undoes the payment).
+ * `ifPaid` once it has been paid. Paid only on `settlement`, or `capture` with fraud_status
+ * `accept`. `deny` is not final (Midtrans: the payer may retry and the transaction can still
+ * settle), so a pending payment stays pending; a deny after capture reverses it. A `cancel` of a
+ * paid payment is the merchant voiding a captured card (what a refund of it is): refunded.
  * null: nothing to do (pending, authorize, capture under fraud review).
  */
 export function mapMidtransStatus(transactionStatus: string | undefined, fraudStatus: string | undefined): { status: PaymentStatus; ifPaid?: PaymentStatus } | null {
@@ -60,11 +87,12 @@ export function mapMidtransStatus(transactionStatus: string | undefined, fraudSt
 			return { status: "paid" };
 		case "capture":
 			if (fraudStatus === "accept") return { status: "paid" };
-			if (fraudStatus === "deny") return { status: "failed", ifPaid: "reversed" };
+			if (fraudStatus === "deny") return { status: "pending", ifPaid: "reversed" };
 			return null; // "challenge": wait for the merchant's decision
 		case "deny":
+			return { status: "pending", ifPaid: "reversed" };
 		case "cancel":
-			return { status: "failed", ifPaid: "reversed" };
+			return { status: "failed", ifPaid: "refunded" };
 		case "failure":
 			return { status: "failed" };
 		case "expire":
@@ -190,9 +218,12 @@ export class MidtransProvider implements PaymentProvider {
 		const mapped = mapMidtransStatus(n.transaction_status, n.fraud_status);
 		if (!mapped) return null;
 		const gross = Number(n.gross_amount);
+		const partial = n.transaction_status === "partial_refund" || n.transaction_status === "partial_chargeback";
+		const refundedTotal = partial ? refundedTotalOf(n) : undefined;
 		return {
-			// Midtrans notifications have no id of their own: one transaction, one status, one event.
-			eventId: `${n.order_id}:${n.transaction_id ?? ""}:${n.transaction_status}:${n.fraud_status ?? ""}`,
+			// Midtrans notifications have no id of their own: one transaction, one status (and for
+			// partial refunds, one refunded total), one event.
+			eventId: `${n.order_id}:${n.transaction_id ?? ""}:${n.transaction_status}:${n.fraud_status ?? ""}${partial ? `:${refundedTotal ?? ""}` : ""}`,
 			paymentId: n.order_id,
 			providerRefs: n.transaction_id ? [n.transaction_id] : [],
 			learnedRefs: n.transaction_id ? [n.transaction_id] : [],
@@ -201,26 +232,73 @@ export class MidtransProvider implements PaymentProvider {
 			amount: Number.isFinite(gross) ? Math.round(gross * 100) : undefined,
 			currency: n.currency || "IDR",
 			type: n.transaction_status,
+			...(partial ? { refundedTotal: refundedTotal ?? 0 } : {}),
 		};
 	}
 
-	async fetchStatus(payment: PaymentRef): Promise<ProviderEvent | null> {
-		const res = await providerFetch("midtrans", `${this.opts.apiBase}/v2/${encodeURIComponent(payment.id)}/status`, { headers: this.headers() });
+	/** GET /v2/{order_id}/status with the server key; null when Midtrans has no such transaction. */
+	private async status(orderId: string): Promise<MidtransNotification | null> {
+		const res = await providerFetch("midtrans", `${this.opts.apiBase}/v2/${encodeURIComponent(orderId)}/status`, { headers: this.headers() });
+		const b = res.body as (MidtransNotification & { status_message?: string }) | null;
+		// Unknown order: HTTP 404, or (older API) HTTP 200 with status_code "404" in the body.
+		if (res.status === 404 || String(b?.status_code) === "404") return null;
 		expectOk("midtrans", "status", res);
-		const b = res.body as MidtransNotification & { status_message?: string };
-		if (!b?.transaction_status) return null; // 404 in the body: the payer never opened it
+		if (!b || typeof b !== "object") throw new ProviderError("midtrans", "Midtrans status answered without a body", res.status);
+		if (!b.transaction_status) return null;
+		return b;
+	}
+
+	/**
+	 * The notification's status as Midtrans itself reports it. Everything that decides the
+	 * outcome (transaction_status, fraud_status, amounts, refunds) comes from the status API; the
+	 * notification only says which order to look at. null: nothing to do (still pending, under
+	 * review, or an order Midtrans does not know).
+	 */
+	async confirm(event: unknown): Promise<ProviderEvent | null> {
+		const n = event as MidtransNotification;
+		if (!n?.order_id) throw new WebhookPayloadError("Midtrans notification without order_id");
+		const confirmed = await this.status(n.order_id);
+		if (!confirmed) return null;
+		if (confirmed.order_id && confirmed.order_id !== n.order_id) throw new ProviderError("midtrans", `Midtrans status for ${n.order_id} answered for ${confirmed.order_id}`);
+		return this.parseEvent({ ...confirmed, order_id: n.order_id });
+	}
+
+	/**
+	 * For reconciliation and the expiry sweep. An order Midtrans does not know (HTTP 404: the
+	 * payer never opened the Snap page or picked a method) → null, so a payment past its TTL is
+	 * expired like any other unpaid one instead of failing the sweep.
+	 */
+	async fetchStatus(payment: PaymentRef): Promise<ProviderEvent | null> {
+		const b = await this.status(payment.id);
+		if (!b) return null;
 		return this.parseEvent({ ...b, order_id: payment.id });
 	}
 
+	/**
+	 * Refunds a paid payment. Midtrans refunds only settled transactions of some payment types
+	 * (MIDTRANS_REFUNDABLE); a card still in `capture` is voided with `/cancel` instead, as its
+	 * docs say; other types (virtual accounts, over the counter) cannot be refunded: 422.
+	 */
 	async refund(payment: PaymentRef): Promise<ProviderEvent | null> {
-		const res = await providerFetch("midtrans", `${this.opts.apiBase}/v2/${encodeURIComponent(payment.id)}/refund`, {
+		const current = await this.status(payment.id);
+		if (!current) throw new ProviderRefusedError("midtrans", "Midtrans does not know this transaction", "TRANSACTION_NOT_FOUND");
+		const useCancel = current.transaction_status === "capture";
+		if (!useCancel && current.payment_type && !MIDTRANS_REFUNDABLE.includes(current.payment_type)) {
+			throw new ProviderRefusedError("midtrans", `Midtrans cannot refund ${current.payment_type} payments`, "NOT_REFUNDABLE");
+		}
+		const path = useCancel ? "cancel" : "refund";
+		const res = await providerFetch("midtrans", `${this.opts.apiBase}/v2/${encodeURIComponent(payment.id)}/${path}`, {
 			method: "POST",
 			headers: this.headers(),
-			body: JSON.stringify({ refund_key: `refund-${payment.id}`, amount: payment.amount / 100, reason: "Refunded by recipient" }),
+			body: useCancel ? undefined : JSON.stringify({ refund_key: `refund-${payment.id}`, amount: (payment.amount - (payment.refundedAmount ?? 0)) / 100, reason: "Refunded by recipient" }),
 		});
-		expectOk("midtrans", "refund", res);
+		expectOk("midtrans", path, res);
 		const b = res.body as any;
-		if (String(b?.status_code) !== "200") throw new ProviderError("midtrans", `Midtrans refund refused: ${b?.status_code ?? "?"} ${b?.status_message ?? ""}`.trim(), res.status, b);
-		return null;
+		const code = Number(b?.status_code);
+		if (code >= 200 && code < 300) return null; // the notification settles the status
+		const why = `${b?.status_code ?? "?"} ${b?.status_message ?? ""}`.trim();
+		// 4xx in Midtrans's own status_code: it refuses this request (412: not allowed in this state).
+		if (code >= 400 && code < 500 && ![401, 404, 429].includes(code)) throw new ProviderRefusedError("midtrans", `Midtrans refused the ${path}: ${why}`, String(b?.status_code), code === 412);
+		throw new ProviderError("midtrans", `Midtrans ${path} failed: ${why}`, res.status, b);
 	}
 }

@@ -1,6 +1,7 @@
 import { toMajorString } from "../money";
 import { expectOk, providerFetch } from "./http";
 import {
+	PayerActionRequired,
 	PaymentInputError,
 	ProviderError,
 	WebhookSignatureError,
@@ -48,6 +49,15 @@ const CAPTURE_STATUS: Record<string, PaymentStatus> = {
 	FAILED: "failed",
 	REFUNDED: "refunded",
 };
+
+/**
+ * Capture answers (HTTP 422) after which the payer must act at PayPal again. PayPal's docs: on
+ * INSTRUMENT_DECLINED "restart the payment so the payer can select a different payment option";
+ * REDIRECT_PAYER_FOR_ALTERNATE_FUNDING and PAYER_ACTION_REQUIRED likewise send the payer back to
+ * the approval page. The order stays open, the payment pending. (ORDER_NOT_APPROVED: the payer
+ * has not approved yet; nothing to capture, the payment simply stays pending.)
+ */
+export const PAYER_ACTION_ISSUES = ["INSTRUMENT_DECLINED", "PAYER_ACTION_REQUIRED", "REDIRECT_PAYER_FOR_ALTERNATE_FUNDING"];
 
 const PAYPAL_HEADERS = ["paypal-transmission-id", "paypal-transmission-time", "paypal-transmission-sig", "paypal-cert-url", "paypal-auth-algo"] as const;
 
@@ -160,6 +170,13 @@ export class PayPalProvider implements PaymentProvider {
 	parseEvent(event: unknown): ProviderEvent | null {
 		const e = event as { id?: string; event_type?: string; resource?: any };
 		if (!e || typeof e.id !== "string" || typeof e.event_type !== "string") return null;
+		if (e.event_type === "CHECKOUT.ORDER.APPROVED") {
+			// The payer approved: capture now rather than waiting for them to come back (or for the sweep).
+			const order = e.resource ?? {};
+			if (typeof order.id !== "string") return null;
+			const customId = order.purchase_units?.[0]?.custom_id;
+			return { eventId: e.id, type: e.event_type, paymentId: typeof customId === "string" ? customId : undefined, providerRefs: [order.id], status: "pending", captureRef: order.id };
+		}
 		const status = CAPTURE_EVENTS[e.event_type];
 		if (!status) return null;
 		const r = e.resource ?? {};
@@ -167,9 +184,14 @@ export class PayPalProvider implements PaymentProvider {
 		const upCapture = (r.links ?? []).find((l: any) => l?.rel === "up" && typeof l.href === "string" && l.href.includes("/captures/"))?.href?.split("/captures/")[1];
 		const refs = [orderId, upCapture, e.event_type === "PAYMENT.CAPTURE.COMPLETED" || e.event_type.endsWith("DENIED") ? r.id : undefined].filter((x): x is string => typeof x === "string" && x.length > 0);
 		const currency = r.amount?.currency_code;
+		// A refund's seller_payable_breakdown.total_refunded_amount is the capture's refunded total
+		// so far: below the captured amount it is a partial refund.
+		const total = r.seller_payable_breakdown?.total_refunded_amount;
+		const refundedTotal = e.event_type === "PAYMENT.CAPTURE.REFUNDED" && total?.currency_code ? minorFromValue(total.value, total.currency_code) : undefined;
 		return {
 			eventId: e.id,
 			type: e.event_type,
+			...(refundedTotal !== undefined ? { refundedTotal } : {}),
 			paymentId: typeof r.custom_id === "string" ? r.custom_id : undefined,
 			providerRefs: refs,
 			learnedRefs: status === "paid" && typeof r.id === "string" ? [r.id] : [],
@@ -183,9 +205,18 @@ export class PayPalProvider implements PaymentProvider {
 	async capture(payment: PaymentRef, orderId: string): Promise<ProviderEvent | null> {
 		const res = await this.call("POST", `/v2/checkout/orders/${encodeURIComponent(orderId)}/capture`, "{}", { "PayPal-Request-Id": `capture-${payment.id}` });
 		if (res.status === 422) {
-			const issue = (res.body as any)?.details?.[0]?.issue;
+			const body = res.body as any;
+			const issue = body?.details?.[0]?.issue;
 			if (issue === "ORDER_ALREADY_CAPTURED") return this.orderStatus(payment, orderId, false);
-			if (issue === "INSTRUMENT_DECLINED" || issue === "ORDER_NOT_APPROVED") return null; // the payer may try again
+			if (PAYER_ACTION_ISSUES.includes(issue)) {
+				// Back to PayPal to pick another funding source: the link PayPal gives with the error
+				// (rel "payer-action"/"redirect"), else the order's approval link.
+				const link = (body?.links ?? []).find((l: any) => ["payer-action", "approve", "redirect"].includes(l?.rel) && typeof l.href === "string");
+				const url = link?.href ?? (payment.action?.type === "redirect" ? payment.action.url : undefined);
+				if (!url) throw new ProviderError("paypal", `PayPal capture needs the payer (${issue}) but gave no link`, 422, body);
+				throw new PayerActionRequired("paypal", issue, { type: "redirect", url });
+			}
+			if (issue === "ORDER_NOT_APPROVED") return null;
 		}
 		expectOk("paypal", "capture order", res);
 		return this.fromOrder(payment, res.body);

@@ -5,6 +5,7 @@ import type { PaymentStatus } from "./types";
  * failed, expired, refunded and reversed are final. Every transition is one conditional update
  * (`{_id, status: from}` → `{status: to}`), so a duplicate or concurrent webhook, two nodes or the
  * expiry sweep racing a late settlement cannot move a payment twice: exactly one caller wins.
+ * Every change also increments `rev`, which orders the payment's notifications.
  */
 
 export const TRANSITIONS: Record<PaymentStatus, readonly PaymentStatus[]> = {
@@ -22,6 +23,15 @@ export function canTransition(from: PaymentStatus, to: PaymentStatus): boolean {
 
 export function isFinal(status: PaymentStatus): boolean {
 	return (TRANSITIONS[status] ?? []).length === 0;
+}
+
+/**
+ * The one way back: a dispute the merchant wins (Stripe `charge.dispute.funds_reinstated`, or
+ * `charge.dispute.closed` with status `won`) gives the withdrawn funds back, so a `reversed`
+ * payment is `paid` again. No other event can leave `reversed`; see `reinstate()`.
+ */
+export function canReinstate(from: PaymentStatus): boolean {
+	return from === "reversed";
 }
 
 /**
@@ -55,7 +65,18 @@ export async function transition(store: TransitionStore, id: string, from: Payme
 	const at = now.toISOString();
 	const changed = await store.updateIf(
 		{ _id: id, status: from },
-		{ $set: { ...extra, status: to, previousStatus: from, statusAt: at, updatedAt: at, [timestampField(to)]: at } },
+		{ $set: { ...extra, status: to, previousStatus: from, statusAt: at, updatedAt: at, [timestampField(to)]: at }, $inc: { rev: 1 } },
 	);
 	return changed ? { ok: true, from, to, at } : { ok: false, reason: "lost_race" };
+}
+
+/** reversed → paid after a won dispute: the same conditional update, allowed only from `reversed`. */
+export async function reinstate(store: TransitionStore, id: string, from: PaymentStatus, extra: Record<string, unknown> = {}, now: Date = new Date()): Promise<TransitionResult> {
+	if (!canReinstate(from)) return { ok: false, reason: "invalid_transition" };
+	const at = now.toISOString();
+	const changed = await store.updateIf(
+		{ _id: id, status: from },
+		{ $set: { ...extra, status: "paid", previousStatus: from, statusAt: at, updatedAt: at, reinstatedAt: at }, $inc: { rev: 1, reinstatements: 1 } },
+	);
+	return changed ? { ok: true, from, to: "paid", at } : { ok: false, reason: "lost_race" };
 }

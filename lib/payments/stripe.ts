@@ -17,9 +17,24 @@ export interface StripeOptions {
 	toleranceSec?: number;
 }
 
-/** Stripe refuses a Checkout Session that expires sooner than 30 minutes or later than 24 hours. */
-const MIN_SESSION_SEC = 30 * 60 + 60;
+/**
+ * Stripe refuses a Checkout Session that expires sooner than 30 minutes or later than 24 hours
+ * after it is created. `expires_at` is counted from the payment's own creation time (so every
+ * retry sends the same value: Stripe answers 400 `idempotency_error` to a retry whose parameters
+ * differ), with room for a retry a few minutes later.
+ */
+const MIN_SESSION_SEC = 30 * 60 + 5 * 60;
 const MAX_SESSION_SEC = 24 * 3600 - 60;
+
+/**
+ * The API version every request pins (`Stripe-Version`): the one the `stripe` npm SDK we test
+ * against pins (stripe@23: `2026-10-28.endive`), so the objects our webhooks and calls see have
+ * the shapes its types describe, whatever the account's default version is.
+ */
+export const STRIPE_API_VERSION = "2026-10-28.endive";
+
+/** Dispute statuses of an inquiry (no funds withdrawn yet): `warning_needs_response`, `warning_under_review`, `warning_closed`. */
+const isInquiry = (status: unknown) => typeof status === "string" && status.startsWith("warning_");
 
 export class StripeProvider implements PaymentProvider {
 	readonly name = "stripe" as const;
@@ -27,13 +42,13 @@ export class StripeProvider implements PaymentProvider {
 	constructor(private readonly opts: StripeOptions) {}
 
 	private headers(extra: Record<string, string> = {}) {
-		return { Authorization: `Bearer ${this.opts.secretKey}`, "Content-Type": "application/x-www-form-urlencoded", ...extra };
+		return { Authorization: `Bearer ${this.opts.secretKey}`, "Content-Type": "application/x-www-form-urlencoded", "Stripe-Version": STRIPE_API_VERSION, ...extra };
 	}
 
 	async createPayment(input: CreatePaymentInput): Promise<CreatedPayment> {
-		const nowSec = Math.floor(Date.now() / 1000);
-		const wanted = Math.floor(input.expiresAt.getTime() / 1000) - nowSec;
-		const expiresAt = nowSec + Math.min(Math.max(wanted, MIN_SESSION_SEC), MAX_SESSION_SEC);
+		const createdSec = Math.floor(input.createdAt.getTime() / 1000);
+		const wanted = Math.floor(input.expiresAt.getTime() / 1000) - createdSec;
+		const expiresAt = createdSec + Math.min(Math.max(wanted, MIN_SESSION_SEC), MAX_SESSION_SEC);
 		const form = formEncode({
 			mode: "payment",
 			client_reference_id: input.paymentId,
@@ -112,18 +127,34 @@ export class StripeProvider implements PaymentProvider {
 					...base,
 					paymentId: ourId,
 					providerRefs: [obj.id].filter(Boolean),
+					// Remembered so a refund (which needs the PaymentIntent) works for this payment.
+					learnedRefs: typeof obj.id === "string" ? [obj.id] : [],
 					status: "paid",
 					amount: typeof obj.amount_received === "number" ? obj.amount_received : undefined,
 					currency: typeof obj.currency === "string" ? obj.currency.toUpperCase() : undefined,
 				};
 			case "payment_intent.payment_failed":
-				return { ...base, paymentId: ourId, providerRefs: [obj.id].filter(Boolean), status: "failed" };
-			case "charge.refunded":
-				// A partial refund leaves the donation standing; only a full refund reverses it.
-				if (obj.refunded === false) return null;
-				return { ...base, paymentId: ourId, providerRefs: [pi, obj.id].filter(Boolean), status: "refunded" };
+				// A declined attempt is not final: the payer may try another card in the same
+				// Checkout Session. Only the session's expiry fails the payment.
+				return { ...base, paymentId: ourId, providerRefs: [obj.id].filter(Boolean), learnedRefs: typeof obj.id === "string" ? [obj.id] : [], status: "pending" };
+			case "charge.refunded": {
+				// amount_refunded is cumulative: below the charge's amount it is a partial refund.
+				const total = typeof obj.amount_refunded === "number" ? obj.amount_refunded : undefined;
+				const full = obj.refunded === true || (total !== undefined && typeof obj.amount === "number" && total >= obj.amount);
+				return { ...base, paymentId: ourId, providerRefs: [pi, obj.id].filter(Boolean), status: "refunded", refundedTotal: full ? undefined : total };
+			}
 			case "charge.dispute.created":
-				return { ...base, paymentId: ourId, providerRefs: [pi, obj.charge].filter((x) => typeof x === "string"), status: "reversed" };
+			case "charge.dispute.funds_withdrawn":
+			case "charge.dispute.funds_reinstated":
+			case "charge.dispute.closed": {
+				const refs = [pi, obj.charge].filter((x): x is string => typeof x === "string");
+				const ev = { ...base, paymentId: ourId, providerRefs: refs };
+				if (e.type === "charge.dispute.funds_reinstated" || (e.type === "charge.dispute.closed" && obj.status === "won")) return { ...ev, status: "paid", reinstate: true };
+				// An inquiry (warning_*) withdraws nothing and may close without becoming a dispute.
+				if (e.type === "charge.dispute.closed" && obj.status !== "lost") return null;
+				if (e.type === "charge.dispute.created" && isInquiry(obj.status)) return null;
+				return { ...ev, status: "reversed" };
+			}
 			default:
 				return null;
 		}
@@ -140,7 +171,16 @@ export class StripeProvider implements PaymentProvider {
 	}
 
 	async refund(payment: PaymentRef): Promise<ProviderEvent | null> {
-		const pi = payment.providerRefs.find((r) => r.startsWith("pi_"));
+		let pi = payment.providerRefs.find((r) => r.startsWith("pi_"));
+		if (!pi) {
+			// Paid through an event that did not carry it: the session knows its PaymentIntent.
+			const sessionId = payment.providerRefs.find((r) => r.startsWith("cs_"));
+			if (sessionId) {
+				const res = expectOk("stripe", "retrieve checkout session", await providerFetch("stripe", `${this.opts.apiBase}/v1/checkout/sessions/${encodeURIComponent(sessionId)}`, { headers: this.headers() }));
+				const found = (res.body as any)?.payment_intent;
+				pi = typeof found === "string" ? found : found?.id;
+			}
+		}
 		if (!pi) throw new PaymentInputError("id", "This Stripe payment has no PaymentIntent to refund yet", "NOT_REFUNDABLE");
 		expectOk(
 			"stripe",

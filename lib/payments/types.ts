@@ -26,6 +26,11 @@ export interface CreatePaymentInput {
 	description?: string;
 	/** Where the payer lands after a hosted checkout (success and cancel). */
 	resultUrl: string;
+	/**
+	 * When the payment was first made (from its id): anything derived from time (Stripe's
+	 * `expires_at`) is derived from this, so a retried request is byte-identical.
+	 */
+	createdAt: Date;
 	/** When our side will expire the payment if it is still pending. */
 	expiresAt: Date;
 }
@@ -60,6 +65,16 @@ export interface ProviderEvent {
 	/** Provider references learned from this event, remembered on the payment. */
 	learnedRefs?: string[];
 	type?: string;
+	/**
+	 * For refunds and chargebacks: the total refunded / charged back so far, as the provider
+	 * reports it (cumulative, minor units). Below the payment's amount it is a partial refund:
+	 * the payment stays paid and the difference to what was booked is debited. Absent: in full.
+	 */
+	refundedTotal?: number;
+	/** A won dispute: the funds come back, a reversed payment is paid again. */
+	reinstate?: boolean;
+	/** The payer approved at the provider and the payment must be captured now (PayPal order id). */
+	captureRef?: string;
 }
 
 export interface PaymentRef {
@@ -70,6 +85,10 @@ export interface PaymentRef {
 	providerRefs: string[];
 	amount: number;
 	currency: string;
+	/** The payer's next step as last given (PayPal: the approval link to send them back to). */
+	action?: PaymentAction;
+	/** Refunded so far (partial refunds): a refund is of what remains. */
+	refundedAmount?: number;
 }
 
 export interface PaymentProvider {
@@ -86,6 +105,11 @@ export interface PaymentProvider {
 	capture?(payment: PaymentRef, providerRef: string): Promise<ProviderEvent | null>;
 	/** Refunds a paid payment in full; the final status arrives by webhook (or is returned). */
 	refund?(payment: PaymentRef): Promise<ProviderEvent | null>;
+	/**
+	 * Confirms a verified notification with the provider's API when its signature does not
+	 * cover the status (Midtrans): the event to apply, built from the provider's answer.
+	 */
+	confirm?(event: unknown): Promise<ProviderEvent | null>;
 }
 
 /** A webhook that is not authentic: missing, malformed or wrong signature. Nothing may change. */
@@ -113,6 +137,38 @@ export class PaymentInputError extends Error {
 	) {
 		super(message);
 		this.name = "PaymentInputError";
+	}
+}
+
+/**
+ * The provider refused the request as a bad one (validation, a refund it cannot make, a state
+ * that does not allow it): retrying the same request cannot help, so the caller gets a 4xx with
+ * the provider's reason (422 `PROVIDER_REFUSED`, or 409 when the payment's state is the reason).
+ */
+export class ProviderRefusedError extends Error {
+	constructor(
+		readonly provider: string,
+		message: string,
+		readonly reason: string,
+		readonly conflict = false,
+	) {
+		super(message);
+		this.name = "ProviderRefusedError";
+	}
+}
+
+/**
+ * The payer must act at the provider before the payment can go on (PayPal: INSTRUMENT_DECLINED,
+ * PAYER_ACTION_REQUIRED, REDIRECT_PAYER_FOR_ALTERNATE_FUNDING): send them to `action`.
+ */
+export class PayerActionRequired extends Error {
+	constructor(
+		readonly provider: string,
+		readonly issue: string,
+		readonly action: PaymentAction,
+	) {
+		super(`${provider}: the payer must act (${issue})`);
+		this.name = "PayerActionRequired";
 	}
 }
 

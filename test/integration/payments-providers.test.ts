@@ -166,32 +166,33 @@ describe("midtrans", () => {
 		expect(bad.body.type).toBe("INVALID_SIGNATURE");
 		expect(await statusOf(p.id)).toBe("pending");
 
-		const settled = midtransNotification(midtrans.serverKey, { order_id: p.id, transaction_status: "settlement", gross_amount: "25000.00" });
+		const settled = midtrans.step(p.id, { transaction_status: "settlement", gross_amount: "25000.00" });
 		const ok = await post("midtrans", JSON.stringify(settled));
 		expect(ok.status).toBe(200);
 		expect(ok.body.status).toBe("paid");
 		// Midtrans repeats notifications: the same one again is a duplicate.
 		expect((await post("midtrans", JSON.stringify(settled))).body.duplicate).toBe(true);
 
-		const refund = midtransNotification(midtrans.serverKey, { order_id: p.id, transaction_status: "refund", gross_amount: "25000.00" });
+		const refund = midtrans.step(p.id, { transaction_status: "refund", gross_amount: "25000.00" });
 		expect((await post("midtrans", JSON.stringify(refund))).body.status).toBe("refunded");
 		await waitFor(() => messagesFor(p.id).map((m) => m.status).join() === "paid,refunded", 5000, "paid then refunded");
 	});
 
 	it("waits on a challenged capture, and reverses on a deny after capture", async () => {
 		const p = await create("midtrans", { amount: 1_000_000, currency: "IDR" });
-		const challenge = midtransNotification(midtrans.serverKey, { order_id: p.id, transaction_status: "capture", fraud_status: "challenge", gross_amount: "10000.00" });
+		const challenge = midtrans.step(p.id, { transaction_status: "capture", fraud_status: "challenge", gross_amount: "10000.00", payment_type: "credit_card" });
 		expect((await post("midtrans", JSON.stringify(challenge))).status).toBe(200);
 		expect(await statusOf(p.id)).toBe("pending");
-		const accept = midtransNotification(midtrans.serverKey, { order_id: p.id, transaction_status: "capture", fraud_status: "accept", gross_amount: "10000.00" });
+		const accept = midtrans.step(p.id, { transaction_status: "capture", fraud_status: "accept", gross_amount: "10000.00", payment_type: "credit_card" });
 		expect((await post("midtrans", JSON.stringify(accept))).body.status).toBe("paid");
-		const deny = midtransNotification(midtrans.serverKey, { order_id: p.id, transaction_status: "deny", gross_amount: "10000.00" });
+		const deny = midtrans.step(p.id, { transaction_status: "deny", gross_amount: "10000.00", payment_type: "credit_card" });
 		expect((await post("midtrans", JSON.stringify(deny))).body.status).toBe("reversed");
 
 		const q = await create("midtrans", { amount: 1_000_000, currency: "IDR" });
-		const expire = midtransNotification(midtrans.serverKey, { order_id: q.id, transaction_status: "expire", gross_amount: "10000.00" });
+		const expire = midtrans.step(q.id, { transaction_status: "expire", gross_amount: "10000.00" });
 		expect((await post("midtrans", JSON.stringify(expire))).body.status).toBe("expired");
-		const cancel = midtransNotification(midtrans.serverKey, { order_id: newId(), transaction_status: "cancel", gross_amount: "10000.00" });
+		const unknown = newId();
+		const cancel = midtrans.step(unknown, { transaction_status: "cancel", gross_amount: "10000.00" });
 		expect((await post("midtrans", JSON.stringify(cancel))).body.ignored).toBe("unknown_payment");
 	});
 });

@@ -6,6 +6,12 @@ import type { AddressInfo } from "node:net";
  * Local stand-ins for the payment providers' HTTP APIs, on 127.0.0.1 and an ephemeral port.
  * They answer with the fields MediaShar reads, check the credentials it must send, and record
  * every request so tests can assert on what was sent. Nothing here talks to the internet.
+ *
+ * Where a fake and the provider's documentation or official SDK disagree, the fake is wrong.
+ * Each fake can replay the provider's real sequences: Stripe a decline before a success, partial
+ * refunds and disputes (inquiry, funds withdrawn, won); Midtrans a deny before a settlement, a
+ * genuine pending notification with a forged status, partial refunds, HTTP 404 for an order it
+ * does not know; PayPal INSTRUMENT_DECLINED on capture and partial refunds.
  */
 
 export interface RecordedRequest {
@@ -90,23 +96,83 @@ export interface FakeStripe extends FakeServer {
 	secretKey: string;
 	/** Checkout sessions created, by id, with their decoded form fields. */
 	sessions: Map<string, { id: string; form: URLSearchParams; status: string; payment_status: string; payment_intent: string | null }>;
+	/** Refunds created, by PaymentIntent, with their amounts. */
+	refunds: Map<string, number[]>;
+	/** When set, POST /v1/refunds answers this Stripe error (e.g. `charge_already_refunded`) with HTTP 400. */
+	refundError: { code: string; message: string } | null;
+}
+
+/** A Stripe event as Stripe sends it (`object: "event"`, the object under data.object). */
+export function stripeEvent(type: string, object: Record<string, unknown>, id = `evt_${randomBytes(12).toString("hex")}`) {
+	return { id, object: "event", api_version: "2026-10-28.endive", created: Math.floor(Date.now() / 1000), livemode: false, pending_webhooks: 1, type, data: { object } };
+}
+
+/**
+ * Stripe's real sequences for one Checkout Session whose payment is `paymentId` (sent in the
+ * session and PaymentIntent metadata, as we create them). Each returns the events in order.
+ */
+export function stripeSequences(paymentId: string, opts: { sessionId: string; amount: number; currency: string; pi?: string; charge?: string }) {
+	const pi = opts.pi ?? `pi_${randomBytes(8).toString("hex")}`;
+	const charge = opts.charge ?? `ch_${randomBytes(8).toString("hex")}`;
+	const meta = { payment_id: paymentId };
+	const session = (over: Record<string, unknown>) => ({ id: opts.sessionId, object: "checkout.session", client_reference_id: paymentId, metadata: meta, payment_intent: pi, amount_total: opts.amount, currency: opts.currency, ...over });
+	const chargeObj = (over: Record<string, unknown>) => ({ id: charge, object: "charge", payment_intent: pi, metadata: meta, amount: opts.amount, currency: opts.currency, ...over });
+	const dispute = (status: string) => ({ id: `dp_${charge}`, object: "dispute", charge, payment_intent: pi, amount: opts.amount, currency: opts.currency, status, metadata: {} });
+	return {
+		pi,
+		charge,
+		/** A declined card, then a successful retry in the same session. */
+		declineThenSuccess: () => [
+			stripeEvent("payment_intent.payment_failed", { id: pi, object: "payment_intent", metadata: meta, status: "requires_payment_method", last_payment_error: { code: "card_declined", decline_code: "generic_decline" } }),
+			stripeEvent("checkout.session.completed", session({ status: "complete", payment_status: "paid" })),
+			stripeEvent("payment_intent.succeeded", { id: pi, object: "payment_intent", metadata: meta, amount_received: opts.amount, currency: opts.currency, status: "succeeded" }),
+		],
+		paid: () => [stripeEvent("payment_intent.succeeded", { id: pi, object: "payment_intent", metadata: meta, amount_received: opts.amount, currency: opts.currency, status: "succeeded" })],
+		expired: () => [stripeEvent("checkout.session.expired", session({ status: "expired", payment_status: "unpaid" }))],
+		/** charge.refunded after each refund: amount_refunded is cumulative. */
+		refunds: (...amounts: number[]) => {
+			let total = 0;
+			return amounts.map((a) => {
+				total += a;
+				return stripeEvent("charge.refunded", chargeObj({ amount_refunded: total, refunded: total >= opts.amount }));
+			});
+		},
+		/** An inquiry (no funds withdrawn), then closed without becoming a dispute. */
+		inquiry: () => [stripeEvent("charge.dispute.created", dispute("warning_needs_response")), stripeEvent("charge.dispute.closed", dispute("warning_closed"))],
+		/** A dispute: created (funds withdrawn) … */
+		disputeWithdrawn: () => [stripeEvent("charge.dispute.created", dispute("needs_response")), stripeEvent("charge.dispute.funds_withdrawn", dispute("needs_response"))],
+		/** … and won: funds reinstated, then closed as won. */
+		disputeWon: () => [stripeEvent("charge.dispute.funds_reinstated", dispute("won")), stripeEvent("charge.dispute.closed", dispute("won"))],
+		disputeLost: () => [stripeEvent("charge.dispute.closed", dispute("lost"))],
+	};
 }
 
 export async function startFakeStripe(secretKey = "sk_test_fake"): Promise<FakeStripe> {
 	const s = (await startFakeServer()) as FakeStripe;
 	s.secretKey = secretKey;
 	s.sessions = new Map();
+	s.refunds = new Map();
+	s.refundError = null;
 	const authorized = (req: RecordedRequest) => req.headers.authorization === `Bearer ${secretKey}`;
-	const byIdempotency = new Map<string, string>();
+	const byIdempotency = new Map<string, { id: string; body: string }>();
 	s.route("POST /v1/checkout/sessions", (req) => {
 		if (!authorized(req)) return { status: 401, body: { error: { message: "Invalid API Key provided" } } };
 		const key = String(req.headers["idempotency-key"] ?? "");
-		const prior = key && byIdempotency.get(key);
+		const prior = key ? byIdempotency.get(key) : undefined;
+		// Stripe: a retry under the same Idempotency-Key with different parameters is refused.
+		if (prior && prior.body !== req.body) {
+			return { status: 400, body: { error: { type: "idempotency_error", message: "Keys for idempotent requests can only be used with the same parameters they were first used with." } } };
+		}
 		const form = new URLSearchParams(req.body);
-		const id = prior || `cs_test_${randomBytes(8).toString("hex")}`;
+		const createdSec = Math.floor(Date.now() / 1000);
+		const expiresAt = Number(form.get("expires_at"));
+		if (form.has("expires_at") && (expiresAt < createdSec + 30 * 60 || expiresAt > createdSec + 24 * 3600)) {
+			return { status: 400, body: { error: { type: "invalid_request_error", param: "expires_at", message: "The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation." } } };
+		}
+		const id = prior?.id || `cs_test_${randomBytes(8).toString("hex")}`;
 		if (!prior) {
 			s.sessions.set(id, { id, form, status: "open", payment_status: "unpaid", payment_intent: null });
-			if (key) byIdempotency.set(key, id);
+			if (key) byIdempotency.set(key, { id, body: req.body });
 		}
 		return { body: { id, object: "checkout.session", url: `https://checkout.stripe.test/c/pay/${id}`, expires_at: Number(form.get("expires_at")), status: "open" } };
 	});
@@ -130,7 +196,13 @@ export async function startFakeStripe(secretKey = "sk_test_fake"): Promise<FakeS
 	});
 	s.route("POST /v1/refunds", (req) => {
 		if (!authorized(req)) return { status: 401, body: { error: { message: "Invalid API Key provided" } } };
-		return { body: { id: `re_${randomBytes(6).toString("hex")}`, object: "refund", status: "succeeded", payment_intent: new URLSearchParams(req.body).get("payment_intent") } };
+		if (s.refundError) return { status: 400, body: { error: { type: "invalid_request_error", ...s.refundError } } };
+		const form = new URLSearchParams(req.body);
+		const pi = form.get("payment_intent");
+		if (!pi) return { status: 400, body: { error: { type: "invalid_request_error", code: "parameter_missing", message: "Must provide charge or payment_intent." } } };
+		const amount = Number(form.get("amount") || 0);
+		s.refunds.set(pi, [...(s.refunds.get(pi) ?? []), amount]);
+		return { body: { id: `re_${randomBytes(6).toString("hex")}`, object: "refund", status: "succeeded", payment_intent: pi, amount } };
 	});
 	return s;
 }
@@ -139,16 +211,37 @@ export async function startFakeStripe(secretKey = "sk_test_fake"): Promise<FakeS
 
 export interface FakeMidtrans extends FakeServer {
 	serverKey: string;
-	/** Transaction status answered by GET /v2/:order_id/status. */
-	statuses: Map<string, Record<string, string>>;
+	/** Transaction status answered by GET /v2/:order_id/status (absent: HTTP 404, as Midtrans answers). */
+	statuses: Map<string, Record<string, unknown>>;
+	/** Order ids whose status check answers HTTP 503 (Midtrans having a bad moment). */
+	failing: Set<string>;
+	/**
+	 * Replays one step of a real sequence: sets the order's status at "Midtrans" and returns the
+	 * HTTP notification Midtrans sends for it (signed with the server key).
+	 */
+	step(orderId: string, fields: { transaction_status: string; gross_amount: string; fraud_status?: string; payment_type?: string; refund_amount?: string; refunds?: { refund_amount: string }[] }): Record<string, string>;
 }
 
 export async function startFakeMidtrans(serverKey = "SB-Mid-server-fake"): Promise<FakeMidtrans> {
 	const s = (await startFakeServer()) as FakeMidtrans;
 	s.serverKey = serverKey;
 	s.statuses = new Map();
+	s.failing = new Set();
+	s.step = (orderId, fields) => {
+		const prior = s.statuses.get(orderId) ?? {};
+		const transaction_id = String(prior.transaction_id ?? `tx-${orderId}`);
+		const { refunds, ...flat } = fields;
+		s.statuses.set(orderId, { ...prior, payment_type: "qris", currency: "IDR", transaction_id, ...flat, ...(refunds ? { refunds } : {}), status_code: statusCodeOf(fields.transaction_status) });
+		return midtransNotification(serverKey, { order_id: orderId, transaction_id, ...fields });
+	};
 	const authorized = (req: RecordedRequest) => req.headers.authorization === `Basic ${Buffer.from(`${serverKey}:`).toString("base64")}`;
 	const unauthorized = { status: 401, body: { status_code: "401", status_message: "Access denied due to unauthorized transaction" } };
+	// Midtrans takes an order_id or a transaction_id wherever its paths name one.
+	const lookup = (idOrTx: string): [string, Record<string, unknown>] | undefined => {
+		const st = s.statuses.get(idOrTx);
+		if (st) return [idOrTx, st];
+		return [...s.statuses.entries()].find(([, v]) => v.transaction_id === idOrTx);
+	};
 	s.route("POST /snap/v1/transactions", (req) => {
 		if (!authorized(req)) return unauthorized;
 		const token = randomBytes(16).toString("hex");
@@ -178,28 +271,59 @@ export async function startFakeMidtrans(serverKey = "SB-Mid-server-fake"): Promi
 	});
 	s.route("GET /v2/:orderId/status", (req) => {
 		if (!authorized(req)) return unauthorized;
-		const st = s.statuses.get(params(req).orderId);
-		if (!st) return { body: { status_code: "404", status_message: "Transaction doesn't exist." } };
-		return { body: { status_code: "200", order_id: params(req).orderId, ...st } };
+		if (s.failing.has(params(req).orderId)) return { status: 503, body: { status_code: "503", status_message: "Service unavailable" } };
+		const found = lookup(params(req).orderId);
+		// Midtrans answers an order it does not know with HTTP 404 (and status_code "404").
+		if (!found) return { status: 404, body: { status_code: "404", status_message: "Transaction doesn't exist.", id: randomBytes(8).toString("hex") } };
+		const [orderId, st] = found;
+		return { body: { status_code: statusCodeOf(String(st.transaction_status)), status_message: "Success, transaction is found", order_id: orderId, ...st } };
+	});
+	// Cancel: for a card still in `capture` (or a pending payment); a settled one must be refunded instead.
+	s.route("POST /v2/:orderId/cancel", (req) => {
+		if (!authorized(req)) return unauthorized;
+		const st = lookup(params(req).orderId)?.[1];
+		if (!st) return { status: 404, body: { status_code: "404", status_message: "Transaction doesn't exist." } };
+		if (!["capture", "pending", "authorize"].includes(String(st.transaction_status))) return { body: { status_code: "412", status_message: "Merchant cannot modify the status of the transaction" } };
+		st.transaction_status = "cancel";
+		return { body: { status_code: "200", status_message: "Success, transaction is canceled", order_id: params(req).orderId, transaction_status: "cancel" } };
+	});
+	// Refund: only settled transactions of refundable payment types (Midtrans's Refund API).
+	s.route("POST /v2/:orderId/refund", (req) => {
+		if (!authorized(req)) return unauthorized;
+		const st = lookup(params(req).orderId)?.[1];
+		if (!st) return { status: 404, body: { status_code: "404", status_message: "Transaction doesn't exist." } };
+		if (st.transaction_status !== "settlement" && st.transaction_status !== "partial_refund") return { body: { status_code: "412", status_message: "Merchant cannot modify the status of the transaction" } };
+		if (!["credit_card", "gopay", "shopeepay", "dana", "ovo", "qris", "kredivo", "akulaku"].includes(String(st.payment_type))) return { body: { status_code: "412", status_message: "Payment type does not support refund" } };
+		const b = JSON.parse(req.body || "{}");
+		return { body: { status_code: "200", status_message: "Success, refund request is approved", order_id: params(req).orderId, refund_key: b.refund_key, refund_amount: String(b.amount ?? st.gross_amount) } };
 	});
 	return s;
 }
 
+/** Midtrans's status_code for a transaction_status (what its notifications and status API carry). */
+function statusCodeOf(transactionStatus: string): string {
+	if (["settlement", "capture", "refund", "partial_refund", "chargeback", "partial_chargeback", "cancel"].includes(transactionStatus)) return "200";
+	if (transactionStatus === "pending" || transactionStatus === "authorize") return "201";
+	if (transactionStatus === "expire") return "407";
+	return "202"; // deny, failure
+}
+
 /** A Midtrans HTTP notification body for an order, signed with the server key (or not). */
-export function midtransNotification(serverKey: string, fields: { order_id: string; transaction_status: string; gross_amount: string; status_code?: string; fraud_status?: string; transaction_id?: string }, forge = false) {
-	const status_code = fields.status_code ?? (["settlement", "capture", "refund"].includes(fields.transaction_status) ? "200" : fields.transaction_status === "pending" ? "201" : "202");
+export function midtransNotification(serverKey: string, fields: { order_id: string; transaction_status: string; gross_amount: string; status_code?: string; fraud_status?: string; transaction_id?: string; payment_type?: string; refund_amount?: string }, forge = false) {
+	const status_code = fields.status_code ?? statusCodeOf(fields.transaction_status);
 	const n: Record<string, string> = {
 		transaction_time: "2026-01-01 10:00:00",
 		transaction_id: fields.transaction_id ?? `tx-${fields.order_id}`,
 		status_message: "midtrans payment notification",
 		status_code,
-		payment_type: "qris",
+		payment_type: fields.payment_type ?? "qris",
 		order_id: fields.order_id,
 		merchant_id: "G000000000",
 		gross_amount: fields.gross_amount,
 		currency: "IDR",
 		transaction_status: fields.transaction_status,
 		...(fields.fraud_status ? { fraud_status: fields.fraud_status } : {}),
+		...(fields.refund_amount ? { refund_amount: fields.refund_amount } : {}),
 	};
 	const key = forge ? "not-the-server-key" : serverKey;
 	// Computed independently of lib/payments/midtrans.ts so the test checks the real formula.
@@ -214,7 +338,7 @@ export interface FakePayPal extends FakeServer {
 	clientSecret: string;
 	webhookId: string;
 	tokensIssued: number;
-	orders: Map<string, { id: string; status: string; custom_id: string; amount: { currency_code: string; value: string }; capture?: { id: string; status: string } }>;
+	orders: Map<string, { id: string; status: string; custom_id: string; amount: { currency_code: string; value: string }; capture?: { id: string; status: string }; declineNext?: string; refunded?: number }>;
 	/** Headers of a webhook delivery this fake "PayPal" would accept for `body`. */
 	signWebhook(body: string, webhookId?: string): Record<string, string>;
 }
@@ -269,6 +393,24 @@ export async function startFakePayPal(opts: { clientId?: string; clientSecret?: 
 		if (!o) return { status: 404, body: { name: "RESOURCE_NOT_FOUND" } };
 		if (o.capture) return { status: 422, body: { name: "UNPROCESSABLE_ENTITY", details: [{ issue: "ORDER_ALREADY_CAPTURED" }] } };
 		if (o.status !== "APPROVED") return { status: 422, body: { name: "UNPROCESSABLE_ENTITY", details: [{ issue: "ORDER_NOT_APPROVED" }] } };
+		if (o.declineNext) {
+			// The funding source failed: the payer must go back and pick another (PayPal's "restart").
+			const issue = o.declineNext;
+			o.declineNext = undefined;
+			o.status = "PAYER_ACTION_REQUIRED";
+			return {
+				status: 422,
+				body: {
+					name: "UNPROCESSABLE_ENTITY",
+					details: [{ issue, description: "The instrument presented was either declined by the processor or bank, or it can't be used for this payment." }],
+					message: "The requested action could not be performed, semantically incorrect, or failed business validation.",
+					links: [
+						{ href: `https://www.paypal.test/checkoutnow?token=${o.id}`, rel: "redirect", method: "GET" },
+						{ href: `https://developer.paypal.com/docs/api/orders/v2/#error-${issue}`, rel: "information_link", method: "GET" },
+					],
+				},
+			};
+		}
 		o.status = "COMPLETED";
 		o.capture = { id: `CAP${randomBytes(6).toString("hex").toUpperCase()}`, status: "COMPLETED" };
 		return { status: 201, body: orderBody(o) };
@@ -279,6 +421,17 @@ export async function startFakePayPal(opts: { clientId?: string; clientSecret?: 
 		if (!o) return { status: 404, body: { name: "RESOURCE_NOT_FOUND" } };
 		return { body: orderBody(o) };
 	});
+	s.route("POST /v2/payments/captures/:id/refund", (req) => {
+		if (!bearer(req)) return unauthorized;
+		const o = [...s.orders.values()].find((x) => x.capture?.id === params(req).id);
+		if (!o) return { status: 404, body: { name: "RESOURCE_NOT_FOUND", details: [{ issue: "INVALID_RESOURCE_ID" }] } };
+		const captured = Math.round(Number(o.amount.value) * 100);
+		if ((o.refunded ?? 0) >= captured) return { status: 422, body: { name: "UNPROCESSABLE_ENTITY", details: [{ issue: "CAPTURE_FULLY_REFUNDED", description: "The capture has already been fully refunded" }] } };
+		const b = JSON.parse(req.body || "{}");
+		const amount = b.amount ? Math.round(Number(b.amount.value) * 100) : captured - (o.refunded ?? 0);
+		o.refunded = (o.refunded ?? 0) + amount;
+		return { status: 201, body: { id: `REF${randomBytes(6).toString("hex").toUpperCase()}`, status: "COMPLETED" } };
+	});
 	s.route("POST /v1/notifications/verify-webhook-signature", (req) => {
 		if (!bearer(req)) return unauthorized;
 		const b = JSON.parse(req.body);
@@ -288,6 +441,24 @@ export async function startFakePayPal(opts: { clientId?: string; clientSecret?: 
 		return { body: { verification_status: ok ? "SUCCESS" : "FAILURE" } };
 	});
 	return s;
+}
+
+/** A PAYMENT.CAPTURE.REFUNDED event as PayPal sends it: the refund, with the capture's refunded total so far. */
+export function paypalRefundEvent(captureId: string, refund: { currency: string; value: string; totalRefunded: string; customId?: string }, id = `WH-${randomBytes(8).toString("hex")}`) {
+	return {
+		id,
+		event_version: "1.0",
+		resource_type: "refund",
+		event_type: "PAYMENT.CAPTURE.REFUNDED",
+		resource: {
+			id: `REF${randomBytes(6).toString("hex").toUpperCase()}`,
+			status: "COMPLETED",
+			amount: { currency_code: refund.currency, value: refund.value },
+			seller_payable_breakdown: { gross_amount: { currency_code: refund.currency, value: refund.value }, total_refunded_amount: { currency_code: refund.currency, value: refund.totalRefunded } },
+			...(refund.customId ? { custom_id: refund.customId } : {}),
+			links: [{ rel: "up", method: "GET", href: `https://api-m.paypal.test/v2/payments/captures/${captureId}` }],
+		},
+	};
 }
 
 /** Marks a fake PayPal order approved, as if the payer clicked "Pay Now". */

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { sign } from "../../../lib/signature";
 import { MidtransProvider, mapMidtransStatus, midtransSignature } from "../../../lib/payments/midtrans";
 import { StripeProvider } from "../../../lib/payments/stripe";
@@ -17,6 +17,7 @@ const input = (over: Record<string, unknown> = {}) => ({
 	email: "budi@example.test",
 	description: "Donation to alice",
 	resultUrl: "http://pay.example.test/pay/result/01JPAYMENT00000000000000001",
+	createdAt: new Date(),
 	expiresAt: new Date(Date.now() + 30 * 60_000),
 	...over,
 });
@@ -98,11 +99,12 @@ describe("midtrans provider", () => {
 			["settlement", undefined, { status: "paid" }],
 			["capture", "accept", { status: "paid" }],
 			["capture", "challenge", null],
-			["capture", "deny", { status: "failed", ifPaid: "reversed" }],
+			["capture", "deny", { status: "pending", ifPaid: "reversed" }],
 			["pending", undefined, null],
 			["authorize", undefined, null],
-			["deny", undefined, { status: "failed", ifPaid: "reversed" }],
-			["cancel", undefined, { status: "failed", ifPaid: "reversed" }],
+			// Midtrans: a deny usually allows a retry that may still settle; not final.
+			["deny", undefined, { status: "pending", ifPaid: "reversed" }],
+			["cancel", undefined, { status: "failed", ifPaid: "refunded" }],
 			["failure", undefined, { status: "failed" }],
 			["expire", undefined, { status: "expired" }],
 			["refund", undefined, { status: "refunded", ifPaid: "refunded" }],
@@ -191,6 +193,22 @@ describe("stripe provider", () => {
 		expect((await stripe.createPayment(input({ currency: "USD", amount: 500 }))).providerRef).toBe(created.providerRef);
 	});
 
+	it("sends the same expires_at when the same payment is retried later (Stripe refuses a changed idempotent request)", async () => {
+		const createdAt = new Date();
+		const first = await stripe.createPayment(input({ paymentId: "01JPAYMENT0000000000000RETRY", currency: "USD", amount: 500, createdAt }));
+		vi.useFakeTimers({ toFake: ["Date"] });
+		try {
+			vi.setSystemTime(Date.now() + 120_000);
+			const retried = await stripe.createPayment(input({ paymentId: "01JPAYMENT0000000000000RETRY", currency: "USD", amount: 500, createdAt }));
+			expect(retried.providerRef).toBe(first.providerRef);
+		} finally {
+			vi.useRealTimers();
+		}
+		const bodies = fake.requests.filter((r) => r.headers["idempotency-key"] === "01JPAYMENT0000000000000RETRY").map((r) => r.body);
+		expect(bodies).toHaveLength(2);
+		expect(bodies[1]).toBe(bodies[0]);
+	});
+
 	it("refuses a bad secret key as a provider error", async () => {
 		const bad = new StripeProvider({ secretKey: "sk_wrong", apiBase: fake.url });
 		await expect(bad.createPayment(input({ currency: "USD", amount: 500 }))).rejects.toBeInstanceOf(ProviderError);
@@ -218,17 +236,30 @@ describe("stripe provider", () => {
 			["checkout.session.async_payment_failed", { id: "cs_1", client_reference_id: "P1" }, "failed"],
 			["checkout.session.expired", { id: "cs_1", client_reference_id: "P1" }, "expired"],
 			["payment_intent.succeeded", { id: "pi_1", metadata: { payment_id: "P1" }, amount_received: 500, currency: "usd" }, "paid"],
-			["payment_intent.payment_failed", { id: "pi_1", metadata: { payment_id: "P1" } }, "failed"],
-			["charge.refunded", { id: "ch_1", payment_intent: "pi_1", refunded: true }, "refunded"],
-			["charge.refunded", { id: "ch_1", payment_intent: "pi_1", refunded: false }, null],
-			["charge.dispute.created", { id: "dp_1", charge: "ch_1", payment_intent: "pi_1" }, "reversed"],
+			// A decline is not final: the payer may retry in the same Checkout Session.
+			["payment_intent.payment_failed", { id: "pi_1", metadata: { payment_id: "P1" } }, "pending"],
+			["charge.refunded", { id: "ch_1", payment_intent: "pi_1", refunded: true, amount: 500, amount_refunded: 500 }, "refunded"],
+			["charge.refunded", { id: "ch_1", payment_intent: "pi_1", refunded: false, amount: 500, amount_refunded: 200 }, "refunded"],
+			["charge.dispute.created", { id: "dp_1", charge: "ch_1", payment_intent: "pi_1", status: "needs_response" }, "reversed"],
+			["charge.dispute.created", { id: "dp_1", charge: "ch_1", payment_intent: "pi_1", status: "warning_needs_response" }, null],
+			["charge.dispute.funds_withdrawn", { id: "dp_1", charge: "ch_1", payment_intent: "pi_1", status: "needs_response" }, "reversed"],
+			["charge.dispute.funds_reinstated", { id: "dp_1", charge: "ch_1", payment_intent: "pi_1", status: "won" }, "paid"],
+			["charge.dispute.closed", { id: "dp_1", charge: "ch_1", payment_intent: "pi_1", status: "won" }, "paid"],
+			["charge.dispute.closed", { id: "dp_1", charge: "ch_1", payment_intent: "pi_1", status: "lost" }, "reversed"],
+			["charge.dispute.closed", { id: "dp_1", charge: "ch_1", payment_intent: "pi_1", status: "warning_closed" }, null],
 			["customer.created", { id: "cus_1" }, null],
 		];
 		for (const [type, obj, expected] of cases) expect(stripe.parseEvent(event(type, obj))?.status ?? null, type).toBe(expected);
 		const paid = stripe.parseEvent(event("checkout.session.completed", { id: "cs_1", payment_status: "paid", client_reference_id: "P1", payment_intent: "pi_1", amount_total: 500, currency: "usd" }))!;
 		expect(paid).toMatchObject({ paymentId: "P1", amount: 500, currency: "USD", learnedRefs: ["pi_1"] });
+		// payment_intent.succeeded records the PaymentIntent (a refund needs it).
+		expect(stripe.parseEvent(event("payment_intent.succeeded", { id: "pi_9", metadata: { payment_id: "P1" }, amount_received: 500, currency: "usd" }))!.learnedRefs).toEqual(["pi_9"]);
+		// Partial refunds carry the cumulative refunded amount; a full one does not need it.
+		expect(stripe.parseEvent(event("charge.refunded", { id: "ch_1", payment_intent: "pi_1", refunded: false, amount: 500, amount_refunded: 200 }))!.refundedTotal).toBe(200);
+		expect(stripe.parseEvent(event("charge.refunded", { id: "ch_1", payment_intent: "pi_1", refunded: true, amount: 500, amount_refunded: 500 }))!.refundedTotal).toBeUndefined();
+		expect(stripe.parseEvent(event("charge.dispute.closed", { id: "dp_1", charge: "ch_1", payment_intent: "pi_1", status: "won" }))!.reinstate).toBe(true);
 		// A dispute carries no metadata: it is matched through the PaymentIntent.
-		expect(stripe.parseEvent(event("charge.dispute.created", { id: "dp_1", charge: "ch_1", payment_intent: "pi_1" }))!.providerRefs).toContain("pi_1");
+		expect(stripe.parseEvent(event("charge.dispute.created", { id: "dp_1", charge: "ch_1", payment_intent: "pi_1", status: "needs_response" }))!.providerRefs).toContain("pi_1");
 	});
 
 	it("reads a completed session for reconciliation", async () => {
@@ -282,7 +313,11 @@ describe("paypal provider", () => {
 	it("maps capture events", () => {
 		const map: Record<string, string> = { "PAYMENT.CAPTURE.COMPLETED": "paid", "PAYMENT.CAPTURE.DENIED": "failed", "PAYMENT.CAPTURE.REFUNDED": "refunded", "PAYMENT.CAPTURE.REVERSED": "reversed" };
 		for (const [type, status] of Object.entries(map)) expect(pp.parseEvent(JSON.parse(webhook(type, { id: "X", custom_id: "P1" })))!.status).toBe(status);
-		expect(pp.parseEvent(JSON.parse(webhook("CHECKOUT.ORDER.APPROVED", { id: "ORD1" })))).toBeNull();
+		// An approved order is captured at once.
+		expect(pp.parseEvent(JSON.parse(webhook("CHECKOUT.ORDER.APPROVED", { id: "ORD1", status: "APPROVED", purchase_units: [{ custom_id: "P1" }] })))).toMatchObject({ paymentId: "P1", captureRef: "ORD1", status: "pending" });
+		// A partial refund: total_refunded_amount is the capture's refunded total so far.
+		const partial = pp.parseEvent(JSON.parse(webhook("PAYMENT.CAPTURE.REFUNDED", { id: "REF2", amount: { currency_code: "USD", value: "2.00" }, seller_payable_breakdown: { total_refunded_amount: { currency_code: "USD", value: "3.50" } } })))!;
+		expect(partial).toMatchObject({ status: "refunded", refundedTotal: 350 });
 		const refund = pp.parseEvent(JSON.parse(webhook("PAYMENT.CAPTURE.REFUNDED", { id: "REF1", links: [{ rel: "up", href: `${fake.url}/v2/payments/captures/CAP9` }] })))!;
 		expect(refund.providerRefs).toEqual(["CAP9"]);
 	});

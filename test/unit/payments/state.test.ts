@@ -3,7 +3,7 @@ import { ServiceBroker } from "moleculer";
 import { DbMixin, type Collection } from "../../../mixins/db.mixin";
 import { newId } from "../../../lib/ids";
 import { PAYMENT_STATUSES, type PaymentStatus } from "../../../lib/payments/types";
-import { canTransition, isFinal, targetFor, transition } from "../../../lib/payments/state";
+import { canReinstate, canTransition, isFinal, reinstate, targetFor, transition } from "../../../lib/payments/state";
 
 const ALLOWED: [PaymentStatus, PaymentStatus][] = [
 	["pending", "paid"],
@@ -95,5 +95,25 @@ describe("payment state machine", () => {
 		expect(targetFor("paid", { status: "failed", ifPaid: "reversed" })).toBe("reversed");
 		expect(targetFor("paid", { status: "refunded" })).toBe("refunded");
 		expect(targetFor("pending", { status: "paid" })).toBe("paid");
+	});
+
+	it("counts every change in rev", async () => {
+		const id = await paymentIn("pending");
+		await transition(store, id, "pending", "paid");
+		await transition(store, id, "paid", "reversed");
+		expect((await store.findById(id))!.rev).toBe(2);
+	});
+
+	it("reinstates only a reversed payment (a won dispute), once per reversal", async () => {
+		expect(PAYMENT_STATUSES.filter(canReinstate)).toEqual(["reversed"]);
+		for (const from of PAYMENT_STATUSES.filter((s) => s !== "reversed")) {
+			const id = await paymentIn(from);
+			expect(await reinstate(store, id, from)).toEqual({ ok: false, reason: "invalid_transition" });
+			expect((await store.findById(id))!.status).toBe(from);
+		}
+		const id = await paymentIn("reversed");
+		const results = await Promise.all(Array.from({ length: 5 }, () => reinstate(store, id, "reversed", { notifyPending: true })));
+		expect(results.filter((r) => r.ok)).toHaveLength(1);
+		expect(await store.findById(id)).toMatchObject({ status: "paid", previousStatus: "reversed", reinstatements: 1, notifyPending: true });
 	});
 });
