@@ -60,6 +60,9 @@ const balance = async (streamer: typeof usd, currency: string) => ((await api("G
 const debitsOf = async (streamer: typeof usd, donationId: string) =>
 	(await api("GET", "/api/me/ledger?limit=100", undefined, { token: streamer.token })).body.items.filter((e: any) => e.donationId === donationId && e.kind !== "credit").map((e: any) => e.gross);
 
+const statsTotal = async (streamer: typeof usd, currency: string) =>
+	((await api("GET", `/api/users/${streamer.username}/stats`)).body.totals.find((t: any) => t.currency === currency) ?? { amount: 0, count: 0 }) as { amount: number; count: number };
+
 async function until(streamer: typeof usd, id: string, check: (d: any) => boolean, what: string) {
 	await waitFor(async () => check(await donation(streamer, id)), 8000, what);
 	return donation(streamer, id);
@@ -124,6 +127,7 @@ describe("stripe", () => {
 		await postStripe(d.seq.paid()[0]);
 		await until(usd, d.donationId, (x) => x.status === "paid", "paid");
 		const before = await balance(usd, "USD");
+		const statsBefore = await statsTotal(usd, "USD");
 		for (const ev of d.seq.inquiry()) expect((await postStripe(ev)).status).toBe(200);
 		expect((await payment(d.paymentId)).status).toBe("paid");
 
@@ -132,12 +136,16 @@ describe("stripe", () => {
 		expect((await postStripe(withdrawn)).body.result).toBe("no_change");
 		await until(usd, d.donationId, (x) => x.status === "reversed", "reversed");
 		await waitFor(async () => (await balance(usd, "USD")) === before - 700, 8000, "debited");
+		await waitFor(async () => (await statsTotal(usd, "USD")).amount === statsBefore.amount - 700, 8000, "stats without it");
 
 		const [reinstated, closedWon] = d.seq.disputeWon();
 		expect((await postStripe(reinstated)).body).toMatchObject({ status: "paid", result: "applied" });
 		expect((await postStripe(closedWon)).body.result).toBe("no_change");
 		await until(usd, d.donationId, (x) => x.status === "paid", "paid again");
 		await waitFor(async () => (await balance(usd, "USD")) === before, 8000, "credited back");
+		// Counted in the stats again, once.
+		await waitFor(async () => (await statsTotal(usd, "USD")).amount === statsBefore.amount, 8000, "stats with it again");
+		expect((await statsTotal(usd, "USD")).count).toBe(statsBefore.count);
 		// The reversal's message delivered again after the reinstatement, and the reinstatement's
 		// again: nothing changes (the channel handler itself, awaited).
 		const donations = h.broker.getLocalService("donations") as any;
