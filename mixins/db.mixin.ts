@@ -9,6 +9,7 @@ import { isId } from "../lib/ids";
 import { RemoteAdapter } from "../lib/cluster/remote-adapter";
 import { closeFileDatastore, createFileDatastore } from "../lib/nedb-file";
 import { installIndexFastPath } from "../lib/nedb-index";
+import { PostgresAdapter } from "../lib/db/postgres";
 
 // NeDB (files and in-memory): updates that leave an index key unchanged stay cheap in big buckets.
 installIndexFastPath();
@@ -66,6 +67,7 @@ export class Collection<T extends Doc = Doc> {
 	static createAdapter(name: string, kind: DbKind): any {
 		const cfg = dbConfig();
 		if (kind === "mongo") return new MongoAdapter(cfg.mongoUri!, { useUnifiedTopology: true });
+		if (kind === "postgres") return new PostgresAdapter(name, cfg.postgres!);
 		if (kind === "remote") return new RemoteAdapter(name);
 		if (kind === "nedb") {
 			fs.mkdirSync(cfg.dataDir, { recursive: true });
@@ -87,7 +89,7 @@ export class Collection<T extends Doc = Doc> {
 	}
 
 	async ensureIndexes() {
-		if (this.kind === "remote") return this.adapter.ensureIndexes(this.indexes);
+		if (this.kind === "remote" || this.kind === "postgres") return this.adapter.ensureIndexes(this.indexes);
 		if (this.kind === "mongo") {
 			for (const idx of this.indexes) {
 				const fields = Array.isArray(idx.fields) ? idx.fields : [idx.fields];
@@ -185,7 +187,7 @@ export class Collection<T extends Doc = Doc> {
 	/** Insert-or-update by a unique query (counters, aggregates). */
 	async upsert(query: Record<string, unknown>, update: Record<string, unknown>): Promise<void> {
 		if (this.kind === "mongo") await this.adapter.collection.updateOne(query, update, { upsert: true });
-		else if (this.kind === "remote") await this.adapter.upsert(query, update);
+		else if (this.kind === "remote" || this.kind === "postgres") await this.adapter.upsert(query, update);
 		else await this.adapter.db.updateAsync(query, update, { upsert: true });
 	}
 

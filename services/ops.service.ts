@@ -5,6 +5,7 @@ import { circuitEntries, probe, readyReport, requiredServices, servicesReport, t
 import { escapeLabelValue, renderPrometheus, type NodeMetrics } from "../lib/ops/prometheus";
 import { buildOpenApi, type RouteInfo, type ServiceInfo } from "../lib/ops/openapi";
 import { dbConfig } from "../lib/db-config";
+import { pingPostgres } from "../lib/db/postgres";
 import { ROOT } from "../lib/paths";
 import { notFound } from "../lib/errors";
 import type { GatewayMeta } from "../types/moleculer";
@@ -190,6 +191,7 @@ const schema: ServiceSchema = {
 			const kind = dbConfig().kind;
 			const stores = (this.broker.services as any[]).map((s) => s.store).filter((s) => s && typeof s.count === "function");
 			if (stores.length === 0) {
+				if (kind === "postgres") await pingPostgres(dbConfig().postgres!);
 				if (kind === "nedb") {
 					await fs.promises.access(dbConfig().dataDir, fs.constants.W_OK).catch(() => {
 						throw new Error(`DATA_DIR ${dbConfig().dataDir} is not writable`);
