@@ -1,6 +1,6 @@
 import path from "node:path";
 
-export type DbKind = "mongo" | "postgres" | "nedb" | "memory" | "remote";
+export type DbKind = "mongo" | "postgres" | "nedb" | "memory";
 
 export interface DbConfig {
 	kind: DbKind;
@@ -10,7 +10,7 @@ export interface DbConfig {
 	dataDir: string;
 }
 
-const KINDS: DbKind[] = ["mongo", "postgres", "nedb", "memory", "remote"];
+const KINDS: DbKind[] = ["mongo", "postgres", "nedb", "memory"];
 
 function positiveInt(name: string, raw: string | undefined, fallback: number): number {
 	if (raw === undefined || raw === "") return fallback;
@@ -22,9 +22,7 @@ function positiveInt(name: string, raw: string | undefined, fallback: number): n
 /**
  * Which storage the db mixin uses: MONGO_URI → MongoDB; DATABASE_URL=postgres://… → PostgreSQL
  * (lib/db/postgres.ts); NODE_ENV=test → in-memory NeDB; otherwise NeDB files under DATA_DIR
- * (default ./data). DB_ADAPTER=memory|nedb|mongo|postgres overrides; DB_ADAPTER=remote keeps the
- * collections in the `datastore` service on another node (lib/cluster/remote-adapter.ts,
- * docs/distributed.md).
+ * (default ./data). DB_ADAPTER=memory|nedb|mongo|postgres overrides.
  */
 export function dbConfig(env: NodeJS.ProcessEnv = process.env): DbConfig {
 	const dataDir = path.resolve(env.DATA_DIR || "./data");

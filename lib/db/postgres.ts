@@ -225,6 +225,20 @@ export class PostgresAdapter {
 		await migrate(this.db, collectionMigrations(this.collection, indexes));
 	}
 
+	/**
+	 * A one-time start-up step (a scan for rows stored before a mark existed): skipped when
+	 * `schema_migrations` records `version`, recorded once it has succeeded. Not under the
+	 * migration lock: the steps are idempotent, so two instances that both run it the first time
+	 * do no harm. True when the step ran.
+	 */
+	async once(version: string, step: () => Promise<unknown>): Promise<boolean> {
+		const done = await run(this.db, "SELECT 1 FROM schema_migrations WHERE version = $1", [version]);
+		if (done.rowCount) return false;
+		await step();
+		await run(this.db, "INSERT INTO schema_migrations (version) VALUES ($1) ON CONFLICT (version) DO NOTHING", [version]);
+		return true;
+	}
+
 	async find(params: { query?: Doc; sort?: string[] | string; limit?: number; offset?: number } = {}): Promise<Doc[]> {
 		const p = new Params();
 		let sql = `SELECT doc FROM ${this.table} WHERE ${where(params.query, p)}${orderBy(params.sort, params.query)}`;

@@ -245,6 +245,42 @@ describe("PostgreSQL store, compared with NeDB", () => {
 		expect((await pgc.findById("race"))?.n).toBe(20);
 	});
 
+	it("migrations: instances starting together create each table and index once, recorded", async () => {
+		const idx: IndexSpec[] = [{ fields: "key", unique: true }, { fields: "queueKey", sparse: true }, { fields: ["owner", "day"] }];
+		const many = Array.from({ length: 4 }, () => new Collection("cmp_race", "postgres", idx, new PostgresAdapter("cmp_race", cfg)));
+		await Promise.all(many.map((c) => c.connect(broker, svc)));
+		const c = new pg.Client({ connectionString: cfg.url });
+		await c.connect();
+		try {
+			const versions = (await c.query("SELECT version FROM schema_migrations WHERE version LIKE 'cmp_race %' ORDER BY version")).rows.map((r) => r.version);
+			expect(versions).toEqual(["cmp_race 0001 table", "cmp_race index key unique", "cmp_race index owner+day", "cmp_race index queueKey sparse"]);
+			const indexes = (await c.query("SELECT indexdef FROM pg_indexes WHERE tablename = 'cmp_race' ORDER BY indexname")).rows.map((r) => r.indexdef as string);
+			expect(indexes).toHaveLength(5); // primary key, GIN, three declared
+			expect(indexes.find((d) => d.includes("queueKey"))).toMatch(/WHERE/);
+			expect(indexes.find((d) => d.includes("'{key}'"))).toMatch(/^CREATE UNIQUE INDEX/);
+		} finally {
+			await c.end();
+		}
+		for (const m of many) await m.disconnect();
+	});
+
+	it("a one-time start-up step runs once per database on PostgreSQL, on every start elsewhere", async () => {
+		let runs = 0;
+		const step = async () => void runs++;
+		expect(await pgc.once("cmp 0002 test scan", step)).toBe(true);
+		const other = new Collection("cmp", "postgres", INDEXES, new PostgresAdapter("cmp", cfg));
+		await other.connect(broker, svc);
+		expect(await other.once("cmp 0002 test scan", step)).toBe(false);
+		await other.disconnect();
+		expect(runs).toBe(1);
+		// A step that failed is not recorded: the next start tries again.
+		await expect(pgc.once("cmp 0003 failing scan", async () => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
+		expect(await pgc.once("cmp 0003 failing scan", step)).toBe(true);
+		expect(await nedb.once("cmp 0002 test scan", step)).toBe(true);
+		expect(await nedb.once("cmp 0002 test scan", step)).toBe(true);
+		expect(runs).toBe(4);
+	});
+
 	it.each([
 		["$where", { $where: "this.a == 1" }],
 		["$elemMatch", { participants: { $elemMatch: { $eq: "u1" } } }],
