@@ -6,7 +6,7 @@ export interface DbConfig {
 	kind: DbKind;
 	mongoUri?: string;
 	/** PostgreSQL: DATABASE_URL, the pool size and the per-statement timeout. */
-	postgres?: { url: string; poolMax: number; statementTimeoutMs: number };
+	postgres?: { url: string; poolMax: number; statementTimeoutMs: number; reconnectWaitMs: number };
 	dataDir: string;
 }
 
@@ -40,7 +40,12 @@ export function dbConfig(env: NodeJS.ProcessEnv = process.env): DbConfig {
 		if (!/^postgres(ql)?:\/\//.test(url)) throw new Error(`DATABASE_URL must be a postgres:// URL (got "${url.replace(/\/\/[^@/]*@/, "//…@")}").`);
 		return {
 			kind: "postgres",
-			postgres: { url, poolMax: positiveInt("PG_POOL_MAX", env.PG_POOL_MAX, 10), statementTimeoutMs: positiveInt("PG_STATEMENT_TIMEOUT_MS", env.PG_STATEMENT_TIMEOUT_MS, 10_000) },
+			postgres: {
+				url,
+				poolMax: positiveInt("PG_POOL_MAX", env.PG_POOL_MAX, 10),
+				statementTimeoutMs: positiveInt("PG_STATEMENT_TIMEOUT_MS", env.PG_STATEMENT_TIMEOUT_MS, 10_000),
+				reconnectWaitMs: positiveInt("PG_RECONNECT_WAIT_MS", env.PG_RECONNECT_WAIT_MS, 5_000),
+			},
 			dataDir,
 		};
 	}

@@ -16,9 +16,11 @@ import { APPLY_FUNCTIONS, orderBy, Params, textAt, updateJson, upsertBase, where
  *   `schema_migrations`, applied under an advisory lock so instances starting together do not
  *   race (`migrate`).
  * - One pool per process and URL (`PG_POOL_MAX` connections, `PG_STATEMENT_TIMEOUT_MS` per
- *   statement), shared by every collection and released with the last one. While the server is
- *   unreachable each query fails with a 503 `DATABASE_UNAVAILABLE` (the gateway adds
- *   Retry-After); pg's pool opens new connections once it is back.
+ *   statement), shared by every collection and released with the last one. A query that cannot
+ *   get a connection waits up to `PG_RECONNECT_WAIT_MS` (5 s) for the server to come back (a
+ *   restart); past that, or
+ *   when a write's connection broke mid-statement, it fails with a 503 `DATABASE_UNAVAILABLE` (the
+ *   gateway adds Retry-After). pg's pool opens new connections once the server is back.
  * - A unique violation carries NeDB's `errorType: "uniqueViolated"`, so `isDuplicateKey` and the
  *   services' insert-or-get paths work unchanged.
  */
@@ -31,9 +33,10 @@ interface SharedPool {
 	users: number;
 }
 const pools = new Map<string, SharedPool>();
+const reconnectWait = new WeakMap<pg.Pool, number>();
 
 function poolKey(cfg: PgSettings): string {
-	return `${cfg.url}#${cfg.poolMax}#${cfg.statementTimeoutMs}`;
+	return `${cfg.url}#${cfg.poolMax}#${cfg.statementTimeoutMs}#${cfg.reconnectWaitMs}`;
 }
 
 /** Takes a reference to the process's pool for these settings (created on first use). */
@@ -51,6 +54,7 @@ export function acquirePool(cfg: PgSettings): pg.Pool {
 		// An idle connection the server dropped (a restart): without a listener the process would
 		// crash on the 'error' event. The pool discards that client and opens a new one when needed.
 		pool.on("error", () => undefined);
+		reconnectWait.set(pool, cfg.reconnectWaitMs);
 		shared = { pool, users: 0 };
 		pools.set(key, shared);
 	}
@@ -90,11 +94,48 @@ export function mapPgError(err: unknown): unknown {
 	return err;
 }
 
+/**
+ * How long a query waits for the server to take connections again (a restart, a failover) before
+ * it answers 503. Only where that is safe: getting a connection failed, so the statement never
+ * ran; or a read whose connection broke. A write whose connection broke mid-statement may have
+ * committed, so it fails at once and the caller's own idempotent retry decides.
+ */
+const RECONNECT_PAUSE_MS = 250;
+
+function unavailable(err: unknown): boolean {
+	const mapped = mapPgError(err) as { type?: string };
+	return mapped?.type === "DATABASE_UNAVAILABLE";
+}
+
 async function run(pool: pg.Pool, sql: string, values: unknown[] = []): Promise<pg.QueryResult> {
-	try {
-		return await pool.query(sql, values);
-	} catch (err) {
-		throw mapPgError(err);
+	const deadline = Date.now() + (reconnectWait.get(pool) ?? 0);
+	const read = /^\s*SELECT\b/i.test(sql);
+	for (;;) {
+		let client: pg.PoolClient;
+		try {
+			client = await pool.connect();
+		} catch (err) {
+			if (unavailable(err) && Date.now() < deadline) {
+				await new Promise((r) => setTimeout(r, RECONNECT_PAUSE_MS));
+				continue;
+			}
+			throw mapPgError(err);
+		}
+		try {
+			const res = await client.query(sql, values);
+			client.release();
+			return res;
+		} catch (err) {
+			const code = (err as { code?: string }).code;
+			// A broken connection goes back destroyed; a statement error leaves it usable.
+			const broken = unavailable(err) && code !== "57014";
+			client.release(broken ? (err as Error) : undefined);
+			if (broken && read && Date.now() < deadline) {
+				await new Promise((r) => setTimeout(r, RECONNECT_PAUSE_MS));
+				continue;
+			}
+			throw mapPgError(err);
+		}
 	}
 }
 

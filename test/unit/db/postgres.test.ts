@@ -20,7 +20,7 @@ server.pathname = "/postgres";
 const dbName = `mediashar_cmp_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
 const dbUrl = new URL(server.toString());
 dbUrl.pathname = `/${dbName}`;
-const cfg = { url: dbUrl.toString(), poolMax: 4, statementTimeoutMs: 5000 };
+const cfg = { url: dbUrl.toString(), poolMax: 4, statementTimeoutMs: 5000, reconnectWaitMs: 1000 };
 
 async function admin(sql: string) {
 	const c = new pg.Client({ connectionString: server.toString() });
