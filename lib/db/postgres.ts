@@ -102,12 +102,14 @@ export function mapPgError(err: unknown): unknown {
  */
 const RECONNECT_PAUSE_MS = 250;
 
+const ignore = () => undefined;
+
 function unavailable(err: unknown): boolean {
 	const mapped = mapPgError(err) as { type?: string };
 	return mapped?.type === "DATABASE_UNAVAILABLE";
 }
 
-async function run(pool: pg.Pool, sql: string, values: unknown[] = []): Promise<pg.QueryResult> {
+export async function run(pool: pg.Pool, sql: string, values: unknown[] = []): Promise<pg.QueryResult> {
 	const deadline = Date.now() + (reconnectWait.get(pool) ?? 0);
 	const read = /^\s*SELECT\b/i.test(sql);
 	for (;;) {
@@ -121,11 +123,17 @@ async function run(pool: pg.Pool, sql: string, values: unknown[] = []): Promise<
 			}
 			throw mapPgError(err);
 		}
+		// A checked-out client has no listener of the pool's: a connection that dies now (a server
+		// restart) would emit an unhandled 'error' and crash the process. The query's own rejection
+		// carries the error.
+		client.on("error", ignore);
 		try {
 			const res = await client.query(sql, values);
+			client.off("error", ignore);
 			client.release();
 			return res;
 		} catch (err) {
+			client.off("error", ignore);
 			const code = (err as { code?: string }).code;
 			// A broken connection goes back destroyed; a statement error leaves it usable.
 			const broken = unavailable(err) && code !== "57014";
@@ -172,6 +180,7 @@ export async function migrate(pool: pg.Pool, migrations: Migration[]): Promise<s
 		throw mapPgError(err);
 	}
 	const done: string[] = [];
+	client.on("error", ignore);
 	try {
 		await client.query("BEGIN");
 		await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
@@ -190,6 +199,7 @@ export async function migrate(pool: pg.Pool, migrations: Migration[]): Promise<s
 		await client.query("ROLLBACK").catch(() => undefined);
 		throw mapPgError(err);
 	} finally {
+		client.off("error", ignore);
 		client.release();
 	}
 }
