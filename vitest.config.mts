@@ -5,8 +5,9 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
 	test: {
 		projects: [
-			// MONGO_URI set → the same suites run against MongoDB, one database per file (test/support/mongo-setup.ts).
-			{ test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node", testTimeout: 15_000, env: { NODE_ENV: "test" }, setupFiles: ["test/support/mongo-setup.ts"] } },
+			// MONGO_URI or DATABASE_URL set → the same suites run against MongoDB or PostgreSQL, one database per
+			// file (test/support/mongo-setup.ts, test/support/pg-setup.ts).
+			{ test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node", testTimeout: 15_000, env: { NODE_ENV: "test" }, setupFiles: ["test/support/mongo-setup.ts", "test/support/pg-setup.ts"] } },
 			{
 				test: {
 					name: "integration",
@@ -15,7 +16,7 @@ export default defineConfig({
 					testTimeout: 30_000,
 					hookTimeout: 30_000,
 					env: { NODE_ENV: "test" },
-					setupFiles: ["test/support/mongo-setup.ts"],
+					setupFiles: ["test/support/mongo-setup.ts", "test/support/pg-setup.ts"],
 				},
 			},
 			{

@@ -2,16 +2,18 @@ import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import { io as ioClient, type Socket } from "socket.io-client";
 import { Cluster, type ClusterProcess, type NodeSpec } from "../test/support/cluster";
+import { PgServer } from "../test/support/pg-server";
 import { round, sleep, writeResult } from "./lib";
 
 /**
- * `npm run chaos`: a real cluster (its own nats-server with JetStream and redis-server, two
- * gateways, two instances of users, payments, donations and alerts, one datastore node holding
- * the shared NeDB files) takes CHAOS_DONATIONS (default 1,000) donations paid through the sandbox
- * while a loop SIGKILLs a random non-gateway node every few seconds and starts it again, and,
- * every CHAOS_COMPLETE_KILL_EVERY (default 50) sandbox `/complete` calls answered 202, a payments
- * node is SIGKILLed right then, while that webhook is being delivered.
- * The datastore node is the database server of this deployment and is never killed.
+ * `npm run chaos`: a real cluster (its own nats-server with JetStream and redis-server, its own
+ * PostgreSQL server started with initdb on a free port, two gateways, two instances of users,
+ * payments, donations and alerts sharing that database) takes CHAOS_DONATIONS (default 1,000)
+ * donations paid through the sandbox while a loop SIGKILLs a random non-gateway node every few
+ * seconds and starts it again, and the PostgreSQL server itself is stopped (immediate: clients
+ * see their connections die) and started again once, when CHAOS_PG_RESTART_AT (default 40 %) of
+ * the donations are done; and, every CHAOS_COMPLETE_KILL_EVERY (default 50) sandbox `/complete`
+ * calls answered 202, a payments node is SIGKILLed right then, while that webhook is being delivered.
  *
  * Afterwards it prints, and exits non-zero unless every must-be-0 figure is 0:
  *  - paid donations lost (the sandbox accepted the payment, the donation never became paid)
@@ -30,6 +32,8 @@ const WORKERS = Number(process.env.CHAOS_WORKERS || 8);
 const KILL_PAUSE_MS = [Number(process.env.CHAOS_KILL_MIN_MS || 2_000), Number(process.env.CHAOS_KILL_MAX_MS || 5_000)];
 const SETTLE_TIMEOUT_MS = Number(process.env.CHAOS_SETTLE_MS || 180_000);
 const COMPLETE_KILL_EVERY = Number(process.env.CHAOS_COMPLETE_KILL_EVERY || 50);
+const PG_RESTART_AT = Number(process.env.CHAOS_PG_RESTART_AT ?? 0.4);
+const PG_DOWN_MS = Number(process.env.CHAOS_PG_DOWN_MS || 3_000);
 
 const ENV = {
 	SCRYPT_COST: "1024",
@@ -129,7 +133,19 @@ function openOverlay(s: Streamer): Promise<void> {
 
 async function main() {
 	const started = Date.now();
-	const cluster = new Cluster({ redis: true, env: ENV });
+	const pgServer = await new PgServer().init();
+	const cluster = new Cluster({ redis: true, env: ENV, postgres: pgServer.url });
+	const pgRestarts: { at: number; downMs: number }[] = [];
+	let pgRestart: Promise<void> | null = null;
+	const restartPostgres = async () => {
+		const at = Date.now();
+		process.stdout.write(`  ✂ PostgreSQL server stopped (immediate)\n`);
+		await pgServer.stop("immediate");
+		await sleep(PG_DOWN_MS);
+		await pgServer.start();
+		pgRestarts.push({ at, downMs: Date.now() - at });
+		process.stdout.write(`  PostgreSQL server back after ${Date.now() - at} ms\n`);
+	};
 	const running = new Map<string, ClusterProcess>();
 	const kills: { node: string; at: number; restartedInMs?: number; during?: string }[] = [];
 	const restarting = new Set<string>();
@@ -140,7 +156,6 @@ async function main() {
 		console.log(`Chaos: ${TOTAL} donations, ${STREAMERS} streamers, ${WORKERS} concurrent donors; SIGKILL of a random non-gateway node every ${KILL_PAUSE_MS[0] / 1000}–${KILL_PAUSE_MS[1] / 1000} s`);
 		await cluster.startInfra();
 		const first = await cluster.startNodes([
-			{ name: "data", services: ["datastore"], env: { DB_ADAPTER: "nedb" } },
 			{ name: "gw-a", services: ["api"], http: true },
 			{ name: "gw-b", services: ["api"], http: true },
 			...KILLABLE.filter((n) => n.name.endsWith("-1")),
@@ -154,7 +169,7 @@ async function main() {
 			const deadline = Date.now() + 30_000;
 			while ((await http(gw, "POST", "/api/donations", {})).status !== 422 && Date.now() < deadline) await sleep(200);
 		}
-		console.log(`cluster up in ${round((Date.now() - started) / 1000, 1)} s: ${[...running.keys()].join(", ")} + nats-server, redis-server`);
+		console.log(`cluster up in ${round((Date.now() - started) / 1000, 1)} s: ${[...running.keys()].join(", ")} + nats-server, redis-server, PostgreSQL on port ${pgServer.port}`);
 
 		// streamers and their overlays (half on each gateway)
 		const streamers: Streamer[] = [];
@@ -238,11 +253,13 @@ async function main() {
 						// A 202 promises the webhook: kill a payments node while it is being delivered.
 						if (++completes202 % COMPLETE_KILL_EVERY === 0) pendingKills.push(killAndRestart(paymentsNodes[Math.floor(Math.random() * paymentsNodes.length)], "during a sandbox /complete delivery"));
 					}
-					if (++finished % 100 === 0) process.stdout.write(`  ${finished} donations created and paid (${round((Date.now() - t0) / 1000, 0)} s)\n`);
+					if (++finished >= TOTAL * PG_RESTART_AT && PG_RESTART_AT > 0 && !pgRestart) pgRestart = restartPostgres();
+					if (finished % 100 === 0) process.stdout.write(`  ${finished} donations created and paid (${round((Date.now() - t0) / 1000, 0)} s)\n`);
 				}
 			}),
 		);
 		const loadSec = (Date.now() - t0) / 1000;
+		await pgRestart;
 		stopChaos = true;
 		await chaos;
 		await Promise.all(pendingKills);
@@ -318,7 +335,7 @@ async function main() {
 				streamers: STREAMERS,
 				workers: WORKERS,
 				nodes: [...running.keys()],
-				infrastructure: "nats-server -js, redis-server, datastore node (NeDB files; never killed: it is the database server)",
+				infrastructure: "nats-server -js, redis-server, PostgreSQL (own server, stopped and started once mid-run)",
 				killPauseMs: KILL_PAUSE_MS,
 			},
 			created: created.length,
@@ -331,6 +348,7 @@ async function main() {
 			killedNodes: kills.map((k) => k.node),
 			killsDuringComplete: kills.filter((k) => k.during).length,
 			sandbox202s: created.filter((c) => c.got202).length,
+			postgresRestarts: pgRestarts,
 			meanRestartMs: Math.round(kills.reduce((a, k) => a + (k.restartedInMs ?? 0), 0) / Math.max(1, kills.length)),
 			loadSec: round(loadSec, 1),
 			figures,
@@ -339,12 +357,12 @@ async function main() {
 			balances,
 			paidWithoutConfirmedPayRequest: unconfirmed.filter((c) => status.get(c.donationId) === "paid").length,
 			duplicateAlertDeliveriesSent: duplicatesSent,
-			pass: mustBeZero && createFailures.length === 0 && payFailures.length === 0,
+			pass: mustBeZero && createFailures.length === 0 && payFailures.length === 0 && (PG_RESTART_AT <= 0 || pgRestarts.length === 1),
 		};
 		writeResult("chaos", result);
 		(await import("./report")).writeReport();
 		console.log(`
-created ${created.length}/${TOTAL}, payment accepted ${accepted.length}, client retries ${counters.retries}, ${kills.length} SIGKILLs (${[...new Set(result.killedNodes)].join(", ")})
+created ${created.length}/${TOTAL}, payment accepted ${accepted.length}, client retries ${counters.retries}, ${kills.length} SIGKILLs (${[...new Set(result.killedNodes)].join(", ")}), PostgreSQL restarts ${pgRestarts.length} (${pgRestarts.map((r) => `${r.downMs} ms down`).join(", ")})
 paid donations lost:                     ${figures.paidDonationsLost}
 donations paid twice:                    ${figures.donationsPaidTwice}
 ledger credits − paid donations:         ${figures.ledgerCreditsMinusPaid}
@@ -357,12 +375,14 @@ create/pay requests that never succeeded: ${createFailures.length}/${payFailures
 ${result.pass ? "PASS" : "FAIL"} in ${round((Date.now() - started) / 1000, 0)} s`);
 		for (const s of streamers) s.socket?.close();
 		await cluster.stop();
+		await pgServer.destroy();
 		process.exit(result.pass ? 0 : 1);
 	} catch (err) {
 		stopChaos = true;
 		console.error(err);
 		console.error(cluster.logs(20));
 		await cluster.stop();
+		await pgServer.destroy();
 		process.exit(2);
 	}
 }

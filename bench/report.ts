@@ -132,7 +132,7 @@ export function renderFigures(): string {
 		out.push(
 			"### Chaos",
 			"",
-			`\`${chaos.command}\` of ${chaos.at.slice(0, 16).replace("T", " ")} UTC: ${chaos.created} donations created, ${chaos.paymentAccepted} paid through the sandbox, while ${chaos.kills} SIGKILLs hit ${[...new Set<string>(chaos.killedNodes)].join(", ")} (each restarted, mean ${v(chaos.meanRestartMs)} ms to be back).`,
+			`\`${chaos.command}\` of ${chaos.at.slice(0, 16).replace("T", " ")} UTC: ${chaos.created} donations created, ${chaos.paymentAccepted} paid through the sandbox, while ${chaos.kills} SIGKILLs hit ${[...new Set<string>(chaos.killedNodes)].join(", ")} (each restarted, mean ${v(chaos.meanRestartMs)} ms to be back)${chaos.postgresRestarts?.length ? `, and the PostgreSQL server was stopped and started again ${chaos.postgresRestarts.length}× (${chaos.postgresRestarts.map((r: { downMs: number }) => `${r.downMs} ms down`).join(", ")})` : ""}.`,
 			"",
 			"| figure | value |",
 			"|---|---:|",
@@ -204,7 +204,7 @@ export function renderSummary(): string {
 	if (chaos?.figures) {
 		const f = chaos.figures;
 		rows.push(
-			`| Chaos: ${v(chaos.created)} donations, ${v(chaos.kills)} SIGKILLs: nothing lost, paid twice or alerted twice | lost ${f.paidDonationsLost}, paid twice ${f.donationsPaidTwice}, ledger − paid ${f.ledgerCreditsMinusPaid}, never alerted ${f.paidNeverAlerted}, shown twice ${f.alertsShownTwiceAfterDedupe} | all must be 0 | ${chaos.pass ? "**met**" : "**missed**"} | ${day(chaos)} |`,
+			`| Chaos: ${v(chaos.created)} donations, ${v(chaos.kills)} SIGKILLs${chaos.postgresRestarts?.length ? `, ${chaos.postgresRestarts.length} PostgreSQL restart` : ""}: nothing lost, paid twice or alerted twice | lost ${f.paidDonationsLost}, paid twice ${f.donationsPaidTwice}, ledger − paid ${f.ledgerCreditsMinusPaid}, never alerted ${f.paidNeverAlerted}, shown twice ${f.alertsShownTwiceAfterDedupe} | all must be 0 | ${chaos.pass ? "**met**" : "**missed**"} | ${day(chaos)} |`,
 		);
 	}
 	const fuzz = read("fuzz");

@@ -6,10 +6,10 @@ import DbService from "moleculer-db";
 import MongoAdapter from "moleculer-db-adapter-mongo";
 import { dbConfig, type DbKind } from "../lib/db-config";
 import { isId } from "../lib/ids";
-import { RemoteAdapter } from "../lib/cluster/remote-adapter";
 import { storageError, storageWorked } from "../lib/storage-health";
 import { closeFileDatastore, createFileDatastore } from "../lib/nedb-file";
 import { installIndexFastPath } from "../lib/nedb-index";
+import { PostgresAdapter } from "../lib/db/postgres";
 
 // NeDB (files and in-memory): updates that leave an index key unchanged stay cheap in big buckets.
 installIndexFastPath();
@@ -48,7 +48,7 @@ export interface FindParams {
 type Doc = Record<string, any>;
 
 /**
- * One collection behind a moleculer-db adapter (NeDB file, in-memory NeDB or MongoDB), with the
+ * One collection behind a moleculer-db adapter (NeDB file, in-memory NeDB, MongoDB or PostgreSQL), with the
  * few operations services need. Every state change in MediaShar is a conditional update on one
  * of these, so two nodes racing cannot both win.
  */
@@ -67,7 +67,7 @@ export class Collection<T extends Doc = Doc> {
 	static createAdapter(name: string, kind: DbKind): any {
 		const cfg = dbConfig();
 		if (kind === "mongo") return new MongoAdapter(cfg.mongoUri!, { useUnifiedTopology: true });
-		if (kind === "remote") return new RemoteAdapter(name);
+		if (kind === "postgres") return new PostgresAdapter(name, cfg.postgres!);
 		if (kind === "nedb") {
 			fs.mkdirSync(cfg.dataDir, { recursive: true });
 			return new NedbFileAdapter(path.join(cfg.dataDir, `${name}.db`));
@@ -88,7 +88,7 @@ export class Collection<T extends Doc = Doc> {
 	}
 
 	async ensureIndexes() {
-		if (this.kind === "remote") return this.adapter.ensureIndexes(this.indexes);
+		if (this.kind === "postgres") return this.adapter.ensureIndexes(this.indexes);
 		if (this.kind === "mongo") {
 			for (const idx of this.indexes) {
 				const fields = Array.isArray(idx.fields) ? idx.fields : [idx.fields];
@@ -186,8 +186,19 @@ export class Collection<T extends Doc = Doc> {
 	/** Insert-or-update by a unique query (counters, aggregates). */
 	async upsert(query: Record<string, unknown>, update: Record<string, unknown>): Promise<void> {
 		if (this.kind === "mongo") await this.adapter.collection.updateOne(query, update, { upsert: true });
-		else if (this.kind === "remote") await this.adapter.upsert(query, update);
+		else if (this.kind === "postgres") await this.adapter.upsert(query, update);
 		else await this.adapter.db.updateAsync(query, update, { upsert: true });
+	}
+
+	/**
+	 * A one-time start-up step (the scans that give old rows a sparse mark): PostgreSQL records it
+	 * in `schema_migrations` and skips it on later starts; NeDB and MongoDB run it on every start.
+	 * True when it ran.
+	 */
+	async once(version: string, step: () => Promise<unknown>): Promise<boolean> {
+		if (this.kind === "postgres") return this.adapter.once(version, step);
+		await step();
+		return true;
 	}
 
 	/** Cursor page over time-ordered `_id`s, newest first (oldest first when ascending). */
@@ -230,7 +241,8 @@ const DISABLED_CRUD = ["find", "count", "list", "create", "insert", "get", "upda
 
 /**
  * moleculer-db with the adapter picked by env (lib/db-config.ts): MongoDB when MONGO_URI is set,
- * in-memory NeDB under NODE_ENV=test, NeDB files under DATA_DIR otherwise.
+ * PostgreSQL when DATABASE_URL is (lib/db/postgres.ts), in-memory NeDB under NODE_ENV=test, NeDB
+ * files under DATA_DIR otherwise.
  * `this.store` is the service's main collection; `extra` adds more collections the service owns
  * (`this.stores.<name>`). The generated CRUD actions are switched off: services expose their own
  * validated actions.

@@ -429,7 +429,7 @@ const schema: ServiceSchema<any> = {
 
 	events: {
 		async "$broker.started"(this: any) {
-			await this.addMarks().catch((err: Error) => this.logger.warn("Marking alerts failed", err.message));
+			await this.store.once("alerts 0002 queue marks scan", () => this.addMarks()).catch((err: Error) => this.logger.warn("Marking alerts failed", err.message));
 			void this.tick().catch((err: Error) => this.logger.warn("Alert tick failed", err.message));
 		},
 	},

@@ -803,7 +803,11 @@ const schema: ServiceSchema<any> = {
 	events: {
 		"$broker.started"(this: any) {
 			// Channels are connected only once the broker has started: re-drive from here, not started().
-			void this.redrive(true).catch((err: Error) => this.logger.warn("Re-drive failed", err.message));
+			// The full scan for donations stored before the `effectsDue` mark: once on PostgreSQL.
+			void this.store
+				.once("donations 0002 effectsDue marks scan", () => this.redrive(true))
+				.then((ran: boolean) => (ran ? 0 : this.redrive()))
+				.catch((err: Error) => this.logger.warn("Re-drive failed", err.message));
 		},
 	},
 

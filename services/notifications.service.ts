@@ -385,7 +385,7 @@ const schema: ServiceSchema = {
 	},
 
 	async started(this: any) {
-		await this.addMarks();
+		await this.store.once("notifications 0002 unread/email marks scan", () => this.addMarks());
 		this.timer = setInterval(() => void this.sweep(), this.sweepMs);
 		this.timer.unref?.();
 	},

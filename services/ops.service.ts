@@ -6,6 +6,7 @@ import { escapeLabelValue, renderPrometheus, type NodeMetrics } from "../lib/ops
 import { buildOpenApi, type RouteInfo, type ServiceInfo } from "../lib/ops/openapi";
 import { PROVIDER_NAMES } from "../lib/payments/types";
 import { dbConfig } from "../lib/db-config";
+import { pingPostgres } from "../lib/db/postgres";
 import { ROOT } from "../lib/paths";
 import { notFound } from "../lib/errors";
 import { storageError, storageFailure, storageWorked } from "../lib/storage-health";
@@ -217,6 +218,7 @@ const schema: ServiceSchema = {
 			const kind = dbConfig().kind;
 			const stores = (this.broker.services as any[]).map((s) => s.store).filter((s) => s && typeof s.count === "function");
 			if (stores.length === 0) {
+				if (kind === "postgres") await pingPostgres(dbConfig().postgres!);
 				if (kind === "nedb") {
 					await fs.promises.access(dbConfig().dataDir, fs.constants.W_OK).catch(() => {
 						throw new Error(`DATA_DIR ${dbConfig().dataDir} is not writable`);

@@ -21,7 +21,7 @@ async function main() {
 		.readdirSync(path.join(ROOT, "services"))
 		.filter((f) => f.endsWith(".service.ts"))
 		.map((f) => f.replace(/\.service\.ts$/, ""))
-		.filter((n) => n !== "datastore" && n !== "api");
+		.filter((n) => n !== "api");
 	const broker = new ServiceBroker({ ...config, nodeID: `bench-${process.pid}` });
 	for (const name of names.length ? names.filter((n) => n !== "api") : all) {
 		broker.createService((await import(path.join(ROOT, "services", `${name}.service.ts`))).default);

@@ -7,7 +7,7 @@ import { client, connectSocket, waitFor } from "../support/harness";
 import { donate, pay, setupStreamer } from "../support/flow";
 
 /**
- * The donation pipeline as separate processes: one data node (datastore on NeDB files), users,
+ * The donation pipeline as separate processes sharing one PostgreSQL database: users,
  * two gateways, two donations, two payments and two alerts instances over NATS JetStream and
  * Redis. Donations are made on one gateway while the overlay listens on the other; instances are
  * killed with SIGKILL in the middle of the work.
@@ -95,7 +95,6 @@ describe("donation pipeline across real processes", () => {
 		// Second instances start once the first have created their JetStream consumers: two
 		// instances creating the same durable consumer at the same moment race (docs/distributed.md).
 		const started = await cluster.startNodes([
-			{ name: "data", services: ["datastore"], env: { DB_ADAPTER: "nedb" } },
 			{ name: "users", services: ["users"] },
 			{ name: "gw-a", services: ["api"], http: true },
 			{ name: "gw-b", services: ["api"], http: true },

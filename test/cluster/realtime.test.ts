@@ -15,8 +15,7 @@ describe("realtime across gateways (real processes)", () => {
 
 	beforeAll(async () => {
 		await cluster.startInfra();
-		[, , gwA, gwB] = await cluster.startNodes([
-			{ name: "data", services: ["datastore"], env: { DB_ADAPTER: "nedb" } },
+		[, gwA, gwB] = await cluster.startNodes([
 			{ name: "users", services: ["users"] },
 			{ name: "gw-a", services: ["api"], http: true },
 			{ name: "gw-b", services: ["api"], http: true },

@@ -67,7 +67,6 @@ describe("login throttling shared by two users instances through Redis", () => {
 		await cluster.startInfra();
 		[gw] = await cluster.startNodes([
 			{ name: "gw", services: ["api"], http: true },
-			{ name: "data", services: ["datastore"], env: { DB_ADAPTER: "nedb" } },
 			{ name: "users-1", services: ["users"] },
 			{ name: "users-2", services: ["users"] },
 		]);

@@ -4,11 +4,13 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { ServiceBroker, type BrokerOptions, type ServiceSchema } from "moleculer";
+import pg from "pg";
 import config from "../../moleculer.config";
 
 /**
  * Starts a MediaShar cluster out of real OS processes on 127.0.0.1: a `nats-server -js`, a
- * `redis-server`, and one moleculer-runner process per service group (TypeScript sources through
+ * `redis-server`, a PostgreSQL database of its own (created on the server `postgres` names,
+ * default the one on 127.0.0.1:5432, dropped by `stop()`), and one moleculer-runner process per service group (TypeScript sources through
  * tsx, the same runner and config the Docker image uses on the compiled files). Every process gets
  * its own process group, so `stop()` (and the exit hook) can kill it with everything it spawned.
  */
@@ -86,6 +88,22 @@ export interface ClusterOptions {
 	env?: Record<string, string>;
 	/** Where the durable channels live: NATS JetStream (default) or Redis Streams (needs `redis`). */
 	channels?: "nats" | "redis";
+	/**
+	 * The PostgreSQL server the cluster's database is created on (its maintenance database URL):
+	 * CLUSTER_PG_URL, else postgres://postgres@127.0.0.1:5432/postgres. Every node shares it.
+	 */
+	postgres?: string;
+}
+
+/** Runs one statement on a server's maintenance database. */
+export async function pgAdmin(serverUrl: string, sql: string): Promise<void> {
+	const client = new pg.Client({ connectionString: serverUrl });
+	await client.connect();
+	try {
+		await client.query(sql);
+	} finally {
+		await client.end();
+	}
 }
 
 const live = new Set<ClusterProcess>();
@@ -139,6 +157,9 @@ export class Cluster {
 	readonly processes: ClusterProcess[] = [];
 	natsUrl = "";
 	redisUrl = "";
+	databaseUrl = "";
+	private pgServer = "";
+	private dbName = "";
 	private client?: ServiceBroker;
 
 	constructor(readonly opts: ClusterOptions = {}) {}
@@ -163,6 +184,14 @@ export class Cluster {
 			this.redisUrl = `redis://127.0.0.1:${redisPort}`;
 			await until(() => canConnect(redisPort), 10_000, "redis-server", () => (redis.running() ? null : `redis-server exited:\n${redis.log()}`));
 		}
+		this.pgServer = this.opts.postgres ?? process.env.CLUSTER_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+		this.dbName = `mediashar_${this.namespace}`.toLowerCase();
+		await pgAdmin(this.pgServer, `CREATE DATABASE "${this.dbName}"`).catch((err: Error) => {
+			throw new Error(`The cluster needs PostgreSQL at ${this.pgServer} (CLUSTER_PG_URL): ${err.message}`);
+		});
+		const url = new URL(this.pgServer);
+		url.pathname = `/${this.dbName}`;
+		this.databaseUrl = url.toString();
 	}
 
 	/** The env every MediaShar node of this cluster gets. */
@@ -171,7 +200,10 @@ export class Cluster {
 			NAMESPACE: this.namespace,
 			TRANSPORTER: this.natsUrl,
 			CHANNELS_URL: this.opts.channels === "redis" ? this.redisUrl : this.natsUrl,
-			DB_ADAPTER: "remote",
+			DB_ADAPTER: "postgres",
+			DATABASE_URL: this.databaseUrl,
+			// A dozen nodes on one server (often the shared one, max_connections 100): a small pool each.
+			PG_POOL_MAX: "4",
 			DATA_DIR: path.join(this.dir, "data"),
 			LOG_LEVEL: "info",
 			LOG_FORMAT: "short",
@@ -282,6 +314,7 @@ export class Cluster {
 		if (this.client) await this.client.stop().catch(() => undefined);
 		for (const p of this.processes) p.signal("SIGKILL");
 		await Promise.all(this.processes.map((p) => Promise.race([p.exited, new Promise((r) => setTimeout(r, 5000))])));
+		if (this.dbName && !process.env.KEEP_CLUSTER_LOGS) await pgAdmin(this.pgServer, `DROP DATABASE IF EXISTS "${this.dbName}" WITH (FORCE)`).catch(() => undefined);
 		if (!process.env.KEEP_CLUSTER_LOGS) fs.rmSync(this.dir, { recursive: true, force: true });
 	}
 

@@ -15,9 +15,7 @@ export function allServiceNames(): string[] {
 	return fs
 		.readdirSync(path.join(ROOT, "services"))
 		.filter((f) => f.endsWith(".service.ts"))
-		.map((f) => f.replace(/\.service\.ts$/, ""))
-		// The datastore serves DB_ADAPTER=remote nodes in a cluster; a single test broker has no use for it.
-		.filter((n) => n !== "datastore");
+		.map((f) => f.replace(/\.service\.ts$/, ""));
 }
 
 export interface Harness {

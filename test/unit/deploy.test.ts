@@ -16,6 +16,9 @@ const yaml = require_("js-yaml") as { load(text: string): unknown; loadAll(text:
 
 type ComposeService = {
 	image?: string;
+	profiles?: string[];
+	volumes?: string[];
+	depends_on?: Record<string, { condition: string }>;
 	build?: unknown;
 	command?: string[];
 	environment?: Record<string, string>;
@@ -35,9 +38,12 @@ const serviceFiles = fs
 	.map((f) => f.replace(/\.service\.ts$/, ""));
 
 describe("docker-compose.yml", () => {
-	it("has NATS with JetStream, MongoDB, Redis and a load balancer in front of two gateways", () => {
+	it("has NATS with JetStream, PostgreSQL, Redis and a load balancer in front of two gateways", () => {
 		expect(services.nats.command).toContain("-js");
+		expect(services.postgres.image).toMatch(/^postgres:/);
+		// MongoDB only on request (`--profile mongo`).
 		expect(services.mongo.image).toMatch(/^mongo:/);
+		expect(services.mongo.profiles).toEqual(["mongo"]);
 		expect(services.redis.image).toMatch(/^redis:/);
 		expect(services.lb.ports).toEqual(["8080:80"]);
 		const gw = services.gateway;
@@ -49,21 +55,33 @@ describe("docker-compose.yml", () => {
 		expect(gw.environment?.TRUST_PROXY).toBe("true");
 	});
 
-	it("runs every service exactly once across the groups (the datastore is for DB_ADAPTER=remote only)", () => {
+	it("runs every service exactly once across the groups", () => {
 		const listed = nodes.flatMap(([, s]) => (s.environment?.SERVICES ?? "").split(",").map((x) => x.trim()));
 		for (const name of listed) expect(serviceFiles, `SERVICES names "${name}"`).toContain(name);
 		expect(new Set(listed).size).toBe(listed.length);
-		expect([...listed].sort()).toEqual(serviceFiles.filter((n) => n !== "datastore").sort());
+		expect([...listed].sort()).toEqual([...serviceFiles].sort());
 	});
 
-	it("points every node at the shared NATS, Redis and MongoDB and keeps them scalable", () => {
+	it("keeps PostgreSQL on a volume and starts the nodes once pg_isready answers", () => {
+		const pgSvc = services.postgres;
+		expect(pgSvc.volumes).toContain("pg-data:/var/lib/postgresql/data");
+		expect(compose.volumes).toHaveProperty("pg-data");
+		expect((pgSvc.healthcheck as { test: string[] }).test).toEqual(expect.arrayContaining(["pg_isready"]));
+		expect(pgSvc.environment?.POSTGRES_PASSWORD).toBe("${POSTGRES_PASSWORD:-}");
+		for (const [name, s] of nodes) expect(s.depends_on?.postgres, name).toEqual({ condition: "service_healthy" });
+		for (const [name, s] of nodes) expect(s.depends_on?.mongo, name).toBeUndefined();
+	});
+
+	it("points every node at the shared NATS, Redis and PostgreSQL and keeps them scalable", () => {
 		for (const [name, s] of nodes) {
 			const env = s.environment ?? {};
 			expect(env.TRANSPORTER, name).toBe("nats://nats:4222");
 			expect(env.CHANNELS_URL, name).toBe("nats://nats:4222");
 			expect(env.REDIS_URL, name).toBe("redis://redis:6379");
 			expect(env.CACHER, name).toBe("redis://redis:6379");
-			expect(env.MONGO_URI, name).toMatch(/^mongodb:\/\/mongo:27017\//);
+			expect(env.DATABASE_URL, name).toBe("postgres://mediashar:${POSTGRES_PASSWORD:-}@postgres:5432/mediashar");
+			// Empty unless set for the mongo profile: then MongoDB wins over DATABASE_URL.
+			expect(env.MONGO_URI, name).toBe("${MONGO_URI:-}");
 			expect(env.NODE_ENV, name).toBe("production");
 			expect(env.JWT_SECRET, name).toBe("${JWT_SECRET:-}");
 			// --scale needs generated container names and no fixed host ports.
@@ -134,7 +152,7 @@ describe("k8s/mediashar.yaml", () => {
 	it("runs the same groups as docker-compose, every service exactly once", () => {
 		const listed = deployments.flatMap(servicesOf);
 		expect(new Set(listed).size).toBe(listed.length);
-		expect([...listed].sort()).toEqual(serviceFiles.filter((n) => n !== "datastore").sort());
+		expect([...listed].sort()).toEqual([...serviceFiles].sort());
 		const composeGroups = Object.fromEntries(nodes.map(([name, s]) => [name, s.environment?.SERVICES]));
 		for (const d of deployments) expect(servicesOf(d).join(","), d.metadata.name).toBe(composeGroups[d.metadata.name]);
 	});
@@ -142,7 +160,9 @@ describe("k8s/mediashar.yaml", () => {
 	it("configures every node from the shared ConfigMap and Secret and shuts down gracefully", () => {
 		const config = docs.find((d) => d?.kind === "ConfigMap");
 		expect(config.data).toMatchObject({ TRANSPORTER: "nats://nats:4222", CHANNELS_URL: "nats://nats:4222", REDIS_URL: "redis://redis:6379" });
-		expect(config.data.MONGO_URI).toMatch(/^mongodb:\/\//);
+		// The database URL holds a password: it comes from the Secret, not the ConfigMap.
+		expect(config.data.DATABASE_URL).toBeUndefined();
+		expect(config.data.MONGO_URI).toBeUndefined();
 		for (const d of deployments) {
 			const pod = d.spec.template.spec;
 			expect(pod.terminationGracePeriodSeconds, d.metadata.name).toBe(15);
@@ -155,5 +175,16 @@ describe("k8s/mediashar.yaml", () => {
 		expect(gw.spec.template.spec.containers[0].readinessProbe.httpGet.path).toBe("/health/ready");
 		const svc = docs.find((d) => d?.kind === "Service" && d.metadata.name === "gateway");
 		expect(svc.spec.selector).toEqual(gw.spec.selector.matchLabels);
+	});
+
+	it("runs PostgreSQL as a StatefulSet with its own volume, ready when pg_isready answers", () => {
+		const pgSet = docs.find((d) => d?.kind === "StatefulSet" && d.metadata.name === "postgres");
+		const container = pgSet.spec.template.spec.containers[0];
+		expect(container.image).toMatch(/^postgres:/);
+		expect(container.readinessProbe.exec.command[0]).toBe("pg_isready");
+		expect(container.env.find((e: any) => e.name === "POSTGRES_PASSWORD").valueFrom.secretKeyRef).toEqual({ name: "mediashar-secrets", key: "POSTGRES_PASSWORD" });
+		expect(pgSet.spec.volumeClaimTemplates[0].metadata.name).toBe(container.volumeMounts[0].name);
+		const svc = docs.find((d) => d?.kind === "Service" && d.metadata.name === "postgres");
+		expect(svc.spec.selector).toEqual(pgSet.spec.selector.matchLabels);
 	});
 });

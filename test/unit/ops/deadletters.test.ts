@@ -17,10 +17,12 @@ describe("deadletters service", () => {
 	afterAll(() => broker.stop());
 
 	async function park(payload: unknown, channel = "donations.paid") {
+		// Messages parked by earlier tests are still listed: wait for this one, not any parked one.
+		const before = new Set(((await broker.call<any, any>("deadletters.list", { channel, limit: 100 })).items as any[]).map((m) => m.id));
 		await broker.sendToChannel(DEAD_LETTER_CHANNEL, payload, { headers: { "x-original-channel": channel, "x-original-group": "alerts" } });
 		return waitFor(async () => {
 			const page = await broker.call<any, any>("deadletters.list", { channel });
-			return page.items.find((m: any) => m.status === "parked");
+			return page.items.find((m: any) => m.status === "parked" && !before.has(m.id));
 		}, 3000, "parked message");
 	}
 
