@@ -214,6 +214,11 @@ const config: BrokerOptions = {
 	internalMiddlewares: false,
 	middlewares: createMiddlewares(),
 
+	// Which runtime a node really runs on, in its log (README "Runtime": a checkout carries Node 24).
+	started(broker: ServiceBroker) {
+		broker.logger.info(`Runtime: Node.js ${process.version} (${process.platform}-${process.arch})`);
+	},
+
 	// `npm run repl` / `npm run dev`: operator commands (lib/ops/repl-commands.ts, docs/operations.md).
 	replOptions: { delimiter: "mediashar $", customCommands: replCommands() } as any,
 
