@@ -21,7 +21,8 @@ const v = (x: unknown) => (x === undefined || x === null || (typeof x === "numbe
 const ok = (p: boolean | null | undefined) => (p === true ? "**met**" : p === false ? "**missed**" : "not judged");
 
 const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
-const day = (r: any) => (r?.measuredAt ?? r?.at ? String(r.measuredAt ?? r.at).slice(0, 10) : "—");
+/** When a scenario was measured, and on which Node (figures of different runtimes sit side by side). */
+const day = (r: any) => (r?.measuredAt ?? r?.at ? `${String(r.measuredAt ?? r.at).slice(0, 10)}${r?.machine?.node ? `, Node ${r.machine.node}` : ""}` : "—");
 
 export function renderFigures(): string {
 	const out: string[] = [];

@@ -3,7 +3,7 @@ import { QUICK, REST_PIECES, barChart, benchEnv, machine, registerAndSignIn, rou
 /**
  * `npm run bench`: every scenario runs MediaShar and its baseline in the same run on the same
  * machine, prints both and the ratio, and writes bench/results/<scenario>.json + .svg.
- * BENCH_QUICK=1 shrinks every count and duration (under 2 minutes in all);
+ * BENCH_QUICK=1 shrinks every count and duration (under 4 minutes in all);
  * BENCH_ONLY=rest,chat runs some scenarios only.
  */
 
