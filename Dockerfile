@@ -4,18 +4,23 @@
 # Leave SERVICES unset for the all-in-one node (every service in one process).
 
 # ---- deps: the full dependency tree, cached while package*.json do not change ----
-FROM node:20-bookworm-slim AS deps
+# The base image is the runtime (Node.js 24 LTS). A checkout carries the same Node as the `node`
+# dev dependency, whose preinstall script fetches the binary; --ignore-scripts skips it here (and
+# every other dependency's install script: none is needed to build), so no second runtime is
+# downloaded, and `npm prune --omit=dev` below removes the package itself.
+FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --no-audit --no-fund --ignore-scripts
 
 # ---- build: TypeScript → dist/, browser pages → public/build, then drop dev dependencies ----
 FROM deps AS build
 COPY . .
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund \
+    && test ! -e node_modules/node && test ! -e node_modules/.bin/node
 
 # ---- runtime: compiled code and production dependencies only, as an unprivileged user ----
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     SERVICEDIR=dist/services \
     PORT=3000 \

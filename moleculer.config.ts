@@ -99,21 +99,25 @@ export function createMiddlewares(): any[] {
 		// Request id in log lines, channel messages and calls made outside a Context.
 		RequestContextMiddleware() as any,
 		ProductMetricsMiddleware as any,
-		// Moleculer's internal middlewares, in Moleculer's own order (`internalMiddlewares: false`
-		// below). Metrics and Bulkhead keep Moleculer's behaviour and metrics but update those
-		// metrics far more cheaply on every call (lib/ops/request-metrics.ts).
+		// Moleculer's internal middlewares (`internalMiddlewares: false` below), listed from the
+		// innermost (next to the handler) out. Metrics and Bulkhead keep Moleculer's behaviour and
+		// metrics but update those metrics far more cheaply on every call (lib/ops/request-metrics.ts).
 		"ActionHook",
-		// Client-facing actions refuse unknown params (lib/strict-params.ts), around the Validator.
-		StrictParamsMiddleware,
-		"Validator",
-		ValidationDetailsMiddleware,
 		BulkheadMiddleware,
-		"Cacher",
 		"ContextTracker",
 		"CircuitBreaker",
+		// The cache is looked up outside the bulkhead, breaker and tracking (a hit takes no slot and
+		// cannot fail the endpoint) but inside the timeout and retries (a slow Redis still times out)...
+		"Cacher",
 		"Timeout",
 		"Retry",
 		"Fallback",
+		// ...and after validation: Moleculer's own order looks the cache up first, so a cached read
+		// answered a request with an unknown field 200 where a cold one answered 422. Client-facing
+		// actions refuse unknown params (lib/strict-params.ts), around the Validator.
+		StrictParamsMiddleware,
+		"Validator",
+		ValidationDetailsMiddleware,
 		"ErrorHandler",
 		"Tracing",
 		RequestMetricsMiddleware,
@@ -217,6 +221,11 @@ const config: BrokerOptions = {
 
 	internalMiddlewares: false,
 	middlewares: createMiddlewares(),
+
+	// Which runtime a node really runs on, in its log (README "Runtime": a checkout carries Node 24).
+	started(broker: ServiceBroker) {
+		broker.logger.info(`Runtime: Node.js ${process.version} (${process.platform}-${process.arch})`);
+	},
 
 	// `npm run repl` / `npm run dev`: operator commands (lib/ops/repl-commands.ts, docs/operations.md).
 	replOptions: { delimiter: "mediashar $", customCommands: replCommands() } as any,

@@ -184,6 +184,32 @@ export function wrk(url: string, opts: { connections: number; seconds: number; h
 	});
 }
 
+/** CPU time (user + system) a process has used so far, in ms, from /proc (Linux). */
+export function cpuTimeMs(pid: number): number {
+	const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+	const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+	// fields[11], fields[12]: utime, stime in clock ticks (the 14th and 15th fields of the line)
+	return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = (() => {
+	try {
+		return Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+	} catch {
+		return 100;
+	}
+})();
+
+/**
+ * wrk against one server, plus the server's CPU time per answered request (µs): less sensitive
+ * than req/s to what else runs on a shared machine, so small differences stay visible.
+ */
+export async function wrkWithCpu(pid: number, url: string, opts: { connections: number; seconds: number; headers?: Record<string, string> }): Promise<WrkResult & { cpuUsPerRequest: number }> {
+	const before = cpuTimeMs(pid);
+	const w = await wrk(url, opts);
+	const cpu = cpuTimeMs(pid) - before;
+	return { ...w, cpuUsPerRequest: w.requests > 0 ? round((cpu * 1000) / w.requests, 1) : NaN };
+}
+
 // ---------- output ----------
 
 export interface Bar {
@@ -244,6 +270,24 @@ export function verdict(ok: boolean) {
 }
 
 // ---------- MediaShar under load ----------
+
+/** What the REST cost table switches off, one at a time (bench/servers/trivial-web.ts TRIVIAL_OFF). */
+export const REST_PIECES = {
+	metrics: "Moleculer metrics (request counters, time histograms, levels)",
+	productMetrics: "product metrics middleware (rate-limit refusals, gauges)",
+	requestContext: "request context (request id in log lines, AsyncLocalStorage)",
+	strictParams: "strict params (unknown fields refused, per-field details)",
+	validator: "params validation (fastest-validator)",
+	circuitBreaker: "circuit breaker",
+	retry: "retry policy",
+	timeout: "request timeout",
+	bulkhead: "bulkhead",
+	tracking: "context tracking (graceful shutdown)",
+	tracing: "tracing middleware (exporter off by default)",
+	channels: "channels middleware",
+	hooks: "gateway hooks (request id, meta, status, error shape)",
+} as const;
+export type RestPiece = keyof typeof REST_PIECES;
 
 export interface ScenarioResult {
 	scenario: string;

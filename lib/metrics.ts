@@ -128,7 +128,7 @@ export const ProductMetricsMiddleware = {
 	created(broker: ServiceBroker) {
 		registerProductMetrics(broker);
 	},
-	localAction(next: (ctx: any) => Promise<unknown>, action: { name: string }) {
+	localAction(next: (ctx: any) => Promise<unknown>, action: { name: string; socket?: unknown }) {
 		if (action.name === "$node.metrics") {
 			return async function (this: unknown, ctx: any) {
 				refreshSocketGauge(ctx.broker);
@@ -136,6 +136,9 @@ export const ProductMetricsMiddleware = {
 				return next(ctx);
 			};
 		}
+		// Only the socket hub calls actions for a socket, and only those that declare `socket`: the
+		// others (REST, internal) keep their handler unwrapped, with no extra promise per call.
+		if (typeof action.socket !== "string") return next;
 		return function (this: unknown, ctx: any) {
 			return next(ctx).catch((err: any) => {
 				if (err?.code === 429 && ctx.meta?.socket && ctx.level === 1) countRateLimited(ctx.broker, "socket");

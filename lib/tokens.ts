@@ -35,33 +35,39 @@ export function signAccessToken(user: AuthUser, secret: string, ttlSec: number):
 export type VerifyResult = { ok: true; user: AuthUser } | { ok: false; reason: "expired" | "invalid" };
 
 /**
- * Tokens already verified, by their exact text (signature included) and secret: a client sends
+ * Tokens already verified, per secret, by their exact text (signature included): a client sends
  * the same token with every request until it expires, and verifying the HMAC again each time was
  * the largest single cost of an authenticated read. Only successes are kept, and a hit past the
- * token's `exp` answers "expired" exactly as jsonwebtoken would.
+ * token's `exp` answers "expired" exactly as jsonwebtoken would. The user a token yields is built
+ * once and frozen (roles too), so every request presenting the token shares it and none can change
+ * what the next one sees.
  */
-const verified = new Map<string, { user: AuthUser; expMs: number }>();
+const verified = new Map<string, Map<string, { result: VerifyResult; expMs: number }>>();
 const VERIFIED_MAX = 10_000;
 
 /** Verifies an access token: HS256 only (so `alg: none` and RS/HS confusion fail), exp enforced. */
 export function verifyAccessToken(token: string, secret: string): VerifyResult {
-	const cacheKey = `${secret.length}:${secret}:${token}`;
-	const hit = verified.get(cacheKey);
+	let bySecret = verified.get(secret);
+	const hit = bySecret?.get(token);
 	if (hit) {
-		// a copy: whatever a caller does to its ctx.meta.user stays in its own request
-		if (Date.now() < hit.expMs) return { ok: true, user: { ...hit.user, roles: [...hit.user.roles] } };
-		verified.delete(cacheKey);
+		if (Date.now() < hit.expMs) return hit.result;
+		bySecret!.delete(token);
 		return { ok: false, reason: "expired" };
 	}
 	const result = verifyUncached(token, secret);
-	if (result.ok) {
-		const exp = (jwt.decode(token) as { exp?: number } | null)?.exp;
-		if (typeof exp === "number") {
-			if (verified.size >= VERIFIED_MAX) verified.clear();
-			verified.set(cacheKey, { user: result.user, expMs: exp * 1000 });
+	if (!result.ok) return result;
+	const user = Object.freeze({ ...result.user, roles: Object.freeze([...result.user.roles]) }) as AuthUser;
+	const shared: VerifyResult = Object.freeze({ ok: true, user });
+	const exp = (jwt.decode(token) as { exp?: number } | null)?.exp;
+	if (typeof exp === "number") {
+		if (!bySecret) {
+			if (verified.size >= 8) verified.clear();
+			verified.set(secret, (bySecret = new Map()));
 		}
+		if (bySecret.size >= VERIFIED_MAX) bySecret.clear();
+		bySecret.set(token, { result: shared, expMs: exp * 1000 });
 	}
-	return result;
+	return shared;
 }
 
 function verifyUncached(token: string, secret: string): VerifyResult {

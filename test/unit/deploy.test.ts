@@ -130,6 +130,19 @@ describe("Dockerfile", () => {
 		expect(text).toMatch(/SERVICEDIR=dist\/services/);
 	});
 
+	it("runs on the Node.js major that the project carries, and only on the base image's Node", () => {
+		const carried = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { devDependencies: Record<string, string>; dependencies: Record<string, string> }).devDependencies.node;
+		const bases = [...text.matchAll(/^FROM\s+(\S+)/gim)].map((m) => m[1]).filter((b) => !["deps", "build"].includes(b));
+		expect(bases).toEqual([`node:${carried.split(".")[0]}-bookworm-slim`, `node:${carried.split(".")[0]}-bookworm-slim`]);
+		// The `node` package fetches its binary in a preinstall script: the image's install skips
+		// scripts, and the package (a dev dependency) is pruned before node_modules is copied.
+		const installs = [...text.matchAll(/^RUN (npm (?:ci|install)\b.*)$/gm)].map((m) => m[1]);
+		expect(installs.length).toBeGreaterThan(0);
+		for (const cmd of installs) expect(cmd).toContain("--ignore-scripts");
+		expect(text).toMatch(/npm prune --omit=dev[^\n]*\\\n\s*&& test ! -e node_modules\/node && test ! -e node_modules\/\.bin\/node/);
+		expect(text).toMatch(/^COPY --from=build \/app\/node_modules \.\/node_modules$/m);
+	});
+
 	it("starts moleculer-runner with the compiled config that the build produces", () => {
 		const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(text)![1]) as string[];
 		expect(cmd).toEqual(["node", "node_modules/moleculer/bin/moleculer-runner.js", "--config", "dist/moleculer.config.js"]);

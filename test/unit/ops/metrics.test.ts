@@ -13,8 +13,11 @@ describe("product metrics middleware", () => {
 	broker.createService({
 		name: "limited",
 		actions: {
-			send: () => {
-				throw tooMany("Slow down", 3);
+			send: {
+				socket: "limited:send",
+				handler: () => {
+					throw tooMany("Slow down", 3);
+				},
 			},
 		},
 	});
@@ -35,6 +38,12 @@ describe("product metrics middleware", () => {
 		await expect(broker.call("limited.send", {}, { meta: { socket: { id: "s1", namespace: "/" } } })).rejects.toMatchObject({ code: 429 });
 		await expect(broker.call("limited.send", {})).rejects.toMatchObject({ code: 429 });
 		expect(value(broker, METRIC.RATE_LIMITED, { source: "socket" })).toBe(1);
+	});
+
+	it("leaves actions that no socket can reach unwrapped (no extra promise per REST or internal call)", () => {
+		const next = async () => "ok";
+		expect(ProductMetricsMiddleware.localAction(next, { name: "users.profile" })).toBe(next);
+		expect(ProductMetricsMiddleware.localAction(next, { name: "chat.send", socket: "chat:send" })).not.toBe(next);
 	});
 
 	it("reads the gateway hub's socket counts when $node.metrics is called", async () => {
