@@ -702,7 +702,7 @@ const schema: ServiceSchema<any> = {
 				await this.aggregateOnce(agg, mark, { _id: ids.recent, owner, kind: "recent" }, { $push: { items: { $each: [entry], $slice: -10 } } });
 			} else {
 				// Removing is idempotent by itself.
-				await agg.updateMany({ _id: ids.recent, "items.id": d._id }, { $pull: { items: { id: d._id } } });
+				await agg.updateMany({ _id: ids.recent, kind: "recent" }, { $pull: { items: { id: d._id } } });
 			}
 			// Goal progress: donations in the goal's currency paid since it started.
 			const goal = await this.stores.goals.findById(owner);

@@ -4,7 +4,7 @@
  * with NeDB's matching rules (the embedded default, and what the comparison test checks against);
  * anything else is refused with an error naming the operator, never matched loosely.
  *
- * - Equality on a scalar is containment (`doc @> {"f": v}`, or `{"f": [v]}` for an array that
+ * - Equality on a scalar is containment (`${col}doc @> {"f": v}`, or `{"f": [v]}` for an array that
  *   holds v, as NeDB and MongoDB match arrays), answered by the table's GIN index.
  * - Ranges compare like with like, as NeDB does: numbers as numeric, strings byte-wise
  *   (`COLLATE "C"`, the order JavaScript and NeDB use); a value of another type never matches.
@@ -40,6 +40,13 @@ function pathOf(key: string): string[] {
 	return parts;
 }
 
+/**
+ * The table qualifier of the columns the translation names (`doc`, `_id`): empty, except while
+ * `where()` builds the condition of an upsert's ON CONFLICT clause, where `excluded` makes bare
+ * names ambiguous. Set and reset synchronously inside `where()`.
+ */
+let col = "";
+
 /** SQL literal for a text[] path (field names are checked against FIELD, so no quoting issue). */
 function pathLit(parts: string[]): string {
 	return `'{${parts.join(",")}}'`;
@@ -47,11 +54,11 @@ function pathLit(parts: string[]): string {
 
 /** The jsonb value at a path. */
 export function jsonAt(key: string): string {
-	return `(doc #> ${pathLit(pathOf(key))})`;
+	return `(${col}doc #> ${pathLit(pathOf(key))})`;
 }
 /** The text of a path, byte-ordered: the expression the btree indexes are built on. */
 export function textAt(key: string): string {
-	return `((doc #>> ${pathLit(pathOf(key))}) COLLATE "C")`;
+	return `((${col}doc #>> ${pathLit(pathOf(key))}) COLLATE "C")`;
 }
 
 function isPlainObject(v: unknown): v is Doc {
@@ -77,16 +84,16 @@ function nest(parts: string[], v: unknown): Doc {
 function equals(key: string, value: unknown, p: Params): string {
 	if (key === "_id") {
 		if (typeof value !== "string") return "false";
-		return `_id = ${p.add(value)}`;
+		return `${col}_id = ${p.add(value)}`;
 	}
 	if (value instanceof RegExp) return regex(key, value, p);
 	if (!isScalar(value)) throw new UnsupportedQueryError(`an equality on "${key}" with a ${Array.isArray(value) ? "array" : "object"} value`);
 	const parts = pathOf(key);
 	const v = jsonValue(value);
-	const plain = `doc @> ${p.add(JSON.stringify(nest(parts, v)))}::jsonb`;
+	const plain = `${col}doc @> ${p.add(JSON.stringify(nest(parts, v)))}::jsonb`;
 	// null is not an element NeDB matches inside arrays the way it matches scalars; keep it exact.
 	if (v === null) return plain;
-	return `(${plain} OR doc @> ${p.add(JSON.stringify(nest(parts, [v])))}::jsonb)`;
+	return `(${plain} OR ${col}doc @> ${p.add(JSON.stringify(nest(parts, [v])))}::jsonb)`;
 }
 
 function regex(key: string, re: RegExp, p: Params): string {
@@ -95,7 +102,7 @@ function regex(key: string, re: RegExp, p: Params): string {
 	// (an escaped prefix search); lookarounds and backreferences they do not share are refused.
 	if (/\(\?[=!<]|\\[1-9]|\\[dDsSwWbB]/.test(re.source)) throw new UnsupportedQueryError(`the regular expression /${re.source}/ on "${key}"`);
 	const op = re.flags.includes("i") ? "~*" : "~";
-	const target = key === "_id" ? "_id" : textAt(key);
+	const target = key === "_id" ? `${col}_id` : textAt(key);
 	const typed = key === "_id" ? "true" : `jsonb_typeof(${jsonAt(key)}) = 'string'`;
 	return `(${typed} AND ${target} ${op} ${p.add(re.source)})`;
 }
@@ -107,7 +114,7 @@ function range(key: string, op: string, value: unknown, p: Params): string {
 	const v = jsonValue(value);
 	if (key === "_id") {
 		if (typeof v !== "string") return "false";
-		return `_id ${sqlOp} ${p.add(v)}`;
+		return `${col}_id ${sqlOp} ${p.add(v)}`;
 	}
 	// CASE, not AND: SQL does not promise to test the type before it casts.
 	if (typeof v === "number") return `(CASE WHEN jsonb_typeof(${jsonAt(key)}) = 'number' THEN (${jsonAt(key)})::numeric END) ${sqlOp} ${p.add(v)}::numeric`;
@@ -132,7 +139,7 @@ function fieldCondition(key: string, cond: unknown, p: Params): string {
 		else if (op === "$in" || op === "$nin") {
 			if (!Array.isArray(v)) throw new UnsupportedQueryError(`${op} on "${key}" without an array`);
 			let any: string;
-			if (key === "_id") any = `_id = ANY(${p.add(v.filter((x) => typeof x === "string"))}::text[])`;
+			if (key === "_id") any = `${col}_id = ANY(${p.add(v.filter((x) => typeof x === "string"))}::text[])`;
 			else any = v.length === 0 ? "false" : `(${v.map((x) => equals(key, x, p)).join(" OR ")})`;
 			parts.push(op === "$in" ? any : `NOT (${any})`);
 		} else if (op === "$exists") parts.push(exists(key, v));
@@ -145,7 +152,16 @@ function fieldCondition(key: string, cond: unknown, p: Params): string {
 }
 
 /** A WHERE condition for a Mongo-style query (`true` for an empty one). */
-export function where(query: Doc | undefined, p: Params): string {
+export function where(query: Doc | undefined, p: Params, qualifier?: string): string {
+	if (qualifier !== undefined) {
+		const outer = col;
+		col = `${qualifier}.`;
+		try {
+			return where(query, p);
+		} finally {
+			col = outer;
+		}
+	}
 	if (!query) return "true";
 	const parts: string[] = [];
 	for (const [key, cond] of Object.entries(query)) {
@@ -221,7 +237,10 @@ export function updateJson(update: Doc): string {
 			if (key === "_id") throw new UnsupportedQueryError(`${op} on _id`);
 			pathOf(key);
 			if (op === "$inc" && typeof v !== "number") throw new UnsupportedQueryError(`$inc on "${key}" by a ${typeof v}`);
-			if (op === "$pull" && !isScalar(v)) throw new UnsupportedQueryError(`$pull on "${key}" with a condition (only a value is supported)`);
+			// $pull takes a value, or a condition of field equalities on the array's objects ({id: x}).
+			if (op === "$pull" && !isScalar(v) && !(isPlainObject(v) && Object.keys(v).length > 0 && Object.entries(v).every(([f, x]) => !f.startsWith("$") && isScalar(x)))) {
+				throw new UnsupportedQueryError(`$pull on "${key}" with a condition other than field equalities`);
+			}
 			if ((op === "$push" || op === "$addToSet") && isPlainObject(v) && Object.keys(v).some((k) => k.startsWith("$"))) {
 				for (const mod of Object.keys(v)) {
 					if (mod !== "$each" && !(op === "$push" && mod === "$slice")) throw new UnsupportedQueryError(`${op} with ${mod} on "${key}"`);
@@ -234,16 +253,23 @@ export function updateJson(update: Doc): string {
 	return JSON.stringify(update, (_k, v) => (v instanceof Date ? v.toISOString() : v));
 }
 
-/** The document an upsert inserts when nothing matched: the query's equality fields (and _id). */
-export function upsertBase(query: Doc): { id: string; doc: Doc } {
+/**
+ * The document an upsert inserts when nothing matched: the query's equality fields (and _id).
+ * Operator conditions (`{mark: {$exists: false}}`) only constrain the match, as in NeDB and
+ * MongoDB; `conditional` says whether the query has more than `_id` to match.
+ */
+export function upsertBase(query: Doc): { id: string; doc: Doc; conditional: boolean } {
 	const id = query._id;
 	if (typeof id !== "string") throw new UnsupportedQueryError("an upsert whose query has no string _id");
 	const doc: Doc = {};
+	let conditional = false;
 	for (const [key, v] of Object.entries(query)) {
-		if (!isScalar(v) || key.includes(".")) throw new UnsupportedQueryError(`an upsert query with a condition on "${key}" (only equalities on top-level fields)`);
+		if (key !== "_id") conditional = true;
+		if (isPlainObject(v) && Object.keys(v).length > 0 && Object.keys(v).every((k) => k.startsWith("$"))) continue;
+		if (!isScalar(v) || key.includes(".")) throw new UnsupportedQueryError(`an upsert query with a condition on "${key}" (only equalities on top-level fields, or operators)`);
 		doc[key] = jsonValue(v);
 	}
-	return { id, doc };
+	return { id, doc, conditional };
 }
 
 /** The PL/pgSQL behind every update (created by the first migration). */
@@ -297,6 +323,9 @@ BEGIN
 							cur := cur || jsonb_build_array(el);
 						END IF;
 					END LOOP;
+				ELSIF jsonb_typeof(v) = 'object' THEN
+					-- A condition of field equalities: drop the objects that have them all.
+					SELECT coalesce(jsonb_agg(e ORDER BY i), '[]'::jsonb) INTO cur FROM jsonb_array_elements(cur) WITH ORDINALITY AS t(e, i) WHERE NOT (jsonb_typeof(e) = 'object' AND e @> v);
 				ELSE
 					SELECT coalesce(jsonb_agg(e ORDER BY i), '[]'::jsonb) INTO cur FROM jsonb_array_elements(cur) WITH ORDINALITY AS t(e, i) WHERE e <> v;
 				END IF;

@@ -325,14 +325,23 @@ export class PostgresAdapter {
 		return res.rowCount ?? 0;
 	}
 
-	/** Insert-or-update by `_id` (the query's other equality fields go into a new document). */
+	/**
+	 * Insert-or-update by `_id` (the query's other equality fields go into a new document). As in
+	 * NeDB, a stored document with that `_id` that does not match the rest of the query is not
+	 * updated: the insert then fails on the unique `_id` (a duplicate key the caller can catch).
+	 */
 	async upsert(query: Doc, update: Doc): Promise<void> {
-		const { id, doc } = upsertBase(query);
-		await run(
-			this.db,
-			`INSERT INTO ${this.table} AS t (_id, doc) VALUES ($1, mediashar_apply($2::jsonb, $3::jsonb)) ON CONFLICT (_id) DO UPDATE SET doc = mediashar_apply(t.doc, $3::jsonb)`,
-			[id, JSON.stringify(doc), updateJson(update)],
-		);
+		const { id, doc, conditional } = upsertBase(query);
+		const p = new Params();
+		const sql = `INSERT INTO ${this.table} AS t (_id, doc) VALUES (${p.add(id)}, mediashar_apply(${p.add(JSON.stringify(doc))}::jsonb, ${p.add(updateJson(update))}::jsonb)) ON CONFLICT (_id) DO UPDATE SET doc = mediashar_apply(t.doc, $3::jsonb)`;
+		if (!conditional) {
+			await run(this.db, sql, p.values);
+			return;
+		}
+		const res = await run(this.db, `${sql} WHERE ${where(query, p, "t")}`, p.values);
+		if ((res.rowCount ?? 0) === 0) {
+			throw mapPgError(Object.assign(new Error(`Can't insert key ${id}, it violates the unique constraint`), { code: "23505" }));
+		}
 	}
 
 	async removeMany(query: Doc): Promise<number> {

@@ -63,6 +63,10 @@ const debitsOf = async (streamer: typeof usd, donationId: string) =>
 const statsTotal = async (streamer: typeof usd, currency: string) =>
 	((await api("GET", `/api/users/${streamer.username}/stats`)).body.totals.find((t: any) => t.currency === currency) ?? { amount: 0, count: 0 }) as { amount: number; count: number };
 
+/** The paid effects run after the status change: wait for the donation's ledger credit. */
+const credited = (streamer: typeof usd, donationId: string) =>
+	waitFor(async () => (await api("GET", "/api/me/ledger?limit=100", undefined, { token: streamer.token })).body.items.some((e: any) => e.donationId === donationId && e.kind === "credit"), 8000, "ledger credit");
+
 async function until(streamer: typeof usd, id: string, check: (d: any) => boolean, what: string) {
 	await waitFor(async () => check(await donation(streamer, id)), 8000, what);
 	return donation(streamer, id);
@@ -103,6 +107,7 @@ describe("stripe", () => {
 		const d = await stripeDonation(1000);
 		await postStripe(d.seq.paid()[0]);
 		await until(usd, d.donationId, (x) => x.status === "paid", "paid");
+		await credited(usd, d.donationId);
 		const before = await balance(usd, "USD");
 		const [r200, r500, r1000] = d.seq.refunds(200, 300, 500);
 		expect((await postStripe(r500)).body).toMatchObject({ status: "paid", result: "applied" });
@@ -116,7 +121,8 @@ describe("stripe", () => {
 		expect((await payment(d.paymentId)).refundedAmount).toBe(500);
 
 		expect((await postStripe(r1000)).body.status).toBe("refunded");
-		const refunded = await until(usd, d.donationId, (x) => x.status === "refunded", "refunded");
+		// The status first, then the effects book the rest of the debit.
+		const refunded = await until(usd, d.donationId, (x) => x.status === "refunded" && x.refundedAmount === 1000, "refunded in full");
 		expect(refunded.refundedAmount).toBe(1000);
 		expect((await debitsOf(usd, d.donationId)).sort()).toEqual([-500, -500]);
 		expect(await balance(usd, "USD")).toBe(before - 1000);
@@ -126,6 +132,7 @@ describe("stripe", () => {
 		const d = await stripeDonation(700);
 		await postStripe(d.seq.paid()[0]);
 		await until(usd, d.donationId, (x) => x.status === "paid", "paid");
+		await credited(usd, d.donationId);
 		const before = await balance(usd, "USD");
 		const statsBefore = await statsTotal(usd, "USD");
 		for (const ev of d.seq.inquiry()) expect((await postStripe(ev)).status).toBe(200);
@@ -161,6 +168,7 @@ describe("stripe", () => {
 		const d = await stripeDonation(400);
 		await postStripe(d.seq.paid()[0]);
 		await until(usd, d.donationId, (x) => x.status === "paid", "paid");
+		await credited(usd, d.donationId);
 		const before = await balance(usd, "USD");
 		await postStripe(d.seq.disputeWithdrawn()[1]);
 		await until(usd, d.donationId, (x) => x.status === "reversed", "reversed");
@@ -249,6 +257,7 @@ describe("midtrans", () => {
 		const d = await donate(idr, "midtrans", 1_000_000, "IDR");
 		await postMidtrans(midtrans.step(d.paymentId, { transaction_status: "settlement", gross_amount: "10000.00" }));
 		await until(idr, d.donationId, (x) => x.status === "paid", "paid");
+		await credited(idr, d.donationId);
 		const before = await balance(idr, "IDR");
 		const first = midtrans.step(d.paymentId, { transaction_status: "partial_refund", gross_amount: "10000.00", refund_amount: "2500.00", refunds: [{ refund_amount: "2500.00" }] });
 		expect((await postMidtrans(first)).body).toMatchObject({ status: "paid", result: "applied" });
@@ -262,7 +271,7 @@ describe("midtrans", () => {
 		expect((await api("POST", `/api/payments/${d.paymentId}/refund`, undefined, { token: idr.token })).status).toBe(202);
 		expect(JSON.parse(midtrans.requests.filter((r) => r.path === `/v2/${d.paymentId}/refund`).at(-1)!.body).amount).toBe(6000);
 		await postMidtrans(midtrans.step(d.paymentId, { transaction_status: "refund", gross_amount: "10000.00" }));
-		const done = await until(idr, d.donationId, (x) => x.status === "refunded", "refunded");
+		const done = await until(idr, d.donationId, (x) => x.status === "refunded" && x.refundedAmount === 1_000_000, "refunded in full");
 		expect(done.refundedAmount).toBe(1_000_000);
 		expect((await debitsOf(idr, d.donationId)).reduce((a: number, b: number) => a + b, 0)).toBe(-1_000_000);
 		expect(await balance(idr, "IDR")).toBe(before - 1_000_000);

@@ -123,8 +123,9 @@ describe.skipIf(!mounted)(`DATA_DIR on a full disk (2 MB tmpfs)${mounted ? "" : 
 		expect(after.status).toBe(201);
 		acknowledged.push(after.body.donation.id);
 		if (completed.status === 202 || completed.status === 200) {
-			// The payment the node accepted while full is settled once it can be stored.
-			await waitFor(async () => (await api("GET", `/api/donations/${waiting.body.donation.id}`, undefined, { token: streamer.token })).body?.status === "paid", 15_000, "the payment completed while full to settle");
+			// The payment the node accepted while full is settled once it can be stored: by the
+			// sandbox's stored delivery, whose lease (15 s) runs out before the sweep sends it again.
+			await waitFor(async () => (await api("GET", `/api/donations/${waiting.body.donation.id}`, undefined, { token: streamer.token })).body?.status === "paid", 30_000, "the payment completed while full to settle");
 		}
 		expect(node?.exited()).toBeNull();
 
