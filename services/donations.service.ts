@@ -90,7 +90,8 @@ const schema: ServiceSchema<any> = {
 	mixins: [
 		DbMixin("donations", [{ fields: "recipientId" }, { fields: "donorId" }, { fields: "paymentId" }, { fields: "effectsDue", sparse: true }], {
 			idempotency_keys: [{ fields: "expiresAt" }],
-			ledger: [{ fields: "key", unique: true }, { fields: "userId" }],
+			// donationId: a refund reads what the ledger already holds for its donation.
+			ledger: [{ fields: "key", unique: true }, { fields: "userId" }, { fields: "donationId" }],
 			donation_aggregates: [{ fields: "owner" }],
 			goals: [],
 		}),
@@ -492,7 +493,7 @@ const schema: ServiceSchema<any> = {
 			if (d.effects?.credited && d.effects?.announced && d.effects?.aggregationLease === undefined) return;
 			if (!d.effects?.credited) {
 				const fee = feeFor(d.amount, this.appConfig.platformFeeBps);
-				await this.ledgerEntry(d, "credit", d.amount - fee, d.amount, fee);
+				await this.ledgerInsert(d, `${d._id}:credit`, "credit", d.amount - fee, d.amount, fee);
 			}
 			if (!d.effects?.announced) await this.broker.sendToChannel("donations.paid", { donation: this.channelView({ ...d, status: "paid" }) });
 			const flags = { "effects.credited": true, "effects.announced": true };
@@ -660,7 +661,10 @@ const schema: ServiceSchema<any> = {
 			this.broker.broadcast("donations.changed", { recipientId: d.recipientId, recipientUsername: d.recipientUsername });
 		},
 
-		/** Appends one ledger entry under a unique key; false when that key is already booked. */
+		/**
+		 * Appends one ledger entry under a unique key (`<id>:credit`, `<id>:debit…`): the ledger is
+		 * append-only and a key is booked once. False when that key is already booked.
+		 */
 		async ledgerInsert(this: any, d: DonationDoc, key: string, kind: string, amount: number, gross: number, fee: number): Promise<boolean> {
 			try {
 				await this.stores.ledger.insert({ _id: newId(), key, userId: d.recipientId, donationId: d._id, kind, amount, gross, fee, currency: d.currency, createdAt: new Date().toISOString() });
@@ -668,15 +672,6 @@ const schema: ServiceSchema<any> = {
 			} catch (err) {
 				if (!isDuplicateKey(err)) throw err;
 				return false;
-			}
-		},
-
-		/** Append-only: the unique key makes a second credit/debit for one donation impossible. */
-		async ledgerEntry(this: any, d: DonationDoc, kind: "credit" | "debit", amount: number, gross: number, fee: number) {
-			try {
-				await this.stores.ledger.insert({ _id: newId(), key: `${d._id}:${kind}`, userId: d.recipientId, donationId: d._id, kind, amount, gross, fee, currency: d.currency, createdAt: new Date().toISOString() });
-			} catch (err) {
-				if (!isDuplicateKey(err)) throw err;
 			}
 		},
 
@@ -814,13 +809,14 @@ const schema: ServiceSchema<any> = {
 	created(this: any) {
 		this.appConfig = loadConfig();
 		// A re-drive takes over an aggregate update whose holder has not finished within one sweep interval.
-		this.aggregationLeaseMs = Number(process.env.REDRIVE_INTERVAL_MS || 30_000);
+		this.redriveMs = Number(process.env.REDRIVE_INTERVAL_MS || 30_000);
+		this.aggregationLeaseMs = this.redriveMs;
 	},
 
 	started(this: any) {
 		this.redriveTimer = setInterval(() => {
 			void this.redrive().catch((err: Error) => this.logger.warn("Re-drive failed", err.message));
-		}, Number(process.env.REDRIVE_INTERVAL_MS || 30_000));
+		}, this.redriveMs);
 		this.redriveTimer.unref();
 	},
 

@@ -169,7 +169,7 @@ export class DataDirLock {
 export function usesDataDir(broker: ServiceBroker, env: NodeJS.ProcessEnv = process.env): boolean {
 	if (dbConfig(env).kind !== "nedb") return false;
 	if (!env.TRANSPORTER) return true;
-	return (broker.services as any[]).some((s) => s.store?.kind === "nedb" || (s.name === "datastore" && s.kind === "nedb"));
+	return (broker.services as any[]).some((s) => s.store?.kind === "nedb");
 }
 
 /** Broker middleware: takes the DATA_DIR lock before any service starts, gives it back once stopped. */
