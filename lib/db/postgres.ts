@@ -256,9 +256,9 @@ export class PostgresAdapter {
 		/* nothing to take from the broker */
 	}
 
-	/** Takes the pool; the table and its indexes come from `ensureIndexes`, which every connect is followed by. */
 	async connect() {
 		if (!this.pool) this.pool = acquirePool(this.cfg);
+		await migrate(this.pool, collectionMigrations(this.collection, []));
 	}
 
 	async disconnect() {
