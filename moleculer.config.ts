@@ -59,7 +59,10 @@ export function channelsAdapter(url = env.CHANNELS_URL || ""): Record<string, un
 function cacher(): BrokerOptions["cacher"] {
 	const url = env.CACHER || "";
 	if (url.startsWith("redis")) {
-		return { type: "Redis", options: { prefix: `${env.NAMESPACE || "mediashar"}-cache`, ttl: num("CACHE_TTL_SEC", 60), redis: url as any, maxParamsLength: 100 } };
+		return {
+			type: "Redis",
+			options: { prefix: `${env.NAMESPACE || "mediashar"}-cache`, ttl: num("CACHE_TTL_SEC", 60), redis: url as any, maxParamsLength: 100 },
+		};
 	}
 	// Bounded LRU so a long-running embedded node cannot grow without limit. Entries are cleaned
 	// when their data changes; the TTL bounds what a missed clean could leave stale.
@@ -132,17 +135,20 @@ const config: BrokerOptions = {
 	nodeID: env.NODE_ID || `${os.hostname()}-${process.pid}`,
 	metadata: { db: dbConfig().kind },
 
-	logger: env.LOGGER === "false" ? false : {
-		type: "Console",
-		options: {
-			level: (env.LOG_LEVEL as any) || (env.NODE_ENV === "test" ? "warn" : "info"),
-			// JSON lines for log shippers in production, readable lines in development.
-			// Both formats print the request id of the call being served (lib/ops/log-format.ts).
-			formatter: logFormatter(env.LOG_FORMAT || (production ? "json" : "short")) as any,
-			colors: !production,
-			objectPrinter: undefined,
-		},
-	},
+	logger:
+		env.LOGGER === "false"
+			? false
+			: {
+					type: "Console",
+					options: {
+						level: (env.LOG_LEVEL as any) || (env.NODE_ENV === "test" ? "warn" : "info"),
+						// JSON lines for log shippers in production, readable lines in development.
+						// Both formats print the request id of the call being served (lib/ops/log-format.ts).
+						formatter: logFormatter(env.LOG_FORMAT || (production ? "json" : "short")) as any,
+						colors: !production,
+						objectPrinter: undefined,
+					},
+				},
 
 	// No transporter: every service in one process. NATS for clusters.
 	transporter: (env.TRANSPORTER as BrokerOptions["transporter"]) || null,
@@ -229,7 +235,6 @@ const config: BrokerOptions = {
 
 	// `npm run repl` / `npm run dev`: operator commands (lib/ops/repl-commands.ts, docs/operations.md).
 	replOptions: { delimiter: "mediashar $", customCommands: replCommands() } as any,
-
 };
 
 export default config;

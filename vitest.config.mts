@@ -7,7 +7,16 @@ export default defineConfig({
 		projects: [
 			// MONGO_URI or DATABASE_URL set → the same suites run against MongoDB or PostgreSQL, one database per
 			// file (test/support/mongo-setup.ts, test/support/pg-setup.ts).
-			{ test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node", testTimeout: 15_000, env: { NODE_ENV: "test" }, setupFiles: ["test/support/mongo-setup.ts", "test/support/pg-setup.ts"] } },
+			{
+				test: {
+					name: "unit",
+					include: ["test/unit/**/*.test.ts"],
+					environment: "node",
+					testTimeout: 15_000,
+					env: { NODE_ENV: "test" },
+					setupFiles: ["test/support/mongo-setup.ts", "test/support/pg-setup.ts"],
+				},
+			},
 			{
 				test: {
 					name: "integration",

@@ -91,7 +91,13 @@ async function http(base: string, method: string, path: string, body?: unknown, 
 }
 
 /** Retries a request through either gateway until `done` says so or the deadline passes. */
-async function retry(gateways: string[], attempt: (base: string) => Promise<HttpRes>, done: (r: HttpRes) => boolean, deadlineMs: number, counter: { retries: number }): Promise<HttpRes> {
+async function retry(
+	gateways: string[],
+	attempt: (base: string) => Promise<HttpRes>,
+	done: (r: HttpRes) => boolean,
+	deadlineMs: number,
+	counter: { retries: number },
+): Promise<HttpRes> {
 	const deadline = Date.now() + deadlineMs;
 	let i = Math.floor(Math.random() * gateways.length);
 	for (;;) {
@@ -116,7 +122,13 @@ interface Streamer {
 
 function openOverlay(s: Streamer): Promise<void> {
 	return new Promise((resolve, reject) => {
-		const socket = ioClient(`${s.gateway}/overlay`, { auth: { token: s.overlayToken }, transports: ["websocket"], reconnection: true, reconnectionDelay: 200, forceNew: true });
+		const socket = ioClient(`${s.gateway}/overlay`, {
+			auth: { token: s.overlayToken },
+			transports: ["websocket"],
+			reconnection: true,
+			reconnectionDelay: 200,
+			forceNew: true,
+		});
 		socket.on("alert", (a: { id: string; donationId: string | null }) => {
 			s.alertIds.set(a.id, (s.alertIds.get(a.id) ?? 0) + 1);
 			if (a.donationId) {
@@ -153,7 +165,9 @@ async function main() {
 	let stopChaos = false;
 	const counters = { retries: 0 };
 	try {
-		console.log(`Chaos: ${TOTAL} donations, ${STREAMERS} streamers, ${WORKERS} concurrent donors; SIGKILL of a random non-gateway node every ${KILL_PAUSE_MS[0] / 1000}–${KILL_PAUSE_MS[1] / 1000} s`);
+		console.log(
+			`Chaos: ${TOTAL} donations, ${STREAMERS} streamers, ${WORKERS} concurrent donors; SIGKILL of a random non-gateway node every ${KILL_PAUSE_MS[0] / 1000}–${KILL_PAUSE_MS[1] / 1000} s`,
+		);
 		await cluster.startInfra();
 		const first = await cluster.startNodes([
 			{ name: "gw-a", services: ["api"], http: true },
@@ -169,17 +183,38 @@ async function main() {
 			const deadline = Date.now() + 30_000;
 			while ((await http(gw, "POST", "/api/donations", {})).status !== 422 && Date.now() < deadline) await sleep(200);
 		}
-		console.log(`cluster up in ${round((Date.now() - started) / 1000, 1)} s: ${[...running.keys()].join(", ")} + nats-server, redis-server, PostgreSQL on port ${pgServer.port}`);
+		console.log(
+			`cluster up in ${round((Date.now() - started) / 1000, 1)} s: ${[...running.keys()].join(", ")} + nats-server, redis-server, PostgreSQL on port ${pgServer.port}`,
+		);
 
 		// streamers and their overlays (half on each gateway)
 		const streamers: Streamer[] = [];
 		for (let i = 0; i < STREAMERS; i++) {
 			const username = `chaos_${i}_${Math.random().toString(36).slice(2, 6)}`;
-			const reg = await retry(gateways, (b) => http(b, "POST", "/api/auth/register", { username, email: `${username}@example.test`, password: "correct horse battery" }), (r) => r.status === 201, 30_000, counters);
+			const reg = await retry(
+				gateways,
+				(b) => http(b, "POST", "/api/auth/register", { username, email: `${username}@example.test`, password: "correct horse battery" }),
+				(r) => r.status === 201,
+				30_000,
+				counters,
+			);
 			if (reg.status !== 201) throw new Error(`register: ${reg.status} ${JSON.stringify(reg.body)}`);
-			const patch = await http(gateways[0], "PATCH", "/api/users/me", { settings: { donations: { enabled: true, minAmount: 1_000_00, currency: "IDR" } } }, { Authorization: `Bearer ${reg.body.accessToken}` });
+			const patch = await http(
+				gateways[0],
+				"PATCH",
+				"/api/users/me",
+				{ settings: { donations: { enabled: true, minAmount: 1_000_00, currency: "IDR" } } },
+				{ Authorization: `Bearer ${reg.body.accessToken}` },
+			);
 			if (patch.status !== 200) throw new Error(`settings: ${patch.status}`);
-			const s: Streamer = { username, token: reg.body.accessToken, overlayToken: patch.body.overlayToken, gateway: gateways[i % 2], alertIds: new Map(), byDonation: new Map() };
+			const s: Streamer = {
+				username,
+				token: reg.body.accessToken,
+				overlayToken: patch.body.overlayToken,
+				gateway: gateways[i % 2],
+				alertIds: new Map(),
+				byDonation: new Map(),
+			};
 			await openOverlay(s);
 			streamers.push(s);
 		}
@@ -237,21 +272,43 @@ async function main() {
 					const s = streamers[i % streamers.length];
 					const key = randomUUID();
 					const amount = 1_000_00 + (i % 50) * 1_000_00;
-					const res = await retry(gateways, (b) => http(b, "POST", "/api/donations", { to: s.username, amount, currency: "IDR", provider: "sandbox", donorName: `Donor ${i}`, message: `#${i}` }, { "Idempotency-Key": key }), (r) => r.status === 201 || (r.status >= 400 && r.status < 500 && r.status !== 409 && r.status !== 429), 120_000, counters);
+					const res = await retry(
+						gateways,
+						(b) =>
+							http(
+								b,
+								"POST",
+								"/api/donations",
+								{ to: s.username, amount, currency: "IDR", provider: "sandbox", donorName: `Donor ${i}`, message: `#${i}` },
+								{ "Idempotency-Key": key },
+							),
+						(r) => r.status === 201 || (r.status >= 400 && r.status < 500 && r.status !== 409 && r.status !== 429),
+						120_000,
+						counters,
+					);
 					if (res.status !== 201) {
 						createFailures.push(res);
 						continue;
 					}
 					const c: (typeof created)[number] = { donationId: res.body.donation.id, paymentId: res.body.payment.id, streamer: s, amount };
 					created.push(c);
-					const paid = await retry(gateways, (b) => http(b, "POST", `/api/payments/sandbox/${c.paymentId}/complete`, { outcome: "settlement" }), (r) => r.status === 202 || alreadyPaid(r) || (r.status >= 400 && r.status < 500 && r.status !== 409 && r.status !== 429), 120_000, counters);
+					const paid = await retry(
+						gateways,
+						(b) => http(b, "POST", `/api/payments/sandbox/${c.paymentId}/complete`, { outcome: "settlement" }),
+						(r) => r.status === 202 || alreadyPaid(r) || (r.status >= 400 && r.status < 500 && r.status !== 409 && r.status !== 429),
+						120_000,
+						counters,
+					);
 					// a retry after a lost answer finds the payment already paid: that is the first attempt's success
 					if (paid.status === 202 || alreadyPaid(paid)) c.paid = true;
 					else payFailures.push(paid);
 					if (paid.status === 202) {
 						c.got202 = true;
 						// A 202 promises the webhook: kill a payments node while it is being delivered.
-						if (++completes202 % COMPLETE_KILL_EVERY === 0) pendingKills.push(killAndRestart(paymentsNodes[Math.floor(Math.random() * paymentsNodes.length)], "during a sandbox /complete delivery"));
+						if (++completes202 % COMPLETE_KILL_EVERY === 0)
+							pendingKills.push(
+								killAndRestart(paymentsNodes[Math.floor(Math.random() * paymentsNodes.length)], "during a sandbox /complete delivery"),
+							);
 					}
 					if (++finished >= TOTAL * PG_RESTART_AT && PG_RESTART_AT > 0 && !pgRestart) pgRestart = restartPostgres();
 					if (finished % 100 === 0) process.stdout.write(`  ${finished} donations created and paid (${round((Date.now() - t0) / 1000, 0)} s)\n`);
@@ -292,7 +349,9 @@ async function main() {
 			let cursor: string | null = null;
 			let creditSum = 0;
 			do {
-				const r = await http(gateways[1], "GET", `/api/me/ledger?limit=100${cursor ? `&cursor=${cursor}` : ""}`, undefined, { Authorization: `Bearer ${s.token}` });
+				const r = await http(gateways[1], "GET", `/api/me/ledger?limit=100${cursor ? `&cursor=${cursor}` : ""}`, undefined, {
+					Authorization: `Bearer ${s.token}`,
+				});
 				if (r.status !== 200) throw new Error(`ledger: ${r.status} ${JSON.stringify(r.body)}`);
 				for (const e of r.body.items) {
 					if (e.kind !== "credit") continue;

@@ -71,7 +71,20 @@ const HOSTILE_STRINGS = [
 	"[]",
 	"{}",
 ];
-const HOSTILE_NUMBERS = [0, -1, -0, 1.5, 2 ** 53 + 1, -(2 ** 53) - 1, 1e308, -1e308, Number.MAX_SAFE_INTEGER, Number.MIN_VALUE, 1e21, Number("123456789012345678")];
+const HOSTILE_NUMBERS = [
+	0,
+	-1,
+	-0,
+	1.5,
+	2 ** 53 + 1,
+	-(2 ** 53) - 1,
+	1e308,
+	-1e308,
+	Number.MAX_SAFE_INTEGER,
+	Number.MIN_VALUE,
+	1e21,
+	Number("123456789012345678"),
+];
 const HOSTILE_VALUES: unknown[] = [
 	null,
 	true,
@@ -156,7 +169,19 @@ function sample<T>(arb: fc.Arbitrary<T>): T {
 	return fc.sample(arb, { numRuns: 1, seed: Math.floor(rand() * 2 ** 31) })[0];
 }
 
-const anything = fc.anything({ maxDepth: 3, withBigInt: false, withBoxedValues: false, withNullPrototype: true, withObjectString: true, withSparseArray: true, withTypedArray: false, withDate: true, withMap: false, withSet: false, maxKeys: 6 });
+const anything = fc.anything({
+	maxDepth: 3,
+	withBigInt: false,
+	withBoxedValues: false,
+	withNullPrototype: true,
+	withObjectString: true,
+	withSparseArray: true,
+	withTypedArray: false,
+	withDate: true,
+	withMap: false,
+	withSet: false,
+	maxKeys: 6,
+});
 const unicode = fc.string({ unit: "binary", maxLength: 80 });
 
 function hostileValue(): unknown {
@@ -177,7 +202,17 @@ function mutateBody(valid: Record<string, unknown>, schema: any): unknown {
 		if (op < 0.2) delete body[k];
 		else if (op < 0.6) body[k] = hostileValue();
 		else if (op < 0.7) body[`extra_${Math.floor(rand() * 1000)}`] = hostileValue();
-		else if (op < 0.8) Object.assign(body, JSON.parse(pick(['{"__proto__":{"isAdmin":true,"roles":["admin"]}}', '{"constructor":{"prototype":{"roles":["admin"]}}}', '{"$set":{"roles":["admin"]}}'])));
+		else if (op < 0.8)
+			Object.assign(
+				body,
+				JSON.parse(
+					pick([
+						'{"__proto__":{"isAdmin":true,"roles":["admin"]}}',
+						'{"constructor":{"prototype":{"roles":["admin"]}}}',
+						'{"$set":{"roles":["admin"]}}',
+					]),
+				),
+			);
 		else if (op < 0.9) return hostileValue();
 		else body[k] = typeof body[k] === "string" ? `${body[k]}${"x".repeat(5_000)}` : 1e308;
 	}
@@ -229,7 +264,9 @@ function enc(v: string): string {
 	try {
 		return encodeURIComponent(v);
 	} catch {
-		return [...Buffer.from(v, "utf8")].map((b) => (/[A-Za-z0-9_.~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`)).join("");
+		return [...Buffer.from(v, "utf8")]
+			.map((b) => (/[A-Za-z0-9_.~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`))
+			.join("");
 	}
 }
 
@@ -279,26 +316,75 @@ function buildRequest(op: Op, ctx: Ctx, tokens: string[]): Req {
 		if (op.rawBody) {
 			kind = "webhook";
 			const t = Math.floor(Date.now() / 1000);
-			const payload = r < 0.5 ? JSON.stringify(mutateBody({ event_id: "e1", payment_id: pick(ctx.ids), status: "settlement" }, { properties: { event_id: {}, payment_id: {}, status: {} } })) : String(sample(unicode));
+			const payload =
+				r < 0.5
+					? JSON.stringify(
+							mutateBody(
+								{ event_id: "e1", payment_id: pick(ctx.ids), status: "settlement" },
+								{ properties: { event_id: {}, payment_id: {}, status: {} } },
+							),
+						)
+					: String(sample(unicode));
 			body = payload ?? "";
-			const sig = createHmac("sha256", rand() < 0.5 ? "dev-only-sandbox-webhook-secret" : "wrong").update(`${t}.${body}`).digest("hex");
-			headers[pick(["X-Sandbox-Signature", "Stripe-Signature", "X-Other"])] = pick([`t=${t},v1=${sig}`, `t=${t},v0=${sig}`, "garbage", `t=abc,v1=${sig}`, `t=${t}`, ""]);
-			if (rand() < 0.1) body = JSON.stringify({ order_id: hostileValue(), status_code: hostileValue(), gross_amount: hostileValue(), signature_key: hostileValue(), transaction_status: "settlement" });
+			const sig = createHmac("sha256", rand() < 0.5 ? "dev-only-sandbox-webhook-secret" : "wrong")
+				.update(`${t}.${body}`)
+				.digest("hex");
+			headers[pick(["X-Sandbox-Signature", "Stripe-Signature", "X-Other"])] = pick([
+				`t=${t},v1=${sig}`,
+				`t=${t},v0=${sig}`,
+				"garbage",
+				`t=abc,v1=${sig}`,
+				`t=${t}`,
+				"",
+			]);
+			if (rand() < 0.1)
+				body = JSON.stringify({
+					order_id: hostileValue(),
+					status_code: hostileValue(),
+					gross_amount: hostileValue(),
+					signature_key: hostileValue(),
+					transaction_status: "settlement",
+				});
 		} else if (r < 0.55) {
 			body = JSON.stringify(mutateBody(valid, op.body)) ?? "null";
 		} else if (r < 0.7) {
 			kind = "bad-json";
-			body = pick(["{", '{"a":', "{'single': 1}", "[1,2", "nul", '{"a":1}garbage', "\u0000", '{"a":"\\ud800"}', "{}".repeat(10), `{"x":"${"y".repeat(70_000)}"}`, " "]);
+			body = pick([
+				"{",
+				'{"a":',
+				"{'single': 1}",
+				"[1,2",
+				"nul",
+				'{"a":1}garbage',
+				"\u0000",
+				'{"a":"\\ud800"}',
+				"{}".repeat(10),
+				`{"x":"${"y".repeat(70_000)}"}`,
+				" ",
+			]);
 		} else if (r < 0.82) {
 			kind = "bad-content-type";
-			headers["Content-Type"] = pick(["text/plain", "application/xml", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded", "application/json; charset=utf-16", "image/png", ""]);
+			headers["Content-Type"] = pick([
+				"text/plain",
+				"application/xml",
+				"multipart/form-data; boundary=x",
+				"application/x-www-form-urlencoded",
+				"application/json; charset=utf-16",
+				"image/png",
+				"",
+			]);
 			body = pick([JSON.stringify(valid), "a=1&b=2", "<x/>", "--x\r\n\r\n--x--"]);
 		} else if (r < 0.9) {
 			kind = "primitive-json";
 			body = JSON.stringify(pick([null, 1, "str", true, [], [valid]]));
 		} else {
 			kind = "huge-or-deep";
-			body = pick([JSON.stringify({ ...valid, pad: "p".repeat(80_000) }), `${'{"a":'.repeat(5_000)}1${"}".repeat(5_000)}`, JSON.stringify({ ...valid, n: 1e308, m: -1e308 }), JSON.stringify(Object.fromEntries(Array.from({ length: 3_000 }, (_, i) => [`k${i}`, i])))]);
+			body = pick([
+				JSON.stringify({ ...valid, pad: "p".repeat(80_000) }),
+				`${'{"a":'.repeat(5_000)}1${"}".repeat(5_000)}`,
+				JSON.stringify({ ...valid, n: 1e308, m: -1e308 }),
+				JSON.stringify(Object.fromEntries(Array.from({ length: 3_000 }, (_, i) => [`k${i}`, i]))),
+			]);
 		}
 	} else if (rand() < 0.1) {
 		kind = "get-with-body";
@@ -325,7 +411,8 @@ function errorShapeProblem(status: number, text: string): string | null {
 	if (typeof b.name !== "string" || typeof b.message !== "string") return "error body lacks name/message";
 	if (b.code !== status) return `error code ${b.code} ≠ HTTP status ${status}`;
 	if (typeof b.type !== "string" || !/^[A-Z0-9_]+$/.test(b.type)) return `error type ${JSON.stringify(b.type)} is not UPPER_CASE`;
-	if (status === 429 && !b.retryAfter && !b.data?.retryAfterSec && b.type !== "RATE_LIMITED" && b.type !== "LOGIN_THROTTLED") return "429 without a rate-limit type";
+	if (status === 429 && !b.retryAfter && !b.data?.retryAfterSec && b.type !== "RATE_LIMITED" && b.type !== "LOGIN_THROTTLED")
+		return "429 without a rate-limit type";
 	return null;
 }
 
@@ -412,7 +499,15 @@ async function socketFuzz(h: Harness, ctx: Ctx) {
 	let handshakeAccepted = 0;
 
 	// hostile handshakes
-	for (const auth of [{ token: "garbage" }, { token: { $ne: null } }, { token: "a".repeat(20_000) }, { token: ["x"] }, { token: null }, { __proto__: { token: ctx.viewer.token } }, { token: ctx.streamer.overlayToken }]) {
+	for (const auth of [
+		{ token: "garbage" },
+		{ token: { $ne: null } },
+		{ token: "a".repeat(20_000) },
+		{ token: ["x"] },
+		{ token: null },
+		{ __proto__: { token: ctx.viewer.token } },
+		{ token: ctx.streamer.overlayToken },
+	]) {
 		for (const ns of ["/", "/overlay"]) {
 			handshakes++;
 			const s = await connect(h.url + ns, auth);
@@ -423,7 +518,11 @@ async function socketFuzz(h: Harness, ctx: Ctx) {
 		}
 	}
 
-	const main = [await connect(`${h.url}/`, { token: ctx.viewer.token }), await connect(`${h.url}/`, undefined), await connect(`${h.url}/`, { token: ctx.streamer.token })].filter((s): s is Socket => !!s);
+	const main = [
+		await connect(`${h.url}/`, { token: ctx.viewer.token }),
+		await connect(`${h.url}/`, undefined),
+		await connect(`${h.url}/`, { token: ctx.streamer.token }),
+	].filter((s): s is Socket => !!s);
 	const overlay = await connect(`${h.url}/overlay`, { token: ctx.streamer.overlayToken });
 	const pool = { "/": main, "/overlay": overlay ? [overlay] : [] } as Record<string, Socket[]>;
 	const closedByServer = new Set<Socket>();
@@ -436,7 +535,11 @@ async function socketFuzz(h: Harness, ctx: Ctx) {
 			unexpectedDisconnects++;
 			const fresh = await connect(h.url + ns, ns === "/overlay" ? { token: ctx.streamer.overlayToken } : { token: ctx.viewer.token });
 			if (!fresh) {
-				findings.push({ event, payload: "", problem: `could not reconnect after a disconnect (${JSON.stringify(disconnectReasons)}): ${lastConnectError}` });
+				findings.push({
+					event,
+					payload: "",
+					problem: `could not reconnect after a disconnect (${JSON.stringify(disconnectReasons)}): ${lastConnectError}`,
+				});
 				continue;
 			}
 			pool[ns] = pool[ns].filter((s) => s.connected).concat(fresh);
@@ -458,11 +561,13 @@ async function socketFuzz(h: Harness, ctx: Ctx) {
 			if (res?.ok === true) acks.ok++;
 			else if (res?.ok === false && typeof res.error?.type === "string" && typeof res.error?.message === "string") {
 				acks.refused++;
-				if (res.error.type === "INTERNAL_ERROR" || res.error.type === "SERVER_ERROR") findings.push({ event, payload: label, problem: `server error in ack: ${JSON.stringify(res.error)}` });
+				if (res.error.type === "INTERNAL_ERROR" || res.error.type === "SERVER_ERROR")
+					findings.push({ event, payload: label, problem: `server error in ack: ${JSON.stringify(res.error)}` });
 			} else findings.push({ event, payload: label, problem: `ack not in the contract's shape: ${JSON.stringify(res)?.slice(0, 200)}` });
 		} catch (err) {
 			// no ack: only acceptable for events nobody routes
-			if (!/no:such|__proto__|constructor/.test(event) && !(ns === "/overlay" && event === "chat:send")) findings.push({ event, payload: label, problem: `no ack (${(err as Error).message})` });
+			if (!/no:such|__proto__|constructor/.test(event) && !(ns === "/overlay" && event === "chat:send"))
+				findings.push({ event, payload: label, problem: `no ack (${(err as Error).message})` });
 			else acks.none++;
 		}
 	}
@@ -471,7 +576,10 @@ async function socketFuzz(h: Harness, ctx: Ctx) {
 	if (s) {
 		for (let i = 0; i < 200; i++) s.emit("chat:typing", hostileValue());
 		sent += 200;
-		const join: any = await s.timeout(5000).emitWithAck("chat:join", { channel: ctx.streamer.username }).catch(() => null);
+		const join: any = await s
+			.timeout(5000)
+			.emitWithAck("chat:join", { channel: ctx.streamer.username })
+			.catch(() => null);
 		if (!join?.ok) findings.push({ event: "chat:join", payload: "after burst", problem: `socket unusable after burst: ${JSON.stringify(join)}` });
 	}
 	for (const list of Object.values(pool)) for (const x of list) x.close();
@@ -481,7 +589,18 @@ async function socketFuzz(h: Harness, ctx: Ctx) {
 async function main() {
 	const started = Date.now();
 	const h = await startHarness({
-		env: { NODE_ENV: "test", SCRYPT_COST: "1024", RATE_LIMIT_IP_PER_MIN: "100000000", RATE_LIMIT_USER_PER_MIN: "100000000", SOCKET_MAX_PER_IP: "100000000", SOCKET_HANDSHAKES_PER_IP_PER_MIN: "100000000", LOGIN_MAX_FAILURES: "100000000", CHAT_RATE_BURST: "100000", CHAT_RATE_SUSTAINED: "100000", WEBHOOK_BLOCK_PRIVATE: "true" },
+		env: {
+			NODE_ENV: "test",
+			SCRYPT_COST: "1024",
+			RATE_LIMIT_IP_PER_MIN: "100000000",
+			RATE_LIMIT_USER_PER_MIN: "100000000",
+			SOCKET_MAX_PER_IP: "100000000",
+			SOCKET_HANDSHAKES_PER_IP_PER_MIN: "100000000",
+			LOGIN_MAX_FAILURES: "100000000",
+			CHAT_RATE_BURST: "100000",
+			CHAT_RATE_SUSTAINED: "100000",
+			WEBHOOK_BLOCK_PRIVATE: "true",
+		},
 		brokerOptions: { logger: { type: "Console", options: { level: process.env.FUZZ_LOG || "fatal" } } },
 	});
 	try {
@@ -490,17 +609,34 @@ async function main() {
 		const d = await donate(h.url, streamer.username, {}, { token: viewer.token });
 		const ids = [d.body?.donation?.id, d.body?.payment?.id, viewer.id, streamer.id, "0000000000000000", "does-not-exist"].filter(Boolean);
 		const ctx: Ctx = { streamer, viewer, ids };
-		const tokens = ["", `Bearer ${viewer.token}`, `Bearer ${viewer.token}`, `Bearer ${streamer.token}`, `Bearer ${streamer.token}`, `Bearer ${streamer.token}`, "Bearer garbage.token.here", `Bearer ${streamer.overlayToken}`, "Basic Zm9vOmJhcg==", `Bearer ${"a".repeat(5000)}`];
+		const tokens = [
+			"",
+			`Bearer ${viewer.token}`,
+			`Bearer ${viewer.token}`,
+			`Bearer ${streamer.token}`,
+			`Bearer ${streamer.token}`,
+			`Bearer ${streamer.token}`,
+			"Bearer garbage.token.here",
+			`Bearer ${streamer.overlayToken}`,
+			"Basic Zm9vOmJhcg==",
+			`Bearer ${"a".repeat(5000)}`,
+		];
 
 		console.log(`Fuzzing${QUICK ? " (quick)" : ""}: ${REST_TOTAL} REST requests, ${SOCKET_TOTAL} socket events, seed ${SEED}`);
 		const rest = await restFuzz(h, ctx, tokens);
-		console.log(`REST: ${rest.sent} requests over ${rest.operations} operations; statuses ${JSON.stringify(rest.byStatus)}; kinds ${JSON.stringify(rest.byKind)}`);
+		console.log(
+			`REST: ${rest.sent} requests over ${rest.operations} operations; statuses ${JSON.stringify(rest.byStatus)}; kinds ${JSON.stringify(rest.byKind)}`,
+		);
 		// the REST fuzz may have rotated the streamer's overlay token (POST /api/users/me/overlay-token)
 		const me: any = await (await fetch(`${h.url}/api/auth/me`, { headers: { Authorization: `Bearer ${streamer.token}` } })).json();
 		if (typeof me?.overlayToken === "string") ctx.streamer = { ...streamer, overlayToken: me.overlayToken };
 		const sock = await socketFuzz(h, ctx);
-		console.log(`Socket.IO: ${sock.sent} events; acks ${JSON.stringify(sock.acks)}; handshakes ${sock.handshakes} (${sock.handshakeAccepted} accepted: the genuine overlay token and anonymous viewers on /); server-side disconnects ${sock.disconnectedByServer}`);
-		const health = await fetch(`${h.url}/health`).then((r) => r.status).catch(() => 0);
+		console.log(
+			`Socket.IO: ${sock.sent} events; acks ${JSON.stringify(sock.acks)}; handshakes ${sock.handshakes} (${sock.handshakeAccepted} accepted: the genuine overlay token and anonymous viewers on /); server-side disconnects ${sock.disconnectedByServer}`,
+		);
+		const health = await fetch(`${h.url}/health`)
+			.then((r) => r.status)
+			.catch(() => 0);
 		const fiveXX = rest.findings.filter((f) => f.status >= 500 || f.status === 0).length;
 		const shape = rest.findings.length - fiveXX;
 		const summary = {
@@ -508,15 +644,31 @@ async function main() {
 			quick: QUICK,
 			seed: SEED,
 			durationSec: round((Date.now() - started) / 1000, 1),
-			rest: { requests: rest.sent, operations: rest.operations, byStatus: rest.byStatus, byKind: rest.byKind, responses5xxOrNone: fiveXX, errorShapeViolations: shape },
-			socket: { events: sock.sent, acks: sock.acks, handshakes: sock.handshakes, handshakeAccepted: sock.handshakeAccepted, disconnectedByServer: sock.disconnectedByServer, problems: sock.findings.length },
+			rest: {
+				requests: rest.sent,
+				operations: rest.operations,
+				byStatus: rest.byStatus,
+				byKind: rest.byKind,
+				responses5xxOrNone: fiveXX,
+				errorShapeViolations: shape,
+			},
+			socket: {
+				events: sock.sent,
+				acks: sock.acks,
+				handshakes: sock.handshakes,
+				handshakeAccepted: sock.handshakeAccepted,
+				disconnectedByServer: sock.disconnectedByServer,
+				problems: sock.findings.length,
+			},
 			crashes: crashes.length,
 			healthAfter: health,
 			samples: { rest: rest.findings.slice(0, 15), socket: sock.findings.slice(0, 15), crashes: crashes.slice(0, 5) },
 		};
 		writeResult(QUICK ? "fuzz-quick" : "fuzz", summary);
 		if (!QUICK) (await import("./report")).writeReport();
-		console.log(`\nresponses ≥ 500: ${fiveXX}   error-shape violations: ${shape}   socket problems: ${sock.findings.length}   crashes: ${crashes.length}   /health after: ${health}   (${summary.durationSec} s)`);
+		console.log(
+			`\nresponses ≥ 500: ${fiveXX}   error-shape violations: ${shape}   socket problems: ${sock.findings.length}   crashes: ${crashes.length}   /health after: ${health}   (${summary.durationSec} s)`,
+		);
 		const failed = fiveXX > 0 || shape > 0 || sock.findings.length > 0 || crashes.length > 0 || health !== 200;
 		if (failed) {
 			for (const f of [...rest.findings.slice(0, 10), ...sock.findings.slice(0, 10)]) console.log("  ✗", JSON.stringify(f));

@@ -32,7 +32,14 @@ export function summarize(samples: number[]) {
 	const s = Float64Array.from(samples).sort();
 	const arr = Array.from(s);
 	const mean = arr.reduce((a, b) => a + b, 0) / (arr.length || 1);
-	return { count: arr.length, mean: round(mean), p50: round(percentile(arr, 50)), p90: round(percentile(arr, 90)), p99: round(percentile(arr, 99)), max: round(arr[arr.length - 1] ?? NaN) };
+	return {
+		count: arr.length,
+		mean: round(mean),
+		p50: round(percentile(arr, 50)),
+		p90: round(percentile(arr, 90)),
+		p99: round(percentile(arr, 99)),
+		max: round(arr[arr.length - 1] ?? NaN),
+	};
 }
 
 export const round = (n: number, d = 2) => (Number.isFinite(n) ? Math.round(n * 10 ** d) / 10 ** d : n);
@@ -54,7 +61,8 @@ export interface Child {
  */
 export function startChild(script: string, env: Record<string, string | undefined> = {}, nodeArgs: string[] = []): Promise<Child> {
 	// BENCH_PROFILE_DIR=dir: every MediaShar server process writes a V8 CPU profile there when it stops.
-	const profile = process.env.BENCH_PROFILE_DIR && script.includes("mediashar") ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE_DIR)}`] : [];
+	const profile =
+		process.env.BENCH_PROFILE_DIR && script.includes("mediashar") ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE_DIR)}`] : [];
 	const proc = spawn(process.execPath, [...nodeArgs, ...profile, "--import", "tsx", path.join(ROOT, "bench", script)], {
 		cwd: ROOT,
 		env: { ...process.env, LOG_LEVEL: "warn", ...env },
@@ -203,7 +211,11 @@ const CLOCK_TICKS = (() => {
  * wrk against one server, plus the server's CPU time per answered request (µs): less sensitive
  * than req/s to what else runs on a shared machine, so small differences stay visible.
  */
-export async function wrkWithCpu(pid: number, url: string, opts: { connections: number; seconds: number; headers?: Record<string, string> }): Promise<WrkResult & { cpuUsPerRequest: number }> {
+export async function wrkWithCpu(
+	pid: number,
+	url: string,
+	opts: { connections: number; seconds: number; headers?: Record<string, string> },
+): Promise<WrkResult & { cpuUsPerRequest: number }> {
 	const before = cpuTimeMs(pid);
 	const w = await wrk(url, opts);
 	const cpu = cpuTimeMs(pid) - before;
@@ -326,4 +338,3 @@ export async function registerAndSignIn(base: string, username: string) {
 	if (res.status !== 201) throw new Error(`register ${username}: ${res.status} ${JSON.stringify(body)}`);
 	return { id: body.user.id as string, username, token: body.accessToken as string };
 }
-

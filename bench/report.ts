@@ -22,14 +22,17 @@ const ok = (p: boolean | null | undefined) => (p === true ? "**met**" : p === fa
 
 const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
 /** When a scenario was measured, and on which Node (figures of different runtimes sit side by side). */
-const day = (r: any) => (r?.measuredAt ?? r?.at ? `${String(r.measuredAt ?? r.at).slice(0, 10)}${r?.machine?.node ? `, Node ${r.machine.node}` : ""}` : "—");
+const day = (r: any) => ((r?.measuredAt ?? r?.at) ? `${String(r.measuredAt ?? r.at).slice(0, 10)}${r?.machine?.node ? `, Node ${r.machine.node}` : ""}` : "—");
 
 export function renderFigures(): string {
 	const out: string[] = [];
 	const any = ["rest", "pipeline", "chat", "memory", "growth"].map(read).find((r) => r?.machine);
 	if (any) {
 		const m = any.machine;
-		out.push(`The latest full run of each scenario (\`npm run bench\`, or one scenario with \`BENCH_ONLY=<name> npm run bench\`); each says when it was measured. Machine: ${m.nproc} × ${m.cpuModel} (${m.memoryGb} GB RAM), Node ${m.node}, ${m.platform}; load generator on the same machine.`, "");
+		out.push(
+			`The latest full run of each scenario (\`npm run bench\`, or one scenario with \`BENCH_ONLY=<name> npm run bench\`); each says when it was measured. Machine: ${m.nproc} × ${m.cpuModel} (${m.memoryGb} GB RAM), Node ${m.node}, ${m.platform}; load generator on the same machine.`,
+			"",
+		);
 	}
 	const rest = read("rest");
 	if (rest?.mediashar && rest.trivial) {
@@ -54,7 +57,10 @@ export function renderFigures(): string {
 						"",
 						"| switched off | req/s | server CPU µs per request | the piece costs (µs) | p99 ms |",
 						"|---|---:|---:|---:|---:|",
-						...rest.costs.map((c: any) => `| ${c.piece === "(all on)" ? "nothing (all on)" : `${c.piece}: ${c.what}`} | ${v(c.rps)} | ${v(c.cpuUsPerRequest)} | ${c.costUs === null ? "—" : v(c.costUs)} | ${v(c.p99Ms)} |`),
+						...rest.costs.map(
+							(c: any) =>
+								`| ${c.piece === "(all on)" ? "nothing (all on)" : `${c.piece}: ${c.what}`} | ${v(c.rps)} | ${v(c.cpuUsPerRequest)} | ${c.costUs === null ? "—" : v(c.costUs)} | ${v(c.p99Ms)} |`,
+						),
 						"",
 					]
 				: []),
@@ -75,8 +81,12 @@ export function renderFigures(): string {
 			`| MediaShar embedded (all services, NeDB files) | ${v(m.throughput.donationsPerSec)} | ${v(m.latency.settledToAlertMs.p50)} / ${v(m.latency.settledToAlertMs.p99)} | ${v(m.latency.webhookSentToAlertMs.p99)} | ${v(m.latency.createdToAlertMs.p99)} |`,
 			"",
 			`Targets ≥ 300 donations/s and p99 ≤ 50 ms at 100/s: ${ok(p.pass)}. Open loop at 100/s achieved ${v(m.latency.achievedRate)}/s. Every alert arrived exactly once: ${m.throughput.missingAlerts === 0 && m.latency.missingAlerts === 0 && m.throughput.duplicates === 0 && m.latency.duplicates === 0 ? "yes" : `no (missing ${m.throughput.missingAlerts + m.latency.missingAlerts}, duplicates ${m.throughput.duplicates + m.latency.duplicates})`}.` +
-				(m.latencyLowRate ? ` At ${v(m.latencyLowRate.rate)}/s, under the measured throughput, settled → alert p50 ${v(m.latencyLowRate.settledToAlertMs.p50)} ms, p99 ${v(m.latencyLowRate.settledToAlertMs.p99)} ms (informative).` : "") +
-				(p.storage ? ` Storage work: ${v(p.storage.linesPerDonation)} NeDB appends per donation (${v(p.storage.linesAppended)} lines for ${v(p.storage.donations)} donations).` : "") +
+				(m.latencyLowRate
+					? ` At ${v(m.latencyLowRate.rate)}/s, under the measured throughput, settled → alert p50 ${v(m.latencyLowRate.settledToAlertMs.p50)} ms, p99 ${v(m.latencyLowRate.settledToAlertMs.p99)} ms (informative).`
+					: "") +
+				(p.storage
+					? ` Storage work: ${v(p.storage.linesPerDonation)} NeDB appends per donation (${v(p.storage.linesAppended)} lines for ${v(p.storage.donations)} donations).`
+					: "") +
 				" ![pipeline](../bench/results/pipeline.svg)",
 			"",
 		);
@@ -128,7 +138,10 @@ export function renderFigures(): string {
 			"",
 			"| read | p50 ms small | p50 ms large | p99 ms small | p99 ms large | large / small (p50) |",
 			"|---|---:|---:|---:|---:|---:|",
-			...g.rows.map((r: any) => `| ${r.read}${r.informative ? " *(informative)*" : ""} | ${v(r.smallP50)} | ${v(r.largeP50)} | ${v(r.smallP99)} | ${v(r.largeP99)} | ${v(r.ratioP50)}× |`),
+			...g.rows.map(
+				(r: any) =>
+					`| ${r.read}${r.informative ? " *(informative)*" : ""} | ${v(r.smallP50)} | ${v(r.largeP50)} | ${v(r.smallP99)} | ${v(r.largeP99)} | ${v(r.ratioP50)}× |`,
+			),
 			"",
 			`Target: every judged read within 2×: ${ok(g.pass)}. Stores: donations, notifications and chat messages each at the size shown (plus ${v(g.sizes.large.aggregates)} aggregate rows); heap ${v(g.sizes.large.heapMb)} MB at the large size. ![growth](../bench/results/growth.svg)`,
 			"",
@@ -150,7 +163,11 @@ export function renderFigures(): string {
 			`| paid donations never alerted on the connected overlay | ${f.paidNeverAlerted} |`,
 			`| alerts shown twice after client dedupe | ${f.alertsShownTwiceAfterDedupe} |`,
 			`| balances ≠ sum of paid donations | ${chaos.balanceMismatches} |`,
-			...(f.sandbox202NotSettled !== undefined ? [`| sandbox \`/complete\` 202s whose payment did not end paid (${chaos.killsDuringComplete} payments-node kills during deliveries) | ${f.sandbox202NotSettled} |`] : []),
+			...(f.sandbox202NotSettled !== undefined
+				? [
+						`| sandbox \`/complete\` 202s whose payment did not end paid (${chaos.killsDuringComplete} payments-node kills during deliveries) | ${f.sandbox202NotSettled} |`,
+					]
+				: []),
 			`| duplicate alert deliveries the server sent (same id; the overlay drops them) | ${chaos.duplicateAlertDeliveriesSent} |`,
 			`| client retries (same Idempotency-Key / same payment) | ${chaos.clientRetries} |`,
 			"",
@@ -167,13 +184,18 @@ export function renderFigures(): string {
 			"",
 			`Responses ≥ 500: **${fuzz.rest.responses5xxOrNone}**; error-shape violations: **${fuzz.rest.errorShapeViolations}**; socket problems: **${fuzz.socket.problems}**; crashes: **${fuzz.crashes}**; \`/health\` afterwards: ${fuzz.healthAfter}.`,
 			"",
-			`Statuses: ${Object.entries(fuzz.rest.byStatus).map(([k, n]) => `${k}: ${n}`).join(", ")}. Request kinds: ${Object.entries(fuzz.rest.byKind).map(([k, n]) => `${k}: ${n}`).join(", ")}. Socket acks: ${Object.entries(fuzz.socket.acks).map(([k, n]) => `${k}: ${n}`).join(", ")}.`,
+			`Statuses: ${Object.entries(fuzz.rest.byStatus)
+				.map(([k, n]) => `${k}: ${n}`)
+				.join(", ")}. Request kinds: ${Object.entries(fuzz.rest.byKind)
+				.map(([k, n]) => `${k}: ${n}`)
+				.join(", ")}. Socket acks: ${Object.entries(fuzz.socket.acks)
+				.map(([k, n]) => `${k}: ${n}`)
+				.join(", ")}.`,
 			"",
 		);
 	}
 	return out.join("\n");
 }
-
 
 /** One row per target for the README: the figure, what it is compared with, and the verdict. */
 export function renderSummary(): string {
@@ -191,7 +213,10 @@ export function renderSummary(): string {
 		);
 	}
 	const pc = read("pipeline-cluster");
-	if (pc?.latency) rows.push(`| Donation pipeline, 3-process NATS cluster: p99 ≤ 100 ms at 100/s | p99 **${v(pc.latency.settledToAlertMs.p99)} ms** (p50 ${v(pc.latency.settledToAlertMs.p50)} ms) | — | ${ok(pc.pass)} | ${day(pc)} |`);
+	if (pc?.latency)
+		rows.push(
+			`| Donation pipeline, 3-process NATS cluster: p99 ≤ 100 ms at 100/s | p99 **${v(pc.latency.settledToAlertMs.p99)} ms** (p50 ${v(pc.latency.settledToAlertMs.p50)} ms) | — | ${ok(pc.pass)} | ${day(pc)} |`,
+		);
 	const c = read("chat");
 	if (c?.mediashar) {
 		rows.push(
@@ -199,12 +224,17 @@ export function renderSummary(): string {
 		);
 	}
 	const mem = read("memory");
-	if (mem?.mediashar) rows.push(`| Gateway heap per idle socket at ${v(mem.mediashar.sockets)} sockets ≤ 20 KB | **${v(mem.kbPerSocket)} KB** | bare Socket.IO ${v(mem.baselineKbPerSocket)} KB | ${ok(mem.pass)} | ${day(mem)} |`);
+	if (mem?.mediashar)
+		rows.push(
+			`| Gateway heap per idle socket at ${v(mem.mediashar.sockets)} sockets ≤ 20 KB | **${v(mem.kbPerSocket)} KB** | bare Socket.IO ${v(mem.baselineKbPerSocket)} KB | ${ok(mem.pass)} | ${day(mem)} |`,
+		);
 	const g = read("growth");
 	if (g?.rows) {
 		const judged = g.rows.filter((r: any) => !r.informative);
 		const worst = judged.reduce((a: any, b: any) => (b.ratioP50 > a.ratioP50 ? b : a), judged[0]);
-		rows.push(`| Reads at ${g.sizes.large.donations.toLocaleString("en")} rows within 2× of ${g.sizes.small.donations.toLocaleString("en")} | worst **${v(worst?.ratioP50)}×** (${v(worst?.read)}) | the same reads at ${g.sizes.small.donations.toLocaleString("en")} rows | ${ok(g.pass)} | ${day(g)} |`);
+		rows.push(
+			`| Reads at ${g.sizes.large.donations.toLocaleString("en")} rows within 2× of ${g.sizes.small.donations.toLocaleString("en")} | worst **${v(worst?.ratioP50)}×** (${v(worst?.read)}) | the same reads at ${g.sizes.small.donations.toLocaleString("en")} rows | ${ok(g.pass)} | ${day(g)} |`,
+		);
 	}
 	const chaos = read("chaos");
 	if (chaos?.figures) {
@@ -225,7 +255,9 @@ export function renderSummary(): string {
 		"|---|---|---|---|---|",
 		...rows,
 		"",
-		machine ? `Machine: ${machine.nproc} × ${machine.cpuModel}, ${machine.memoryGb} GB RAM, Node ${machine.node}, ${machine.platform}; load generator on the same machine, loopback only.` : "",
+		machine
+			? `Machine: ${machine.nproc} × ${machine.cpuModel}, ${machine.memoryGb} GB RAM, Node ${machine.node}, ${machine.platform}; load generator on the same machine, loopback only.`
+			: "",
 	].join("\n");
 }
 

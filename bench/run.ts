@@ -1,4 +1,21 @@
-import { QUICK, REST_PIECES, barChart, benchEnv, machine, registerAndSignIn, round, startChild, tmpDataDir, verdict, wrk, wrkWithCpu, writeResult, type Child, type RestPiece, type ScenarioResult } from "./lib";
+import {
+	QUICK,
+	REST_PIECES,
+	barChart,
+	benchEnv,
+	machine,
+	registerAndSignIn,
+	round,
+	startChild,
+	tmpDataDir,
+	verdict,
+	wrk,
+	wrkWithCpu,
+	writeResult,
+	type Child,
+	type RestPiece,
+	type ScenarioResult,
+} from "./lib";
 
 /**
  * `npm run bench`: every scenario runs MediaShar and its baseline in the same run on the same
@@ -59,7 +76,8 @@ async function restScenario(): Promise<ScenarioResult> {
 			const r = {} as Record<Peer, Measured>;
 			for (const [name, c] of Object.entries(peers) as [Peer, Child][]) {
 				r[name] = await wrkWithCpu(c.proc.pid!, c.info.url + path, { connections, seconds, headers });
-				if (r[name].non2xx + r[name].errors > 0 && name !== "mediashar") throw new Error(`${name} answered ${r[name].non2xx} non-2xx, ${r[name].errors} socket errors`);
+				if (r[name].non2xx + r[name].errors > 0 && name !== "mediashar")
+					throw new Error(`${name} answered ${r[name].non2xx} non-2xx, ${r[name].errors} socket errors`);
 			}
 			runs.push(r);
 			console.log(
@@ -69,7 +87,11 @@ async function restScenario(): Promise<ScenarioResult> {
 		const figure = (name: Peer) => ({
 			rps: round(mean(runs.map((r) => r[name].rps)), 0),
 			cpuUsPerRequest: round(median(runs.map((r) => r[name].cpuUsPerRequest)), 1),
-			latencyMs: { p50: round(mean(runs.map((r) => r[name].latencyMs.p50)), 3), p90: round(mean(runs.map((r) => r[name].latencyMs.p90)), 3), p99: round(mean(runs.map((r) => r[name].latencyMs.p99)), 3) },
+			latencyMs: {
+				p50: round(mean(runs.map((r) => r[name].latencyMs.p50)), 3),
+				p90: round(mean(runs.map((r) => r[name].latencyMs.p90)), 3),
+				p99: round(mean(runs.map((r) => r[name].latencyMs.p99)), 3),
+			},
 		});
 		const f = { bare: figure("bare"), trivial: figure("trivial"), express: figure("express"), mediashar: figure("mediashar") };
 		const bad = runs.reduce((n, r) => n + r.mediashar.non2xx + r.mediashar.errors, 0);
@@ -81,7 +103,16 @@ async function restScenario(): Promise<ScenarioResult> {
 		// The cost table: the trivial route on MediaShar's options, all on, then each piece off.
 		const pieces = ["", ...Object.keys(REST_PIECES)] as (RestPiece | "")[];
 		const variants = new Map<RestPiece | "", Child>();
-		for (const piece of pieces) variants.set(piece, await start("servers/trivial-web.ts", { BASELINE_BODY: body, TRIVIAL_BROKER: "mediashar", TRIVIAL_OFF: piece, DATA_DIR: tmpDataDir("rest-trivial") }));
+		for (const piece of pieces)
+			variants.set(
+				piece,
+				await start("servers/trivial-web.ts", {
+					BASELINE_BODY: body,
+					TRIVIAL_BROKER: "mediashar",
+					TRIVIAL_OFF: piece,
+					DATA_DIR: tmpDataDir("rest-trivial"),
+				}),
+			);
 		for (const t of variants.values()) await wrk(t.info.url + path, { connections, seconds: 1, headers });
 		const samples = new Map<RestPiece | "", Measured[]>(pieces.map((p) => [p, []]));
 		for (let i = 0; i < costRounds; i++) {
@@ -106,7 +137,10 @@ async function restScenario(): Promise<ScenarioResult> {
 				p99Ms: round(median(ws.map((w) => w.latencyMs.p99)), 2),
 			};
 		});
-		for (const c of costs) console.log(`  trivial route, MediaShar options, ${c.piece === "(all on)" ? "all on" : `${c.piece} off`}: ${c.rps} req/s, ${c.cpuUsPerRequest} µs CPU per request${c.costUs === null ? "" : ` (the piece costs ${c.costUs} µs)`}`);
+		for (const c of costs)
+			console.log(
+				`  trivial route, MediaShar options, ${c.piece === "(all on)" ? "all on" : `${c.piece} off`}: ${c.rps} req/s, ${c.cpuUsPerRequest} µs CPU per request${c.costUs === null ? "" : ` (the piece costs ${c.costUs} µs)`}`,
+			);
 
 		const result: ScenarioResult = {
 			scenario: "rest",
@@ -139,7 +173,10 @@ async function restScenario(): Promise<ScenarioResult> {
 						{ label: "MediaShar gateway", value: f.mediashar.rps },
 					],
 				},
-				{ name: "trivial route on MediaShar's options, one piece off", bars: costs.map((c) => ({ label: c.piece === "(all on)" ? "all on" : `${c.piece} off`, value: c.rps, baseline: c.piece !== "(all on)" })) },
+				{
+					name: "trivial route on MediaShar's options, one piece off",
+					bars: costs.map((c) => ({ label: c.piece === "(all on)" ? "all on" : `${c.piece} off`, value: c.rps, baseline: c.piece !== "(all on)" })),
+				},
 			]),
 		);
 		console.log(

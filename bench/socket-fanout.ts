@@ -50,7 +50,13 @@ async function startGateway(mode: Mode, id: string, natsUrl: string, redisUrl: s
 	io.on("connection", (socket) => socket.join("chat:bench"));
 	await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
 	const port = (server.address() as { port: number }).port;
-	const broker = new ServiceBroker({ namespace, nodeID: `${mode}-${id}`, transporter: natsUrl as BrokerOptions["transporter"], logger: false, serializer: "JSON" });
+	const broker = new ServiceBroker({
+		namespace,
+		nodeID: `${mode}-${id}`,
+		transporter: natsUrl as BrokerOptions["transporter"],
+		logger: false,
+		serializer: "JSON",
+	});
 	broker.createService({
 		name: `gw`,
 		events: {
@@ -75,8 +81,17 @@ function percentile(sorted: number[], p: number) {
 
 async function run(mode: Mode, cluster: Cluster) {
 	const namespace = `fanout-${mode}-${Date.now()}`;
-	const gws = [await startGateway(mode, "a", cluster.natsUrl, cluster.redisUrl, namespace), await startGateway(mode, "b", cluster.natsUrl, cluster.redisUrl, namespace)];
-	const producer = new ServiceBroker({ namespace, nodeID: `${mode}-producer`, transporter: cluster.natsUrl as BrokerOptions["transporter"], logger: false, serializer: "JSON" });
+	const gws = [
+		await startGateway(mode, "a", cluster.natsUrl, cluster.redisUrl, namespace),
+		await startGateway(mode, "b", cluster.natsUrl, cluster.redisUrl, namespace),
+	];
+	const producer = new ServiceBroker({
+		namespace,
+		nodeID: `${mode}-producer`,
+		transporter: cluster.natsUrl as BrokerOptions["transporter"],
+		logger: false,
+		serializer: "JSON",
+	});
 	await producer.start();
 	await producer.waitForServices(["gw"], 10_000);
 	await new Promise((r) => setTimeout(r, 500)); // both gateways registered
@@ -120,7 +135,21 @@ async function run(mode: Mode, cluster: Cluster) {
 		await new Promise<void>((r) => g.io.close(() => r()));
 		for (const r of g.redis) r.disconnect();
 	}
-	return { mode, clients: CLIENTS, messages: MESSAGES, rate: RATE, deliveries: latencies.length, expected, lost: expected - latencies.length, dupes, wallMs: wall, p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] };
+	return {
+		mode,
+		clients: CLIENTS,
+		messages: MESSAGES,
+		rate: RATE,
+		deliveries: latencies.length,
+		expected,
+		lost: expected - latencies.length,
+		dupes,
+		wallMs: wall,
+		p50: percentile(sorted, 50),
+		p95: percentile(sorted, 95),
+		p99: percentile(sorted, 99),
+		max: sorted[sorted.length - 1],
+	};
 }
 
 async function main() {
@@ -136,7 +165,10 @@ async function main() {
 				console.log(JSON.stringify({ round, ...r }));
 			}
 		}
-		writeResult(`socket-fanout-${CLIENTS}x${MESSAGES}at${RATE}`, { command: `CLIENTS=${CLIENTS} MESSAGES=${MESSAGES} RATE=${RATE} ROUNDS=${ROUNDS} npx tsx bench/socket-fanout.ts`, results });
+		writeResult(`socket-fanout-${CLIENTS}x${MESSAGES}at${RATE}`, {
+			command: `CLIENTS=${CLIENTS} MESSAGES=${MESSAGES} RATE=${RATE} ROUNDS=${ROUNDS} npx tsx bench/socket-fanout.ts`,
+			results,
+		});
 	} finally {
 		await cluster.stop();
 	}

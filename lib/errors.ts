@@ -53,5 +53,8 @@ export function isStorageFault(err: unknown): boolean {
 /** 503 STORAGE_UNAVAILABLE for a write the storage refused (nothing was stored); `reason` is the system code. */
 export function storageUnavailable(cause: unknown) {
 	const reason = typeof (cause as { code?: unknown })?.code === "string" ? String((cause as { code: string }).code) : "STORAGE_FAULT";
-	return new MoleculerClientError("Storage is not accepting writes right now, retry shortly", 503, "STORAGE_UNAVAILABLE", { reason, retryAfterSec: STORAGE_RETRY_AFTER_SEC });
+	return new MoleculerClientError("Storage is not accepting writes right now, retry shortly", 503, "STORAGE_UNAVAILABLE", {
+		reason,
+		retryAfterSec: STORAGE_RETRY_AFTER_SEC,
+	});
 }

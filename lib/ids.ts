@@ -65,7 +65,12 @@ export function newId(now: number = Date.now()): string {
  * make an id made right after a known one easy to guess.
  */
 export function randomId(now: number = Date.now()): string {
-	return encodeTime(now) + freshRandom().map((d) => ALPHABET[d]).join("");
+	return (
+		encodeTime(now) +
+		freshRandom()
+			.map((d) => ALPHABET[d])
+			.join("")
+	);
 }
 
 /** The smallest id that could have been made at `time`: a lower bound for time-range queries. */

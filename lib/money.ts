@@ -55,7 +55,9 @@ export function formatMoney(amount: number, currency: string): string {
 	const major = amount / 10 ** info.exponent;
 	const shown = info.showMinor ? major : Math.trunc(major);
 	// Intl uses no-break spaces; plain spaces are friendlier to overlays, TTS and JSON clients.
-	return formatter(info).format(shown).replace(/[\u00a0\u202f]/g, " ");
+	return formatter(info)
+		.format(shown)
+		.replace(/[\u00a0\u202f]/g, " ");
 }
 
 /** Minor units → the decimal string providers want ("10000.00"). */

@@ -83,7 +83,11 @@ export class RedisCounterStore implements CounterStore {
 
 	async hit(key: string, windowMs: number) {
 		const k = this.key(key, windowMs);
-		const [[, count]] = (await this.redis.multi().incr(k).pexpire(k, windowMs * 2).exec()) as [[unknown, number]];
+		const [[, count]] = (await this.redis
+			.multi()
+			.incr(k)
+			.pexpire(k, windowMs * 2)
+			.exec()) as [[unknown, number]];
 		return Number(count);
 	}
 

@@ -34,7 +34,10 @@ export function storageWorked(): void {
 export function storageError(err: unknown, where: string): unknown {
 	if (!isStorageFault(err)) return err;
 	const now = Date.now();
-	const reason = typeof (err as { code?: unknown }).code === "string" ? String((err as { code: string }).code) : ((err as { data?: { reason?: string } }).data?.reason ?? "STORAGE_FAULT");
+	const reason =
+		typeof (err as { code?: unknown }).code === "string"
+			? String((err as { code: string }).code)
+			: ((err as { data?: { reason?: string } }).data?.reason ?? "STORAGE_FAULT");
 	failure = { reason, where, since: failure?.since ?? now, last: now };
 	if ((err as { type?: unknown }).type === "STORAGE_UNAVAILABLE") return err;
 	const mapped = storageUnavailable(err);

@@ -54,10 +54,20 @@ function takeTextFields(params: Record<string, unknown>): TextField[] {
 function lengthProblem(f: TextField, value: string): Record<string, unknown> | null {
 	const n = graphemeCount(value);
 	if (f.min !== undefined && n < f.min) {
-		const message = f.min === 1 ? `The '${f.field}' field must not be empty.` : `The '${f.field}' field length must be greater than or equal to ${f.min} characters long.`;
+		const message =
+			f.min === 1
+				? `The '${f.field}' field must not be empty.`
+				: `The '${f.field}' field length must be greater than or equal to ${f.min} characters long.`;
 		return { type: f.min === 1 ? "stringEmpty" : "stringMin", field: f.field, expected: f.min, actual: n, message };
 	}
-	if (f.max !== undefined && n > f.max) return { type: "stringMax", field: f.field, expected: f.max, actual: n, message: `The '${f.field}' field length must be less than or equal to ${f.max} characters long.` };
+	if (f.max !== undefined && n > f.max)
+		return {
+			type: "stringMax",
+			field: f.field,
+			expected: f.max,
+			actual: n,
+			message: `The '${f.field}' field length must be less than or equal to ${f.max} characters long.`,
+		};
 	return null;
 }
 
@@ -82,7 +92,8 @@ export const StrictParamsMiddleware = {
 					const problem = lengthProblem(f, params[f.field]);
 					if (problem) problems.push(problem);
 				}
-				if (problems.length) return Promise.reject(new Errors.ValidationError("Parameters validation error!", undefined as unknown as string, problems));
+				if (problems.length)
+					return Promise.reject(new Errors.ValidationError("Parameters validation error!", undefined as unknown as string, problems));
 			}
 			return next(ctx);
 		};

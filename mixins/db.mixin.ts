@@ -139,7 +139,11 @@ export class Collection<T extends Doc = Doc> {
 		const cond = query[keys[0]];
 		if (!cond || typeof cond !== "object" || Array.isArray(cond)) return false;
 		const ops = Object.keys(cond);
-		return ops.length > 0 && ops.every((op) => ["$gt", "$gte", "$lt", "$lte"].includes(op)) && this.indexes.some((i) => (Array.isArray(i.fields) ? i.fields[0] : i.fields) === sort[0]);
+		return (
+			ops.length > 0 &&
+			ops.every((op) => ["$gt", "$gte", "$lt", "$lte"].includes(op)) &&
+			this.indexes.some((i) => (Array.isArray(i.fields) ? i.fields[0] : i.fields) === sort[0])
+		);
 	}
 
 	findOne(query: Record<string, unknown>): Promise<T | null> {

@@ -27,7 +27,12 @@ async function main() {
 		base = `http://localhost:${port}`;
 		// The gateway builds its REST aliases shortly after the services start.
 		const deadline = Date.now() + 10_000;
-		while (Date.now() < deadline && (await fetch(`${base}/api/openapi.json`).then((r) => r.status).catch(() => 0)) !== 200) {
+		while (
+			Date.now() < deadline &&
+			(await fetch(`${base}/api/openapi.json`)
+				.then((r) => r.status)
+				.catch(() => 0)) !== 200
+		) {
 			await new Promise((r) => setTimeout(r, 100));
 		}
 	}

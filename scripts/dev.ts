@@ -10,12 +10,17 @@ import { startNode } from "../lib/ops/node";
 async function main() {
 	// Development traces every request to the console unless TRACING_EXPORTER says otherwise.
 	const exporter = tracingExporter({ ...process.env, TRACING_EXPORTER: process.env.TRACING_EXPORTER || "console" });
-	const broker = await startNode({ ...config, tracing: { ...(config.tracing as object), enabled: !!exporter, exporter: exporter as any } }, {
-		servicesDir: path.resolve(__dirname, "../services"),
-		withServices: true,
-		hotReload: process.env.HOT_RELOAD !== "false",
-	});
-	broker.logger.info(`MediaShar dev node ${broker.nodeID} on http://localhost:${process.env.PORT || 3000} (hot reload ${process.env.HOT_RELOAD === "false" ? "off" : "on"}).`);
+	const broker = await startNode(
+		{ ...config, tracing: { ...(config.tracing as object), enabled: !!exporter, exporter: exporter as any } },
+		{
+			servicesDir: path.resolve(__dirname, "../services"),
+			withServices: true,
+			hotReload: process.env.HOT_RELOAD !== "false",
+		},
+	);
+	broker.logger.info(
+		`MediaShar dev node ${broker.nodeID} on http://localhost:${process.env.PORT || 3000} (hot reload ${process.env.HOT_RELOAD === "false" ? "off" : "on"}).`,
+	);
 	if (process.stdin.isTTY || process.env.DEV_REPL === "true") broker.repl();
 }
 

@@ -81,9 +81,19 @@ const TICK_MS = Number(process.env.ALERT_TICK_MS || 1_000);
 const schema: ServiceSchema<any> = {
 	name: "alerts",
 	mixins: [
-		DbMixin("alerts", [{ fields: "key", unique: true }, { fields: "userId" }, { fields: "donationId" }, { fields: "queueKey", sparse: true }, { fields: "heldOf", sparse: true }], {
-			alert_channels: [{ fields: "showing" }],
-		}),
+		DbMixin(
+			"alerts",
+			[
+				{ fields: "key", unique: true },
+				{ fields: "userId" },
+				{ fields: "donationId" },
+				{ fields: "queueKey", sparse: true },
+				{ fields: "heldOf", sparse: true },
+			],
+			{
+				alert_channels: [{ fields: "showing" }],
+			},
+		),
 	],
 	settings: { rest: "/" },
 
@@ -130,10 +140,28 @@ const schema: ServiceSchema<any> = {
 				const settings = await this.settingsOf(user.id);
 				const currency = settings.donations.currency;
 				const amount = ctx.params.amount ?? 10_000_00;
-				const fake: PaidDonation = { id: newId(), donorName: "MediaShar", amount, currency, formattedAmount: formatMoney(amount, currency), message: ctx.params.message ?? "This is a test alert", createdAt: new Date().toISOString() };
+				const fake: PaidDonation = {
+					id: newId(),
+					donorName: "MediaShar",
+					amount,
+					currency,
+					formattedAmount: formatMoney(amount, currency),
+					message: ctx.params.message ?? "This is a test alert",
+					createdAt: new Date().toISOString(),
+				};
 				const id = newId();
 				const text = moderate(fake.message, settings.moderation.blockedTerms).masked;
-				const alert = await this.enqueue({ _id: id, key: `test:${id}`, userId: user.id, donationId: null, type: "test", status: "queued", order: orderKey(null, id), payload: buildPayload(id, fake, text, settings, "test"), createdAt: new Date().toISOString() });
+				const alert = await this.enqueue({
+					_id: id,
+					key: `test:${id}`,
+					userId: user.id,
+					donationId: null,
+					type: "test",
+					status: "queued",
+					order: orderKey(null, id),
+					payload: buildPayload(id, fake, text, settings, "test"),
+					createdAt: new Date().toISOString(),
+				});
 				return { alert: this.view(alert) };
 			},
 		},
@@ -153,14 +181,31 @@ const schema: ServiceSchema<any> = {
 				if (!first || first.userId !== owner) throw notFound("Donation");
 				// Only what already passed moderation (never a held, rejected or cancelled alert), and
 				// only while the money is still paid.
-				if (!REPLAYABLE.includes(first.status)) throw conflict(`A ${first.status} alert cannot be replayed`, "NOT_REPLAYABLE", { status: first.status });
+				if (!REPLAYABLE.includes(first.status))
+					throw conflict(`A ${first.status} alert cannot be replayed`, "NOT_REPLAYABLE", { status: first.status });
 				const donation = await ctx.call<{ status: string } | null, { id: string }>("donations.get", { id: ctx.params.donationId });
-				if (donation?.status !== "paid") throw conflict("Only a paid donation can be shown on the overlay", "DONATION_NOT_PAID", { status: donation?.status ?? null });
+				if (donation?.status !== "paid")
+					throw conflict("Only a paid donation can be shown on the overlay", "DONATION_NOT_PAID", { status: donation?.status ?? null });
 				// Masked again with today's blocked terms.
 				const settings = await this.settingsOf(owner);
 				const id = newId();
-				const payload = { ...first.payload, id, message: moderate(first.payload.message, settings.moderation.blockedTerms).masked, createdAt: new Date().toISOString() };
-				const alert = await this.enqueue({ _id: id, key: `replay:${ctx.params.donationId}:${id}`, userId: owner, donationId: ctx.params.donationId, type: "donation", status: "queued", order: orderKey(null, id), payload, createdAt: new Date().toISOString() });
+				const payload = {
+					...first.payload,
+					id,
+					message: moderate(first.payload.message, settings.moderation.blockedTerms).masked,
+					createdAt: new Date().toISOString(),
+				};
+				const alert = await this.enqueue({
+					_id: id,
+					key: `replay:${ctx.params.donationId}:${id}`,
+					userId: owner,
+					donationId: ctx.params.donationId,
+					type: "donation",
+					status: "queued",
+					order: orderKey(null, id),
+					payload,
+					createdAt: new Date().toISOString(),
+				});
 				return { alert: this.view(alert) };
 			},
 		},
@@ -221,7 +266,10 @@ const schema: ServiceSchema<any> = {
 		held: {
 			rest: "GET /alerts/held",
 			auth: "required",
-			params: { limit: { type: "number", integer: true, min: 1, max: 100, optional: true, convert: true }, cursor: { type: "string", max: 64, optional: true } },
+			params: {
+				limit: { type: "number", integer: true, min: 1, max: 100, optional: true, convert: true },
+				cursor: { type: "string", max: 64, optional: true },
+			},
 			async handler(this: any, ctx: Ctx<{ limit?: number; cursor?: string }>) {
 				const page = await this.store.page({ heldOf: ctx.meta.user!.id }, ctx.params);
 				return { items: page.items.map((a: AlertDoc) => this.heldView(a)), nextCursor: page.nextCursor };
@@ -237,7 +285,10 @@ const schema: ServiceSchema<any> = {
 				const settings = await this.settingsOf(alert.userId);
 				// An approved message still has its blocked terms masked on stream.
 				const message = moderate(this.originalMessage(alert), settings.moderation.blockedTerms).masked;
-				const won = await this.store.updateIf({ _id: alert._id, status: "held" }, { $set: { status: "queued", "payload.message": message, queueKey: queueKey(alert) }, $unset: { heldOf: true } });
+				const won = await this.store.updateIf(
+					{ _id: alert._id, status: "held" },
+					{ $set: { status: "queued", "payload.message": message, queueKey: queueKey(alert) }, $unset: { heldOf: true } },
+				);
 				if (won) await this.pump(alert.userId);
 				return { donationId: ctx.params.donationId, status: "queued" };
 			},
@@ -249,7 +300,10 @@ const schema: ServiceSchema<any> = {
 			params: { donationId: { type: "string", max: 64 } },
 			async handler(this: any, ctx: Ctx<{ donationId: string }>) {
 				const alert = await this.heldAlert(ctx.meta.user!.id, ctx.params.donationId);
-				await this.store.updateIf({ _id: alert._id, status: "held" }, { $set: { status: "rejected", finishedAt: new Date().toISOString() }, $unset: { heldOf: true } });
+				await this.store.updateIf(
+					{ _id: alert._id, status: "held" },
+					{ $set: { status: "rejected", finishedAt: new Date().toISOString() }, $unset: { heldOf: true } },
+				);
 				return { donationId: ctx.params.donationId, status: "rejected" };
 			},
 		},
@@ -266,7 +320,10 @@ const schema: ServiceSchema<any> = {
 			group: "alerts",
 			async handler(this: any, payload: { donation: { id: string; recipientId: string } }) {
 				// Money taken back: an alert not yet on screen is dropped.
-				await this.store.updateMany({ donationId: payload.donation.id, status: { $in: ["queued", "held"] } }, { $set: { status: "cancelled", finishedAt: new Date().toISOString() }, $unset: UNMARK });
+				await this.store.updateMany(
+					{ donationId: payload.donation.id, status: { $in: ["queued", "held"] } },
+					{ $set: { status: "cancelled", finishedAt: new Date().toISOString() }, $unset: UNMARK },
+				);
 			},
 		},
 	},
@@ -333,9 +390,15 @@ const schema: ServiceSchema<any> = {
 				const [next]: AlertDoc[] = await this.store.find({ query: { queueKey: ownerRange(userId) }, sort: ["queueKey"], limit: 1 });
 				if (!next) return;
 				const now = Date.now();
-				const claimed = await channels.updateIf({ _id: userId, showing: null, paused: false }, { $set: { showing: next._id, sentAt: now, deadline: now + ackTimeoutMs(next.payload, ACK_GRACE_MS) } });
+				const claimed = await channels.updateIf(
+					{ _id: userId, showing: null, paused: false },
+					{ $set: { showing: next._id, sentAt: now, deadline: now + ackTimeoutMs(next.payload, ACK_GRACE_MS) } },
+				);
 				if (!claimed) return;
-				const moved = await this.store.updateIf({ _id: next._id, status: "queued" }, { $set: { status: "showing", sentAt: now, sends: 1 }, $unset: { queueKey: true } });
+				const moved = await this.store.updateIf(
+					{ _id: next._id, status: "queued" },
+					{ $set: { status: "showing", sentAt: now, sends: 1 }, $unset: { queueKey: true } },
+				);
 				if (!moved) {
 					// Cancelled or approved elsewhere in between: release the slot and look again.
 					await channels.updateIf({ _id: userId, showing: next._id }, { $set: { showing: null, sentAt: null, deadline: null } });
@@ -356,10 +419,14 @@ const schema: ServiceSchema<any> = {
 			const changed = await this.store.updateIf({ _id: alertId, userId, status: "showing" }, { $set: { status, finishedAt: new Date().toISOString() } });
 			if (changed && status === "done") {
 				const alert: AlertDoc | null = await this.store.findById(alertId);
-				const kind = alert?.type === "test" ? "test" : alert?.key.startsWith("replay:") ? "replay" : alert?.payload.mediaUrl ? "mediashare" : "donation";
+				const kind =
+					alert?.type === "test" ? "test" : alert?.key.startsWith("replay:") ? "replay" : alert?.payload.mediaUrl ? "mediashare" : "donation";
 				countAlertDelivered(this.broker, kind);
 			}
-			const freed = await this.stores.alert_channels.updateIf({ _id: userId, showing: alertId }, { $set: { showing: null, sentAt: null, deadline: null } });
+			const freed = await this.stores.alert_channels.updateIf(
+				{ _id: userId, showing: alertId },
+				{ $set: { showing: null, sentAt: null, deadline: null } },
+			);
 			if (changed || freed) await this.pump(userId);
 		},
 
@@ -376,7 +443,10 @@ const schema: ServiceSchema<any> = {
 					continue;
 				}
 				// Conditional on the old deadline, so of several instances only one resends.
-				const won = await channels.updateIf({ _id: ch._id, showing: ch.showing, deadline: ch.deadline }, { $set: { sentAt: now, deadline: now + ackTimeoutMs(alert.payload, ACK_GRACE_MS) } });
+				const won = await channels.updateIf(
+					{ _id: ch._id, showing: ch.showing, deadline: ch.deadline },
+					{ $set: { sentAt: now, deadline: now + ackTimeoutMs(alert.payload, ACK_GRACE_MS) } },
+				);
 				if (won) {
 					await this.store.updateMany({ _id: alert._id }, { $inc: { sends: 1 }, $set: { sentAt: now } });
 					await this.send(alert, true);
@@ -408,11 +478,29 @@ const schema: ServiceSchema<any> = {
 		},
 
 		view(a: AlertDoc) {
-			return { id: a._id, donationId: a.donationId, type: a.type, status: a.status, donorName: a.payload.donorName, formattedAmount: a.payload.formattedAmount, amount: a.payload.amount, currency: a.payload.currency, message: a.payload.message, mediaUrl: a.payload.mediaUrl ?? null, sends: a.sends ?? 0, createdAt: a.createdAt };
+			return {
+				id: a._id,
+				donationId: a.donationId,
+				type: a.type,
+				status: a.status,
+				donorName: a.payload.donorName,
+				formattedAmount: a.payload.formattedAmount,
+				amount: a.payload.amount,
+				currency: a.payload.currency,
+				message: a.payload.message,
+				mediaUrl: a.payload.mediaUrl ?? null,
+				sends: a.sends ?? 0,
+				createdAt: a.createdAt,
+			};
 		},
 
 		heldView(this: any, a: AlertDoc) {
-			return { ...this.view(a), heldReason: a.heldReason ?? null, originalMessage: this.originalMessage(a), originalDonorName: a.originalDonorName ?? a.payload.donorName };
+			return {
+				...this.view(a),
+				heldReason: a.heldReason ?? null,
+				originalMessage: this.originalMessage(a),
+				originalDonorName: a.originalDonorName ?? a.payload.donorName,
+			};
 		},
 
 		originalMessage(a: AlertDoc): string {
@@ -421,7 +509,14 @@ const schema: ServiceSchema<any> = {
 
 		/** Queued and held alerts stored before their marks existed get them (a scan on start). */
 		async addMarks(this: any) {
-			const unmarked: AlertDoc[] = await this.store.find({ query: { $or: [{ status: "queued", queueKey: { $exists: false } }, { status: "held", heldOf: { $exists: false } }] } });
+			const unmarked: AlertDoc[] = await this.store.find({
+				query: {
+					$or: [
+						{ status: "queued", queueKey: { $exists: false } },
+						{ status: "held", heldOf: { $exists: false } },
+					],
+				},
+			});
 			for (const a of unmarked) await this.store.updateIf({ _id: a._id, status: a.status }, { $set: marks(a) });
 			if (unmarked.length) this.logger.info(`Marked ${unmarked.length} queued/held alert(s) stored before the queue marks`);
 		},
@@ -429,7 +524,9 @@ const schema: ServiceSchema<any> = {
 
 	events: {
 		async "$broker.started"(this: any) {
-			await this.store.once("alerts 0002 queue marks scan", () => this.addMarks()).catch((err: Error) => this.logger.warn("Marking alerts failed", err.message));
+			await this.store
+				.once("alerts 0002 queue marks scan", () => this.addMarks())
+				.catch((err: Error) => this.logger.warn("Marking alerts failed", err.message));
 			void this.tick().catch((err: Error) => this.logger.warn("Alert tick failed", err.message));
 		},
 	},

@@ -7,7 +7,16 @@ import { Errors } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { loadConfig } from "../lib/config";
 import { bearerToken, verifyAccessToken } from "../lib/tokens";
-import { MemoryConnectionTally, MemoryCounterStore, RedisConnectionTally, RedisCounterStore, checkLimits, retryAfterSec, windowStart, type CounterStore } from "../lib/rate-limit";
+import {
+	MemoryConnectionTally,
+	MemoryCounterStore,
+	RedisConnectionTally,
+	RedisCounterStore,
+	checkLimits,
+	retryAfterSec,
+	windowStart,
+	type CounterStore,
+} from "../lib/rate-limit";
 import { RoleChanges } from "../lib/role-changes";
 import { createRedis, redisUrl } from "../lib/redis";
 import { newId } from "../lib/ids";
@@ -61,12 +70,21 @@ function clientIp(req: IncomingMessage): string {
 function toClientError(err: any): { code: number; body: Record<string, unknown> } {
 	if (err && typeof err.type === "string" && err.type.startsWith("entity.")) {
 		// body-parser errors
-		if (err.type === "entity.too.large") return { code: 413, body: { name: "PayloadTooLarge", message: "Request body is too large", code: 413, type: "PAYLOAD_TOO_LARGE" } };
-		if (err.type === "entity.parse.failed") return { code: 400, body: { name: "BadRequest", message: "Malformed JSON body", code: 400, type: "INVALID_JSON" } };
+		if (err.type === "entity.too.large")
+			return { code: 413, body: { name: "PayloadTooLarge", message: "Request body is too large", code: 413, type: "PAYLOAD_TOO_LARGE" } };
+		if (err.type === "entity.parse.failed")
+			return { code: 400, body: { name: "BadRequest", message: "Malformed JSON body", code: 400, type: "INVALID_JSON" } };
 		return { code: 400, body: { name: "BadRequest", message: err.message || "Bad request body", code: 400, type: "INVALID_BODY" } };
 	}
 	const name = err?.name;
-	if (name === "QueueIsFullError" || name === "RequestTimeoutError" || name === "BrokerDisconnectedError" || name === "ServiceNotAvailableError" || name === "ServiceUnavailableError" || err?.type === "CIRCUIT_OPEN") {
+	if (
+		name === "QueueIsFullError" ||
+		name === "RequestTimeoutError" ||
+		name === "BrokerDisconnectedError" ||
+		name === "ServiceNotAvailableError" ||
+		name === "ServiceUnavailableError" ||
+		err?.type === "CIRCUIT_OPEN"
+	) {
 		return { code: 503, body: { name: "ServiceUnavailableError", message: "Service unavailable, retry shortly", code: 503, type: "SERVICE_UNAVAILABLE" } };
 	}
 	let code = typeof err?.code === "number" ? err.code : typeof err?.status === "number" ? err.status : 500;
@@ -74,7 +92,10 @@ function toClientError(err: any): { code: number; body: Record<string, unknown> 
 	if (code >= 500 && code !== 503) {
 		return { code, body: { name: "ServerError", message: "Something went wrong on our side", code, type: "SERVER_ERROR" } };
 	}
-	return { code, body: { name: err?.name || "Error", message: err?.message || "Error", code, type: err?.type || DEFAULT_TYPES[code] || "CLIENT_ERROR", data: err?.data } };
+	return {
+		code,
+		body: { name: err?.name || "Error", message: err?.message || "Error", code, type: err?.type || DEFAULT_TYPES[code] || "CLIENT_ERROR", data: err?.data },
+	};
 }
 
 /**
@@ -83,7 +104,8 @@ function toClientError(err: any): { code: number; body: Record<string, unknown> 
  * unknown Content-Encoding as body-parser's `encoding.unsupported`.
  */
 function bodyEncodingError(req: IncomingMessage, err: any): Errors.MoleculerClientError | null {
-	if (err?.type === "encoding.unsupported") return new Errors.MoleculerClientError("Content-Encoding must be gzip, deflate or br (or none)", 415, "UNSUPPORTED_ENCODING");
+	if (err?.type === "encoding.unsupported")
+		return new Errors.MoleculerClientError("Content-Encoding must be gzip, deflate or br (or none)", 415, "UNSUPPORTED_ENCODING");
 	if (err?.type === "charset.unsupported") return new Errors.MoleculerClientError(err.message || "Unsupported charset", 415, "UNSUPPORTED_CHARSET");
 	const encoding = req.headers["content-encoding"];
 	if (encoding && encoding !== "identity" && typeof err?.code === "string") {
@@ -102,7 +124,9 @@ function answerClientError(err: NodeJS.ErrnoException, socket: NetSocket) {
 	const type = code === 431 ? "HEADERS_TOO_LARGE" : code === 408 ? "REQUEST_TIMEOUT" : "BAD_REQUEST";
 	const message = code === 431 ? "Request headers or URL are too large" : code === 408 ? "Request took too long to arrive" : "Malformed HTTP request";
 	const body = JSON.stringify({ name: STATUS_CODES[code]?.replace(/\s+/g, "") ?? "BadRequest", message, code, type });
-	socket.end(`HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+	socket.end(
+		`HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+	);
 }
 
 /** A stable `type` for errors raised without one (moleculer-web's own rate-limit and routing errors). */
@@ -400,7 +424,11 @@ const schema: ServiceSchema<any> = {
 			}
 			const v = verifyAccessToken(token, this.appConfig.jwtSecret);
 			if (!v.ok) {
-				throw new Errors.MoleculerClientError(v.reason === "expired" ? "Access token expired" : "Invalid access token", 401, v.reason === "expired" ? "TOKEN_EXPIRED" : "INVALID_TOKEN");
+				throw new Errors.MoleculerClientError(
+					v.reason === "expired" ? "Access token expired" : "Invalid access token",
+					401,
+					v.reason === "expired" ? "TOKEN_EXPIRED" : "INVALID_TOKEN",
+				);
 			}
 			if (this.revoked.has(v.user.id)) throw new Errors.MoleculerClientError("This account is suspended", 401, "TOKEN_REVOKED");
 			return this.roleChanges.apply(v.user);

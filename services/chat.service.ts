@@ -136,16 +136,12 @@ function textOrThrow(raw: string): string {
 const schema: ServiceSchema = {
 	name: "chat",
 	mixins: [
-		DbMixin(
-			"chat_messages",
-			[{ fields: ["room", "_id"] }, { fields: "nonceKey", unique: true, sparse: true }, { fields: "outbox", sparse: true }],
-			{
-				chat_rooms: [],
-				chat_bans: [{ fields: "key", unique: true }, { fields: "channelId" }],
-				chat_slow: [],
-				chat_conversations: [{ fields: "pairKey", unique: true }, { fields: ["participants", "activity"] }],
-			},
-		),
+		DbMixin("chat_messages", [{ fields: ["room", "_id"] }, { fields: "nonceKey", unique: true, sparse: true }, { fields: "outbox", sparse: true }], {
+			chat_rooms: [],
+			chat_bans: [{ fields: "key", unique: true }, { fields: "channelId" }],
+			chat_slow: [],
+			chat_conversations: [{ fields: "pairKey", unique: true }, { fields: ["participants", "activity"] }],
+		}),
 	],
 	settings: { rest: "/" },
 
@@ -282,7 +278,10 @@ const schema: ServiceSchema = {
 			params: { username: USERNAME, limit: LIMIT, cursor: CURSOR },
 			async handler(this: any, ctx: Ctx<{ username: string; limit?: number; cursor?: string }>) {
 				const owner: Owner = await this.resolveChannel(ctx, ctx.params.username);
-				const page = await this.store.page({ room: channelRoom(owner.username), deletedAt: null }, { limit: ctx.params.limit, cursor: ctx.params.cursor });
+				const page = await this.store.page(
+					{ room: channelRoom(owner.username), deletedAt: null },
+					{ limit: ctx.params.limit, cursor: ctx.params.cursor },
+				);
 				return { items: (page.items as MessageDoc[]).map((m) => this.channelView(m)), nextCursor: page.nextCursor };
 			},
 		},
@@ -298,7 +297,10 @@ const schema: ServiceSchema = {
 				const room = channelRoom(owner.username);
 				const msg: MessageDoc | null = isId(ctx.params.id) ? await this.store.findOne({ _id: ctx.params.id, room }) : null;
 				if (!msg || msg.deletedAt) throw notFound("Message", "MESSAGE_NOT_FOUND");
-				const won = await this.store.updateIf({ _id: msg._id, deletedAt: null }, { $set: { deletedAt: new Date().toISOString(), deletedBy: ctx.meta.user!.id } });
+				const won = await this.store.updateIf(
+					{ _id: msg._id, deletedAt: null },
+					{ $set: { deletedAt: new Date().toISOString(), deletedBy: ctx.meta.user!.id } },
+				);
 				if (won) ctx.broadcast("ws.emit", { namespace: "/", rooms: [room], event: "chat:deleted", data: { channel: owner.username, id: msg._id } });
 				return null;
 			},
@@ -321,11 +323,19 @@ const schema: ServiceSchema = {
 				if (!target) throw notFound("User", "USER_NOT_FOUND");
 				const targetRole = channelRole({ user: target, ownerId: owner.id, moderators: roomDoc.moderators })!;
 				if (target.id === ctx.meta.user!.id) throw forbidden("You cannot ban yourself", "CANNOT_BAN_SELF");
-				if (!canSanction(role, targetRole)) throw forbidden(targetRole === "owner" ? "The channel owner cannot be banned" : "You cannot ban this user", "CANNOT_BAN");
+				if (!canSanction(role, targetRole))
+					throw forbidden(targetRole === "owner" ? "The channel owner cannot be banned" : "You cannot ban this user", "CANNOT_BAN");
 				const now = Date.now();
 				const key = `${owner.id}:${target.id}`;
 				const until = ctx.params.durationSec ? now + ctx.params.durationSec * 1000 : null;
-				const fields = { channelId: owner.id, userId: target.id, until, reason: ctx.params.reason || null, by: ctx.meta.user!.id, createdAt: new Date(now).toISOString() };
+				const fields = {
+					channelId: owner.id,
+					userId: target.id,
+					until,
+					reason: ctx.params.reason || null,
+					by: ctx.meta.user!.id,
+					createdAt: new Date(now).toISOString(),
+				};
 				const updated = await this.stores.chat_bans.updateMany({ key }, { $set: fields });
 				if (!updated) {
 					try {
@@ -361,7 +371,10 @@ const schema: ServiceSchema = {
 			async handler(this: any, ctx: Ctx<{ username: string; limit?: number; cursor?: string }>) {
 				const { owner } = await this.requireModerator(ctx, ctx.params.username);
 				const now = Date.now();
-				const page = await this.stores.chat_bans.page({ channelId: owner.id, $or: [{ until: null }, { until: { $gt: now } }] }, { limit: ctx.params.limit, cursor: ctx.params.cursor });
+				const page = await this.stores.chat_bans.page(
+					{ channelId: owner.id, $or: [{ until: null }, { until: { $gt: now } }] },
+					{ limit: ctx.params.limit, cursor: ctx.params.cursor },
+				);
 				return { items: (page.items as BanDoc[]).map((b) => this.banView(b, owner)), nextCursor: page.nextCursor };
 			},
 		},
@@ -378,7 +391,10 @@ const schema: ServiceSchema = {
 				if (!target) throw notFound("User", "USER_NOT_FOUND");
 				if (ctx.params.userId === owner.id) throw badRequest("The owner already runs this channel", "OWNER_IS_NOT_A_MODERATOR");
 				await this.ensureRoom(owner);
-				await this.stores.chat_rooms.updateMany({ _id: owner.id }, { $addToSet: { moderators: ctx.params.userId }, $set: { updatedAt: new Date().toISOString() } });
+				await this.stores.chat_rooms.updateMany(
+					{ _id: owner.id },
+					{ $addToSet: { moderators: ctx.params.userId }, $set: { updatedAt: new Date().toISOString() } },
+				);
 				return null;
 			},
 		},
@@ -391,7 +407,10 @@ const schema: ServiceSchema = {
 			params: { username: USERNAME, userId: ID },
 			async handler(this: any, ctx: Ctx<{ username: string; userId: string }>) {
 				const owner = await this.requireModeratorManager(ctx, ctx.params.username);
-				await this.stores.chat_rooms.updateMany({ _id: owner.id }, { $pull: { moderators: ctx.params.userId }, $set: { updatedAt: new Date().toISOString() } });
+				await this.stores.chat_rooms.updateMany(
+					{ _id: owner.id },
+					{ $pull: { moderators: ctx.params.userId }, $set: { updatedAt: new Date().toISOString() } },
+				);
 				return null;
 			},
 		},
@@ -481,7 +500,15 @@ const schema: ServiceSchema = {
 				let created = false;
 				if (!conv) {
 					const id = newId();
-					const doc: ConversationDoc = { _id: id, pairKey, participants, createdAt: new Date().toISOString(), activity: id, lastMessageId: null, reads: {} };
+					const doc: ConversationDoc = {
+						_id: id,
+						pairKey,
+						participants,
+						createdAt: new Date().toISOString(),
+						activity: id,
+						lastMessageId: null,
+						reads: {},
+					};
 					try {
 						await this.stores.chat_conversations.insert(doc);
 						conv = doc;
@@ -607,7 +634,12 @@ const schema: ServiceSchema = {
 				const conv: ConversationDoc = await this.requireConversation(ctx.params.conversationId, me.id);
 				if (!this.typingAllowed(`dm:${conv._id}:${me.id}`)) return { conversationId: conv._id, throttled: true };
 				const other = conv.participants.find((p) => p !== me.id)!;
-				ctx.broadcast("ws.emit", { namespace: "/", rooms: [userRoom(other)], event: "dm:typing", data: { conversationId: conv._id, user: this.identity(me) } });
+				ctx.broadcast("ws.emit", {
+					namespace: "/",
+					rooms: [userRoom(other)],
+					event: "dm:typing",
+					data: { conversationId: conv._id, user: this.identity(me) },
+				});
 				return { conversationId: conv._id };
 			},
 		},
@@ -656,16 +688,36 @@ const schema: ServiceSchema = {
 
 	methods: {
 		channelView(m: MessageDoc) {
-			return { id: m._id, channel: m.channel, user: { id: m.userId, username: m.username, displayName: m.displayName }, text: m.text, createdAt: m.createdAt };
+			return {
+				id: m._id,
+				channel: m.channel,
+				user: { id: m.userId, username: m.username, displayName: m.displayName },
+				text: m.text,
+				createdAt: m.createdAt,
+			};
 		},
 		dmView(m: MessageDoc) {
-			return { id: m._id, conversationId: m.conversationId, user: { id: m.userId, username: m.username, displayName: m.displayName }, text: m.text, createdAt: m.createdAt };
+			return {
+				id: m._id,
+				conversationId: m.conversationId,
+				user: { id: m.userId, username: m.username, displayName: m.displayName },
+				text: m.text,
+				createdAt: m.createdAt,
+			};
 		},
 		identity(u: AuthUser) {
 			return { id: u.id, username: u.username, displayName: u.displayName || u.username };
 		},
 		banView(b: BanDoc, owner: Owner) {
-			return { channel: owner.username, userId: b.userId, type: b.until === null ? "ban" : "timeout", until: b.until === null ? null : new Date(b.until).toISOString(), reason: b.reason, by: b.by, createdAt: b.createdAt };
+			return {
+				channel: owner.username,
+				userId: b.userId,
+				type: b.until === null ? "ban" : "timeout",
+				until: b.until === null ? null : new Date(b.until).toISOString(),
+				reason: b.reason,
+				by: b.by,
+				createdAt: b.createdAt,
+			};
 		},
 		settingsView(r: RoomDoc, withTerms: boolean) {
 			return { channel: r.channel, slowModeSec: r.slowModeSec, followersOnly: r.followersOnly, ...(withTerms ? { blockedTerms: r.blockedTerms } : {}) };
@@ -680,12 +732,29 @@ const schema: ServiceSchema = {
 
 		async loadRoom(this: any, owner: Owner): Promise<RoomDoc> {
 			const doc: RoomDoc | null = await this.stores.chat_rooms.findById(owner.id);
-			return { _id: owner.id, channel: owner.username, slowModeSec: 0, followersOnly: false, blockedTerms: [], moderators: [], updatedAt: "", ...(doc ?? {}) };
+			return {
+				_id: owner.id,
+				channel: owner.username,
+				slowModeSec: 0,
+				followersOnly: false,
+				blockedTerms: [],
+				moderators: [],
+				updatedAt: "",
+				...(doc ?? {}),
+			};
 		},
 
 		async ensureRoom(this: any, owner: Owner) {
 			try {
-				await this.stores.chat_rooms.insert({ _id: owner.id, channel: owner.username, slowModeSec: 0, followersOnly: false, blockedTerms: [], moderators: [], updatedAt: new Date().toISOString() });
+				await this.stores.chat_rooms.insert({
+					_id: owner.id,
+					channel: owner.username,
+					slowModeSec: 0,
+					followersOnly: false,
+					blockedTerms: [],
+					moderators: [],
+					updatedAt: new Date().toISOString(),
+				});
 			} catch (err) {
 				if (!isDuplicateKey(err)) throw err;
 			}
@@ -776,7 +845,13 @@ const schema: ServiceSchema = {
 			const from = { id: doc.userId, username: doc.username, displayName: doc.displayName };
 			try {
 				if (doc.kind === "channel" && doc.mentionIds?.length) {
-					await this.broker.sendToChannel("chat.mentioned", { messageId: doc._id, channel: doc.channel, from, userIds: doc.mentionIds, text: doc.text });
+					await this.broker.sendToChannel("chat.mentioned", {
+						messageId: doc._id,
+						channel: doc.channel,
+						from,
+						userIds: doc.mentionIds,
+						text: doc.text,
+					});
 				} else if (doc.kind === "dm" && doc.to) {
 					await this.broker.sendToChannel("chat.dm", { conversationId: doc.conversationId, messageId: doc._id, from, to: doc.to, text: doc.text });
 				}
@@ -790,7 +865,10 @@ const schema: ServiceSchema = {
 		/** Removes a sanctioned user's messages from the room and tells viewers to clear them. */
 		async clearUserMessages(this: any, ctx: Ctx, owner: Owner, userId: string) {
 			const room = channelRoom(owner.username);
-			await this.store.updateMany({ room, userId, deletedAt: null }, { $set: { deletedAt: new Date().toISOString(), deletedBy: ctx.meta.user?.id ?? null } });
+			await this.store.updateMany(
+				{ room, userId, deletedAt: null },
+				{ $set: { deletedAt: new Date().toISOString(), deletedBy: ctx.meta.user?.id ?? null } },
+			);
 			ctx.broadcast("ws.emit", { namespace: "/", rooms: [room], event: "chat:cleared", data: { channel: owner.username, userId } });
 		},
 

@@ -119,7 +119,8 @@ const schema: ServiceSchema = {
 			async handler(this: any, ctx: Ctx<{ id: string }>) {
 				const doc: CommentDoc | null = await this.store.findById(ctx.params.id);
 				if (!doc) throw notFound("Comment");
-				if (!(await this.mayDelete(ctx, doc))) throw forbidden("Only the author, the channel owner, its moderators or an admin can delete this comment");
+				if (!(await this.mayDelete(ctx, doc)))
+					throw forbidden("Only the author, the channel owner, its moderators or an admin can delete this comment");
 				const replyIds = (await this.store.find({ query: { parentId: doc._id } })).map((r: CommentDoc) => r._id);
 				const removed = await this.store.removeMany({ _id: doc._id });
 				if (removed > 0) {
@@ -218,7 +219,8 @@ const schema: ServiceSchema = {
 				return (await ctx.call("chat.isModerator", { channel: owner.username, userId: user.id })) === true;
 			} catch (err) {
 				// No chat service in this deployment: owner and admins only.
-				if ((err as Error).name !== "ServiceNotFoundError") this.logger.warn("chat.isModerator failed; treating the caller as not a moderator", (err as Error).message);
+				if ((err as Error).name !== "ServiceNotFoundError")
+					this.logger.warn("chat.isModerator failed; treating the caller as not a moderator", (err as Error).message);
 				return false;
 			}
 		},

@@ -101,12 +101,18 @@ const schema: ServiceSchema = {
 			async handler(this: any, ctx: Ctx<{ id: string }>) {
 				const doc: DeadLetterDoc = await this.load(ctx.params.id);
 				const now = new Date().toISOString();
-				const won = await this.store.updateIf({ _id: doc._id, status: "parked" }, { $set: { status: "retried", retriedAt: now }, $inc: { retries: 1 } });
+				const won = await this.store.updateIf(
+					{ _id: doc._id, status: "parked" },
+					{ $set: { status: "retried", retriedAt: now }, $inc: { retries: 1 } },
+				);
 				if (!won) throw conflict(`Message is ${doc.status}, not parked`, "NOT_PARKED");
 				try {
 					await this.broker.sendToChannel(doc.channel, doc.payload, { ctx, headers: { "x-dead-letter-id": doc._id } });
 				} catch (err) {
-					await this.store.updateMany({ _id: doc._id, status: "retried" }, { $set: { status: "parked", retriedAt: doc.retriedAt }, $inc: { retries: -1 } });
+					await this.store.updateMany(
+						{ _id: doc._id, status: "retried" },
+						{ $set: { status: "parked", retriedAt: doc.retriedAt }, $inc: { retries: -1 } },
+					);
 					throw err;
 				}
 				this.logger.info(`Dead letter ${doc._id} re-published to '${doc.channel}'`);
@@ -120,7 +126,10 @@ const schema: ServiceSchema = {
 			params: { id: ID },
 			async handler(this: any, ctx: Ctx<{ id: string }>) {
 				const doc: DeadLetterDoc = await this.load(ctx.params.id);
-				const won = await this.store.updateIf({ _id: doc._id, status: "parked" }, { $set: { status: "discarded", discardedAt: new Date().toISOString() } });
+				const won = await this.store.updateIf(
+					{ _id: doc._id, status: "parked" },
+					{ $set: { status: "discarded", discardedAt: new Date().toISOString() } },
+				);
 				if (!won) throw conflict(`Message is ${doc.status}, not parked`, "NOT_PARKED");
 				return this.view(await this.store.findById(doc._id));
 			},
@@ -176,7 +185,16 @@ const schema: ServiceSchema = {
 		},
 
 		view(this: any, d: DeadLetterDoc, full = false) {
-			const v: Record<string, unknown> = { id: d._id, channel: d.channel, group: d.group, status: d.status, receivedAt: d.receivedAt, retries: d.retries, retriedAt: d.retriedAt, discardedAt: d.discardedAt };
+			const v: Record<string, unknown> = {
+				id: d._id,
+				channel: d.channel,
+				group: d.group,
+				status: d.status,
+				receivedAt: d.receivedAt,
+				retries: d.retries,
+				retriedAt: d.retriedAt,
+				discardedAt: d.discardedAt,
+			};
 			if (full) Object.assign(v, { payload: d.payload, headers: d.headers });
 			return v;
 		},

@@ -63,7 +63,16 @@ export interface DonationDoc {
 	createdAt: string;
 	paidAt: string | null;
 	statusAt: string;
-	effects: { credited?: boolean; aggregated?: boolean; announced?: boolean; debited?: boolean; deaggregated?: boolean; reversalAnnounced?: boolean; aggregationLease?: number; deaggregationLease?: number };
+	effects: {
+		credited?: boolean;
+		aggregated?: boolean;
+		announced?: boolean;
+		debited?: boolean;
+		deaggregated?: boolean;
+		reversalAnnounced?: boolean;
+		aggregationLease?: number;
+		deaggregationLease?: number;
+	};
 	/** Refunded / charged back so far, as booked in the ledger (a partial refund keeps it paid). */
 	refundedAmount?: number;
 	/** Times a won dispute made this reversed donation paid again (the payment's count, as last applied). */
@@ -123,7 +132,8 @@ const schema: ServiceSchema<any> = {
 			async handler(this: any, ctx: Ctx<DonationRequest>) {
 				const key = ctx.meta.idempotencyKey;
 				if (key === undefined) return this.createDonation(ctx);
-				if (typeof key !== "string" || key.length < 1 || key.length > 255) throw invalid("Idempotency-Key", "Idempotency-Key must be 1-255 characters", "INVALID_IDEMPOTENCY_KEY");
+				if (typeof key !== "string" || key.length < 1 || key.length > 255)
+					throw invalid("Idempotency-Key", "Idempotency-Key must be 1-255 characters", "INVALID_IDEMPOTENCY_KEY");
 				return this.withIdempotency(ctx, key, () => this.createDonation(ctx));
 			},
 		},
@@ -164,7 +174,11 @@ const schema: ServiceSchema<any> = {
 		stats: {
 			rest: "GET /users/:username/stats",
 			params: { username: { type: "string", min: 1, max: 25 }, period: { type: "enum", values: ["all", "30d", "7d"], optional: true } },
-			cache: { ttl: 5, keygen: (action: any, _opts: any, ctx: any): string => `${action.name}:${String(ctx.params.username).toLowerCase()}|${ctx.params.period ?? "all"}` },
+			cache: {
+				ttl: 5,
+				keygen: (action: any, _opts: any, ctx: any): string =>
+					`${action.name}:${String(ctx.params.username).toLowerCase()}|${ctx.params.period ?? "all"}`,
+			},
 			async handler(this: any, ctx: Ctx<{ username: string; period?: "all" | "30d" | "7d" }>) {
 				const user = await ctx.call<any, any>("users.get", { username: ctx.params.username });
 				if (!user) throw notFound("User");
@@ -175,7 +189,11 @@ const schema: ServiceSchema<any> = {
 		setGoal: {
 			rest: "PUT /me/goal",
 			auth: "required",
-			params: { title: { type: "string", min: 1, max: 100, trim: true }, target: { type: "number", integer: true, min: 1, max: 1e13 }, currency: { type: "enum", values: CURRENCY_CODES } },
+			params: {
+				title: { type: "string", min: 1, max: 100, trim: true },
+				target: { type: "number", integer: true, min: 1, max: 1e13 },
+				currency: { type: "enum", values: CURRENCY_CODES },
+			},
 			async handler(this: any, ctx: Ctx<{ title: string; target: number; currency: string }>) {
 				const problem = amountProblem(ctx.params.target, ctx.params.currency);
 				if (problem) throw invalid("target", problem);
@@ -187,7 +205,16 @@ const schema: ServiceSchema<any> = {
 					await goals.updateMany({ _id: userId }, { $set: { title: ctx.params.title, target: ctx.params.target, updatedAt: now } });
 				} else {
 					if (existing) await goals.removeMany({ _id: userId });
-					await goals.insert({ _id: userId, goalId: newId(), title: ctx.params.title, target: ctx.params.target, currency: ctx.params.currency, current: 0, startedAt: now, updatedAt: now });
+					await goals.insert({
+						_id: userId,
+						goalId: newId(),
+						title: ctx.params.title,
+						target: ctx.params.target,
+						currency: ctx.params.currency,
+						current: 0,
+						startedAt: now,
+						updatedAt: now,
+					});
 				}
 				this.goalChanged(ctx, userId, ctx.meta.user!.username);
 				return this.goalView(await goals.findById(userId));
@@ -216,7 +243,11 @@ const schema: ServiceSchema<any> = {
 				const sums = new Map<string, number>();
 				for (const e of entries as { currency: string; amount: number }[]) sums.set(e.currency, (sums.get(e.currency) ?? 0) + e.amount);
 				const rows = [...sums].map(([currency, amount]) => ({ currency, amount }));
-				return { balances: rows.map((r: any) => ({ currency: r.currency, amount: r.amount, formattedAmount: formatMoney(r.amount, r.currency) })).sort((a: any, b: any) => a.currency.localeCompare(b.currency)) };
+				return {
+					balances: rows
+						.map((r: any) => ({ currency: r.currency, amount: r.amount, formattedAmount: formatMoney(r.amount, r.currency) }))
+						.sort((a: any, b: any) => a.currency.localeCompare(b.currency)),
+				};
 			},
 		},
 
@@ -227,7 +258,19 @@ const schema: ServiceSchema<any> = {
 			params: LIST_PARAMS,
 			async handler(this: any, ctx: Ctx<{ limit?: number; cursor?: string }>) {
 				const page = await this.stores.ledger.page({ userId: ctx.meta.user!.id }, ctx.params);
-				return { items: page.items.map((e: any) => ({ id: e._id, donationId: e.donationId, kind: e.kind, amount: e.amount, gross: e.gross, fee: e.fee, currency: e.currency, createdAt: e.createdAt })), nextCursor: page.nextCursor };
+				return {
+					items: page.items.map((e: any) => ({
+						id: e._id,
+						donationId: e.donationId,
+						kind: e.kind,
+						amount: e.amount,
+						gross: e.gross,
+						fee: e.fee,
+						currency: e.currency,
+						createdAt: e.createdAt,
+					})),
+					nextCursor: page.nextCursor,
+				};
 			},
 		},
 
@@ -284,7 +327,12 @@ const schema: ServiceSchema<any> = {
 			const recipient = await ctx.call<any, any>("users.get", { username: p.to.toLowerCase() });
 			const problems = donationProblems(p, recipient, signedIn);
 			if (problems.length) {
-				throw new Errors.MoleculerClientError(problems[0].message, 422, problems[0].type, problems.map((x) => ({ field: x.field, message: x.message, type: x.type })));
+				throw new Errors.MoleculerClientError(
+					problems[0].message,
+					422,
+					problems[0].type,
+					problems.map((x) => ({ field: x.field, message: x.message, type: x.type })),
+				);
 			}
 			const { providers } = await ctx.call<{ providers: string[] }, Record<string, never>>("payments.providers", {});
 			if (!providers.includes(p.provider)) throw invalid("provider", `${p.provider} is not enabled on this server`, "PROVIDER_UNAVAILABLE");
@@ -355,7 +403,9 @@ const schema: ServiceSchema<any> = {
 					return this.withIdempotency(ctx, key, run);
 				}
 				if (existing.hash !== hash) {
-					throw new Errors.MoleculerClientError("This Idempotency-Key was used with a different request body", 422, "IDEMPOTENCY_KEY_REUSED", [{ field: "Idempotency-Key", message: "reused with a different body" }]);
+					throw new Errors.MoleculerClientError("This Idempotency-Key was used with a different request body", 422, "IDEMPOTENCY_KEY_REUSED", [
+						{ field: "Idempotency-Key", message: "reused with a different body" },
+					]);
 				}
 				if (existing.state !== "done") {
 					// A "running" key older than the lease belongs to a request whose node died (SIGKILL,
@@ -378,7 +428,10 @@ const schema: ServiceSchema<any> = {
 			const keys: Collection = this.stores.idempotency_keys;
 			try {
 				const response = await run();
-				await keys.updateMany({ _id: id }, { $set: { state: "done", response, statusCode: ctx.meta.$statusCode ?? (ctx.action as { status?: number } | undefined)?.status ?? 200 } });
+				await keys.updateMany(
+					{ _id: id },
+					{ $set: { state: "done", response, statusCode: ctx.meta.$statusCode ?? (ctx.action as { status?: number } | undefined)?.status ?? 200 } },
+				);
 				return response;
 			} catch (err) {
 				// Nothing was created for a refused request: free the key so a corrected retry works.
@@ -418,7 +471,15 @@ const schema: ServiceSchema<any> = {
 
 		goalView(goal: any) {
 			if (!goal) return null;
-			return { title: goal.title, target: goal.target, current: goal.current, currency: goal.currency, formattedTarget: formatMoney(goal.target, goal.currency), formattedCurrent: formatMoney(goal.current, goal.currency), startedAt: goal.startedAt };
+			return {
+				title: goal.title,
+				target: goal.target,
+				current: goal.current,
+				currency: goal.currency,
+				formattedTarget: formatMoney(goal.target, goal.currency),
+				formattedCurrent: formatMoney(goal.current, goal.currency),
+				startedAt: goal.startedAt,
+			};
 		},
 
 		goalChanged(this: any, ctx: Ctx, userId: string, username: string) {
@@ -426,7 +487,13 @@ const schema: ServiceSchema<any> = {
 			void this.broker.cacher?.clean(`donations.stats:${username}*`);
 		},
 
-		async applyPaymentStatus(this: any, donationId: string, status: string, paymentId?: string, refund: { refundedAmount?: number; reinstatements?: number } = {}) {
+		async applyPaymentStatus(
+			this: any,
+			donationId: string,
+			status: string,
+			paymentId?: string,
+			refund: { refundedAmount?: number; reinstatements?: number } = {},
+		) {
 			const now = new Date().toISOString();
 			const generation = refund.reinstatements ?? 0;
 			if (status === "paid" || status === "refunded" || status === "reversed") {
@@ -437,7 +504,10 @@ const schema: ServiceSchema<any> = {
 				if (seen && generation < known) return;
 				if (seen && generation > known) {
 					if (status === "paid" && seen.status === "reversed") return this.applyReinstatement(seen, generation, refund.refundedAmount ?? 0);
-					await this.store.updateMany({ _id: donationId, $or: [{ reinstatements: { $lt: generation } }, { reinstatements: { $exists: false } }] }, { $set: { reinstatements: generation } });
+					await this.store.updateMany(
+						{ _id: donationId, $or: [{ reinstatements: { $lt: generation } }, { reinstatements: { $exists: false } }] },
+						{ $set: { reinstatements: generation } },
+					);
 				} else if (seen && generation > 0 && status === "paid" && seen.status === "paid") {
 					// Redelivered after a crash inside the reinstatement: its credit, if still missing.
 					await this.creditReinstatement(seen, generation, refund.refundedAmount ?? 0);
@@ -455,15 +525,28 @@ const schema: ServiceSchema<any> = {
 				// The transition also takes the lease on the aggregate update: the call that made it applies it.
 				const claimed = await this.store.updateIf(
 					{ _id: donationId, status: "pending" },
-					{ $set: { status: "paid", paidAt: now, statusAt: now, "effects.aggregationLease": Date.now() + this.aggregationLeaseMs, effectsDue: true, ...(paymentId ? { paymentId } : {}) } },
+					{
+						$set: {
+							status: "paid",
+							paidAt: now,
+							statusAt: now,
+							"effects.aggregationLease": Date.now() + this.aggregationLeaseMs,
+							effectsDue: true,
+							...(paymentId ? { paymentId } : {}),
+						},
+					},
 				);
 				const d: DonationDoc = await this.stored(donationId, paymentId);
 				if (d.status === "paid" || d.status === "refunded" || d.status === "reversed") await this.applyPaidEffects(d, claimed);
 				if (d.status === "refunded" || d.status === "reversed") await this.applyReversalEffects(d, false);
 			} else if (status === "failed" || status === "expired") {
-				if (!(await this.store.updateIf({ _id: donationId, status: "pending" }, { $set: { status, statusAt: now } }))) await this.stored(donationId, paymentId);
+				if (!(await this.store.updateIf({ _id: donationId, status: "pending" }, { $set: { status, statusAt: now } })))
+					await this.stored(donationId, paymentId);
 			} else if (status === "refunded" || status === "reversed") {
-				const claimed = await this.store.updateIf({ _id: donationId, status: "paid" }, { $set: { status, statusAt: now, "effects.deaggregationLease": Date.now() + this.aggregationLeaseMs, effectsDue: true } });
+				const claimed = await this.store.updateIf(
+					{ _id: donationId, status: "paid" },
+					{ $set: { status, statusAt: now, "effects.deaggregationLease": Date.now() + this.aggregationLeaseMs, effectsDue: true } },
+				);
 				const d: DonationDoc = await this.stored(donationId, paymentId);
 				if (d.status === "refunded" || d.status === "reversed") {
 					await this.applyPaidEffects(d, false);
@@ -498,7 +581,13 @@ const schema: ServiceSchema<any> = {
 			if (!d.effects?.announced) await this.broker.sendToChannel("donations.paid", { donation: this.channelView({ ...d, status: "paid" }) });
 			const flags = { "effects.credited": true, "effects.announced": true };
 			// Done for a paid donation once aggregated; a reversal in the meantime keeps the mark for its own effects.
-			if (d.status !== "paid" || !(await this.store.updateIf({ _id: d._id, status: "paid", "effects.aggregated": true }, { $set: flags, $unset: { effectsDue: true, "effects.aggregationLease": true } }))) {
+			if (
+				d.status !== "paid" ||
+				!(await this.store.updateIf(
+					{ _id: d._id, status: "paid", "effects.aggregated": true },
+					{ $set: flags, $unset: { effectsDue: true, "effects.aggregationLease": true } },
+				))
+			) {
 				await this.store.updateMany({ _id: d._id }, { $set: flags });
 			}
 			if (!d.effects?.announced) this.broker.broadcast("donations.changed", { recipientId: d.recipientId, recipientUsername: d.recipientUsername });
@@ -511,8 +600,15 @@ const schema: ServiceSchema<any> = {
 			if (!d.effects?.debited) await this.bookRefunded(d, d.amount, d.reinstatements ?? 0);
 			if (!d.effects?.reversalAnnounced) await this.broker.sendToChannel("donations.reversed", { donation: this.channelView(d) });
 			const flags = { "effects.debited": true, "effects.reversalAnnounced": true };
-			if (!(await this.store.updateIf({ _id: d._id, "effects.deaggregated": true }, { $set: flags, $unset: { effectsDue: true, "effects.deaggregationLease": true } }))) await this.store.updateMany({ _id: d._id }, { $set: flags });
-			if (!d.effects?.reversalAnnounced) this.broker.broadcast("donations.changed", { recipientId: d.recipientId, recipientUsername: d.recipientUsername });
+			if (
+				!(await this.store.updateIf(
+					{ _id: d._id, "effects.deaggregated": true },
+					{ $set: flags, $unset: { effectsDue: true, "effects.deaggregationLease": true } },
+				))
+			)
+				await this.store.updateMany({ _id: d._id }, { $set: flags });
+			if (!d.effects?.reversalAnnounced)
+				this.broker.broadcast("donations.changed", { recipientId: d.recipientId, recipientUsername: d.recipientUsername });
 		},
 
 		/**
@@ -544,7 +640,11 @@ const schema: ServiceSchema<any> = {
 		takeAggregationLease(this: any, d: DonationDoc, done: string, lease: string): Promise<boolean> {
 			const now = Date.now();
 			return this.store.updateIf(
-				{ _id: d._id, [`effects.${done}`]: { $ne: true }, $or: [{ [`effects.${lease}`]: { $exists: false } }, { [`effects.${lease}`]: { $lte: now } }] },
+				{
+					_id: d._id,
+					[`effects.${done}`]: { $ne: true },
+					$or: [{ [`effects.${lease}`]: { $exists: false } }, { [`effects.${lease}`]: { $lte: now } }],
+				},
 				{ $set: { [`effects.${lease}`]: now + this.aggregationLeaseMs } },
 			);
 		},
@@ -554,7 +654,13 @@ const schema: ServiceSchema<any> = {
 			const owner = d.recipientId;
 			const day = dayOf(d.paidAt ?? d.createdAt);
 			const donor = donorKey(d).key;
-			return { total: `total:${owner}:${d.currency}`, day: `day:${owner}:${d.currency}:${day}`, donor: `donor:${owner}:${d.currency}:${donor}`, donorday: `donorday:${owner}:${d.currency}:${day}:${donor}`, recent: `recent:${owner}` };
+			return {
+				total: `total:${owner}:${d.currency}`,
+				day: `day:${owner}:${d.currency}:${day}`,
+				donor: `donor:${owner}:${d.currency}:${donor}`,
+				donorday: `donorday:${owner}:${d.currency}:${day}:${donor}`,
+				recent: `recent:${owner}`,
+			};
 		},
 
 		/** The marker of a donation's update in an aggregate document. */
@@ -575,7 +681,10 @@ const schema: ServiceSchema<any> = {
 		/** Removes a donation's markers once it is recorded as aggregated (nothing applies it again). */
 		async forgetAggregation(this: any, d: DonationDoc, sign: 1 | -1) {
 			const mark = this.aggregateMark(d, sign);
-			await this.stores.donation_aggregates.updateMany({ _id: { $in: Object.values(this.aggregateIds(d)) }, [mark]: { $exists: true } }, { $unset: { [mark]: true } });
+			await this.stores.donation_aggregates.updateMany(
+				{ _id: { $in: Object.values(this.aggregateIds(d)) }, [mark]: { $exists: true } },
+				{ $unset: { [mark]: true } },
+			);
 			await this.stores.goals.updateMany({ _id: d.recipientId, [mark]: { $exists: true } }, { $unset: { [mark]: true } });
 		},
 
@@ -592,13 +701,18 @@ const schema: ServiceSchema<any> = {
 			for (let attempt = 0; attempt < 10; attempt++) {
 				const booked = await this.refundedInLedger(d);
 				if (booked >= target) {
-					if ((d.refundedAmount ?? 0) < booked) await this.store.updateMany({ _id: d._id, $or: [{ refundedAmount: { $lt: booked } }, { refundedAmount: { $exists: false } }] }, { $set: { refundedAmount: booked } });
+					if ((d.refundedAmount ?? 0) < booked)
+						await this.store.updateMany(
+							{ _id: d._id, $or: [{ refundedAmount: { $lt: booked } }, { refundedAmount: { $exists: false } }] },
+							{ $set: { refundedAmount: booked } },
+						);
 					return booked;
 				}
 				const key = generation === 0 && booked === 0 ? `${d._id}:debit` : `${d._id}:debit:${generation}:${booked}`;
 				const gross = target - booked;
 				const fee = this.feeAt(d, target) - this.feeAt(d, booked);
-				if (await this.ledgerInsert(d, key, "debit", -(gross - fee), -gross, -fee)) this.broker.broadcast("donations.changed", { recipientId: d.recipientId, recipientUsername: d.recipientUsername });
+				if (await this.ledgerInsert(d, key, "debit", -(gross - fee), -gross, -fee))
+					this.broker.broadcast("donations.changed", { recipientId: d.recipientId, recipientUsername: d.recipientUsername });
 			}
 			throw new Error(`Donation ${d._id}: refunded part not booked after 10 attempts`);
 		},
@@ -667,7 +781,18 @@ const schema: ServiceSchema<any> = {
 		 */
 		async ledgerInsert(this: any, d: DonationDoc, key: string, kind: string, amount: number, gross: number, fee: number): Promise<boolean> {
 			try {
-				await this.stores.ledger.insert({ _id: newId(), key, userId: d.recipientId, donationId: d._id, kind, amount, gross, fee, currency: d.currency, createdAt: new Date().toISOString() });
+				await this.stores.ledger.insert({
+					_id: newId(),
+					key,
+					userId: d.recipientId,
+					donationId: d._id,
+					kind,
+					amount,
+					gross,
+					fee,
+					currency: d.currency,
+					createdAt: new Date().toISOString(),
+				});
 				return true;
 			} catch (err) {
 				if (!isDuplicateKey(err)) throw err;
@@ -690,10 +815,28 @@ const schema: ServiceSchema<any> = {
 			const mark = this.aggregateMark(d, sign);
 			await this.aggregateOnce(agg, mark, { _id: ids.total, owner, kind: "total", currency: d.currency }, { $inc: { amount, count: sign } });
 			await this.aggregateOnce(agg, mark, { _id: ids.day, owner, kind: "day", currency: d.currency, day }, { $inc: { amount, count: sign } });
-			await this.aggregateOnce(agg, mark, { _id: ids.donor, owner, kind: "donor", currency: d.currency, donor: donor.key }, { $inc: { amount, count: sign }, $set: { name: donor.name } });
-			await this.aggregateOnce(agg, mark, { _id: ids.donorday, owner, kind: "donorday", currency: d.currency, day, donor: donor.key }, { $inc: { amount, count: sign }, $set: { name: donor.name } });
+			await this.aggregateOnce(
+				agg,
+				mark,
+				{ _id: ids.donor, owner, kind: "donor", currency: d.currency, donor: donor.key },
+				{ $inc: { amount, count: sign }, $set: { name: donor.name } },
+			);
+			await this.aggregateOnce(
+				agg,
+				mark,
+				{ _id: ids.donorday, owner, kind: "donorday", currency: d.currency, day, donor: donor.key },
+				{ $inc: { amount, count: sign }, $set: { name: donor.name } },
+			);
 			if (sign > 0) {
-				const entry = { id: d._id, donorName: donor.name, amount: d.amount, currency: d.currency, formattedAmount: formatMoney(d.amount, d.currency), message: d.publicMessage ?? d.message, paidAt: d.paidAt ?? d.createdAt };
+				const entry = {
+					id: d._id,
+					donorName: donor.name,
+					amount: d.amount,
+					currency: d.currency,
+					formattedAmount: formatMoney(d.amount, d.currency),
+					message: d.publicMessage ?? d.message,
+					paidAt: d.paidAt ?? d.createdAt,
+				};
 				await this.aggregateOnce(agg, mark, { _id: ids.recent, owner, kind: "recent" }, { $push: { items: { $each: [entry], $slice: -10 } } });
 			} else {
 				// Removing is idempotent by itself.
@@ -705,7 +848,10 @@ const schema: ServiceSchema<any> = {
 				const counted = sign > 0 || d.goalId === goal.goalId;
 				if (counted) {
 					// Not an upsert: a goal removed in the meantime stays removed.
-					await this.stores.goals.updateMany({ _id: owner, goalId: goal.goalId, [mark]: { $exists: false } }, { $inc: { current: amount }, $set: { [mark]: true } });
+					await this.stores.goals.updateMany(
+						{ _id: owner, goalId: goal.goalId, [mark]: { $exists: false } },
+						{ $inc: { current: amount }, $set: { [mark]: true } },
+					);
 					if (sign > 0) await this.store.updateMany({ _id: d._id }, { $set: { goalId: goal.goalId } });
 				}
 			}
@@ -720,7 +866,13 @@ const schema: ServiceSchema<any> = {
 			let donors: { name: string; amount: number; currency: string; count: number }[];
 			if (!days) {
 				totals = (await agg.find({ query: { owner, kind: "total" } })).map((t: any) => ({ currency: t.currency, amount: t.amount, count: t.count }));
-				donors = (await agg.find({ query: { owner, kind: "donor" } })).map((t: any) => ({ name: t.name, amount: t.amount, currency: t.currency, count: t.count, key: t.donor }));
+				donors = (await agg.find({ query: { owner, kind: "donor" } })).map((t: any) => ({
+					name: t.name,
+					amount: t.amount,
+					currency: t.currency,
+					count: t.count,
+					key: t.donor,
+				}));
 			} else {
 				const since = days[days.length - 1];
 				const dayRows = await agg.find({ query: { owner, kind: "day", day: { $gte: since } } });

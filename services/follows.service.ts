@@ -30,7 +30,9 @@ const USERNAME = { type: "string", min: 1, max: 64 };
 
 const schema: ServiceSchema = {
 	name: "follows",
-	mixins: [DbMixin("follows", [{ fields: "key", unique: true }, { fields: "followeeId" }, { fields: "followerId" }, { fields: "pendingNotify", sparse: true }])],
+	mixins: [
+		DbMixin("follows", [{ fields: "key", unique: true }, { fields: "followeeId" }, { fields: "followerId" }, { fields: "pendingNotify", sparse: true }]),
+	],
 	settings: { rest: "/" },
 
 	actions: {
@@ -44,7 +46,14 @@ const schema: ServiceSchema = {
 				const me = ctx.meta.user!;
 				const target = await this.requireUser(ctx, ctx.params.username);
 				if (target.id === me.id) throw invalid("username", "You cannot follow yourself", "CANNOT_FOLLOW_SELF");
-				const doc: FollowDoc = { _id: newId(), key: followKey(me.id, target.id), followerId: me.id, followeeId: target.id, pendingNotify: true, createdAt: new Date().toISOString() };
+				const doc: FollowDoc = {
+					_id: newId(),
+					key: followKey(me.id, target.id),
+					followerId: me.id,
+					followeeId: target.id,
+					pendingNotify: true,
+					createdAt: new Date().toISOString(),
+				};
 				let inserted = false;
 				try {
 					await this.store.insert(doc);
@@ -55,7 +64,9 @@ const schema: ServiceSchema = {
 				if (inserted) {
 					await ctx.call("users.adjustFollowerCount", { userId: target.id, delta: 1 });
 					try {
-						await sendAndClear(this.store, doc._id, () => this.broker.sendToChannel("social.followed", { followerId: me.id, followeeId: target.id }));
+						await sendAndClear(this.store, doc._id, () =>
+							this.broker.sendToChannel("social.followed", { followerId: me.id, followeeId: target.id }),
+						);
 					} catch (err) {
 						this.logger.warn("Could not queue social.followed; the sweep will retry", (err as Error).message);
 					}
@@ -139,7 +150,9 @@ const schema: ServiceSchema = {
 	methods: {
 		async redrive(this: any) {
 			try {
-				await redrivePending(this.store, this.redriveMs, (row) => this.broker.sendToChannel("social.followed", { followerId: row.followerId, followeeId: row.followeeId }));
+				await redrivePending(this.store, this.redriveMs, (row) =>
+					this.broker.sendToChannel("social.followed", { followerId: row.followerId, followeeId: row.followeeId }),
+				);
 			} catch (err) {
 				this.logger.warn("Follow notification re-drive failed", (err as Error).message);
 			}

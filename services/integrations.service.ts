@@ -146,7 +146,10 @@ const schema: ServiceSchema = {
 				const d: DeliveryDoc | null = await this.stores.webhook_deliveries.findOne({ _id: ctx.params.id, userId });
 				if (!d) throw notFound("Delivery");
 				const now = Date.now();
-				await this.stores.webhook_deliveries.updateMany({ _id: d._id }, { $set: { status: "pending", nextAttemptAt: now, expiresAt: now + this.retryWindowMs } });
+				await this.stores.webhook_deliveries.updateMany(
+					{ _id: d._id },
+					{ $set: { status: "pending", nextAttemptAt: now, expiresAt: now + this.retryWindowMs } },
+				);
 				await this.ring(d._id);
 				return this.deliveryView({ ...d, status: "pending", nextAttemptAt: now });
 			},
@@ -243,7 +246,10 @@ const schema: ServiceSchema = {
 		async attempt(this: any, id: string) {
 			const col = this.stores.webhook_deliveries;
 			const now = Date.now();
-			const claimed = await col.updateIf({ _id: id, status: "pending", nextAttemptAt: { $lte: now } }, { $set: { nextAttemptAt: now + this.timeoutMs + 5_000 } });
+			const claimed = await col.updateIf(
+				{ _id: id, status: "pending", nextAttemptAt: { $lte: now } },
+				{ $set: { nextAttemptAt: now + this.timeoutMs + 5_000 } },
+			);
 			if (!claimed) return;
 			const d: DeliveryDoc | null = await col.findById(id);
 			if (!d) return;
@@ -266,12 +272,21 @@ const schema: ServiceSchema = {
 			const attempts = d.attempts + 1;
 			const push = { log: { $each: [entry], $slice: -20 } };
 			if (!error) {
-				await col.updateMany({ _id: id }, { $set: { status: "delivered", attempts, lastStatusCode: statusCode, lastError: null, deliveredAt: new Date().toISOString() }, $push: push });
+				await col.updateMany(
+					{ _id: id },
+					{
+						$set: { status: "delivered", attempts, lastStatusCode: statusCode, lastError: null, deliveredAt: new Date().toISOString() },
+						$push: push,
+					},
+				);
 				return;
 			}
 			const next = Date.now() + nextDelayMs(attempts, this.backoff);
 			const giveUp = next > d.expiresAt;
-			await col.updateMany({ _id: id }, { $set: { status: giveUp ? "failed" : "pending", attempts, lastStatusCode: statusCode, lastError: error, nextAttemptAt: next }, $push: push });
+			await col.updateMany(
+				{ _id: id },
+				{ $set: { status: giveUp ? "failed" : "pending", attempts, lastStatusCode: statusCode, lastError: error, nextAttemptAt: next }, $push: push },
+			);
 		},
 
 		/**
@@ -305,7 +320,11 @@ const schema: ServiceSchema = {
 			if (this.sweeping) return;
 			this.sweeping = true;
 			try {
-				const due: DeliveryDoc[] = await this.stores.webhook_deliveries.find({ query: { status: "pending", nextAttemptAt: { $lte: Date.now() } }, sort: ["nextAttemptAt"], limit: 20 });
+				const due: DeliveryDoc[] = await this.stores.webhook_deliveries.find({
+					query: { status: "pending", nextAttemptAt: { $lte: Date.now() } },
+					sort: ["nextAttemptAt"],
+					limit: 20,
+				});
 				await Promise.all(due.map((d) => this.attempt(d._id).catch((err: Error) => this.logger.warn("Webhook attempt failed", err.message))));
 			} catch (err) {
 				this.logger.warn("Webhook sweep failed", (err as Error).message);

@@ -51,7 +51,16 @@ const schema: ServiceSchema = {
 				const { type, id } = ctx.params;
 				const userId = ctx.meta.user!.id;
 				const target = await resolveTarget((a, p) => ctx.call(a, p), type, id, ctx.meta.user);
-				const doc: LikeDoc = { _id: newId(), key: likeKey(userId, type, id), userId, targetType: type, targetId: id, target: targetKey(type, id), targetOwnerId: target.ownerId, createdAt: new Date().toISOString() };
+				const doc: LikeDoc = {
+					_id: newId(),
+					key: likeKey(userId, type, id),
+					userId,
+					targetType: type,
+					targetId: id,
+					target: targetKey(type, id),
+					targetOwnerId: target.ownerId,
+					createdAt: new Date().toISOString(),
+				};
 				if (target.ownerId !== userId) doc.pendingNotify = true;
 				let inserted = false;
 				try {
@@ -114,11 +123,16 @@ const schema: ServiceSchema = {
 		/** Counts and the viewer's likes for many targets of one type: `{[id]: {count, liked}}`. */
 		summary: {
 			visibility: "public",
-			params: { type: { type: "enum", values: [...LIKE_TARGETS] }, ids: { type: "array", items: "string", max: 200 }, userId: { type: "string", optional: true } },
+			params: {
+				type: { type: "enum", values: [...LIKE_TARGETS] },
+				ids: { type: "array", items: "string", max: 200 },
+				userId: { type: "string", optional: true },
+			},
 			async handler(this: any, ctx: Context<{ type: string; ids: string[]; userId?: string }>) {
 				const { type, ids, userId } = ctx.params;
 				const counters = await this.stores.like_counts.findByIds(ids.map((id) => targetKey(type, id)));
-				const mine: LikeDoc[] = userId && ids.length ? await this.store.find({ query: { key: { $in: ids.map((id) => likeKey(userId, type, id)) } } }) : [];
+				const mine: LikeDoc[] =
+					userId && ids.length ? await this.store.find({ query: { key: { $in: ids.map((id) => likeKey(userId, type, id)) } } }) : [];
 				const likedIds = new Set(mine.map((l) => l.targetId));
 				const countById = new Map<string, number>(counters.map((c: any) => [String(c._id).slice(type.length + 1), Math.max(0, c.count)]));
 				return Object.fromEntries(ids.map((id) => [id, { count: countById.get(id) ?? 0, liked: likedIds.has(id) }]));
@@ -141,14 +155,28 @@ const schema: ServiceSchema = {
 		/** The like is what matters; a message that cannot be queued now is re-driven by the sweep. */
 		async notify(this: any, doc: LikeDoc) {
 			try {
-				await sendAndClear(this.store, doc._id, () => this.broker.sendToChannel("social.liked", { userId: doc.userId, targetType: doc.targetType, targetId: doc.targetId, targetOwnerId: doc.targetOwnerId }));
+				await sendAndClear(this.store, doc._id, () =>
+					this.broker.sendToChannel("social.liked", {
+						userId: doc.userId,
+						targetType: doc.targetType,
+						targetId: doc.targetId,
+						targetOwnerId: doc.targetOwnerId,
+					}),
+				);
 			} catch (err) {
 				this.logger.warn("Could not queue social.liked; the sweep will retry", (err as Error).message);
 			}
 		},
 		async redrive(this: any) {
 			try {
-				await redrivePending(this.store, this.redriveMs, (row) => this.broker.sendToChannel("social.liked", { userId: row.userId, targetType: row.targetType, targetId: row.targetId, targetOwnerId: row.targetOwnerId }));
+				await redrivePending(this.store, this.redriveMs, (row) =>
+					this.broker.sendToChannel("social.liked", {
+						userId: row.userId,
+						targetType: row.targetType,
+						targetId: row.targetId,
+						targetOwnerId: row.targetOwnerId,
+					}),
+				);
 			} catch (err) {
 				this.logger.warn("Like notification re-drive failed", (err as Error).message);
 			}

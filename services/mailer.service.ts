@@ -48,7 +48,19 @@ const schema: ServiceSchema = {
 			},
 			async handler(this: any, ctx: Context<{ key: string; to: string; subject: string; text: string }>) {
 				const p = ctx.params;
-				const doc: MailDoc = { _id: newId(), key: p.key, to: p.to, subject: p.subject, text: p.text, status: "pending", attempts: 0, nextAttemptAt: Date.now(), lastError: null, createdAt: new Date().toISOString(), sentAt: null };
+				const doc: MailDoc = {
+					_id: newId(),
+					key: p.key,
+					to: p.to,
+					subject: p.subject,
+					text: p.text,
+					status: "pending",
+					attempts: 0,
+					nextAttemptAt: Date.now(),
+					lastError: null,
+					createdAt: new Date().toISOString(),
+					sentAt: null,
+				};
 				try {
 					await this.store.insert(doc);
 				} catch (err) {
@@ -75,7 +87,20 @@ const schema: ServiceSchema = {
 				if (ctx.params.to) q.to = ctx.params.to;
 				if (ctx.params.status) q.status = ctx.params.status;
 				const page = await this.store.page(q, { limit: ctx.params.limit, cursor: ctx.params.cursor });
-				return { items: page.items.map((m: MailDoc) => ({ id: m._id, key: m.key, to: m.to, subject: m.subject, status: m.status, attempts: m.attempts, lastError: m.lastError, createdAt: m.createdAt, sentAt: m.sentAt })), nextCursor: page.nextCursor };
+				return {
+					items: page.items.map((m: MailDoc) => ({
+						id: m._id,
+						key: m.key,
+						to: m.to,
+						subject: m.subject,
+						status: m.status,
+						attempts: m.attempts,
+						lastError: m.lastError,
+						createdAt: m.createdAt,
+						sentAt: m.sentAt,
+					})),
+					nextCursor: page.nextCursor,
+				};
 			},
 		},
 
@@ -93,13 +118,25 @@ const schema: ServiceSchema = {
 		/** One send attempt, claimed by a lease so two nodes never send the same row at once. */
 		async attempt(this: any, id: string) {
 			const now = Date.now();
-			const claimed = await this.store.updateIf({ _id: id, status: "pending", nextAttemptAt: { $lte: now } }, { $set: { nextAttemptAt: now + LEASE_MS } });
+			const claimed = await this.store.updateIf(
+				{ _id: id, status: "pending", nextAttemptAt: { $lte: now } },
+				{ $set: { nextAttemptAt: now + LEASE_MS } },
+			);
 			if (!claimed) return;
 			const doc: MailDoc | null = await this.store.findById(id);
 			if (!doc) return;
 			try {
-				const info = await this.transport.send({ from: this.from, to: doc.to, subject: doc.subject, text: doc.text, headers: { "X-MediaShar-Mail-Id": doc._id } });
-				await this.store.updateMany({ _id: id }, { $set: { status: "sent", sentAt: new Date().toISOString(), messageId: info.messageId ?? null, lastError: null }, $inc: { attempts: 1 } });
+				const info = await this.transport.send({
+					from: this.from,
+					to: doc.to,
+					subject: doc.subject,
+					text: doc.text,
+					headers: { "X-MediaShar-Mail-Id": doc._id },
+				});
+				await this.store.updateMany(
+					{ _id: id },
+					{ $set: { status: "sent", sentAt: new Date().toISOString(), messageId: info.messageId ?? null, lastError: null }, $inc: { attempts: 1 } },
+				);
 			} catch (err) {
 				const attempts = doc.attempts + 1;
 				const dead = attempts >= this.maxAttempts;
@@ -107,7 +144,14 @@ const schema: ServiceSchema = {
 				this.logger.warn(`Email ${id} to ${doc.to} failed (attempt ${attempts})${dead ? "; parked as dead" : ""}`, message);
 				await this.store.updateMany(
 					{ _id: id },
-					{ $set: { status: dead ? "dead" : "pending", attempts, lastError: message, nextAttemptAt: Date.now() + nextDelayMs(attempts, this.backoff) } },
+					{
+						$set: {
+							status: dead ? "dead" : "pending",
+							attempts,
+							lastError: message,
+							nextAttemptAt: Date.now() + nextDelayMs(attempts, this.backoff),
+						},
+					},
 				);
 			}
 		},
@@ -116,7 +160,11 @@ const schema: ServiceSchema = {
 			if (this.sweeping) return;
 			this.sweeping = true;
 			try {
-				const due: MailDoc[] = await this.store.find({ query: { status: "pending", nextAttemptAt: { $lte: Date.now() } }, sort: ["nextAttemptAt"], limit: 50 });
+				const due: MailDoc[] = await this.store.find({
+					query: { status: "pending", nextAttemptAt: { $lte: Date.now() } },
+					sort: ["nextAttemptAt"],
+					limit: 50,
+				});
 				for (const m of due) await this.attempt(m._id);
 			} catch (err) {
 				this.logger.warn("Mail sweep failed", (err as Error).message);

@@ -75,9 +75,13 @@ const READ = { $set: { read: true }, $unset: { unreadOf: true } };
 const schema: ServiceSchema = {
 	name: "notifications",
 	mixins: [
-		DbMixin("notifications", [{ fields: "sourceKey", unique: true }, { fields: "userId" }, { fields: "unreadOf", sparse: true }, { fields: "emailDue", sparse: true }], {
-			notification_sources: [],
-		}),
+		DbMixin(
+			"notifications",
+			[{ fields: "sourceKey", unique: true }, { fields: "userId" }, { fields: "unreadOf", sparse: true }, { fields: "emailDue", sparse: true }],
+			{
+				notification_sources: [],
+			},
+		),
 	],
 	settings: { rest: "/" },
 
@@ -200,14 +204,25 @@ const schema: ServiceSchema = {
 
 		async actors(this: any, ids: string[]): Promise<Actor[]> {
 			const list: any[] = await this.broker.call("users.identities", { ids });
-			return ids.map((id) => list.find((u) => u.id === id)).filter(Boolean).map((u) => ({ id: u.id, username: u.username, displayName: u.displayName }));
+			return ids
+				.map((id) => list.find((u) => u.id === id))
+				.filter(Boolean)
+				.map((u) => ({ id: u.id, username: u.username, displayName: u.displayName }));
 		},
 
 		/** Stores a draft once (unique sourceKey), pushes it live, then runs the email step. */
 		async deliver(this: any, draft: Draft) {
 			const now = new Date().toISOString();
 			const recipient = await this.recipient(draft.userId);
-			const doc: NotificationDoc = { _id: newId(), ...draft, read: false, unreadOf: draft.userId, ...this.emailFields(recipient, draft.type, Date.now()), createdAt: now, updatedAt: now };
+			const doc: NotificationDoc = {
+				_id: newId(),
+				...draft,
+				read: false,
+				unreadOf: draft.userId,
+				...this.emailFields(recipient, draft.type, Date.now()),
+				createdAt: now,
+				updatedAt: now,
+			};
 			try {
 				await this.store.insert(doc);
 			} catch (err) {
@@ -260,7 +275,9 @@ const schema: ServiceSchema = {
 				const source = await sources.findById(sourceId);
 				// Rows written before the `done` field are finished ones.
 				if (!source || source.done !== false) return;
-				const free = source.leaseUntil <= Date.now() && (await sources.updateIf({ _id: sourceId, done: false, leaseUntil: source.leaseUntil }, { $set: { leaseUntil } }));
+				const free =
+					source.leaseUntil <= Date.now() &&
+					(await sources.updateIf({ _id: sourceId, done: false, leaseUntil: source.leaseUntil }, { $set: { leaseUntil } }));
 				if (!free) throw new Error(`The like of ${msg.userId} on ${msg.targetType} ${msg.targetId} is being counted; will retry`);
 			}
 			await this.contributeLike(msg, key, name, recipient);
@@ -268,7 +285,13 @@ const schema: ServiceSchema = {
 		},
 
 		/** Puts one like into the open group of its target, or opens a group. */
-		async contributeLike(this: any, msg: { userId: string; targetType: string; targetId: string; targetOwnerId: string }, key: string, name: string, recipient: unknown) {
+		async contributeLike(
+			this: any,
+			msg: { userId: string; targetType: string; targetId: string; targetOwnerId: string },
+			key: string,
+			name: string,
+			recipient: unknown,
+		) {
 			for (let round = 0; round < 5; round++) {
 				const nowMs = Date.now();
 				const now = new Date(nowMs).toISOString();
@@ -307,7 +330,11 @@ const schema: ServiceSchema = {
 				// Count this like into the open group (atomic $inc/$push) and re-push it.
 				await this.store.updateMany(
 					{ _id: open._id },
-					{ $inc: { "group.count": 1 }, $push: { "group.names": { $each: [name], $slice: -5 } }, $set: { read: false, unreadOf: open.userId, updatedAt: now } },
+					{
+						$inc: { "group.count": 1 },
+						$push: { "group.names": { $each: [name], $slice: -5 } },
+						$set: { read: false, unreadOf: open.userId, updatedAt: now },
+					},
 				);
 				const updated: NotificationDoc | null = await this.store.findById(open._id);
 				if (updated) this.push(updated);
@@ -343,12 +370,22 @@ const schema: ServiceSchema = {
 				const mail = notificationEmail(this.view(doc), this.publicUrl, user.username);
 				await this.broker.call("mailer.enqueue", { key: `notification:${doc._id}`, to: user.email, ...mail });
 			}
-			await this.store.updateMany({ _id: doc._id, emailState: "pending" }, { $set: { emailState: wants ? "done" : "skipped" }, $unset: { emailDue: true } });
+			await this.store.updateMany(
+				{ _id: doc._id, emailState: "pending" },
+				{ $set: { emailState: wants ? "done" : "skipped" }, $unset: { emailDue: true } },
+			);
 		},
 
 		/** Rows stored before the `unreadOf`/`emailDue` marks existed get them (once; a scan on start). */
 		async addMarks(this: any) {
-			const unmarked: NotificationDoc[] = await this.store.find({ query: { $or: [{ read: false, unreadOf: { $exists: false } }, { emailState: "pending", emailDue: { $exists: false } }] } });
+			const unmarked: NotificationDoc[] = await this.store.find({
+				query: {
+					$or: [
+						{ read: false, unreadOf: { $exists: false } },
+						{ emailState: "pending", emailDue: { $exists: false } },
+					],
+				},
+			});
 			for (const doc of unmarked) {
 				if (!doc.read) await this.store.updateIf({ _id: doc._id, read: false }, { $set: { unreadOf: doc.userId } });
 				if (doc.emailState === "pending") await this.store.updateIf({ _id: doc._id, emailState: "pending" }, { $set: { emailDue: doc.emailDueAt } });
@@ -366,7 +403,13 @@ const schema: ServiceSchema = {
 				for (const doc of due) {
 					// Claim by moving the due time, so another node's sweep skips it.
 					const next = now + this.emailGraceMs;
-					if (!(await this.store.updateIf({ _id: doc._id, emailState: "pending", emailDue: doc.emailDue }, { $set: { emailDueAt: next, emailDue: next } }))) continue;
+					if (
+						!(await this.store.updateIf(
+							{ _id: doc._id, emailState: "pending", emailDue: doc.emailDue },
+							{ $set: { emailDueAt: next, emailDue: next } },
+						))
+					)
+						continue;
 					await this.emailStep(doc).catch((err: Error) => this.logger.warn("Notification email step failed; will retry", err.message));
 				}
 			} catch (err) {

@@ -161,20 +161,24 @@ const schema: ServiceSchema = {
 				}),
 			);
 			checks.push(
-				probe("transporter", async () => {
-					if (!broker.transit) return "embedded (no transporter)";
-					if (!broker.transit.connected || broker.transit.disconnecting) throw new Error("not connected");
-					// NATS: Moleculer keeps "connected" while its client is reconnecting to a server
-					// that is gone; a PING/PONG round trip tells (it waits until the server answers).
-					const client = broker.transit.tx?.client;
-					if (client && typeof client.flush === "function" && typeof client.isClosed === "function") {
-						if (client.isClosed()) throw new Error("not connected");
-						await client.flush().catch(() => {
-							throw new Error("not connected");
-						});
-					}
-					return broker.transit.tx?.constructor?.name ?? "connected";
-				}, 1500),
+				probe(
+					"transporter",
+					async () => {
+						if (!broker.transit) return "embedded (no transporter)";
+						if (!broker.transit.connected || broker.transit.disconnecting) throw new Error("not connected");
+						// NATS: Moleculer keeps "connected" while its client is reconnecting to a server
+						// that is gone; a PING/PONG round trip tells (it waits until the server answers).
+						const client = broker.transit.tx?.client;
+						if (client && typeof client.flush === "function" && typeof client.isClosed === "function") {
+							if (client.isClosed()) throw new Error("not connected");
+							await client.flush().catch(() => {
+								throw new Error("not connected");
+							});
+						}
+						return broker.transit.tx?.constructor?.name ?? "connected";
+					},
+					1500,
+				),
 			);
 			checks.push(
 				probe("channels", () => {

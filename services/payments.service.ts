@@ -128,12 +128,7 @@ const schema: ServiceSchema = {
 	mixins: [
 		DbMixin(
 			"payments",
-			[
-				{ fields: "donationId", unique: true },
-				{ fields: ["status", "expiresAt"] },
-				{ fields: "providerRefs" },
-				{ fields: "notifyPending" },
-			],
+			[{ fields: "donationId", unique: true }, { fields: ["status", "expiresAt"] }, { fields: "providerRefs" }, { fields: "notifyPending" }],
 			{ payment_events: [{ fields: "key", unique: true }], sandbox_deliveries: [{ fields: "nextAt" }] },
 		),
 	],
@@ -226,7 +221,15 @@ const schema: ServiceSchema = {
 				const event = { event_id: newId(), payment_id: doc._id, status: outcome };
 				// Stored before the 202: a process that dies before delivering leaves the delivery to
 				// the next start or sweep, the way a provider retries its webhooks.
-				const delivery: SandboxDelivery = { _id: event.event_id, paymentId: doc._id, url, event, attempts: 0, nextAt: Date.now() + SANDBOX_DELIVERY_LEASE_MS, createdAt: new Date().toISOString() };
+				const delivery: SandboxDelivery = {
+					_id: event.event_id,
+					paymentId: doc._id,
+					url,
+					event,
+					attempts: 0,
+					nextAt: Date.now() + SANDBOX_DELIVERY_LEASE_MS,
+					createdAt: new Date().toISOString(),
+				};
 				await this.stores.sandbox_deliveries.insert(delivery);
 				// Delivered after this reply, the way a provider calls back on its own schedule.
 				setImmediate(() => this.track(this.deliverSandboxWebhook(delivery)));
@@ -407,14 +410,23 @@ const schema: ServiceSchema = {
 				if (err instanceof ProviderRefusedError) {
 					// The provider said no to this request: its reason, as a 4xx (retrying cannot help).
 					this.logger.info("Payment provider refused a request", err.provider, err.message);
-					throw new Errors.MoleculerClientError(err.message, err.conflict ? 409 : 422, "PROVIDER_REFUSED", { provider: err.provider, reason: err.reason });
+					throw new Errors.MoleculerClientError(err.message, err.conflict ? 409 : 422, "PROVIDER_REFUSED", {
+						provider: err.provider,
+						reason: err.reason,
+					});
 				}
 				if (err instanceof PayerActionRequired) {
-					throw new Errors.MoleculerClientError("The payer must choose another way to pay at the provider", 409, "PAYER_ACTION_REQUIRED", { provider: err.provider, issue: err.issue, action: err.action });
+					throw new Errors.MoleculerClientError("The payer must choose another way to pay at the provider", 409, "PAYER_ACTION_REQUIRED", {
+						provider: err.provider,
+						issue: err.issue,
+						action: err.action,
+					});
 				}
 				if (err instanceof ProviderError) {
 					this.logger.warn("Payment provider call failed", err.provider, err.message);
-					throw new Errors.MoleculerError(`${err.provider} is not answering as expected, try again shortly`, 503, "PROVIDER_ERROR", { provider: err.provider });
+					throw new Errors.MoleculerError(`${err.provider} is not answering as expected, try again shortly`, 503, "PROVIDER_ERROR", {
+						provider: err.provider,
+					});
 				}
 				throw err;
 			}
@@ -467,12 +479,25 @@ const schema: ServiceSchema = {
 			}
 			const outcome = ev.captureRef ? await this.captureApproved(doc, ev) : await this.applyReported(doc, ev);
 			if (outcome.result === "too_early") {
-				throw conflict("This payment has not settled yet; deliver this event again later", "PAYMENT_NOT_SETTLED", { paymentId: doc._id, status: doc.status });
+				throw conflict("This payment has not settled yet; deliver this event again later", "PAYMENT_NOT_SETTLED", {
+					paymentId: doc._id,
+					status: doc.status,
+				});
 			}
 			try {
 				// Recorded after the transition: a crash in between means the provider's retry is
 				// applied again, which the conditional update turns into a no-op.
-				await events.insert({ _id: newId(), key, provider: providerName, eventId: ev.eventId, type: ev.type ?? null, paymentId: doc._id, reported: ev.status, result: outcome.result, receivedAt: new Date().toISOString() });
+				await events.insert({
+					_id: newId(),
+					key,
+					provider: providerName,
+					eventId: ev.eventId,
+					type: ev.type ?? null,
+					paymentId: doc._id,
+					reported: ev.status,
+					result: outcome.result,
+					receivedAt: new Date().toISOString(),
+				});
 			} catch (err) {
 				if (isDuplicateKey(err)) return { received: true, duplicate: true };
 				throw err;
@@ -537,12 +562,15 @@ const schema: ServiceSchema = {
 				} else {
 					if (to === "pending" || to === doc.status) return { doc, result: "no_change" };
 					if (to === "paid" && ev.amount !== undefined && (ev.amount !== doc.amount || (ev.currency && ev.currency.toUpperCase() !== doc.currency))) {
-						this.logger.warn(`Payment ${doc._id}: ${doc.provider} reports ${ev.amount} ${ev.currency ?? ""} paid, expected ${doc.amount} ${doc.currency}; not settled`);
+						this.logger.warn(
+							`Payment ${doc._id}: ${doc.provider} reports ${ev.amount} ${ev.currency ?? ""} paid, expected ${doc.amount} ${doc.currency}; not settled`,
+						);
 						return { doc, result: "amount_mismatch" };
 					}
 					const extra: Record<string, unknown> = { notifyPending: true };
 					// Refunded or reversed in full: everything is booked; a won dispute restores what was refunded before.
-					if (to === "refunded" || to === "reversed") Object.assign(extra, { refundedAmount: doc.amount, refundedBeforeReversal: doc.refundedAmount ?? 0 });
+					if (to === "refunded" || to === "reversed")
+						Object.assign(extra, { refundedAmount: doc.amount, refundedBeforeReversal: doc.refundedAmount ?? 0 });
 					const r = await transition(this.store, doc._id, doc.status, to, extra);
 					if (r.ok) return { doc: await this.notifyCurrent(doc), result: "applied" };
 					if (r.reason === "invalid_transition") {
@@ -551,7 +579,10 @@ const schema: ServiceSchema = {
 							// retry lands after the settlement and applies then.
 							return { doc, result: "too_early" };
 						}
-						if (to === "paid") this.logger.warn(`Payment ${doc._id}: ${doc.provider} settled a ${doc.status} payment (${ev.type ?? ev.eventId}); it stays ${doc.status} and needs a manual refund`);
+						if (to === "paid")
+							this.logger.warn(
+								`Payment ${doc._id}: ${doc.provider} settled a ${doc.status} payment (${ev.type ?? ev.eventId}); it stays ${doc.status} and needs a manual refund`,
+							);
 						else this.logger.info(`Payment ${doc._id}: ignored ${doc.status} → ${to} (${ev.type ?? ev.eventId})`);
 						return { doc, result: "invalid_transition" };
 					}
@@ -625,7 +656,11 @@ const schema: ServiceSchema = {
 			for (let page = 0; page < SWEEP_MAX_PAGES && !this.stopping; page++) {
 				const range: Record<string, string> = { $lt: nowIso };
 				if (after) range.$gte = after;
-				const rows: PaymentDoc[] = await this.store.find({ query: { status: "pending", expiresAt: range }, sort: ["expiresAt"], limit: batch + seen.size });
+				const rows: PaymentDoc[] = await this.store.find({
+					query: { status: "pending", expiresAt: range },
+					sort: ["expiresAt"],
+					limit: batch + seen.size,
+				});
 				const fresh = rows.filter((d) => !seen.has(d._id));
 				if (!fresh.length) break;
 				for (const doc of fresh) {
@@ -694,7 +729,11 @@ const schema: ServiceSchema = {
 		 */
 		async redriveSandbox(this: any, all: boolean): Promise<number> {
 			if (!this.providers.sandbox) return 0;
-			const due: SandboxDelivery[] = await this.stores.sandbox_deliveries.find({ query: all ? {} : { nextAt: { $lte: Date.now() } }, sort: ["nextAt"], limit: 100 });
+			const due: SandboxDelivery[] = await this.stores.sandbox_deliveries.find({
+				query: all ? {} : { nextAt: { $lte: Date.now() } },
+				sort: ["nextAt"],
+				limit: 100,
+			});
 			for (const d of due) {
 				if (this.stopping) break;
 				this.track(this.deliverSandboxWebhook(d));
@@ -753,7 +792,15 @@ const schema: ServiceSchema = {
 		},
 
 		ref(doc: PaymentDoc): PaymentRef {
-			return { id: doc._id, providerRef: doc.providerRef ?? undefined, providerRefs: doc.providerRefs ?? [], amount: doc.amount, currency: doc.currency, action: (doc.action as PaymentRef["action"]) ?? undefined, refundedAmount: doc.refundedAmount ?? 0 };
+			return {
+				id: doc._id,
+				providerRef: doc.providerRef ?? undefined,
+				providerRefs: doc.providerRefs ?? [],
+				amount: doc.amount,
+				currency: doc.currency,
+				action: (doc.action as PaymentRef["action"]) ?? undefined,
+				refundedAmount: doc.refundedAmount ?? 0,
+			};
 		},
 
 		/** The page a payer lands on after a hosted checkout. */

@@ -24,7 +24,14 @@ interface PostDoc {
 type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
 
 const USERNAME = { type: "string", min: 1, max: 64 };
-const MEDIA_URL = { type: "multi", optional: true, rules: [{ type: "url", max: MEDIA_URL_MAX }, { type: "equal", value: null }] };
+const MEDIA_URL = {
+	type: "multi",
+	optional: true,
+	rules: [
+		{ type: "url", max: MEDIA_URL_MAX },
+		{ type: "equal", value: null },
+	],
+};
 
 const schema: ServiceSchema = {
 	name: "posts",
@@ -48,7 +55,15 @@ const schema: ServiceSchema = {
 				const p = ctx.params;
 				this.checkMediaUrl(p.mediaUrl);
 				const now = new Date().toISOString();
-				const doc: PostDoc = { _id: newId(), authorId: ctx.meta.user!.id, title: p.title, body: p.body, mediaUrl: p.mediaUrl ?? null, createdAt: now, updatedAt: now };
+				const doc: PostDoc = {
+					_id: newId(),
+					authorId: ctx.meta.user!.id,
+					title: p.title,
+					body: p.body,
+					mediaUrl: p.mediaUrl ?? null,
+					createdAt: now,
+					updatedAt: now,
+				};
 				await this.store.insert(doc);
 				return (await this.views(ctx, [doc]))[0];
 			},

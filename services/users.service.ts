@@ -50,7 +50,13 @@ interface RefreshDoc {
 
 type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
 
-const USERNAME = { type: "string", min: 3, max: 25, pattern: /^[A-Za-z0-9_]+$/, messages: { stringPattern: "username may contain only letters a-z, digits and _" } };
+const USERNAME = {
+	type: "string",
+	min: 3,
+	max: 25,
+	pattern: /^[A-Za-z0-9_]+$/,
+	messages: { stringPattern: "username may contain only letters a-z, digits and _" },
+};
 const HTTP_URL = { type: "url", max: 2048 };
 
 const settingsSchema = {
@@ -187,7 +193,9 @@ const schema: ServiceSchema = {
 					throw tooMany("Too many failed sign-in attempts; try again later", 15 * 60, "LOGIN_THROTTLED");
 				}
 				const user: UserDoc | null = await this.store.findOne(login.includes("@") ? { email: login } : { username: login });
-				const ok = user ? await verifyPassword(ctx.params.password, user.passwordHash) : (await verifyPassword(ctx.params.password, await decoyHash()), false);
+				const ok = user
+					? await verifyPassword(ctx.params.password, user.passwordHash)
+					: (await verifyPassword(ctx.params.password, await decoyHash()), false);
 				if (!user || !ok) {
 					await checkLimits(this.loginFailures, throttleKey, [LOGIN_FAILURES]);
 					throw unauthorized("Wrong login or password", "INVALID_CREDENTIALS");
@@ -326,7 +334,11 @@ const schema: ServiceSchema = {
 			cache: { keys: ["id", "username"], ttl: 30 },
 			async handler(this: any, ctx: Ctx<{ id?: string; username?: string }>) {
 				const { id, username } = ctx.params;
-				const user: UserDoc | null = id ? await this.store.findById(id) : username ? await this.store.findOne({ username: username.toLowerCase() }) : null;
+				const user: UserDoc | null = id
+					? await this.store.findById(id)
+					: username
+						? await this.store.findOne({ username: username.toLowerCase() })
+						: null;
 				return user ? this.toInternal(user) : null;
 			},
 		},
@@ -387,7 +399,12 @@ const schema: ServiceSchema = {
 				if (!user) throw notFound("User");
 				await this.store.updateMany(
 					{ _id: user._id },
-					{ $set: { bannedAt: ctx.params.banned ? new Date().toISOString() : null, banReason: ctx.params.banned ? ctx.params.reason ?? null : null } },
+					{
+						$set: {
+							bannedAt: ctx.params.banned ? new Date().toISOString() : null,
+							banReason: ctx.params.banned ? (ctx.params.reason ?? null) : null,
+						},
+					},
 				);
 				if (ctx.params.banned) {
 					await this.stores.refresh_tokens.updateMany({ userId: user._id, revokedAt: null }, { $set: { revokedAt: Date.now() } });
@@ -418,7 +435,10 @@ const schema: ServiceSchema = {
 			async handler(this: any, ctx: Ctx<{ q: string; limit?: number }>) {
 				const q = ctx.params.q.trim().toLowerCase();
 				const escaped = q.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-				const docs: UserDoc[] = await this.store.find({ query: { $or: [{ username: { $regex: new RegExp(`^${escaped}`) } }, { email: { $regex: new RegExp(`^${escaped}`) } }] }, limit: ctx.params.limit ?? 20 });
+				const docs: UserDoc[] = await this.store.find({
+					query: { $or: [{ username: { $regex: new RegExp(`^${escaped}`) } }, { email: { $regex: new RegExp(`^${escaped}`) } }] },
+					limit: ctx.params.limit ?? 20,
+				});
 				return docs.map((u) => ({ ...this.toFullUser(u), bannedAt: u.bannedAt ?? null }));
 			},
 		},
@@ -429,7 +449,17 @@ const schema: ServiceSchema = {
 			return { id: u._id, username: u.username, displayName: u.displayName, roles: u.roles };
 		},
 		toInternal(u: UserDoc) {
-			return { id: u._id, username: u.username, displayName: u.displayName, email: u.email, roles: u.roles, settings: withDefaults(u.settings), bannedAt: u.bannedAt ?? null, avatarUrl: u.avatarUrl, followerCount: u.followerCount ?? 0 };
+			return {
+				id: u._id,
+				username: u.username,
+				displayName: u.displayName,
+				email: u.email,
+				roles: u.roles,
+				settings: withDefaults(u.settings),
+				bannedAt: u.bannedAt ?? null,
+				avatarUrl: u.avatarUrl,
+				followerCount: u.followerCount ?? 0,
+			};
 		},
 		toFullUser(this: any, u: UserDoc) {
 			return {
@@ -494,7 +524,11 @@ const schema: ServiceSchema = {
 				revokedAt: null,
 			};
 			await this.stores.refresh_tokens.insert(doc);
-			return { accessToken: signAccessToken(this.toAuthUser(user), cfg.jwtSecret, cfg.accessTokenTtlSec), refreshToken: `${id}.${secretPart}`, expiresIn: cfg.accessTokenTtlSec };
+			return {
+				accessToken: signAccessToken(this.toAuthUser(user), cfg.jwtSecret, cfg.accessTokenTtlSec),
+				refreshToken: `${id}.${secretPart}`,
+				expiresIn: cfg.accessTokenTtlSec,
+			};
 		},
 		async findRefresh(this: any, token: string): Promise<RefreshDoc | null> {
 			const dot = token.indexOf(".");

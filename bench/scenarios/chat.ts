@@ -1,5 +1,18 @@
 import type { Socket } from "socket.io-client";
-import { QUICK, barChart, benchEnv, registerAndSignIn, round, sleep, startChild, summarize, verdict, writeResult, type Child, type ScenarioResult } from "../lib";
+import {
+	QUICK,
+	barChart,
+	benchEnv,
+	registerAndSignIn,
+	round,
+	sleep,
+	startChild,
+	summarize,
+	verdict,
+	writeResult,
+	type Child,
+	type ScenarioResult,
+} from "../lib";
 import { ack, closeAll, connectMany } from "./sockets";
 
 /**
@@ -47,7 +60,10 @@ async function fanout(url: string, channel: string, sender: Socket, listeners: S
 			while (next < messages) {
 				const i = next++;
 				sentAt[i] = performance.now();
-				const res = await ack(sender, "chat:send", { channel, text: `m${i} ${payloadPad}` }).catch((e: Error) => ({ ok: false, error: { message: e.message } }));
+				const res = await ack(sender, "chat:send", { channel, text: `m${i} ${payloadPad}` }).catch((e: Error) => ({
+					ok: false,
+					error: { message: e.message },
+				}));
 				if (!res?.ok) {
 					sendErrors++;
 					errorSample ??= JSON.stringify(res);
@@ -95,7 +111,12 @@ export async function chatScenario(): Promise<ScenarioResult> {
 		base = undefined;
 
 		// MediaShar
-		ms = await startChild("servers/mediashar.ts", { ...benchEnv("chat"), BENCH_SERVICES: "users,chat,follows", CHAT_RATE_BURST: "1000000", CHAT_RATE_SUSTAINED: "1000000" });
+		ms = await startChild("servers/mediashar.ts", {
+			...benchEnv("chat"),
+			BENCH_SERVICES: "users,chat,follows",
+			CHAT_RATE_BURST: "1000000",
+			CHAT_RATE_SUSTAINED: "1000000",
+		});
 		const owner = await registerAndSignIn(ms.info.url, "chat_owner");
 		const [sender] = await connectMany(ms.info.url, 1, { auth: { token: owner.token } });
 		sockets.push(sender);
@@ -110,7 +131,9 @@ export async function chatScenario(): Promise<ScenarioResult> {
 		}
 		await fanout(ms.info.url, owner.username, sender, listeners, 10, window);
 		const m = await fanout(ms.info.url, owner.username, sender, listeners, messages, window);
-		console.log(`  MediaShar: ${m.msgsPerSec} msg/s to ${m.listeners} sockets (${m.deliveriesPerSec} deliveries/s), p99 ${m.latencyMs.p99} ms${m.sendErrors ? `, ${m.sendErrors} send errors ${m.errorSample}` : ""}`);
+		console.log(
+			`  MediaShar: ${m.msgsPerSec} msg/s to ${m.listeners} sockets (${m.deliveriesPerSec} deliveries/s), p99 ${m.latencyMs.p99} ms${m.sendErrors ? `, ${m.sendErrors} send errors ${m.errorSample}` : ""}`,
+		);
 
 		const ratio = m.msgsPerSec / b.msgsPerSec;
 		const latRatio = m.latencyMs.p99 / b.latencyMs.p99;
@@ -129,11 +152,25 @@ export async function chatScenario(): Promise<ScenarioResult> {
 			"chat",
 			result,
 			barChart(`Chat fan-out to ${listenersCount} sockets`, "", [
-				{ name: `messages/s (higher is better); ratio ${round(ratio * 100, 1)}%, target ≥ 70%`, bars: [{ label: "bare Socket.IO", value: b.msgsPerSec, baseline: true }, { label: "MediaShar", value: m.msgsPerSec }] },
-				{ name: `delivery p99, ms (lower is better); ${round(latRatio, 2)}×, target ≤ 1.5×`, bars: [{ label: "bare Socket.IO", value: b.latencyMs.p99, baseline: true }, { label: "MediaShar", value: m.latencyMs.p99 }] },
+				{
+					name: `messages/s (higher is better); ratio ${round(ratio * 100, 1)}%, target ≥ 70%`,
+					bars: [
+						{ label: "bare Socket.IO", value: b.msgsPerSec, baseline: true },
+						{ label: "MediaShar", value: m.msgsPerSec },
+					],
+				},
+				{
+					name: `delivery p99, ms (lower is better); ${round(latRatio, 2)}×, target ≤ 1.5×`,
+					bars: [
+						{ label: "bare Socket.IO", value: b.latencyMs.p99, baseline: true },
+						{ label: "MediaShar", value: m.latencyMs.p99 },
+					],
+				},
 			]),
 		);
-		console.log(`CHAT  MediaShar ${m.msgsPerSec} msg/s vs ${b.msgsPerSec} (${round(ratio * 100, 1)}%), p99 ${m.latencyMs.p99} vs ${b.latencyMs.p99} ms (${round(latRatio, 2)}×)  ${QUICK ? "(quick: not judged, 300 sockets)" : verdict(pass)}`);
+		console.log(
+			`CHAT  MediaShar ${m.msgsPerSec} msg/s vs ${b.msgsPerSec} (${round(ratio * 100, 1)}%), p99 ${m.latencyMs.p99} vs ${b.latencyMs.p99} ms (${round(latRatio, 2)}×)  ${QUICK ? "(quick: not judged, 300 sockets)" : verdict(pass)}`,
+		);
 		return result;
 	} finally {
 		closeAll(sockets);

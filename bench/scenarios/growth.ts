@@ -12,23 +12,38 @@ export async function growthScenario(): Promise<ScenarioResult> {
 	const iterations = QUICK ? 100 : 300;
 	let child: Child | undefined;
 	try {
-		child = await startChild("servers/growth.ts", { NODE_ENV: "development", DB_ADAPTER: "memory", LOG_LEVEL: "warn", SCRYPT_COST: "1024" }, ["--max-old-space-size=16384"]);
+		child = await startChild("servers/growth.ts", { NODE_ENV: "development", DB_ADAPTER: "memory", LOG_LEVEL: "warn", SCRYPT_COST: "1024" }, [
+			"--max-old-space-size=16384",
+		]);
 		const t0 = Date.now();
 		const sizeSmall = await child.ask("seed", { size: small });
 		const atSmall = await child.ask("measure", { iterations });
-		console.log(`  at ${small.toLocaleString("en")} rows per store (${sizeSmall.heapMb} MB heap): ${JSON.stringify(Object.fromEntries(Object.entries(atSmall.latencyMs).map(([k, v]: [string, any]) => [k, v.p50])))}`);
+		console.log(
+			`  at ${small.toLocaleString("en")} rows per store (${sizeSmall.heapMb} MB heap): ${JSON.stringify(Object.fromEntries(Object.entries(atSmall.latencyMs).map(([k, v]: [string, any]) => [k, v.p50])))}`,
+		);
 		const sizeLarge = await child.ask("seed", { size: large }, 1_800_000);
 		const seedSec = (Date.now() - t0) / 1000;
 		const atLarge = await child.ask("measure", { iterations });
-		console.log(`  at ${large.toLocaleString("en")} rows per store (${sizeLarge.heapMb} MB heap, seeded in ${round(seedSec, 0)} s): ${JSON.stringify(Object.fromEntries(Object.entries(atLarge.latencyMs).map(([k, v]: [string, any]) => [k, v.p50])))}`);
+		console.log(
+			`  at ${large.toLocaleString("en")} rows per store (${sizeLarge.heapMb} MB heap, seeded in ${round(seedSec, 0)} s): ${JSON.stringify(Object.fromEntries(Object.entries(atLarge.latencyMs).map(([k, v]: [string, any]) => [k, v.p50])))}`,
+		);
 		const rows = Object.keys(atSmall.latencyMs).map((name) => {
 			const a = atSmall.latencyMs[name];
 			const b = atLarge.latencyMs[name];
-			return { read: name, smallP50: a.p50, largeP50: b.p50, smallP99: a.p99, largeP99: b.p99, ratioP50: round(b.p50 / a.p50, 2), informative: name.startsWith("hot") };
+			return {
+				read: name,
+				smallP50: a.p50,
+				largeP50: b.p50,
+				smallP99: a.p99,
+				largeP99: b.p99,
+				ratioP50: round(b.p50 / a.p50, 2),
+				informative: name.startsWith("hot"),
+			};
 		});
 		const judged = rows.filter((r) => !r.informative);
 		const pass = judged.every((r) => r.ratioP50 <= 2);
-		for (const r of rows) console.log(`    ${r.read.padEnd(42)} p50 ${r.smallP50} → ${r.largeP50} ms (${r.ratioP50}×)${r.informative ? "  [informative]" : ""}`);
+		for (const r of rows)
+			console.log(`    ${r.read.padEnd(42)} p50 ${r.smallP50} → ${r.largeP50} ms (${r.ratioP50}×)${r.informative ? "  [informative]" : ""}`);
 		const result: ScenarioResult = {
 			scenario: "growth",
 			target: `stats, leaderboard, history and inbox reads at ${large.toLocaleString("en")} rows within 2× of ${small.toLocaleString("en")}`,
@@ -43,7 +58,17 @@ export async function growthScenario(): Promise<ScenarioResult> {
 		writeResult(
 			"growth",
 			result,
-			barChart(`Read latency p50 (ms) at ${small.toLocaleString("en")} vs ${large.toLocaleString("en")} rows per store (lower is better; target ≤ 2×)`, "ms", rows.map((r) => ({ name: `${r.read}: ${r.ratioP50}×`, bars: [{ label: `${small.toLocaleString("en")} rows`, value: r.smallP50, baseline: true }, { label: `${large.toLocaleString("en")} rows`, value: r.largeP50 }] }))),
+			barChart(
+				`Read latency p50 (ms) at ${small.toLocaleString("en")} vs ${large.toLocaleString("en")} rows per store (lower is better; target ≤ 2×)`,
+				"ms",
+				rows.map((r) => ({
+					name: `${r.read}: ${r.ratioP50}×`,
+					bars: [
+						{ label: `${small.toLocaleString("en")} rows`, value: r.smallP50, baseline: true },
+						{ label: `${large.toLocaleString("en")} rows`, value: r.largeP50 },
+					],
+				})),
+			),
 		);
 		console.log(`GROWTH  ${judged.map((r) => `${r.read.split(" (")[0]} ${r.ratioP50}×`).join(", ")}  ${QUICK ? "(quick)" : verdict(pass)}`);
 		return result;

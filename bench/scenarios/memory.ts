@@ -15,7 +15,13 @@ async function measure(child: Child, url: string, count: number, auth?: Record<s
 	await sleep(1500);
 	const after = await child.ask("heap");
 	closeAll(sockets);
-	return { sockets: count, connectedOnServer: after.sockets, heapBeforeMb: round(before / 2 ** 20, 1), heapAfterMb: round(after.heapUsed / 2 ** 20, 1), bytesPerSocket: Math.round((after.heapUsed - before) / count) };
+	return {
+		sockets: count,
+		connectedOnServer: after.sockets,
+		heapBeforeMb: round(before / 2 ** 20, 1),
+		heapAfterMb: round(after.heapUsed / 2 ** 20, 1),
+		bytesPerSocket: Math.round((after.heapUsed - before) / count),
+	};
 }
 
 export async function memoryScenario(): Promise<ScenarioResult> {
@@ -36,7 +42,9 @@ export async function memoryScenario(): Promise<ScenarioResult> {
 		const m = await measure(ms, ms.info.url, count, { token: user.token });
 		const kb = m.bytesPerSocket / 1024;
 		const pass = kb <= 20;
-		console.log(`MEMORY  MediaShar ${round(kb, 2)} KB per idle signed-in socket at ${count} sockets (baseline ${round(b.bytesPerSocket / 1024, 2)} KB; target ≤ 20 KB)  ${verdict(pass)}`);
+		console.log(
+			`MEMORY  MediaShar ${round(kb, 2)} KB per idle signed-in socket at ${count} sockets (baseline ${round(b.bytesPerSocket / 1024, 2)} KB; target ≤ 20 KB)  ${verdict(pass)}`,
+		);
 		const result: ScenarioResult = {
 			scenario: "memory",
 			target: "≤ 20 KB gateway heap per idle connected socket at 5,000 sockets",
@@ -46,7 +54,19 @@ export async function memoryScenario(): Promise<ScenarioResult> {
 			kbPerSocket: round(kb, 2),
 			baselineKbPerSocket: round(b.bytesPerSocket / 1024, 2),
 		};
-		writeResult("memory", result, barChart(`Heap per idle socket at ${count} sockets (KB, lower is better; target ≤ 20)`, "KB", [{ name: "signed-in sockets, main namespace", bars: [{ label: "bare Socket.IO", value: b.bytesPerSocket / 1024, baseline: true }, { label: "MediaShar gateway", value: kb }] }]));
+		writeResult(
+			"memory",
+			result,
+			barChart(`Heap per idle socket at ${count} sockets (KB, lower is better; target ≤ 20)`, "KB", [
+				{
+					name: "signed-in sockets, main namespace",
+					bars: [
+						{ label: "bare Socket.IO", value: b.bytesPerSocket / 1024, baseline: true },
+						{ label: "MediaShar gateway", value: kb },
+					],
+				},
+			]),
+		);
 		return result;
 	} finally {
 		await ms?.stop();

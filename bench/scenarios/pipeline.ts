@@ -2,7 +2,20 @@ import { createHmac, randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { io as ioClient, type Socket } from "socket.io-client";
-import { QUICK, barChart, benchEnv, registerAndSignIn, round, sleep, startChild, summarize, verdict, writeResult, type Child, type ScenarioResult } from "../lib";
+import {
+	QUICK,
+	barChart,
+	benchEnv,
+	registerAndSignIn,
+	round,
+	sleep,
+	startChild,
+	summarize,
+	verdict,
+	writeResult,
+	type Child,
+	type ScenarioResult,
+} from "../lib";
 
 /**
  * Donation pipeline: created (POST /api/donations) → paid through the signed sandbox webhook →
@@ -44,7 +57,12 @@ export class PipelineDriver {
 			this.target.streamers.map(
 				(s) =>
 					new Promise<void>((resolve, reject) => {
-						const socket = ioClient(`${this.target.url}/overlay`, { auth: { token: s.overlayToken }, transports: ["websocket"], reconnection: false, forceNew: true });
+						const socket = ioClient(`${this.target.url}/overlay`, {
+							auth: { token: s.overlayToken },
+							transports: ["websocket"],
+							reconnection: false,
+							forceNew: true,
+						});
 						socket.on("alert", (a: { id: string; donationId: string }) => {
 							const p = this.pending.get(a.donationId);
 							if (p && p.alertAt === undefined) {
@@ -87,7 +105,11 @@ export class PipelineDriver {
 		const t = Math.floor(Date.now() / 1000);
 		const sig = createHmac("sha256", SANDBOX_SECRET).update(`${t}.${raw}`).digest("hex");
 		entry.webhookSentAt = performance.now();
-		const wh = await fetch(`${this.target.url}/api/payments/webhooks/sandbox`, { method: "POST", headers: { "Content-Type": "application/json", "X-Sandbox-Signature": `t=${t},v1=${sig}` }, body: raw });
+		const wh = await fetch(`${this.target.url}/api/payments/webhooks/sandbox`, {
+			method: "POST",
+			headers: { "Content-Type": "application/json", "X-Sandbox-Signature": `t=${t},v1=${sig}` },
+			body: raw,
+		});
 		await wh.arrayBuffer();
 		entry.settledAt = performance.now();
 		if (wh.status !== 200) this.noteError(`webhook ${wh.status}`);
@@ -221,7 +243,11 @@ export async function pipelineScenario(): Promise<ScenarioResult> {
 	let baseDriver: PipelineDriver | undefined;
 	try {
 		base = await startChild("servers/baseline-pipeline.ts");
-		baseDriver = new PipelineDriver({ name: "baseline", url: base.info.url, streamers: Array.from({ length: streamerCount }, (_, i) => ({ username: `s${i}`, overlayToken: `s${i}` })) });
+		baseDriver = new PipelineDriver({
+			name: "baseline",
+			url: base.info.url,
+			streamers: Array.from({ length: streamerCount }, (_, i) => ({ username: `s${i}`, overlayToken: `s${i}` })),
+		});
 		await baseDriver.connect();
 		await baseDriver.throughput(16, 1);
 		const baseTp = await baseDriver.throughput(concurrency, tpSeconds);
@@ -238,22 +264,38 @@ export async function pipelineScenario(): Promise<ScenarioResult> {
 		await msDriver.connect();
 		const warm = await msDriver.throughput(16, QUICK ? 1 : 3); // warm-up
 		const tp = await msDriver.throughput(concurrency, tpSeconds);
-		console.log(`  MediaShar: ${tp.donationsPerSec} donations/s (${tp.alerted}/${tp.created} alerted, ${tp.errors} errors${tp.errorSamples.length ? `: ${tp.errorSamples[0]}` : ""})`);
+		console.log(
+			`  MediaShar: ${tp.donationsPerSec} donations/s (${tp.alerted}/${tp.created} alerted, ${tp.errors} errors${tp.errorSamples.length ? `: ${tp.errorSamples[0]}` : ""})`,
+		);
 		await sleep(2000);
 		const lat = await msDriver.latency(100, latSeconds);
-		console.log(`  MediaShar at 100/s: settled→alert p50 ${lat.settledToAlertMs.p50} ms, p99 ${lat.settledToAlertMs.p99} ms (${lat.alerted}/${lat.offered} alerted)`);
+		console.log(
+			`  MediaShar at 100/s: settled→alert p50 ${lat.settledToAlertMs.p50} ms, p99 ${lat.settledToAlertMs.p99} ms (${lat.alerted}/${lat.offered} alerted)`,
+		);
 		await sleep(2000);
 		// informative: the same latency at a rate well under the measured throughput (no queueing)
 		const lowRate = Math.max(5, Math.min(20, Math.floor(tp.donationsPerSec / 3)));
 		const low = await msDriver.latency(lowRate, latSeconds);
 		console.log(`  MediaShar at ${lowRate}/s: settled→alert p50 ${low.settledToAlertMs.p50} ms, p99 ${low.settledToAlertMs.p99} ms`);
 		const storage = appendedLines(env.DATA_DIR, warm.created + tp.created + lat.offered + low.offered);
-		const pass = tp.donationsPerSec >= 300 && lat.settledToAlertMs.p99 <= 50 && tp.missingAlerts === 0 && lat.missingAlerts === 0 && tp.duplicates === 0 && lat.duplicates === 0;
+		const pass =
+			tp.donationsPerSec >= 300 &&
+			lat.settledToAlertMs.p99 <= 50 &&
+			tp.missingAlerts === 0 &&
+			lat.missingAlerts === 0 &&
+			tp.duplicates === 0 &&
+			lat.duplicates === 0;
 		const result: ScenarioResult = {
 			scenario: "pipeline",
 			target: "≥ 300 donations/s created→paid→alerted; settled→alert p99 ≤ 50 ms at 100 donations/s (embedded)",
 			pass,
-			setup: { streamers: streamerCount, concurrency, throughputSeconds: tpSeconds, latencySeconds: latSeconds, mediashar: "embedded default, all services, NeDB files" },
+			setup: {
+				streamers: streamerCount,
+				concurrency,
+				throughputSeconds: tpSeconds,
+				latencySeconds: latSeconds,
+				mediashar: "embedded default, all services, NeDB files",
+			},
 			mediashar: { throughput: tp, latency: lat, latencyLowRate: low },
 			baseline: { throughput: baseTp, latency: baseLat },
 			ratio: round(tp.donationsPerSec / baseTp.donationsPerSec, 3),
@@ -263,12 +305,29 @@ export async function pipelineScenario(): Promise<ScenarioResult> {
 			"pipeline",
 			result,
 			barChart("Donation pipeline: created → paid (sandbox webhook) → overlay alert", "", [
-				{ name: "Throughput, donations/s (higher is better; target ≥ 300)", bars: [{ label: "bare http + Socket.IO", value: baseTp.donationsPerSec, baseline: true }, { label: "MediaShar embedded", value: tp.donationsPerSec }] },
-				{ name: "settled → alert p99 at 100/s, ms (lower is better; target ≤ 50)", bars: [{ label: "bare http + Socket.IO", value: baseLat.settledToAlertMs.p99, baseline: true }, { label: "MediaShar embedded", value: lat.settledToAlertMs.p99 }] },
-				{ name: `settled → alert p99 at ${lowRate}/s, ms (informative: under the measured throughput)`, bars: [{ label: "MediaShar embedded", value: low.settledToAlertMs.p99 }] },
+				{
+					name: "Throughput, donations/s (higher is better; target ≥ 300)",
+					bars: [
+						{ label: "bare http + Socket.IO", value: baseTp.donationsPerSec, baseline: true },
+						{ label: "MediaShar embedded", value: tp.donationsPerSec },
+					],
+				},
+				{
+					name: "settled → alert p99 at 100/s, ms (lower is better; target ≤ 50)",
+					bars: [
+						{ label: "bare http + Socket.IO", value: baseLat.settledToAlertMs.p99, baseline: true },
+						{ label: "MediaShar embedded", value: lat.settledToAlertMs.p99 },
+					],
+				},
+				{
+					name: `settled → alert p99 at ${lowRate}/s, ms (informative: under the measured throughput)`,
+					bars: [{ label: "MediaShar embedded", value: low.settledToAlertMs.p99 }],
+				},
 			]),
 		);
-		console.log(`PIPELINE  MediaShar ${tp.donationsPerSec}/s (baseline ${baseTp.donationsPerSec}/s); p99 ${lat.settledToAlertMs.p99} ms (baseline ${baseLat.settledToAlertMs.p99} ms)  ${verdict(pass)}`);
+		console.log(
+			`PIPELINE  MediaShar ${tp.donationsPerSec}/s (baseline ${baseTp.donationsPerSec}/s); p99 ${lat.settledToAlertMs.p99} ms (baseline ${baseLat.settledToAlertMs.p99} ms)  ${verdict(pass)}`,
+		);
 		return result;
 	} finally {
 		msDriver?.close();
@@ -315,12 +374,20 @@ export async function pipelineClusterScenario(): Promise<ScenarioResult> {
 		const lowRate = Math.max(5, Math.min(20, Math.floor(tp.donationsPerSec / 3)));
 		const low = await driver.latency(lowRate, seconds);
 		const pass = lat.settledToAlertMs.p99 <= 100 && lat.missingAlerts === 0 && lat.duplicates === 0;
-		console.log(`PIPELINE (3-process NATS cluster)  at 100/s settled→alert p50 ${lat.settledToAlertMs.p50} ms, p99 ${lat.settledToAlertMs.p99} ms (target ≤ 100); closed loop ${tp.donationsPerSec}/s; at ${lowRate}/s p50 ${low.settledToAlertMs.p50} ms, p99 ${low.settledToAlertMs.p99} ms  ${verdict(pass)}`);
+		console.log(
+			`PIPELINE (3-process NATS cluster)  at 100/s settled→alert p50 ${lat.settledToAlertMs.p50} ms, p99 ${lat.settledToAlertMs.p99} ms (target ≤ 100); closed loop ${tp.donationsPerSec}/s; at ${lowRate}/s p50 ${low.settledToAlertMs.p50} ms, p99 ${low.settledToAlertMs.p99} ms  ${verdict(pass)}`,
+		);
 		const result: ScenarioResult = {
 			scenario: "pipeline-cluster",
 			target: "settled→alert p99 ≤ 100 ms at 100 donations/s on a 3-process NATS cluster",
 			pass,
-			setup: { processes: ["gw (api)", "money (users, payments, donations)", "reactions (alerts, notifications, integrations)"], storage: "NeDB files local to each node", transport: "NATS + JetStream channels", streamers: streamers.length, seconds },
+			setup: {
+				processes: ["gw (api)", "money (users, payments, donations)", "reactions (alerts, notifications, integrations)"],
+				storage: "NeDB files local to each node",
+				transport: "NATS + JetStream channels",
+				streamers: streamers.length,
+				seconds,
+			},
 			latency: lat,
 			latencyLowRate: low,
 			throughput: tp,
@@ -329,8 +396,20 @@ export async function pipelineClusterScenario(): Promise<ScenarioResult> {
 			"pipeline-cluster",
 			result,
 			barChart("Donation pipeline on a 3-process NATS cluster", "ms", [
-				{ name: "settled → alert at 100/s (target p99 ≤ 100 ms)", bars: [{ label: "p50", value: lat.settledToAlertMs.p50 }, { label: "p99", value: lat.settledToAlertMs.p99 }] },
-				{ name: `settled → alert at ${lowRate}/s (informative)`, bars: [{ label: "p50", value: low.settledToAlertMs.p50 }, { label: "p99", value: low.settledToAlertMs.p99 }] },
+				{
+					name: "settled → alert at 100/s (target p99 ≤ 100 ms)",
+					bars: [
+						{ label: "p50", value: lat.settledToAlertMs.p50 },
+						{ label: "p99", value: lat.settledToAlertMs.p99 },
+					],
+				},
+				{
+					name: `settled → alert at ${lowRate}/s (informative)`,
+					bars: [
+						{ label: "p50", value: low.settledToAlertMs.p50 },
+						{ label: "p99", value: low.settledToAlertMs.p99 },
+					],
+				},
 			]),
 		);
 		return result;

@@ -1,7 +1,11 @@
 import { io as ioClient, type Socket } from "socket.io-client";
 
 /** Opens `count` Socket.IO connections, `batch` at a time; `setup` runs before each connects. */
-export async function connectMany(url: string, count: number, opts: { auth?: Record<string, unknown>; batch?: number; setup?: (s: Socket, i: number) => void } = {}): Promise<Socket[]> {
+export async function connectMany(
+	url: string,
+	count: number,
+	opts: { auth?: Record<string, unknown>; batch?: number; setup?: (s: Socket, i: number) => void } = {},
+): Promise<Socket[]> {
 	const sockets: Socket[] = [];
 	const batch = opts.batch ?? 100;
 	for (let i = 0; i < count; i += batch) {

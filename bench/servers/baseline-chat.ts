@@ -17,7 +17,13 @@ io.of("/").on("connection", (socket) => {
 		ack?.({ ok: true, channel: p.channel, history: [], viewers: 1 });
 	});
 	socket.on("chat:send", (p: { channel: string; text: string }, ack?: (r: unknown) => void) => {
-		const message = { id: randomUUID(), channel: p.channel, user: { id: "u1", username: p.channel, displayName: p.channel }, text: p.text, createdAt: new Date().toISOString() };
+		const message = {
+			id: randomUUID(),
+			channel: p.channel,
+			user: { id: "u1", username: p.channel, displayName: p.channel },
+			text: p.text,
+			createdAt: new Date().toISOString(),
+		};
 		io.to(`chat:${p.channel}`).emit("chat:message", message);
 		ack?.({ ok: true, message });
 	});

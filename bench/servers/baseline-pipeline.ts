@@ -48,7 +48,15 @@ const server = http.createServer(async (req, res) => {
 			p.paid = true;
 			io.of("/overlay")
 				.to(`overlay:${p.to}`)
-				.emit("alert", { id: randomUUID(), donationId: p.donationId, type: "donation", donorName: p.donorName, amount: p.amount, message: p.message, createdAt: new Date().toISOString() });
+				.emit("alert", {
+					id: randomUUID(),
+					donationId: p.donationId,
+					type: "donation",
+					donorName: p.donorName,
+					amount: p.amount,
+					message: p.message,
+					createdAt: new Date().toISOString(),
+				});
 		}
 		return send(200, { received: true });
 	}

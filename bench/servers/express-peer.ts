@@ -48,7 +48,8 @@ const cache = new LRUCache<string, string>({ max: 10_000, ttl: 30_000 });
 const app = express();
 app.get("/api/users/:username", authenticate, perUser, (req: Request<{ username: string }>, res: Response) => {
 	const username = req.params.username.toLowerCase();
-	if (!/^[a-z0-9_]{3,25}$/.test(username)) return res.status(422).json({ name: "ValidationError", message: "Invalid username", code: 422, type: "VALIDATION_ERROR" });
+	if (!/^[a-z0-9_]{3,25}$/.test(username))
+		return res.status(422).json({ name: "ValidationError", message: "Invalid username", code: 422, type: "VALIDATION_ERROR" });
 	let body = cache.get(username);
 	if (body === undefined) {
 		body = JSON.stringify(profile);

@@ -21,7 +21,14 @@ const TARGET_ROWS = 2_000;
 const OTHERS = 1_000;
 const BATCH = 5_000;
 
-const broker = new ServiceBroker({ ...config, nodeID: `growth-${process.pid}`, transporter: null, logger: { type: "Console", options: { level: "warn" } }, metrics: false, middlewares: config.middlewares });
+const broker = new ServiceBroker({
+	...config,
+	nodeID: `growth-${process.pid}`,
+	transporter: null,
+	logger: { type: "Console", options: { level: "warn" } },
+	metrics: false,
+	middlewares: config.middlewares,
+});
 const svc: Record<string, any> = {};
 const counts = { donations: 0, notifications: 0, messages: 0 };
 let target: { id: string; username: string };
@@ -59,11 +66,36 @@ function donation(recipientId: string, recipientUsername: string, donor: number,
 
 function notification(userId: string, i: number) {
 	const now = new Date().toISOString();
-	return { _id: newId(), userId, type: "donation.received", title: "New donation", body: `Donor ${i} sent Rp 10.000`, data: {}, read: i % 3 === 0, sourceKey: `bench:${userId}:${i}:${Math.random()}`, emailState: "done", emailDueAt: 0, createdAt: now, updatedAt: now };
+	return {
+		_id: newId(),
+		userId,
+		type: "donation.received",
+		title: "New donation",
+		body: `Donor ${i} sent Rp 10.000`,
+		data: {},
+		read: i % 3 === 0,
+		sourceKey: `bench:${userId}:${i}:${Math.random()}`,
+		emailState: "done",
+		emailDueAt: 0,
+		createdAt: now,
+		updatedAt: now,
+	};
 }
 
 function message(room: string, owner: string, i: number) {
-	return { _id: newId(), room, kind: "channel", channel: owner, channelId: owner, userId: `viewer${i % 500}`, username: `viewer${i % 500}`, displayName: `Viewer ${i % 500}`, text: `hello chat ${i}`, createdAt: new Date().toISOString(), deletedAt: null };
+	return {
+		_id: newId(),
+		room,
+		kind: "channel",
+		channel: owner,
+		channelId: owner,
+		userId: `viewer${i % 500}`,
+		username: `viewer${i % 500}`,
+		displayName: `Viewer ${i % 500}`,
+		text: `hello chat ${i}`,
+		createdAt: new Date().toISOString(),
+		deletedAt: null,
+	};
 }
 
 /** Brings every store to `size` rows (target rows included). */
@@ -72,11 +104,19 @@ async function seed(size: number) {
 	const dStore = svc.donations.store;
 	// the target's own rows, once; its aggregates through the service's own code path
 	if (counts.donations === 0) {
-		const mine = Array.from({ length: TARGET_ROWS }, (_, i) => donation(target.id, target.username, i % 300, new Date(now - (i % 60) * 86_400_000).toISOString()));
+		const mine = Array.from({ length: TARGET_ROWS }, (_, i) =>
+			donation(target.id, target.username, i % 300, new Date(now - (i % 60) * 86_400_000).toISOString()),
+		);
 		await insertMany(dStore, mine);
 		for (const d of mine) await svc.donations.aggregate(d, 1);
-		await insertMany(svc.notifications.store, Array.from({ length: TARGET_ROWS }, (_, i) => notification(target.id, i)));
-		await insertMany(svc.chat.store, Array.from({ length: TARGET_ROWS }, (_, i) => message(`chat:${target.username}`, target.id, i)));
+		await insertMany(
+			svc.notifications.store,
+			Array.from({ length: TARGET_ROWS }, (_, i) => notification(target.id, i)),
+		);
+		await insertMany(
+			svc.chat.store,
+			Array.from({ length: TARGET_ROWS }, (_, i) => message(`chat:${target.username}`, target.id, i)),
+		);
 		counts.donations = counts.notifications = counts.messages = TARGET_ROWS;
 	}
 	const add = size - counts.donations;
@@ -116,7 +156,10 @@ async function seed(size: number) {
 	// filler aggregates: replace the rows of the other channels with the current totals
 	const agg = svc.donations.stores.donation_aggregates;
 	await agg.removeMany({ owner: { $regex: /^other/ } });
-	await insertMany(agg, [...fillerAgg.values()].map((r) => ({ ...r })));
+	await insertMany(
+		agg,
+		[...fillerAgg.values()].map((r) => ({ ...r })),
+	);
 	return { ...counts, aggregates: await agg.count({}), heapMb: Math.round(process.memoryUsage().heapUsed / 2 ** 20) };
 }
 
@@ -132,7 +175,9 @@ async function time(fn: () => Promise<unknown>, iterations: number) {
 }
 
 async function measure(iterations: number) {
-	const asUser = (u: { id: string; username: string }) => ({ meta: { $cache: false, user: { id: u.id, username: u.username, displayName: u.username, roles: [] } } });
+	const asUser = (u: { id: string; username: string }) => ({
+		meta: { $cache: false, user: { id: u.id, username: u.username, displayName: u.username, roles: [] } },
+	});
 	const reads: Record<string, () => Promise<unknown>> = {
 		"stats (all time)": () => broker.call("donations.stats", { username: target.username, period: "all" }, asUser(target)),
 		"leaderboard (stats 30d)": () => broker.call("donations.stats", { username: target.username, period: "30d" }, asUser(target)),

@@ -21,7 +21,10 @@ if (off && !(off in PIECES)) throw new Error(`TRIVIAL_OFF must be one of ${Objec
 const mediashar = process.env.TRIVIAL_BROKER === "mediashar";
 
 function mediasharOptions(): BrokerOptions {
-	const drop = (...names: string[]) => (mw: any) => !names.includes(typeof mw === "string" ? mw : mw?.name);
+	const drop =
+		(...names: string[]) =>
+		(mw: any) =>
+			!names.includes(typeof mw === "string" ? mw : mw?.name);
 	let middlewares = createMiddlewares();
 	const opts: BrokerOptions = { ...config, nodeID: `trivial-${process.pid}`, transporter: null, logger: false };
 	if (off === "metrics") opts.metrics = { enabled: false };
@@ -42,7 +45,10 @@ function mediasharOptions(): BrokerOptions {
 
 const broker = new ServiceBroker(mediashar ? mediasharOptions() : { nodeID: `trivial-${process.pid}`, logger: false });
 // The same route and params as the real profile read (MediaShar's options refuse undeclared params).
-broker.createService({ name: "profile", actions: { get: { rest: "GET /users/:username", params: { username: { type: "string", min: 1, max: 25 } }, handler: () => body } } } as ServiceSchema);
+broker.createService({
+	name: "profile",
+	actions: { get: { rest: "GET /users/:username", params: { username: { type: "string", min: 1, max: 25 } }, handler: () => body } },
+} as ServiceSchema);
 
 const settings: Record<string, unknown> = { port: 0, ip: "127.0.0.1", log4XXResponses: false, logRequest: null, logResponse: null };
 const route: Record<string, unknown> = { path: "/api", aliases: { "GET /users/:username": "profile.get" } };

@@ -146,7 +146,9 @@ export class InProcessAdapter extends FakeAdapter {
 			this.journal.finished(msg.raw.jid, consumer.chan.group);
 		} catch (err) {
 			if (consumer.stopped) return; // still unfinished in the journal: delivered again on start
-			this.logger.warn(`Acknowledgement of a message on '${consumer.chan.name}' (${consumer.chan.group}) not recorded, retrying: ${(err as Error).message}`);
+			this.logger.warn(
+				`Acknowledgement of a message on '${consumer.chan.name}' (${consumer.chan.group}) not recorded, retrying: ${(err as Error).message}`,
+			);
 			this.later(consumer, `ack:${msg.id}`, tries + 1, () => this.finished(consumer, msg, tries + 1));
 		}
 	}
@@ -182,7 +184,8 @@ export class InProcessAdapter extends FakeAdapter {
 		this.services.set(chan.id, service);
 		this.initChannelActiveMessages(chan.id, false);
 		for (const e of this.replay) {
-			if (e.channel === chan.name && !e.done.has(chan.group)) this.accept(consumer, { id: `replay:${e.id}`, raw: { payload: e.payload, headers: e.headers, jid: e.id }, attempt: 0 });
+			if (e.channel === chan.name && !e.done.has(chan.group))
+				this.accept(consumer, { id: `replay:${e.id}`, raw: { payload: e.payload, headers: e.headers, jid: e.id }, attempt: 0 });
 		}
 	}
 
@@ -272,7 +275,9 @@ export class InProcessAdapter extends FakeAdapter {
 				} catch (dlErr) {
 					// Not parked, so not finished: handled once more later, then parked.
 					const stalls = (msg.stalls ?? 0) + 1;
-					this.logger.warn(`Could not move a message of '${chan.name}' (${chan.group}) to the dead-letter channel, retrying: ${(dlErr as Error).message}`);
+					this.logger.warn(
+						`Could not move a message of '${chan.name}' (${chan.group}) to the dead-letter channel, retrying: ${(dlErr as Error).message}`,
+					);
 					this.later(consumer, msg.id, stalls, () => this.accept(consumer, { ...msg, attempt: msg.attempt, stalls }));
 					return;
 				}

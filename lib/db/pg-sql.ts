@@ -238,7 +238,11 @@ export function updateJson(update: Doc): string {
 			pathOf(key);
 			if (op === "$inc" && typeof v !== "number") throw new UnsupportedQueryError(`$inc on "${key}" by a ${typeof v}`);
 			// $pull takes a value, or a condition of field equalities on the array's objects ({id: x}).
-			if (op === "$pull" && !isScalar(v) && !(isPlainObject(v) && Object.keys(v).length > 0 && Object.entries(v).every(([f, x]) => !f.startsWith("$") && isScalar(x)))) {
+			if (
+				op === "$pull" &&
+				!isScalar(v) &&
+				!(isPlainObject(v) && Object.keys(v).length > 0 && Object.entries(v).every(([f, x]) => !f.startsWith("$") && isScalar(x)))
+			) {
 				throw new UnsupportedQueryError(`$pull on "${key}" with a condition other than field equalities`);
 			}
 			if ((op === "$push" || op === "$addToSet") && isPlainObject(v) && Object.keys(v).some((k) => k.startsWith("$"))) {
@@ -266,7 +270,8 @@ export function upsertBase(query: Doc): { id: string; doc: Doc; conditional: boo
 	for (const [key, v] of Object.entries(query)) {
 		if (key !== "_id") conditional = true;
 		if (isPlainObject(v) && Object.keys(v).length > 0 && Object.keys(v).every((k) => k.startsWith("$"))) continue;
-		if (!isScalar(v) || key.includes(".")) throw new UnsupportedQueryError(`an upsert query with a condition on "${key}" (only equalities on top-level fields, or operators)`);
+		if (!isScalar(v) || key.includes("."))
+			throw new UnsupportedQueryError(`an upsert query with a condition on "${key}" (only equalities on top-level fields, or operators)`);
 		doc[key] = jsonValue(v);
 	}
 	return { id, doc, conditional };

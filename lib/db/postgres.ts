@@ -72,7 +72,20 @@ export async function releasePool(cfg: PgSettings): Promise<void> {
 	await shared.pool.end().catch(() => undefined);
 }
 
-const UNAVAILABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "57P01", "57P02", "57P03", "53300", "57014"]);
+const UNAVAILABLE_CODES = new Set([
+	"ECONNREFUSED",
+	"ECONNRESET",
+	"ETIMEDOUT",
+	"EPIPE",
+	"ENOTFOUND",
+	"EAI_AGAIN",
+	"EHOSTUNREACH",
+	"57P01",
+	"57P02",
+	"57P03",
+	"53300",
+	"57014",
+]);
 
 /** pg errors → what the services and the gateway expect. */
 export function mapPgError(err: unknown): unknown {
@@ -83,11 +96,16 @@ export function mapPgError(err: unknown): unknown {
 		return e;
 	}
 	// jsonb refuses the NUL character; that is bad input, not a failure of ours.
-	if (e.code === "22P05") return new Errors.MoleculerClientError("Text may not contain the NUL character", 422, "VALIDATION_ERROR", [{ field: "text", message: "contains a NUL character" }]);
+	if (e.code === "22P05")
+		return new Errors.MoleculerClientError("Text may not contain the NUL character", 422, "VALIDATION_ERROR", [
+			{ field: "text", message: "contains a NUL character" },
+		]);
 	const msg = e.message ?? "";
 	if (
 		(e.code && (UNAVAILABLE_CODES.has(e.code) || e.code.startsWith("08"))) ||
-		/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly|the database system is (starting up|shutting down)/i.test(msg)
+		/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly|the database system is (starting up|shutting down)/i.test(
+			msg,
+		)
 	) {
 		return new Errors.MoleculerError("The database is unavailable, retry shortly", 503, "DATABASE_UNAVAILABLE", { reason: e.code ?? msg.slice(0, 120) });
 	}
@@ -184,7 +202,9 @@ export async function migrate(pool: pg.Pool, migrations: Migration[]): Promise<s
 	try {
 		await client.query("BEGIN");
 		await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
-		await client.query("CREATE TABLE IF NOT EXISTS schema_migrations (version text COLLATE \"C\" PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
+		await client.query(
+			'CREATE TABLE IF NOT EXISTS schema_migrations (version text COLLATE "C" PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+		);
 		const again = await client.query("SELECT version FROM schema_migrations WHERE version = ANY($1::text[])", [pending.map((m) => m.version)]);
 		const now = new Set(again.rows.map((row) => row.version as string));
 		for (const m of pending) {
@@ -231,7 +251,10 @@ export function collectionMigrations(table: string, indexes: PgIndexSpec[]): Mig
 		const exprs = fields.map((f) => `(${textAt(f)})`).join(", ");
 		// Sparse: documents without the field are not in the index (NeDB's and MongoDB's meaning).
 		const partial = idx.sparse ? ` WHERE ${fields.map((f) => `(doc #> '{${f.split(".").join(",")}}') IS NOT NULL`).join(" AND ")}` : "";
-		out.push({ version: `${table} index ${tag}`, sql: `CREATE ${idx.unique ? "UNIQUE " : ""}INDEX IF NOT EXISTS ${ident(name)} ON ${t} (${exprs})${partial}` });
+		out.push({
+			version: `${table} index ${tag}`,
+			sql: `CREATE ${idx.unique ? "UNIQUE " : ""}INDEX IF NOT EXISTS ${ident(name)} ON ${t} (${exprs})${partial}`,
+		});
 	}
 	return out;
 }

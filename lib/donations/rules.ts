@@ -57,7 +57,11 @@ export function donationProblems(req: DonationRequest, recipient: Recipient | nu
 		if (!s.mediaShare.enabled) {
 			problems.push({ field: "mediaUrl", message: `${recipient.username} has media share turned off`, type: "MEDIA_SHARE_DISABLED" });
 		} else if (!parseYouTube(req.mediaUrl)) {
-			problems.push({ field: "mediaUrl", message: "mediaUrl must be a YouTube video link (youtube.com/watch?v=…, youtu.be/…, /shorts/…)", type: "INVALID_URL" });
+			problems.push({
+				field: "mediaUrl",
+				message: "mediaUrl must be a YouTube video link (youtube.com/watch?v=…, youtu.be/…, /shorts/…)",
+				type: "INVALID_URL",
+			});
 		} else if (mediaSeconds(req.amount, s) < 1) {
 			problems.push({
 				field: "amount",
@@ -77,7 +81,10 @@ export function mediaSeconds(amount: number, s: UserSettings): number {
 }
 
 /** The identity a donation counts toward on leaderboards. */
-export function donorKey(d: { donorId?: string | null; donorName: string; publicDonorName?: string; hideName: boolean; _id: string }): { key: string; name: string } {
+export function donorKey(d: { donorId?: string | null; donorName: string; publicDonorName?: string; hideName: boolean; _id: string }): {
+	key: string;
+	name: string;
+} {
 	if (d.hideName) return { key: `hidden:${d.donorId ?? d._id}`, name: "Anonymous" };
 	// Leaderboards show the name with the streamer's blocked terms masked (publicDonorName).
 	const shown = (d.publicDonorName ?? d.donorName).trim();
@@ -99,7 +106,9 @@ export function periodDays(period: "all" | "30d" | "7d", now = Date.now()): stri
 
 /** Stable hash of a create request, for idempotency-key reuse detection. */
 export function requestHash(body: Record<string, unknown>): string {
-	const keys = Object.keys(body).filter((k) => body[k] !== undefined).sort();
+	const keys = Object.keys(body)
+		.filter((k) => body[k] !== undefined)
+		.sort();
 	return createHash("sha256")
 		.update(JSON.stringify(keys.map((k) => [k, body[k]])))
 		.digest("hex");

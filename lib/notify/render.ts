@@ -39,7 +39,15 @@ const nameOf = (a: Actor) => a.displayName || a.username;
 export function donationDraft(kind: "paid" | "reversed", d: DonationLike): Draft {
 	const donor = d.donorName || "Someone";
 	const money = d.formattedAmount || (d.amount !== undefined ? `${d.amount} ${d.currency ?? ""}`.trim() : "");
-	const data = { donationId: d.id, donorName: donor, amount: d.amount, currency: d.currency, formattedAmount: money, message: d.message ?? null, status: d.status };
+	const data = {
+		donationId: d.id,
+		donorName: donor,
+		amount: d.amount,
+		currency: d.currency,
+		formattedAmount: money,
+		message: d.message ?? null,
+		status: d.status,
+	};
 	if (kind === "paid") {
 		return {
 			userId: d.recipientId,

@@ -9,7 +9,21 @@ export function eventIdFor(type: string, donationId: string): string {
 	return `evt_${createHash("sha256").update(`${type}:${donationId}`).digest("hex").slice(0, 32)}`;
 }
 
-const PUBLIC_FIELDS = ["id", "status", "amount", "currency", "formattedAmount", "donorName", "message", "mediaUrl", "recipientUsername", "createdAt", "paidAt", "reversedAt", "refundedAt"];
+const PUBLIC_FIELDS = [
+	"id",
+	"status",
+	"amount",
+	"currency",
+	"formattedAmount",
+	"donorName",
+	"message",
+	"mediaUrl",
+	"recipientUsername",
+	"createdAt",
+	"paidAt",
+	"reversedAt",
+	"refundedAt",
+];
 
 /** What integrators see of a donation: no donor ids or contact data. */
 export function publicDonation(d: Record<string, any>): Record<string, unknown> {

@@ -58,7 +58,8 @@ export function checkWebhookUrl(raw: string, blockPrivate: boolean): UrlVerdict 
 	if (url.protocol !== "http:" && url.protocol !== "https:") return { ok: false, reason: "url must use http or https" };
 	if (url.username || url.password) return { ok: false, reason: "url must not carry credentials" };
 	const host = url.hostname.replace(/^\[|\]$/g, "");
-	if (blockPrivate && (isLocalName(host) || (isIP(host) && isPrivateAddress(host)))) return { ok: false, reason: "url must not point at a private or loopback address" };
+	if (blockPrivate && (isLocalName(host) || (isIP(host) && isPrivateAddress(host))))
+		return { ok: false, reason: "url must not point at a private or loopback address" };
 	return { ok: true, url };
 }
 

@@ -60,7 +60,9 @@ function readOwner(file: string): { raw: string; owner: LockOwner | null } | nul
 
 function unwritable(dir: string, err: unknown): DataDirError {
 	const code = (err as NodeJS.ErrnoException).code ?? "error";
-	return new DataDirError(`DATA_DIR ${dir} cannot be written (${code}): the NeDB files live there. Make it writable by this user or point DATA_DIR elsewhere.`);
+	return new DataDirError(
+		`DATA_DIR ${dir} cannot be written (${code}): the NeDB files live there. Make it writable by this user or point DATA_DIR elsewhere.`,
+	);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -147,7 +149,9 @@ export class DataDirLock {
 			} catch (err) {
 				this.release();
 				const code = (err as NodeJS.ErrnoException).code ?? "error";
-				throw new DataDirError(`DATA_DIR ${this.dir} holds ${name}, which cannot be written (${code}). Make it writable by this user or point DATA_DIR elsewhere.`);
+				throw new DataDirError(
+					`DATA_DIR ${this.dir} holds ${name}, which cannot be written (${code}). Make it writable by this user or point DATA_DIR elsewhere.`,
+				);
 			}
 		}
 	}

@@ -62,7 +62,16 @@ export async function runDemo(base: string, opts: DemoOptions = {}): Promise<Dem
 	const password = opts.password ?? "demo password 1234";
 	const streamerName = opts.streamer ?? "demo_streamer";
 	const skipped: string[] = [];
-	const result: DemoResult = { base, streamer: { username: streamerName, token: "", overlayUrl: null }, viewers: [], donations: [], posts: [], skipped, urls: {}, curl: [] };
+	const result: DemoResult = {
+		base,
+		streamer: { username: streamerName, token: "", overlayUrl: null },
+		viewers: [],
+		donations: [],
+		posts: [],
+		skipped,
+		urls: {},
+		curl: [],
+	};
 
 	async function step<T>(title: string, fn: () => Promise<T>): Promise<T | undefined> {
 		const started = Date.now();
@@ -105,16 +114,29 @@ export async function runDemo(base: string, opts: DemoOptions = {}): Promise<Dem
 
 	await step("donations on (IDR, minimum Rp 1.000) and alert settings", async () => {
 		const res = expectStatus(
-			await api("PATCH", "/api/users/me", { bio: "Streaming MediaShar demos every night", settings: { donations: { enabled: true, minAmount: 1_000_00, currency: "IDR" }, alerts: { displaySeconds: 8 } } }, streamer.token),
+			await api(
+				"PATCH",
+				"/api/users/me",
+				{
+					bio: "Streaming MediaShar demos every night",
+					settings: { donations: { enabled: true, minAmount: 1_000_00, currency: "IDR" }, alerts: { displaySeconds: 8 } },
+				},
+				streamer.token,
+			),
 			[200],
 			"PATCH /api/users/me",
 		);
 		result.streamer.overlayUrl = res.body.overlayUrl ?? null;
-		if (!result.streamer.overlayUrl && res.body.overlayToken) result.streamer.overlayUrl = `${base}/overlay/alerts?token=${encodeURIComponent(res.body.overlayToken)}`;
+		if (!result.streamer.overlayUrl && res.body.overlayToken)
+			result.streamer.overlayUrl = `${base}/overlay/alerts?token=${encodeURIComponent(res.body.overlayToken)}`;
 	});
 
 	await step("goal: New microphone, Rp 1.000.000", async () => {
-		expectStatus(await api("PUT", "/api/me/goal", { title: "New microphone", target: 1_000_000_00, currency: "IDR" }, streamer.token), [200, 201, 204], "PUT /api/me/goal");
+		expectStatus(
+			await api("PUT", "/api/me/goal", { title: "New microphone", target: 1_000_000_00, currency: "IDR" }, streamer.token),
+			[200, 201, 204],
+			"PUT /api/me/goal",
+		);
 	});
 
 	const viewers: Array<{ username: string; token: string }> = [];
@@ -126,7 +148,8 @@ export async function runDemo(base: string, opts: DemoOptions = {}): Promise<Dem
 	result.viewers = viewers.map((v) => v.username);
 
 	await step("viewers follow the streamer", async () => {
-		for (const v of viewers) expectStatus(await api("PUT", `/api/users/${streamerName}/follow`, undefined, v.token), [200, 204], "PUT /api/users/:username/follow");
+		for (const v of viewers)
+			expectStatus(await api("PUT", `/api/users/${streamerName}/follow`, undefined, v.token), [200, 204], "PUT /api/users/:username/follow");
 	});
 
 	const posts = [
@@ -144,9 +167,15 @@ export async function runDemo(base: string, opts: DemoOptions = {}): Promise<Dem
 	if (result.posts.length) {
 		await step("viewers like and comment", async () => {
 			const postId = result.posts[0];
-			for (const v of viewers) expectStatus(await api("PUT", `/api/likes/post/${postId}`, undefined, v.token), [200, 201, 204], "PUT /api/likes/:type/:id");
+			for (const v of viewers)
+				expectStatus(await api("PUT", `/api/likes/post/${postId}`, undefined, v.token), [200, 201, 204], "PUT /api/likes/:type/:id");
 			const first = viewers[0];
-			if (first) expectStatus(await api("POST", "/api/comments", { type: "post", id: postId, text: "See you on stream! 🎮" }, first.token), [200, 201], "POST /api/comments");
+			if (first)
+				expectStatus(
+					await api("POST", "/api/comments", { type: "post", id: postId, text: "See you on stream! 🎮" }, first.token),
+					[200, 201],
+					"POST /api/comments",
+				);
 		});
 	}
 
@@ -158,13 +187,22 @@ export async function runDemo(base: string, opts: DemoOptions = {}): Promise<Dem
 	await step(`${gifts.length} donations paid through the sandbox`, async () => {
 		for (const g of gifts) {
 			const res = expectStatus(
-				await api("POST", "/api/donations", { to: streamerName, amount: g.amount, currency: "IDR", provider: "sandbox", donorName: g.donorName, message: g.message }, g.token),
+				await api(
+					"POST",
+					"/api/donations",
+					{ to: streamerName, amount: g.amount, currency: "IDR", provider: "sandbox", donorName: g.donorName, message: g.message },
+					g.token,
+				),
 				[200, 201],
 				"POST /api/donations",
 			);
 			const donation = res.body.donation;
 			const payment = res.body.payment;
-			expectStatus(await api("POST", `/api/payments/sandbox/${payment.id}/complete`, { outcome: "settlement" }), [200, 202], "POST /api/payments/sandbox/:id/complete");
+			expectStatus(
+				await api("POST", `/api/payments/sandbox/${payment.id}/complete`, { outcome: "settlement" }),
+				[200, 202],
+				"POST /api/payments/sandbox/:id/complete",
+			);
 			const status = await waitPaid(api, donation.id, streamer.token, opts.settleTimeoutMs ?? 10_000);
 			result.donations.push({ id: donation.id, status });
 			log(`      Rp ${(g.amount / 100).toLocaleString("id-ID")} from ${g.donorName}: ${status}`);
@@ -173,7 +211,9 @@ export async function runDemo(base: string, opts: DemoOptions = {}): Promise<Dem
 
 	await step("stats", async () => {
 		const res = expectStatus(await api("GET", `/api/users/${streamerName}/stats`), [200], "GET /api/users/:username/stats");
-		const totals = (res.body?.totals ?? []).map((t: any) => `${t.count} paid donation(s), ${t.formattedAmount ?? `${t.amount} ${t.currency} (minor units)`}`).join("; ");
+		const totals = (res.body?.totals ?? [])
+			.map((t: any) => `${t.count} paid donation(s), ${t.formattedAmount ?? `${t.amount} ${t.currency} (minor units)`}`)
+			.join("; ");
 		log(`      ${totals || "no paid donations yet"}`);
 	});
 

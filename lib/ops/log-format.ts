@@ -31,12 +31,20 @@ export function jsonLine(type: string, args: unknown[], bindings: Bindings, requ
 		.map(printArg)
 		.join(" ");
 	Object.assign(rec, { nodeID: bindings.nodeID, ns: bindings.ns || undefined, mod: bindings.mod, svc: bindings.svc });
-	if (err) rec.err = { name: err.name, message: err.message, code: (err as { code?: unknown }).code, type: (err as { type?: unknown }).type, stack: err.stack };
+	if (err)
+		rec.err = { name: err.name, message: err.message, code: (err as { code?: unknown }).code, type: (err as { type?: unknown }).type, stack: err.stack };
 	return JSON.stringify(rec);
 }
 
 /** "[12:00:00.000Z] INFO  USERS [req 01H…]: message". */
-export function shortLine(type: string, args: unknown[], bindings: Bindings, requestId = currentRequestId(), now = new Date(), level = type.toUpperCase().padEnd(5)): string {
+export function shortLine(
+	type: string,
+	args: unknown[],
+	bindings: Bindings,
+	requestId = currentRequestId(),
+	now = new Date(),
+	level = type.toUpperCase().padEnd(5),
+): string {
 	const rid = requestId ? ` [${requestId}]` : "";
 	return `[${now.toISOString().substring(11)}] ${level} ${(bindings.mod || "").toUpperCase()}${rid}: ${args.map(printArg).join(" ")}`;
 }
@@ -48,7 +56,9 @@ export function logFormatter(format: string = "short") {
 		const level = this?.levelColorStr?.[type] ?? type.toUpperCase().padEnd(5);
 		if (format === "full") {
 			const rid = currentRequestId();
-			return [`[${new Date().toISOString()}] ${level} ${bindings.nodeID}/${(bindings.mod || "").toUpperCase()}${rid ? ` [${rid}]` : ""}: ${args.map(printArg).join(" ")}`];
+			return [
+				`[${new Date().toISOString()}] ${level} ${bindings.nodeID}/${(bindings.mod || "").toUpperCase()}${rid ? ` [${rid}]` : ""}: ${args.map(printArg).join(" ")}`,
+			];
 		}
 		return [shortLine(type, args, bindings, currentRequestId(), new Date(), level)];
 	};

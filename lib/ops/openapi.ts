@@ -325,13 +325,24 @@ export interface OpenApiOptions {
 	pathValues?: Record<string, readonly string[]>;
 }
 
-const SUCCESS_TEXT: Record<number, string> = { 200: "Success", 201: "Created", 202: "Accepted: done in the background", 204: "Done, no content", 302: "Redirect to the Location header" };
+const SUCCESS_TEXT: Record<number, string> = {
+	200: "Success",
+	201: "Created",
+	202: "Accepted: done in the background",
+	204: "Done, no content",
+	302: "Redirect to the Location header",
+};
 
 /** The responses of the statuses an action declares (`status`, default 200). */
 function successResponses(status: unknown): Record<string, unknown> {
 	const list = (Array.isArray(status) ? status : [status ?? 200]).filter((s): s is number => typeof s === "number");
 	return Object.fromEntries(
-		list.map((code) => [String(code), code === 204 || code === 302 ? { description: SUCCESS_TEXT[code] } : { description: SUCCESS_TEXT[code] ?? "Success", content: { "application/json": { schema: {} } } }]),
+		list.map((code) => [
+			String(code),
+			code === 204 || code === 302
+				? { description: SUCCESS_TEXT[code] }
+				: { description: SUCCESS_TEXT[code] ?? "Success", content: { "application/json": { schema: {} } } },
+		]),
 	);
 }
 
@@ -360,8 +371,14 @@ export function buildOpenApi(routes: RouteInfo[], services: ServiceInfo[], opts:
 			responses: {
 				...successResponses(action?.status),
 				"4XX": { description: "Client error", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
-				"503": { description: "Service unavailable, retry shortly", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
-				default: { description: "Any other error, in the same shape", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+				"503": {
+					description: "Service unavailable, retry shortly",
+					content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+				},
+				default: {
+					description: "Any other error, in the same shape",
+					content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+				},
 			},
 		};
 		if (!action) operation.description = "The action behind this route is not running on any node right now.";
@@ -377,7 +394,10 @@ export function buildOpenApi(routes: RouteInfo[], services: ServiceInfo[], opts:
 		} else if (BODY_METHODS.has(op.method)) {
 			const body = paramsToObjectSchema(params);
 			if (Object.keys(body.properties as object).length > 0) {
-				operation.requestBody = { required: Array.isArray(body.required) && body.required.length > 0, content: { "application/json": { schema: body } } };
+				operation.requestBody = {
+					required: Array.isArray(body.required) && body.required.length > 0,
+					content: { "application/json": { schema: body } },
+				};
 			}
 		} else {
 			for (const [name, rule] of Object.entries(params)) {

@@ -38,7 +38,10 @@ export function labelName(name: string): string {
 }
 
 export function escapeLabelValue(value: unknown): string {
-	return String(value ?? "").replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+	return String(value ?? "")
+		.replace(/\\/g, "\\\\")
+		.replace(/\n/g, "\\n")
+		.replace(/"/g, '\\"');
 }
 
 function escapeHelp(text: string): string {

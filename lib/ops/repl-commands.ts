@@ -23,7 +23,9 @@ const inspect = (v: unknown) => util.inspect(v, { depth: 5, colors: false, break
 
 /** username (or "@username") → the user record, or a CommandError naming it. */
 export async function resolveUser(caller: Caller, username: string): Promise<UserRef> {
-	const name = String(username ?? "").replace(/^@/, "").trim();
+	const name = String(username ?? "")
+		.replace(/^@/, "")
+		.trim();
 	if (!name) throw new CommandError("Give a username.");
 	const user = await caller.call("users.get", { username: name });
 	if (!user) throw new CommandError(`No user named "${name}".`);
@@ -40,7 +42,10 @@ function alertLine(a: any): string {
 export async function alertQueue(caller: Caller, username: string): Promise<string> {
 	const user = await resolveUser(caller, username);
 	const s = await caller.call("alerts.queueState", { userId: user.id });
-	const lines = [`Alert queue of @${user.username} (${user.id})`, `  paused: ${s?.paused ? "yes" : "no"}   queued: ${s?.depth ?? s?.queued?.length ?? 0}   held: ${s?.held ?? 0}`];
+	const lines = [
+		`Alert queue of @${user.username} (${user.id})`,
+		`  paused: ${s?.paused ? "yes" : "no"}   queued: ${s?.depth ?? s?.queued?.length ?? 0}   held: ${s?.held ?? 0}`,
+	];
 	lines.push(`  showing: ${s?.current ? alertLine(s.current) : "nothing"}`);
 	for (const a of s?.queued ?? []) lines.push(`  queued:  ${alertLine(a)}`);
 	return lines.join("\n");
@@ -103,20 +108,28 @@ export async function findUsers(caller: Caller, q: string): Promise<string> {
 	const res = await caller.call("users.search", { q });
 	const items: any[] = Array.isArray(res) ? res : (res?.items ?? []);
 	if (items.length === 0) return `No users match "${q}".`;
-	return items.map((u) => `${u.id}  @${u.username}  ${u.email ?? ""}  ${(u.roles ?? []).join(",")}${u.bannedAt ? `  BANNED ${u.bannedAt}` : ""}`.replace(/\s+$/, "")).join("\n");
+	return items
+		.map((u) => `${u.id}  @${u.username}  ${u.email ?? ""}  ${(u.roles ?? []).join(",")}${u.bannedAt ? `  BANNED ${u.bannedAt}` : ""}`.replace(/\s+$/, ""))
+		.join("\n");
 }
 
 export async function setBan(caller: Caller, username: string, banned: boolean, reason?: string): Promise<string> {
-	const name = String(username ?? "").replace(/^@/, "").trim();
+	const name = String(username ?? "")
+		.replace(/^@/, "")
+		.trim();
 	if (!name) throw new CommandError("Give a username.");
 	const params: Record<string, unknown> = { username: name, banned };
 	if (banned && reason) params.reason = reason;
 	const res = await caller.call("users.setBanned", params);
-	return banned ? `@${res.username} is banned${reason ? ` (${reason})` : ""}; sessions revoked and sockets disconnected.` : `@${res.username} is no longer banned.`;
+	return banned
+		? `@${res.username} is banned${reason ? ` (${reason})` : ""}; sessions revoked and sockets disconnected.`
+		: `@${res.username} is no longer banned.`;
 }
 
 export async function rotateOverlay(caller: Caller, username: string): Promise<string> {
-	const name = String(username ?? "").replace(/^@/, "").trim();
+	const name = String(username ?? "")
+		.replace(/^@/, "")
+		.trim();
 	if (!name) throw new CommandError("Give a username.");
 	await caller.call("users.rotateOverlayTokenFor", { username: name });
 	return `Overlay token of @${name} rotated; connected overlays were disconnected and need the new URL.`;
@@ -124,7 +137,9 @@ export async function rotateOverlay(caller: Caller, username: string): Promise<s
 
 /** `stats <username> [period]`: totals, top donors and goal. */
 export async function channelStats(caller: Caller, username: string, period = "all"): Promise<string> {
-	const name = String(username ?? "").replace(/^@/, "").trim();
+	const name = String(username ?? "")
+		.replace(/^@/, "")
+		.trim();
 	if (!name) throw new CommandError("Give a username.");
 	if (!["all", "30d", "7d"].includes(period)) throw new CommandError("period is all, 30d or 7d.");
 	const s = await caller.call("donations.stats", { username: name, period });
@@ -176,8 +191,12 @@ export function replCommands(print: (s: string) => void = console.log): CustomCo
 		action: (broker, args) => runCommand(() => body(broker, args), print),
 	});
 	return [
-		cmd({ command: "alerts <username>", description: "Show a streamer's alert queue (showing, queued, held, paused)" }, (b, a) => alertQueue(b, a.username)),
-		cmd({ command: "replay <username> <donationId>", description: "Queue a paid donation's alert again on the streamer's overlay" }, (b, a) => replayAlert(b, a.username, a.donationId)),
+		cmd({ command: "alerts <username>", description: "Show a streamer's alert queue (showing, queued, held, paused)" }, (b, a) =>
+			alertQueue(b, a.username),
+		),
+		cmd({ command: "replay <username> <donationId>", description: "Queue a paid donation's alert again on the streamer's overlay" }, (b, a) =>
+			replayAlert(b, a.username, a.donationId),
+		),
 		cmd(
 			{
 				command: "dlq [verb] [id]",
@@ -197,14 +216,24 @@ export function replCommands(print: (s: string) => void = console.log): CustomCo
 				throw new CommandError(`Unknown dlq verb "${verb}": list, show, retry or discard.`);
 			},
 		),
-		cmd({ command: "reconcile [paymentId]", description: "Expire stale pending payments, or re-check one payment with its provider" }, (b, a) => reconcilePayments(b, a.paymentId)),
+		cmd({ command: "reconcile [paymentId]", description: "Expire stale pending payments, or re-check one payment with its provider" }, (b, a) =>
+			reconcilePayments(b, a.paymentId),
+		),
 		cmd({ command: "users <query>", description: "Find users by username or email prefix" }, (b, a) => findUsers(b, a.query)),
-		cmd({ command: "ban <username> [reason]", description: 'Ban a user: revoke sessions, disconnect sockets and overlays (quote a reason: ban bob "spam")' }, (b, a) =>
-			setBan(b, a.username, true, a.reason),
+		cmd(
+			{
+				command: "ban <username> [reason]",
+				description: 'Ban a user: revoke sessions, disconnect sockets and overlays (quote a reason: ban bob "spam")',
+			},
+			(b, a) => setBan(b, a.username, true, a.reason),
 		),
 		cmd({ command: "unban <username>", description: "Lift a ban" }, (b, a) => setBan(b, a.username, false)),
-		cmd({ command: "rotate-overlay <username>", description: "Rotate a streamer's overlay token (e.g. after it leaked on stream)" }, (b, a) => rotateOverlay(b, a.username)),
+		cmd({ command: "rotate-overlay <username>", description: "Rotate a streamer's overlay token (e.g. after it leaked on stream)" }, (b, a) =>
+			rotateOverlay(b, a.username),
+		),
 		cmd({ command: "health", description: "Services, their nodes and circuits; readiness checks" }, (b) => healthReport(b)),
-		cmd({ command: "stats <username> [period]", description: "Donation totals, top donors and goal (period: all, 30d, 7d)" }, (b, a) => channelStats(b, a.username, a.period ?? "all")),
+		cmd({ command: "stats <username> [period]", description: "Donation totals, top donors and goal (period: all, 30d, 7d)" }, (b, a) =>
+			channelStats(b, a.username, a.period ?? "all"),
+		),
 	];
 }

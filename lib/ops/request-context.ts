@@ -61,7 +61,8 @@ export function RequestContextMiddleware() {
 			const owner = this?.channelAdapter ? this : broker;
 			return function (this: unknown, msg: any, raw: any) {
 				let id: string | undefined;
-				if (msg && typeof msg === "object" && typeof msg.requestID === "string" && msg.broker) id = msg.requestID; // context mode
+				if (msg && typeof msg === "object" && typeof msg.requestID === "string" && msg.broker)
+					id = msg.requestID; // context mode
 				else id = requestIdFromHeaders(owner?.channelAdapter?.parseMessageHeaders(raw));
 				return withRequestId(id, () => next(msg, raw));
 			};

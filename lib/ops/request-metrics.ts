@@ -51,15 +51,73 @@ interface Registry {
 
 /** The per-call metrics, re-registered without quantiles and rates (same names, labels and units). */
 const LEAN: Record<string, unknown>[] = [
-	{ name: METRIC.MOLECULER_REQUEST_TOTAL, type: METRIC.TYPE_COUNTER, labelNames: ["service", "action", "type", "caller"], unit: METRIC.UNIT_REQUEST, description: "Number of requests" },
-	{ name: METRIC.MOLECULER_REQUEST_ERROR_TOTAL, type: METRIC.TYPE_COUNTER, labelNames: ["service", "action", "type", "caller", "errorName", "errorCode", "errorType"], unit: METRIC.UNIT_REQUEST, description: "Number of request errors" },
-	{ name: METRIC.MOLECULER_REQUEST_TIME, type: METRIC.TYPE_HISTOGRAM, labelNames: ["service", "action", "type", "caller"], buckets: true, quantiles: false, unit: METRIC.UNIT_MILLISECONDS, description: "Request times in milliseconds" },
-	{ name: METRIC.MOLECULER_EVENT_RECEIVED_TOTAL, type: METRIC.TYPE_COUNTER, labelNames: ["service", "group", "event", "caller"], unit: METRIC.UNIT_EVENT, description: "Number of received events" },
-	{ name: METRIC.MOLECULER_EVENT_RECEIVED_ERROR_TOTAL, type: METRIC.TYPE_COUNTER, labelNames: ["service", "group", "event", "caller", "errorName", "errorCode", "errorType"], unit: METRIC.UNIT_REQUEST, description: "Number of received event errors" },
-	{ name: METRIC.MOLECULER_EVENT_RECEIVED_TIME, type: METRIC.TYPE_HISTOGRAM, labelNames: ["service", "group", "event", "caller"], buckets: true, quantiles: false, unit: METRIC.UNIT_MILLISECONDS, description: "Execution time of events in milliseconds" },
-	{ name: METRIC.MOLECULER_EVENT_EMIT_TOTAL, type: METRIC.TYPE_COUNTER, labelNames: ["event", "groups"], unit: METRIC.UNIT_EVENT, description: "Number of emitted events" },
-	{ name: METRIC.MOLECULER_EVENT_BROADCAST_TOTAL, type: METRIC.TYPE_COUNTER, labelNames: ["event", "groups"], unit: METRIC.UNIT_EVENT, description: "Number of broadcast events" },
-	{ name: METRIC.MOLECULER_EVENT_BROADCASTLOCAL_TOTAL, type: METRIC.TYPE_COUNTER, labelNames: ["event", "groups"], unit: METRIC.UNIT_EVENT, description: "Number of local broadcast events" },
+	{
+		name: METRIC.MOLECULER_REQUEST_TOTAL,
+		type: METRIC.TYPE_COUNTER,
+		labelNames: ["service", "action", "type", "caller"],
+		unit: METRIC.UNIT_REQUEST,
+		description: "Number of requests",
+	},
+	{
+		name: METRIC.MOLECULER_REQUEST_ERROR_TOTAL,
+		type: METRIC.TYPE_COUNTER,
+		labelNames: ["service", "action", "type", "caller", "errorName", "errorCode", "errorType"],
+		unit: METRIC.UNIT_REQUEST,
+		description: "Number of request errors",
+	},
+	{
+		name: METRIC.MOLECULER_REQUEST_TIME,
+		type: METRIC.TYPE_HISTOGRAM,
+		labelNames: ["service", "action", "type", "caller"],
+		buckets: true,
+		quantiles: false,
+		unit: METRIC.UNIT_MILLISECONDS,
+		description: "Request times in milliseconds",
+	},
+	{
+		name: METRIC.MOLECULER_EVENT_RECEIVED_TOTAL,
+		type: METRIC.TYPE_COUNTER,
+		labelNames: ["service", "group", "event", "caller"],
+		unit: METRIC.UNIT_EVENT,
+		description: "Number of received events",
+	},
+	{
+		name: METRIC.MOLECULER_EVENT_RECEIVED_ERROR_TOTAL,
+		type: METRIC.TYPE_COUNTER,
+		labelNames: ["service", "group", "event", "caller", "errorName", "errorCode", "errorType"],
+		unit: METRIC.UNIT_REQUEST,
+		description: "Number of received event errors",
+	},
+	{
+		name: METRIC.MOLECULER_EVENT_RECEIVED_TIME,
+		type: METRIC.TYPE_HISTOGRAM,
+		labelNames: ["service", "group", "event", "caller"],
+		buckets: true,
+		quantiles: false,
+		unit: METRIC.UNIT_MILLISECONDS,
+		description: "Execution time of events in milliseconds",
+	},
+	{
+		name: METRIC.MOLECULER_EVENT_EMIT_TOTAL,
+		type: METRIC.TYPE_COUNTER,
+		labelNames: ["event", "groups"],
+		unit: METRIC.UNIT_EVENT,
+		description: "Number of emitted events",
+	},
+	{
+		name: METRIC.MOLECULER_EVENT_BROADCAST_TOTAL,
+		type: METRIC.TYPE_COUNTER,
+		labelNames: ["event", "groups"],
+		unit: METRIC.UNIT_EVENT,
+		description: "Number of broadcast events",
+	},
+	{
+		name: METRIC.MOLECULER_EVENT_BROADCASTLOCAL_TOTAL,
+		type: METRIC.TYPE_COUNTER,
+		labelNames: ["event", "groups"],
+		unit: METRIC.UNIT_EVENT,
+		description: "Number of local broadcast events",
+	},
 ];
 
 /**
@@ -133,8 +191,18 @@ interface CallSeries {
 	time: Series;
 }
 
-const REQUEST = { total: METRIC.MOLECULER_REQUEST_TOTAL, active: METRIC.MOLECULER_REQUEST_ACTIVE, time: METRIC.MOLECULER_REQUEST_TIME, errors: METRIC.MOLECULER_REQUEST_ERROR_TOTAL };
-const EVENT = { total: METRIC.MOLECULER_EVENT_RECEIVED_TOTAL, active: METRIC.MOLECULER_EVENT_RECEIVED_ACTIVE, time: METRIC.MOLECULER_EVENT_RECEIVED_TIME, errors: METRIC.MOLECULER_EVENT_RECEIVED_ERROR_TOTAL };
+const REQUEST = {
+	total: METRIC.MOLECULER_REQUEST_TOTAL,
+	active: METRIC.MOLECULER_REQUEST_ACTIVE,
+	time: METRIC.MOLECULER_REQUEST_TIME,
+	errors: METRIC.MOLECULER_REQUEST_ERROR_TOTAL,
+};
+const EVENT = {
+	total: METRIC.MOLECULER_EVENT_RECEIVED_TOTAL,
+	active: METRIC.MOLECULER_EVENT_RECEIVED_ACTIVE,
+	time: METRIC.MOLECULER_EVENT_RECEIVED_TIME,
+	errors: METRIC.MOLECULER_EVENT_RECEIVED_ERROR_TOTAL,
+};
 type Names = Record<"total" | "active" | "time" | "errors", string>;
 
 /** Series of one handler, per key (the caller, or event name and caller), made on first use. */
@@ -191,7 +259,18 @@ export function RequestMetricsMiddleware(broker: ServiceBroker) {
 		if (!broker.isMetricsEnabled()) return next;
 		const service = def.service ? def.service.fullName : null;
 		const caller = (ctx: any): string | null => ctx.caller ?? null;
-		return counted(m, next, REQUEST, seriesCache(m, REQUEST, (ctx) => ({ service, action: def.name, caller: caller(ctx), type }), (ctx) => String(caller(ctx))), level);
+		return counted(
+			m,
+			next,
+			REQUEST,
+			seriesCache(
+				m,
+				REQUEST,
+				(ctx) => ({ service, action: def.name, caller: caller(ctx), type }),
+				(ctx) => String(caller(ctx)),
+			),
+			level,
+		);
 	};
 
 	return {

@@ -50,7 +50,13 @@ export const REFUSAL_STATUSES = [400, 402, 406, 410, 412, 413, 414, 422];
 export function refusalReason(body: unknown): { reason: string; detail: string } {
 	const b = body as any;
 	const issue = b?.details?.[0]?.issue ?? b?.error?.code ?? b?.error?.type ?? b?.name ?? b?.status_code ?? "refused";
-	const detail = b?.details?.[0]?.description ?? b?.error?.message ?? b?.message ?? b?.status_message ?? b?.error_description ?? (typeof b === "string" ? b.slice(0, 200) : "");
+	const detail =
+		b?.details?.[0]?.description ??
+		b?.error?.message ??
+		b?.message ??
+		b?.status_message ??
+		b?.error_description ??
+		(typeof b === "string" ? b.slice(0, 200) : "");
 	return { reason: String(issue), detail: String(detail) };
 }
 
@@ -58,7 +64,8 @@ export function refusalReason(body: unknown): { reason: string; detail: string }
 export function expectOk<T>(provider: string, what: string, res: ProviderResponse<T>): ProviderResponse<T> {
 	if (res.status < 200 || res.status >= 300) {
 		const { reason, detail } = refusalReason(res.body);
-		if (REFUSAL_STATUSES.includes(res.status)) throw new ProviderRefusedError(provider, `${provider} refused ${what}${detail ? `: ${detail}` : ""} (${reason})`, reason);
+		if (REFUSAL_STATUSES.includes(res.status))
+			throw new ProviderRefusedError(provider, `${provider} refused ${what}${detail ? `: ${detail}` : ""} (${reason})`, reason);
 		throw new ProviderError(provider, `${provider} ${what} failed with HTTP ${res.status}${detail ? `: ${detail}` : ""}`, res.status, res.body);
 	}
 	return res;

@@ -81,7 +81,10 @@ export function midtransSignature(orderId: string, statusCode: string, grossAmou
  * paid payment is the merchant voiding a captured card (what a refund of it is): refunded.
  * null: nothing to do (pending, authorize, capture under fraud review).
  */
-export function mapMidtransStatus(transactionStatus: string | undefined, fraudStatus: string | undefined): { status: PaymentStatus; ifPaid?: PaymentStatus } | null {
+export function mapMidtransStatus(
+	transactionStatus: string | undefined,
+	fraudStatus: string | undefined,
+): { status: PaymentStatus; ifPaid?: PaymentStatus } | null {
 	switch (transactionStatus) {
 		case "settlement":
 			return { status: "paid" };
@@ -192,7 +195,11 @@ export class MidtransProvider implements PaymentProvider {
 		}
 		const va = b.va_numbers?.[0]?.va_number ?? b.permata_va_number;
 		if (typeof va !== "string") throw new ProviderError("midtrans", "Midtrans bank transfer answered without a VA number", res.status);
-		return { providerRef, action: { type: "bank_transfer", bank: String(b.va_numbers?.[0]?.bank ?? input.bank), vaNumber: va }, raw: { transaction_id: providerRef } };
+		return {
+			providerRef,
+			action: { type: "bank_transfer", bank: String(b.va_numbers?.[0]?.bank ?? input.bank), vaNumber: va },
+			raw: { transaction_id: providerRef },
+		};
 	}
 
 	async verifyWebhook(rawBody: string, _headers: Record<string, string | undefined>): Promise<unknown[]> {
@@ -259,7 +266,8 @@ export class MidtransProvider implements PaymentProvider {
 		if (!n?.order_id) throw new WebhookPayloadError("Midtrans notification without order_id");
 		const confirmed = await this.status(n.order_id);
 		if (!confirmed) return null;
-		if (confirmed.order_id && confirmed.order_id !== n.order_id) throw new ProviderError("midtrans", `Midtrans status for ${n.order_id} answered for ${confirmed.order_id}`);
+		if (confirmed.order_id && confirmed.order_id !== n.order_id)
+			throw new ProviderError("midtrans", `Midtrans status for ${n.order_id} answered for ${confirmed.order_id}`);
 		return this.parseEvent({ ...confirmed, order_id: n.order_id });
 	}
 
@@ -290,7 +298,13 @@ export class MidtransProvider implements PaymentProvider {
 		const res = await providerFetch("midtrans", `${this.opts.apiBase}/v2/${encodeURIComponent(payment.id)}/${path}`, {
 			method: "POST",
 			headers: this.headers(),
-			body: useCancel ? undefined : JSON.stringify({ refund_key: `refund-${payment.id}`, amount: (payment.amount - (payment.refundedAmount ?? 0)) / 100, reason: "Refunded by recipient" }),
+			body: useCancel
+				? undefined
+				: JSON.stringify({
+						refund_key: `refund-${payment.id}`,
+						amount: (payment.amount - (payment.refundedAmount ?? 0)) / 100,
+						reason: "Refunded by recipient",
+					}),
 		});
 		expectOk("midtrans", path, res);
 		const b = res.body as any;
@@ -298,7 +312,8 @@ export class MidtransProvider implements PaymentProvider {
 		if (code >= 200 && code < 300) return null; // the notification settles the status
 		const why = `${b?.status_code ?? "?"} ${b?.status_message ?? ""}`.trim();
 		// 4xx in Midtrans's own status_code: it refuses this request (412: not allowed in this state).
-		if (code >= 400 && code < 500 && ![401, 404, 429].includes(code)) throw new ProviderRefusedError("midtrans", `Midtrans refused the ${path}: ${why}`, String(b?.status_code), code === 412);
+		if (code >= 400 && code < 500 && ![401, 404, 429].includes(code))
+			throw new ProviderRefusedError("midtrans", `Midtrans refused the ${path}: ${why}`, String(b?.status_code), code === 412);
 		throw new ProviderError("midtrans", `Midtrans ${path} failed: ${why}`, res.status, b);
 	}
 }

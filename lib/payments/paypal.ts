@@ -141,7 +141,11 @@ export class PayPalProvider implements PaymentProvider {
 				},
 			},
 		};
-		const res = expectOk("paypal", "create order", await this.call("POST", "/v2/checkout/orders", JSON.stringify(order), { "PayPal-Request-Id": input.paymentId }));
+		const res = expectOk(
+			"paypal",
+			"create order",
+			await this.call("POST", "/v2/checkout/orders", JSON.stringify(order), { "PayPal-Request-Id": input.paymentId }),
+		);
 		const b = res.body as { id?: string; links?: { rel: string; href: string }[] };
 		const link = b?.links?.find((l) => l.rel === "payer-action" || l.rel === "approve");
 		if (!b?.id || !link) throw new ProviderError("paypal", "PayPal answered without an order id or approval link", res.status);
@@ -175,19 +179,31 @@ export class PayPalProvider implements PaymentProvider {
 			const order = e.resource ?? {};
 			if (typeof order.id !== "string") return null;
 			const customId = order.purchase_units?.[0]?.custom_id;
-			return { eventId: e.id, type: e.event_type, paymentId: typeof customId === "string" ? customId : undefined, providerRefs: [order.id], status: "pending", captureRef: order.id };
+			return {
+				eventId: e.id,
+				type: e.event_type,
+				paymentId: typeof customId === "string" ? customId : undefined,
+				providerRefs: [order.id],
+				status: "pending",
+				captureRef: order.id,
+			};
 		}
 		const status = CAPTURE_EVENTS[e.event_type];
 		if (!status) return null;
 		const r = e.resource ?? {};
 		const orderId = r.supplementary_data?.related_ids?.order_id;
-		const upCapture = (r.links ?? []).find((l: any) => l?.rel === "up" && typeof l.href === "string" && l.href.includes("/captures/"))?.href?.split("/captures/")[1];
-		const refs = [orderId, upCapture, e.event_type === "PAYMENT.CAPTURE.COMPLETED" || e.event_type.endsWith("DENIED") ? r.id : undefined].filter((x): x is string => typeof x === "string" && x.length > 0);
+		const upCapture = (r.links ?? [])
+			.find((l: any) => l?.rel === "up" && typeof l.href === "string" && l.href.includes("/captures/"))
+			?.href?.split("/captures/")[1];
+		const refs = [orderId, upCapture, e.event_type === "PAYMENT.CAPTURE.COMPLETED" || e.event_type.endsWith("DENIED") ? r.id : undefined].filter(
+			(x): x is string => typeof x === "string" && x.length > 0,
+		);
 		const currency = r.amount?.currency_code;
 		// A refund's seller_payable_breakdown.total_refunded_amount is the capture's refunded total
 		// so far: below the captured amount it is a partial refund.
 		const total = r.seller_payable_breakdown?.total_refunded_amount;
-		const refundedTotal = e.event_type === "PAYMENT.CAPTURE.REFUNDED" && total?.currency_code ? minorFromValue(total.value, total.currency_code) : undefined;
+		const refundedTotal =
+			e.event_type === "PAYMENT.CAPTURE.REFUNDED" && total?.currency_code ? minorFromValue(total.value, total.currency_code) : undefined;
 		return {
 			eventId: e.id,
 			type: e.event_type,
@@ -203,7 +219,9 @@ export class PayPalProvider implements PaymentProvider {
 
 	/** Captures an approved order; the payer has just come back from PayPal. */
 	async capture(payment: PaymentRef, orderId: string): Promise<ProviderEvent | null> {
-		const res = await this.call("POST", `/v2/checkout/orders/${encodeURIComponent(orderId)}/capture`, "{}", { "PayPal-Request-Id": `capture-${payment.id}` });
+		const res = await this.call("POST", `/v2/checkout/orders/${encodeURIComponent(orderId)}/capture`, "{}", {
+			"PayPal-Request-Id": `capture-${payment.id}`,
+		});
 		if (res.status === 422) {
 			const body = res.body as any;
 			const issue = body?.details?.[0]?.issue;
@@ -256,7 +274,11 @@ export class PayPalProvider implements PaymentProvider {
 	async refund(payment: PaymentRef): Promise<ProviderEvent | null> {
 		const captureId = payment.providerRefs.find((r) => r !== payment.providerRef);
 		if (!captureId) throw new PaymentInputError("id", "This PayPal payment has no capture to refund", "NOT_REFUNDABLE");
-		expectOk("paypal", "refund capture", await this.call("POST", `/v2/payments/captures/${encodeURIComponent(captureId)}/refund`, "{}", { "PayPal-Request-Id": `refund-${payment.id}` }));
+		expectOk(
+			"paypal",
+			"refund capture",
+			await this.call("POST", `/v2/payments/captures/${encodeURIComponent(captureId)}/refund`, "{}", { "PayPal-Request-Id": `refund-${payment.id}` }),
+		);
 		return null;
 	}
 }

@@ -1,5 +1,15 @@
 import { sign, verify } from "../signature";
-import { headerValue, parseJson, WebhookPayloadError, WebhookSignatureError, type CreatePaymentInput, type CreatedPayment, type PaymentProvider, type PaymentStatus, type ProviderEvent } from "./types";
+import {
+	headerValue,
+	parseJson,
+	WebhookPayloadError,
+	WebhookSignatureError,
+	type CreatePaymentInput,
+	type CreatedPayment,
+	type PaymentProvider,
+	type PaymentStatus,
+	type ProviderEvent,
+} from "./types";
 
 /**
  * The built-in sandbox: a pretend provider for development and demos. Its checkout page

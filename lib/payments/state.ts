@@ -53,13 +53,21 @@ export interface TransitionStore {
 	updateIf(query: Record<string, unknown>, update: Record<string, unknown>): Promise<boolean>;
 }
 
-export type TransitionResult = { ok: true; from: PaymentStatus; to: PaymentStatus; at: string } | { ok: false; reason: "invalid_transition" | "lost_race" | "no_change" };
+export type TransitionResult =
+	{ ok: true; from: PaymentStatus; to: PaymentStatus; at: string } | { ok: false; reason: "invalid_transition" | "lost_race" | "no_change" };
 
 /**
  * Moves payment `id` from `from` to `to` when the machine allows it and nobody else moved it
  * first. `extra` is set in the same update (so the outbox flag and the state change are one write).
  */
-export async function transition(store: TransitionStore, id: string, from: PaymentStatus, to: PaymentStatus, extra: Record<string, unknown> = {}, now: Date = new Date()): Promise<TransitionResult> {
+export async function transition(
+	store: TransitionStore,
+	id: string,
+	from: PaymentStatus,
+	to: PaymentStatus,
+	extra: Record<string, unknown> = {},
+	now: Date = new Date(),
+): Promise<TransitionResult> {
 	if (from === to) return { ok: false, reason: "no_change" };
 	if (!canTransition(from, to)) return { ok: false, reason: "invalid_transition" };
 	const at = now.toISOString();
@@ -71,7 +79,13 @@ export async function transition(store: TransitionStore, id: string, from: Payme
 }
 
 /** reversed → paid after a won dispute: the same conditional update, allowed only from `reversed`. */
-export async function reinstate(store: TransitionStore, id: string, from: PaymentStatus, extra: Record<string, unknown> = {}, now: Date = new Date()): Promise<TransitionResult> {
+export async function reinstate(
+	store: TransitionStore,
+	id: string,
+	from: PaymentStatus,
+	extra: Record<string, unknown> = {},
+	now: Date = new Date(),
+): Promise<TransitionResult> {
 	if (!canReinstate(from)) return { ok: false, reason: "invalid_transition" };
 	const at = now.toISOString();
 	const changed = await store.updateIf(

@@ -1,6 +1,17 @@
 import { verify } from "../signature";
 import { expectOk, formEncode, providerFetch } from "./http";
-import { headerValue, parseJson, PaymentInputError, ProviderError, WebhookSignatureError, type CreatePaymentInput, type CreatedPayment, type PaymentProvider, type PaymentRef, type ProviderEvent } from "./types";
+import {
+	headerValue,
+	parseJson,
+	PaymentInputError,
+	ProviderError,
+	WebhookSignatureError,
+	type CreatePaymentInput,
+	type CreatedPayment,
+	type PaymentProvider,
+	type PaymentRef,
+	type ProviderEvent,
+} from "./types";
 
 /**
  * Stripe Checkout. createPayment opens a Checkout Session through the REST API (form-encoded,
@@ -42,7 +53,12 @@ export class StripeProvider implements PaymentProvider {
 	constructor(private readonly opts: StripeOptions) {}
 
 	private headers(extra: Record<string, string> = {}) {
-		return { Authorization: `Bearer ${this.opts.secretKey}`, "Content-Type": "application/x-www-form-urlencoded", "Stripe-Version": STRIPE_API_VERSION, ...extra };
+		return {
+			Authorization: `Bearer ${this.opts.secretKey}`,
+			"Content-Type": "application/x-www-form-urlencoded",
+			"Stripe-Version": STRIPE_API_VERSION,
+			...extra,
+		};
 	}
 
 	async createPayment(input: CreatePaymentInput): Promise<CreatedPayment> {
@@ -136,7 +152,13 @@ export class StripeProvider implements PaymentProvider {
 			case "payment_intent.payment_failed":
 				// A declined attempt is not final: the payer may try another card in the same
 				// Checkout Session. Only the session's expiry fails the payment.
-				return { ...base, paymentId: ourId, providerRefs: [obj.id].filter(Boolean), learnedRefs: typeof obj.id === "string" ? [obj.id] : [], status: "pending" };
+				return {
+					...base,
+					paymentId: ourId,
+					providerRefs: [obj.id].filter(Boolean),
+					learnedRefs: typeof obj.id === "string" ? [obj.id] : [],
+					status: "pending",
+				};
 			case "charge.refunded": {
 				// amount_refunded is cumulative: below the charge's amount it is a partial refund.
 				const total = typeof obj.amount_refunded === "number" ? obj.amount_refunded : undefined;
@@ -149,7 +171,8 @@ export class StripeProvider implements PaymentProvider {
 			case "charge.dispute.closed": {
 				const refs = [pi, obj.charge].filter((x): x is string => typeof x === "string");
 				const ev = { ...base, paymentId: ourId, providerRefs: refs };
-				if (e.type === "charge.dispute.funds_reinstated" || (e.type === "charge.dispute.closed" && obj.status === "won")) return { ...ev, status: "paid", reinstate: true };
+				if (e.type === "charge.dispute.funds_reinstated" || (e.type === "charge.dispute.closed" && obj.status === "won"))
+					return { ...ev, status: "paid", reinstate: true };
 				// An inquiry (warning_*) withdraws nothing and may close without becoming a dispute.
 				if (e.type === "charge.dispute.closed" && obj.status !== "lost") return null;
 				if (e.type === "charge.dispute.created" && isInquiry(obj.status)) return null;
@@ -163,7 +186,11 @@ export class StripeProvider implements PaymentProvider {
 	async fetchStatus(payment: PaymentRef): Promise<ProviderEvent | null> {
 		const sessionId = payment.providerRefs.find((r) => r.startsWith("cs_"));
 		if (!sessionId) return null;
-		const res = expectOk("stripe", "retrieve checkout session", await providerFetch("stripe", `${this.opts.apiBase}/v1/checkout/sessions/${encodeURIComponent(sessionId)}`, { headers: this.headers() }));
+		const res = expectOk(
+			"stripe",
+			"retrieve checkout session",
+			await providerFetch("stripe", `${this.opts.apiBase}/v1/checkout/sessions/${encodeURIComponent(sessionId)}`, { headers: this.headers() }),
+		);
 		const s = res.body as any;
 		const type = s.status === "expired" ? "checkout.session.expired" : s.status === "complete" ? "checkout.session.completed" : null;
 		if (!type) return null;
@@ -176,7 +203,11 @@ export class StripeProvider implements PaymentProvider {
 			// Paid through an event that did not carry it: the session knows its PaymentIntent.
 			const sessionId = payment.providerRefs.find((r) => r.startsWith("cs_"));
 			if (sessionId) {
-				const res = expectOk("stripe", "retrieve checkout session", await providerFetch("stripe", `${this.opts.apiBase}/v1/checkout/sessions/${encodeURIComponent(sessionId)}`, { headers: this.headers() }));
+				const res = expectOk(
+					"stripe",
+					"retrieve checkout session",
+					await providerFetch("stripe", `${this.opts.apiBase}/v1/checkout/sessions/${encodeURIComponent(sessionId)}`, { headers: this.headers() }),
+				);
 				const found = (res.body as any)?.payment_intent;
 				pi = typeof found === "string" ? found : found?.id;
 			}

@@ -16,7 +16,13 @@ export async function sendAndClear(store: FlaggedStore, id: string, send: () => 
 	await store.updateMany({ _id: id }, { $unset: { pendingNotify: true } });
 }
 
-export async function redrivePending(store: FlaggedStore, olderThanMs: number, send: (row: Record<string, any>) => Promise<void>, now = Date.now(), limit = 100): Promise<number> {
+export async function redrivePending(
+	store: FlaggedStore,
+	olderThanMs: number,
+	send: (row: Record<string, any>) => Promise<void>,
+	now = Date.now(),
+	limit = 100,
+): Promise<number> {
 	const rows = await store.find({ query: { pendingNotify: true, _id: { $lt: idFloor(now - olderThanMs) } }, sort: ["_id"], limit });
 	for (const row of rows) await sendAndClear(store, row._id, () => send(row));
 	return rows.length;

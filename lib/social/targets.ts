@@ -40,7 +40,13 @@ export function serviceUnavailable(what: string) {
 
 function isUnavailable(err: any): boolean {
 	const name = err?.name;
-	return name === "ServiceNotFoundError" || name === "ServiceNotAvailableError" || name === "RequestTimeoutError" || name === "QueueIsFullError" || err?.code === 503;
+	return (
+		name === "ServiceNotFoundError" ||
+		name === "ServiceNotAvailableError" ||
+		name === "RequestTimeoutError" ||
+		name === "QueueIsFullError" ||
+		err?.code === 503
+	);
 }
 
 export async function resolveTarget(call: Caller, type: string, id: string, viewer: Viewer | null | undefined): Promise<TargetInfo> {

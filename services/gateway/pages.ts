@@ -30,9 +30,20 @@ interface PageDef {
 }
 
 export const PAGES: Record<string, PageDef> = {
-	"overlay-alerts": { bundle: "overlay-alerts", title: { en: "Alerts overlay", id: "Overlay notifikasi" }, embeddable: true, youtube: true, transparent: true },
+	"overlay-alerts": {
+		bundle: "overlay-alerts",
+		title: { en: "Alerts overlay", id: "Overlay notifikasi" },
+		embeddable: true,
+		youtube: true,
+		transparent: true,
+	},
 	"overlay-goal": { bundle: "overlay-goal", title: { en: "Goal overlay", id: "Overlay target" }, embeddable: true, transparent: true },
-	"overlay-leaderboard": { bundle: "overlay-leaderboard", title: { en: "Leaderboard overlay", id: "Overlay papan peringkat" }, embeddable: true, transparent: true },
+	"overlay-leaderboard": {
+		bundle: "overlay-leaderboard",
+		title: { en: "Leaderboard overlay", id: "Overlay papan peringkat" },
+		embeddable: true,
+		transparent: true,
+	},
 	donate: { bundle: "donate", title: { en: "Support", id: "Dukung" }, embeddable: false },
 	checkout: { bundle: "checkout", title: { en: "Sandbox checkout", id: "Pembayaran sandbox" }, embeddable: false },
 	chat: { bundle: "chat", title: { en: "Chat", id: "Obrolan" }, embeddable: true },
@@ -153,7 +164,9 @@ function notBuilt(res: ServerResponse) {
 	res.setHeader("Content-Type", "application/json; charset=utf-8");
 	res.setHeader("Retry-After", "5");
 	res.writeHead(503);
-	res.end(JSON.stringify({ name: "ServiceUnavailableError", message: "The pages are not built yet; run `npm run build`", code: 503, type: "PAGES_NOT_BUILT" }));
+	res.end(
+		JSON.stringify({ name: "ServiceUnavailableError", message: "The pages are not built yet; run `npm run build`", code: 503, type: "PAGES_NOT_BUILT" }),
+	);
 }
 
 /** An alias handler that answers one page. `resolve` may add data-* values or refuse with 404. */

@@ -140,7 +140,8 @@ export class SocketHub {
 		socket.data.ip = ip;
 		try {
 			const verdict = await checkLimits(limits.counters, `ws:${ip}`, [{ limit: limits.handshakesPerMin, windowMs: 60_000 }]);
-			if (!verdict.allowed) return next(connectError("Too many connection attempts, retry later", "RATE_LIMITED", { retryAfterSec: verdict.retryAfterSec }));
+			if (!verdict.allowed)
+				return next(connectError("Too many connection attempts, retry later", "RATE_LIMITED", { retryAfterSec: verdict.retryAfterSec }));
 			if ((await limits.connections.count(ip)) >= limits.perIp) {
 				return next(connectError("Too many open connections from this address", "TOO_MANY_CONNECTIONS", { retryAfterSec: 60 }));
 			}
@@ -294,7 +295,10 @@ export class SocketHub {
 			}
 			if (typeof token !== "string") return next(connectError("Token must be a string", "INVALID_TOKEN"));
 			const v = verifyAccessToken(token, this.opts.jwtSecret);
-			if (!v.ok) return next(connectError(v.reason === "expired" ? "Token expired" : "Invalid token", v.reason === "expired" ? "TOKEN_EXPIRED" : "INVALID_TOKEN"));
+			if (!v.ok)
+				return next(
+					connectError(v.reason === "expired" ? "Token expired" : "Invalid token", v.reason === "expired" ? "TOKEN_EXPIRED" : "INVALID_TOKEN"),
+				);
 			if (this.opts.isRevoked?.(v.user.id)) return next(connectError("This account is suspended", "TOKEN_REVOKED"));
 			socket.data.user = this.opts.currentUser ? this.opts.currentUser(v.user) : v.user;
 			next();
@@ -403,7 +407,10 @@ export function socketError(err: unknown): { type: string; message: string; retr
 	const e = err as { code?: number; type?: string; message?: string; data?: any };
 	const code = typeof e.code === "number" ? e.code : 500;
 	if (code >= 500) {
-		return { type: e.type && code === 503 ? e.type : "SERVER_ERROR", message: code === 503 ? "Service unavailable, retry shortly" : "Something went wrong" };
+		return {
+			type: e.type && code === 503 ? e.type : "SERVER_ERROR",
+			message: code === 503 ? "Service unavailable, retry shortly" : "Something went wrong",
+		};
 	}
 	const out: { type: string; message: string; retryAfterSec?: number; data?: unknown } = {
 		type: e.type || "BAD_REQUEST",

@@ -143,9 +143,17 @@ describe("donation pipeline across real processes", () => {
 		const streamer = await setupStreamer(gwA.url!);
 		const handled = async (nodeID: string, action: string) => {
 			const metrics = await (await cluster.clientBroker()).call<any[], any>("$node.metrics", { includes: "moleculer.request.total" }, { nodeID });
-			return metrics.flatMap((m) => m.values).filter((v: any) => v.labels.action === action).reduce((sum: number, v: any) => sum + v.value, 0);
+			return metrics
+				.flatMap((m) => m.values)
+				.filter((v: any) => v.labels.action === action)
+				.reduce((sum: number, v: any) => sum + v.value, 0);
 		};
-		const before = { d1: await handled("donations-1", "donations.create"), d2: await handled("donations-2", "donations.create"), p1: await handled("payments-1", "payments.create"), p2: await handled("payments-2", "payments.create") };
+		const before = {
+			d1: await handled("donations-1", "donations.create"),
+			d2: await handled("donations-2", "donations.create"),
+			p1: await handled("payments-1", "payments.create"),
+			p2: await handled("payments-2", "payments.create"),
+		};
 		for (let i = 0; i < 8; i++) {
 			const res = await donate((i % 2 ? gwA : gwB).url!, streamer.username, { message: `spread ${i}` });
 			expect(res.status).toBe(201);

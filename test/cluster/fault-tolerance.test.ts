@@ -116,7 +116,11 @@ describe("fault tolerance across real processes", () => {
 
 	it("graceful shutdown: a service instance stopped with SIGTERM finishes what it accepted", async () => {
 		const pending = [gwA, gwB, gwA, gwB].map((gw) => freshGet(`${gw.url}/api/diag/slow?ms=2000`));
-		await waitFor(async () => (await stats("diag-1")).inflight > 0 && (await stats("diag-1")).inflight + (await stats("diag-2")).inflight === 4, 5_000, "4 requests in flight");
+		await waitFor(
+			async () => (await stats("diag-1")).inflight > 0 && (await stats("diag-1")).inflight + (await stats("diag-2")).inflight === 4,
+			5_000,
+			"4 requests in flight",
+		);
 		const onOne = (await stats("diag-1")).inflight;
 		diag["diag-1"].signal("SIGTERM");
 		const results = (await Promise.all(pending)) as any[];

@@ -11,7 +11,14 @@ describe("donation pipeline on Redis Streams channels (real processes)", () => {
 	const cluster = new Cluster({
 		redis: true,
 		channels: "redis",
-		env: { SCRYPT_COST: "1024", ALERT_ACK_GRACE_MS: "1500", ALERT_TICK_MS: "200", REDRIVE_INTERVAL_MS: "1000", RATE_LIMIT_IP_PER_MIN: "100000", RATE_LIMIT_USER_PER_MIN: "100000" },
+		env: {
+			SCRYPT_COST: "1024",
+			ALERT_ACK_GRACE_MS: "1500",
+			ALERT_TICK_MS: "200",
+			REDRIVE_INTERVAL_MS: "1000",
+			RATE_LIMIT_IP_PER_MIN: "100000",
+			RATE_LIMIT_USER_PER_MIN: "100000",
+		},
 	});
 	let gwA: ClusterProcess;
 	let gwB: ClusterProcess;

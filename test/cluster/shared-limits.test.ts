@@ -72,7 +72,11 @@ describe("login throttling shared by two users instances through Redis", () => {
 		]);
 		await cluster.waitForInstances("users", 2, 20_000, ["gw"]);
 		const broker = await cluster.clientBroker();
-		await waitFor(async () => ((await broker.call<any[], any>("api.listAliases", {}, { nodeID: "gw" })) ?? []).some((a: any) => a.actionName === "users.login"), 15_000, "users aliases");
+		await waitFor(
+			async () => ((await broker.call<any[], any>("api.listAliases", {}, { nodeID: "gw" })) ?? []).some((a: any) => a.actionName === "users.login"),
+			15_000,
+			"users aliases",
+		);
 	});
 
 	afterAll(async () => {
@@ -84,7 +88,10 @@ describe("login throttling shared by two users instances through Redis", () => {
 		const user = await registerUser(gw.url!, "victim");
 		const handled = async (nodeID: string) => {
 			const metrics = await (await cluster.clientBroker()).call<any[], any>("$node.metrics", { includes: "moleculer.request.total" }, { nodeID });
-			return metrics.flatMap((m) => m.values).filter((v: any) => v.labels.action === "users.login").reduce((sum: number, v: any) => sum + v.value, 0);
+			return metrics
+				.flatMap((m) => m.values)
+				.filter((v: any) => v.labels.action === "users.login")
+				.reduce((sum: number, v: any) => sum + v.value, 0);
 		};
 		for (let i = 0; i < MAX_FAILURES; i++) {
 			const res = await api("POST", "/api/auth/login", { login: user.username, password: "wrong password" });

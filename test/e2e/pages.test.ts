@@ -28,9 +28,20 @@ function fakeMidtrans(): Promise<http.Server> {
 			if (req.method === "POST" && req.url === "/v2/charge") {
 				const body = JSON.parse(raw);
 				charges.push(body);
-				const base = { status_code: "201", transaction_id: `tx-${charges.length}`, order_id: body.transaction_details.order_id, transaction_status: "pending" };
+				const base = {
+					status_code: "201",
+					transaction_id: `tx-${charges.length}`,
+					order_id: body.transaction_details.order_id,
+					transaction_status: "pending",
+				};
 				if (body.payment_type === "qris") {
-					return res.end(JSON.stringify({ ...base, qr_string: "00020101021226620014COM.GO-JEK.WWW01189360091431234567890215ID10243456789010303UMI51440014ID.CO.QRIS.WWW0215ID10243456789010303UMI5204581453033605802ID5920MediaShar Test6007JAKARTA6304ABCD" }));
+					return res.end(
+						JSON.stringify({
+							...base,
+							qr_string:
+								"00020101021226620014COM.GO-JEK.WWW01189360091431234567890215ID10243456789010303UMI51440014ID.CO.QRIS.WWW0215ID10243456789010303UMI5204581453033605802ID5920MediaShar Test6007JAKARTA6304ABCD",
+						}),
+					);
 				}
 				return res.end(JSON.stringify({ ...base, va_numbers: [{ bank: body.bank_transfer.bank, va_number: "12345678901" }] }));
 			}
@@ -46,7 +57,13 @@ beforeAll(async () => {
 	midtrans = await fakeMidtrans();
 	const port = (midtrans.address() as AddressInfo).port;
 	h = await startHarness({
-		env: { SCRYPT_COST: "1024", ALERT_TICK_MS: "250", ALERT_ACK_GRACE_MS: "2000", MIDTRANS_SERVER_KEY: "SB-Mid-server-test", MIDTRANS_API_BASE: `http://127.0.0.1:${port}` },
+		env: {
+			SCRYPT_COST: "1024",
+			ALERT_TICK_MS: "250",
+			ALERT_ACK_GRACE_MS: "2000",
+			MIDTRANS_SERVER_KEY: "SB-Mid-server-test",
+			MIDTRANS_API_BASE: `http://127.0.0.1:${port}`,
+		},
 	});
 	api = client(h.url);
 	browser = await launch();
@@ -61,7 +78,16 @@ afterAll(async () => {
 /** A streamer with donations on (IDR) and the overlay token. */
 async function streamer(prefix: string, settings: Record<string, unknown> = {}) {
 	const u = await registerUser(h.url, prefix);
-	const patch = await api("PATCH", "/api/users/me", { displayName: `${prefix} Live`, bio: "Speedruns every night. Thanks for the support!", settings: { donations: { enabled: true, currency: "IDR", minAmount: 500000 }, ...settings } }, { token: u.token });
+	const patch = await api(
+		"PATCH",
+		"/api/users/me",
+		{
+			displayName: `${prefix} Live`,
+			bio: "Speedruns every night. Thanks for the support!",
+			settings: { donations: { enabled: true, currency: "IDR", minAmount: 500000 }, ...settings },
+		},
+		{ token: u.token },
+	);
 	expect(patch.status).toBe(200);
 	return { ...u, overlayToken: patch.body.overlayToken as string };
 }
@@ -74,7 +100,8 @@ async function openOverlay(token: string, seen?: string[], duration = 2): Promis
 		await page.exposeFunction("reportAlert", (id: string) => seen.push(id));
 		await page.addInitScript(() => {
 			new MutationObserver((records) => {
-				for (const r of records) r.addedNodes.forEach((n) => n instanceof HTMLElement && n.dataset.alertId && (window as any).reportAlert(n.dataset.alertId));
+				for (const r of records)
+					r.addedNodes.forEach((n) => n instanceof HTMLElement && n.dataset.alertId && (window as any).reportAlert(n.dataset.alertId));
 			}).observe(document, { childList: true, subtree: true });
 		});
 	}
@@ -103,7 +130,10 @@ describe("donation → sandbox checkout → overlay", () => {
 		await viewer.fill("textarea[name=message]", "Semangat terus!");
 		expect(await viewer.textContent(".counter")).toBe("15/500");
 		// Midtrans (configured here) and the sandbox are offered; the viewer picks the sandbox.
-		expect(await viewer.locator("input[name=provider]").evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value))).toEqual(["midtrans", "sandbox"]);
+		expect(await viewer.locator("input[name=provider]").evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value))).toEqual([
+			"midtrans",
+			"sandbox",
+		]);
 		await viewer.check("input[name=provider][value=sandbox]");
 		await shot(viewer, "donate-filled");
 		await Promise.all([viewer.waitForURL(/\/pay\/sandbox\//), viewer.click("button.donate-submit")]);
@@ -166,7 +196,10 @@ describe("overlays beside the alerts", () => {
 	it("the goal bar and the leaderboard show the streamer's goal and top donors, by username or overlay token", async () => {
 		const s = await streamer("goal");
 		await api("PUT", "/api/me/goal", { title: "New microphone", target: 10_000_000, currency: "IDR" }, { token: s.token });
-		for (const [name, amount] of [["Andi", 3_000_000], ["Citra", 1_000_000]] as const) {
+		for (const [name, amount] of [
+			["Andi", 3_000_000],
+			["Citra", 1_000_000],
+		] as const) {
 			const d = await api("POST", "/api/donations", { to: s.username, amount, currency: "IDR", provider: "sandbox", donorName: name });
 			await api("POST", `/api/payments/sandbox/${d.body.payment.id}/complete`, { outcome: "settlement" });
 		}
@@ -195,8 +228,19 @@ describe("overlays beside the alerts", () => {
 		const s = await streamer("media", { mediaShare: { enabled: true, pricePerSecond: 100_000, maxSeconds: 60, requireApproval: false } });
 		const overlay = await openOverlay(s.overlayToken);
 		// The player is answered locally: tests never reach the internet.
-		await overlay.context().route("https://www.youtube-nocookie.com/**", (route) => route.fulfill({ status: 200, contentType: "text/html", body: "<html><body style='background:#c00'>player</body></html>" }));
-		const d = await api("POST", "/api/donations", { to: s.username, amount: 1_500_000, currency: "IDR", provider: "sandbox", donorName: "Dewi", mediaUrl: "https://youtu.be/dQw4w9WgXcQ?t=30" });
+		await overlay
+			.context()
+			.route("https://www.youtube-nocookie.com/**", (route) =>
+				route.fulfill({ status: 200, contentType: "text/html", body: "<html><body style='background:#c00'>player</body></html>" }),
+			);
+		const d = await api("POST", "/api/donations", {
+			to: s.username,
+			amount: 1_500_000,
+			currency: "IDR",
+			provider: "sandbox",
+			donorName: "Dewi",
+			mediaUrl: "https://youtu.be/dQw4w9WgXcQ?t=30",
+		});
 		expect(d.status).toBe(201);
 		await api("POST", `/api/payments/sandbox/${d.body.payment.id}/complete`, { outcome: "settlement" });
 		const card = overlay.locator(".alert-card", { hasText: "Dewi" });
@@ -268,7 +312,14 @@ describe("dashboard", () => {
 		await shot(dash, "dashboard-settings");
 
 		// A viewer pays for a donation whose message has the blocked term.
-		const made = await api("POST", "/api/donations", { to: s.username, amount: 1_000_000, currency: "IDR", provider: "sandbox", donorName: "Sari", message: "no spoiler please" });
+		const made = await api("POST", "/api/donations", {
+			to: s.username,
+			amount: 1_000_000,
+			currency: "IDR",
+			provider: "sandbox",
+			donorName: "Sari",
+			message: "no spoiler please",
+		});
 		expect(made.status).toBe(201);
 		expect((await api("POST", `/api/payments/sandbox/${made.body.payment.id}/complete`, { outcome: "settlement" })).status).toBe(202);
 
@@ -306,7 +357,10 @@ describe("dashboard", () => {
 		expect(await dash.inputValue("input[name=overlay-url]")).toContain(s.overlayToken);
 		dash.once("dialog", (d) => void d.accept());
 		await dash.click("button[data-act=rotate]");
-		await dash.waitForFunction((old) => !(document.querySelector("input[name=overlay-url]") as HTMLInputElement | null)?.value.includes(old), s.overlayToken);
+		await dash.waitForFunction(
+			(old) => !(document.querySelector("input[name=overlay-url]") as HTMLInputElement | null)?.value.includes(old),
+			s.overlayToken,
+		);
 		await overlay.waitForSelector("body[data-state=error]", { state: "attached", timeout: 10_000 });
 		expect(await overlay.textContent("#overlay-status")).toContain("no longer valid");
 
@@ -375,7 +429,6 @@ describe("dashboard from scratch", () => {
 		// The public stats are cached for a few seconds; the saved goal shows there within that.
 		const goal = await waitFor(async () => (await api("GET", `/api/users/${name}/stats`)).body.goal, 10_000, "goal in public stats");
 		expect(goal).toMatchObject({ title: "Better webcam", target: 150_000_000, currency: "IDR" });
-
 
 		await dash.click("[data-tab=alerts]");
 		const token = new URL(await dash.inputValue("input[name=overlay-url]")).searchParams.get("token")!;
@@ -514,7 +567,10 @@ describe("sandbox checkout outcomes", () => {
 		const s = await streamer("outc");
 		const ctx = await context(browser);
 		const page = await ctx.newPage();
-		for (const [outcome, title, state] of [["deny", "Payment failed", "failed"], ["expire", "Payment expired", "expired"]] as const) {
+		for (const [outcome, title, state] of [
+			["deny", "Payment failed", "failed"],
+			["expire", "Payment expired", "expired"],
+		] as const) {
 			const d = await api("POST", "/api/donations", { to: s.username, amount: 1_000_000, currency: "IDR", provider: "sandbox", donorName: "Eko" });
 			await page.goto(`${h.url}/pay/sandbox/${d.body.payment.id}`);
 			await page.click(`button[data-outcome=${outcome}]`);
@@ -534,7 +590,12 @@ describe("sandbox checkout outcomes", () => {
 describe("donation page on a phone", () => {
 	it("fits a 390-px-wide screen without horizontal scrolling, in Indonesian, switchable to English", async () => {
 		const s = await streamer("phone", { mediaShare: { enabled: true, pricePerSecond: 100000, maxSeconds: 60 } });
-		await api("PUT", "/api/me/goal", { title: "Kursi gaming baru untuk maraton speedrun akhir pekan", target: 500_000_000, currency: "IDR" }, { token: s.token });
+		await api(
+			"PUT",
+			"/api/me/goal",
+			{ title: "Kursi gaming baru untuk maraton speedrun akhir pekan", target: 500_000_000, currency: "IDR" },
+			{ token: s.token },
+		);
 		const ctx = await context(browser, { locale: "id-ID", width: 390, height: 844 });
 		const page = await ctx.newPage();
 		const errors = watchErrors(page);
@@ -568,7 +629,10 @@ describe("donation page on a phone", () => {
 		const d = await api("POST", "/api/donations", { to: s.username, amount: 1_000_000, currency: "IDR", provider: "sandbox", donorName: "Tono" });
 		const ctx = await context(browser, { width: 390, height: 844 });
 		const page = await ctx.newPage();
-		for (const [path, ready] of [[`/pay/sandbox/${d.body.payment.id}`, ".checkout"], ["/dashboard", "form.auth-card"]] as const) {
+		for (const [path, ready] of [
+			[`/pay/sandbox/${d.body.payment.id}`, ".checkout"],
+			["/dashboard", "form.auth-card"],
+		] as const) {
 			await page.goto(`${h.url}${path}`);
 			await page.waitForSelector(ready);
 			expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);

@@ -62,7 +62,13 @@ describe("YouTube links", () => {
 	});
 
 	it("refuses what is not a YouTube video", () => {
-		for (const url of ["https://vimeo.com/123", "https://youtube.com.evil.test/watch?v=dQw4w9WgXcQ", "javascript:alert(1)", "https://www.youtube.com/watch?v=short", "not a url"]) {
+		for (const url of [
+			"https://vimeo.com/123",
+			"https://youtube.com.evil.test/watch?v=dQw4w9WgXcQ",
+			"javascript:alert(1)",
+			"https://www.youtube.com/watch?v=short",
+			"not a url",
+		]) {
 			expect(parseYouTube(url)).toBeNull();
 		}
 	});
@@ -126,7 +132,11 @@ describe("QR codes for QRIS payments", () => {
 		const qr = encodeQr("00020101021226620014COM.GO-JEK.WWW0118936009143123456789");
 		expect(qr.size).toBe(qr.version * 4 + 17);
 		// Finder pattern corners: a dark 7×7 ring with a dark 3×3 centre, a light separator.
-		for (const [x, y] of [[0, 0], [qr.size - 7, 0], [0, qr.size - 7]]) {
+		for (const [x, y] of [
+			[0, 0],
+			[qr.size - 7, 0],
+			[0, qr.size - 7],
+		]) {
 			expect(qr.modules[y][x] && qr.modules[y + 6][x + 6] && qr.modules[y + 3][x + 3]).toBe(true);
 			expect(qr.modules[y + 1][x + 1]).toBe(false);
 		}

@@ -36,10 +36,14 @@ describe("overlay alerts", () => {
 		expect(firstAlert.donationId).toBe(first);
 		await paidDonation(s.username, { donorName: "Second" });
 		await paidDonation(s.username, { donorName: "Third" });
-		const queue = await waitFor(async () => {
-			const q = await api("GET", "/api/alerts/queue", undefined, { token: s.token });
-			return q.body.depth === 2 ? q.body : null;
-		}, 5000, "two queued alerts");
+		const queue = await waitFor(
+			async () => {
+				const q = await api("GET", "/api/alerts/queue", undefined, { token: s.token });
+				return q.body.depth === 2 ? q.body : null;
+			},
+			5000,
+			"two queued alerts",
+		);
 		expect(queue.current.donorName).toBe("First");
 		expect(queue.queued.map((a: any) => a.donorName)).toEqual(["Second", "Third"]);
 		expect(overlay.alerts).toHaveLength(1);
@@ -103,10 +107,14 @@ describe("overlay alerts", () => {
 		await api("PATCH", "/api/users/me", { settings: { moderation: { blockedTermAction: "hold" } } }, { token: s.token });
 		const held = await paidDonation(s.username, { donorName: "Held", message: "noob streamer" });
 		const rejected = await paidDonation(s.username, { donorName: "Rejected", message: "noob again" });
-		const list = await waitFor(async () => {
-			const r = await api("GET", "/api/alerts/held", undefined, { token: s.token });
-			return r.body.items.length === 2 ? r.body.items : null;
-		}, 5000, "two held");
+		const list = await waitFor(
+			async () => {
+				const r = await api("GET", "/api/alerts/held", undefined, { token: s.token });
+				return r.body.items.length === 2 ? r.body.items : null;
+			},
+			5000,
+			"two held",
+		);
 		expect(list.map((a: any) => a.donationId).sort()).toEqual([held, rejected].sort());
 		expect(list[0].heldReason).toBe("BLOCKED_TERM");
 
@@ -144,19 +152,27 @@ describe("overlay alerts", () => {
 		expect(shown).toMatchObject({ donationId: id, donorName: "**** king", message: "hi" });
 		await overlay.done(shown.id);
 		expect((await api("GET", `/api/donations/${id}`, undefined, { token: s.token })).body.donorName).toBe("**** king");
-		const stats = await waitFor(async () => {
-			const r = await api("GET", `/api/users/${s.username}/stats`);
-			return r.body.recent?.length ? r.body : null;
-		}, 5000, "stats");
+		const stats = await waitFor(
+			async () => {
+				const r = await api("GET", `/api/users/${s.username}/stats`);
+				return r.body.recent?.length ? r.body : null;
+			},
+			5000,
+			"stats",
+		);
 		expect(stats.topDonors.map((d: any) => d.name)).toEqual(["**** king"]);
 		expect(stats.recent.map((d: any) => d.donorName)).toEqual(["**** king"]);
 
 		await api("PATCH", "/api/users/me", { settings: { moderation: { blockedTermAction: "hold" } } }, { token: s.token });
 		const held = await paidDonation(s.username, { donorName: "s\u200Bcam", message: "clean message" });
-		const list = await waitFor(async () => {
-			const r = await api("GET", "/api/alerts/held", undefined, { token: s.token });
-			return r.body.items.length === 1 ? r.body.items : null;
-		}, 5000, "held for the name");
+		const list = await waitFor(
+			async () => {
+				const r = await api("GET", "/api/alerts/held", undefined, { token: s.token });
+				return r.body.items.length === 1 ? r.body.items : null;
+			},
+			5000,
+			"held for the name",
+		);
 		// The overlay would show "****"; the streamer deciding sees what was typed.
 		expect(list[0]).toMatchObject({ donationId: held, heldReason: "BLOCKED_TERM", donorName: "****", originalDonorName: "scam" });
 		expect(overlay.alerts).toHaveLength(1);
@@ -164,8 +180,15 @@ describe("overlay alerts", () => {
 	});
 
 	it("media share takes YouTube videos only, stored and shown as the canonical watch URL", async () => {
-		const s = await setupStreamer(h.url, { alerts: { displaySeconds: 30 }, mediaShare: { enabled: true, pricePerSecond: 0, maxSeconds: 30, requireApproval: false } });
-		for (const mediaUrl of ["https://www.youtube.com@evil.com/watch?v=dQw4w9WgXcQ", "https://youtube.com.evil.com/watch?v=dQw4w9WgXcQ", "https://evil.com/dQw4w9WgXcQ"]) {
+		const s = await setupStreamer(h.url, {
+			alerts: { displaySeconds: 30 },
+			mediaShare: { enabled: true, pricePerSecond: 0, maxSeconds: 30, requireApproval: false },
+		});
+		for (const mediaUrl of [
+			"https://www.youtube.com@evil.com/watch?v=dQw4w9WgXcQ",
+			"https://youtube.com.evil.com/watch?v=dQw4w9WgXcQ",
+			"https://evil.com/dQw4w9WgXcQ",
+		]) {
 			const res = await donate(h.url, s.username, { mediaUrl });
 			expect(res.status, mediaUrl).toBe(422);
 			expect(res.body).toMatchObject({ type: "INVALID_URL", data: [{ field: "mediaUrl" }] });
@@ -174,7 +197,9 @@ describe("overlay alerts", () => {
 		const id = await paidDonation(s.username, { mediaUrl: "https://youtu.be/dQw4w9WgXcQ?t=1m30s&si=abc" });
 		const a = await overlay.next(1);
 		expect(a).toMatchObject({ donationId: id, mediaUrl: "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=90", mediaSeconds: 30 });
-		expect((await api("GET", `/api/donations/${id}`, undefined, { token: s.token })).body.mediaUrl).toBe("https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=90");
+		expect((await api("GET", `/api/donations/${id}`, undefined, { token: s.token })).body.mediaUrl).toBe(
+			"https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=90",
+		);
 		await overlay.done(a.id);
 		overlay.close();
 	});

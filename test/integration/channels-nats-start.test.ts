@@ -24,13 +24,24 @@ describe.skipIf(!hasNatsServer)("JetStream consumers of one group starting toget
 			const namespace = `jsstart${process.pid}r${round}`;
 			const handled: string[] = [];
 			const brokers = [0, 1].map((i) => {
-				const b = new ServiceBroker({ nodeID: `w${i}-${namespace}`, namespace, logger: false, middlewares: [ChannelsMiddleware({ adapter: channelsAdapter(url), sendMethodName: "sendToChannel" } as any)] });
-				b.createService({ name: "worker", channels: { "jobs.created": { group: "worker", handler: async (p: { n: number }) => void handled.push(`${i}:${p.n}`) } } } as any);
+				const b = new ServiceBroker({
+					nodeID: `w${i}-${namespace}`,
+					namespace,
+					logger: false,
+					middlewares: [ChannelsMiddleware({ adapter: channelsAdapter(url), sendMethodName: "sendToChannel" } as any)],
+				});
+				b.createService({
+					name: "worker",
+					channels: { "jobs.created": { group: "worker", handler: async (p: { n: number }) => void handled.push(`${i}:${p.n}`) } },
+				} as any);
 				return b;
 			});
 			try {
 				const started = await Promise.allSettled(brokers.map((b) => b.start()));
-				expect(started.map((r) => (r.status === "rejected" ? String(r.reason?.message) : "ok")), `round ${round}`).toEqual(["ok", "ok"]);
+				expect(
+					started.map((r) => (r.status === "rejected" ? String(r.reason?.message) : "ok")),
+					`round ${round}`,
+				).toEqual(["ok", "ok"]);
 				await (brokers[0] as any).sendToChannel("jobs.created", { n: round });
 				await waitFor(() => handled.length === 1, 5000, "the message handled");
 				await new Promise((r) => setTimeout(r, 200));

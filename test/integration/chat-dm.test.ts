@@ -24,7 +24,11 @@ const dmSink: Partial<ServiceSchema> = {
 };
 
 beforeAll(async () => {
-	h = await startHarness({ services: ["users", "chat"], extra: [dmSink], env: { SCRYPT_COST: "1024", CHAT_RATE_BURST: "1000", CHAT_RATE_SUSTAINED: "5000" } });
+	h = await startHarness({
+		services: ["users", "chat"],
+		extra: [dmSink],
+		env: { SCRYPT_COST: "1024", CHAT_RATE_BURST: "1000", CHAT_RATE_SUSTAINED: "5000" },
+	});
 	api = client(h.url);
 });
 afterAll(async () => {
@@ -129,7 +133,13 @@ describe("direct messages", () => {
 
 		// every message was handed to the notifications channel, to the other participant
 		await waitFor(() => dms.filter((d) => d.conversationId === conv.id).length === 4, 3000, "chat.dm x4");
-		expect(dms.find((d) => d.messageId === sent.body.id)).toEqual({ conversationId: conv.id, messageId: sent.body.id, from: { id: a.id, username: a.username, displayName: a.username }, to: b.id, text: "hi b" });
+		expect(dms.find((d) => d.messageId === sent.body.id)).toEqual({
+			conversationId: conv.id,
+			messageId: sent.body.id,
+			from: { id: a.id, username: a.username, displayName: a.username },
+			to: b.id,
+			text: "hi b",
+		});
 		expect(dms.find((d) => d.messageId === reply.message.id).to).toBe(a.id);
 	});
 

@@ -26,7 +26,11 @@ const followsStub: Partial<ServiceSchema> = {
 };
 
 beforeAll(async () => {
-	h = await startHarness({ services: ["users", "chat"], extra: [followsStub], env: { SCRYPT_COST: "1024", CHAT_RATE_BURST: "3", CHAT_RATE_SUSTAINED: "100" } });
+	h = await startHarness({
+		services: ["users", "chat"],
+		extra: [followsStub],
+		env: { SCRYPT_COST: "1024", CHAT_RATE_BURST: "3", CHAT_RATE_SUSTAINED: "100" },
+	});
 	api = client(h.url);
 });
 afterAll(async () => {

@@ -58,7 +58,7 @@ async function flush(watcher: Socket, s: Socket, channel: string) {
 	const seen = nextEvent(watcher, "chat:message");
 	const ack = await send(s, channel, marker);
 	expect(ack.ok).toBe(true);
-	for (let msg = await seen; msg.text !== marker; ) msg = await nextEvent(watcher, "chat:message");
+	for (let msg = await seen; msg.text !== marker;) msg = await nextEvent(watcher, "chat:message");
 }
 
 describe("channel chat", () => {
@@ -68,7 +68,11 @@ describe("channel chat", () => {
 		const inboxes = clients.map((c) => collect(c.socket, "chat:message"));
 		const ack = await send(clients[1].socket, streamer.username, "hello @" + b.username);
 		expect(ack.ok).toBe(true);
-		expect(ack.message).toMatchObject({ channel: streamer.username, user: { id: a.id, username: a.username, displayName: a.username }, text: "hello @" + b.username });
+		expect(ack.message).toMatchObject({
+			channel: streamer.username,
+			user: { id: a.id, username: a.username, displayName: a.username },
+			text: "hello @" + b.username,
+		});
 		expect(typeof ack.message.id).toBe("string");
 		expect(Number.isNaN(Date.parse(ack.message.createdAt))).toBe(false);
 		for (const c of clients) await flush(c.socket, clients[0].socket, streamer.username);
@@ -191,10 +195,14 @@ describe("moderation", () => {
 		// the owner is exempt
 		expect((await send(own, streamer.username, "owner 1")).ok).toBe(true);
 		expect((await send(own, streamer.username, "owner 2")).ok).toBe(true);
-		const later = await waitFor(async () => {
-			const ack = await send(socket, streamer.username, "second");
-			return ack.ok ? ack : null;
-		}, 4000, "slow mode to pass");
+		const later = await waitFor(
+			async () => {
+				const ack = await send(socket, streamer.username, "second");
+				return ack.ok ? ack : null;
+			},
+			4000,
+			"slow mode to pass",
+		);
 		expect(Date.parse(later.message.createdAt) - Date.parse(first.message.createdAt)).toBeGreaterThanOrEqual(1000);
 	});
 
@@ -204,7 +212,12 @@ describe("moderation", () => {
 		const { socket } = await joined(streamer.username, a);
 		const said = await send(socket, streamer.username, "spam");
 		const cleared = nextEvent(watcher, "chat:cleared");
-		const res = await api("POST", `/api/channels/${streamer.username}/bans`, { userId: a.id, durationSec: 1, reason: "cool down" }, { token: streamer.token });
+		const res = await api(
+			"POST",
+			`/api/channels/${streamer.username}/bans`,
+			{ userId: a.id, durationSec: 1, reason: "cool down" },
+			{ token: streamer.token },
+		);
 		expect(res.status).toBe(201);
 		expect(res.body).toMatchObject({ channel: streamer.username, userId: a.id, type: "timeout", reason: "cool down" });
 		expect(await cleared).toEqual({ channel: streamer.username, userId: a.id });
@@ -214,10 +227,14 @@ describe("moderation", () => {
 		expect(refused.ok).toBe(false);
 		expect(refused.error.type).toBe("TIMED_OUT");
 		expect(refused.error.retryAfterSec).toBe(1);
-		const back = await waitFor(async () => {
-			const ack = await send(socket, streamer.username, "back");
-			return ack.ok ? ack : null;
-		}, 4000, "timeout to expire");
+		const back = await waitFor(
+			async () => {
+				const ack = await send(socket, streamer.username, "back");
+				return ack.ok ? ack : null;
+			},
+			4000,
+			"timeout to expire",
+		);
 		expect(Date.parse(back.message.createdAt) - Date.parse(res.body.createdAt)).toBeGreaterThanOrEqual(1000);
 	});
 
@@ -272,10 +289,19 @@ describe("moderation", () => {
 		expect(mods.body.items.map((m: any) => m.id)).toEqual([mod.id]);
 		// a moderator can change settings but cannot appoint moderators
 		expect((await api("PUT", `/api/channels/${streamer.username}/moderators/${v.id}`, undefined, { token: mod.token })).status).toBe(403);
-		const set = await api("PUT", `/api/channels/${streamer.username}/settings`, { slowModeSec: 30, blockedTerms: [" BadWord ", "badword"] }, { token: mod.token });
+		const set = await api(
+			"PUT",
+			`/api/channels/${streamer.username}/settings`,
+			{ slowModeSec: 30, blockedTerms: [" BadWord ", "badword"] },
+			{ token: mod.token },
+		);
 		expect(set.status).toBe(200);
 		expect(set.body.blockedTerms).toEqual(["badword"]);
-		expect((await api("GET", `/api/channels/${streamer.username}/settings`)).body).toEqual({ channel: streamer.username, slowModeSec: 30, followersOnly: false });
+		expect((await api("GET", `/api/channels/${streamer.username}/settings`)).body).toEqual({
+			channel: streamer.username,
+			slowModeSec: 30,
+			followersOnly: false,
+		});
 		expect((await send(modSock, streamer.username, "one")).ok).toBe(true);
 		expect((await send(modSock, streamer.username, "two")).ok).toBe(true);
 		const blocked = await send(socket, streamer.username, "what a B4DWORD that was");
@@ -290,11 +316,17 @@ describe("moderation", () => {
 	});
 
 	it("admins moderate any channel; moderators cannot sanction each other", async () => {
-		const [streamer, modA, modB, op] = await Promise.all([registerUser(h.url, "adm"), registerUser(h.url, "ama"), registerUser(h.url, "amb"), registerUser(h.url, "aop")]);
+		const [streamer, modA, modB, op] = await Promise.all([
+			registerUser(h.url, "adm"),
+			registerUser(h.url, "ama"),
+			registerUser(h.url, "amb"),
+			registerUser(h.url, "aop"),
+		]);
 		await h.broker.call("users.setRoles", { username: op.username, roles: ["user", "admin"] });
 		const login = await api("POST", "/api/auth/login", { login: op.username, password: "correct horse battery" });
 		const adminToken = login.body.accessToken as string;
-		for (const m of [modA, modB]) expect((await api("PUT", `/api/channels/${streamer.username}/moderators/${m.id}`, undefined, { token: streamer.token })).status).toBe(204);
+		for (const m of [modA, modB])
+			expect((await api("PUT", `/api/channels/${streamer.username}/moderators/${m.id}`, undefined, { token: streamer.token })).status).toBe(204);
 		const refused = await api("POST", `/api/channels/${streamer.username}/bans`, { userId: modB.id, durationSec: 60 }, { token: modA.token });
 		expect(refused.status).toBe(403);
 		expect(refused.body.type).toBe("CANNOT_BAN");

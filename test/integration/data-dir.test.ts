@@ -42,7 +42,11 @@ async function startNode(dataDir: string): Promise<Node> {
 		SCRYPT_COST: "1024",
 		SERVICES: ["users", "api"].map((s) => path.join(ROOT, "services", `${s}.service.ts`)).join(","),
 	};
-	const child = spawn(process.execPath, ["--import", "tsx", RUNNER, "--config", path.join(ROOT, "moleculer.config.ts")], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+	const child = spawn(process.execPath, ["--import", "tsx", RUNNER, "--config", path.join(ROOT, "moleculer.config.ts")], {
+		cwd: ROOT,
+		env,
+		stdio: ["ignore", "pipe", "pipe"],
+	});
 	children.add(child);
 	let out = "";
 	child.stdout!.on("data", (c) => (out += c));

@@ -35,7 +35,15 @@ describe("donation pipeline (embedded)", () => {
 		const before = overlay.alerts.length;
 		expect((await pay(h.url, res.body.payment.id)).status).toBe(202);
 		const alert = await overlay.next(before + 1);
-		expect(alert).toMatchObject({ donationId: res.body.donation.id, type: "donation", donorName: "Budi", amount: 5_000_00, currency: "IDR", formattedAmount: "Rp 5.000", message: "semangat bang" });
+		expect(alert).toMatchObject({
+			donationId: res.body.donation.id,
+			type: "donation",
+			donorName: "Budi",
+			amount: 5_000_00,
+			currency: "IDR",
+			formattedAmount: "Rp 5.000",
+			message: "semangat bang",
+		});
 		expect(typeof alert.id).toBe("string");
 		expect(await overlay.done(alert.id)).toMatchObject({ ok: true });
 		await waitStatus(h.url, streamer.token, res.body.donation.id, "paid");
@@ -170,7 +178,10 @@ describe("donation pipeline (embedded)", () => {
 		await waitStatus(h.url, streamer.token, res.body.donation.id, "refunded");
 		await waitFor(async () => (await balance()) === paidBalance - 7_000_00, 5000, "balance debit");
 		const ledger = await api("GET", "/api/me/ledger?limit=100", undefined, { token: streamer.token });
-		const entries = ledger.body.items.filter((e: any) => e.donationId === res.body.donation.id).map((e: any) => e.amount).sort();
+		const entries = ledger.body.items
+			.filter((e: any) => e.donationId === res.body.donation.id)
+			.map((e: any) => e.amount)
+			.sort();
 		expect(entries).toEqual([-7_000_00, 7_000_00]);
 	});
 
@@ -192,10 +203,14 @@ describe("donation pipeline (embedded)", () => {
 		const before = overlay.alerts.length;
 		await pay(h.url, res.body.payment.id);
 		await overlay.done((await overlay.next(before + 1)).id);
-		const stats = (await waitFor(async () => {
-			const s = await api("GET", `/api/users/${streamer.username}/stats?period=7d`);
-			return s.body.goal?.current === 10_000_00 ? s : null;
-		}, 5000, "goal progress"))!;
+		const stats = (await waitFor(
+			async () => {
+				const s = await api("GET", `/api/users/${streamer.username}/stats?period=7d`);
+				return s.body.goal?.current === 10_000_00 ? s : null;
+			},
+			5000,
+			"goal progress",
+		))!;
 		expect(stats.body.goal).toMatchObject({ title: "New mic", target: 100_000_00, current: 10_000_00, currency: "IDR" });
 		expect(stats.body.topDonors[0]).toMatchObject({ name: "Goal Giver", amount: 10_000_00, currency: "IDR", count: 1 });
 		expect(stats.body.recent[0]).toMatchObject({ donorName: "Goal Giver", amount: 10_000_00 });

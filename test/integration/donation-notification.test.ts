@@ -8,7 +8,10 @@ import { donate, pay, sandboxWebhook, setupStreamer } from "../support/flow";
 let h: Harness;
 let api: ReturnType<typeof client>;
 beforeAll(async () => {
-	h = await startHarness({ services: ["users", "payments", "donations", "alerts", "notifications", "mailer", "integrations"], env: { SCRYPT_COST: "1024", WEBHOOK_BLOCK_PRIVATE: "false" } });
+	h = await startHarness({
+		services: ["users", "payments", "donations", "alerts", "notifications", "mailer", "integrations"],
+		env: { SCRYPT_COST: "1024", WEBHOOK_BLOCK_PRIVATE: "false" },
+	});
 	api = client(h.url);
 });
 afterAll(() => h?.stop());
@@ -54,7 +57,10 @@ describe("donor names with blocked terms", () => {
 		await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
 		try {
 			const streamer = await setupStreamer(h.url, { moderation: { blockedTerms: ["scam"], blockedTermAction: "mask" } });
-			expect((await api("PUT", "/api/me/webhook", { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook` }, { token: streamer.token })).status).toBe(200);
+			expect(
+				(await api("PUT", "/api/me/webhook", { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook` }, { token: streamer.token }))
+					.status,
+			).toBe(200);
 			const socket = await connectSocket(h.url, "/", { token: streamer.token });
 			try {
 				const live = nextEvent(socket, "notification", 8000);

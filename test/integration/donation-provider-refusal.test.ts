@@ -41,7 +41,14 @@ describe("a payment the provider refuses", () => {
 	it("503 when the provider is down: nothing stored, and the same request works once it is back", async () => {
 		const s = await setupStreamer(h.url, { donations: { enabled: true, minAmount: 100, currency: "USD" } });
 		let failing = true;
-		stripe.route("POST /v1/checkout/sessions", () => (failing ? { status: 500, body: { error: { message: "internal" } } } : { status: 200, body: { id: `cs_${Date.now()}`, url: "https://checkout.stripe.test/c/pay/x", expires_at: Math.floor(Date.now() / 1000) + 3600 } }));
+		stripe.route("POST /v1/checkout/sessions", () =>
+			failing
+				? { status: 500, body: { error: { message: "internal" } } }
+				: {
+						status: 200,
+						body: { id: `cs_${Date.now()}`, url: "https://checkout.stripe.test/c/pay/x", expires_at: Math.floor(Date.now() / 1000) + 3600 },
+					},
+		);
 		const body = { to: s.username, amount: 500, currency: "USD", provider: "stripe", donorName: "Budi" };
 		const down = await api("POST", "/api/donations", body, { headers: { "Idempotency-Key": `k-${s.username}` } });
 		expect(down.status).toBe(503);

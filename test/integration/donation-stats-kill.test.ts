@@ -27,7 +27,9 @@ async function all<T>(base: string, token: string, route: string): Promise<T[]> 
 	let cursor: string | null = null;
 	do {
 		const sep = route.includes("?") ? "&" : "?";
-		const res: { status: number; body: any } = await client(base)("GET", `${route}${sep}limit=100${cursor ? `&cursor=${cursor}` : ""}`, undefined, { token });
+		const res: { status: number; body: any } = await client(base)("GET", `${route}${sep}limit=100${cursor ? `&cursor=${cursor}` : ""}`, undefined, {
+			token,
+		});
 		if (res.status !== 200) throw new Error(`${route}: ${res.status} ${JSON.stringify(res.body)}`);
 		out.push(...res.body.items);
 		cursor = res.body.nextCursor;
@@ -50,7 +52,11 @@ describe("stats after SIGKILLs during paid effects", () => {
 			const base = node.base;
 			const created = [];
 			for (let i = 0; i < PER_ROUND; i++) {
-				const res = await donate(base, streamer.username, { amount: 1_000_00 * (1 + ((round + i) % 4)), donorName: ["Budi", "Sari", "Ayu"][i % 3], message: `r${round} #${i}` });
+				const res = await donate(base, streamer.username, {
+					amount: 1_000_00 * (1 + ((round + i) % 4)),
+					donorName: ["Budi", "Sari", "Ayu"][i % 3],
+					message: `r${round} #${i}`,
+				});
 				expect(res.status, JSON.stringify(res.body)).toBe(201);
 				created.push(res.body);
 			}
@@ -74,7 +80,10 @@ describe("stats after SIGKILLs during paid effects", () => {
 			const total = stats.totals.find((t: { currency: string }) => t.currency === "IDR") ?? { count: 0, amount: 0 };
 			const paidSum = paid.reduce((n, d) => n + d.amount, 0);
 			const credits = ledger.filter((e) => e.kind === "credit");
-			const donors = stats.topDonors.reduce((n: { count: number; amount: number }, d: { count: number; amount: number }) => ({ count: n.count + d.count, amount: n.amount + d.amount }), { count: 0, amount: 0 });
+			const donors = stats.topDonors.reduce(
+				(n: { count: number; amount: number }, d: { count: number; amount: number }) => ({ count: n.count + d.count, amount: n.amount + d.amount }),
+				{ count: 0, amount: 0 },
+			);
 			const view = {
 				paid: paid.length,
 				ledger: credits.length,
@@ -85,7 +94,16 @@ describe("stats after SIGKILLs during paid effects", () => {
 				donorsAmount: donors.amount,
 				goal: stats.goal?.current,
 			};
-			const want = { paid: paid.length, ledger: paid.length, ledgerGross: paidSum, stats: paid.length, statsAmount: paidSum, donors: paid.length, donorsAmount: paidSum, goal: paidSum };
+			const want = {
+				paid: paid.length,
+				ledger: paid.length,
+				ledgerGross: paidSum,
+				stats: paid.length,
+				statsAmount: paidSum,
+				donors: paid.length,
+				donorsAmount: paidSum,
+				goal: paidSum,
+			};
 			last = view;
 			return JSON.stringify(view) === JSON.stringify(want);
 		};

@@ -17,20 +17,23 @@ const BODY_TIMEOUT_MS = 1500;
 /** A POST with exactly these bytes and headers (fetch would refuse to send a mislabelled body). */
 function post(port: number, path: string, body: Buffer, headers: Record<string, string>): Promise<{ status: number; json: any }> {
 	return new Promise((resolve, reject) => {
-		const req = http.request({ host: "127.0.0.1", port, path, method: "POST", headers: { "Content-Type": "application/json", "Content-Length": body.length, ...headers } }, (res) => {
-			let text = "";
-			res.setEncoding("utf8");
-			res.on("data", (c) => (text += c));
-			res.on("end", () => {
-				let json: any = null;
-				try {
-					json = JSON.parse(text);
-				} catch {
-					/* not JSON */
-				}
-				resolve({ status: res.statusCode ?? 0, json });
-			});
-		});
+		const req = http.request(
+			{ host: "127.0.0.1", port, path, method: "POST", headers: { "Content-Type": "application/json", "Content-Length": body.length, ...headers } },
+			(res) => {
+				let text = "";
+				res.setEncoding("utf8");
+				res.on("data", (c) => (text += c));
+				res.on("end", () => {
+					let json: any = null;
+					try {
+						json = JSON.parse(text);
+					} catch {
+						/* not JSON */
+					}
+					resolve({ status: res.statusCode ?? 0, json });
+				});
+			},
+		);
 		req.once("error", reject);
 		req.end(body);
 	});

@@ -79,20 +79,53 @@ describe("input hygiene", () => {
 	});
 
 	it("system names are reserved usernames", async () => {
-		for (const username of ["__proto__", "constructor", "null", "undefined", "api", "admin", "Admin", "root", "system", "support", "mediashar", "overlay", "dashboard", "explore", "health", "metrics", "pay", "chat", "auth", "__x"]) {
-			const res = await api("POST", "/api/auth/register", { username, email: `${username.replace(/_/g, "u")}-r@example.test`, password: "correct horse battery" });
+		for (const username of [
+			"__proto__",
+			"constructor",
+			"null",
+			"undefined",
+			"api",
+			"admin",
+			"Admin",
+			"root",
+			"system",
+			"support",
+			"mediashar",
+			"overlay",
+			"dashboard",
+			"explore",
+			"health",
+			"metrics",
+			"pay",
+			"chat",
+			"auth",
+			"__x",
+		]) {
+			const res = await api("POST", "/api/auth/register", {
+				username,
+				email: `${username.replace(/_/g, "u")}-r@example.test`,
+				password: "correct horse battery",
+			});
 			expect(res.status, username).toBe(422);
 			expect(res.body.type, username).toBe("USERNAME_RESERVED");
 		}
-		expect((await api("POST", "/api/auth/register", { username: "adminfan", email: "adminfan@example.test", password: "correct horse battery" })).status).toBe(201);
+		expect(
+			(await api("POST", "/api/auth/register", { username: "adminfan", email: "adminfan@example.test", password: "correct horse battery" })).status,
+		).toBe(201);
 	});
 
 	it("a password needs 8 characters that are not spaces", async () => {
 		for (const password of ["        ", "\t\t\t\t\t\t\t\t\t", "a b c d e f g ", "\u3000".repeat(10)]) {
-			const res = await api("POST", "/api/auth/register", { username: `pw${Math.random().toString(36).slice(2, 8)}`, email: `pw${Math.random().toString(36).slice(2, 8)}@example.test`, password });
+			const res = await api("POST", "/api/auth/register", {
+				username: `pw${Math.random().toString(36).slice(2, 8)}`,
+				email: `pw${Math.random().toString(36).slice(2, 8)}@example.test`,
+				password,
+			});
 			expect(res.status, JSON.stringify(password)).toBe(422);
 			expect(res.body).toMatchObject({ type: "PASSWORD_TOO_WEAK", data: [{ field: "password" }] });
 		}
-		expect((await api("POST", "/api/auth/register", { username: "pwspaces", email: "pwspaces@example.test", password: "a b c d e f g h" })).status).toBe(201);
+		expect((await api("POST", "/api/auth/register", { username: "pwspaces", email: "pwspaces@example.test", password: "a b c d e f g h" })).status).toBe(
+			201,
+		);
 	});
 });

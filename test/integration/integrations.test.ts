@@ -59,7 +59,18 @@ afterAll(async () => {
 });
 
 function paid(user: { id: string; username: string }, id: string) {
-	return { id, recipientId: user.id, recipientUsername: user.username, donorId: "secret-donor-id", donorName: "Budi", amount: 500, currency: "USD", formattedAmount: "$5.00", message: "gg", status: "paid" };
+	return {
+		id,
+		recipientId: user.id,
+		recipientUsername: user.username,
+		donorId: "secret-donor-id",
+		donorName: "Budi",
+		amount: 500,
+		currency: "USD",
+		formattedAmount: "$5.00",
+		message: "gg",
+		status: "paid",
+	};
 }
 
 describe("outgoing webhooks", () => {
@@ -101,10 +112,14 @@ describe("outgoing webhooks", () => {
 		expect(reversal.id).not.toBe(event.id);
 
 		// The owner sees the delivery log.
-		const log = await waitFor(async () => {
-			const r = await api("GET", "/api/me/webhook/deliveries", undefined, { token: streamer.token });
-			return r.body.items.length === 2 && r.body.items.every((d: any) => d.status === "delivered") ? r.body.items : null;
-		}, 5000, "delivery log");
+		const log = await waitFor(
+			async () => {
+				const r = await api("GET", "/api/me/webhook/deliveries", undefined, { token: streamer.token });
+				return r.body.items.length === 2 && r.body.items.every((d: any) => d.status === "delivered") ? r.body.items : null;
+			},
+			5000,
+			"delivery log",
+		);
 		const paidRow = log.find((d: any) => d.type === "donation.paid");
 		expect(paidRow).toMatchObject({ eventId: event.id, attempts: 2, lastStatusCode: 200 });
 		expect(paidRow.log.map((a: any) => a.statusCode)).toEqual([500, 200]);

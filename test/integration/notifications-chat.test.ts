@@ -40,7 +40,11 @@ describe("chat → notifications", () => {
 		expect((await api("POST", `/api/conversations/${convo.body.id}/messages`, { text: "collab?" }, { token: viewer.token })).status).toBeLessThan(300);
 		expect(await dmPush).toMatchObject({ type: "dm", body: "collab?", data: { conversationId: convo.body.id } });
 
-		const inbox = await waitFor(async () => (await api("GET", "/api/notifications", undefined, { token: streamer.token })).body.items, 5000, "streamer inbox");
+		const inbox = await waitFor(
+			async () => (await api("GET", "/api/notifications", undefined, { token: streamer.token })).body.items,
+			5000,
+			"streamer inbox",
+		);
 		expect(inbox.map((n: any) => n.type)).toEqual(["dm"]);
 		// The viewer was neither mentioned nor messaged: their inbox stays empty.
 		expect((await api("GET", "/api/notifications", undefined, { token: viewer.token })).body.items).toEqual([]);

@@ -36,15 +36,29 @@ describe("notifications across gateway nodes", () => {
 		const gotB = nextEvent(onB, "notification");
 		// Published on B, consumed by the notifications service on A, pushed back through both gateways.
 		await (b.broker as unknown as { sendToChannel(c: string, p: unknown): Promise<void> }).sendToChannel("donations.paid", {
-			donation: { id: `don_cl_${Date.now()}`, recipientId: streamer.id, recipientUsername: streamer.username, donorName: "Rina", amount: 500, currency: "USD", formattedAmount: "$5.00", message: "hi", status: "paid" },
+			donation: {
+				id: `don_cl_${Date.now()}`,
+				recipientId: streamer.id,
+				recipientUsername: streamer.username,
+				donorName: "Rina",
+				amount: 500,
+				currency: "USD",
+				formattedAmount: "$5.00",
+				message: "hi",
+				status: "paid",
+			},
 		});
 		const [pa, pb] = await Promise.all([gotA, gotB]);
 		expect(pa).toMatchObject({ type: "donation.received", title: "Rina donated $5.00" });
 		expect(pb).toEqual(pa);
-		const viaB = await waitFor(async () => {
-			const r = await client(b.url)("GET", "/api/notifications", undefined, { token: streamer.token });
-			return r.status === 200 && r.body.items.length === 1 ? r.body.items : null;
-		}, 5000, "inbox through gateway B");
+		const viaB = await waitFor(
+			async () => {
+				const r = await client(b.url)("GET", "/api/notifications", undefined, { token: streamer.token });
+				return r.status === 200 && r.body.items.length === 1 ? r.body.items : null;
+			},
+			5000,
+			"inbox through gateway B",
+		);
 		expect(viaB[0].id).toBe(pa.id);
 	});
 });

@@ -128,10 +128,14 @@ describe("notification inbox", () => {
 		const streamer = await registerUser(h.url, "rstreamer");
 		const snoop = await registerUser(h.url, "snoop");
 		for (let i = 0; i < 3; i++) await send("donations.paid", { donation: donation(streamer) });
-		const all = await waitFor(async () => {
-			const r = await api("GET", "/api/notifications", undefined, { token: streamer.token });
-			return r.body.items.length === 3 ? r.body.items : null;
-		}, 5000, "three notifications");
+		const all = await waitFor(
+			async () => {
+				const r = await api("GET", "/api/notifications", undefined, { token: streamer.token });
+				return r.body.items.length === 3 ? r.body.items : null;
+			},
+			5000,
+			"three notifications",
+		);
 		const one = all[1].id;
 
 		expect((await api("POST", `/api/notifications/${one}/read`, undefined, { token: snoop.token })).status).toBe(404);
@@ -168,11 +172,15 @@ describe("notification inbox", () => {
 		await api("DELETE", `/api/likes/post/${post.id}`, undefined, { token: fans[0].token });
 		await api("PUT", `/api/likes/post/${post.id}`, undefined, { token: fans[0].token });
 
-		const likes = await waitFor(async () => {
-			const r = await api("GET", "/api/notifications", undefined, { token: author.token });
-			const l = r.body.items.filter((n: any) => n.type === "like");
-			return l.length === 1 && l[0].data.count === 5 ? l : null;
-		}, 5000, "grouped like notification");
+		const likes = await waitFor(
+			async () => {
+				const r = await api("GET", "/api/notifications", undefined, { token: author.token });
+				const l = r.body.items.filter((n: any) => n.type === "like");
+				return l.length === 1 && l[0].data.count === 5 ? l : null;
+			},
+			5000,
+			"grouped like notification",
+		);
 		expect(likes[0].title).toBe(`${fans[4].username} and 4 others liked your post`);
 		expect(likes[0].data).toMatchObject({ targetType: "post", targetId: post.id, count: 5 });
 		expect(likes[0].data.users[0]).toBe(fans[4].username);
@@ -190,11 +198,27 @@ describe("notification inbox", () => {
 		const post = (await api("POST", "/api/posts", { title: "t", body: "b" }, { token: streamer.token })).body;
 		const top = (await api("POST", "/api/comments", { type: "post", id: post.id, text: "nice stream" }, { token: fan.token })).body;
 		await api("POST", "/api/comments", { type: "post", id: post.id, text: "agreed", parentId: top.id }, { token: other.token });
-		await send("chat.mentioned", { messageId: `m_${Date.now()}`, channel: streamer.username, from: { id: other.id, username: other.username }, userIds: [fan.id, other.id], text: `hi @${fan.username}` });
-		await send("chat.dm", { conversationId: "c1", messageId: `dm_${Date.now()}`, from: { id: other.id, username: other.username }, to: streamer.id, text: "collab?" });
+		await send("chat.mentioned", {
+			messageId: `m_${Date.now()}`,
+			channel: streamer.username,
+			from: { id: other.id, username: other.username },
+			userIds: [fan.id, other.id],
+			text: `hi @${fan.username}`,
+		});
+		await send("chat.dm", {
+			conversationId: "c1",
+			messageId: `dm_${Date.now()}`,
+			from: { id: other.id, username: other.username },
+			to: streamer.id,
+			text: "collab?",
+		});
 
 		const types = async (token: string) => (await api("GET", "/api/notifications", undefined, { token })).body.items.map((n: any) => n.type).sort();
-		await waitFor(async () => JSON.stringify(await types(streamer.token)) === JSON.stringify(["comment", "comment", "dm", "follow"]), 5000, "streamer notifications");
+		await waitFor(
+			async () => JSON.stringify(await types(streamer.token)) === JSON.stringify(["comment", "comment", "dm", "follow"]),
+			5000,
+			"streamer notifications",
+		);
 		await waitFor(async () => JSON.stringify(await types(fan.token)) === JSON.stringify(["comment", "mention"]), 5000, "fan notifications");
 		expect(await types(other.token)).toEqual([]);
 		const fanItems = (await api("GET", "/api/notifications", undefined, { token: fan.token })).body.items;
@@ -216,7 +240,11 @@ describe("email", () => {
 		const mail = await waitFor(() => inbox.find((m) => m.to.includes(optedIn.user.email)), 5000, "email at the sink");
 		expect(mail?.raw).toContain("Subject: [MediaShar] Sari donated Rp 10.000");
 		// The opted-out user's notification exists, and no email was queued or sent for it.
-		await waitFor(async () => (await api("GET", "/api/notifications", undefined, { token: optedOut.token })).body.items.length === 1, 5000, "opted-out notification");
+		await waitFor(
+			async () => (await api("GET", "/api/notifications", undefined, { token: optedOut.token })).body.items.length === 1,
+			5000,
+			"opted-out notification",
+		);
 		await waitFor(async () => (await h.broker.call<any, any>("mailer.list", { to: optedIn.user.email })).items[0]?.status === "sent", 5000, "sent status");
 		expect((await h.broker.call<any, any>("mailer.list", { to: optedOut.user.email })).items).toEqual([]);
 		expect(inbox.some((m) => m.to.includes(optedOut.user.email))).toBe(false);
@@ -227,10 +255,14 @@ describe("email", () => {
 		await api("PATCH", "/api/users/me", { settings: { email: { follow: true } } }, { token: flaky.token });
 		const fan = await registerUser(h.url, "flakyfan");
 		expect((await api("PUT", `/api/users/${flaky.username}/follow`, undefined, { token: fan.token })).status).toBe(204);
-		const row = await waitFor(async () => {
-			const r = (await h.broker.call<any, any>("mailer.list", { to: flaky.user.email })).items[0];
-			return r?.status === "sent" ? r : null;
-		}, 5000, "email sent after a retry");
+		const row = await waitFor(
+			async () => {
+				const r = (await h.broker.call<any, any>("mailer.list", { to: flaky.user.email })).items[0];
+				return r?.status === "sent" ? r : null;
+			},
+			5000,
+			"email sent after a retry",
+		);
 		expect(row.attempts).toBe(2);
 		expect(refusedOnce.has(flaky.user.email)).toBe(true);
 		expect(inbox.filter((m) => m.to.includes(flaky.user.email))).toHaveLength(1);

@@ -13,7 +13,12 @@ let b: Harness | undefined;
 let api: ReturnType<typeof client>;
 
 beforeAll(async () => {
-	a = await startHarness({ services: ["users", "payments", "donations", "alerts"], env: ENV, nodeID: `opsa-${process.pid}`, brokerOptions: { transporter: "Fake" } });
+	a = await startHarness({
+		services: ["users", "payments", "donations", "alerts"],
+		env: ENV,
+		nodeID: `opsa-${process.pid}`,
+		brokerOptions: { transporter: "Fake" },
+	});
 	api = client(a.url);
 });
 afterAll(async () => {
@@ -32,7 +37,10 @@ describe("operator actions", () => {
 		const gone = Promise.all([new Promise((r) => overlay.socket.once("disconnect", r)), new Promise((r) => socket.once("disconnect", r))]);
 		expect(await profileOf(streamer.token)).toBe(200);
 
-		expect(await a.broker.call("users.setBanned", { username: streamer.username, banned: true, reason: "fraud" })).toEqual({ username: streamer.username, banned: true });
+		expect(await a.broker.call("users.setBanned", { username: streamer.username, banned: true, reason: "fraud" })).toEqual({
+			username: streamer.username,
+			banned: true,
+		});
 		await gone;
 		// The access token is still unexpired, but no longer accepted: REST, sockets, overlays.
 		const refused = await api("GET", "/api/auth/me", undefined, { token: streamer.token });
@@ -45,13 +53,25 @@ describe("operator actions", () => {
 		expect((await api("GET", `/api/users/${streamer.username}`)).body.donations.enabled).toBe(false);
 		// A gateway node that starts after the ban learns it from the users service.
 		b = await startHarness({ services: [], nodeID: `opsb-${process.pid}`, brokerOptions: { transporter: "Fake" } });
-		await waitFor(async () => (await client(b!.url)("GET", "/api/auth/me", undefined, { token: streamer.token })).body.type === "TOKEN_REVOKED", 5000, "gateway B refusing the token");
+		await waitFor(
+			async () => (await client(b!.url)("GET", "/api/auth/me", undefined, { token: streamer.token })).body.type === "TOKEN_REVOKED",
+			5000,
+			"gateway B refusing the token",
+		);
 
 		// (node A hears of gateway B once B's services are announced)
-		await waitFor(() => a.broker.registry.events.getAllEndpoints("users.banned").some((ep: any) => ep.id === b!.broker.nodeID), 5000, "gateway B known to node A");
+		await waitFor(
+			() => a.broker.registry.events.getAllEndpoints("users.banned").some((ep: any) => ep.id === b!.broker.nodeID),
+			5000,
+			"gateway B known to node A",
+		);
 		expect(await a.broker.call("users.setBanned", { username: streamer.username, banned: false })).toEqual({ username: streamer.username, banned: false });
 		await waitFor(async () => (await profileOf(streamer.token)) === 200, 3000, "token accepted again");
-		await waitFor(async () => (await client(b!.url)("GET", "/api/auth/me", undefined, { token: streamer.token })).status === 200, 3000, "gateway B accepting it again");
+		await waitFor(
+			async () => (await client(b!.url)("GET", "/api/auth/me", undefined, { token: streamer.token })).status === 200,
+			3000,
+			"gateway B accepting it again",
+		);
 		expect((await api("POST", "/api/auth/login", { login: streamer.username, password: "correct horse battery" })).status).toBe(200);
 	});
 
@@ -82,10 +102,14 @@ describe("operator actions", () => {
 		await pay(a.url, first.body.payment.id);
 		await pay(a.url, second.body.payment.id);
 		const shown = await overlay.next(1);
-		const state = await waitFor(async () => {
-			const s = await a.broker.call<any, any>("alerts.queueState", { userId: streamer.id });
-			return s.depth === 1 ? s : null;
-		}, 5000, "one queued");
+		const state = await waitFor(
+			async () => {
+				const s = await a.broker.call<any, any>("alerts.queueState", { userId: streamer.id });
+				return s.depth === 1 ? s : null;
+			},
+			5000,
+			"one queued",
+		);
 		expect(state.current).toMatchObject({ id: shown.id, status: "showing" });
 		expect(state.queued[0].donorName).toBe(shown.donorName === "First" ? "Second" : "First");
 		await overlay.done(shown.id);

@@ -17,7 +17,12 @@ describe.skipIf(!hasNatsServer)("/health/ready with dependencies going down", ()
 
 	beforeAll(async () => {
 		nats = await startNatsServer();
-		h = await startHarness({ services: ["users", "ops"], env: { SCRYPT_COST: "1024" }, nodeID: `ready-${process.pid}`, brokerOptions: { transporter: nats.url, namespace: `ready${process.pid}` } });
+		h = await startHarness({
+			services: ["users", "ops"],
+			env: { SCRYPT_COST: "1024" },
+			nodeID: `ready-${process.pid}`,
+			brokerOptions: { transporter: nats.url, namespace: `ready${process.pid}` },
+		});
 		api = client(h.url);
 	});
 	afterAll(async () => {
@@ -28,10 +33,14 @@ describe.skipIf(!hasNatsServer)("/health/ready with dependencies going down", ()
 	it("answers 503 while the transporter is disconnected and 200 once it is back", async () => {
 		expect((await ready()).status).toBe(200);
 		nats.kill();
-		const down = await waitFor(async () => {
-			const r = await ready();
-			return r.status === 503 ? r : null;
-		}, 10_000, "not ready without NATS");
+		const down = await waitFor(
+			async () => {
+				const r = await ready();
+				return r.status === 503 ? r : null;
+			},
+			10_000,
+			"not ready without NATS",
+		);
 		expect(down!.checks.transporter).toMatchObject({ ok: false, detail: expect.stringMatching(/not connected|timed out/) });
 		expect(down!.checks.database.ok).toBe(true);
 		await nats.start();

@@ -73,7 +73,11 @@ describe("operations endpoints (all services)", () => {
 
 		const socket = await connectSocket(h.url, "/");
 		try {
-			const reg = await api("POST", "/api/auth/register", { username: `ops_${Date.now() % 1e6}`, email: `ops${Date.now()}@example.test`, password: "correct horse battery" });
+			const reg = await api("POST", "/api/auth/register", {
+				username: `ops_${Date.now() % 1e6}`,
+				email: `ops${Date.now()}@example.test`,
+				password: "correct horse battery",
+			});
 			expect(reg.status).toBe(201);
 			const after = await scrape(h.url);
 			expect(sample(after, "mediashar_sockets_connected", { namespace: "/" })).toBe(1);
@@ -99,9 +103,12 @@ describe("operations endpoints (all services)", () => {
 				async () => {
 					const after = await scrape(h.url);
 					return (
-						sample(after, "mediashar_alerts_delivered_total", { kind: "donation" }) === sample(before, "mediashar_alerts_delivered_total", { kind: "donation" }) + 1 &&
-						sample(after, "mediashar_payments_webhooks_total", { provider: "sandbox", outcome: "accepted" }) >= sample(before, "mediashar_payments_webhooks_total", { provider: "sandbox", outcome: "accepted" }) + 1 &&
-						sample(after, "mediashar_alerts_payment_to_alert_seconds_count") === sample(before, "mediashar_alerts_payment_to_alert_seconds_count") + 1
+						sample(after, "mediashar_alerts_delivered_total", { kind: "donation" }) ===
+							sample(before, "mediashar_alerts_delivered_total", { kind: "donation" }) + 1 &&
+						sample(after, "mediashar_payments_webhooks_total", { provider: "sandbox", outcome: "accepted" }) >=
+							sample(before, "mediashar_payments_webhooks_total", { provider: "sandbox", outcome: "accepted" }) + 1 &&
+						sample(after, "mediashar_alerts_payment_to_alert_seconds_count") ===
+							sample(before, "mediashar_alerts_payment_to_alert_seconds_count") + 1
 					);
 				},
 				5000,
@@ -140,7 +147,9 @@ describe("operations endpoints (all services)", () => {
 		const conv = await api("POST", "/api/conversations", { with: streamer.username }, { token: fan.token });
 		expect((await api("POST", `/api/conversations/${conv.body.id}/messages`, { text: "psst" }, { token: fan.token })).status).toBeLessThan(300);
 		const after = await scrape(h.url);
-		expect(sample(after, "mediashar_chat_messages_total", { kind: "channel" })).toBe(sample(before, "mediashar_chat_messages_total", { kind: "channel" }) + 1);
+		expect(sample(after, "mediashar_chat_messages_total", { kind: "channel" })).toBe(
+			sample(before, "mediashar_chat_messages_total", { kind: "channel" }) + 1,
+		);
 		expect(sample(after, "mediashar_chat_messages_total", { kind: "dm" })).toBe(sample(before, "mediashar_chat_messages_total", { kind: "dm" }) + 1);
 	});
 
@@ -176,7 +185,11 @@ describe("operations endpoints (all services)", () => {
 		// The webhook route's {provider} is documented as one path per provider.
 		const expand = (p: string) => (p.includes(":provider") ? PROVIDER_NAMES.map((v) => p.replace(":provider", v)) : [p]);
 		const missingRoutes = aliases
-			.flatMap((a) => (a.method === "*" ? ["GET", "POST", "PUT", "PATCH", "DELETE"] : [a.method]).flatMap((m: string) => expand(a.fullPath).map((p) => `${m} ${asTemplate(p)}`)))
+			.flatMap((a) =>
+				(a.method === "*" ? ["GET", "POST", "PUT", "PATCH", "DELETE"] : [a.method]).flatMap((m: string) =>
+					expand(a.fullPath).map((p) => `${m} ${asTemplate(p)}`),
+				),
+			)
 			.filter((k) => !documented.has(k));
 		expect(missingRoutes).toEqual([]);
 
@@ -184,7 +197,8 @@ describe("operations endpoints (all services)", () => {
 		const actions = (h.broker.registry.getServiceList({ withActions: true }) as any[]).flatMap((s) => Object.values<any>(s.actions ?? {}));
 		const withRest = actions.filter((a) => a.rest && (a.visibility == null || a.visibility === "published"));
 		const opActions = new Set<string>();
-		for (const ops of Object.values<any>(doc.paths)) for (const op of Object.values<any>(ops)) opActions.add(op.operationId.replace(/_(get|post|put|patch|delete)_\d+$/, ""));
+		for (const ops of Object.values<any>(doc.paths))
+			for (const op of Object.values<any>(ops)) opActions.add(op.operationId.replace(/_(get|post|put|patch|delete)_\d+$/, ""));
 		expect(withRest.map((a) => a.name).filter((n) => !opActions.has(n))).toEqual([]);
 		// The webhook route and bearer security.
 		for (const provider of PROVIDER_NAMES) expect(doc.paths[`/api/payments/webhooks/${provider}`].post.security).toEqual([]);
@@ -310,6 +324,11 @@ describe("/metrics and /health/services across two nodes", () => {
 		const res = await client(a.url)("GET", "/health/services");
 		const dl = res.body.services.find((s: any) => s.name === "deadletters");
 		expect(dl.nodes).toEqual([{ nodeID: b.broker.nodeID, available: true }]);
-		expect(res.body.services.find((s: any) => s.name === "api").nodes.map((n: any) => n.nodeID).sort()).toEqual([a.broker.nodeID, b.broker.nodeID].sort());
+		expect(
+			res.body.services
+				.find((s: any) => s.name === "api")
+				.nodes.map((n: any) => n.nodeID)
+				.sort(),
+		).toEqual([a.broker.nodeID, b.broker.nodeID].sort());
 	});
 });

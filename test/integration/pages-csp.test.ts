@@ -21,18 +21,34 @@ async function policy(path: string) {
 	expect(res.headers.get("content-type"), path).toContain("text/html");
 	const header = res.headers.get("content-security-policy");
 	expect(header, path).toBeTruthy();
-	return Object.fromEntries(header!.split(";").map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v]));
+	return Object.fromEntries(
+		header!
+			.split(";")
+			.map((d) => d.trim().split(/\s+/))
+			.map(([k, ...v]) => [k, v]),
+	);
 }
 
 describe("page security policy", () => {
 	it("loads nothing from another origin on any page", async () => {
-		for (const path of ["/u/somebody", "/dashboard", "/chat/somebody", "/pay/sandbox/abc", "/overlay/alerts?token=x", "/overlay/goal?token=x", "/overlay/leaderboard?token=x"]) {
+		for (const path of [
+			"/u/somebody",
+			"/dashboard",
+			"/chat/somebody",
+			"/pay/sandbox/abc",
+			"/overlay/alerts?token=x",
+			"/overlay/goal?token=x",
+			"/overlay/leaderboard?token=x",
+		]) {
 			const p = await policy(path);
 			expect(p["default-src"], path).toEqual(["'self'"]);
 			expect(p["script-src"], path).toEqual(["'self'"]);
 			expect(p["style-src"], path).toEqual(["'self'"]);
 			expect(p["img-src"], path).toEqual(["'self'", "data:"]);
-			expect(p["connect-src"].filter((s: string) => !s.startsWith("ws://127.0.0.1") && !s.startsWith("wss://127.0.0.1")), path).toEqual(["'self'"]);
+			expect(
+				p["connect-src"].filter((s: string) => !s.startsWith("ws://127.0.0.1") && !s.startsWith("wss://127.0.0.1")),
+				path,
+			).toEqual(["'self'"]);
 			expect(p["object-src"], path).toEqual(["'none'"]);
 		}
 	});

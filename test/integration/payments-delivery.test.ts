@@ -17,7 +17,12 @@ describe("sandbox delivery when the gateway address is unreachable from the paym
 	beforeAll(async () => {
 		h2 = await startHarness({
 			services: ["payments"],
-			extra: [{ name: "donations", channels: { "payments.statusChanged": { group: "donations", handler: (m: any) => void seen.push(m) } } } as Partial<ServiceSchema>],
+			extra: [
+				{
+					name: "donations",
+					channels: { "payments.statusChanged": { group: "donations", handler: (m: any) => void seen.push(m) } },
+				} as Partial<ServiceSchema>,
+			],
 			env: { SANDBOX_WEBHOOK_SECRET: SECRET, SANDBOX_WEBHOOK_URL: "http://127.0.0.1:1/api/payments/webhooks/sandbox" },
 		});
 	});

@@ -3,7 +3,17 @@ import type { ServiceSchema } from "moleculer";
 import { sign } from "../../lib/signature";
 import { newId } from "../../lib/ids";
 import { client, startHarness, waitFor, type Harness } from "../support/harness";
-import { approvePayPalOrder, midtransNotification, startFakeMidtrans, startFakePayPal, startFakeStripe, type FakeMidtrans, type FakePayPal, type FakeStripe, providerEnv } from "../support/fake-providers";
+import {
+	approvePayPalOrder,
+	midtransNotification,
+	startFakeMidtrans,
+	startFakePayPal,
+	startFakeStripe,
+	type FakeMidtrans,
+	type FakePayPal,
+	type FakeStripe,
+	providerEnv,
+} from "../support/fake-providers";
 
 /**
  * Stripe, Midtrans and PayPal over the real gateway, with their APIs replaced by local fake
@@ -65,7 +75,15 @@ describe("stripe", () => {
 	it("settles on a correctly signed checkout.session.completed; a forged one changes nothing", async () => {
 		const p = await create("stripe", { amount: 500, currency: "USD" });
 		const session = [...stripe.sessions.values()].find((s) => s.form.get("client_reference_id") === p.id)!;
-		const body = stripeEvent(`evt_${p.id}`, "checkout.session.completed", { id: session.id, client_reference_id: p.id, metadata: { payment_id: p.id }, payment_status: "paid", payment_intent: `pi_${p.id}`, amount_total: 500, currency: "usd" });
+		const body = stripeEvent(`evt_${p.id}`, "checkout.session.completed", {
+			id: session.id,
+			client_reference_id: p.id,
+			metadata: { payment_id: p.id },
+			payment_status: "paid",
+			payment_intent: `pi_${p.id}`,
+			amount_total: 500,
+			currency: "usd",
+		});
 
 		const forged = await post("stripe", body, { "Stripe-Signature": sign(body, "whsec_attacker") });
 		expect(forged.status).toBe(400);
@@ -81,7 +99,12 @@ describe("stripe", () => {
 		expect(messagesFor(p.id)[0]).toMatchObject({ status: "paid", provider: "stripe", previousStatus: "pending" });
 
 		// payment_intent.succeeded for the same payment is a different event: 200, no second message.
-		const pi = stripeEvent(`evt_pi_${p.id}`, "payment_intent.succeeded", { id: `pi_${p.id}`, metadata: { payment_id: p.id }, amount_received: 500, currency: "usd" });
+		const pi = stripeEvent(`evt_pi_${p.id}`, "payment_intent.succeeded", {
+			id: `pi_${p.id}`,
+			metadata: { payment_id: p.id },
+			amount_received: 500,
+			currency: "usd",
+		});
 		expect((await post("stripe", pi, { "Stripe-Signature": sign(pi, WHSEC) })).body.result).toBe("no_change");
 		expect((await post("stripe", body, { "Stripe-Signature": sign(body, WHSEC) })).body.duplicate).toBe(true);
 
@@ -94,7 +117,13 @@ describe("stripe", () => {
 
 	it("does not settle when the paid amount differs from the payment", async () => {
 		const p = await create("stripe", { amount: 500, currency: "USD" });
-		const body = stripeEvent(`evt_low_${p.id}`, "checkout.session.completed", { id: "cs_x", client_reference_id: p.id, payment_status: "paid", amount_total: 5, currency: "usd" });
+		const body = stripeEvent(`evt_low_${p.id}`, "checkout.session.completed", {
+			id: "cs_x",
+			client_reference_id: p.id,
+			payment_status: "paid",
+			amount_total: 5,
+			currency: "usd",
+		});
 		const res = await post("stripe", body, { "Stripe-Signature": sign(body, WHSEC) });
 		expect(res.status).toBe(200);
 		expect(res.body.result).toBe("amount_mismatch");
@@ -107,27 +136,61 @@ describe("stripe", () => {
 		expect((await post("stripe", expired, { "Stripe-Signature": sign(expired, WHSEC) })).body.status).toBe("expired");
 
 		const b = await create("stripe", { amount: 900, currency: "EUR" });
-		const paid = stripeEvent(`evt_paid_${b.id}`, "payment_intent.succeeded", { id: `pi_${b.id}`, metadata: { payment_id: b.id }, amount_received: 900, currency: "eur" });
+		const paid = stripeEvent(`evt_paid_${b.id}`, "payment_intent.succeeded", {
+			id: `pi_${b.id}`,
+			metadata: { payment_id: b.id },
+			amount_received: 900,
+			currency: "eur",
+		});
 		await post("stripe", paid, { "Stripe-Signature": sign(paid, WHSEC) });
-		const refunded = stripeEvent(`evt_ref_${b.id}`, "charge.refunded", { id: "ch_r", payment_intent: `pi_${b.id}`, metadata: { payment_id: b.id }, refunded: true });
+		const refunded = stripeEvent(`evt_ref_${b.id}`, "charge.refunded", {
+			id: "ch_r",
+			payment_intent: `pi_${b.id}`,
+			metadata: { payment_id: b.id },
+			refunded: true,
+		});
 		expect((await post("stripe", refunded, { "Stripe-Signature": sign(refunded, WHSEC) })).body.status).toBe("refunded");
-		await waitFor(() => messagesFor(b.id).map((m) => m.status).join() === "paid,refunded", 5000, "paid then refunded");
+		await waitFor(
+			() =>
+				messagesFor(b.id)
+					.map((m) => m.status)
+					.join() === "paid,refunded",
+			5000,
+			"paid then refunded",
+		);
 	});
 
 	it("asks the provider to retry a refund that overtakes its settlement", async () => {
 		const p = await create("stripe", { amount: 800, currency: "USD" });
-		const refunded = stripeEvent(`evt_early_ref_${p.id}`, "charge.refunded", { id: "ch_e", payment_intent: `pi_${p.id}`, metadata: { payment_id: p.id }, refunded: true });
+		const refunded = stripeEvent(`evt_early_ref_${p.id}`, "charge.refunded", {
+			id: "ch_e",
+			payment_intent: `pi_${p.id}`,
+			metadata: { payment_id: p.id },
+			refunded: true,
+		});
 		const early = await post("stripe", refunded, { "Stripe-Signature": sign(refunded, WHSEC) });
 		expect(early.status).toBe(409);
 		expect(early.body.type).toBe("PAYMENT_NOT_SETTLED");
 		expect(await statusOf(p.id)).toBe("pending");
-		const paid = stripeEvent(`evt_late_paid_${p.id}`, "payment_intent.succeeded", { id: `pi_${p.id}`, metadata: { payment_id: p.id }, amount_received: 800, currency: "usd" });
+		const paid = stripeEvent(`evt_late_paid_${p.id}`, "payment_intent.succeeded", {
+			id: `pi_${p.id}`,
+			metadata: { payment_id: p.id },
+			amount_received: 800,
+			currency: "usd",
+		});
 		expect((await post("stripe", paid, { "Stripe-Signature": sign(paid, WHSEC) })).body.status).toBe("paid");
 		// Stripe's retry of the same event now applies.
 		const retry = await post("stripe", refunded, { "Stripe-Signature": sign(refunded, WHSEC) });
 		expect(retry.status).toBe(200);
 		expect(retry.body.status).toBe("refunded");
-		await waitFor(() => messagesFor(p.id).map((m) => m.status).join() === "paid,refunded", 5000, "paid then refunded");
+		await waitFor(
+			() =>
+				messagesFor(p.id)
+					.map((m) => m.status)
+					.join() === "paid,refunded",
+			5000,
+			"paid then refunded",
+		);
 	});
 
 	it("reconciles through payments.recheck when the webhook never came", async () => {
@@ -175,12 +238,24 @@ describe("midtrans", () => {
 
 		const refund = midtrans.step(p.id, { transaction_status: "refund", gross_amount: "25000.00" });
 		expect((await post("midtrans", JSON.stringify(refund))).body.status).toBe("refunded");
-		await waitFor(() => messagesFor(p.id).map((m) => m.status).join() === "paid,refunded", 5000, "paid then refunded");
+		await waitFor(
+			() =>
+				messagesFor(p.id)
+					.map((m) => m.status)
+					.join() === "paid,refunded",
+			5000,
+			"paid then refunded",
+		);
 	});
 
 	it("waits on a challenged capture, and reverses on a deny after capture", async () => {
 		const p = await create("midtrans", { amount: 1_000_000, currency: "IDR" });
-		const challenge = midtrans.step(p.id, { transaction_status: "capture", fraud_status: "challenge", gross_amount: "10000.00", payment_type: "credit_card" });
+		const challenge = midtrans.step(p.id, {
+			transaction_status: "capture",
+			fraud_status: "challenge",
+			gross_amount: "10000.00",
+			payment_type: "credit_card",
+		});
 		expect((await post("midtrans", JSON.stringify(challenge))).status).toBe(200);
 		expect(await statusOf(p.id)).toBe("pending");
 		const accept = midtrans.step(p.id, { transaction_status: "capture", fraud_status: "accept", gross_amount: "10000.00", payment_type: "credit_card" });
@@ -198,7 +273,8 @@ describe("midtrans", () => {
 });
 
 describe("paypal", () => {
-	const ppEvent = (id: string, type: string, resource: Record<string, unknown>) => JSON.stringify({ id, event_type: type, resource_type: "capture", resource });
+	const ppEvent = (id: string, type: string, resource: Record<string, unknown>) =>
+		JSON.stringify({ id, event_type: type, resource_type: "capture", resource });
 
 	it("creates an order, captures it when the payer returns, and redirects to the result page", async () => {
 		const p = await create("paypal", { amount: 1000, currency: "USD" });
@@ -215,23 +291,45 @@ describe("paypal", () => {
 
 		// PayPal's own webhook for that capture arrives later: acknowledged, nothing changes.
 		const capture = paypal.orders.get(orderId)!.capture!;
-		const completed = ppEvent(`WH-C-${p.id}`, "PAYMENT.CAPTURE.COMPLETED", { id: capture.id, status: "COMPLETED", custom_id: p.id, amount: { currency_code: "USD", value: "10.00" }, supplementary_data: { related_ids: { order_id: orderId } } });
+		const completed = ppEvent(`WH-C-${p.id}`, "PAYMENT.CAPTURE.COMPLETED", {
+			id: capture.id,
+			status: "COMPLETED",
+			custom_id: p.id,
+			amount: { currency_code: "USD", value: "10.00" },
+			supplementary_data: { related_ids: { order_id: orderId } },
+		});
 		const again = await post("paypal", completed, paypal.signWebhook(completed));
 		expect(again.status).toBe(200);
 		expect(again.body.result).toBe("no_change");
 
-		const refunded = ppEvent(`WH-R-${p.id}`, "PAYMENT.CAPTURE.REFUNDED", { id: "REFUND1", status: "COMPLETED", links: [{ rel: "up", href: `${paypal.url}/v2/payments/captures/${capture.id}` }] });
+		const refunded = ppEvent(`WH-R-${p.id}`, "PAYMENT.CAPTURE.REFUNDED", {
+			id: "REFUND1",
+			status: "COMPLETED",
+			links: [{ rel: "up", href: `${paypal.url}/v2/payments/captures/${capture.id}` }],
+		});
 		const forged = await post("paypal", refunded, paypal.signWebhook(refunded, "WH-SOMEONE-ELSE"));
 		expect(forged.status).toBe(400);
 		expect(await statusOf(p.id)).toBe("paid");
 		const ok = await post("paypal", refunded, paypal.signWebhook(refunded));
 		expect(ok.body.status).toBe("refunded");
-		await waitFor(() => messagesFor(p.id).map((m) => m.status).join() === "paid,refunded", 5000, "paid then refunded");
+		await waitFor(
+			() =>
+				messagesFor(p.id)
+					.map((m) => m.status)
+					.join() === "paid,refunded",
+			5000,
+			"paid then refunded",
+		);
 	});
 
 	it("settles from the PAYMENT.CAPTURE.COMPLETED webhook alone and refuses IDR", async () => {
 		const p = await create("paypal", { amount: 2000, currency: "SGD" });
-		const body = ppEvent(`WH-ONLY-${p.id}`, "PAYMENT.CAPTURE.COMPLETED", { id: "CAPX", status: "COMPLETED", custom_id: p.id, amount: { currency_code: "SGD", value: "20.00" } });
+		const body = ppEvent(`WH-ONLY-${p.id}`, "PAYMENT.CAPTURE.COMPLETED", {
+			id: "CAPX",
+			status: "COMPLETED",
+			custom_id: p.id,
+			amount: { currency_code: "SGD", value: "20.00" },
+		});
 		const missing = await post("paypal", body);
 		expect(missing.status).toBe(400);
 		expect((await post("paypal", body, paypal.signWebhook(body))).body.status).toBe("paid");
@@ -243,9 +341,19 @@ describe("provider failures", () => {
 	it("answers 503 PROVIDER_ERROR when the provider API fails, stores nothing, and succeeds on retry", async () => {
 		let failing = true;
 		const sessionsBefore = stripe.sessions.size;
-		stripe.route("POST /v1/checkout/sessions", () => (failing ? { status: 500, body: { error: { message: "internal" } } } : { status: 200, body: { id: `cs_retry_${newId()}`, url: "https://checkout.stripe.test/c/pay/retry", expires_at: Math.floor(Date.now() / 1000) + 3600 } }));
+		stripe.route("POST /v1/checkout/sessions", () =>
+			failing
+				? { status: 500, body: { error: { message: "internal" } } }
+				: {
+						status: 200,
+						body: { id: `cs_retry_${newId()}`, url: "https://checkout.stripe.test/c/pay/retry", expires_at: Math.floor(Date.now() / 1000) + 3600 },
+					},
+		);
 		const donationId = newId();
-		await expect(h.broker.call("payments.create", { donationId, provider: "stripe", amount: 500, currency: "USD" })).rejects.toMatchObject({ code: 503, type: "PROVIDER_ERROR" });
+		await expect(h.broker.call("payments.create", { donationId, provider: "stripe", amount: 500, currency: "USD" })).rejects.toMatchObject({
+			code: 503,
+			type: "PROVIDER_ERROR",
+		});
 		expect(stripe.sessions.size).toBe(sessionsBefore);
 		failing = false;
 		const p = await h.broker.call<any, any>("payments.create", { donationId, provider: "stripe", amount: 500, currency: "USD" });

@@ -15,7 +15,10 @@ import { client, startHarness, waitFor, type Harness } from "../support/harness"
 const SECRET = "sandbox-secret-outbox";
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mediashar-sandbox-outbox-"));
 const seen: any[] = [];
-const donationsStub = { name: "donations", channels: { "payments.statusChanged": { group: "donations", handler: (m: any) => void seen.push(m) } } } as Partial<ServiceSchema>;
+const donationsStub = {
+	name: "donations",
+	channels: { "payments.statusChanged": { group: "donations", handler: (m: any) => void seen.push(m) } },
+} as Partial<ServiceSchema>;
 let h: Harness | undefined;
 
 afterAll(async () => {
@@ -27,7 +30,11 @@ describe("sandbox webhook delivery survives the node stopping", () => {
 	it("a 202 whose webhook was not delivered before the stop settles after the next start", async () => {
 		const env = { DB_ADAPTER: "nedb", DATA_DIR: dataDir, SANDBOX_WEBHOOK_SECRET: SECRET, PAYMENT_SWEEP_SEC: "1" };
 		// First run: the webhook endpoint cannot be reached, so the delivery is still retrying when the node stops.
-		const first = await startHarness({ services: ["payments"], extra: [donationsStub], env: { ...env, SANDBOX_WEBHOOK_URL: "http://127.0.0.1:1/api/payments/webhooks/sandbox" } });
+		const first = await startHarness({
+			services: ["payments"],
+			extra: [donationsStub],
+			env: { ...env, SANDBOX_WEBHOOK_URL: "http://127.0.0.1:1/api/payments/webhooks/sandbox" },
+		});
 		h = first;
 		const p: any = await first.broker.call("payments.create", { donationId: newId(), amount: 500, currency: "USD", provider: "sandbox" });
 		const res = await client(first.url)("POST", `/api/payments/sandbox/${p.id}/complete`, { outcome: "settlement" });
@@ -41,6 +48,10 @@ describe("sandbox webhook delivery survives the node stopping", () => {
 		await waitFor(() => seen.some((m) => m.paymentId === p.id && m.status === "paid"), 15_000, "paid after restart");
 		expect((await client(h.url)("GET", `/api/payments/${p.id}`)).body.status).toBe("paid");
 		expect(seen.filter((m) => m.paymentId === p.id && m.status === "paid")).toHaveLength(1);
-		await waitFor(async () => (await (h!.broker.getLocalService("payments") as any).stores.sandbox_deliveries.count({})) === 0, 5000, "delivery row removed");
+		await waitFor(
+			async () => (await (h!.broker.getLocalService("payments") as any).stores.sandbox_deliveries.count({})) === 0,
+			5000,
+			"delivery row removed",
+		);
 	});
 });

@@ -4,7 +4,15 @@ import Stripe from "stripe";
 import { newId } from "../../lib/ids";
 import { StripeProvider } from "../../lib/payments/stripe";
 import { client, startHarness, waitFor, type Harness } from "../support/harness";
-import { providerEnv, startFakeMidtrans, startFakeStripe, stripeSequences, type FakeMidtrans, type FakeStripe, type RecordedRequest } from "../support/fake-providers";
+import {
+	providerEnv,
+	startFakeMidtrans,
+	startFakeStripe,
+	stripeSequences,
+	type FakeMidtrans,
+	type FakeStripe,
+	type RecordedRequest,
+} from "../support/fake-providers";
 
 /**
  * The official SDKs against our code. Stripe: webhook signatures made by `stripe` itself
@@ -31,7 +39,12 @@ beforeAll(async () => {
 	[stripe, midtrans] = await Promise.all([startFakeStripe(), startFakeMidtrans()]);
 	h = await startHarness({
 		services: ["payments"],
-		extra: [{ name: "donations", channels: { "payments.statusChanged": { group: "donations", handler: (m: any) => void messages.push(m) } } } as Partial<ServiceSchema>],
+		extra: [
+			{
+				name: "donations",
+				channels: { "payments.statusChanged": { group: "donations", handler: (m: any) => void messages.push(m) } },
+			} as Partial<ServiceSchema>,
+		],
 		env: { PUBLIC_URL: "http://pay.example.test", ...providerEnv({ stripe, stripeWebhookSecret: WHSEC, midtrans }) },
 	});
 	const u = new URL(stripe.url);
@@ -56,7 +69,10 @@ describe("stripe SDK", () => {
 			const header = sdk.webhooks.generateTestHeaderString({ payload, secret: WHSEC });
 			// What the SDK signs, the SDK also verifies: the same bytes our gateway gets.
 			expect(sdk.webhooks.constructEvent(payload, header, WHSEC).id).toBe(event.id);
-			const res = await api()("POST", "/api/payments/webhooks/stripe", undefined, { raw: payload, headers: { "Content-Type": "application/json", "Stripe-Signature": header } });
+			const res = await api()("POST", "/api/payments/webhooks/stripe", undefined, {
+				raw: payload,
+				headers: { "Content-Type": "application/json", "Stripe-Signature": header },
+			});
 			expect(res.status).toBe(200);
 			results.push(res.body);
 		}
@@ -65,14 +81,31 @@ describe("stripe SDK", () => {
 		// A header signed with another secret by the SDK is refused.
 		const payload = JSON.stringify(seq.expired()[0]);
 		const forged = sdk.webhooks.generateTestHeaderString({ payload, secret: "whsec_other" });
-		expect((await api()("POST", "/api/payments/webhooks/stripe", undefined, { raw: payload, headers: { "Content-Type": "application/json", "Stripe-Signature": forged } })).status).toBe(400);
+		expect(
+			(
+				await api()("POST", "/api/payments/webhooks/stripe", undefined, {
+					raw: payload,
+					headers: { "Content-Type": "application/json", "Stripe-Signature": forged },
+				})
+			).status,
+		).toBe(400);
 	});
 
 	it("our Checkout Session request encodes like the SDK's and pins the SDK's Stripe-Version", async () => {
 		const paymentId = "01JSDKPAYMENT0000000000001";
 		const createdAt = new Date();
 		const ours = new StripeProvider({ secretKey: stripe.secretKey, apiBase: stripe.url });
-		await ours.createPayment({ paymentId, donationId: "01JSDKDONATION000000000001", amount: 1500, currency: "EUR", email: "fan@example.test", description: "Donation to alice", resultUrl: "http://pay.example.test/pay/result/x", createdAt, expiresAt: new Date(createdAt.getTime() + 1800_000) });
+		await ours.createPayment({
+			paymentId,
+			donationId: "01JSDKDONATION000000000001",
+			amount: 1500,
+			currency: "EUR",
+			email: "fan@example.test",
+			description: "Donation to alice",
+			resultUrl: "http://pay.example.test/pay/result/x",
+			createdAt,
+			expiresAt: new Date(createdAt.getTime() + 1800_000),
+		});
 		const mine = stripe.requests.filter((r) => r.path === "/v1/checkout/sessions" && r.headers["idempotency-key"] === paymentId).at(-1)!;
 		const form = new URLSearchParams(mine.body);
 		await sdk.checkout.sessions.create(
@@ -117,14 +150,26 @@ describe("midtrans-client", () => {
 	};
 
 	it("the status check behind a notification is the SDK's transaction.status() request", async () => {
-		const p = await h.broker.call<any, any>("payments.create", { donationId: newId(), amount: 1_000_000, currency: "IDR", provider: "midtrans", method: "qris" });
+		const p = await h.broker.call<any, any>("payments.create", {
+			donationId: newId(),
+			amount: 1_000_000,
+			currency: "IDR",
+			provider: "midtrans",
+			method: "qris",
+		});
 		const n = midtrans.step(p.id, { transaction_status: "settlement", gross_amount: "10000.00" });
-		const res = await api()("POST", "/api/payments/webhooks/midtrans", undefined, { raw: JSON.stringify(n), headers: { "Content-Type": "application/json" } });
+		const res = await api()("POST", "/api/payments/webhooks/midtrans", undefined, {
+			raw: JSON.stringify(n),
+			headers: { "Content-Type": "application/json" },
+		});
 		expect(res.body.status).toBe("paid");
 		const ours = last((r) => r.path === `/v2/${p.id}/status` && !String(r.headers["user-agent"]).startsWith("midtransclient"));
 		const confirmed = await core.transaction.status(p.id);
 		expect(confirmed).toMatchObject({ order_id: p.id, transaction_status: "settlement" });
-		sameRequest(ours, last((r) => r.path === `/v2/${p.id}/status` && String(r.headers["user-agent"]).startsWith("midtransclient")));
+		sameRequest(
+			ours,
+			last((r) => r.path === `/v2/${p.id}/status` && String(r.headers["user-agent"]).startsWith("midtransclient")),
+		);
 		// The SDK's notification() asks the same API (by transaction_id, which Midtrans accepts as well).
 		expect(await core.transaction.notification(n)).toMatchObject({ transaction_status: "settlement" });
 	});
@@ -132,15 +177,29 @@ describe("midtrans-client", () => {
 	it("cancel and refund are the SDK's transaction.cancel() and transaction.refund() requests", async () => {
 		// A card still in capture: we cancel.
 		const card = await h.broker.call<any, any>("payments.create", { donationId: newId(), amount: 1_000_000, currency: "IDR", provider: "midtrans" });
-		await api()("POST", "/api/payments/webhooks/midtrans", undefined, { raw: JSON.stringify(midtrans.step(card.id, { transaction_status: "capture", fraud_status: "accept", gross_amount: "10000.00", payment_type: "credit_card" })), headers: { "Content-Type": "application/json" } });
+		await api()("POST", "/api/payments/webhooks/midtrans", undefined, {
+			raw: JSON.stringify(
+				midtrans.step(card.id, { transaction_status: "capture", fraud_status: "accept", gross_amount: "10000.00", payment_type: "credit_card" }),
+			),
+			headers: { "Content-Type": "application/json" },
+		});
 		await (h.broker.getLocalService("payments") as any).providers.midtrans.refund({ id: card.id, providerRefs: [], amount: 1_000_000, currency: "IDR" });
 		const oursCancel = last((r) => r.path === `/v2/${card.id}/cancel`);
 		midtrans.step(card.id, { transaction_status: "capture", fraud_status: "accept", gross_amount: "10000.00", payment_type: "credit_card" });
 		await core.transaction.cancel(card.id);
-		sameRequest(oursCancel, last((r) => r.path === `/v2/${card.id}/cancel` && String(r.headers["user-agent"]).startsWith("midtransclient")));
+		sameRequest(
+			oursCancel,
+			last((r) => r.path === `/v2/${card.id}/cancel` && String(r.headers["user-agent"]).startsWith("midtransclient")),
+		);
 
 		// A settled QRIS payment: we refund, with the fields the SDK's refund() takes.
-		const q = await h.broker.call<any, any>("payments.create", { donationId: newId(), amount: 1_000_000, currency: "IDR", provider: "midtrans", method: "qris" });
+		const q = await h.broker.call<any, any>("payments.create", {
+			donationId: newId(),
+			amount: 1_000_000,
+			currency: "IDR",
+			provider: "midtrans",
+			method: "qris",
+		});
 		midtrans.step(q.id, { transaction_status: "settlement", gross_amount: "10000.00", payment_type: "qris" });
 		await (h.broker.getLocalService("payments") as any).providers.midtrans.refund({ id: q.id, providerRefs: [], amount: 1_000_000, currency: "IDR" });
 		const oursRefund = last((r) => r.path === `/v2/${q.id}/refund`);

@@ -56,16 +56,30 @@ async function donate(streamer: typeof usd, provider: string, amount: number, cu
 
 const donation = async (streamer: typeof usd, id: string) => (await api("GET", `/api/donations/${id}`, undefined, { token: streamer.token })).body;
 const payment = async (id: string) => (await api("GET", `/api/payments/${id}`)).body;
-const balance = async (streamer: typeof usd, currency: string) => ((await api("GET", "/api/me/balance", undefined, { token: streamer.token })).body.balances.find((b: any) => b.currency === currency)?.amount ?? 0) as number;
+const balance = async (streamer: typeof usd, currency: string) =>
+	((await api("GET", "/api/me/balance", undefined, { token: streamer.token })).body.balances.find((b: any) => b.currency === currency)?.amount ??
+		0) as number;
 const debitsOf = async (streamer: typeof usd, donationId: string) =>
-	(await api("GET", "/api/me/ledger?limit=100", undefined, { token: streamer.token })).body.items.filter((e: any) => e.donationId === donationId && e.kind !== "credit").map((e: any) => e.gross);
+	(await api("GET", "/api/me/ledger?limit=100", undefined, { token: streamer.token })).body.items
+		.filter((e: any) => e.donationId === donationId && e.kind !== "credit")
+		.map((e: any) => e.gross);
 
 const statsTotal = async (streamer: typeof usd, currency: string) =>
-	((await api("GET", `/api/users/${streamer.username}/stats`)).body.totals.find((t: any) => t.currency === currency) ?? { amount: 0, count: 0 }) as { amount: number; count: number };
+	((await api("GET", `/api/users/${streamer.username}/stats`)).body.totals.find((t: any) => t.currency === currency) ?? { amount: 0, count: 0 }) as {
+		amount: number;
+		count: number;
+	};
 
 /** The paid effects run after the status change: wait for the donation's ledger credit. */
 const credited = (streamer: typeof usd, donationId: string) =>
-	waitFor(async () => (await api("GET", "/api/me/ledger?limit=100", undefined, { token: streamer.token })).body.items.some((e: any) => e.donationId === donationId && e.kind === "credit"), 8000, "ledger credit");
+	waitFor(
+		async () =>
+			(await api("GET", "/api/me/ledger?limit=100", undefined, { token: streamer.token })).body.items.some(
+				(e: any) => e.donationId === donationId && e.kind === "credit",
+			),
+		8000,
+		"ledger credit",
+	);
 
 async function until(streamer: typeof usd, id: string, check: (d: any) => boolean, what: string) {
 	await waitFor(async () => check(await donation(streamer, id)), 8000, what);
@@ -74,9 +88,13 @@ async function until(streamer: typeof usd, id: string, check: (d: any) => boolea
 
 const postStripe = (event: unknown) => {
 	const raw = JSON.stringify(event);
-	return api("POST", "/api/payments/webhooks/stripe", undefined, { raw, headers: { "Content-Type": "application/json", "Stripe-Signature": sign(raw, WHSEC) } });
+	return api("POST", "/api/payments/webhooks/stripe", undefined, {
+		raw,
+		headers: { "Content-Type": "application/json", "Stripe-Signature": sign(raw, WHSEC) },
+	});
 };
-const postMidtrans = (n: unknown) => api("POST", "/api/payments/webhooks/midtrans", undefined, { raw: JSON.stringify(n), headers: { "Content-Type": "application/json" } });
+const postMidtrans = (n: unknown) =>
+	api("POST", "/api/payments/webhooks/midtrans", undefined, { raw: JSON.stringify(n), headers: { "Content-Type": "application/json" } });
 const postPayPal = (event: unknown) => {
 	const raw = JSON.stringify(event);
 	return api("POST", "/api/payments/webhooks/paypal", undefined, { raw, headers: { "Content-Type": "application/json", ...paypal.signWebhook(raw) } });
@@ -160,7 +178,9 @@ describe("stripe", () => {
 		await donations.applyPaymentStatus(d.donationId, "paid", d.paymentId, { refundedAmount: 0, reinstatements: 1 });
 		expect((await donation(usd, d.donationId)).status).toBe("paid");
 		expect(await balance(usd, "USD")).toBe(before);
-		const entries = (await api("GET", "/api/me/ledger?limit=100", undefined, { token: usd.token })).body.items.filter((e: any) => e.donationId === d.donationId);
+		const entries = (await api("GET", "/api/me/ledger?limit=100", undefined, { token: usd.token })).body.items.filter(
+			(e: any) => e.donationId === d.donationId,
+		);
 		expect(entries.map((e: any) => e.kind).sort()).toEqual(["credit", "debit", "reinstatement"]);
 	});
 
@@ -228,7 +248,12 @@ describe("midtrans", () => {
 		expect(midtrans.requests.filter((r) => r.path === `/v2/${d.paymentId}/status`).length).toBeGreaterThanOrEqual(2);
 		// Likewise a challenged card capture edited to fraud_status accept.
 		const c = await donate(idr, "midtrans", 1_000_000, "IDR");
-		const challenge = midtrans.step(c.paymentId, { transaction_status: "capture", fraud_status: "challenge", gross_amount: "10000.00", payment_type: "credit_card" });
+		const challenge = midtrans.step(c.paymentId, {
+			transaction_status: "capture",
+			fraud_status: "challenge",
+			gross_amount: "10000.00",
+			payment_type: "credit_card",
+		});
 		await postMidtrans({ ...challenge, fraud_status: "accept" });
 		expect((await payment(c.paymentId)).status).toBe("pending");
 		// Once Midtrans itself reports the settlement, it pays.
@@ -259,11 +284,21 @@ describe("midtrans", () => {
 		await until(idr, d.donationId, (x) => x.status === "paid", "paid");
 		await credited(idr, d.donationId);
 		const before = await balance(idr, "IDR");
-		const first = midtrans.step(d.paymentId, { transaction_status: "partial_refund", gross_amount: "10000.00", refund_amount: "2500.00", refunds: [{ refund_amount: "2500.00" }] });
+		const first = midtrans.step(d.paymentId, {
+			transaction_status: "partial_refund",
+			gross_amount: "10000.00",
+			refund_amount: "2500.00",
+			refunds: [{ refund_amount: "2500.00" }],
+		});
 		expect((await postMidtrans(first)).body).toMatchObject({ status: "paid", result: "applied" });
 		expect((await postMidtrans(first)).body.duplicate).toBe(true);
 		await until(idr, d.donationId, (x) => x.refundedAmount === 250_000, "first partial");
-		const second = midtrans.step(d.paymentId, { transaction_status: "partial_refund", gross_amount: "10000.00", refund_amount: "4000.00", refunds: [{ refund_amount: "2500.00" }, { refund_amount: "1500.00" }] });
+		const second = midtrans.step(d.paymentId, {
+			transaction_status: "partial_refund",
+			gross_amount: "10000.00",
+			refund_amount: "4000.00",
+			refunds: [{ refund_amount: "2500.00" }, { refund_amount: "1500.00" }],
+		});
 		await postMidtrans(second);
 		await until(idr, d.donationId, (x) => x.refundedAmount === 400_000, "second partial");
 		expect(await balance(idr, "IDR")).toBe(before - 400_000);
@@ -279,7 +314,9 @@ describe("midtrans", () => {
 
 	it("refunds a card still in capture with /cancel, and refuses a virtual-account refund with 422", async () => {
 		const card = await donate(idr, "midtrans", 1_000_000, "IDR");
-		await postMidtrans(midtrans.step(card.paymentId, { transaction_status: "capture", fraud_status: "accept", gross_amount: "10000.00", payment_type: "credit_card" }));
+		await postMidtrans(
+			midtrans.step(card.paymentId, { transaction_status: "capture", fraud_status: "accept", gross_amount: "10000.00", payment_type: "credit_card" }),
+		);
 		await until(idr, card.donationId, (x) => x.status === "paid", "paid");
 		const res = await api("POST", `/api/payments/${card.paymentId}/refund`, undefined, { token: idr.token });
 		expect(res.status, JSON.stringify(res.body)).toBe(202);
@@ -342,12 +379,19 @@ describe("paypal", () => {
 		const d = await paypalDonation(2000);
 		approvePayPalOrder(paypal, d.orderId);
 		const o = paypal.orders.get(d.orderId)!;
-		const approved = { id: `WH-APPROVED-${d.orderId}`, event_type: "CHECKOUT.ORDER.APPROVED", resource_type: "checkout-order", resource: { id: d.orderId, status: "APPROVED", intent: "CAPTURE", purchase_units: [{ custom_id: d.paymentId, amount: o.amount }] } };
+		const approved = {
+			id: `WH-APPROVED-${d.orderId}`,
+			event_type: "CHECKOUT.ORDER.APPROVED",
+			resource_type: "checkout-order",
+			resource: { id: d.orderId, status: "APPROVED", intent: "CAPTURE", purchase_units: [{ custom_id: d.paymentId, amount: o.amount }] },
+		};
 		const res = await postPayPal(approved);
 		expect(res.body).toMatchObject({ status: "paid", result: "applied" });
 		await until(usd, d.donationId, (x) => x.status === "paid", "paid");
 		const captureId = o.capture!.id;
-		expect((await postPayPal(paypalRefundEvent(captureId, { currency: "USD", value: "5.00", totalRefunded: "5.00" }))).body).toMatchObject({ status: "paid" });
+		expect((await postPayPal(paypalRefundEvent(captureId, { currency: "USD", value: "5.00", totalRefunded: "5.00" }))).body).toMatchObject({
+			status: "paid",
+		});
 		await until(usd, d.donationId, (x) => x.refundedAmount === 500, "partial refund");
 		expect((await postPayPal(paypalRefundEvent(captureId, { currency: "USD", value: "15.00", totalRefunded: "20.00" }))).body.status).toBe("refunded");
 		await until(usd, d.donationId, (x) => x.status === "refunded" && x.refundedAmount === 2000, "refunded");

@@ -18,7 +18,12 @@ beforeAll(async () => {
 	midtrans = await startFakeMidtrans();
 	h = await startHarness({
 		services: ["payments"],
-		extra: [{ name: "donations", channels: { "payments.statusChanged": { group: "donations", handler: (m: any) => void messages.push(m) } } } as Partial<ServiceSchema>],
+		extra: [
+			{
+				name: "donations",
+				channels: { "payments.statusChanged": { group: "donations", handler: (m: any) => void messages.push(m) } },
+			} as Partial<ServiceSchema>,
+		],
 		env: { PAYMENT_TTL_SEC: "1", PAYMENT_SWEEP_SEC: "3600", PAYMENT_EXPIRY_GRACE_SEC: "0", ...providerEnv({ midtrans }) },
 	});
 });
@@ -28,7 +33,12 @@ afterAll(async () => {
 });
 
 const create = (provider: string) =>
-	h.broker.call<any, any>("payments.create", provider === "midtrans" ? { donationId: newId(), amount: 1_000_000, currency: "IDR", provider } : { donationId: newId(), amount: 500, currency: "USD", provider });
+	h.broker.call<any, any>(
+		"payments.create",
+		provider === "midtrans"
+			? { donationId: newId(), amount: 1_000_000, currency: "IDR", provider }
+			: { donationId: newId(), amount: 500, currency: "USD", provider },
+	);
 const statusOf = async (id: string) => (await client(h.url)("GET", `/api/payments/${id}`)).body.status;
 
 describe("expiry sweep", () => {

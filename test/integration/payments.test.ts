@@ -43,7 +43,14 @@ beforeAll(async () => {
 	h = await startHarness({
 		services: ["users", "payments"],
 		extra: [donationsStub],
-		env: { SANDBOX_WEBHOOK_SECRET: SECRET, PUBLIC_URL: "http://pay.example.test", SCRYPT_COST: "1024", STRIPE_SECRET_KEY: undefined, MIDTRANS_SERVER_KEY: undefined, PAYPAL_CLIENT_ID: undefined },
+		env: {
+			SANDBOX_WEBHOOK_SECRET: SECRET,
+			PUBLIC_URL: "http://pay.example.test",
+			SCRYPT_COST: "1024",
+			STRIPE_SECRET_KEY: undefined,
+			MIDTRANS_SERVER_KEY: undefined,
+			PAYPAL_CLIENT_ID: undefined,
+		},
 	});
 	api = client(h.url);
 });
@@ -53,13 +60,23 @@ const messagesFor = (paymentId: string) => messages.filter((m) => m.paymentId ==
 
 async function createSandboxPayment(extra: Record<string, unknown> = {}) {
 	const donationId = newId();
-	const payment: any = await h.broker.call("payments.create", { donationId, amount: 1_000_000, currency: "IDR", provider: "sandbox", donorName: "Budi", ...extra });
+	const payment: any = await h.broker.call("payments.create", {
+		donationId,
+		amount: 1_000_000,
+		currency: "IDR",
+		provider: "sandbox",
+		donorName: "Budi",
+		...extra,
+	});
 	return { donationId, payment };
 }
 
 function sandboxWebhook(body: Record<string, unknown>, secret = SECRET, t?: number) {
 	const raw = JSON.stringify(body);
-	return api("POST", "/api/payments/webhooks/sandbox", undefined, { raw, headers: { "Content-Type": "application/json", "X-Sandbox-Signature": sign(raw, secret, t) } });
+	return api("POST", "/api/payments/webhooks/sandbox", undefined, {
+		raw,
+		headers: { "Content-Type": "application/json", "X-Sandbox-Signature": sign(raw, secret, t) },
+	});
 }
 
 describe("sandbox payments", () => {
@@ -73,7 +90,15 @@ describe("sandbox payments", () => {
 
 		const got = await api("GET", `/api/payments/${payment.id}`);
 		expect(got.status).toBe(200);
-		expect(got.body).toMatchObject({ id: payment.id, donationId, provider: "sandbox", status: "pending", amount: 1_000_000, currency: "IDR", formattedAmount: "Rp 10.000" });
+		expect(got.body).toMatchObject({
+			id: payment.id,
+			donationId,
+			provider: "sandbox",
+			status: "pending",
+			amount: 1_000_000,
+			currency: "IDR",
+			formattedAmount: "Rp 10.000",
+		});
 		expect(Date.parse(got.body.expiresAt)).toBeGreaterThan(Date.now());
 		expect((await api("GET", "/api/payments/01HZZZZZZZZZZZZZZZZZZZZZZZ")).status).toBe(404);
 	});
@@ -133,14 +158,20 @@ describe("sandbox payments", () => {
 		const stale = await sandboxWebhook(body, SECRET, Math.floor(Date.now() / 1000) - 3600);
 		expect(stale.status).toBe(400);
 		const raw = JSON.stringify(body);
-		const v0 = await api("POST", "/api/payments/webhooks/sandbox", undefined, { raw, headers: { "X-Sandbox-Signature": sign(raw, SECRET).replace("v1=", "v0=") } });
+		const v0 = await api("POST", "/api/payments/webhooks/sandbox", undefined, {
+			raw,
+			headers: { "X-Sandbox-Signature": sign(raw, SECRET).replace("v1=", "v0=") },
+		});
 		expect(v0.status).toBe(400);
 		const missing = await api("POST", "/api/payments/webhooks/sandbox", undefined, { raw, headers: { "Content-Type": "application/json" } });
 		expect(missing.status).toBe(400);
 		expect(missing.body.type).toBe("INVALID_SIGNATURE");
 		// The body was signed, then changed.
 		const header = sign(raw, SECRET);
-		const tampered = await api("POST", "/api/payments/webhooks/sandbox", undefined, { raw: raw.replace("settlement", "refund"), headers: { "X-Sandbox-Signature": header } });
+		const tampered = await api("POST", "/api/payments/webhooks/sandbox", undefined, {
+			raw: raw.replace("settlement", "refund"),
+			headers: { "X-Sandbox-Signature": header },
+		});
 		expect(tampered.status).toBe(400);
 
 		expect((await api("GET", `/api/payments/${payment.id}`)).body.status).toBe("pending");

@@ -22,7 +22,10 @@ describe("PostgreSQL outage", () => {
 	beforeAll(async () => {
 		server = await new PgServer().init();
 		const url = await server.createDatabase("outage");
-		h = await startHarness({ services: ["users", "ops"], env: { SCRYPT_COST: "1024", DATABASE_URL: url, DB_ADAPTER: "postgres", PG_STATEMENT_TIMEOUT_MS: "3000", PG_RECONNECT_WAIT_MS: "500" } });
+		h = await startHarness({
+			services: ["users", "ops"],
+			env: { SCRYPT_COST: "1024", DATABASE_URL: url, DB_ADAPTER: "postgres", PG_STATEMENT_TIMEOUT_MS: "3000", PG_RECONNECT_WAIT_MS: "500" },
+		});
 		api = client(h.url);
 	}, 90_000);
 	afterAll(async () => {
@@ -44,21 +47,32 @@ describe("PostgreSQL outage", () => {
 		expect(ready.body.checks.find((c: any) => c.name === "database")).toMatchObject({ ok: false });
 
 		await server.start();
-		const back = await waitFor(async () => {
-			const r = await register();
-			return r.status === 201 ? r : null;
-		}, 20_000, "a registration once PostgreSQL is back");
+		const back = await waitFor(
+			async () => {
+				const r = await register();
+				return r.status === 201 ? r : null;
+			},
+			20_000,
+			"a registration once PostgreSQL is back",
+		);
 		expect(back!.body.user.username).toMatch(/^pgout_/);
 		expect((await api("GET", "/health/ready")).status).toBe(200);
 	}, 60_000);
 
 	it("a request made while the server restarts waits for it and succeeds", async () => {
 		const url = server.urlFor("outage");
-		const patient = await startHarness({ services: ["users"], env: { SCRYPT_COST: "1024", DATABASE_URL: url, DB_ADAPTER: "postgres", PG_RECONNECT_WAIT_MS: "30000" } });
+		const patient = await startHarness({
+			services: ["users"],
+			env: { SCRYPT_COST: "1024", DATABASE_URL: url, DB_ADAPTER: "postgres", PG_RECONNECT_WAIT_MS: "30000" },
+		});
 		try {
 			const name = `pgwait_${process.pid % 1000}`;
 			await server.stop("immediate");
-			const pending = client(patient.url)("POST", "/api/auth/register", { username: name, email: `${name}@example.test`, password: "correct horse battery" });
+			const pending = client(patient.url)("POST", "/api/auth/register", {
+				username: name,
+				email: `${name}@example.test`,
+				password: "correct horse battery",
+			});
 			await server.start();
 			const res = await pending;
 			expect(res.status).toBe(201);

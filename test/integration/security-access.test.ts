@@ -12,7 +12,14 @@ import { donate, pay, sandboxWebhook, setupStreamer, waitStatus } from "../suppo
  * last test checks from the stranger's side.
  */
 
-const ENV = { SCRYPT_COST: "1024", ALERT_ACK_GRACE_MS: "500", ALERT_TICK_MS: "100", REDRIVE_INTERVAL_MS: "500", WEBHOOK_BLOCK_PRIVATE: "false", RATE_LIMIT_IP_PER_MIN: "100000" };
+const ENV = {
+	SCRYPT_COST: "1024",
+	ALERT_ACK_GRACE_MS: "500",
+	ALERT_TICK_MS: "100",
+	REDRIVE_INTERVAL_MS: "500",
+	WEBHOOK_BLOCK_PRIVATE: "false",
+	RATE_LIMIT_IP_PER_MIN: "100000",
+};
 
 describe("security: owner-scoped routes refuse other users", () => {
 	let h: Harness;
@@ -67,8 +74,16 @@ describe("security: owner-scoped routes refuse other users", () => {
 		expect(sent.ok).toBe(true);
 		ids.chatMessage = sent.message.id;
 
-		ids.notification = await waitFor(async () => (await api("GET", "/api/notifications", undefined, { token: owner.token })).body.items?.[0]?.id, 8000, "owner notification");
-		ids.delivery = await waitFor(async () => (await api("GET", "/api/me/webhook/deliveries", undefined, { token: owner.token })).body.items?.[0]?.id, 8000, "webhook delivery");
+		ids.notification = await waitFor(
+			async () => (await api("GET", "/api/notifications", undefined, { token: owner.token })).body.items?.[0]?.id,
+			8000,
+			"owner notification",
+		);
+		ids.delivery = await waitFor(
+			async () => (await api("GET", "/api/me/webhook/deliveries", undefined, { token: owner.token })).body.items?.[0]?.id,
+			8000,
+			"webhook delivery",
+		);
 	});
 
 	afterAll(async () => {
@@ -104,13 +119,21 @@ describe("security: owner-scoped routes refuse other users", () => {
 		["POST", () => `/api/me/webhook/deliveries/${ids.delivery}/redeliver`],
 	];
 
-	it.each(ROUTES.map(([m, p, b]) => ({ name: `${m} ${p.toString().replace(/^\(\) => /, "")}`, m, p, b })))("$name → 403/404 for a stranger, 401 anonymous", async ({ m, p, b }) => {
-		const res = await as(intruder.token)(m, p(), b?.());
-		expect([403, 404], `${m} ${p()} answered ${res.status} ${JSON.stringify(res.body)}`).toContain(res.status);
-		expect(res.body).toMatchObject({ code: res.status, name: expect.any(String), message: expect.any(String), type: expect.stringMatching(/^[A-Z_]+$/) });
-		const anon = await api(m, p(), b?.());
-		expect(anon.status).toBe(401);
-	});
+	it.each(ROUTES.map(([m, p, b]) => ({ name: `${m} ${p.toString().replace(/^\(\) => /, "")}`, m, p, b })))(
+		"$name → 403/404 for a stranger, 401 anonymous",
+		async ({ m, p, b }) => {
+			const res = await as(intruder.token)(m, p(), b?.());
+			expect([403, 404], `${m} ${p()} answered ${res.status} ${JSON.stringify(res.body)}`).toContain(res.status);
+			expect(res.body).toMatchObject({
+				code: res.status,
+				name: expect.any(String),
+				message: expect.any(String),
+				type: expect.stringMatching(/^[A-Z_]+$/),
+			});
+			const anon = await api(m, p(), b?.());
+			expect(anon.status).toBe(401);
+		},
+	);
 
 	it("likes and comments on a donation answer a stranger the same 404 as GET /api/donations/:id; donor and recipient may", async () => {
 		const seen = await as(intruder.token)("GET", `/api/donations/${ids.donation}`);
@@ -139,7 +162,9 @@ describe("security: owner-scoped routes refuse other users", () => {
 		expect((await as(friend.token)("GET", `/api/comments?type=donation&id=${ids.donation}`)).body.items.map((c: any) => c.text)).toEqual(["thank you!"]);
 		// A comment on the donation is as private as the donation: liking or answering it is a 404 too.
 		expect((await as(intruder.token)("PUT", `/api/likes/comment/${thanks.body.id}`)).status).toBe(404);
-		expect((await as(intruder.token)("POST", "/api/comments", { type: "donation", id: ids.donation, text: "re", parentId: thanks.body.id })).status).toBe(404);
+		expect((await as(intruder.token)("POST", "/api/comments", { type: "donation", id: ids.donation, text: "re", parentId: thanks.body.id })).status).toBe(
+			404,
+		);
 		expect((await as(friend.token)("PUT", `/api/likes/comment/${thanks.body.id}`)).body).toEqual({ count: 1, liked: true });
 		expect((await as(owner.token)("GET", `/api/likes/donation/${ids.donation}`)).body).toEqual({ count: 1, liked: false });
 	});
@@ -206,10 +231,18 @@ describe("security: owner-scoped routes refuse other users", () => {
 		expect((await sandboxWebhook(h.url, body, { t: Math.floor(Date.now() / 1000) - 301 })).status).toBe(400);
 		expect((await sandboxWebhook(h.url, body, { t: Math.floor(Date.now() / 1000) + 3600 })).status).toBe(400);
 		expect((await sandboxWebhook(h.url, body, { scheme: "v0" })).status).toBe(400);
-		const unsigned = await fetch(`${h.url}/api/payments/webhooks/sandbox`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ event_id: "e1", ...body }) });
+		const unsigned = await fetch(`${h.url}/api/payments/webhooks/sandbox`, {
+			method: "POST",
+			headers: { "Content-Type": "application/json" },
+			body: JSON.stringify({ event_id: "e1", ...body }),
+		});
 		expect(unsigned.status).toBe(400);
 		// Stripe is not configured on this server: its endpoint does not exist (signatures: payments-providers).
-		const stripe = await fetch(`${h.url}/api/payments/webhooks/stripe`, { method: "POST", headers: { "Content-Type": "application/json", "Stripe-Signature": "t=1,v1=00" }, body: "{}" });
+		const stripe = await fetch(`${h.url}/api/payments/webhooks/stripe`, {
+			method: "POST",
+			headers: { "Content-Type": "application/json", "Stripe-Signature": "t=1,v1=00" },
+			body: "{}",
+		});
 		expect(stripe.status).toBe(404);
 		expect((await api("GET", `/api/payments/${paymentId}`)).body.status).toBe("pending");
 		// a genuine one within tolerance still works afterwards

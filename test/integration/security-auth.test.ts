@@ -70,7 +70,10 @@ describe("security: tokens, sessions and passwords", () => {
 	});
 
 	it("refuses a token signed with another secret", async () => {
-		const forged = jwt.sign({ sub: alice.id, username: alice.username, roles: ["admin"], typ: "access" }, "not-the-secret", { algorithm: "HS256", expiresIn: 600 });
+		const forged = jwt.sign({ sub: alice.id, username: alice.username, roles: ["admin"], typ: "access" }, "not-the-secret", {
+			algorithm: "HS256",
+			expiresIn: 600,
+		});
 		const res = await me(forged);
 		expect(res.status).toBe(401);
 		expect(res.body.type).toBe("INVALID_TOKEN");
@@ -78,7 +81,9 @@ describe("security: tokens, sessions and passwords", () => {
 
 	it("refuses an expired token with TOKEN_EXPIRED", async () => {
 		const now = Math.floor(Date.now() / 1000);
-		const expired = jwt.sign({ sub: alice.id, username: alice.username, roles: [], typ: "access", iat: now - 3600, exp: now - 60 }, DEV_JWT_SECRET, { algorithm: "HS256" });
+		const expired = jwt.sign({ sub: alice.id, username: alice.username, roles: [], typ: "access", iat: now - 3600, exp: now - 60 }, DEV_JWT_SECRET, {
+			algorithm: "HS256",
+		});
 		const res = await me(expired);
 		expect(res.status).toBe(401);
 		expect(res.body).toMatchObject({ code: 401, type: "TOKEN_EXPIRED" });
@@ -144,7 +149,9 @@ describe("security: tokens, sessions and passwords", () => {
 		expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
 		// by email too: the throttle is per account, not per spelling
 		const other = await registerUser(h.url, "other");
-		expect((await call("POST", "/api/auth/login", { login: other.user.email ?? `${other.username}@example.test`, password: "correct horse battery" })).status).toBe(200);
+		expect(
+			(await call("POST", "/api/auth/login", { login: other.user.email ?? `${other.username}@example.test`, password: "correct horse battery" })).status,
+		).toBe(200);
 		// unknown accounts answer exactly like wrong passwords (no user enumeration)
 		const unknown = await call("POST", "/api/auth/login", { login: "nobody_here_at_all", password: "whatever-password" });
 		expect(unknown.status).toBe(401);
@@ -163,7 +170,10 @@ describe("security: tokens, sessions and passwords", () => {
 		await call("GET", "/api/auth/me", undefined, { token: reg.body.accessToken });
 		await call("GET", "/api/users/pw_holder");
 		// a malformed body that carries the password must not echo it in the error either
-		const raw = await api("POST", "/api/auth/login", undefined, { raw: `{"login":"pw_holder","password":"${secretPassword}"`, headers: { "Content-Type": "application/json" } });
+		const raw = await api("POST", "/api/auth/login", undefined, {
+			raw: `{"login":"pw_holder","password":"${secretPassword}"`,
+			headers: { "Content-Type": "application/json" },
+		});
 		responses.push(JSON.stringify(raw.body));
 		expect(raw.status).toBe(400);
 

@@ -19,7 +19,15 @@ function start(services: string[], env: Record<string, string>): Promise<{ code:
 	const clean: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
 	const child = spawn(process.execPath, ["--import", "tsx", RUNNER, "--config", path.join(ROOT, "moleculer.config.ts")], {
 		cwd: ROOT,
-		env: { ...clean, NODE_ENV: "production", PORT: "0", HOST: "127.0.0.1", DATA_DIR, SERVICES: services.map((s) => path.join(ROOT, "services", `${s}.service.ts`)).join(","), ...env },
+		env: {
+			...clean,
+			NODE_ENV: "production",
+			PORT: "0",
+			HOST: "127.0.0.1",
+			DATA_DIR,
+			SERVICES: services.map((s) => path.join(ROOT, "services", `${s}.service.ts`)).join(","),
+			...env,
+		},
 		stdio: ["ignore", "pipe", "pipe"],
 	});
 	let output = "";
@@ -46,7 +54,9 @@ describe("security: production refuses to start without secrets", () => {
 		const res = await start(["users", "api"], { NODE_ENV: "staging" });
 		expect(res.code).not.toBe(0);
 		expect(res.output).toContain("JWT_SECRET must be set when NODE_ENV=staging");
-		expect(["development", "test", "production", "production"]).toEqual([undefined, "test", "production", "prod"].map((NODE_ENV) => runtimeMode({ NODE_ENV })));
+		expect(["development", "test", "production", "production"]).toEqual(
+			[undefined, "test", "production", "prod"].map((NODE_ENV) => runtimeMode({ NODE_ENV })),
+		);
 		expect(secret("JWT_SECRET", { NODE_ENV: "development" })).toMatch(/^dev-only/);
 		expect(() => secret("JWT_SECRET", { NODE_ENV: "Production" })).toThrow("JWT_SECRET must be set");
 	}, 60_000);

@@ -23,7 +23,12 @@ describe("social cascade and recount", () => {
 		const r1 = (await api("POST", "/api/comments", { type: "post", id: post.id, text: "reply", parentId: c1.id }, { token: author.token })).body;
 		const c2 = (await api("POST", "/api/comments", { type: "post", id: post.id, text: "second" }, { token: fan.token })).body;
 		const before = await likeRows();
-		for (const [type, id] of [["post", post.id], ["comment", c1.id], ["comment", r1.id], ["comment", c2.id]]) {
+		for (const [type, id] of [
+			["post", post.id],
+			["comment", c1.id],
+			["comment", r1.id],
+			["comment", c2.id],
+		]) {
 			expect((await api("PUT", `/api/likes/${type}/${id}`, undefined, { token: fan.token })).status).toBe(200);
 		}
 		expect(await likeRows()).toBe(before + 4);

@@ -29,7 +29,9 @@ const donationsStub: Partial<ServiceSchema> = {
 			visibility: "public",
 			handler(ctx: any) {
 				const status = ctx.params.id === "don_paid" ? "paid" : ctx.params.id === "don_pending" ? "pending" : null;
-				return status ? { id: ctx.params.id, recipientId: donationOwner.id, recipientUsername: donationOwner.username, donorId: donationOwner.donorId, status } : null;
+				return status
+					? { id: ctx.params.id, recipientId: donationOwner.id, recipientUsername: donationOwner.username, donorId: donationOwner.donorId, status }
+					: null;
 			},
 		},
 	},
@@ -48,7 +50,12 @@ describe("posts", () => {
 	it("creates, reads, edits and deletes a post; only the author may change it", async () => {
 		const author = await registerUser(h.url, "poster");
 		const other = await registerUser(h.url, "other");
-		const created = await api("POST", "/api/posts", { title: "Stream schedule", body: "Friday 8pm", mediaUrl: "https://example.test/a.png" }, { token: author.token });
+		const created = await api(
+			"POST",
+			"/api/posts",
+			{ title: "Stream schedule", body: "Friday 8pm", mediaUrl: "https://example.test/a.png" },
+			{ token: author.token },
+		);
 		expect(created.status).toBe(201);
 		expect(created.body).toMatchObject({ title: "Stream schedule", likeCount: 0, commentCount: 0, liked: false, author: { username: author.username } });
 		const id = created.body.id;
@@ -225,7 +232,8 @@ describe("comments", () => {
 		moderators.add(`${owner.username}:${mod.id}`);
 
 		const post = (await api("POST", "/api/posts", { title: "t", body: "b" }, { token: owner.token })).body;
-		const comment = async () => (await api("POST", "/api/comments", { type: "post", id: post.id, text: "hello" }, { token: author.token })).body.id as string;
+		const comment = async () =>
+			(await api("POST", "/api/comments", { type: "post", id: post.id, text: "hello" }, { token: author.token })).body.id as string;
 
 		const c1 = await comment();
 		expect((await api("DELETE", `/api/comments/${c1}`, undefined, { token: stranger.token })).status).toBe(403);

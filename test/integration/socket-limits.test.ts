@@ -15,7 +15,13 @@ afterAll(() => {
 });
 
 async function open(base: string, opts: { token?: string; ip?: string } = {}) {
-	const s = await connectSocket(base, "/", opts.token ? { token: opts.token } : undefined, undefined, opts.ip ? { headers: { "X-Forwarded-For": opts.ip } } : {});
+	const s = await connectSocket(
+		base,
+		"/",
+		opts.token ? { token: opts.token } : undefined,
+		undefined,
+		opts.ip ? { headers: { "X-Forwarded-For": opts.ip } } : {},
+	);
 	sockets.push(s);
 	return s;
 }
@@ -75,10 +81,18 @@ describe("sockets: per-address limits and viewer counts on one gateway", () => {
 		const join = async (s: Socket) => expect((await emitAck(s, "chat:join", { channel: streamer.username })).ok).toBe(true);
 		for (let i = 0; i < 4; i++) await join(await open(h.url, { ip: "192.0.2.77" }));
 		for (let i = 0; i < 3; i++) await join(await open(h.url, { token: viewer.token, ip: `192.0.2.${100 + i}` }));
-		await waitFor(async () => ((await h.broker.call("chat.viewers", { channel: streamer.username })) as { viewers: number }).viewers === 2, 5_000, "two viewers");
+		await waitFor(
+			async () => ((await h.broker.call("chat.viewers", { channel: streamer.username })) as { viewers: number }).viewers === 2,
+			5_000,
+			"two viewers",
+		);
 		// A second anonymous address is a second viewer.
 		await join(await open(h.url, { ip: "192.0.2.78" }));
-		await waitFor(async () => ((await h.broker.call("chat.viewers", { channel: streamer.username })) as { viewers: number }).viewers === 3, 5_000, "three viewers");
+		await waitFor(
+			async () => ((await h.broker.call("chat.viewers", { channel: streamer.username })) as { viewers: number }).viewers === 3,
+			5_000,
+			"three viewers",
+		);
 	});
 });
 
@@ -90,7 +104,11 @@ describe("sockets: a role change reaches sockets already open, on every gateway"
 		b = await startHarness({ services: [], env: ENV, nodeID: `roles-b-${process.pid}`, brokerOptions: { transporter: "Fake" } });
 		await b.broker.waitForServices(["chat", "users"], 10_000);
 		await waitFor(() => (b.broker.getLocalService("api") as any).hub.routes.has("/ chat:send"), 5000, "routes on gateway B");
-		await waitFor(() => a.broker.registry.events.getAllEndpoints("users.rolesChanged").some((ep: any) => ep.id === b.broker.nodeID), 5000, "gateway B known to node A");
+		await waitFor(
+			() => a.broker.registry.events.getAllEndpoints("users.rolesChanged").some((ep: any) => ep.id === b.broker.nodeID),
+			5000,
+			"gateway B known to node A",
+		);
 	});
 	afterAll(async () => {
 		await b?.stop();
@@ -99,7 +117,9 @@ describe("sockets: a role change reaches sockets already open, on every gateway"
 
 	it("chat:send from a socket authenticated as admin uses the user role once the admin is demoted", async () => {
 		const [streamer, staff] = await Promise.all([registerUser(a.url, "rs"), registerUser(a.url, "rstaff")]);
-		expect((await client(a.url)("PUT", `/api/channels/${streamer.username}/settings`, { followersOnly: true }, { token: streamer.token })).status).toBe(200);
+		expect((await client(a.url)("PUT", `/api/channels/${streamer.username}/settings`, { followersOnly: true }, { token: streamer.token })).status).toBe(
+			200,
+		);
 		await a.broker.call("users.setRoles", { username: staff.username, roles: ["user", "admin"] });
 		const login = await client(a.url)("POST", "/api/auth/login", { login: staff.username, password: "correct horse battery" });
 		expect(login.body.user.roles).toContain("admin");
@@ -113,11 +133,17 @@ describe("sockets: a role change reaches sockets already open, on every gateway"
 
 		await a.broker.call("users.setRoles", { username: staff.username, roles: ["user"] });
 		for (const s of [onA, onB]) {
-			await waitFor(async () => (await emitAck(s, "chat:send", { channel: streamer.username, text: "as user" })).error?.type === "FOLLOWERS_ONLY", 5_000, "demotion applied");
+			await waitFor(
+				async () => (await emitAck(s, "chat:send", { channel: streamer.username, text: "as user" })).error?.type === "FOLLOWERS_ONLY",
+				5_000,
+				"demotion applied",
+			);
 		}
 		// The access token still says admin; REST calls made with it act as a user too.
 		const moderator = await registerUser(a.url, "rmod");
-		const appoint = await client(b.url)("PUT", `/api/channels/${streamer.username}/moderators/${moderator.username}`, undefined, { token: login.body.accessToken });
+		const appoint = await client(b.url)("PUT", `/api/channels/${streamer.username}/moderators/${moderator.username}`, undefined, {
+			token: login.body.accessToken,
+		});
 		expect(appoint.status).toBe(403);
 	});
 });
@@ -129,7 +155,12 @@ describe.skipIf(!hasRedisServer)("sockets: limits shared by two gateways through
 	beforeAll(async () => {
 		redis = await startRedisServer();
 		const env = { ...ENV, REDIS_URL: redis.url, SOCKET_MAX_PER_IP: "4", SOCKET_HANDSHAKES_PER_IP_PER_MIN: "8", NAMESPACE: `sl${process.pid}` };
-		a = await startHarness({ services: ["users"], env, nodeID: `limits-a-${process.pid}`, brokerOptions: { transporter: "Fake", namespace: `sl${process.pid}` } });
+		a = await startHarness({
+			services: ["users"],
+			env,
+			nodeID: `limits-a-${process.pid}`,
+			brokerOptions: { transporter: "Fake", namespace: `sl${process.pid}` },
+		});
 		b = await startHarness({ services: [], env, nodeID: `limits-b-${process.pid}`, brokerOptions: { transporter: "Fake", namespace: `sl${process.pid}` } });
 		await waitFor(() => a.broker.registry.nodes.get(b.broker.nodeID)?.available, 5000, "gateway B known to node A");
 	});

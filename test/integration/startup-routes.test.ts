@@ -95,10 +95,14 @@ describe("shutdown", () => {
 		await inside;
 		const stopping = h.stop();
 
-		const health = await waitFor(async () => {
-			const r = await api("GET", "/health");
-			return r.status === 503 ? r : null;
-		}, 5_000, "/health 503");
+		const health = await waitFor(
+			async () => {
+				const r = await api("GET", "/health");
+				return r.status === 503 ? r : null;
+			},
+			5_000,
+			"/health 503",
+		);
 		expect(health!.body.status).toBe("stopping");
 		const refused = await api("GET", "/api/openapi.json");
 		expect(refused.status).toBe(503);
@@ -117,7 +121,11 @@ describe("shutdown", () => {
 
 describe("services that join later", () => {
 	it("a gateway that is already up routes a service's REST actions the moment that service is known", async () => {
-		const gw = await startHarness({ services: [], nodeID: `late-gw-${process.pid}`, brokerOptions: { transporter: "Fake", namespace: `late${process.pid}` } });
+		const gw = await startHarness({
+			services: [],
+			nodeID: `late-gw-${process.pid}`,
+			brokerOptions: { transporter: "Fake", namespace: `late${process.pid}` },
+		});
 		let users: Harness | undefined;
 		try {
 			const api = client(gw.url);
@@ -127,11 +135,18 @@ describe("services that join later", () => {
 				const onChange = () => {
 					if (!gw.broker.registry.getServiceList({ onlyAvailable: true }).some((svc: { name: string }) => svc.name === "users")) return;
 					gw.broker.localBus.off("$services.changed", onChange);
-					setImmediate(() => resolve(api("POST", "/api/auth/register", { username: "late_joiner", email: "late@example.test", password: "correct horse battery" })));
+					setImmediate(() =>
+						resolve(api("POST", "/api/auth/register", { username: "late_joiner", email: "late@example.test", password: "correct horse battery" })),
+					);
 				};
 				gw.broker.localBus.on("$services.changed", onChange);
 			});
-			users = await startHarness({ services: ["users"], env: { SCRYPT_COST: "1024" }, nodeID: `late-users-${process.pid}`, brokerOptions: { transporter: "Fake", namespace: `late${process.pid}` } });
+			users = await startHarness({
+				services: ["users"],
+				env: { SCRYPT_COST: "1024" },
+				nodeID: `late-users-${process.pid}`,
+				brokerOptions: { transporter: "Fake", namespace: `late${process.pid}` },
+			});
 			const res = await known;
 			expect(res.status, JSON.stringify(res.body)).toBe(201);
 		} finally {

@@ -41,11 +41,15 @@ describe("sockets during start-up", () => {
 			extra: [{ mixins: [users], name: "users", started: () => gate }],
 			onCreated: (b) => (broker = b),
 		});
-		const base = await waitFor(() => {
-			const server = (broker?.getLocalService("api") as unknown as { server?: Server } | undefined)?.server;
-			const addr = server?.listening ? server.address() : null;
-			return typeof addr === "object" && addr ? `http://127.0.0.1:${addr.port}` : null;
-		}, 10_000, "gateway listening");
+		const base = await waitFor(
+			() => {
+				const server = (broker?.getLocalService("api") as unknown as { server?: Server } | undefined)?.server;
+				const addr = server?.listening ? server.address() : null;
+				return typeof addr === "object" && addr ? `http://127.0.0.1:${addr.port}` : null;
+			},
+			10_000,
+			"gateway listening",
+		);
 
 		let connected = 0;
 		const count = (s: Socket) => {
@@ -87,11 +91,15 @@ describe("sockets during start-up", () => {
 				(b.getLocalService("api") as unknown as { settings: Record<string, unknown> }).settings.socketReadyWaitMs = 300;
 			},
 		});
-		const base = await waitFor(() => {
-			const server = (broker?.getLocalService("api") as unknown as { server?: Server } | undefined)?.server;
-			const addr = server?.listening ? server.address() : null;
-			return typeof addr === "object" && addr ? `http://127.0.0.1:${addr.port}` : null;
-		}, 10_000, "gateway listening");
+		const base = await waitFor(
+			() => {
+				const server = (broker?.getLocalService("api") as unknown as { server?: Server } | undefined)?.server;
+				const addr = server?.listening ? server.address() : null;
+				return typeof addr === "object" && addr ? `http://127.0.0.1:${addr.port}` : null;
+			},
+			10_000,
+			"gateway listening",
+		);
 		const err = await connectSocket(base!, "/").then(
 			() => null,
 			(e: Error & { data?: { type?: string } }) => e,

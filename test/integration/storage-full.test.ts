@@ -127,7 +127,11 @@ describe.skipIf(!mounted)(`DATA_DIR on a full disk (2 MB tmpfs)${mounted ? "" : 
 			// sandbox's stored delivery. Every attempt made while full takes the row's 15 s lease
 			// before it fails, so the sweep that succeeds can come two or three leases after space
 			// is back (measured: up to about 45 s on this machine under load).
-			await waitFor(async () => (await api("GET", `/api/donations/${waiting.body.donation.id}`, undefined, { token: streamer.token })).body?.status === "paid", 90_000, "the payment completed while full to settle");
+			await waitFor(
+				async () => (await api("GET", `/api/donations/${waiting.body.donation.id}`, undefined, { token: streamer.token })).body?.status === "paid",
+				90_000,
+				"the payment completed while full to settle",
+			);
 		}
 		expect(node?.exited()).toBeNull();
 

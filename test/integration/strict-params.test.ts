@@ -14,13 +14,23 @@ afterAll(() => h?.stop());
 describe("unknown params", () => {
 	it("a donation with an unknown field is refused, naming it, and nothing is stored", async () => {
 		const s = await setupStreamer(h.url);
-		const res = await api("POST", "/api/donations", { to: s.username, amount: 5_000_00, currency: "IDR", provider: "sandbox", donorName: "Budi", status: "paid", fee: 0 });
+		const res = await api("POST", "/api/donations", {
+			to: s.username,
+			amount: 5_000_00,
+			currency: "IDR",
+			provider: "sandbox",
+			donorName: "Budi",
+			status: "paid",
+			fee: 0,
+		});
 		expect(res.status).toBe(422);
 		expect(res.body).toMatchObject({ name: "ValidationError", code: 422, type: "VALIDATION_ERROR" });
 		expect(res.body.data.map((d: any) => d.field).sort()).toEqual(["fee", "status"]);
 		expect(res.body.data[0]).toMatchObject({ type: "unknownField", message: expect.stringContaining("not a known field") });
 		expect((await api("GET", "/api/me/donations/received", undefined, { token: s.token })).body.items).toEqual([]);
-		expect((await api("POST", "/api/donations", { to: s.username, amount: 5_000_00, currency: "IDR", provider: "sandbox", donorName: "Budi" })).status).toBe(201);
+		expect(
+			(await api("POST", "/api/donations", { to: s.username, amount: 5_000_00, currency: "IDR", provider: "sandbox", donorName: "Budi" })).status,
+		).toBe(201);
 	});
 
 	it("an entry point without params accepts none; a query string counts too", async () => {

@@ -83,7 +83,12 @@ describe("accounts", () => {
 
 	it("deep-merges settings, validates them, and shows the public profile", async () => {
 		const u = await registerUser(h.url, "set");
-		const ok = await api("PATCH", "/api/users/me", { bio: "hi", settings: { donations: { enabled: true, minAmount: 500 }, moderation: { blockedTerms: [" Bad ", "bad"] } } }, { token: u.token });
+		const ok = await api(
+			"PATCH",
+			"/api/users/me",
+			{ bio: "hi", settings: { donations: { enabled: true, minAmount: 500 }, moderation: { blockedTerms: [" Bad ", "bad"] } } },
+			{ token: u.token },
+		);
 		expect(ok.status).toBe(200);
 		expect(ok.body.settings.donations).toEqual({ enabled: true, minAmount: 500, currency: "IDR" });
 		expect(ok.body.settings.moderation.blockedTerms).toEqual(["bad"]);

@@ -176,13 +176,29 @@ export class Cluster {
 		const nats = launch("nats", "nats-server", ["-a", "127.0.0.1", "-p", String(natsPort), "-js", "-sd", store], process.env, this.dir);
 		this.processes.push(nats);
 		this.natsUrl = `nats://127.0.0.1:${natsPort}`;
-		await until(() => canConnect(natsPort), 10_000, "nats-server", () => (nats.running() ? null : `nats-server exited:\n${nats.log()}`));
+		await until(
+			() => canConnect(natsPort),
+			10_000,
+			"nats-server",
+			() => (nats.running() ? null : `nats-server exited:\n${nats.log()}`),
+		);
 		if (this.opts.redis) {
 			const redisPort = await freePort();
-			const redis = launch("redis", "redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", this.dir], process.env, this.dir);
+			const redis = launch(
+				"redis",
+				"redis-server",
+				["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", this.dir],
+				process.env,
+				this.dir,
+			);
 			this.processes.push(redis);
 			this.redisUrl = `redis://127.0.0.1:${redisPort}`;
-			await until(() => canConnect(redisPort), 10_000, "redis-server", () => (redis.running() ? null : `redis-server exited:\n${redis.log()}`));
+			await until(
+				() => canConnect(redisPort),
+				10_000,
+				"redis-server",
+				() => (redis.running() ? null : `redis-server exited:\n${redis.log()}`),
+			);
 		}
 		this.pgServer = this.opts.postgres ?? process.env.CLUSTER_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 		this.dbName = `mediashar_${this.namespace}`.toLowerCase();
@@ -314,7 +330,8 @@ export class Cluster {
 		if (this.client) await this.client.stop().catch(() => undefined);
 		for (const p of this.processes) p.signal("SIGKILL");
 		await Promise.all(this.processes.map((p) => Promise.race([p.exited, new Promise((r) => setTimeout(r, 5000))])));
-		if (this.dbName && !process.env.KEEP_CLUSTER_LOGS) await pgAdmin(this.pgServer, `DROP DATABASE IF EXISTS "${this.dbName}" WITH (FORCE)`).catch(() => undefined);
+		if (this.dbName && !process.env.KEEP_CLUSTER_LOGS)
+			await pgAdmin(this.pgServer, `DROP DATABASE IF EXISTS "${this.dbName}" WITH (FORCE)`).catch(() => undefined);
 		if (!process.env.KEEP_CLUSTER_LOGS) fs.rmSync(this.dir, { recursive: true, force: true });
 	}
 

@@ -54,7 +54,13 @@ export async function startFakeServer(): Promise<FakeServer> {
 		req.on("data", (c) => chunks.push(c));
 		req.on("end", async () => {
 			const u = new URL(req.url ?? "/", "http://127.0.0.1");
-			const rec: RecordedRequest = { method: req.method ?? "GET", path: u.pathname, query: u.searchParams, headers: req.headers, body: Buffer.concat(chunks).toString("utf8") };
+			const rec: RecordedRequest = {
+				method: req.method ?? "GET",
+				path: u.pathname,
+				query: u.searchParams,
+				headers: req.headers,
+				body: Buffer.concat(chunks).toString("utf8"),
+			};
 			requests.push(rec);
 			for (let i = routes.length - 1; i >= 0; i--) {
 				const params = matches(routes[i].spec, rec.method, rec.path);
@@ -104,7 +110,16 @@ export interface FakeStripe extends FakeServer {
 
 /** A Stripe event as Stripe sends it (`object: "event"`, the object under data.object). */
 export function stripeEvent(type: string, object: Record<string, unknown>, id = `evt_${randomBytes(12).toString("hex")}`) {
-	return { id, object: "event", api_version: "2026-10-28.endive", created: Math.floor(Date.now() / 1000), livemode: false, pending_webhooks: 1, type, data: { object } };
+	return {
+		id,
+		object: "event",
+		api_version: "2026-10-28.endive",
+		created: Math.floor(Date.now() / 1000),
+		livemode: false,
+		pending_webhooks: 1,
+		type,
+		data: { object },
+	};
 }
 
 /**
@@ -115,19 +130,67 @@ export function stripeSequences(paymentId: string, opts: { sessionId: string; am
 	const pi = opts.pi ?? `pi_${randomBytes(8).toString("hex")}`;
 	const charge = opts.charge ?? `ch_${randomBytes(8).toString("hex")}`;
 	const meta = { payment_id: paymentId };
-	const session = (over: Record<string, unknown>) => ({ id: opts.sessionId, object: "checkout.session", client_reference_id: paymentId, metadata: meta, payment_intent: pi, amount_total: opts.amount, currency: opts.currency, ...over });
-	const chargeObj = (over: Record<string, unknown>) => ({ id: charge, object: "charge", payment_intent: pi, metadata: meta, amount: opts.amount, currency: opts.currency, ...over });
-	const dispute = (status: string) => ({ id: `dp_${charge}`, object: "dispute", charge, payment_intent: pi, amount: opts.amount, currency: opts.currency, status, metadata: {} });
+	const session = (over: Record<string, unknown>) => ({
+		id: opts.sessionId,
+		object: "checkout.session",
+		client_reference_id: paymentId,
+		metadata: meta,
+		payment_intent: pi,
+		amount_total: opts.amount,
+		currency: opts.currency,
+		...over,
+	});
+	const chargeObj = (over: Record<string, unknown>) => ({
+		id: charge,
+		object: "charge",
+		payment_intent: pi,
+		metadata: meta,
+		amount: opts.amount,
+		currency: opts.currency,
+		...over,
+	});
+	const dispute = (status: string) => ({
+		id: `dp_${charge}`,
+		object: "dispute",
+		charge,
+		payment_intent: pi,
+		amount: opts.amount,
+		currency: opts.currency,
+		status,
+		metadata: {},
+	});
 	return {
 		pi,
 		charge,
 		/** A declined card, then a successful retry in the same session. */
 		declineThenSuccess: () => [
-			stripeEvent("payment_intent.payment_failed", { id: pi, object: "payment_intent", metadata: meta, status: "requires_payment_method", last_payment_error: { code: "card_declined", decline_code: "generic_decline" } }),
+			stripeEvent("payment_intent.payment_failed", {
+				id: pi,
+				object: "payment_intent",
+				metadata: meta,
+				status: "requires_payment_method",
+				last_payment_error: { code: "card_declined", decline_code: "generic_decline" },
+			}),
 			stripeEvent("checkout.session.completed", session({ status: "complete", payment_status: "paid" })),
-			stripeEvent("payment_intent.succeeded", { id: pi, object: "payment_intent", metadata: meta, amount_received: opts.amount, currency: opts.currency, status: "succeeded" }),
+			stripeEvent("payment_intent.succeeded", {
+				id: pi,
+				object: "payment_intent",
+				metadata: meta,
+				amount_received: opts.amount,
+				currency: opts.currency,
+				status: "succeeded",
+			}),
 		],
-		paid: () => [stripeEvent("payment_intent.succeeded", { id: pi, object: "payment_intent", metadata: meta, amount_received: opts.amount, currency: opts.currency, status: "succeeded" })],
+		paid: () => [
+			stripeEvent("payment_intent.succeeded", {
+				id: pi,
+				object: "payment_intent",
+				metadata: meta,
+				amount_received: opts.amount,
+				currency: opts.currency,
+				status: "succeeded",
+			}),
+		],
 		expired: () => [stripeEvent("checkout.session.expired", session({ status: "expired", payment_status: "unpaid" }))],
 		/** charge.refunded after each refund: amount_refunded is cumulative. */
 		refunds: (...amounts: number[]) => {
@@ -138,9 +201,15 @@ export function stripeSequences(paymentId: string, opts: { sessionId: string; am
 			});
 		},
 		/** An inquiry (no funds withdrawn), then closed without becoming a dispute. */
-		inquiry: () => [stripeEvent("charge.dispute.created", dispute("warning_needs_response")), stripeEvent("charge.dispute.closed", dispute("warning_closed"))],
+		inquiry: () => [
+			stripeEvent("charge.dispute.created", dispute("warning_needs_response")),
+			stripeEvent("charge.dispute.closed", dispute("warning_closed")),
+		],
 		/** A dispute: created (funds withdrawn) … */
-		disputeWithdrawn: () => [stripeEvent("charge.dispute.created", dispute("needs_response")), stripeEvent("charge.dispute.funds_withdrawn", dispute("needs_response"))],
+		disputeWithdrawn: () => [
+			stripeEvent("charge.dispute.created", dispute("needs_response")),
+			stripeEvent("charge.dispute.funds_withdrawn", dispute("needs_response")),
+		],
 		/** … and won: funds reinstated, then closed as won. */
 		disputeWon: () => [stripeEvent("charge.dispute.funds_reinstated", dispute("won")), stripeEvent("charge.dispute.closed", dispute("won"))],
 		disputeLost: () => [stripeEvent("charge.dispute.closed", dispute("lost"))],
@@ -161,20 +230,45 @@ export async function startFakeStripe(secretKey = "sk_test_fake"): Promise<FakeS
 		const prior = key ? byIdempotency.get(key) : undefined;
 		// Stripe: a retry under the same Idempotency-Key with different parameters is refused.
 		if (prior && prior.body !== req.body) {
-			return { status: 400, body: { error: { type: "idempotency_error", message: "Keys for idempotent requests can only be used with the same parameters they were first used with." } } };
+			return {
+				status: 400,
+				body: {
+					error: {
+						type: "idempotency_error",
+						message: "Keys for idempotent requests can only be used with the same parameters they were first used with.",
+					},
+				},
+			};
 		}
 		const form = new URLSearchParams(req.body);
 		const createdSec = Math.floor(Date.now() / 1000);
 		const expiresAt = Number(form.get("expires_at"));
 		if (form.has("expires_at") && (expiresAt < createdSec + 30 * 60 || expiresAt > createdSec + 24 * 3600)) {
-			return { status: 400, body: { error: { type: "invalid_request_error", param: "expires_at", message: "The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation." } } };
+			return {
+				status: 400,
+				body: {
+					error: {
+						type: "invalid_request_error",
+						param: "expires_at",
+						message: "The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation.",
+					},
+				},
+			};
 		}
 		const id = prior?.id || `cs_test_${randomBytes(8).toString("hex")}`;
 		if (!prior) {
 			s.sessions.set(id, { id, form, status: "open", payment_status: "unpaid", payment_intent: null });
 			if (key) byIdempotency.set(key, { id, body: req.body });
 		}
-		return { body: { id, object: "checkout.session", url: `https://checkout.stripe.test/c/pay/${id}`, expires_at: Number(form.get("expires_at")), status: "open" } };
+		return {
+			body: {
+				id,
+				object: "checkout.session",
+				url: `https://checkout.stripe.test/c/pay/${id}`,
+				expires_at: Number(form.get("expires_at")),
+				status: "open",
+			},
+		};
 	});
 	s.route("GET /v1/checkout/sessions/:id", (req) => {
 		if (!authorized(req)) return { status: 401, body: { error: { message: "Invalid API Key provided" } } };
@@ -199,7 +293,11 @@ export async function startFakeStripe(secretKey = "sk_test_fake"): Promise<FakeS
 		if (s.refundError) return { status: 400, body: { error: { type: "invalid_request_error", ...s.refundError } } };
 		const form = new URLSearchParams(req.body);
 		const pi = form.get("payment_intent");
-		if (!pi) return { status: 400, body: { error: { type: "invalid_request_error", code: "parameter_missing", message: "Must provide charge or payment_intent." } } };
+		if (!pi)
+			return {
+				status: 400,
+				body: { error: { type: "invalid_request_error", code: "parameter_missing", message: "Must provide charge or payment_intent." } },
+			};
 		const amount = Number(form.get("amount") || 0);
 		s.refunds.set(pi, [...(s.refunds.get(pi) ?? []), amount]);
 		return { body: { id: `re_${randomBytes(6).toString("hex")}`, object: "refund", status: "succeeded", payment_intent: pi, amount } };
@@ -219,7 +317,17 @@ export interface FakeMidtrans extends FakeServer {
 	 * Replays one step of a real sequence: sets the order's status at "Midtrans" and returns the
 	 * HTTP notification Midtrans sends for it (signed with the server key).
 	 */
-	step(orderId: string, fields: { transaction_status: string; gross_amount: string; fraud_status?: string; payment_type?: string; refund_amount?: string; refunds?: { refund_amount: string }[] }): Record<string, string>;
+	step(
+		orderId: string,
+		fields: {
+			transaction_status: string;
+			gross_amount: string;
+			fraud_status?: string;
+			payment_type?: string;
+			refund_amount?: string;
+			refunds?: { refund_amount: string }[];
+		},
+	): Record<string, string>;
 }
 
 export async function startFakeMidtrans(serverKey = "SB-Mid-server-fake"): Promise<FakeMidtrans> {
@@ -231,7 +339,15 @@ export async function startFakeMidtrans(serverKey = "SB-Mid-server-fake"): Promi
 		const prior = s.statuses.get(orderId) ?? {};
 		const transaction_id = String(prior.transaction_id ?? `tx-${orderId}`);
 		const { refunds, ...flat } = fields;
-		s.statuses.set(orderId, { ...prior, payment_type: "qris", currency: "IDR", transaction_id, ...flat, ...(refunds ? { refunds } : {}), status_code: statusCodeOf(fields.transaction_status) });
+		s.statuses.set(orderId, {
+			...prior,
+			payment_type: "qris",
+			currency: "IDR",
+			transaction_id,
+			...flat,
+			...(refunds ? { refunds } : {}),
+			status_code: statusCodeOf(fields.transaction_status),
+		});
 		return midtransNotification(serverKey, { order_id: orderId, transaction_id, ...fields });
 	};
 	const authorized = (req: RecordedRequest) => req.headers.authorization === `Basic ${Buffer.from(`${serverKey}:`).toString("base64")}`;
@@ -260,7 +376,14 @@ export async function startFakeMidtrans(serverKey = "SB-Mid-server-fake"): Promi
 			transaction_status: "pending",
 		};
 		if (b.payment_type === "qris") {
-			return { body: { ...base, payment_type: "qris", qr_string: `00020101021226FAKEQR${base.order_id}`, actions: [{ name: "generate-qr-code", method: "GET", url: `${s.url}/v2/qris/${base.transaction_id}/qr-code` }] } };
+			return {
+				body: {
+					...base,
+					payment_type: "qris",
+					qr_string: `00020101021226FAKEQR${base.order_id}`,
+					actions: [{ name: "generate-qr-code", method: "GET", url: `${s.url}/v2/qris/${base.transaction_id}/qr-code` }],
+				},
+			};
 		}
 		if (b.payment_type === "bank_transfer") {
 			const bank = b.bank_transfer?.bank;
@@ -276,26 +399,41 @@ export async function startFakeMidtrans(serverKey = "SB-Mid-server-fake"): Promi
 		// Midtrans answers an order it does not know with HTTP 404 (and status_code "404").
 		if (!found) return { status: 404, body: { status_code: "404", status_message: "Transaction doesn't exist.", id: randomBytes(8).toString("hex") } };
 		const [orderId, st] = found;
-		return { body: { status_code: statusCodeOf(String(st.transaction_status)), status_message: "Success, transaction is found", order_id: orderId, ...st } };
+		return {
+			body: { status_code: statusCodeOf(String(st.transaction_status)), status_message: "Success, transaction is found", order_id: orderId, ...st },
+		};
 	});
 	// Cancel: for a card still in `capture` (or a pending payment); a settled one must be refunded instead.
 	s.route("POST /v2/:orderId/cancel", (req) => {
 		if (!authorized(req)) return unauthorized;
 		const st = lookup(params(req).orderId)?.[1];
 		if (!st) return { status: 404, body: { status_code: "404", status_message: "Transaction doesn't exist." } };
-		if (!["capture", "pending", "authorize"].includes(String(st.transaction_status))) return { body: { status_code: "412", status_message: "Merchant cannot modify the status of the transaction" } };
+		if (!["capture", "pending", "authorize"].includes(String(st.transaction_status)))
+			return { body: { status_code: "412", status_message: "Merchant cannot modify the status of the transaction" } };
 		st.transaction_status = "cancel";
-		return { body: { status_code: "200", status_message: "Success, transaction is canceled", order_id: params(req).orderId, transaction_status: "cancel" } };
+		return {
+			body: { status_code: "200", status_message: "Success, transaction is canceled", order_id: params(req).orderId, transaction_status: "cancel" },
+		};
 	});
 	// Refund: only settled transactions of refundable payment types (Midtrans's Refund API).
 	s.route("POST /v2/:orderId/refund", (req) => {
 		if (!authorized(req)) return unauthorized;
 		const st = lookup(params(req).orderId)?.[1];
 		if (!st) return { status: 404, body: { status_code: "404", status_message: "Transaction doesn't exist." } };
-		if (st.transaction_status !== "settlement" && st.transaction_status !== "partial_refund") return { body: { status_code: "412", status_message: "Merchant cannot modify the status of the transaction" } };
-		if (!["credit_card", "gopay", "shopeepay", "dana", "ovo", "qris", "kredivo", "akulaku"].includes(String(st.payment_type))) return { body: { status_code: "412", status_message: "Payment type does not support refund" } };
+		if (st.transaction_status !== "settlement" && st.transaction_status !== "partial_refund")
+			return { body: { status_code: "412", status_message: "Merchant cannot modify the status of the transaction" } };
+		if (!["credit_card", "gopay", "shopeepay", "dana", "ovo", "qris", "kredivo", "akulaku"].includes(String(st.payment_type)))
+			return { body: { status_code: "412", status_message: "Payment type does not support refund" } };
 		const b = JSON.parse(req.body || "{}");
-		return { body: { status_code: "200", status_message: "Success, refund request is approved", order_id: params(req).orderId, refund_key: b.refund_key, refund_amount: String(b.amount ?? st.gross_amount) } };
+		return {
+			body: {
+				status_code: "200",
+				status_message: "Success, refund request is approved",
+				order_id: params(req).orderId,
+				refund_key: b.refund_key,
+				refund_amount: String(b.amount ?? st.gross_amount),
+			},
+		};
 	});
 	return s;
 }
@@ -309,7 +447,20 @@ function statusCodeOf(transactionStatus: string): string {
 }
 
 /** A Midtrans HTTP notification body for an order, signed with the server key (or not). */
-export function midtransNotification(serverKey: string, fields: { order_id: string; transaction_status: string; gross_amount: string; status_code?: string; fraud_status?: string; transaction_id?: string; payment_type?: string; refund_amount?: string }, forge = false) {
+export function midtransNotification(
+	serverKey: string,
+	fields: {
+		order_id: string;
+		transaction_status: string;
+		gross_amount: string;
+		status_code?: string;
+		fraud_status?: string;
+		transaction_id?: string;
+		payment_type?: string;
+		refund_amount?: string;
+	},
+	forge = false,
+) {
 	const status_code = fields.status_code ?? statusCodeOf(fields.transaction_status);
 	const n: Record<string, string> = {
 		transaction_time: "2026-01-01 10:00:00",
@@ -327,7 +478,9 @@ export function midtransNotification(serverKey: string, fields: { order_id: stri
 	};
 	const key = forge ? "not-the-server-key" : serverKey;
 	// Computed independently of lib/payments/midtrans.ts so the test checks the real formula.
-	n.signature_key = createHash("sha512").update(n.order_id + n.status_code + n.gross_amount + key).digest("hex");
+	n.signature_key = createHash("sha512")
+		.update(n.order_id + n.status_code + n.gross_amount + key)
+		.digest("hex");
 	return n;
 }
 
@@ -338,7 +491,18 @@ export interface FakePayPal extends FakeServer {
 	clientSecret: string;
 	webhookId: string;
 	tokensIssued: number;
-	orders: Map<string, { id: string; status: string; custom_id: string; amount: { currency_code: string; value: string }; capture?: { id: string; status: string }; declineNext?: string; refunded?: number }>;
+	orders: Map<
+		string,
+		{
+			id: string;
+			status: string;
+			custom_id: string;
+			amount: { currency_code: string; value: string };
+			capture?: { id: string; status: string };
+			declineNext?: string;
+			refunded?: number;
+		}
+	>;
 	/** Headers of a webhook delivery this fake "PayPal" would accept for `body`. */
 	signWebhook(body: string, webhookId?: string): Record<string, string>;
 }
@@ -352,7 +516,8 @@ export async function startFakePayPal(opts: { clientId?: string; clientSecret?: 
 	s.orders = new Map();
 	const signingKey = randomBytes(16).toString("hex");
 	const tokens = new Set<string>();
-	const sigFor = (id: string, time: string, webhookId: string, body: string) => createHmac("sha256", signingKey).update(`${id}|${time}|${webhookId}|${body}`).digest("base64");
+	const sigFor = (id: string, time: string, webhookId: string, body: string) =>
+		createHmac("sha256", signingKey).update(`${id}|${time}|${webhookId}|${body}`).digest("base64");
 	s.signWebhook = (body, webhookId = s.webhookId) => {
 		const id = randomBytes(8).toString("hex");
 		const time = new Date().toISOString();
@@ -367,7 +532,8 @@ export async function startFakePayPal(opts: { clientId?: string; clientSecret?: 
 	const bearer = (req: RecordedRequest) => tokens.has(String(req.headers.authorization ?? "").replace(/^Bearer /, ""));
 	const unauthorized = { status: 401, body: { error: "invalid_token", error_description: "Token signature verification failed" } };
 	s.route("POST /v1/oauth2/token", (req) => {
-		if (req.headers.authorization !== `Basic ${Buffer.from(`${s.clientId}:${s.clientSecret}`).toString("base64")}`) return { status: 401, body: { error: "invalid_client" } };
+		if (req.headers.authorization !== `Basic ${Buffer.from(`${s.clientId}:${s.clientSecret}`).toString("base64")}`)
+			return { status: 401, body: { error: "invalid_client" } };
 		if (req.body !== "grant_type=client_credentials") return { status: 400, body: { error: "unsupported_grant_type" } };
 		const t = `A21AA${randomBytes(12).toString("hex")}`;
 		tokens.add(t);
@@ -380,12 +546,27 @@ export async function startFakePayPal(opts: { clientId?: string; clientSecret?: 
 		const id = randomBytes(8).toString("hex").toUpperCase();
 		const pu = b.purchase_units[0];
 		s.orders.set(id, { id, status: "PAYER_ACTION_REQUIRED", custom_id: pu.custom_id, amount: pu.amount });
-		return { status: 200, body: { id, status: "PAYER_ACTION_REQUIRED", links: [{ rel: "self", href: `${s.url}/v2/checkout/orders/${id}` }, { rel: "payer-action", href: `https://www.paypal.test/checkoutnow?token=${id}` }] } };
+		return {
+			status: 200,
+			body: {
+				id,
+				status: "PAYER_ACTION_REQUIRED",
+				links: [
+					{ rel: "self", href: `${s.url}/v2/checkout/orders/${id}` },
+					{ rel: "payer-action", href: `https://www.paypal.test/checkoutnow?token=${id}` },
+				],
+			},
+		};
 	});
 	const orderBody = (o: FakePayPal["orders"] extends Map<string, infer V> ? V : never) => ({
 		id: o.id,
 		status: o.status,
-		purchase_units: [{ custom_id: o.custom_id, payments: o.capture ? { captures: [{ id: o.capture.id, status: o.capture.status, amount: o.amount, custom_id: o.custom_id }] } : undefined }],
+		purchase_units: [
+			{
+				custom_id: o.custom_id,
+				payments: o.capture ? { captures: [{ id: o.capture.id, status: o.capture.status, amount: o.amount, custom_id: o.custom_id }] } : undefined,
+			},
+		],
 	});
 	s.route("POST /v2/checkout/orders/:id/capture", (req) => {
 		if (!bearer(req)) return unauthorized;
@@ -402,7 +583,9 @@ export async function startFakePayPal(opts: { clientId?: string; clientSecret?: 
 				status: 422,
 				body: {
 					name: "UNPROCESSABLE_ENTITY",
-					details: [{ issue, description: "The instrument presented was either declined by the processor or bank, or it can't be used for this payment." }],
+					details: [
+						{ issue, description: "The instrument presented was either declined by the processor or bank, or it can't be used for this payment." },
+					],
 					message: "The requested action could not be performed, semantically incorrect, or failed business validation.",
 					links: [
 						{ href: `https://www.paypal.test/checkoutnow?token=${o.id}`, rel: "redirect", method: "GET" },
@@ -426,7 +609,14 @@ export async function startFakePayPal(opts: { clientId?: string; clientSecret?: 
 		const o = [...s.orders.values()].find((x) => x.capture?.id === params(req).id);
 		if (!o) return { status: 404, body: { name: "RESOURCE_NOT_FOUND", details: [{ issue: "INVALID_RESOURCE_ID" }] } };
 		const captured = Math.round(Number(o.amount.value) * 100);
-		if ((o.refunded ?? 0) >= captured) return { status: 422, body: { name: "UNPROCESSABLE_ENTITY", details: [{ issue: "CAPTURE_FULLY_REFUNDED", description: "The capture has already been fully refunded" }] } };
+		if ((o.refunded ?? 0) >= captured)
+			return {
+				status: 422,
+				body: {
+					name: "UNPROCESSABLE_ENTITY",
+					details: [{ issue: "CAPTURE_FULLY_REFUNDED", description: "The capture has already been fully refunded" }],
+				},
+			};
 		const b = JSON.parse(req.body || "{}");
 		const amount = b.amount ? Math.round(Number(b.amount.value) * 100) : captured - (o.refunded ?? 0);
 		o.refunded = (o.refunded ?? 0) + amount;
@@ -437,14 +627,20 @@ export async function startFakePayPal(opts: { clientId?: string; clientSecret?: 
 		const b = JSON.parse(req.body);
 		const required = ["auth_algo", "cert_url", "transmission_id", "transmission_sig", "transmission_time", "webhook_id", "webhook_event"];
 		if (required.some((k) => b[k] === undefined)) return { status: 400, body: { name: "VALIDATION_ERROR" } };
-		const ok = b.webhook_id === s.webhookId && b.transmission_sig === sigFor(b.transmission_id, b.transmission_time, b.webhook_id, JSON.stringify(b.webhook_event));
+		const ok =
+			b.webhook_id === s.webhookId &&
+			b.transmission_sig === sigFor(b.transmission_id, b.transmission_time, b.webhook_id, JSON.stringify(b.webhook_event));
 		return { body: { verification_status: ok ? "SUCCESS" : "FAILURE" } };
 	});
 	return s;
 }
 
 /** A PAYMENT.CAPTURE.REFUNDED event as PayPal sends it: the refund, with the capture's refunded total so far. */
-export function paypalRefundEvent(captureId: string, refund: { currency: string; value: string; totalRefunded: string; customId?: string }, id = `WH-${randomBytes(8).toString("hex")}`) {
+export function paypalRefundEvent(
+	captureId: string,
+	refund: { currency: string; value: string; totalRefunded: string; customId?: string },
+	id = `WH-${randomBytes(8).toString("hex")}`,
+) {
 	return {
 		id,
 		event_version: "1.0",
@@ -454,7 +650,10 @@ export function paypalRefundEvent(captureId: string, refund: { currency: string;
 			id: `REF${randomBytes(6).toString("hex").toUpperCase()}`,
 			status: "COMPLETED",
 			amount: { currency_code: refund.currency, value: refund.value },
-			seller_payable_breakdown: { gross_amount: { currency_code: refund.currency, value: refund.value }, total_refunded_amount: { currency_code: refund.currency, value: refund.totalRefunded } },
+			seller_payable_breakdown: {
+				gross_amount: { currency_code: refund.currency, value: refund.value },
+				total_refunded_amount: { currency_code: refund.currency, value: refund.totalRefunded },
+			},
 			...(refund.customId ? { custom_id: refund.customId } : {}),
 			links: [{ rel: "up", method: "GET", href: `https://api-m.paypal.test/v2/payments/captures/${captureId}` }],
 		},
@@ -469,11 +668,27 @@ export function approvePayPalOrder(pp: FakePayPal, orderId: string) {
 }
 
 /** The env that points the payment providers at these fakes (only for the ones given). */
-export function providerEnv(fakes: { stripe?: FakeStripe; stripeWebhookSecret?: string; midtrans?: FakeMidtrans; paypal?: FakePayPal }): Record<string, string> {
+export function providerEnv(fakes: {
+	stripe?: FakeStripe;
+	stripeWebhookSecret?: string;
+	midtrans?: FakeMidtrans;
+	paypal?: FakePayPal;
+}): Record<string, string> {
 	const env: Record<string, string> = {};
 	const { stripe, midtrans, paypal } = fakes;
-	if (stripe) Object.assign(env, { STRIPE_SECRET_KEY: stripe.secretKey, STRIPE_WEBHOOK_SECRET: fakes.stripeWebhookSecret ?? "whsec_test", STRIPE_API_BASE: stripe.url });
+	if (stripe)
+		Object.assign(env, {
+			STRIPE_SECRET_KEY: stripe.secretKey,
+			STRIPE_WEBHOOK_SECRET: fakes.stripeWebhookSecret ?? "whsec_test",
+			STRIPE_API_BASE: stripe.url,
+		});
 	if (midtrans) Object.assign(env, { MIDTRANS_SERVER_KEY: midtrans.serverKey, MIDTRANS_API_BASE: midtrans.url, MIDTRANS_SNAP_BASE: midtrans.url });
-	if (paypal) Object.assign(env, { PAYPAL_CLIENT_ID: paypal.clientId, PAYPAL_CLIENT_SECRET: paypal.clientSecret, PAYPAL_WEBHOOK_ID: paypal.webhookId, PAYPAL_API_BASE: paypal.url });
+	if (paypal)
+		Object.assign(env, {
+			PAYPAL_CLIENT_ID: paypal.clientId,
+			PAYPAL_CLIENT_SECRET: paypal.clientSecret,
+			PAYPAL_WEBHOOK_ID: paypal.webhookId,
+			PAYPAL_API_BASE: paypal.url,
+		});
 	return env;
 }

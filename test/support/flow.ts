@@ -8,7 +8,12 @@ export const SANDBOX_SECRET = process.env.SANDBOX_WEBHOOK_SECRET || "dev-only-sa
 export async function setupStreamer(base: string, settings: Record<string, unknown> = {}) {
 	const api = client(base);
 	const s = await registerUser(base, "streamer");
-	const patch = await api("PATCH", "/api/users/me", { settings: { donations: { enabled: true, minAmount: 1_000_00, currency: "IDR" }, ...settings } }, { token: s.token });
+	const patch = await api(
+		"PATCH",
+		"/api/users/me",
+		{ settings: { donations: { enabled: true, minAmount: 1_000_00, currency: "IDR" }, ...settings } },
+		{ token: s.token },
+	);
 	if (patch.status !== 200) throw new Error(`settings failed: ${patch.status} ${JSON.stringify(patch.body)}`);
 	return { ...s, overlayToken: patch.body.overlayToken as string };
 }
@@ -38,14 +43,21 @@ export type Overlay = Awaited<ReturnType<typeof openOverlay>>;
 export async function donate(base: string, to: string, body: Record<string, unknown> = {}, opts: { token?: string; key?: string } = {}) {
 	const headers: Record<string, string> = {};
 	if (opts.key) headers["Idempotency-Key"] = opts.key;
-	return client(base)("POST", "/api/donations", { to, amount: 5_000_00, currency: "IDR", provider: "sandbox", donorName: "Budi", message: "semangat!", ...body }, { token: opts.token, headers });
+	return client(base)(
+		"POST",
+		"/api/donations",
+		{ to, amount: 5_000_00, currency: "IDR", provider: "sandbox", donorName: "Budi", message: "semangat!", ...body },
+		{ token: opts.token, headers },
+	);
 }
 
 /** Signs and posts a sandbox webhook exactly as the sandbox provider does. */
 export async function sandboxWebhook(base: string, body: Record<string, unknown>, opts: { secret?: string; t?: number; scheme?: string } = {}) {
 	const raw = JSON.stringify({ event_id: randomUUID(), ...body });
 	const t = opts.t ?? Math.floor(Date.now() / 1000);
-	const sig = createHmac("sha256", opts.secret ?? SANDBOX_SECRET).update(`${t}.${raw}`).digest("hex");
+	const sig = createHmac("sha256", opts.secret ?? SANDBOX_SECRET)
+		.update(`${t}.${raw}`)
+		.digest("hex");
 	const res = await fetch(`${base}/api/payments/webhooks/sandbox`, {
 		method: "POST",
 		headers: { "Content-Type": "application/json", "X-Sandbox-Signature": `t=${t},${opts.scheme ?? "v1"}=${sig}` },

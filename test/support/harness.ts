@@ -123,9 +123,20 @@ let userSeq = 0;
 /** Registers a fresh user and returns its tokens. */
 export async function registerUser(base: string, prefix = "user") {
 	const n = `${prefix}${process.pid % 1000}_${++userSeq}_${Math.random().toString(36).slice(2, 6)}`.slice(0, 25).toLowerCase();
-	const res = await client(base)("POST", "/api/auth/register", { username: n, email: `${n}@example.test`, password: "correct horse battery", displayName: n });
+	const res = await client(base)("POST", "/api/auth/register", {
+		username: n,
+		email: `${n}@example.test`,
+		password: "correct horse battery",
+		displayName: n,
+	});
 	if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
-	return { username: n, id: res.body.user.id as string, token: res.body.accessToken as string, refreshToken: res.body.refreshToken as string, user: res.body.user };
+	return {
+		username: n,
+		id: res.body.user.id as string,
+		token: res.body.accessToken as string,
+		refreshToken: res.body.refreshToken as string,
+		user: res.body.user,
+	};
 }
 
 /** Connects a Socket.IO client and resolves once connected (rejects on connect_error). */

@@ -36,7 +36,17 @@ export async function startNode(dataDir: string, env: Record<string, string> = {
 	let output = "";
 	const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", RUNNER, "--config", path.join(ROOT, "moleculer.config.ts")], {
 		cwd: ROOT,
-		env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: "development", PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, SERVICES, LOGLEVEL: "warn", ...env },
+		env: {
+			PATH: process.env.PATH,
+			HOME: process.env.HOME,
+			NODE_ENV: "development",
+			PORT: String(port),
+			HOST: "127.0.0.1",
+			DATA_DIR: dataDir,
+			SERVICES,
+			LOGLEVEL: "warn",
+			...env,
+		},
 		stdio: ["ignore", "pipe", "pipe"],
 	});
 	child.stdout!.on("data", (c) => (output += c));

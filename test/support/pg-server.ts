@@ -40,7 +40,17 @@ export class PgServer {
 	async init(): Promise<this> {
 		this.port = await freePort();
 		if (process.getuid?.() === 0) await exec("chown", ["postgres:postgres", this.dir]);
-		await asServerUser(pgBin("initdb"), ["-D", path.join(this.dir, "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]);
+		await asServerUser(pgBin("initdb"), [
+			"-D",
+			path.join(this.dir, "data"),
+			"-U",
+			"postgres",
+			"--auth=trust",
+			"-E",
+			"UTF8",
+			"--locale=C.UTF-8",
+			"--no-sync",
+		]);
 		await this.start();
 		return this;
 	}
@@ -48,7 +58,18 @@ export class PgServer {
 	/** Starts the server and waits until it accepts connections (pg_ctl -w). */
 	async start(): Promise<void> {
 		const opts = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
-		await asServerUser(pgBin("pg_ctl"), ["-D", path.join(this.dir, "data"), "-o", opts, "-l", path.join(this.dir, "server.log"), "-w", "-t", "60", "start"]);
+		await asServerUser(pgBin("pg_ctl"), [
+			"-D",
+			path.join(this.dir, "data"),
+			"-o",
+			opts,
+			"-l",
+			path.join(this.dir, "server.log"),
+			"-w",
+			"-t",
+			"60",
+			"start",
+		]);
 	}
 
 	/** Stops it; "immediate" is a crash as far as the clients can tell (no goodbye on their connections). */

@@ -23,11 +23,16 @@ export async function redoclyLint(doc: unknown): Promise<LintProblem[]> {
 	const env = { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true", NO_COLOR: "1" };
 	try {
 		const stdout = await new Promise<string>((resolve, reject) => {
-			execFile(process.execPath, [cli, "lint", file, "--format=json", "--extends=recommended"], { cwd: dir, env, timeout: 60_000, maxBuffer: 32 * 1024 * 1024 }, (err, out) => {
-				// Exit code 1 means "problems found"; the JSON report is on stdout either way.
-				if (err && !out) reject(err);
-				else resolve(out);
-			});
+			execFile(
+				process.execPath,
+				[cli, "lint", file, "--format=json", "--extends=recommended"],
+				{ cwd: dir, env, timeout: 60_000, maxBuffer: 32 * 1024 * 1024 },
+				(err, out) => {
+					// Exit code 1 means "problems found"; the JSON report is on stdout either way.
+					if (err && !out) reject(err);
+					else resolve(out);
+				},
+			);
 		});
 		const json = stdout.slice(stdout.indexOf("{"));
 		const report = JSON.parse(json) as { problems: LintProblem[] };

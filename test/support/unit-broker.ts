@@ -5,5 +5,8 @@ export type ChannelBroker = ServiceBroker & { sendToChannel(name: string, payloa
 
 /** A broker for a service's unit tests: no logger, @moleculer/channels on its in-memory Fake adapter. */
 export function channelBroker(): ChannelBroker {
-	return new ServiceBroker({ logger: false, middlewares: [ChannelsMiddleware({ adapter: { type: "Fake", options: {} }, sendMethodName: "sendToChannel" } as any)] }) as ChannelBroker;
+	return new ServiceBroker({
+		logger: false,
+		middlewares: [ChannelsMiddleware({ adapter: { type: "Fake", options: {} }, sendMethodName: "sendToChannel" } as any)],
+	}) as ChannelBroker;
 }

@@ -13,7 +13,10 @@ const shown: { userId: string; id: string }[] = [];
 const usersStub = { name: "users", actions: { get: () => ({ id: "s1", settings: {} }) } };
 const gatewayStub = {
 	name: "api",
-	events: { "ws.emit": (ctx: any) => ctx.params.event === "alert" && void shown.push({ userId: ctx.params.rooms[0].slice("overlay:".length), id: ctx.params.data.id }) },
+	events: {
+		"ws.emit": (ctx: any) =>
+			ctx.params.event === "alert" && void shown.push({ userId: ctx.params.rooms[0].slice("overlay:".length), id: ctx.params.data.id }),
+	},
 };
 
 let broker: ServiceBroker;
@@ -28,7 +31,19 @@ function oldAlert(id: string, userId: string, paidAt: string, status: "queued" |
 		type: "donation",
 		status,
 		order: orderKey(paidAt, id),
-		payload: { id, donationId: id, type: "donation", donorName: "Budi", amount: 100, currency: "IDR", formattedAmount: "Rp 1", message: "m", tts: false, displaySeconds: 8, createdAt: paidAt },
+		payload: {
+			id,
+			donationId: id,
+			type: "donation",
+			donorName: "Budi",
+			amount: 100,
+			currency: "IDR",
+			formattedAmount: "Rp 1",
+			message: "m",
+			tts: false,
+			displaySeconds: 8,
+			createdAt: paidAt,
+		},
 		original: { originalMessage: `raw ${id}` },
 		createdAt: paidAt,
 	};

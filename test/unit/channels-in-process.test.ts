@@ -12,9 +12,17 @@ type Broker = ServiceBroker & { sendToChannel(name: string, payload: unknown, op
 let broker: Broker | undefined;
 
 async function start(services: any[], opts: { maxInFlight?: number; maxRetries?: number } = {}): Promise<Broker> {
-	const adapter = new InProcessAdapter({ maxInFlight: opts.maxInFlight ?? 5, maxRetries: opts.maxRetries ?? 3, deadLettering: { enabled: true, queueName: "DEAD_LETTER" } });
+	const adapter = new InProcessAdapter({
+		maxInFlight: opts.maxInFlight ?? 5,
+		maxRetries: opts.maxRetries ?? 3,
+		deadLettering: { enabled: true, queueName: "DEAD_LETTER" },
+	});
 	// A small bulkhead queue: the Fake adapter would drop everything past it.
-	broker = new ServiceBroker({ logger: false, bulkhead: { enabled: true, concurrency: 5, maxQueueSize: 10 }, middlewares: [ChannelsMiddleware({ adapter, sendMethodName: "sendToChannel" } as any)] }) as Broker;
+	broker = new ServiceBroker({
+		logger: false,
+		bulkhead: { enabled: true, concurrency: 5, maxQueueSize: 10 },
+		middlewares: [ChannelsMiddleware({ adapter, sendMethodName: "sendToChannel" } as any)],
+	}) as Broker;
 	for (const s of services) broker.createService(s);
 	await broker.start();
 	return broker;
@@ -154,7 +162,12 @@ describe("in-process channels adapter with a journal", () => {
 	};
 
 	async function journaled(file: string, services: any[], opts: { maxInFlight?: number } = {}): Promise<Broker> {
-		const adapter = new InProcessAdapter({ maxInFlight: opts.maxInFlight ?? 5, maxRetries: 1, deadLettering: { enabled: true, queueName: "DEAD_LETTER" }, journal: file });
+		const adapter = new InProcessAdapter({
+			maxInFlight: opts.maxInFlight ?? 5,
+			maxRetries: 1,
+			deadLettering: { enabled: true, queueName: "DEAD_LETTER" },
+			journal: file,
+		});
 		const b = new ServiceBroker({ logger: false, middlewares: [ChannelsMiddleware({ adapter, sendMethodName: "sendToChannel" } as any)] }) as Broker;
 		for (const s of services) b.createService(s);
 		await b.start();
@@ -170,7 +183,10 @@ describe("in-process channels adapter with a journal", () => {
 		const first = await journaled(
 			file,
 			[
-				{ name: "notifications", channels: { paid: { group: "notifications", handler: async (p: { n: number }) => void handled.notifications.push(p.n) } } },
+				{
+					name: "notifications",
+					channels: { paid: { group: "notifications", handler: async (p: { n: number }) => void handled.notifications.push(p.n) } },
+				},
 				{
 					name: "alerts",
 					channels: {

@@ -68,33 +68,41 @@ function unfinishedOnDisk(file: string, groups: Record<string, string[]>) {
 
 function wholeLines(file: string) {
 	const text = fs.readFileSync(file, "utf8");
-	return text.split("\n").filter(Boolean).every((l) => {
-		try {
-			JSON.parse(l);
-			return true;
-		} catch {
-			return false;
-		}
-	});
+	return text
+		.split("\n")
+		.filter(Boolean)
+		.every((l) => {
+			try {
+				JSON.parse(l);
+				return true;
+			} catch {
+				return false;
+			}
+		});
 }
 
 describe("channel journal on a disk that refuses writes", () => {
-	it.each(["ENOSPC", "EDQUOT", "EROFS", "EIO"])("a publish refused with %s throws 503 STORAGE_UNAVAILABLE, records nothing and leaves no torn line", (code) => {
-		const file = tmpJournal();
-		const j = new ChannelJournal(file, () => ["g"]);
-		j.published({ id: "m1", channel: "work", payload: { n: 1 } });
-		disk = failingDisk(code);
-		expect(() => j.published({ id: "m2", channel: "work", payload: { n: 2 } })).toThrow(expect.objectContaining({ code: 503, type: "STORAGE_UNAVAILABLE", data: expect.objectContaining({ reason: code }) }));
-		expect(() => j.finished("m1", "g")).toThrow(expect.objectContaining({ type: "STORAGE_UNAVAILABLE" }));
-		expect(j.unfinished().map((e) => [e.id, [...e.done]])).toEqual([["m1", []]]);
-		expect(storageFailure()).toMatchObject({ reason: code, where: "channel journal" });
-		disk.free();
-		j.published({ id: "m3", channel: "work", payload: { n: 3 } });
-		expect(storageFailure()).toBeNull();
-		j.close();
-		expect(wholeLines(file)).toBe(true);
-		expect(unfinishedOnDisk(file, { work: ["g"] }).map((e) => e.payload)).toEqual([{ n: 1 }, { n: 3 }]);
-	});
+	it.each(["ENOSPC", "EDQUOT", "EROFS", "EIO"])(
+		"a publish refused with %s throws 503 STORAGE_UNAVAILABLE, records nothing and leaves no torn line",
+		(code) => {
+			const file = tmpJournal();
+			const j = new ChannelJournal(file, () => ["g"]);
+			j.published({ id: "m1", channel: "work", payload: { n: 1 } });
+			disk = failingDisk(code);
+			expect(() => j.published({ id: "m2", channel: "work", payload: { n: 2 } })).toThrow(
+				expect.objectContaining({ code: 503, type: "STORAGE_UNAVAILABLE", data: expect.objectContaining({ reason: code }) }),
+			);
+			expect(() => j.finished("m1", "g")).toThrow(expect.objectContaining({ type: "STORAGE_UNAVAILABLE" }));
+			expect(j.unfinished().map((e) => [e.id, [...e.done]])).toEqual([["m1", []]]);
+			expect(storageFailure()).toMatchObject({ reason: code, where: "channel journal" });
+			disk.free();
+			j.published({ id: "m3", channel: "work", payload: { n: 3 } });
+			expect(storageFailure()).toBeNull();
+			j.close();
+			expect(wholeLines(file)).toBe(true);
+			expect(unfinishedOnDisk(file, { work: ["g"] }).map((e) => e.payload)).toEqual([{ n: 1 }, { n: 3 }]);
+		},
+	);
 });
 
 describe("in-process adapter on a disk that refuses writes", () => {

@@ -44,31 +44,34 @@ const storageCheck = async () => {
 };
 
 describe("db mixin on a disk that refuses writes", () => {
-	it.each(["ENOSPC", "EDQUOT", "EROFS", "EIO"])("%s: every write answers 503 STORAGE_UNAVAILABLE, readiness fails until writes succeed again", async (code) => {
-		await store.insert({ _id: `keep-${code}`, key: `keep-${code}`, n: 1 });
-		expect(await storageCheck()).toMatchObject({ status: "ready", storage: { ok: true } });
-		const disk = failingDisk(code);
-		try {
-			const refused = { code: 503, type: "STORAGE_UNAVAILABLE", data: { reason: code, retryAfterSec: 5 } };
-			await expect(store.insert({ _id: `new-${code}`, key: `new-${code}` })).rejects.toMatchObject(refused);
-			await expect(store.updateIf({ _id: `keep-${code}` }, { $set: { n: 2 } })).rejects.toMatchObject(refused);
-			await expect(store.upsert({ _id: `up-${code}` }, { $inc: { n: 1 } })).rejects.toMatchObject(refused);
-			await expect(store.removeMany({ _id: `keep-${code}` })).rejects.toMatchObject(refused);
-			expect(storageFailure()).toMatchObject({ reason: code, where: "things" });
-			// Nothing refused is visible.
-			expect(await store.findById(`keep-${code}`)).toMatchObject({ n: 1 });
-			expect(await store.findById(`new-${code}`)).toBeNull();
-			expect(await store.findById(`up-${code}`)).toBeNull();
-			// Readiness probes DATA_DIR and stays failing while it cannot write.
-			expect(await storageCheck()).toMatchObject({ status: "not_ready", storage: { ok: false, detail: expect.stringContaining(code) } });
-			disk.free();
+	it.each(["ENOSPC", "EDQUOT", "EROFS", "EIO"])(
+		"%s: every write answers 503 STORAGE_UNAVAILABLE, readiness fails until writes succeed again",
+		async (code) => {
+			await store.insert({ _id: `keep-${code}`, key: `keep-${code}`, n: 1 });
 			expect(await storageCheck()).toMatchObject({ status: "ready", storage: { ok: true } });
-			await store.insert({ _id: `new-${code}`, key: `new-${code}` });
-		} finally {
-			disk.restore();
-		}
-		expect(storageFailure()).toBeNull();
-	});
+			const disk = failingDisk(code);
+			try {
+				const refused = { code: 503, type: "STORAGE_UNAVAILABLE", data: { reason: code, retryAfterSec: 5 } };
+				await expect(store.insert({ _id: `new-${code}`, key: `new-${code}` })).rejects.toMatchObject(refused);
+				await expect(store.updateIf({ _id: `keep-${code}` }, { $set: { n: 2 } })).rejects.toMatchObject(refused);
+				await expect(store.upsert({ _id: `up-${code}` }, { $inc: { n: 1 } })).rejects.toMatchObject(refused);
+				await expect(store.removeMany({ _id: `keep-${code}` })).rejects.toMatchObject(refused);
+				expect(storageFailure()).toMatchObject({ reason: code, where: "things" });
+				// Nothing refused is visible.
+				expect(await store.findById(`keep-${code}`)).toMatchObject({ n: 1 });
+				expect(await store.findById(`new-${code}`)).toBeNull();
+				expect(await store.findById(`up-${code}`)).toBeNull();
+				// Readiness probes DATA_DIR and stays failing while it cannot write.
+				expect(await storageCheck()).toMatchObject({ status: "not_ready", storage: { ok: false, detail: expect.stringContaining(code) } });
+				disk.free();
+				expect(await storageCheck()).toMatchObject({ status: "ready", storage: { ok: true } });
+				await store.insert({ _id: `new-${code}`, key: `new-${code}` });
+			} finally {
+				disk.restore();
+			}
+			expect(storageFailure()).toBeNull();
+		},
+	);
 
 	it("an error that is not a storage fault passes through unchanged and does not fail readiness", async () => {
 		await store.insert({ _id: "u1", key: "same" });

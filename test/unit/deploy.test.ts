@@ -29,7 +29,10 @@ type ComposeService = {
 	healthcheck?: unknown;
 	stop_grace_period?: string;
 };
-const compose = yaml.load(fs.readFileSync(path.join(ROOT, "docker-compose.yml"), "utf8")) as { services: Record<string, ComposeService>; volumes: Record<string, unknown> };
+const compose = yaml.load(fs.readFileSync(path.join(ROOT, "docker-compose.yml"), "utf8")) as {
+	services: Record<string, ComposeService>;
+	volumes: Record<string, unknown>;
+};
 const services = compose.services;
 const nodes = Object.entries(services).filter(([, s]) => s.image === "mediashar:latest");
 const serviceFiles = fs
@@ -131,7 +134,12 @@ describe("Dockerfile", () => {
 	});
 
 	it("runs on the Node.js major that the project carries, and only on the base image's Node", () => {
-		const carried = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { devDependencies: Record<string, string>; dependencies: Record<string, string> }).devDependencies.node;
+		const carried = (
+			JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+				devDependencies: Record<string, string>;
+				dependencies: Record<string, string>;
+			}
+		).devDependencies.node;
 		const bases = [...text.matchAll(/^FROM\s+(\S+)/gim)].map((m) => m[1]).filter((b) => !["deps", "build"].includes(b));
 		expect(bases).toEqual([`node:${carried.split(".")[0]}-bookworm-slim`, `node:${carried.split(".")[0]}-bookworm-slim`]);
 		// The `node` package fetches its binary in a preinstall script: the image's install skips
@@ -195,7 +203,10 @@ describe("k8s/mediashar.yaml", () => {
 		const container = pgSet.spec.template.spec.containers[0];
 		expect(container.image).toMatch(/^postgres:/);
 		expect(container.readinessProbe.exec.command[0]).toBe("pg_isready");
-		expect(container.env.find((e: any) => e.name === "POSTGRES_PASSWORD").valueFrom.secretKeyRef).toEqual({ name: "mediashar-secrets", key: "POSTGRES_PASSWORD" });
+		expect(container.env.find((e: any) => e.name === "POSTGRES_PASSWORD").valueFrom.secretKeyRef).toEqual({
+			name: "mediashar-secrets",
+			key: "POSTGRES_PASSWORD",
+		});
 		expect(pgSet.spec.volumeClaimTemplates[0].metadata.name).toBe(container.volumeMounts[0].name);
 		const svc = docs.find((d) => d?.kind === "Service" && d.metadata.name === "postgres");
 		expect(svc.spec.selector).toEqual(pgSet.spec.selector.matchLabels);

@@ -123,7 +123,11 @@ async function expectConverged() {
 	expect(goal.current).toBe(sum(paid));
 	// No donation's markers are left behind.
 	for (const doc of [...(await agg.find({ query: { owner: OWNER } })), goal]) {
-		expect({ id: doc._id, applied: Object.keys(doc.applied ?? {}), reverted: Object.keys(doc.reverted ?? {}) }).toEqual({ id: doc._id, applied: [], reverted: [] });
+		expect({ id: doc._id, applied: Object.keys(doc.applied ?? {}), reverted: Object.keys(doc.reverted ?? {}) }).toEqual({
+			id: doc._id,
+			applied: [],
+			reverted: [],
+		});
 	}
 }
 
@@ -134,7 +138,16 @@ beforeAll(async () => {
 	await broker.start();
 	// The crashed holder's lease counts as expired at once (the sweep interval has passed).
 	svc.aggregationLeaseMs = 0;
-	await svc.stores.goals.insert({ _id: OWNER, goalId: "g1", title: "Mic", target: 1e9, currency: "IDR", current: 0, startedAt: "2000-01-01T00:00:00.000Z", updatedAt: "2000-01-01T00:00:00.000Z" });
+	await svc.stores.goals.insert({
+		_id: OWNER,
+		goalId: "g1",
+		title: "Mic",
+		target: 1e9,
+		currency: "IDR",
+		current: 0,
+		startedAt: "2000-01-01T00:00:00.000Z",
+		updatedAt: "2000-01-01T00:00:00.000Z",
+	});
 	instrument();
 });
 afterAll(() => broker.stop());

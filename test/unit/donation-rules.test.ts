@@ -27,15 +27,25 @@ describe("donationProblems", () => {
 	it("prices media share per second", () => {
 		const r = recipient({ mediaShare: { enabled: true, pricePerSecond: 100_00, maxSeconds: 30 } });
 		expect(types(donationProblems({ ...base, mediaUrl: "ftp://x" }, r, false))).toEqual(["INVALID_URL"]);
-		for (const mediaUrl of ["https://www.youtube.com@evil.com/watch?v=dQw4w9WgXcQ", "https://youtube.com.evil.com/watch?v=dQw4w9WgXcQ", "https://example.com/video.mp4"]) {
+		for (const mediaUrl of [
+			"https://www.youtube.com@evil.com/watch?v=dQw4w9WgXcQ",
+			"https://youtube.com.evil.com/watch?v=dQw4w9WgXcQ",
+			"https://example.com/video.mp4",
+		]) {
 			expect(types(donationProblems({ ...base, mediaUrl }, r, false)), mediaUrl).toEqual(["INVALID_URL"]);
 		}
 		expect(types(donationProblems({ ...base, mediaUrl: "https://youtu.be/dQw4w9WgXcQ" }, r, false))).toEqual([]);
 		expect(mediaSeconds(2_000_00, r.settings)).toBe(20);
 		expect(mediaSeconds(9_000_00, r.settings)).toBe(30);
-		expect(types(donationProblems({ ...base, amount: 1_000_00, mediaUrl: "https://youtu.be/dQw4w9WgXcQ" }, recipient({ mediaShare: { enabled: true, pricePerSecond: 2_000_00 } }), false))).toEqual([
-			"AMOUNT_TOO_LOW_FOR_MEDIA",
-		]);
+		expect(
+			types(
+				donationProblems(
+					{ ...base, amount: 1_000_00, mediaUrl: "https://youtu.be/dQw4w9WgXcQ" },
+					recipient({ mediaShare: { enabled: true, pricePerSecond: 2_000_00 } }),
+					false,
+				),
+			),
+		).toEqual(["AMOUNT_TOO_LOW_FOR_MEDIA"]);
 	});
 });
 

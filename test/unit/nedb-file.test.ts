@@ -78,7 +78,12 @@ describe("NeDB file datastore when the storage refuses writes", () => {
 		const disk = failingDisk(code);
 		try {
 			await expect(db.insertAsync({ _id: "c", key: 3, owner: "x" })).rejects.toMatchObject({ code });
-			await expect(db.insertAsync([{ _id: "m1", key: 11 }, { _id: "m2", key: 12 }])).rejects.toMatchObject({ code });
+			await expect(
+				db.insertAsync([
+					{ _id: "m1", key: 11 },
+					{ _id: "m2", key: 12 },
+				]),
+			).rejects.toMatchObject({ code });
 			await expect(db.updateAsync({ _id: "a" }, { $set: { n: 10, key: 9, owner: "y" } }, {})).rejects.toMatchObject({ code });
 			await expect(db.updateAsync({ owner: "x" }, { $inc: { n: 100 } }, { multi: true })).rejects.toMatchObject({ code });
 			await expect(db.updateAsync({ _id: "u" }, { $set: { key: 20 } }, { upsert: true })).rejects.toMatchObject({ code });
@@ -133,7 +138,9 @@ describe("NeDB file datastore when the storage refuses writes", () => {
 			await new Promise((r) => setImmediate(r));
 			expect(unhandled).toEqual([]);
 			// With a callback, the error is handed over.
-			await expect(new Promise((resolve, reject) => db.compactDatafile((err) => (err ? reject(err) : resolve(null))))).rejects.toMatchObject({ code: "ENOSPC" });
+			await expect(new Promise((resolve, reject) => db.compactDatafile((err) => (err ? reject(err) : resolve(null))))).rejects.toMatchObject({
+				code: "ENOSPC",
+			});
 		} finally {
 			process.off("unhandledRejection", onUnhandled);
 		}

@@ -44,11 +44,15 @@ describe("NeDB index fast path", () => {
 		expect(odd.find((d) => d._id === "u001")?.n).toBe(1);
 		expect((await db.findOneAsync({ email: "u1@x.test" }))?._id).toBe("u001");
 		// A multi update where a later document fails: the earlier ones are rolled back too.
-		await expect(db.updateAsync({ team: "even" }, { $set: { email: "same@x.test" } }, { multi: true })).rejects.toMatchObject({ errorType: "uniqueViolated" });
+		await expect(db.updateAsync({ team: "even" }, { $set: { email: "same@x.test" } }, { multi: true })).rejects.toMatchObject({
+			errorType: "uniqueViolated",
+		});
 		expect(await db.countAsync({ email: "same@x.test" })).toBe(0);
 		expect((await db.findAsync({ team: "even" })).every((d) => d.email === `u${d.n}@x.test`)).toBe(true);
 		// Same index, mixed: u000 keeps its email (swapped in place), u002 clashes with it.
-		await expect(db.updateAsync({ _id: { $in: ["u000", "u002"] } }, { $set: { email: "u0@x.test", n: -5 } }, { multi: true })).rejects.toMatchObject({ errorType: "uniqueViolated" });
+		await expect(db.updateAsync({ _id: { $in: ["u000", "u002"] } }, { $set: { email: "u0@x.test", n: -5 } }, { multi: true })).rejects.toMatchObject({
+			errorType: "uniqueViolated",
+		});
 		const u0 = await db.findOneAsync({ email: "u0@x.test" });
 		expect(u0).toMatchObject({ _id: "u000", n: 0 });
 		expect(await db.findOneAsync({ _id: "u000" })).toEqual(u0);

@@ -10,7 +10,9 @@ const READS = /(?:process\.env|\benv|\be)\.([A-Z][A-Z0-9_]+)|(?:intEnv|boolEnv|s
 const NOT_SETTINGS = new Set(["VITEST"]);
 
 function files(dir: string): string[] {
-	return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : []));
+	return fs
+		.readdirSync(dir, { withFileTypes: true })
+		.flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : []));
 }
 
 describe("README", () => {

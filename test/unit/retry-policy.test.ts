@@ -40,7 +40,14 @@ describe("retry policy", () => {
 		let broker: ServiceBroker;
 		const runs = { idempotent: 0, creating: 0 };
 		beforeAll(async () => {
-			broker = new ServiceBroker({ ...config, nodeID: "retry-test", logger: false, transporter: null, requestTimeout: 50, retryPolicy: { ...config.retryPolicy, delay: 10 } } as any);
+			broker = new ServiceBroker({
+				...config,
+				nodeID: "retry-test",
+				logger: false,
+				transporter: null,
+				requestTimeout: 50,
+				retryPolicy: { ...config.retryPolicy, delay: 10 },
+			} as any);
 			broker.createService({
 				name: "slow",
 				actions: {

@@ -48,8 +48,12 @@ describe("user text (lib/text)", () => {
 		fc.assert(
 			fc.property(fc.string({ maxLength: 200, unit: "binary" }), (s) => {
 				const out = cleanText(s, "line");
-				// eslint-disable-next-line no-control-regex -- the property is about control characters
-				return !/[\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069\u200B\u200E\u200F\u00AD\uFEFF]/.test(out) && out === out.trim() && out === out.normalize("NFC");
+				return (
+					// eslint-disable-next-line no-control-regex -- the property is about control characters
+					!/[\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069\u200B\u200E\u200F\u00AD\uFEFF]/.test(out) &&
+					out === out.trim() &&
+					out === out.normalize("NFC")
+				);
 			}),
 			{ numRuns: 200 },
 		);

@@ -54,8 +54,23 @@ export function segment(n: number): string {
 
 /** Initials avatar (no remote images: pages load nothing from the internet). */
 export function avatar(name: string, size = 48): HTMLElement {
-	const letters = name.trim().split(/\s+/).map((w) => w[0] ?? "").join("").slice(0, 2).toUpperCase() || "?";
-	return h("span", { class: "avatar", "aria-hidden": "true", style: { width: `${size}px`, height: `${size}px`, fontSize: `${Math.round(size * 0.4)}px`, background: colorFor(name) } }, letters);
+	const letters =
+		name
+			.trim()
+			.split(/\s+/)
+			.map((w) => w[0] ?? "")
+			.join("")
+			.slice(0, 2)
+			.toUpperCase() || "?";
+	return h(
+		"span",
+		{
+			class: "avatar",
+			"aria-hidden": "true",
+			style: { width: `${size}px`, height: `${size}px`, fontSize: `${Math.round(size * 0.4)}px`, background: colorFor(name) },
+		},
+		letters,
+	);
 }
 
 /** A stable pleasant color per name (chat names, avatars). */

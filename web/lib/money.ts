@@ -22,7 +22,10 @@ export function wholeUnits(currency: string): boolean {
 export function parseMajor(input: string, currency: string): number | null {
 	const exp = exponentOf(currency);
 	// A currency prefix ("Rp", "$", "IDR") is fine; a sign is not.
-	const s = input.trim().replace(/[\s\u00a0]/g, "").replace(/^[A-Za-z$€£¥]+\.?/, "");
+	const s = input
+		.trim()
+		.replace(/[\s\u00a0]/g, "")
+		.replace(/^[A-Za-z$€£¥]+\.?/, "");
 	if (!s || !/^\d/.test(s)) return null;
 	if (wholeUnits(currency)) {
 		if (!/^\d{1,3}([.,]\d{3})*$|^\d+$/.test(s)) return null;

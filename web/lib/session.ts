@@ -74,7 +74,11 @@ export function freshSession(force = false): Promise<Session | null> {
 		const latest = loadSession();
 		if (!latest) return null;
 		if (latest.accessToken !== current.accessToken && tokenTtl(latest.accessToken) > 30) return latest;
-		const res = await fetch("/api/auth/refresh", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refreshToken: latest.refreshToken }) });
+		const res = await fetch("/api/auth/refresh", {
+			method: "POST",
+			headers: { "Content-Type": "application/json" },
+			body: JSON.stringify({ refreshToken: latest.refreshToken }),
+		});
 		if (res.status === 401) {
 			saveSession(null);
 			return null;
@@ -93,5 +97,10 @@ export function freshSession(force = false): Promise<Session | null> {
 export async function signOut() {
 	const s = loadSession();
 	saveSession(null);
-	if (s) await fetch("/api/auth/logout", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refreshToken: s.refreshToken }) }).catch(() => undefined);
+	if (s)
+		await fetch("/api/auth/logout", {
+			method: "POST",
+			headers: { "Content-Type": "application/json" },
+			body: JSON.stringify({ refreshToken: s.refreshToken }),
+		}).catch(() => undefined);
 }

@@ -13,7 +13,16 @@ export interface Stats {
 	totals: { currency: string; amount: number; count: number }[];
 	topDonors: { name: string; amount: number; currency: string; count: number; formattedAmount?: string }[];
 	goal: Goal | null;
-	recent: { id?: string; donorName?: string; name?: string; amount: number; currency: string; formattedAmount?: string; message?: string; createdAt?: string }[];
+	recent: {
+		id?: string;
+		donorName?: string;
+		name?: string;
+		amount: number;
+		currency: string;
+		formattedAmount?: string;
+		message?: string;
+		createdAt?: string;
+	}[];
 }
 
 export function fetchStats(username: string, period = "all"): Promise<Stats> {

@@ -40,7 +40,14 @@ export async function busy<T>(button: HTMLButtonElement | null, errorEl: HTMLEle
 export function field(labelText: string, input: HTMLElement, hint?: string | Node | null, name?: string): HTMLElement {
 	const id = input.id || `f-${Math.random().toString(36).slice(2, 8)}`;
 	input.id = id;
-	return h("div", { class: "field", dataset: name ? { field: name } : undefined }, h("label", { for: id }, labelText), input, hint ? h("div", { class: "hint" }, hint) : null, h("div", { class: "error", "aria-live": "polite" }));
+	return h(
+		"div",
+		{ class: "field", dataset: name ? { field: name } : undefined },
+		h("label", { for: id }, labelText),
+		input,
+		hint ? h("div", { class: "hint" }, hint) : null,
+		h("div", { class: "error", "aria-live": "polite" }),
+	);
 }
 
 /** Puts a 422's field messages under the matching `.field[data-field]` inputs. */

@@ -71,9 +71,33 @@ function messageEl(m: Message): HTMLElement {
 			? h(
 					"span",
 					{ class: "chat-mod" },
-					h("button", { type: "button", class: "small ghost", dataset: { act: "delete" }, title: t("chat.delete"), onclick: () => void moderate("delete", m) }, t("chat.delete")),
-					h("button", { type: "button", class: "small ghost", dataset: { act: "timeout" }, title: t("chat.timeout"), onclick: () => void moderate("timeout", m) }, t("chat.timeoutShort")),
-					h("button", { type: "button", class: "small ghost", dataset: { act: "ban" }, title: t("chat.ban"), onclick: () => void moderate("ban", m) }, t("chat.ban")),
+					h(
+						"button",
+						{
+							type: "button",
+							class: "small ghost",
+							dataset: { act: "delete" },
+							title: t("chat.delete"),
+							onclick: () => void moderate("delete", m),
+						},
+						t("chat.delete"),
+					),
+					h(
+						"button",
+						{
+							type: "button",
+							class: "small ghost",
+							dataset: { act: "timeout" },
+							title: t("chat.timeout"),
+							onclick: () => void moderate("timeout", m),
+						},
+						t("chat.timeoutShort"),
+					),
+					h(
+						"button",
+						{ type: "button", class: "small ghost", dataset: { act: "ban" }, title: t("chat.ban"), onclick: () => void moderate("ban", m) },
+						t("chat.ban"),
+					),
 				)
 			: null,
 	);
@@ -118,11 +142,26 @@ setInterval(renderTyping, 1000);
 function renderFooter() {
 	if (!session) {
 		if (!showSignIn) {
-			return mount(footer, h("div", { class: "spread" }, h("span", { class: "small muted" }, t("chat.readOnly")), h("button", { type: "button", class: "small", onclick: () => ((showSignIn = true), renderFooter()) }, t("chat.signIn"))));
+			return mount(
+				footer,
+				h(
+					"div",
+					{ class: "spread" },
+					h("span", { class: "small muted" }, t("chat.readOnly")),
+					h("button", { type: "button", class: "small", onclick: () => ((showSignIn = true), renderFooter()) }, t("chat.signIn")),
+				),
+			);
 		}
 		return mount(footer, signInForm());
 	}
-	const input = h("input", { type: "text", name: "text", maxlength: "500", autocomplete: "off", placeholder: t("chat.placeholder"), "aria-label": t("chat.placeholder") });
+	const input = h("input", {
+		type: "text",
+		name: "text",
+		maxlength: "500",
+		autocomplete: "off",
+		placeholder: t("chat.placeholder"),
+		"aria-label": t("chat.placeholder"),
+	});
 	const send = h("button", { type: "submit", class: "chat-send" }, t("chat.send"));
 	const error = h("p", { class: "form-error chat-error", role: "alert" });
 	const form = h("form", { class: "chat-form" }, input, send);
@@ -160,7 +199,12 @@ function renderFooter() {
 		h(
 			"div",
 			{ class: "spread small muted" },
-			h("span", null, t("chat.signedInAs", { name: session.user.displayName || session.user.username }), slowModeSec > 0 ? ` · ${t("chat.slowMode", { sec: slowModeSec })}` : ""),
+			h(
+				"span",
+				null,
+				t("chat.signedInAs", { name: session.user.displayName || session.user.username }),
+				slowModeSec > 0 ? ` · ${t("chat.slowMode", { sec: slowModeSec })}` : "",
+			),
 			h("button", { type: "button", class: "small ghost", onclick: () => void signOut().then(() => ((session = null), reconnect())) }, t("chat.signOut")),
 		),
 	);
@@ -227,7 +271,13 @@ function signInForm(): HTMLElement {
 		field(t("auth.login"), login),
 		field(t("auth.password"), password),
 		error,
-		h("div", { class: "row" }, submit, h("button", { type: "button", class: "ghost", onclick: () => ((showSignIn = false), renderFooter()) }, t("common.cancel")), h("a", { class: "small", href: "/dashboard", target: "_blank", rel: "noopener" }, t("chat.register"))),
+		h(
+			"div",
+			{ class: "row" },
+			submit,
+			h("button", { type: "button", class: "ghost", onclick: () => ((showSignIn = false), renderFooter()) }, t("common.cancel")),
+			h("a", { class: "small", href: "/dashboard", target: "_blank", rel: "noopener" }, t("chat.register")),
+		),
 	);
 	form.addEventListener("submit", (e) => {
 		e.preventDefault();
@@ -248,7 +298,13 @@ async function moderate(action: "delete" | "timeout" | "ban", m: Message) {
 		if (action === "delete") await api("DELETE", `${base}/messages/${encodeURIComponent(m.id)}`, undefined, { auth: "required" });
 		else await api("POST", `${base}/bans`, action === "timeout" ? { userId: m.user.id, durationSec: 600 } : { userId: m.user.id }, { auth: "required" });
 		if (action === "delete") markDeleted(m.id);
-		toast(action === "delete" ? t("chat.didDelete") : action === "timeout" ? t("chat.didTimeout", { name: m.user.username }) : t("chat.didBan", { name: m.user.username }));
+		toast(
+			action === "delete"
+				? t("chat.didDelete")
+				: action === "timeout"
+					? t("chat.didTimeout", { name: m.user.username })
+					: t("chat.didBan", { name: m.user.username }),
+		);
 	} catch (err) {
 		toast(errorText(err));
 	}
@@ -257,7 +313,9 @@ async function moderate(action: "delete" | "timeout" | "ban", m: Message) {
 function emitAck(event: string, payload: unknown): Promise<Ack> {
 	return new Promise((resolve) => {
 		if (!socket?.connected) return resolve({ ok: false, error: { type: "OFFLINE", message: t("chat.offline") } });
-		socket.timeout(8000).emit(event, payload, (err: Error | null, ack: Ack) => resolve(err ? { ok: false, error: { type: "TIMEOUT", message: t("chat.offline") } } : ack));
+		socket
+			.timeout(8000)
+			.emit(event, payload, (err: Error | null, ack: Ack) => resolve(err ? { ok: false, error: { type: "TIMEOUT", message: t("chat.offline") } } : ack));
 	});
 }
 
@@ -268,7 +326,9 @@ async function join() {
 		return;
 	}
 	statusLine.textContent = "";
-	const history = ((ack.history as Message[]) ?? []).slice().sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : 1));
+	const history = ((ack.history as Message[]) ?? [])
+		.slice()
+		.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : 1));
 	messages.clear();
 	for (const m of history) messages.set(m.id, m);
 	viewers = Number(ack.viewers) || viewers;
@@ -277,7 +337,17 @@ async function join() {
 	slowModeSec = Number(settings.slowModeSec ?? ack.slowModeSec ?? 0) || 0;
 	const roles = session?.user.roles ?? [];
 	const role = String(ack.role ?? "");
-	canModerate = Boolean(session && (session.user.username === channel || roles.includes("admin") || ack.canModerate || ack.isModerator || ack.moderator || role === "moderator" || role === "owner" || role === "admin"));
+	canModerate = Boolean(
+		session &&
+		(session.user.username === channel ||
+			roles.includes("admin") ||
+			ack.canModerate ||
+			ack.isModerator ||
+			ack.moderator ||
+			role === "moderator" ||
+			role === "owner" ||
+			role === "admin"),
+	);
 	document.body.dataset.state = "joined";
 	document.body.dataset.moderator = String(canModerate);
 	renderAll();
@@ -349,7 +419,17 @@ function render() {
 		h(
 			"div",
 			{ class: "chat" },
-			h("header", { class: "chat-head spread" }, h("strong", { class: "break" }, t("chat.title", { name: channel })), h("div", { class: "row" }, viewersEl, langSwitch(() => (render(), renderAll())))),
+			h(
+				"header",
+				{ class: "chat-head spread" },
+				h("strong", { class: "break" }, t("chat.title", { name: channel })),
+				h(
+					"div",
+					{ class: "row" },
+					viewersEl,
+					langSwitch(() => (render(), renderAll())),
+				),
+			),
 			statusLine,
 			list,
 			typingEl,

@@ -52,7 +52,16 @@ function render() {
 	const bar = topbar(render);
 	if (loadError || !payment) {
 		const missing = loadError instanceof ApiError && loadError.status === 404;
-		return mount(root, bar, h("section", { class: "card checkout", dataset: { state: "missing" } }, h("h1", null, missing ? t("checkout.notFound") : t("err.server")), h("p", { class: "muted" }, missing ? "" : errorText(loadError))));
+		return mount(
+			root,
+			bar,
+			h(
+				"section",
+				{ class: "card checkout", dataset: { state: "missing" } },
+				h("h1", null, missing ? t("checkout.notFound") : t("err.server")),
+				h("p", { class: "muted" }, missing ? "" : errorText(loadError)),
+			),
+		);
 	}
 	if (payment.status !== "pending") return mount(root, bar, resultCard(payment));
 	// Back from a real provider (/pay/result/:id): wait for its webhook to settle the payment.
@@ -73,7 +82,13 @@ function render() {
 			h("h1", null, t("checkout.title")),
 			h("p", { class: "checkout-amount" }, amountText(payment)),
 			h("p", { class: "muted small" }, t("checkout.explain")),
-			h("div", { class: "checkout-actions" }, make("settlement", t("checkout.pay"), "ok"), make("deny", t("checkout.fail"), "danger"), make("expire", t("checkout.expire"), "ghost")),
+			h(
+				"div",
+				{ class: "checkout-actions" },
+				make("settlement", t("checkout.pay"), "ok"),
+				make("deny", t("checkout.fail"), "danger"),
+				make("expire", t("checkout.expire"), "ghost"),
+			),
 			error,
 			expiresAt(payment),
 			h("p", { class: "muted small mono break" }, `${t("checkout.reference")}: ${payment.id}`),
@@ -90,7 +105,8 @@ function expiresAt(p: Payment): HTMLElement | null {
 		if (!el.isConnected && el.dataset.started) return;
 		el.dataset.started = "1";
 		const left = Math.max(0, Math.round((at - Date.now()) / 1000));
-		el.textContent = left > 0 ? t("checkout.expiresIn", { time: `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}` }) : t("checkout.expiring");
+		el.textContent =
+			left > 0 ? t("checkout.expiresIn", { time: `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}` }) : t("checkout.expiring");
 		if (left > 0) setTimeout(tick, 1000);
 	};
 	tick();
@@ -99,7 +115,13 @@ function expiresAt(p: Payment): HTMLElement | null {
 
 function resultCard(p: Payment): HTMLElement {
 	const paid = p.status === "paid";
-	const title = paid ? t("checkout.paid") : p.status === "expired" ? t("checkout.expired") : p.status === "failed" ? t("checkout.failed") : t("checkout.status", { status: p.status });
+	const title = paid
+		? t("checkout.paid")
+		: p.status === "expired"
+			? t("checkout.expired")
+			: p.status === "failed"
+				? t("checkout.failed")
+				: t("checkout.status", { status: p.status });
 	return h(
 		"section",
 		{ class: `card checkout result ${paid ? "is-paid" : "is-failed"}`, dataset: { state: p.status } },

@@ -75,16 +75,31 @@ function authView(mode: "login" | "register" = "login") {
 		username: h("input", { type: "text", name: "username", autocomplete: "username", required: true, pattern: "[A-Za-z0-9_]{3,25}" }),
 		email: h("input", { type: "email", name: "email", autocomplete: "email", required: true }),
 		displayName: h("input", { type: "text", name: "displayName", autocomplete: "nickname" }),
-		password: h("input", { type: "password", name: "password", autocomplete: mode === "login" ? "current-password" : "new-password", required: true, minlength: "8" }),
+		password: h("input", {
+			type: "password",
+			name: "password",
+			autocomplete: mode === "login" ? "current-password" : "new-password",
+			required: true,
+			minlength: "8",
+		}),
 	};
 	const submit = h("button", { type: "submit", class: "block" }, mode === "login" ? t("auth.signIn") : t("auth.register"));
 	const form = h(
 		"form",
 		{ class: "card auth-card", dataset: { mode } },
-		h("div", { class: "tabs" }, h("button", { type: "button", class: mode === "login" ? "active" : "", onclick: () => authView("login") }, t("auth.signIn")), h("button", { type: "button", class: mode === "register" ? "active" : "", onclick: () => authView("register") }, t("auth.register"))),
+		h(
+			"div",
+			{ class: "tabs" },
+			h("button", { type: "button", class: mode === "login" ? "active" : "", onclick: () => authView("login") }, t("auth.signIn")),
+			h("button", { type: "button", class: mode === "register" ? "active" : "", onclick: () => authView("register") }, t("auth.register")),
+		),
 		mode === "login"
 			? [field(t("auth.login"), inputs.login, null, "login")]
-			: [field(t("auth.username"), inputs.username, t("auth.usernameHint"), "username"), field(t("auth.email"), inputs.email, null, "email"), field(t("auth.displayName"), inputs.displayName, null, "displayName")],
+			: [
+					field(t("auth.username"), inputs.username, t("auth.usernameHint"), "username"),
+					field(t("auth.email"), inputs.email, null, "email"),
+					field(t("auth.displayName"), inputs.displayName, null, "displayName"),
+				],
 		field(t("auth.password"), inputs.password, mode === "register" ? t("auth.passwordHint") : null, "password"),
 		error,
 		submit,
@@ -111,7 +126,11 @@ function authView(mode: "login" | "register" = "login") {
 			}
 		});
 	});
-	mount(root, topbar(() => authView(mode)), h("div", { class: "auth-wrap" }, h("h1", null, t("dash.welcome")), h("p", { class: "muted" }, t("dash.welcomeHint")), form));
+	mount(
+		root,
+		topbar(() => authView(mode)),
+		h("div", { class: "auth-wrap" }, h("h1", null, t("dash.welcome")), h("p", { class: "muted" }, t("dash.welcomeHint")), form),
+	);
 }
 
 // ---------- signed in ----------
@@ -134,7 +153,21 @@ function shell() {
 		h(
 			"nav",
 			{ class: "tabs", role: "tablist" },
-			tabs.map(([id, label]) => h("button", { type: "button", role: "tab", class: tab === id ? "active" : "", "aria-selected": String(tab === id), dataset: { tab: id }, onclick: () => show(id) }, label, id === "inbox" ? badge : null)),
+			tabs.map(([id, label]) =>
+				h(
+					"button",
+					{
+						type: "button",
+						role: "tab",
+						class: tab === id ? "active" : "",
+						"aria-selected": String(tab === id),
+						dataset: { tab: id },
+						onclick: () => show(id),
+					},
+					label,
+					id === "inbox" ? badge : null,
+				),
+			),
 		),
 		panel,
 	);
@@ -160,7 +193,10 @@ async function show(next: Tab) {
 }
 
 async function overview() {
-	const [bal, recent] = await Promise.all([api<{ balances: { currency: string; amount: number }[] }>("GET", "/api/me/balance", undefined, { auth: "required" }), api<{ items: Donation[] }>("GET", "/api/me/donations/received?limit=20", undefined, { auth: "required" })]);
+	const [bal, recent] = await Promise.all([
+		api<{ balances: { currency: string; amount: number }[] }>("GET", "/api/me/balance", undefined, { auth: "required" }),
+		api<{ items: Donation[] }>("GET", "/api/me/donations/received?limit=20", undefined, { auth: "required" }),
+	]);
 	mount(
 		panel,
 		h(
@@ -169,7 +205,12 @@ async function overview() {
 			h(
 				"section",
 				{ class: "card recent" },
-				h("div", { class: "spread" }, h("h2", null, t("dash.recent")), h("button", { type: "button", class: "small ghost", onclick: () => void show("overview") }, t("common.refresh"))),
+				h(
+					"div",
+					{ class: "spread" },
+					h("h2", null, t("dash.recent")),
+					h("button", { type: "button", class: "small ghost", onclick: () => void show("overview") }, t("common.refresh")),
+				),
 				recent.items.length === 0 ? h("p", { class: "muted" }, t("dash.noDonations")) : h("ul", { class: "list" }, recent.items.map(donationRow)),
 			),
 			h(
@@ -179,7 +220,9 @@ async function overview() {
 					"section",
 					{ class: "card balance" },
 					h("h2", null, t("dash.balance")),
-					bal.balances.length === 0 ? h("p", { class: "balance-amount" }, formatMoney(0, me!.settings.donations.currency)) : bal.balances.map((b) => h("p", { class: "balance-amount", dataset: { currency: b.currency } }, formatMoney(b.amount, b.currency))),
+					bal.balances.length === 0
+						? h("p", { class: "balance-amount" }, formatMoney(0, me!.settings.donations.currency))
+						: bal.balances.map((b) => h("p", { class: "balance-amount", dataset: { currency: b.currency } }, formatMoney(b.amount, b.currency))),
 					h("p", { class: "small muted" }, t("dash.balanceHint")),
 				),
 				h(
@@ -188,7 +231,15 @@ async function overview() {
 					h("h2", null, t("dash.share")),
 					h("p", { class: "small muted" }, t("dash.shareHint")),
 					copyBox(`${location.origin}/u/${me!.username}`, "donation-url"),
-					!me!.settings.donations.enabled ? h("p", { class: "notice warn small" }, t("dash.donationsOff"), " ", h("button", { type: "button", class: "small secondary", onclick: () => void show("settings") }, t("dash.settings"))) : null,
+					!me!.settings.donations.enabled
+						? h(
+								"p",
+								{ class: "notice warn small" },
+								t("dash.donationsOff"),
+								" ",
+								h("button", { type: "button", class: "small secondary", onclick: () => void show("settings") }, t("dash.settings")),
+							)
+						: null,
 				),
 			),
 		),
@@ -204,7 +255,12 @@ function donationRow(d: Donation): HTMLElement {
 	return h(
 		"li",
 		{ class: "donation-row", dataset: { id: d.id } },
-		h("div", { class: "spread" }, h("strong", { class: "break" }, d.donorName || t("dash.anonymous")), h("span", { class: "row" }, h("strong", null, money(d)), statusPill(d.status))),
+		h(
+			"div",
+			{ class: "spread" },
+			h("strong", { class: "break" }, d.donorName || t("dash.anonymous")),
+			h("span", { class: "row" }, h("strong", null, money(d)), statusPill(d.status)),
+		),
 		d.message ? h("p", { class: "break donation-msg" }, d.message) : null,
 		d.mediaUrl ? h("p", { class: "small muted break" }, "▶ ", d.mediaUrl) : null,
 		h(
@@ -218,7 +274,15 @@ function donationRow(d: Donation): HTMLElement {
 							type: "button",
 							class: "small secondary",
 							dataset: { act: "replay" },
-							onclick: (e: Event) => void busy(e.currentTarget as HTMLButtonElement, null, async () => (await api("POST", `/api/alerts/${encodeURIComponent(d.id)}/replay`, undefined, { auth: "required" }), toast(t("dash.replayed")))),
+							onclick: (e: Event) =>
+								void busy(
+									e.currentTarget as HTMLButtonElement,
+									null,
+									async () => (
+										await api("POST", `/api/alerts/${encodeURIComponent(d.id)}/replay`, undefined, { auth: "required" }),
+										toast(t("dash.replayed"))
+									),
+								),
 						},
 						t("dash.replay"),
 					)
@@ -230,20 +294,59 @@ function donationRow(d: Donation): HTMLElement {
 function copyBox(value: string, name: string): HTMLElement {
 	const input = h("input", { type: "text", readonly: true, value, name, "aria-label": name });
 	input.addEventListener("focus", () => input.select());
-	return h("div", { class: "copybox" }, input, h("button", { type: "button", class: "secondary", dataset: { copy: name }, onclick: () => void copyText(input.value).then((ok) => toast(ok ? t("common.copied") : t("common.copyFailed"))) }, t("common.copy")));
+	return h(
+		"div",
+		{ class: "copybox" },
+		input,
+		h(
+			"button",
+			{
+				type: "button",
+				class: "secondary",
+				dataset: { copy: name },
+				onclick: () => void copyText(input.value).then((ok) => toast(ok ? t("common.copied") : t("common.copyFailed"))),
+			},
+			t("common.copy"),
+		),
+	);
 }
 
 function overlayUrls(token: string) {
 	const q = `token=${encodeURIComponent(token)}`;
-	return { alerts: `${location.origin}/overlay/alerts?${q}`, goal: `${location.origin}/overlay/goal?${q}`, board: `${location.origin}/overlay/leaderboard?${q}` };
+	return {
+		alerts: `${location.origin}/overlay/alerts?${q}`,
+		goal: `${location.origin}/overlay/goal?${q}`,
+		board: `${location.origin}/overlay/leaderboard?${q}`,
+	};
 }
 
 async function alerts() {
-	const [queue, held] = await Promise.all([api<any>("GET", "/api/alerts/queue", undefined, { auth: "required" }).catch(() => null), api<any>("GET", "/api/alerts/held", undefined, { auth: "required" })]);
+	const [queue, held] = await Promise.all([
+		api<any>("GET", "/api/alerts/queue", undefined, { auth: "required" }).catch(() => null),
+		api<any>("GET", "/api/alerts/held", undefined, { auth: "required" }),
+	]);
 	const urls = overlayUrls(me!.overlayToken);
 	const error = h("p", { class: "form-error", role: "alert" });
 	const control = (path: string, label: string, cls = "secondary", done?: string) =>
-		h("button", { type: "button", class: cls, dataset: { act: path }, onclick: (e: Event) => void busy(e.currentTarget as HTMLButtonElement, error, async () => (await api("POST", `/api/alerts/${path}`, undefined, { auth: "required" }), toast(done ?? t("common.done")), void refreshQueue())) }, label);
+		h(
+			"button",
+			{
+				type: "button",
+				class: cls,
+				dataset: { act: path },
+				onclick: (e: Event) =>
+					void busy(
+						e.currentTarget as HTMLButtonElement,
+						error,
+						async () => (
+							await api("POST", `/api/alerts/${path}`, undefined, { auth: "required" }),
+							toast(done ?? t("common.done")),
+							void refreshQueue()
+						),
+					),
+			},
+			label,
+		);
 	const queueEl = h("p", { class: "small muted queue-state" });
 	const refreshQueue = async () => {
 		const q = await api<any>("GET", "/api/alerts/queue", undefined, { auth: "required" }).catch(() => null);
@@ -272,7 +375,21 @@ async function alerts() {
 					h("h2", null, t("dash.overlay")),
 					h("p", { class: "small muted" }, t("dash.overlayHint")),
 					copyBox(urls.alerts, "overlay-url"),
-					h("div", { class: "row", style: { marginTop: "10px" } }, h("a", { class: "btn small secondary", href: urls.alerts, target: "_blank", rel: "noopener" }, t("dash.openOverlay")), h("button", { type: "button", class: "small danger", dataset: { act: "rotate" }, onclick: (e: Event) => void rotate(e.currentTarget as HTMLButtonElement) }, t("dash.rotate"))),
+					h(
+						"div",
+						{ class: "row", style: { marginTop: "10px" } },
+						h("a", { class: "btn small secondary", href: urls.alerts, target: "_blank", rel: "noopener" }, t("dash.openOverlay")),
+						h(
+							"button",
+							{
+								type: "button",
+								class: "small danger",
+								dataset: { act: "rotate" },
+								onclick: (e: Event) => void rotate(e.currentTarget as HTMLButtonElement),
+							},
+							t("dash.rotate"),
+						),
+					),
 					h("h3", { style: { marginTop: "16px" } }, t("dash.widgets")),
 					h("p", { class: "small muted" }, t("dash.goalOverlay")),
 					copyBox(urls.goal, "goal-url"),
@@ -284,14 +401,26 @@ async function alerts() {
 					{ class: "card" },
 					h("h2", null, t("dash.controls")),
 					queueEl,
-					h("div", { class: "controls" }, control("test", t("dash.test"), "", t("dash.testSent")), control("pause", t("dash.pause")), control("resume", t("dash.resume")), control("skip", t("dash.skip"))),
+					h(
+						"div",
+						{ class: "controls" },
+						control("test", t("dash.test"), "", t("dash.testSent")),
+						control("pause", t("dash.pause")),
+						control("resume", t("dash.resume")),
+						control("skip", t("dash.skip")),
+					),
 					error,
 				),
 			),
 			h(
 				"section",
 				{ class: "card held" },
-				h("div", { class: "spread" }, h("h2", null, t("dash.held"), " ", heldItems.length ? h("span", { class: "badge" }, String(heldItems.length)) : null), h("button", { type: "button", class: "small ghost", onclick: () => void show("alerts") }, t("common.refresh"))),
+				h(
+					"div",
+					{ class: "spread" },
+					h("h2", null, t("dash.held"), " ", heldItems.length ? h("span", { class: "badge" }, String(heldItems.length)) : null),
+					h("button", { type: "button", class: "small ghost", onclick: () => void show("alerts") }, t("common.refresh")),
+				),
 				h("p", { class: "small muted" }, t("dash.heldHint")),
 				heldItems.length === 0 ? h("p", { class: "muted held-empty" }, t("dash.noHeld")) : h("ul", { class: "list" }, heldItems.map(heldRow)),
 			),
@@ -313,7 +442,12 @@ function heldRow(d: Donation & { donationId?: string }): HTMLElement {
 		h("div", { class: "spread" }, h("strong", { class: "break" }, d.donorName || t("dash.anonymous")), h("strong", null, money(d))),
 		d.message ? h("p", { class: "break donation-msg" }, d.message) : null,
 		d.mediaUrl ? h("p", { class: "small muted break" }, "▶ ", d.mediaUrl) : null,
-		h("div", { class: "row" }, h("button", { type: "button", class: "small ok", dataset: { act: "approve" }, onclick: decide("approve") }, t("dash.approve")), h("button", { type: "button", class: "small danger", dataset: { act: "reject" }, onclick: decide("reject") }, t("dash.reject"))),
+		h(
+			"div",
+			{ class: "row" },
+			h("button", { type: "button", class: "small ok", dataset: { act: "approve" }, onclick: decide("approve") }, t("dash.approve")),
+			h("button", { type: "button", class: "small danger", dataset: { act: "reject" }, onclick: decide("reject") }, t("dash.reject")),
+		),
 	);
 }
 
@@ -339,7 +473,11 @@ function settings() {
 	const bio = h("textarea", { name: "bio", maxlength: "500", rows: "2" });
 	bio.value = me!.bio ?? "";
 	const enabled = check("donationsEnabled", s.donations.enabled, t("set.donationsEnabled"));
-	const currency = h("select", { name: "currency" }, Object.keys(CURRENCIES).map((c) => h("option", { value: c, selected: c === s.donations.currency }, c)));
+	const currency = h(
+		"select",
+		{ name: "currency" },
+		Object.keys(CURRENCIES).map((c) => h("option", { value: c, selected: c === s.donations.currency }, c)),
+	);
 	const minAmount = num(toInput(s.donations.minAmount, s.donations.currency), { name: "minAmount" });
 	const mediaEnabled = check("mediaEnabled", s.mediaShare.enabled, t("set.mediaEnabled"));
 	const price = num(toInput(s.mediaShare.pricePerSecond, s.donations.currency), { name: "pricePerSecond" });
@@ -347,7 +485,12 @@ function settings() {
 	const approval = check("requireApproval", s.mediaShare.requireApproval, t("set.requireApproval"));
 	const terms = h("textarea", { name: "blockedTerms", rows: "3", placeholder: t("set.termsPlaceholder") });
 	terms.value = s.moderation.blockedTerms.join("\n");
-	const action = h("select", { name: "blockedTermAction" }, h("option", { value: "mask", selected: s.moderation.blockedTermAction === "mask" }, t("set.mask")), h("option", { value: "hold", selected: s.moderation.blockedTermAction === "hold" }, t("set.hold")));
+	const action = h(
+		"select",
+		{ name: "blockedTermAction" },
+		h("option", { value: "mask", selected: s.moderation.blockedTermAction === "mask" }, t("set.mask")),
+		h("option", { value: "hold", selected: s.moderation.blockedTermAction === "hold" }, t("set.hold")),
+	);
 	const displaySeconds = h("input", { type: "number", min: "2", max: "120", name: "displaySeconds", value: String(s.alerts.displaySeconds) });
 	const tts = check("tts", s.alerts.tts, t("set.tts"));
 	const ttsMin = num(toInput(s.alerts.ttsMinAmount, s.donations.currency), { name: "ttsMinAmount" });
@@ -362,16 +505,31 @@ function settings() {
 		field(t("set.bio"), bio, null, "bio"),
 		h("h2", null, t("set.donations")),
 		enabled.el,
-		h("div", { class: "two" }, field(t("set.currency"), currency, null, "settings.donations.currency"), field(t("set.minAmount"), minAmount, t("set.majorHint"), "settings.donations.minAmount")),
+		h(
+			"div",
+			{ class: "two" },
+			field(t("set.currency"), currency, null, "settings.donations.currency"),
+			field(t("set.minAmount"), minAmount, t("set.majorHint"), "settings.donations.minAmount"),
+		),
 		h("h2", null, t("set.media")),
 		mediaEnabled.el,
-		h("div", { class: "two" }, field(t("set.pricePerSecond"), price, t("set.majorHint"), "settings.mediaShare.pricePerSecond"), field(t("set.maxSeconds"), maxSeconds, null, "settings.mediaShare.maxSeconds")),
+		h(
+			"div",
+			{ class: "two" },
+			field(t("set.pricePerSecond"), price, t("set.majorHint"), "settings.mediaShare.pricePerSecond"),
+			field(t("set.maxSeconds"), maxSeconds, null, "settings.mediaShare.maxSeconds"),
+		),
 		approval.el,
 		h("h2", null, t("set.moderation")),
 		field(t("set.blockedTerms"), terms, t("set.termsHint"), "settings.moderation.blockedTerms"),
 		field(t("set.termAction"), action, null, "settings.moderation.blockedTermAction"),
 		h("h2", null, t("set.alerts")),
-		h("div", { class: "two" }, field(t("set.displaySeconds"), displaySeconds, null, "settings.alerts.displaySeconds"), field(t("set.ttsMin"), ttsMin, t("set.majorHint"), "settings.alerts.ttsMinAmount")),
+		h(
+			"div",
+			{ class: "two" },
+			field(t("set.displaySeconds"), displaySeconds, null, "settings.alerts.displaySeconds"),
+			field(t("set.ttsMin"), ttsMin, t("set.majorHint"), "settings.alerts.ttsMinAmount"),
+		),
 		tts.el,
 		error,
 		save,
@@ -390,9 +548,24 @@ function settings() {
 				bio: bio.value,
 				settings: {
 					donations: { enabled: enabled.input.checked, currency: cur(), minAmount: minor(minAmount, "settings.donations.minAmount") },
-					mediaShare: { enabled: mediaEnabled.input.checked, pricePerSecond: minor(price, "settings.mediaShare.pricePerSecond"), maxSeconds: Number(maxSeconds.value) || 60, requireApproval: approval.input.checked },
-					moderation: { blockedTerms: terms.value.split(/[\n,]/).map((x) => x.trim()).filter(Boolean), blockedTermAction: action.value as "mask" | "hold" },
-					alerts: { displaySeconds: Number(displaySeconds.value) || 8, tts: tts.input.checked, ttsMinAmount: minor(ttsMin, "settings.alerts.ttsMinAmount") },
+					mediaShare: {
+						enabled: mediaEnabled.input.checked,
+						pricePerSecond: minor(price, "settings.mediaShare.pricePerSecond"),
+						maxSeconds: Number(maxSeconds.value) || 60,
+						requireApproval: approval.input.checked,
+					},
+					moderation: {
+						blockedTerms: terms.value
+							.split(/[\n,]/)
+							.map((x) => x.trim())
+							.filter(Boolean),
+						blockedTermAction: action.value as "mask" | "hold",
+					},
+					alerts: {
+						displaySeconds: Number(displaySeconds.value) || 8,
+						tts: tts.input.checked,
+						ttsMinAmount: minor(ttsMin, "settings.alerts.ttsMinAmount"),
+					},
 				},
 			};
 			if (bad.length) {
@@ -426,14 +599,31 @@ function goalCard(): HTMLElement {
 			title.value = g.title;
 			target.value = toInput(g.target, g.currency);
 			const pct = g.target > 0 ? Math.min(100, Math.round((g.current / g.target) * 100)) : 0;
-			mount(status, h("div", { class: "progress" }, h("div", { style: { width: `${pct}%` } })), h("p", { class: "small muted" }, t("goal.progress", { current: formatMoney(g.current, g.currency), target: formatMoney(g.target, g.currency) })));
+			mount(
+				status,
+				h("div", { class: "progress" }, h("div", { style: { width: `${pct}%` } })),
+				h(
+					"p",
+					{ class: "small muted" },
+					t("goal.progress", { current: formatMoney(g.current, g.currency), target: formatMoney(g.target, g.currency) }),
+				),
+			);
 		} else mount(status, h("p", { class: "small muted" }, t("set.noGoal")));
 	};
 	const load = async () => {
 		const p = await api<{ goal: GoalView | null }>("GET", `/api/users/${encodeURIComponent(me!.username)}/stats`).catch(() => null);
 		showGoal(p?.goal ?? null);
 	};
-	const form = h("form", { class: "card goal-form" }, h("h2", null, t("donate.goal")), status, field(t("set.goalTitle"), title, null, "title"), field(t("set.goalTarget", { currency }), target, null, "target"), error, h("div", { class: "row" }, save, remove));
+	const form = h(
+		"form",
+		{ class: "card goal-form" },
+		h("h2", null, t("donate.goal")),
+		status,
+		field(t("set.goalTitle"), title, null, "title"),
+		field(t("set.goalTarget", { currency }), target, null, "target"),
+		error,
+		h("div", { class: "row" }, save, remove),
+	);
 	form.addEventListener("submit", (e) => {
 		e.preventDefault();
 		void busy(save, error, async () => {
@@ -444,13 +634,15 @@ function goalCard(): HTMLElement {
 			showGoal(saved && typeof saved.target === "number" ? saved : { title: title.value.trim(), target: amount, current: 0, currency });
 		});
 	});
-	remove.addEventListener("click", () =>
-		void busy(remove, error, async () => {
-			await api("DELETE", "/api/me/goal", undefined, { auth: "required" });
-			title.value = "";
-			target.value = "";
-			showGoal(null);
-		}),
+	remove.addEventListener(
+		"click",
+		() =>
+			void busy(remove, error, async () => {
+				await api("DELETE", "/api/me/goal", undefined, { auth: "required" });
+				title.value = "";
+				target.value = "";
+				showGoal(null);
+			}),
 	);
 	void load();
 	return form;
@@ -464,7 +656,30 @@ async function inbox() {
 		h(
 			"section",
 			{ class: "card" },
-			h("div", { class: "spread" }, h("h2", null, t("dash.inbox")), h("button", { type: "button", class: "small secondary", dataset: { act: "read-all" }, onclick: (e: Event) => void busy(e.currentTarget as HTMLButtonElement, null, async () => (await api("POST", "/api/notifications/read-all", undefined, { auth: "required" }), await refreshUnread(), await show("inbox"))) }, t("dash.readAll"))),
+			h(
+				"div",
+				{ class: "spread" },
+				h("h2", null, t("dash.inbox")),
+				h(
+					"button",
+					{
+						type: "button",
+						class: "small secondary",
+						dataset: { act: "read-all" },
+						onclick: (e: Event) =>
+							void busy(
+								e.currentTarget as HTMLButtonElement,
+								null,
+								async () => (
+									await api("POST", "/api/notifications/read-all", undefined, { auth: "required" }),
+									await refreshUnread(),
+									await show("inbox")
+								),
+							),
+					},
+					t("dash.readAll"),
+				),
+			),
 			res.items.length === 0 ? h("p", { class: "muted" }, t("dash.noNotifications")) : list,
 		),
 	);

@@ -66,7 +66,12 @@ let stats: Stats | null = null;
 let providers: { id: string; name: string }[] = [];
 let loadError: unknown = null;
 
-const PROVIDER_NAMES: Record<string, string> = { midtrans: "Midtrans (QRIS, VA, e-wallet)", stripe: "Stripe (card)", paypal: "PayPal", sandbox: "Sandbox (test)" };
+const PROVIDER_NAMES: Record<string, string> = {
+	midtrans: "Midtrans (QRIS, VA, e-wallet)",
+	stripe: "Stripe (card)",
+	paypal: "PayPal",
+	sandbox: "Sandbox (test)",
+};
 const MIDTRANS_METHODS = ["qris", "bank_transfer", "snap"] as const;
 const BANKS = ["bca", "bni", "bri", "permata", "cimb"] as const;
 
@@ -92,7 +97,16 @@ function render() {
 	const bar = topbar(render);
 	if (loadError || !profile) {
 		const notFound = loadError instanceof ApiError && loadError.status === 404;
-		return mount(root, bar, h("section", { class: "card", dataset: { state: "missing" } }, h("h1", null, notFound ? t("donate.notFound") : t("err.server")), h("p", { class: "muted" }, notFound ? t("donate.notFoundHint", { name: username }) : errorText(loadError))));
+		return mount(
+			root,
+			bar,
+			h(
+				"section",
+				{ class: "card", dataset: { state: "missing" } },
+				h("h1", null, notFound ? t("donate.notFound") : t("err.server")),
+				h("p", { class: "muted" }, notFound ? t("donate.notFoundHint", { name: username }) : errorText(loadError)),
+			),
+		);
 	}
 	mount(
 		root,
@@ -110,7 +124,17 @@ function profileCard(p: Profile): HTMLElement {
 	return h(
 		"section",
 		{ class: "card profile" },
-		h("div", { class: "row" }, avatar(p.displayName, 64), h("div", { class: "profile-names" }, h("h1", { class: "break" }, p.displayName), h("div", { class: "muted" }, `@${p.username}`, p.followerCount ? ` · ${t("donate.followers", { n: p.followerCount })}` : ""))),
+		h(
+			"div",
+			{ class: "row" },
+			avatar(p.displayName, 64),
+			h(
+				"div",
+				{ class: "profile-names" },
+				h("h1", { class: "break" }, p.displayName),
+				h("div", { class: "muted" }, `@${p.username}`, p.followerCount ? ` · ${t("donate.followers", { n: p.followerCount })}` : ""),
+			),
+		),
 		p.bio ? h("p", { class: "bio break" }, p.bio) : null,
 		h("a", { class: "small", href: `/chat/${encodeURIComponent(p.username)}`, target: "_blank", rel: "noopener" }, t("donate.openChat")),
 	);
@@ -124,8 +148,17 @@ function goalCard(goal: Goal | null): HTMLElement | null {
 		{ class: "card goal-card" },
 		h("h2", null, t("donate.goal")),
 		h("p", { class: "break" }, goal.title),
-		h("div", { class: "progress", role: "progressbar", "aria-valuenow": String(pct), "aria-valuemin": "0", "aria-valuemax": "100" }, h("div", { style: { width: `${pct}%` } })),
-		h("p", { class: "small muted goal-numbers" }, t("goal.progress", { current: formatMoney(goal.current, goal.currency), target: formatMoney(goal.target, goal.currency) }), ` · ${pct}%`),
+		h(
+			"div",
+			{ class: "progress", role: "progressbar", "aria-valuenow": String(pct), "aria-valuemin": "0", "aria-valuemax": "100" },
+			h("div", { style: { width: `${pct}%` } }),
+		),
+		h(
+			"p",
+			{ class: "small muted goal-numbers" },
+			t("goal.progress", { current: formatMoney(goal.current, goal.currency), target: formatMoney(goal.target, goal.currency) }),
+			` · ${pct}%`,
+		),
 	);
 }
 
@@ -140,7 +173,16 @@ function topDonorsCard(): HTMLElement {
 			: h(
 					"ol",
 					{ class: "list top-donors" },
-					donors.slice(0, 10).map((d, i) => h("li", { class: "spread" }, h("span", { class: "break" }, `${i + 1}. `, d.name), h("strong", null, d.formattedAmount ?? formatMoney(d.amount, d.currency)))),
+					donors
+						.slice(0, 10)
+						.map((d, i) =>
+							h(
+								"li",
+								{ class: "spread" },
+								h("span", { class: "break" }, `${i + 1}. `, d.name),
+								h("strong", null, d.formattedAmount ?? formatMoney(d.amount, d.currency)),
+							),
+						),
 				),
 	);
 }
@@ -148,9 +190,21 @@ function topDonorsCard(): HTMLElement {
 function formCard(p: Profile): HTMLElement {
 	const cur = p.donations.currency;
 	if (!p.donations.enabled) {
-		return h("section", { class: "card", dataset: { state: "disabled" } }, h("h2", null, t("donate.support", { name: p.displayName })), h("p", { class: "notice warn" }, t("donate.disabled")));
+		return h(
+			"section",
+			{ class: "card", dataset: { state: "disabled" } },
+			h("h2", null, t("donate.support", { name: p.displayName })),
+			h("p", { class: "notice warn" }, t("donate.disabled")),
+		);
 	}
-	const amountInput = h("input", { type: "text", inputmode: wholeUnits(cur) ? "numeric" : "decimal", name: "amount", autocomplete: "off", value: state.amountText, "aria-describedby": "amount-hint" });
+	const amountInput = h("input", {
+		type: "text",
+		inputmode: wholeUnits(cur) ? "numeric" : "decimal",
+		name: "amount",
+		autocomplete: "off",
+		value: state.amountText,
+		"aria-describedby": "amount-hint",
+	});
 	const amountPreview = h("span", { class: "amount-preview" });
 	const presetButtons = presets(cur, p.donations.minAmount).map((minor) =>
 		h(
@@ -173,7 +227,9 @@ function formCard(p: Profile): HTMLElement {
 	const counter = h("span", { class: "counter", "aria-live": "polite" });
 	const nameInput = h("input", { type: "text", name: "donorName", maxlength: "50", autocomplete: "nickname", value: state.donorName });
 	const hide = h("input", { type: "checkbox", name: "hideName", checked: state.hideName });
-	const media = p.mediaShare.enabled ? h("input", { type: "url", name: "mediaUrl", inputmode: "url", placeholder: "https://www.youtube.com/watch?v=…", value: state.mediaUrl }) : null;
+	const media = p.mediaShare.enabled
+		? h("input", { type: "url", name: "mediaUrl", inputmode: "url", placeholder: "https://www.youtube.com/watch?v=…", value: state.mediaUrl })
+		: null;
 	const mediaHint = h("span");
 	const providerList = h(
 		"div",
@@ -196,7 +252,15 @@ function formCard(p: Profile): HTMLElement {
 			),
 		),
 	);
-	const bankSelect = h("select", { name: "bank", "aria-label": t("donate.bank"), onchange: (e: Event) => (state.bank = (e.target as HTMLSelectElement).value as (typeof BANKS)[number]) }, BANKS.map((b) => h("option", { value: b, selected: state.bank === b }, b.toUpperCase())));
+	const bankSelect = h(
+		"select",
+		{
+			name: "bank",
+			"aria-label": t("donate.bank"),
+			onchange: (e: Event) => (state.bank = (e.target as HTMLSelectElement).value as (typeof BANKS)[number]),
+		},
+		BANKS.map((b) => h("option", { value: b, selected: state.bank === b }, b.toUpperCase())),
+	);
 	const methodSelect = h(
 		"select",
 		{
@@ -240,7 +304,13 @@ function formCard(p: Profile): HTMLElement {
 		field(
 			t("donate.amount", { currency: cur }),
 			h("div", { class: "amount-box" }, h("span", { class: "currency" }, cur), amountInput),
-			h("span", { id: "amount-hint" }, p.donations.minAmount > 0 ? t("donate.min", { min: formatMoney(p.donations.minAmount, cur) }) : "", " ", amountPreview),
+			h(
+				"span",
+				{ id: "amount-hint" },
+				p.donations.minAmount > 0 ? t("donate.min", { min: formatMoney(p.donations.minAmount, cur) }) : "",
+				" ",
+				amountPreview,
+			),
 			"amount",
 		),
 		h("div", { class: "presets" }, presetButtons),
@@ -249,9 +319,27 @@ function formCard(p: Profile): HTMLElement {
 		h("label", { class: "check field" }, hide, t("donate.hideName")),
 		field(t("donate.message"), message, counter, "message"),
 		media
-			? field(t("donate.media"), media, h("span", null, t("donate.mediaPrice", { price: formatMoney(p.mediaShare.pricePerSecond, cur), max: p.mediaShare.maxSeconds }), " ", mediaHint), "mediaUrl")
+			? field(
+					t("donate.media"),
+					media,
+					h(
+						"span",
+						null,
+						t("donate.mediaPrice", { price: formatMoney(p.mediaShare.pricePerSecond, cur), max: p.mediaShare.maxSeconds }),
+						" ",
+						mediaHint,
+					),
+					"mediaUrl",
+				)
 			: null,
-		h("div", { class: "field", dataset: { field: "provider" } }, h("label", null, t("donate.provider")), providerList, methodBox, h("div", { class: "error" })),
+		h(
+			"div",
+			{ class: "field", dataset: { field: "provider" } },
+			h("label", null, t("donate.provider")),
+			providerList,
+			methodBox,
+			h("div", { class: "error" }),
+		),
 		formError,
 		submit,
 	);
@@ -320,10 +408,28 @@ function nextStepCard(c: Created): HTMLElement {
 		{ class: "card next-step", dataset: { state: "awaiting-payment" } },
 		h("h2", null, t("donate.nextStep")),
 		h("p", null, t("donate.payAmount", { amount: c.donation.formattedAmount ?? formatMoney(c.donation.amount, c.donation.currency) })),
-		qr ? h("div", { class: "stack" }, h("p", null, t("donate.qrHint")), qrImage(String(qr)), h("details", null, h("summary", { class: "small muted" }, t("donate.qrText")), h("pre", { class: "mono break qr-string" }, String(qr))), a.qrUrl ? h("a", { href: a.qrUrl, target: "_blank", rel: "noopener noreferrer" }, t("donate.qrImage")) : null) : null,
-		va ? h("div", { class: "stack" }, h("p", null, t("donate.vaHint", { bank: String(a.bank ?? "").toUpperCase() })), h("p", { class: "va-number mono" }, String(va))) : null,
+		qr
+			? h(
+					"div",
+					{ class: "stack" },
+					h("p", null, t("donate.qrHint")),
+					qrImage(String(qr)),
+					h("details", null, h("summary", { class: "small muted" }, t("donate.qrText")), h("pre", { class: "mono break qr-string" }, String(qr))),
+					a.qrUrl ? h("a", { href: a.qrUrl, target: "_blank", rel: "noopener noreferrer" }, t("donate.qrImage")) : null,
+				)
+			: null,
+		va
+			? h(
+					"div",
+					{ class: "stack" },
+					h("p", null, t("donate.vaHint", { bank: String(a.bank ?? "").toUpperCase() })),
+					h("p", { class: "va-number mono" }, String(va)),
+				)
+			: null,
 		a.type === "redirect" && a.url ? h("a", { class: "btn", href: a.url }, t("donate.continue")) : null,
-		a.expiresAt ? h("p", { class: "small muted" }, t("donate.expires", { time: new Date(a.expiresAt).toLocaleTimeString(lang() === "id" ? "id-ID" : "en-US") })) : null,
+		a.expiresAt
+			? h("p", { class: "small muted" }, t("donate.expires", { time: new Date(a.expiresAt).toLocaleTimeString(lang() === "id" ? "id-ID" : "en-US") }))
+			: null,
 		h("p", { class: "payment-status muted", "aria-live": "polite" }, t("donate.waiting")),
 	);
 }

@@ -90,7 +90,15 @@ function alertCard(a: Alert): HTMLElement {
 					}),
 				)
 			: null, // anything but a YouTube video is never shown (rows stored before the API refused them)
-		h("h1", { class: "alert-title" }, h("span", { class: "alert-donor" }, a.donorName), " ", h("span", { class: "alert-verb" }, t("overlay.donated")), " ", h("span", { class: "alert-amount" }, a.formattedAmount)),
+		h(
+			"h1",
+			{ class: "alert-title" },
+			h("span", { class: "alert-donor" }, a.donorName),
+			" ",
+			h("span", { class: "alert-verb" }, t("overlay.donated")),
+			" ",
+			h("span", { class: "alert-amount" }, a.formattedAmount),
+		),
 		a.message ? h("p", { class: "alert-message" }, a.message) : null,
 	);
 }

@@ -17,8 +17,16 @@ function render(goal: Awaited<ReturnType<typeof fetchStats>>["goal"]) {
 			"div",
 			{ class: "goal", dataset: { state: "ready" } },
 			h("div", { class: "goal-head" }, h("span", { class: "goal-title" }, goal.title), h("span", { class: "goal-pct" }, `${pct}%`)),
-			h("div", { class: "goal-bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(pct) }, h("div", { class: "goal-fill", style: { width: `${pct}%` } })),
-			h("div", { class: "goal-foot" }, t("goal.progress", { current: formatMoney(goal.current, goal.currency), target: formatMoney(goal.target, goal.currency) })),
+			h(
+				"div",
+				{ class: "goal-bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(pct) },
+				h("div", { class: "goal-fill", style: { width: `${pct}%` } }),
+			),
+			h(
+				"div",
+				{ class: "goal-foot" },
+				t("goal.progress", { current: formatMoney(goal.current, goal.currency), target: formatMoney(goal.target, goal.currency) }),
+			),
 		),
 	);
 }
@@ -26,11 +34,14 @@ function render(goal: Awaited<ReturnType<typeof fetchStats>>["goal"]) {
 if (!username) {
 	mount(root, h("p", { class: "overlay-status" }, t("overlay.badOwner")));
 } else {
-	poll(async () => {
-		try {
-			render((await fetchStats(username)).goal);
-		} catch {
-			/* keep showing the last good value */
-		}
-	}, Number(query("refresh")) || 10);
+	poll(
+		async () => {
+			try {
+				render((await fetchStats(username)).goal);
+			} catch {
+				/* keep showing the last good value */
+			}
+		},
+		Number(query("refresh")) || 10,
+	);
 }

@@ -27,7 +27,13 @@ function render(stats: Stats) {
 						"ol",
 						null,
 						donors.map((d, i) =>
-							h("li", null, h("span", { class: "rank" }, String(i + 1)), h("span", { class: "name" }, d.name), h("span", { class: "amt" }, d.formattedAmount ?? formatMoney(d.amount, d.currency))),
+							h(
+								"li",
+								null,
+								h("span", { class: "rank" }, String(i + 1)),
+								h("span", { class: "name" }, d.name),
+								h("span", { class: "amt" }, d.formattedAmount ?? formatMoney(d.amount, d.currency)),
+							),
 						),
 					),
 		),
@@ -37,11 +43,14 @@ function render(stats: Stats) {
 if (!username) {
 	mount(root, h("p", { class: "overlay-status" }, t("overlay.badOwner")));
 } else {
-	poll(async () => {
-		try {
-			render(await fetchStats(username, period));
-		} catch {
-			/* keep showing the last good list */
-		}
-	}, Number(query("refresh")) || 10);
+	poll(
+		async () => {
+			try {
+				render(await fetchStats(username, period));
+			} catch {
+				/* keep showing the last good list */
+			}
+		},
+		Number(query("refresh")) || 10,
+	);
 }

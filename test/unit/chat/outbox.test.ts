@@ -78,7 +78,10 @@ describe("chat notifications outbox", () => {
 
 	it("refuses a send from an anonymous caller without storing anything", async () => {
 		const before = await chat().store.count({});
-		await expect(broker.call("chat.send", { channel: "owner", text: "hi" }, { meta: { user: null } })).rejects.toMatchObject({ type: "UNAUTHORIZED", code: 401 });
+		await expect(broker.call("chat.send", { channel: "owner", text: "hi" }, { meta: { user: null } })).rejects.toMatchObject({
+			type: "UNAUTHORIZED",
+			code: 401,
+		});
 		expect(await chat().store.count({})).toBe(before);
 	});
 });
@@ -95,9 +98,36 @@ describe("chat housekeeping", () => {
 		await chat().store.insert({ ...base, _id: oldChannel, room: "chat:owner", kind: "channel", channel: "owner" });
 		await chat().store.insert({ ...base, _id: oldDm, room: "dm:X", kind: "dm", conversationId: "X" });
 		await chat().store.insert({ ...base, _id: recent, room: "chat:owner", kind: "channel", channel: "owner" });
-		await chat().stores.chat_bans.insert({ _id: newId(), key: "U_OWNER:U_1", channelId: "U_OWNER", userId: "U_1", until: now - 1000, reason: null, by: "U_OWNER", createdAt: "" });
-		await chat().stores.chat_bans.insert({ _id: newId(), key: "U_OWNER:U_2", channelId: "U_OWNER", userId: "U_2", until: null, reason: null, by: "U_OWNER", createdAt: "" });
-		await chat().stores.chat_bans.insert({ _id: newId(), key: "U_OWNER:U_3", channelId: "U_OWNER", userId: "U_3", until: now + 60_000, reason: null, by: "U_OWNER", createdAt: "" });
+		await chat().stores.chat_bans.insert({
+			_id: newId(),
+			key: "U_OWNER:U_1",
+			channelId: "U_OWNER",
+			userId: "U_1",
+			until: now - 1000,
+			reason: null,
+			by: "U_OWNER",
+			createdAt: "",
+		});
+		await chat().stores.chat_bans.insert({
+			_id: newId(),
+			key: "U_OWNER:U_2",
+			channelId: "U_OWNER",
+			userId: "U_2",
+			until: null,
+			reason: null,
+			by: "U_OWNER",
+			createdAt: "",
+		});
+		await chat().stores.chat_bans.insert({
+			_id: newId(),
+			key: "U_OWNER:U_3",
+			channelId: "U_OWNER",
+			userId: "U_3",
+			until: now + 60_000,
+			reason: null,
+			by: "U_OWNER",
+			createdAt: "",
+		});
 		await chat().stores.chat_slow.insert({ _id: "U_OWNER:U_1", lastAt: now - 2 * 3600_000 });
 		await chat().stores.chat_slow.insert({ _id: "U_OWNER:U_2", lastAt: now });
 

@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { banInForce, canManageModerators, canModerate, canSanction, channelRole, isExempt, refuseSend, slowModeWait, type SendFacts } from "../../../lib/chat/rules";
+import {
+	banInForce,
+	canManageModerators,
+	canModerate,
+	canSanction,
+	channelRole,
+	isExempt,
+	refuseSend,
+	slowModeWait,
+	type SendFacts,
+} from "../../../lib/chat/rules";
 
 const owner = { id: "o", roles: ["user"] };
 const mod = { id: "m", roles: ["user"] };

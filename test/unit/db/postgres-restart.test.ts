@@ -32,7 +32,11 @@ describe("PostgreSQL restart under a statement in flight", () => {
 		);
 		const watcher = new pg.Client({ connectionString: cfg.url });
 		await watcher.connect();
-		await waitFor(async () => (await watcher.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'DO $$%' AND state = 'active'")).rows[0].n === 1, 10_000, "the statement running");
+		await waitFor(
+			async () => (await watcher.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'DO $$%' AND state = 'active'")).rows[0].n === 1,
+			10_000,
+			"the statement running",
+		);
 		watcher.on("error", () => undefined);
 		await server.stop("immediate");
 		const err = await inFlight;

@@ -32,12 +32,26 @@ async function admin(sql: string) {
 	}
 }
 
-const INDEXES: IndexSpec[] = [{ fields: "key", unique: true }, { fields: "status" }, { fields: "queueKey", sparse: true }, { fields: ["participants", "activity"] }];
+const INDEXES: IndexSpec[] = [
+	{ fields: "key", unique: true },
+	{ fields: "status" },
+	{ fields: "queueKey", sparse: true },
+	{ fields: ["participants", "activity"] },
+];
 
 const NOW = 1_750_000_000_000;
 function fixtures(): Record<string, any>[] {
 	return [
-		{ _id: "a01", key: "k1", status: "paid", recipientId: "u1", amount: 5, effects: { aggregated: true }, deletedAt: null, createdAt: "2026-01-01T00:00:00.000Z" },
+		{
+			_id: "a01",
+			key: "k1",
+			status: "paid",
+			recipientId: "u1",
+			amount: 5,
+			effects: { aggregated: true },
+			deletedAt: null,
+			createdAt: "2026-01-01T00:00:00.000Z",
+		},
 		{ _id: "a02", key: "k2", status: "paid", recipientId: "u2", amount: 15, effects: {}, deletedAt: null, createdAt: "2026-01-02T00:00:00.000Z" },
 		{ _id: "a03", key: "k3", status: "pending", recipientId: "u1", amount: 2.5, nextAttemptAt: NOW - 10, deletedAt: "2026-01-03T00:00:00.000Z" },
 		{ _id: "a04", key: "k4", status: "pending", nextAttemptAt: NOW + 10, recipientId: "u3" },
@@ -80,14 +94,30 @@ const QUERIES: Array<{ label: string; query: Record<string, unknown>; sort?: str
 	{ label: "$lte number, sorted", query: { status: "pending", nextAttemptAt: { $lte: NOW } }, sort: ["nextAttemptAt"], limit: 50 },
 	{ label: "nested $ne true", query: { _id: "a02", "effects.aggregated": { $ne: true } } },
 	{ label: "nested $ne true (set)", query: { _id: "a01", "effects.aggregated": { $ne: true } } },
-	{ label: "$or with $exists false", query: { $or: [{ read: false, unreadOf: { $exists: false } }, { emailState: "pending", emailDue: { $exists: false } }] } },
+	{
+		label: "$or with $exists false",
+		query: {
+			$or: [
+				{ read: false, unreadOf: { $exists: false } },
+				{ emailState: "pending", emailDue: { $exists: false } },
+			],
+		},
+	},
 	{ label: "$exists true", query: { emailDue: { $exists: true } } },
 	{ label: "string range, sorted, limit", query: { queueKey: { $gte: "u1:", $lt: "u1;" } }, sort: ["queueKey"], limit: 1 },
 	{ label: "string range, sorted", query: { queueKey: { $gte: "u1:", $lt: "u1;" } }, sort: ["queueKey"], limit: 100 },
 	{ label: "$gt empty string", query: { queueKey: { $gt: "" } }, limit: 500 },
 	{ label: "$in statuses with nested $ne", query: { status: { $in: ["refunded", "reversed"] }, "effects.reversalAnnounced": { $ne: true } } },
 	{ label: "$nin", query: { status: { $nin: ["paid", "queued"] } } },
-	{ label: "$or of status shapes", query: { $or: [{ status: "paid", "effects.announced": { $ne: true } }, { status: { $in: ["refunded", "reversed"] }, "effects.reversalAnnounced": { $ne: true } }] } },
+	{
+		label: "$or of status shapes",
+		query: {
+			$or: [
+				{ status: "paid", "effects.announced": { $ne: true } },
+				{ status: { $in: ["refunded", "reversed"] }, "effects.reversalAnnounced": { $ne: true } },
+			],
+		},
+	},
 	{ label: "$ne string", query: { userId: { $ne: "u1" }, status: "held" } },
 	{ label: "$regex prefix", query: { $or: [{ username: { $regex: /^al/ } }, { email: { $regex: /^al/ } }] }, limit: 20 },
 	{ label: "$regex case-insensitive", query: { username: { $regex: /^AL/i } } },
@@ -96,7 +126,12 @@ const QUERIES: Array<{ label: string; query: Record<string, unknown>; sort?: str
 	{ label: "number range ignores strings", query: { amount: { $gte: 5 } } },
 	{ label: "string range ignores numbers", query: { amount: { $gte: "0" } } },
 	{ label: "ISO date string $gte", query: { bannedAt: { $gte: "2026-01-15T00:00:00.000Z" } } },
-	{ label: "ISO date string $lt, sorted", query: { status: { $exists: false }, expiresAt: { $lt: "2026-02-01T00:00:00.000Z" } }, sort: ["expiresAt"], limit: 200 },
+	{
+		label: "ISO date string $lt, sorted",
+		query: { status: { $exists: false }, expiresAt: { $lt: "2026-02-01T00:00:00.000Z" } },
+		sort: ["expiresAt"],
+		limit: 200,
+	},
 	{ label: "pending flag with _id floor", query: { pendingNotify: true, _id: { $lt: "a99" } }, sort: ["_id"], limit: 10 },
 	{ label: "boolean", query: { flag: true } },
 	{ label: "deep nested number", query: { "nested.deep.n": 1 } },
@@ -111,10 +146,22 @@ const UPDATES: Array<{ label: string; query: Record<string, unknown>; update: Re
 	{ label: "claim lost", query: { _id: "a04", status: "pending", nextAttemptAt: { $lte: NOW } }, update: { $set: { nextAttemptAt: NOW + 60_000 } } },
 	{ label: "$set + $inc (new field)", query: { _id: "a03" }, update: { $set: { status: "sent", lastError: null }, $inc: { attempts: 1 } } },
 	{ label: "$inc negative", query: { _id: "a01" }, update: { $inc: { amount: -2 } } },
-	{ label: "$set nested paths", query: { _id: "a02" }, update: { $set: { "effects.debited": true, "effects.reversalAnnounced": true, "payload.message": "hi" }, $unset: { effectsDue: true } } },
+	{
+		label: "$set nested paths",
+		query: { _id: "a02" },
+		update: { $set: { "effects.debited": true, "effects.reversalAnnounced": true, "payload.message": "hi" }, $unset: { effectsDue: true } },
+	},
 	{ label: "$unset", query: { _id: "a07", status: "queued" }, update: { $set: { status: "showing", sentAt: NOW, sends: 1 }, $unset: { queueKey: true } } },
-	{ label: "$unset several, many docs", query: { userId: "u2", status: { $in: ["queued", "held"] } }, update: { $set: { status: "cancelled" }, $unset: { queueKey: true, heldOf: true } } },
-	{ label: "$inc nested + $push $each $slice", query: { _id: "a22" }, update: { $inc: { "group.count": 1 }, $push: { "group.names": { $each: ["n1"], $slice: -5 } }, $set: { read: false } } },
+	{
+		label: "$unset several, many docs",
+		query: { userId: "u2", status: { $in: ["queued", "held"] } },
+		update: { $set: { status: "cancelled" }, $unset: { queueKey: true, heldOf: true } },
+	},
+	{
+		label: "$inc nested + $push $each $slice",
+		query: { _id: "a22" },
+		update: { $inc: { "group.count": 1 }, $push: { "group.names": { $each: ["n1"], $slice: -5 } }, $set: { read: false } },
+	},
 	{ label: "$push $slice keeps the last", query: { _id: "a20" }, update: { $push: { log: { $each: [1, 2, 3, 4, 5, 6], $slice: -3 } } } },
 	{ label: "$push one value", query: { _id: "a20" }, update: { $push: { log: 7 } } },
 	{ label: "$addToSet", query: { _id: "a12" }, update: { $addToSet: { participants: "u9" } } },
@@ -238,7 +285,9 @@ describe("PostgreSQL store, compared with NeDB", () => {
 
 	it("a conditional update raced from 20 callers is won exactly once", async () => {
 		await pgc.insert({ _id: "race", key: "race", status: "pending" });
-		const wins = await Promise.all(Array.from({ length: 20 }, (_, i) => pgc.updateIf({ _id: "race", status: "pending" }, { $set: { status: "claimed", by: i } })));
+		const wins = await Promise.all(
+			Array.from({ length: 20 }, (_, i) => pgc.updateIf({ _id: "race", status: "pending" }, { $set: { status: "claimed", by: i } })),
+		);
 		expect(wins.filter(Boolean)).toHaveLength(1);
 		const counts = await Promise.all(Array.from({ length: 20 }, () => pgc.updateMany({ _id: "race" }, { $inc: { n: 1 } })));
 		expect(counts.every((n) => n === 1)).toBe(true);
@@ -252,9 +301,13 @@ describe("PostgreSQL store, compared with NeDB", () => {
 		const c = new pg.Client({ connectionString: cfg.url });
 		await c.connect();
 		try {
-			const versions = (await c.query("SELECT version FROM schema_migrations WHERE version LIKE 'cmp_race %' ORDER BY version")).rows.map((r) => r.version);
+			const versions = (await c.query("SELECT version FROM schema_migrations WHERE version LIKE 'cmp_race %' ORDER BY version")).rows.map(
+				(r) => r.version,
+			);
 			expect(versions).toEqual(["cmp_race 0001 table", "cmp_race index key unique", "cmp_race index owner+day", "cmp_race index queueKey sparse"]);
-			const indexes = (await c.query("SELECT indexdef FROM pg_indexes WHERE tablename = 'cmp_race' ORDER BY indexname")).rows.map((r) => r.indexdef as string);
+			const indexes = (await c.query("SELECT indexdef FROM pg_indexes WHERE tablename = 'cmp_race' ORDER BY indexname")).rows.map(
+				(r) => r.indexdef as string,
+			);
 			expect(indexes).toHaveLength(5); // primary key, GIN, three declared
 			expect(indexes.find((d) => d.includes("queueKey"))).toMatch(/WHERE/);
 			expect(indexes.find((d) => d.includes("'{key}'"))).toMatch(/^CREATE UNIQUE INDEX/);

@@ -11,7 +11,10 @@ describe("deadletters service", () => {
 		broker = channelBroker();
 		broker.createService(DeadLetters);
 		// The original consumer, which failed before and now succeeds.
-		broker.createService({ name: "alertsStub", channels: { "donations.paid": { group: "alerts", handler: (payload: unknown) => void received.push(payload) } } } as any);
+		broker.createService({
+			name: "alertsStub",
+			channels: { "donations.paid": { group: "alerts", handler: (payload: unknown) => void received.push(payload) } },
+		} as any);
 		await broker.start();
 	});
 	afterAll(() => broker.stop());
@@ -20,10 +23,14 @@ describe("deadletters service", () => {
 		// Messages parked by earlier tests are still listed: wait for this one, not any parked one.
 		const before = new Set(((await broker.call<any, any>("deadletters.list", { channel, limit: 100 })).items as any[]).map((m) => m.id));
 		await broker.sendToChannel(DEAD_LETTER_CHANNEL, payload, { headers: { "x-original-channel": channel, "x-original-group": "alerts" } });
-		return waitFor(async () => {
-			const page = await broker.call<any, any>("deadletters.list", { channel });
-			return page.items.find((m: any) => m.status === "parked" && !before.has(m.id));
-		}, 3000, "parked message");
+		return waitFor(
+			async () => {
+				const page = await broker.call<any, any>("deadletters.list", { channel });
+				return page.items.find((m: any) => m.status === "parked" && !before.has(m.id));
+			},
+			3000,
+			"parked message",
+		);
 	}
 
 	it("stores a dead-lettered message with its original channel and group", async () => {
@@ -64,6 +71,9 @@ describe("deadletters service", () => {
 		expect(stripPrefix("mediashar.donations.paid", "mediashar")).toBe("donations.paid");
 		expect(stripPrefix("donations.paid", "")).toBe("donations.paid");
 		expect(deadLetterKey("c", "g", { a: 1 }, 1)).not.toBe(deadLetterKey("c", "g", { a: 1 }, 2));
-		expect(keptHeaders({ $meta: "xxx", $headers: "yyy", "x-original-channel": "c", $requestID: "r" })).toEqual({ "x-original-channel": "c", $requestID: "r" });
+		expect(keptHeaders({ $meta: "xxx", $headers: "yyy", "x-original-channel": "c", $requestID: "r" })).toEqual({
+			"x-original-channel": "c",
+			$requestID: "r",
+		});
 	});
 });

@@ -23,7 +23,10 @@ describe("health reports", () => {
 		expect(r.missing).toEqual(["donations", "payments"]);
 		const users = r.services.find((s) => s.name === "users")!;
 		expect(users.available).toBe(true);
-		expect(users.nodes).toEqual([{ nodeID: "a", available: true }, { nodeID: "b", available: false }]);
+		expect(users.nodes).toEqual([
+			{ nodeID: "a", available: true },
+			{ nodeID: "b", available: false },
+		]);
 		expect(users.circuits).toEqual([{ action: "users.get", nodeID: "a", state: "open" }]);
 		expect(r.services.some((s) => s.name === "$node")).toBe(false);
 		expect(servicesReport("gw", [{ name: "users", nodeID: "a", available: true }], [], ["users"]).status).toBe("ok");
@@ -31,15 +34,26 @@ describe("health reports", () => {
 
 	it("reads moleculer's circuit-breaker store", () => {
 		const store = new Map([["n1:users.get", { ep: { action: { name: "users.get" }, node: { id: "n1" } }, state: "half_open", failures: 3, count: 5 }]]);
-		expect(circuitEntries(store as any)).toEqual([{ endpoint: "n1:users.get", action: "users.get", nodeID: "n1", state: "half_open", failures: 3, count: 5 }]);
+		expect(circuitEntries(store as any)).toEqual([
+			{ endpoint: "n1:users.get", action: "users.get", nodeID: "n1", state: "half_open", failures: 3, count: 5 },
+		]);
 		expect(circuitEntries(undefined)).toEqual([]);
 	});
 
 	it("probes fail on throw, false or timeout", async () => {
 		expect(await probe("a", () => "fine")).toEqual({ name: "a", ok: true, detail: "fine" });
 		expect(await probe("b", () => false)).toEqual({ name: "b", ok: false });
-		expect(await probe("c", async () => { throw new Error("down"); })).toEqual({ name: "c", ok: false, detail: "down" });
+		expect(
+			await probe("c", async () => {
+				throw new Error("down");
+			}),
+		).toEqual({ name: "c", ok: false, detail: "down" });
 		expect((await probe("d", () => new Promise(() => {}), 20)).detail).toMatch(/timed out/);
-		expect(readyReport("n", [{ name: "a", ok: true }, { name: "b", ok: false }]).status).toBe("not_ready");
+		expect(
+			readyReport("n", [
+				{ name: "a", ok: true },
+				{ name: "b", ok: false },
+			]).status,
+		).toBe("not_ready");
 	});
 });

@@ -9,7 +9,14 @@ describe("log formatters", () => {
 	it("json: one object per line with the request id and the error apart", () => {
 		const err = Object.assign(new Error("boom"), { code: 500, type: "X" });
 		const rec = JSON.parse(jsonLine("error", ["Request failed", { a: 1 }, err], bindings, "req-1", now));
-		expect(rec).toMatchObject({ time: "2026-01-02T03:04:05.678Z", level: "error", requestId: "req-1", msg: "Request failed { a: 1 }", nodeID: "n1", mod: "users" });
+		expect(rec).toMatchObject({
+			time: "2026-01-02T03:04:05.678Z",
+			level: "error",
+			requestId: "req-1",
+			msg: "Request failed { a: 1 }",
+			nodeID: "n1",
+			mod: "users",
+		});
 		expect(rec.err).toMatchObject({ name: "Error", message: "boom", code: 500, type: "X" });
 	});
 

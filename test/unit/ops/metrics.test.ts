@@ -5,7 +5,9 @@ import { tooMany } from "../../../lib/errors";
 
 function value(broker: ServiceBroker, name: string, labels: Record<string, string> = {}) {
 	const m = broker.metrics.list({ includes: name })[0] as any;
-	return (m?.values ?? []).filter((v: any) => Object.entries(labels).every(([k, l]) => v.labels?.[k] === l)).reduce((s: number, v: any) => s + (v.value ?? 0), 0);
+	return (m?.values ?? [])
+		.filter((v: any) => Object.entries(labels).every(([k, l]) => v.labels?.[k] === l))
+		.reduce((s: number, v: any) => s + (v.value ?? 0), 0);
 }
 
 describe("product metrics middleware", () => {

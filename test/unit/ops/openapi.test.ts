@@ -8,8 +8,18 @@ const services: ServiceInfo[] = [
 		name: "users",
 		settings: { rest: "/" },
 		actions: {
-			"users.profile": { name: "users.profile", rawName: "profile", rest: "GET /users/:username", params: { username: { type: "string", min: 3, max: 25, pattern: /^[a-z0-9_]+$/ } } },
-			"users.update": { name: "users.update", rest: "PATCH /users/me", auth: "required", params: { displayName: "string|optional|max:50", bio: { type: "string", optional: true } } },
+			"users.profile": {
+				name: "users.profile",
+				rawName: "profile",
+				rest: "GET /users/:username",
+				params: { username: { type: "string", min: 3, max: 25, pattern: /^[a-z0-9_]+$/ } },
+			},
+			"users.update": {
+				name: "users.update",
+				rest: "PATCH /users/me",
+				auth: "required",
+				params: { displayName: "string|optional|max:50", bio: { type: "string", optional: true } },
+			},
 			"users.get": { name: "users.get", visibility: "public", rest: "GET /internal", params: {} },
 			"users.noRest": { name: "users.noRest", params: {} },
 		},
@@ -30,10 +40,19 @@ const services: ServiceInfo[] = [
 					when: { type: "multi", rules: [{ type: "number" }, { type: "string" }], optional: true },
 				},
 			},
-			"donations.list": { name: "donations.list", rest: "GET /me/donations/received", auth: "required", params: { limit: { type: "number", optional: true, convert: true } } },
+			"donations.list": {
+				name: "donations.list",
+				rest: "GET /me/donations/received",
+				auth: "required",
+				params: { limit: { type: "number", optional: true, convert: true } },
+			},
 		},
 	},
-	{ name: "payments", settings: {}, actions: { "payments.webhook": { name: "payments.webhook", visibility: "public", params: { provider: "string", body: "string" } } } },
+	{
+		name: "payments",
+		settings: {},
+		actions: { "payments.webhook": { name: "payments.webhook", visibility: "public", params: { provider: "string", body: "string" } } },
+	},
 ];
 
 const routes = [
@@ -45,7 +64,12 @@ const routes = [
 describe("OpenAPI generation", () => {
 	it("maps fastest-validator rules to JSON Schema", () => {
 		expect(parseShorthand("number|integer|min:1|optional")).toEqual({ type: "number", integer: true, min: 1, optional: true });
-		expect(ruleToSchema({ type: "string", min: 3, max: 25, pattern: /^[a-z]+$/ })).toEqual({ type: "string", minLength: 3, maxLength: 25, pattern: "^[a-z]+$" });
+		expect(ruleToSchema({ type: "string", min: 3, max: 25, pattern: /^[a-z]+$/ })).toEqual({
+			type: "string",
+			minLength: 3,
+			maxLength: 25,
+			pattern: "^[a-z]+$",
+		});
 		expect(ruleToSchema({ type: "number", integer: true, min: 0, max: 10 })).toEqual({ type: "integer", minimum: 0, maximum: 10 });
 		expect(ruleToSchema("email")).toEqual({ type: "string", format: "email" });
 		expect(ruleToSchema({ type: "url", max: 100 })).toEqual({ type: "string", format: "uri", maxLength: 100 });
@@ -81,7 +105,9 @@ describe("OpenAPI generation", () => {
 		const doc = buildOpenApi(routes, services, { version: "1.2.3" });
 		expect(doc.openapi).toBe("3.1.0");
 		const profile = doc.paths["/api/users/{username}"].get;
-		expect(profile.parameters).toEqual([{ name: "username", in: "path", required: true, schema: { type: "string", minLength: 3, maxLength: 25, pattern: "^[a-z0-9_]+$" } }]);
+		expect(profile.parameters).toEqual([
+			{ name: "username", in: "path", required: true, schema: { type: "string", minLength: 3, maxLength: 25, pattern: "^[a-z0-9_]+$" } },
+		]);
 		expect(profile.security).toEqual([]);
 		const update = doc.paths["/api/users/me"].patch;
 		expect(update.security).toEqual([{ bearerAuth: [] }]);
@@ -97,7 +123,14 @@ describe("OpenAPI generation", () => {
 	});
 
 	it("declares how every operation is authenticated, from the actions' auth metadata", () => {
-		const withOptional: ServiceInfo[] = [...services, { name: "likes", settings: { rest: "/" }, actions: { "likes.get": { name: "likes.get", rest: "GET /likes/:type/:id", auth: "optional", params: {} } } }];
+		const withOptional: ServiceInfo[] = [
+			...services,
+			{
+				name: "likes",
+				settings: { rest: "/" },
+				actions: { "likes.get": { name: "likes.get", rest: "GET /likes/:type/:id", auth: "optional", params: {} } },
+			},
+		];
 		const doc = buildOpenApi(routes, withOptional, { pathValues: { provider: ["sandbox", "stripe"] } });
 		expect(doc.components.securitySchemes).toEqual({ bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } });
 		expect(doc.paths["/api/users/me"].patch.security).toEqual([{ bearerAuth: [] }]);

@@ -64,7 +64,10 @@ describe("repl commands", () => {
 	});
 
 	it("replay: passes the resolved user id and the donation id", async () => {
-		const { caller, calls } = fakeBroker({ ...users, "alerts.replay": (p: any) => ({ alert: { id: "A9", type: "donation", status: "queued", donationId: p.donationId } }) });
+		const { caller, calls } = fakeBroker({
+			...users,
+			"alerts.replay": (p: any) => ({ alert: { id: "A9", type: "donation", status: "queued", donationId: p.donationId } }),
+		});
 		const out = await replayAlert(caller, "alice", "D7");
 		expect(calls.at(-1)).toEqual({ action: "alerts.replay", params: { userId: alice.id, donationId: "D7" } });
 		expect(out).toContain("A9");
@@ -94,7 +97,10 @@ describe("repl commands", () => {
 	});
 
 	it("reconcile: expires stale payments, or rechecks one", async () => {
-		const { caller, calls } = fakeBroker({ "payments.expireStale": () => ({ expired: 3 }), "payments.recheck": (p: any) => ({ id: p.paymentId, status: "paid", provider: "sandbox" }) });
+		const { caller, calls } = fakeBroker({
+			"payments.expireStale": () => ({ expired: 3 }),
+			"payments.recheck": (p: any) => ({ id: p.paymentId, status: "paid", provider: "sandbox" }),
+		});
 		expect(await reconcilePayments(caller)).toBe("Expired 3 stale pending payments.");
 		expect(await reconcilePayments(caller, "P1")).toBe("Payment P1: paid (sandbox)");
 		expect(calls.map((c) => c.action)).toEqual(["payments.expireStale", "payments.recheck"]);
@@ -117,7 +123,11 @@ describe("repl commands", () => {
 
 	it("stats: totals, top donors and goal; rejects a bad period", async () => {
 		const { caller } = fakeBroker({
-			"donations.stats": () => ({ totals: [{ currency: "IDR", amount: 50000, count: 2 }], topDonors: [{ name: "Bob", amount: 30000, currency: "IDR", count: 1 }], goal: { title: "Mic", target: 100000, current: 50000, currency: "IDR" } }),
+			"donations.stats": () => ({
+				totals: [{ currency: "IDR", amount: 50000, count: 2 }],
+				topDonors: [{ name: "Bob", amount: 30000, currency: "IDR", count: 1 }],
+				goal: { title: "Mic", target: 100000, current: 50000, currency: "IDR" },
+			}),
 		});
 		const out = await channelStats(caller, "alice", "7d");
 		expect(out).toContain("50000 IDR in 2");
@@ -133,10 +143,23 @@ describe("repl commands", () => {
 				missing: ["payments"],
 				services: [
 					{ name: "payments", required: true, available: false, nodes: [{ nodeID: "n2", available: false }], circuits: [] },
-					{ name: "users", required: true, available: true, nodes: [{ nodeID: "n1", available: true }], circuits: [{ action: "users.get", nodeID: "n1", state: "open" }] },
+					{
+						name: "users",
+						required: true,
+						available: true,
+						nodes: [{ nodeID: "n1", available: true }],
+						circuits: [{ action: "users.get", nodeID: "n1", state: "open" }],
+					},
 				],
 			}),
-			"ops.ready": () => ({ nodeID: "n1", status: "not_ready", checks: [{ name: "database", ok: false, detail: "timed out after 3000 ms" }, { name: "channels", ok: true }] }),
+			"ops.ready": () => ({
+				nodeID: "n1",
+				status: "not_ready",
+				checks: [
+					{ name: "database", ok: false, detail: "timed out after 3000 ms" },
+					{ name: "channels", ok: true },
+				],
+			}),
 		});
 		const out = await healthReport(caller);
 		expect(out).toContain("Cluster: degraded (no live node: payments)");
@@ -148,9 +171,12 @@ describe("repl commands", () => {
 
 	it("runCommand prints errors as a sentence with the error type", async () => {
 		const lines: string[] = [];
-		await runCommand(async () => {
-			throw Object.assign(new Error("User not found"), { type: "NOT_FOUND" });
-		}, (s) => lines.push(s));
+		await runCommand(
+			async () => {
+				throw Object.assign(new Error("User not found"), { type: "NOT_FOUND" });
+			},
+			(s) => lines.push(s),
+		);
 		expect(lines).toEqual(["Error: User not found [NOT_FOUND]"]);
 	});
 

@@ -33,7 +33,9 @@ describe("tracing exporters chosen by TRACING_EXPORTER", () => {
 
 	it("event: spans of one request share the request id as trace id", async () => {
 		const spans: any[] = [];
-		broker = traced({ TRACING_EXPORTER: "event", TRACING_FLUSH_SEC: "0" }, [{ name: "collector", events: { "$tracing.spans": { handler: (ctx: any) => void spans.push(...ctx.params) } } }]);
+		broker = traced({ TRACING_EXPORTER: "event", TRACING_FLUSH_SEC: "0" }, [
+			{ name: "collector", events: { "$tracing.spans": { handler: (ctx: any) => void spans.push(...ctx.params) } } },
+		]);
 		await broker.start();
 		await broker.call("front.hello", {}, { requestID: "req-trace-1" });
 		await waitFor(() => spans.filter((s) => s.traceID === "req-trace-1").length >= 2, 3000, "spans");
@@ -54,7 +56,10 @@ describe("tracing exporters chosen by TRACING_EXPORTER", () => {
 		await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
 		const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 		try {
-			for (const [kind, key] of [["zipkin", "ZIPKIN_URL"], ["jaeger", "JAEGER_ZIPKIN_URL"]]) {
+			for (const [kind, key] of [
+				["zipkin", "ZIPKIN_URL"],
+				["jaeger", "JAEGER_ZIPKIN_URL"],
+			]) {
 				bodies.length = 0;
 				broker = traced({ TRACING_EXPORTER: kind, [key]: url, TRACING_FLUSH_SEC: "0.1" });
 				await broker.start();

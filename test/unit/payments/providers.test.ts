@@ -6,7 +6,16 @@ import { StripeProvider } from "../../../lib/payments/stripe";
 import { PayPalProvider } from "../../../lib/payments/paypal";
 import { SandboxProvider } from "../../../lib/payments/sandbox";
 import { PaymentInputError, ProviderError, WebhookSignatureError } from "../../../lib/payments/types";
-import { midtransNotification, startFakeMidtrans, startFakePayPal, startFakeServer, startFakeStripe, type FakeMidtrans, type FakePayPal, type FakeStripe } from "../../support/fake-providers";
+import {
+	midtransNotification,
+	startFakeMidtrans,
+	startFakePayPal,
+	startFakeServer,
+	startFakeStripe,
+	type FakeMidtrans,
+	type FakePayPal,
+	type FakeStripe,
+} from "../../support/fake-providers";
 
 const input = (over: Record<string, unknown> = {}) => ({
 	paymentId: "01JPAYMENT00000000000000001",
@@ -21,7 +30,6 @@ const input = (over: Record<string, unknown> = {}) => ({
 	expiresAt: new Date(Date.now() + 30 * 60_000),
 	...over,
 });
-
 
 /** The hostile variants every `t=..,v1=..` provider must refuse, each with the reason it gives. */
 async function expectRefusals(verify: (body: string, header: string) => Promise<unknown>, body: string, secret: string) {
@@ -48,7 +56,10 @@ describe("sandbox provider", () => {
 	const sandbox = new SandboxProvider({ webhookSecret: "s3cret", publicUrl: "http://pay.example.test" });
 
 	it("redirects to its own checkout page", async () => {
-		expect((await sandbox.createPayment(input())).action).toEqual({ type: "redirect", url: "http://pay.example.test/pay/sandbox/01JPAYMENT00000000000000001" });
+		expect((await sandbox.createPayment(input())).action).toEqual({
+			type: "redirect",
+			url: "http://pay.example.test/pay/sandbox/01JPAYMENT00000000000000001",
+		});
 	});
 
 	it("verifies X-Sandbox-Signature and maps its outcomes", async () => {
@@ -77,7 +88,9 @@ describe("midtrans provider", () => {
 	afterAll(() => fake.close());
 
 	it("computes signature_key as SHA512(order_id + status_code + gross_amount + server key)", () => {
-		const expected = createHash("sha512").update("order-1" + "200" + "10000.00" + "key").digest("hex");
+		const expected = createHash("sha512")
+			.update("order-1" + "200" + "10000.00" + "key")
+			.digest("hex");
 		expect(midtransSignature("order-1", "200", "10000.00", "key")).toBe(expected);
 	});
 
@@ -154,7 +167,10 @@ describe("midtrans provider", () => {
 
 	it("reads the status for reconciliation", async () => {
 		fake.statuses.set("P-RECON", { transaction_status: "settlement", gross_amount: "10000.00", transaction_id: "tx-9" });
-		expect(await mt.fetchStatus!({ id: "P-RECON", providerRefs: [], amount: 1_000_000, currency: "IDR" })).toMatchObject({ status: "paid", paymentId: "P-RECON" });
+		expect(await mt.fetchStatus!({ id: "P-RECON", providerRefs: [], amount: 1_000_000, currency: "IDR" })).toMatchObject({
+			status: "paid",
+			paymentId: "P-RECON",
+		});
 		expect(await mt.fetchStatus!({ id: "P-NEVER", providerRefs: [], amount: 1_000_000, currency: "IDR" })).toBeNull();
 	});
 });
@@ -230,7 +246,11 @@ describe("stripe provider", () => {
 
 	it("maps events onto our statuses", () => {
 		const cases: [string, Record<string, unknown>, string | null][] = [
-			["checkout.session.completed", { id: "cs_1", payment_status: "paid", client_reference_id: "P1", payment_intent: "pi_1", amount_total: 500, currency: "usd" }, "paid"],
+			[
+				"checkout.session.completed",
+				{ id: "cs_1", payment_status: "paid", client_reference_id: "P1", payment_intent: "pi_1", amount_total: 500, currency: "usd" },
+				"paid",
+			],
 			["checkout.session.completed", { id: "cs_1", payment_status: "unpaid", client_reference_id: "P1" }, "pending"],
 			["checkout.session.async_payment_succeeded", { id: "cs_1", payment_status: "paid", client_reference_id: "P1" }, "paid"],
 			["checkout.session.async_payment_failed", { id: "cs_1", client_reference_id: "P1" }, "failed"],
@@ -250,16 +270,36 @@ describe("stripe provider", () => {
 			["customer.created", { id: "cus_1" }, null],
 		];
 		for (const [type, obj, expected] of cases) expect(stripe.parseEvent(event(type, obj))?.status ?? null, type).toBe(expected);
-		const paid = stripe.parseEvent(event("checkout.session.completed", { id: "cs_1", payment_status: "paid", client_reference_id: "P1", payment_intent: "pi_1", amount_total: 500, currency: "usd" }))!;
+		const paid = stripe.parseEvent(
+			event("checkout.session.completed", {
+				id: "cs_1",
+				payment_status: "paid",
+				client_reference_id: "P1",
+				payment_intent: "pi_1",
+				amount_total: 500,
+				currency: "usd",
+			}),
+		)!;
 		expect(paid).toMatchObject({ paymentId: "P1", amount: 500, currency: "USD", learnedRefs: ["pi_1"] });
 		// payment_intent.succeeded records the PaymentIntent (a refund needs it).
-		expect(stripe.parseEvent(event("payment_intent.succeeded", { id: "pi_9", metadata: { payment_id: "P1" }, amount_received: 500, currency: "usd" }))!.learnedRefs).toEqual(["pi_9"]);
+		expect(
+			stripe.parseEvent(event("payment_intent.succeeded", { id: "pi_9", metadata: { payment_id: "P1" }, amount_received: 500, currency: "usd" }))!
+				.learnedRefs,
+		).toEqual(["pi_9"]);
 		// Partial refunds carry the cumulative refunded amount; a full one does not need it.
-		expect(stripe.parseEvent(event("charge.refunded", { id: "ch_1", payment_intent: "pi_1", refunded: false, amount: 500, amount_refunded: 200 }))!.refundedTotal).toBe(200);
-		expect(stripe.parseEvent(event("charge.refunded", { id: "ch_1", payment_intent: "pi_1", refunded: true, amount: 500, amount_refunded: 500 }))!.refundedTotal).toBeUndefined();
+		expect(
+			stripe.parseEvent(event("charge.refunded", { id: "ch_1", payment_intent: "pi_1", refunded: false, amount: 500, amount_refunded: 200 }))!
+				.refundedTotal,
+		).toBe(200);
+		expect(
+			stripe.parseEvent(event("charge.refunded", { id: "ch_1", payment_intent: "pi_1", refunded: true, amount: 500, amount_refunded: 500 }))!
+				.refundedTotal,
+		).toBeUndefined();
 		expect(stripe.parseEvent(event("charge.dispute.closed", { id: "dp_1", charge: "ch_1", payment_intent: "pi_1", status: "won" }))!.reinstate).toBe(true);
 		// A dispute carries no metadata: it is matched through the PaymentIntent.
-		expect(stripe.parseEvent(event("charge.dispute.created", { id: "dp_1", charge: "ch_1", payment_intent: "pi_1", status: "needs_response" }))!.providerRefs).toContain("pi_1");
+		expect(
+			stripe.parseEvent(event("charge.dispute.created", { id: "dp_1", charge: "ch_1", payment_intent: "pi_1", status: "needs_response" }))!.providerRefs,
+		).toContain("pi_1");
 	});
 
 	it("reads a completed session for reconciliation", async () => {
@@ -267,7 +307,11 @@ describe("stripe provider", () => {
 		const sess = fake.sessions.get(created.providerRef!)!;
 		expect(await stripe.fetchStatus!({ id: "01JPAYMENT00000000000000002", providerRefs: [sess.id], amount: 700, currency: "USD" })).toBeNull();
 		Object.assign(sess, { status: "complete", payment_status: "paid", payment_intent: "pi_77" });
-		expect(await stripe.fetchStatus!({ id: "01JPAYMENT00000000000000002", providerRefs: [sess.id], amount: 700, currency: "USD" })).toMatchObject({ status: "paid", amount: 700, learnedRefs: ["pi_77"] });
+		expect(await stripe.fetchStatus!({ id: "01JPAYMENT00000000000000002", providerRefs: [sess.id], amount: 700, currency: "USD" })).toMatchObject({
+			status: "paid",
+			amount: 700,
+			learnedRefs: ["pi_77"],
+		});
 	});
 });
 
@@ -276,11 +320,18 @@ describe("paypal provider", () => {
 	let pp: PayPalProvider;
 	beforeAll(async () => {
 		fake = await startFakePayPal();
-		pp = new PayPalProvider({ clientId: fake.clientId, clientSecret: fake.clientSecret, webhookId: fake.webhookId, apiBase: fake.url, returnUrl: "http://pay.example.test/api/payments/paypal/return" });
+		pp = new PayPalProvider({
+			clientId: fake.clientId,
+			clientSecret: fake.clientSecret,
+			webhookId: fake.webhookId,
+			apiBase: fake.url,
+			returnUrl: "http://pay.example.test/api/payments/paypal/return",
+		});
 	});
 	afterAll(() => fake.close());
 
-	const webhook = (type: string, resource: Record<string, unknown>) => JSON.stringify({ id: `WH-${type}`, event_type: type, resource_type: "capture", resource });
+	const webhook = (type: string, resource: Record<string, unknown>) =>
+		JSON.stringify({ id: `WH-${type}`, event_type: type, resource_type: "capture", resource });
 
 	it("caches the OAuth token across calls", async () => {
 		const before = fake.tokensIssued;
@@ -300,9 +351,22 @@ describe("paypal provider", () => {
 	});
 
 	it("verifies webhooks through the verify-webhook-signature API", async () => {
-		const body = webhook("PAYMENT.CAPTURE.COMPLETED", { id: "CAP1", status: "COMPLETED", custom_id: "P1", amount: { currency_code: "USD", value: "5.00" }, supplementary_data: { related_ids: { order_id: "ORD1" } } });
+		const body = webhook("PAYMENT.CAPTURE.COMPLETED", {
+			id: "CAP1",
+			status: "COMPLETED",
+			custom_id: "P1",
+			amount: { currency_code: "USD", value: "5.00" },
+			supplementary_data: { related_ids: { order_id: "ORD1" } },
+		});
 		const [ev] = await pp.verifyWebhook(body, fake.signWebhook(body));
-		expect(pp.parseEvent(ev)).toMatchObject({ eventId: "WH-PAYMENT.CAPTURE.COMPLETED", paymentId: "P1", status: "paid", amount: 500, currency: "USD", learnedRefs: ["CAP1"] });
+		expect(pp.parseEvent(ev)).toMatchObject({
+			eventId: "WH-PAYMENT.CAPTURE.COMPLETED",
+			paymentId: "P1",
+			status: "paid",
+			amount: 500,
+			currency: "USD",
+			learnedRefs: ["CAP1"],
+		});
 		const signed = fake.signWebhook(body);
 		await expect(pp.verifyWebhook(body.replace("5.00", "500.00"), signed)).rejects.toMatchObject({ reason: "signature_mismatch" });
 		await expect(pp.verifyWebhook(body, fake.signWebhook(body, "WH-OTHER-ACCOUNT"))).rejects.toBeInstanceOf(WebhookSignatureError);
@@ -311,14 +375,31 @@ describe("paypal provider", () => {
 	});
 
 	it("maps capture events", () => {
-		const map: Record<string, string> = { "PAYMENT.CAPTURE.COMPLETED": "paid", "PAYMENT.CAPTURE.DENIED": "failed", "PAYMENT.CAPTURE.REFUNDED": "refunded", "PAYMENT.CAPTURE.REVERSED": "reversed" };
+		const map: Record<string, string> = {
+			"PAYMENT.CAPTURE.COMPLETED": "paid",
+			"PAYMENT.CAPTURE.DENIED": "failed",
+			"PAYMENT.CAPTURE.REFUNDED": "refunded",
+			"PAYMENT.CAPTURE.REVERSED": "reversed",
+		};
 		for (const [type, status] of Object.entries(map)) expect(pp.parseEvent(JSON.parse(webhook(type, { id: "X", custom_id: "P1" })))!.status).toBe(status);
 		// An approved order is captured at once.
-		expect(pp.parseEvent(JSON.parse(webhook("CHECKOUT.ORDER.APPROVED", { id: "ORD1", status: "APPROVED", purchase_units: [{ custom_id: "P1" }] })))).toMatchObject({ paymentId: "P1", captureRef: "ORD1", status: "pending" });
+		expect(
+			pp.parseEvent(JSON.parse(webhook("CHECKOUT.ORDER.APPROVED", { id: "ORD1", status: "APPROVED", purchase_units: [{ custom_id: "P1" }] }))),
+		).toMatchObject({ paymentId: "P1", captureRef: "ORD1", status: "pending" });
 		// A partial refund: total_refunded_amount is the capture's refunded total so far.
-		const partial = pp.parseEvent(JSON.parse(webhook("PAYMENT.CAPTURE.REFUNDED", { id: "REF2", amount: { currency_code: "USD", value: "2.00" }, seller_payable_breakdown: { total_refunded_amount: { currency_code: "USD", value: "3.50" } } })))!;
+		const partial = pp.parseEvent(
+			JSON.parse(
+				webhook("PAYMENT.CAPTURE.REFUNDED", {
+					id: "REF2",
+					amount: { currency_code: "USD", value: "2.00" },
+					seller_payable_breakdown: { total_refunded_amount: { currency_code: "USD", value: "3.50" } },
+				}),
+			),
+		)!;
 		expect(partial).toMatchObject({ status: "refunded", refundedTotal: 350 });
-		const refund = pp.parseEvent(JSON.parse(webhook("PAYMENT.CAPTURE.REFUNDED", { id: "REF1", links: [{ rel: "up", href: `${fake.url}/v2/payments/captures/CAP9` }] })))!;
+		const refund = pp.parseEvent(
+			JSON.parse(webhook("PAYMENT.CAPTURE.REFUNDED", { id: "REF1", links: [{ rel: "up", href: `${fake.url}/v2/payments/captures/CAP9` }] })),
+		)!;
 		expect(refund.providerRefs).toEqual(["CAP9"]);
 	});
 

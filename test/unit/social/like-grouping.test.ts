@@ -33,7 +33,8 @@ afterAll(async () => {
 	await broker.stop();
 });
 
-const inbox = async () => (await broker.call<any, any>("notifications.list", {}, { meta: { user: { id: "owner", username: "owner", roles: ["user"] } } })).items;
+const inbox = async () =>
+	(await broker.call<any, any>("notifications.list", {}, { meta: { user: { id: "owner", username: "owner", roles: ["user"] } } })).items;
 
 describe("like grouping", () => {
 	it("likes inside the window join one notification; after it a new one opens", async () => {

@@ -21,7 +21,19 @@ let svc: any;
 
 function oldRow(id: string, extra: Record<string, unknown>) {
 	const now = new Date().toISOString();
-	return { _id: id, userId: "owner", type: "follow", title: "t", body: "", data: {}, sourceKey: `old:${id}`, createdAt: now, updatedAt: now, emailDueAt: 0, ...extra };
+	return {
+		_id: id,
+		userId: "owner",
+		type: "follow",
+		title: "t",
+		body: "",
+		data: {},
+		sourceKey: `old:${id}`,
+		createdAt: now,
+		updatedAt: now,
+		emailDueAt: 0,
+		...extra,
+	};
 }
 
 beforeAll(async () => {

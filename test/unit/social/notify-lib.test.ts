@@ -10,9 +10,24 @@ describe("notification drafts", () => {
 	const alice = { id: "u1", username: "alice", displayName: "Alice" };
 
 	it("donations become donation.received / donation.reversed for the recipient with stable source keys", () => {
-		const d = { id: "d1", recipientId: "s1", donorName: "Budi", formattedAmount: "Rp 10.000", amount: 1_000_000, currency: "IDR", message: "  semangat\n bang ", status: "paid" };
+		const d = {
+			id: "d1",
+			recipientId: "s1",
+			donorName: "Budi",
+			formattedAmount: "Rp 10.000",
+			amount: 1_000_000,
+			currency: "IDR",
+			message: "  semangat\n bang ",
+			status: "paid",
+		};
 		const paid = donationDraft("paid", d);
-		expect(paid).toMatchObject({ userId: "s1", type: "donation.received", title: "Budi donated Rp 10.000", body: "semangat bang", sourceKey: "donation.received:d1" });
+		expect(paid).toMatchObject({
+			userId: "s1",
+			type: "donation.received",
+			title: "Budi donated Rp 10.000",
+			body: "semangat bang",
+			sourceKey: "donation.received:d1",
+		});
 		const rev = donationDraft("reversed", { ...d, status: "refunded" });
 		expect(rev).toMatchObject({ type: "donation.reversed", sourceKey: "donation.reversed:d1" });
 		expect(rev.title).toContain("refunded");
@@ -34,7 +49,11 @@ describe("notification drafts", () => {
 		const m = mentionDrafts({ messageId: "m1", channel: "bob", from: alice, userIds: ["u2", "u2", "u1", "u3"], text: "@x" });
 		expect(m.map((d) => d.sourceKey)).toEqual(["mention:m1:u2", "mention:m1:u3"]);
 		expect(followDraft(alice, "s1")).toMatchObject({ type: "follow", sourceKey: "follow:u1:s1", title: "Alice followed you" });
-		expect(dmDraft({ conversationId: "k", messageId: "m9", from: alice, to: "u2", text: "yo" })).toMatchObject({ userId: "u2", type: "dm", sourceKey: "dm:m9" });
+		expect(dmDraft({ conversationId: "k", messageId: "m9", from: alice, to: "u2", text: "yo" })).toMatchObject({
+			userId: "u2",
+			type: "dm",
+			sourceKey: "dm:m9",
+		});
 	});
 
 	it("like titles group names, newest first", () => {

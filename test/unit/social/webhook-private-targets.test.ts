@@ -8,7 +8,12 @@ import { channelBroker } from "../../support/unit-broker";
 
 /** In production, integrator webhooks may not point at loopback, private or metadata addresses. */
 const meta = { meta: { user: { id: "owner1", username: "owner", roles: ["user"] } } };
-const saved = { NODE_ENV: process.env.NODE_ENV, VITEST: process.env.VITEST, WEBHOOK_BLOCK_PRIVATE: process.env.WEBHOOK_BLOCK_PRIVATE, DB_ADAPTER: process.env.DB_ADAPTER };
+const saved = {
+	NODE_ENV: process.env.NODE_ENV,
+	VITEST: process.env.VITEST,
+	WEBHOOK_BLOCK_PRIVATE: process.env.WEBHOOK_BLOCK_PRIVATE,
+	DB_ADAPTER: process.env.DB_ADAPTER,
+};
 let broker: ServiceBroker | undefined;
 
 async function start(env: Record<string, string | undefined>, extend?: Partial<ServiceSchema>) {
@@ -38,7 +43,9 @@ describe("webhook targets", () => {
 		for (const url of ["http://127.0.0.1:9000/hook", "http://169.254.169.254/latest/meta-data", "http://10.0.0.5/x", "http://localhost/x"]) {
 			await expect(b.call("integrations.setWebhook", { url }, meta)).rejects.toMatchObject({ code: 422, type: "INVALID_WEBHOOK_URL" });
 		}
-		expect(await b.call<any, any>("integrations.setWebhook", { url: "https://hooks.example.com/mediashar" }, meta)).toMatchObject({ url: "https://hooks.example.com/mediashar" });
+		expect(await b.call<any, any>("integrations.setWebhook", { url: "https://hooks.example.com/mediashar" }, meta)).toMatchObject({
+			url: "https://hooks.example.com/mediashar",
+		});
 	});
 
 	it("an operator can allow them in production; development allows loopback", async () => {
@@ -46,7 +53,9 @@ describe("webhook targets", () => {
 		expect(await allowed.call<any, any>("integrations.setWebhook", { url: "http://10.0.0.5/x" }, meta)).toMatchObject({ url: "http://10.0.0.5/x" });
 		await allowed.stop();
 		const dev = await start({ NODE_ENV: "development", VITEST: undefined, WEBHOOK_BLOCK_PRIVATE: undefined });
-		expect(await dev.call<any, any>("integrations.setWebhook", { url: "http://127.0.0.1:9000/hook" }, meta)).toMatchObject({ url: "http://127.0.0.1:9000/hook" });
+		expect(await dev.call<any, any>("integrations.setWebhook", { url: "http://127.0.0.1:9000/hook" }, meta)).toMatchObject({
+			url: "http://127.0.0.1:9000/hook",
+		});
 	});
 
 	it("IPv6 forms that wrap a private IPv4 address are refused on save", async () => {
@@ -77,8 +86,12 @@ describe("webhook targets", () => {
 			await expect(b.call("integrations.setWebhook", { url }, meta), url).rejects.toMatchObject({ code: 422, type: "INVALID_WEBHOOK_URL" });
 		}
 		// A public address in a wrapped form is still public.
-		expect(await b.call<any, any>("integrations.setWebhook", { url: "http://[::ffff:93.184.216.34]/x" }, meta)).toMatchObject({ url: "http://[::ffff:5db8:d822]/x" });
-		expect(await b.call<any, any>("integrations.setWebhook", { url: "https://[2606:4700::1111]/x" }, meta)).toMatchObject({ url: "https://[2606:4700::1111]/x" });
+		expect(await b.call<any, any>("integrations.setWebhook", { url: "http://[::ffff:93.184.216.34]/x" }, meta)).toMatchObject({
+			url: "http://[::ffff:5db8:d822]/x",
+		});
+		expect(await b.call<any, any>("integrations.setWebhook", { url: "https://[2606:4700::1111]/x" }, meta)).toMatchObject({
+			url: "https://[2606:4700::1111]/x",
+		});
 	});
 
 	it("a name that resolves to a private address at delivery time is refused; otherwise the checked address is the one connected to", async () => {
@@ -101,7 +114,13 @@ describe("webhook targets", () => {
 		try {
 			const b = await start({ NODE_ENV: "production", VITEST: undefined }, { methods: { resolveHost } });
 			await b.call("integrations.setWebhook", { url: `http://hooks.rebind.test:${port}/hook` }, meta);
-			await (b.getLocalService("integrations") as any).enqueue("donation.paid", { id: "d1", recipientId: owner, amount: 1, currency: "USD", status: "paid" });
+			await (b.getLocalService("integrations") as any).enqueue("donation.paid", {
+				id: "d1",
+				recipientId: owner,
+				amount: 1,
+				currency: "USD",
+				status: "paid",
+			});
 			await waitFor(async () => (await deliveries(b))[0]?.attempts === 1, 5000, "first attempt");
 			const [row] = await deliveries(b);
 			expect(row).toMatchObject({ status: "pending", lastStatusCode: null });
@@ -113,7 +132,13 @@ describe("webhook targets", () => {
 			// Same resolver with the block off: the POST reaches the address the resolver gave.
 			const open = await start({ NODE_ENV: "production", VITEST: undefined, WEBHOOK_BLOCK_PRIVATE: "false" }, { methods: { resolveHost } });
 			await open.call("integrations.setWebhook", { url: `http://hooks.rebind.test:${port}/hook` }, meta);
-			await (open.getLocalService("integrations") as any).enqueue("donation.paid", { id: "d2", recipientId: owner, amount: 1, currency: "USD", status: "paid" });
+			await (open.getLocalService("integrations") as any).enqueue("donation.paid", {
+				id: "d2",
+				recipientId: owner,
+				amount: 1,
+				currency: "USD",
+				status: "paid",
+			});
 			await waitFor(async () => (await deliveries(open))[0]?.status === "delivered", 5000, "delivered");
 			expect(hits).toBe(1);
 		} finally {
