@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # One image for every MediaShar service group: the container's SERVICES env picks which services
-# this node runs (SERVICES=api,ops for a gateway, SERVICES=donations for a donations worker...).
+# this node runs (SERVICES=gateway,ops/ops for a gateway, SERVICES=donations for a donations worker: a context folder under services/ or one folder/file).
 # Leave SERVICES unset for the all-in-one node (every service in one process).
 
 # ---- deps: the full dependency tree, cached while package*.json do not change ----

@@ -4,11 +4,11 @@ import type { BrokerOptions, Errors, ServiceBroker } from "moleculer";
 import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import { InProcessAdapter } from "./lib/channels/in-process-adapter";
 import { NatsChannelsAdapter } from "./lib/channels/nats-adapter";
-import { dbConfig } from "./lib/db-config";
-import { ProductMetricsMiddleware } from "./lib/metrics";
-import { BuiltinMiddlewares, BulkheadMiddleware, RequestMetricsMiddleware } from "./lib/ops/request-metrics";
-import { RequestContextMiddleware } from "./lib/ops/request-context";
-import { StrictParamsMiddleware, ValidationDetailsMiddleware } from "./lib/strict-params";
+import { dbConfig } from "./lib/db/config";
+import { ProductMetricsMiddleware } from "./lib/tools/metrics";
+import { BuiltinMiddlewares, BulkheadMiddleware, RequestMetricsMiddleware } from "./middlewares/request-metrics";
+import { RequestContextMiddleware } from "./middlewares/request-context";
+import { StrictParamsMiddleware, ValidationDetailsMiddleware } from "./middlewares/strict-params";
 import { logFormatter } from "./lib/ops/log-format";
 import { replCommands } from "./lib/ops/repl-commands";
 import { DataDirMiddleware } from "./lib/ops/data-dir";
@@ -104,7 +104,7 @@ export function createMiddlewares(): any[] {
 		ProductMetricsMiddleware as any,
 		// Moleculer's internal middlewares (`internalMiddlewares: false` below), listed from the
 		// innermost (next to the handler) out. Metrics and Bulkhead keep Moleculer's behaviour and
-		// metrics but update those metrics far more cheaply on every call (lib/ops/request-metrics.ts).
+		// metrics but update those metrics far more cheaply on every call (middlewares/request-metrics.ts).
 		"ActionHook",
 		BulkheadMiddleware,
 		"ContextTracker",
@@ -117,7 +117,7 @@ export function createMiddlewares(): any[] {
 		"Fallback",
 		// ...and after validation: Moleculer's own order looks the cache up first, so a cached read
 		// answered a request with an unknown field 200 where a cold one answered 422. Client-facing
-		// actions refuse unknown params (lib/strict-params.ts), around the Validator.
+		// actions refuse unknown params (middlewares/strict-params.ts), around the Validator.
 		StrictParamsMiddleware,
 		"Validator",
 		ValidationDetailsMiddleware,

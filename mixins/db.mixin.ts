@@ -4,17 +4,18 @@ import type { ServiceBroker, Service, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import DbService from "moleculer-db";
 import MongoAdapter from "moleculer-db-adapter-mongo";
-import { dbConfig, type DbKind } from "../lib/db-config";
-import { isId } from "../lib/ids";
-import { storageError, storageWorked } from "../lib/storage-health";
-import { closeFileDatastore, createFileDatastore } from "../lib/nedb-file";
-import { installIndexFastPath } from "../lib/nedb-index";
+import { dbConfig, type DbKind } from "../lib/db/config";
+import { isId } from "../lib/tools/ids";
+import { isDuplicateKey } from "../lib/tools/errors";
+import { storageError, storageWorked } from "../lib/db/storage-health";
+import { closeFileDatastore, createFileDatastore } from "../lib/db/nedb-file";
+import { installIndexFastPath } from "../lib/db/nedb-index";
 import { PostgresAdapter } from "../lib/db/postgres";
 
 // NeDB (files and in-memory): updates that leave an index key unchanged stay cheap in big buckets.
 installIndexFastPath();
 
-/** moleculer-db's NeDB adapter on a datastore whose writes append to a file kept open (lib/nedb-file.ts). */
+/** moleculer-db's NeDB adapter on a datastore whose writes append to a file kept open (lib/db/nedb-file.ts). */
 class NedbFileAdapter extends (DbService.MemoryAdapter as unknown as new (opts?: unknown) => any) {
 	constructor(filename: string) {
 		super(createFileDatastore(filename));
@@ -182,6 +183,26 @@ export class Collection<T extends Doc = Doc> {
 		return this.adapter.clear();
 	}
 
+	/**
+	 * Insert, or when a unique key already holds a row, that row: the one way "one X per Y" and
+	 * idempotent creates are written. `existing` finds the row the duplicate key points at (the
+	 * unique field of `doc` by default). `created` tells the caller whether its insert won.
+	 */
+	async insertOrGet(doc: T, existing: Record<string, unknown>): Promise<{ doc: T; created: boolean }> {
+		for (let attempt = 0; ; attempt++) {
+			try {
+				return { doc: await this.insert(doc), created: true };
+			} catch (err) {
+				if (!isDuplicateKey(err)) throw err;
+				const row = await this.findOne(existing);
+				if (row) return { doc: row, created: false };
+				// The key's holder went away between the insert and the read (a concurrent delete):
+				// the insert may win now. A second miss means `existing` does not find the key.
+				if (attempt > 0) throw err;
+			}
+		}
+	}
+
 	/** Conditional update; true when this call changed a document. */
 	async updateIf(query: Record<string, unknown>, update: Record<string, unknown>): Promise<boolean> {
 		return (await this.updateMany(query, update)) > 0;
@@ -224,7 +245,7 @@ export class Collection<T extends Doc = Doc> {
 /**
  * Every write of every store: one the storage refused (disk full, quota, read-only, I/O error)
  * stored nothing and answers 503 STORAGE_UNAVAILABLE, and marks the storage failing for
- * readiness until a write succeeds again (lib/storage-health.ts). Wrapped here, around the
+ * readiness until a write succeeds again (lib/db/storage-health.ts). Wrapped here, around the
  * methods, so each store's own code stays as it is.
  */
 for (const method of ["insert", "updateMany", "removeMany", "upsert", "clear"] as const) {
@@ -244,7 +265,7 @@ for (const method of ["insert", "updateMany", "removeMany", "upsert", "clear"] a
 const DISABLED_CRUD = ["find", "count", "list", "create", "insert", "get", "update", "remove"];
 
 /**
- * moleculer-db with the adapter picked by env (lib/db-config.ts): MongoDB when MONGO_URI is set,
+ * moleculer-db with the adapter picked by env (lib/db/config.ts): MongoDB when MONGO_URI is set,
  * PostgreSQL when DATABASE_URL is (lib/db/postgres.ts), in-memory NeDB under NODE_ENV=test, NeDB
  * files under DATA_DIR otherwise.
  * `this.store` is the service's main collection; `extra` adds more collections the service owns
@@ -289,8 +310,11 @@ export function DbMixin(collection: string, indexes: IndexSpec[] = [], extra: Re
 	return schema as Partial<ServiceSchema>;
 }
 
-/** What DbMixin adds to `this` (for typing handlers). */
-export interface DbThis {
-	store: Collection;
-	stores: Record<string, Collection>;
+/**
+ * What DbMixin adds to `this`: the main collection typed by its document, and the extra
+ * collections by name (`DbThis<LikeDoc, { like_counts: Collection<LikeCount> }>`).
+ */
+export interface DbThis<T extends Doc = Doc, Extra extends Record<string, Collection<any>> = Record<string, Collection>> {
+	store: Collection<T>;
+	stores: Extra & Record<string, Collection<any>>;
 }

@@ -1,4 +1,4 @@
-/** @seald-io/nedb's internal modules used by lib/nedb-file.ts and lib/nedb-index.ts. */
+/** @seald-io/nedb's internal modules used by lib/db/nedb-file.ts and lib/db/nedb-index.ts. */
 declare module "@seald-io/nedb/lib/model.js" {
 	const model: { serialize(doc: unknown): string; getDotValue(doc: unknown, field: string): unknown };
 	export default model;

@@ -46,17 +46,15 @@ const server = http.createServer(async (req, res) => {
 		const p = payments.get(ev.payment_id);
 		if (p && !p.paid && ev.status === "settlement") {
 			p.paid = true;
-			io.of("/overlay")
-				.to(`overlay:${p.to}`)
-				.emit("alert", {
-					id: randomUUID(),
-					donationId: p.donationId,
-					type: "donation",
-					donorName: p.donorName,
-					amount: p.amount,
-					message: p.message,
-					createdAt: new Date().toISOString(),
-				});
+			io.of("/overlay").to(`overlay:${p.to}`).emit("alert", {
+				id: randomUUID(),
+				donationId: p.donationId,
+				type: "donation",
+				donorName: p.donorName,
+				amount: p.amount,
+				message: p.message,
+				createdAt: new Date().toISOString(),
+			});
 		}
 		return send(200, { received: true });
 	}

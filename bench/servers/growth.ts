@@ -1,9 +1,10 @@
 import path from "node:path";
 import { ServiceBroker } from "moleculer";
 import config from "../../moleculer.config";
-import { newId } from "../../lib/ids";
-import { dayOf } from "../../lib/donations/rules";
+import { newId } from "../../lib/tools/ids";
+import { dayOf } from "../../lib/domain/donations/rules";
 import { serveChild, summarize } from "../lib";
+import { serviceFile } from "../../lib/ops/service-files";
 
 /**
  * Read latency as the stores grow. One broker (no gateway) with users, donations, notifications
@@ -196,7 +197,7 @@ async function measure(iterations: number) {
 
 async function main() {
 	for (const name of ["users", "donations", "notifications", "chat", "follows"]) {
-		const schema = (await import(path.join(ROOT, "services", `${name}.service.ts`))).default;
+		const schema = (await import(serviceFile(path.join(ROOT, "services"), name))).default;
 		const s = broker.createService(schema);
 		svc[name] = s;
 	}

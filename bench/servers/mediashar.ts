@@ -1,8 +1,8 @@
-import fs from "node:fs";
 import path from "node:path";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import config from "../../moleculer.config";
 import { serveChild, settledHeap } from "../lib";
+import { serviceFiles } from "../../lib/ops/service-files";
 
 /**
  * MediaShar as `npm start` runs it (embedded default: one process, no transporter, NeDB files
@@ -17,16 +17,13 @@ async function main() {
 		.split(",")
 		.map((s) => s.trim())
 		.filter(Boolean);
-	const all = fs
-		.readdirSync(path.join(ROOT, "services"))
-		.filter((f) => f.endsWith(".service.ts"))
-		.map((f) => f.replace(/\.service\.ts$/, ""))
-		.filter((n) => n !== "api");
+	const files = serviceFiles(path.join(ROOT, "services"));
+	const all = [...files.keys()].filter((n) => n !== "api");
 	const broker = new ServiceBroker({ ...config, nodeID: `bench-${process.pid}` });
 	for (const name of names.length ? names.filter((n) => n !== "api") : all) {
-		broker.createService((await import(path.join(ROOT, "services", `${name}.service.ts`))).default);
+		broker.createService((await import(files.get(name)!)).default);
 	}
-	const api = (await import(path.join(ROOT, "services", "api.service.ts"))).default as ServiceSchema;
+	const api = (await import(files.get("api")!)).default as ServiceSchema;
 	broker.createService({ mixins: [api], name: "api", settings: { port: 0, ip: "127.0.0.1" } } as ServiceSchema);
 	await broker.start();
 	const svc = broker.getLocalService("api") as any;

@@ -1,7 +1,7 @@
 import { ServiceBroker, type BrokerOptions, type ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import config, { createMiddlewares } from "../../moleculer.config";
-import apiSchema from "../../services/api.service";
+import apiSchema from "../../services/gateway/api.service";
 import { REST_PIECES as PIECES, serveChild, type RestPiece as Piece } from "../lib";
 
 /**

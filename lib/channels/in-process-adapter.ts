@@ -1,7 +1,7 @@
 import { Adapters } from "@moleculer/channels";
 import type { Context, ServiceBroker } from "moleculer";
-import { isStorageFault } from "../errors";
-import { newId } from "../ids";
+import { isStorageFault } from "../tools/errors";
+import { newId } from "../tools/ids";
 import { ChannelJournal, type JournalEntry } from "./journal";
 
 /**

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { storageError, storageWorked } from "../storage-health";
+import { storageError, storageWorked } from "../db/storage-health";
 
 /**
  * The write-ahead journal of the in-process channel adapter (embedded default, NeDB files): every

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Errors } from "moleculer";
 import pg from "pg";
-import type { DbConfig } from "../db-config";
+import type { DbConfig } from "./config";
 import { APPLY_FUNCTIONS, orderBy, Params, textAt, updateJson, upsertBase, where } from "./pg-sql";
 
 /**

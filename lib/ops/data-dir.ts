@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { ServiceBroker } from "moleculer";
-import { dbConfig } from "../db-config";
+import { dbConfig } from "../db/config";
 
 /**
  * One process per DATA_DIR. NeDB keeps each collection in memory and appends to its file, so two

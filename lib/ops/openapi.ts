@@ -187,7 +187,7 @@ export function ruleToSchema(rule: Rule): JsonSchema {
 	switch (r.type) {
 		case "string": {
 			s.type = "string";
-			// A user-text rule's limits count characters after cleaning (lib/strict-params.ts moves them to textLimits).
+			// A user-text rule's limits count characters after cleaning (middlewares/strict-params.ts moves them to textLimits).
 			const min = r.min ?? r.textLimits?.min;
 			const max = r.max ?? r.textLimits?.max;
 			if (typeof min === "number") s.minLength = min;

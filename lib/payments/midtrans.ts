@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { safeEqualHex } from "../signature";
+import { safeEqualHex } from "../tools/signature";
 import { expectOk, providerFetch } from "./http";
 import {
 	PaymentInputError,

@@ -1,4 +1,4 @@
-import { toMajorString } from "../money";
+import { toMajorString } from "../domain/money";
 import { expectOk, providerFetch } from "./http";
 import {
 	PayerActionRequired,

@@ -1,4 +1,4 @@
-import { sign, verify } from "../signature";
+import { sign, verify } from "../tools/signature";
 import {
 	headerValue,
 	parseJson,

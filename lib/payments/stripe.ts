@@ -1,4 +1,4 @@
-import { verify } from "../signature";
+import { verify } from "../tools/signature";
 import { expectOk, formEncode, providerFetch } from "./http";
 import {
 	headerValue,
@@ -18,7 +18,7 @@ import {
  * Bearer secret key, our payment id as the Idempotency-Key so a retried call cannot open a second
  * session) and redirects the payer to its URL. Our payment id travels as client_reference_id and
  * as metadata on the session and its PaymentIntent, so every later event can be matched.
- * Webhooks carry `Stripe-Signature: t=..,v1=..` checked with lib/signature.ts.
+ * Webhooks carry `Stripe-Signature: t=..,v1=..` checked with lib/tools/signature.ts.
  */
 
 export interface StripeOptions {

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServiceBroker } from "moleculer";
-import { PUBLIC_DIR } from "../../lib/paths";
+import { PUBLIC_DIR } from "../../lib/tools/paths";
 
 /**
  * The HTML pages people see (overlay, donation page, checkout, chat widget, dashboard). Each page

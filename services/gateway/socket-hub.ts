@@ -3,8 +3,8 @@ import { Server, type Namespace, type Socket } from "socket.io";
 import type { ServiceBroker } from "moleculer";
 
 type LoggerInstance = ServiceBroker["logger"];
-import { verifyAccessToken } from "../../lib/tokens";
-import { checkLimits, type ConnectionTally, type CounterStore } from "../../lib/rate-limit";
+import { verifyAccessToken } from "../../lib/tools/tokens";
+import { checkLimits, type ConnectionTally, type CounterStore } from "../../lib/tools/rate-limit";
 import type { AuthUser, GatewayMeta } from "../../types/moleculer";
 
 /**
@@ -65,7 +65,7 @@ export interface HubOptions {
 	 * (`handshakesPerMin`, counted in `counters`); both shared by every gateway when Redis is.
 	 */
 	limits?: { perIp: number; handshakesPerMin: number; counters: CounterStore; connections: ConnectionTally };
-	/** The user with roles changed since their token was issued (lib/role-changes.ts). */
+	/** The user with roles changed since their token was issued (lib/tools/role-changes.ts). */
 	currentUser?(user: AuthUser): AuthUser;
 }
 

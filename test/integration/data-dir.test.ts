@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../support/cluster";
-import { waitFor } from "../support/harness";
+import { serviceFile, waitFor } from "../support/harness";
 
 /**
  * A node keeping NeDB files needs DATA_DIR for itself, writable: real moleculer-runner processes
@@ -40,7 +40,7 @@ async function startNode(dataDir: string): Promise<Node> {
 		HOST: "127.0.0.1",
 		DATA_DIR: dataDir,
 		SCRYPT_COST: "1024",
-		SERVICES: ["users", "api"].map((s) => path.join(ROOT, "services", `${s}.service.ts`)).join(","),
+		SERVICES: ["users", "api"].map((s) => serviceFile(s)).join(","),
 	};
 	const child = spawn(process.execPath, ["--import", "tsx", RUNNER, "--config", path.join(ROOT, "moleculer.config.ts")], {
 		cwd: ROOT,

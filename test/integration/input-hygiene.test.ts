@@ -3,7 +3,7 @@ import { client, connectSocket, emitAck, registerUser, startHarness, type Harnes
 import { donate, setupStreamer } from "../support/flow";
 
 /**
- * User text is cleaned the same way at every entry point (lib/text.ts through the StrictParams
+ * User text is cleaned the same way at every entry point (lib/domain/text.ts through the StrictParams
  * middleware): NFC, no control/bidi/format characters, lengths in user-perceived characters;
  * system names are not usernames and a password needs 8 characters that are not spaces.
  */

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServiceBroker } from "moleculer";
 import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import { channelsAdapter } from "../../moleculer.config";
-import DeadLetters from "../../services/deadletters.service";
+import DeadLetters from "../../services/ops/deadletters.service";
 import { waitFor } from "../support/harness";
 import { hasNatsServer, startNatsServer, type NatsServer } from "../support/nats";
 import { replCommands } from "../../lib/ops/repl-commands";

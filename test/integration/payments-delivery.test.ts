@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceSchema } from "moleculer";
-import { newId } from "../../lib/ids";
+import { newId } from "../../lib/tools/ids";
 import { client, startHarness, waitFor, type Harness } from "../support/harness";
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceSchema } from "moleculer";
-import { sign } from "../../lib/signature";
-import { newId } from "../../lib/ids";
+import { sign } from "../../lib/tools/signature";
+import { newId } from "../../lib/tools/ids";
 import { client, startHarness, waitFor, type Harness } from "../support/harness";
 import {
 	approvePayPalOrder,

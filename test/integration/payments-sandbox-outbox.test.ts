@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { ServiceSchema } from "moleculer";
-import { newId } from "../../lib/ids";
+import { newId } from "../../lib/tools/ids";
 import { client, startHarness, waitFor, type Harness } from "../support/harness";
 
 /**

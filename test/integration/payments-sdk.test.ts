@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceSchema } from "moleculer";
 import Stripe from "stripe";
-import { newId } from "../../lib/ids";
+import { newId } from "../../lib/tools/ids";
 import { StripeProvider } from "../../lib/payments/stripe";
 import { client, startHarness, waitFor, type Harness } from "../support/harness";
 import {

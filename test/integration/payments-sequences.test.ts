@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sign } from "../../lib/signature";
+import { sign } from "../../lib/tools/signature";
 import { client, startHarness, waitFor, type Harness } from "../support/harness";
 import { setupStreamer } from "../support/flow";
 import {
@@ -410,7 +410,7 @@ describe("paypal", () => {
 
 describe("stripe checkout requests", () => {
 	it("derives expires_at from the payment's own creation time (identical on every retry)", async () => {
-		const { idTime, randomId } = await import("../../lib/ids");
+		const { idTime, randomId } = await import("../../lib/tools/ids");
 		const id = randomId(Date.now() - 120_000);
 		await h.broker.call("payments.create", { paymentId: id, donationId: `d-${id}`, amount: 500, currency: "USD", provider: "stripe" });
 		const form = new URLSearchParams(stripe.requests.filter((r) => r.path === "/v1/checkout/sessions").find((r) => r.body.includes(id))!.body);

@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runtimeMode, secret } from "../../lib/config";
+import { serviceFile } from "../support/harness";
 
 /**
  * In production there are no default secrets: a node started without them must refuse to start
@@ -25,7 +26,7 @@ function start(services: string[], env: Record<string, string>): Promise<{ code:
 			PORT: "0",
 			HOST: "127.0.0.1",
 			DATA_DIR,
-			SERVICES: services.map((s) => path.join(ROOT, "services", `${s}.service.ts`)).join(","),
+			SERVICES: services.map((s) => serviceFile(s)).join(","),
 			...env,
 		},
 		stdio: ["ignore", "pipe", "pipe"],

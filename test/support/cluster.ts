@@ -6,6 +6,7 @@ import path from "node:path";
 import { ServiceBroker, type BrokerOptions, type ServiceSchema } from "moleculer";
 import pg from "pg";
 import config from "../../moleculer.config";
+import { serviceFile as findServiceFile } from "../../lib/ops/service-files";
 
 /**
  * Starts a MediaShar cluster out of real OS processes on 127.0.0.1: a `nats-server -js`, a
@@ -236,7 +237,7 @@ export class Cluster {
 
 	/** Starts one service-group process and resolves when its broker has started. */
 	async startNode(spec: NodeSpec, timeoutMs = 60_000): Promise<ClusterProcess> {
-		const files = spec.services.map((s) => (s.includes("/") ? path.resolve(ROOT, s) : path.join(ROOT, "services", `${s}.service.ts`)));
+		const files = spec.services.map((s) => (s.includes("/") ? path.resolve(ROOT, s) : findServiceFile(path.join(ROOT, "services"), s)));
 		const port = spec.http ? await freePort() : undefined;
 		const env: NodeJS.ProcessEnv = {
 			...process.env,

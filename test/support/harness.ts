@@ -1,21 +1,18 @@
 import path from "node:path";
-import fs from "node:fs";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { io as ioClient, type Socket } from "socket.io-client";
 import config, { createMiddlewares } from "../../moleculer.config";
+import { serviceFile as findServiceFile, serviceFiles } from "../../lib/ops/service-files";
 
 export const ROOT = path.resolve(__dirname, "../..");
 
-/** Every service file under services/, by name ("users" → services/users.service.ts). */
+/** Every service file under services/<context>/, by name ("users" → services/accounts/users.service.ts). */
 export function serviceFile(name: string): string {
-	return path.join(ROOT, "services", `${name}.service.ts`);
+	return findServiceFile(path.join(ROOT, "services"), name);
 }
 
 export function allServiceNames(): string[] {
-	return fs
-		.readdirSync(path.join(ROOT, "services"))
-		.filter((f) => f.endsWith(".service.ts"))
-		.map((f) => f.replace(/\.service\.ts$/, ""));
+	return [...serviceFiles(path.join(ROOT, "services")).keys()];
 }
 
 export interface Harness {

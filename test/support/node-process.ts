@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import fs from "node:fs";
 import path from "node:path";
 import { freePort } from "./cluster";
 import { waitFor } from "./harness";
+import { serviceFiles } from "../../lib/ops/service-files";
 
 /**
  * One real MediaShar node, as `npm start` runs it (moleculer-runner, every service, NeDB files and
@@ -12,11 +12,7 @@ import { waitFor } from "./harness";
 
 const ROOT = path.resolve(__dirname, "../..");
 const RUNNER = path.join(ROOT, "node_modules/moleculer/bin/moleculer-runner.js");
-const SERVICES = fs
-	.readdirSync(path.join(ROOT, "services"))
-	.filter((f) => f.endsWith(".service.ts") && f !== "datastore.service.ts")
-	.map((f) => path.join(ROOT, "services", f))
-	.join(",");
+const SERVICES = [...serviceFiles(path.join(ROOT, "services")).values()].join(",");
 
 export interface NodeProcess {
 	base: string;

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { serviceFiles } from "../../lib/ops/service-files";
 
 /**
  * The deployment files: docker-compose.yml parsed as YAML and checked against the services that
@@ -35,10 +36,15 @@ const compose = yaml.load(fs.readFileSync(path.join(ROOT, "docker-compose.yml"),
 };
 const services = compose.services;
 const nodes = Object.entries(services).filter(([, s]) => s.image === "mediashar:latest");
-const serviceFiles = fs
-	.readdirSync(path.join(ROOT, "services"))
-	.filter((f) => f.endsWith(".service.ts"))
-	.map((f) => f.replace(/\.service\.ts$/, ""));
+const serviceFileNames = [...serviceFiles(path.join(ROOT, "services")).keys()];
+
+/** What moleculer-runner loads for one SERVICES entry: a context folder (every service in it) or `folder/name`. */
+function expand(entry: string): string[] {
+	const dir = path.join(ROOT, "services", entry);
+	if (fs.existsSync(dir) && fs.statSync(dir).isDirectory()) return [...serviceFiles(dir).keys()];
+	if (fs.existsSync(`${dir}.service.ts`)) return [path.basename(entry)];
+	throw new Error(`SERVICES names "${entry}": neither a folder nor a service file under services/`);
+}
 
 describe("docker-compose.yml", () => {
 	it("has NATS with JetStream, PostgreSQL, Redis and a load balancer in front of two gateways", () => {
@@ -50,7 +56,7 @@ describe("docker-compose.yml", () => {
 		expect(services.redis.image).toMatch(/^redis:/);
 		expect(services.lb.ports).toEqual(["8080:80"]);
 		const gw = services.gateway;
-		expect(gw.environment?.SERVICES?.split(",")).toContain("api");
+		expect(gw.environment?.SERVICES?.split(",").flatMap(expand)).toContain("api");
 		expect(gw.deploy?.replicas).toBeGreaterThanOrEqual(2);
 		expect(gw.labels).toContain("traefik.http.services.mediashar.loadbalancer.server.port=3000");
 		// The load balancer sends traffic only to gateways that are ready (services started, NATS reachable).
@@ -59,10 +65,9 @@ describe("docker-compose.yml", () => {
 	});
 
 	it("runs every service exactly once across the groups", () => {
-		const listed = nodes.flatMap(([, s]) => (s.environment?.SERVICES ?? "").split(",").map((x) => x.trim()));
-		for (const name of listed) expect(serviceFiles, `SERVICES names "${name}"`).toContain(name);
+		const listed = nodes.flatMap(([, s]) => (s.environment?.SERVICES ?? "").split(",").map((x) => x.trim())).flatMap(expand);
 		expect(new Set(listed).size).toBe(listed.length);
-		expect([...listed].sort()).toEqual([...serviceFiles].sort());
+		expect([...listed].sort()).toEqual([...serviceFileNames].sort());
 	});
 
 	it("keeps PostgreSQL on a volume and starts the nodes once pg_isready answers", () => {
@@ -171,9 +176,9 @@ describe("k8s/mediashar.yaml", () => {
 	};
 
 	it("runs the same groups as docker-compose, every service exactly once", () => {
-		const listed = deployments.flatMap(servicesOf);
+		const listed = deployments.flatMap(servicesOf).flatMap(expand);
 		expect(new Set(listed).size).toBe(listed.length);
-		expect([...listed].sort()).toEqual([...serviceFiles].sort());
+		expect([...listed].sort()).toEqual([...serviceFileNames].sort());
 		const composeGroups = Object.fromEntries(nodes.map(([name, s]) => [name, s.environment?.SERVICES]));
 		for (const d of deployments) expect(servicesOf(d).join(","), d.metadata.name).toBe(composeGroups[d.metadata.name]);
 	});

@@ -1,8 +1,8 @@
-import { CURRENCIES, formatMoney } from "../../lib/money";
+import { CURRENCIES, formatMoney } from "../../lib/domain/money";
 
 /**
  * Money on the pages: the server's rules (ISO 4217 exponents, home-locale formatting) come from
- * the same lib/money.ts the services use, so the page shows exactly what the API will answer.
+ * the same lib/domain/money.ts the services use, so the page shows exactly what the API will answer.
  */
 export { formatMoney, CURRENCIES };
 

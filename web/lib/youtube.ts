@@ -1,5 +1,5 @@
-// The parser is shared with the server (lib/youtube.ts): a mediaUrl the API accepted is one this page plays.
-import { parseYouTube, type YouTubeVideo } from "../../lib/youtube";
+// The parser is shared with the server (lib/domain/youtube.ts): a mediaUrl the API accepted is one this page plays.
+import { parseYouTube, type YouTubeVideo } from "../../lib/domain/youtube";
 
 export { parseYouTube };
 

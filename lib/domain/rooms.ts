@@ -1,0 +1,31 @@
+/**
+ * Socket.IO namespaces and rooms: every room name is built here, so a service pushing to a room
+ * and the gateway joining sockets to it cannot disagree.
+ *
+ *  - namespace "/":        `user:<userId>` (every socket of a signed-in user), `chat:<username>`
+ *                          (a channel's chat room), `dm:<conversationId>` is not a room: direct
+ *                          messages go to both participants' user rooms.
+ *  - namespace "/overlay": `overlay:<userId>` (every overlay of a streamer) and
+ *                          `overlaytoken:<tokenId>` (the overlays opened with one token, ended
+ *                          when it is rotated).
+ */
+export const NAMESPACE = { main: "/", overlay: "/overlay" } as const;
+export type Namespace = (typeof NAMESPACE)[keyof typeof NAMESPACE];
+
+const CHAT_PREFIX = "chat:";
+
+export const rooms = {
+	user: (userId: string) => `user:${userId}`,
+	chat: (username: string) => `${CHAT_PREFIX}${username}`,
+	overlay: (userId: string) => `overlay:${userId}`,
+	overlayToken: (tokenId: string) => `overlaytoken:${tokenId}`,
+};
+
+/** The channel (username) of a chat room name, or null for any other room. */
+export function chatRoomChannel(room: string): string | null {
+	return room.startsWith(CHAT_PREFIX) ? room.slice(CHAT_PREFIX.length) : null;
+}
+
+export function isChatRoom(room: string): boolean {
+	return room.startsWith(CHAT_PREFIX);
+}

@@ -1,0 +1,357 @@
+import type { Context, ServiceSchema } from "moleculer";
+import { DbMixin } from "../../mixins/db.mixin";
+import { newId, randomToken } from "../../lib/tools/ids";
+import { boolEnv, intEnv, runtimeMode } from "../../lib/config";
+import { invalid, isDuplicateKey, notFound } from "../../lib/tools/errors";
+import { sign } from "../../lib/tools/signature";
+import { nextDelayMs } from "../../lib/domain/notify/backoff";
+import { checkWebhookUrl, systemResolver, type ResolvedAddress } from "../../lib/domain/notify/webhook-url";
+import { postWebhook } from "../../lib/tools/webhook-http";
+import { eventIdFor, publicDonation } from "../../lib/domain/notify/webhook-event";
+import type { GatewayMeta } from "../../types/moleculer";
+
+/**
+ * Outgoing webhooks for integrators. A channel owner registers one URL; on `donation.paid` and
+ * `donation.reversed` it receives a POST signed with `X-MediaShar-Signature: t=..,v1=..`
+ * (HMAC-SHA256 over `${t}.${body}` with the endpoint's secret, lib/tools/signature.ts).
+ * Durable path: the event is first written as a delivery row (the outbox, unique per event id),
+ * then `integrations.deliver` rings the doorbell; a sweep retries due rows with exponential
+ * backoff until a 2xx or WEBHOOK_RETRY_WINDOW_MS (24 h) and re-drives anything a restart
+ * interrupted. Each event has a stable `id` (same on every retry) so receivers can dedupe.
+ */
+
+interface WebhookDoc {
+	_id: string;
+	userId: string;
+	url: string;
+	secret: string;
+	createdAt: string;
+	updatedAt: string;
+}
+
+interface AttemptLog {
+	at: string;
+	statusCode: number | null;
+	error: string | null;
+	durationMs: number;
+}
+
+interface DeliveryDoc {
+	_id: string;
+	eventId: string;
+	userId: string;
+	type: string;
+	body: string;
+	status: "pending" | "delivered" | "failed";
+	attempts: number;
+	nextAttemptAt: number;
+	expiresAt: number;
+	lastStatusCode: number | null;
+	lastError: string | null;
+	log: AttemptLog[];
+	createdAt: string;
+	deliveredAt: string | null;
+}
+
+type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
+
+const schema: ServiceSchema = {
+	name: "integrations",
+	mixins: [
+		DbMixin("webhooks", [{ fields: "userId", unique: true }], {
+			webhook_deliveries: [{ fields: "eventId", unique: true }, { fields: "userId" }, { fields: "status" }],
+		}),
+	],
+	settings: { rest: "/" },
+
+	actions: {
+		/** Register or change the caller's webhook URL; the secret survives a URL change. */
+		setWebhook: {
+			rest: "PUT /me/webhook",
+			auth: "required",
+			params: { url: { type: "string", min: 1, max: 2048, trim: true }, rotateSecret: { type: "boolean", optional: true } },
+			async handler(this: any, ctx: Ctx<{ url: string; rotateSecret?: boolean }>) {
+				const verdict = checkWebhookUrl(ctx.params.url, this.blockPrivate);
+				if (!verdict.ok) throw invalid("url", verdict.reason, "INVALID_WEBHOOK_URL");
+				const userId = ctx.meta.user!.id;
+				const now = new Date().toISOString();
+				const url = verdict.url.toString();
+				const existing: WebhookDoc | null = await this.store.findOne({ userId });
+				if (existing) {
+					const $set: Record<string, unknown> = { url, updatedAt: now };
+					if (ctx.params.rotateSecret) $set.secret = this.newSecret();
+					await this.store.updateMany({ _id: existing._id }, { $set });
+				} else {
+					try {
+						await this.store.insert({ _id: newId(), userId, url, secret: this.newSecret(), createdAt: now, updatedAt: now });
+					} catch (err) {
+						// Two racing PUTs: the other one created it; apply our URL on top.
+						if (!isDuplicateKey(err)) throw err;
+						await this.store.updateMany({ userId }, { $set: { url, updatedAt: now } });
+					}
+				}
+				return this.hookView(await this.store.findOne({ userId }));
+			},
+		},
+
+		/** The caller's webhook `{url, secret}`. */
+		getWebhook: {
+			rest: "GET /me/webhook",
+			auth: "required",
+			async handler(this: any, ctx: Ctx) {
+				const hook: WebhookDoc | null = await this.store.findOne({ userId: ctx.meta.user!.id });
+				if (!hook) throw notFound("Webhook");
+				return this.hookView(hook);
+			},
+		},
+
+		/** Remove the webhook (204, idempotent); pending deliveries stop. */
+		removeWebhook: {
+			rest: "DELETE /me/webhook",
+			status: 204,
+			auth: "required",
+			async handler(this: any, ctx: Ctx) {
+				await this.store.removeMany({ userId: ctx.meta.user!.id });
+				return null;
+			},
+		},
+
+		/** The caller's delivery log, newest first: status, attempts and each attempt's outcome. */
+		deliveries: {
+			rest: "GET /me/webhook/deliveries",
+			auth: "required",
+			params: {
+				status: { type: "enum", values: ["pending", "delivered", "failed"], optional: true },
+				limit: { type: "number", integer: true, min: 1, max: 100, convert: true, optional: true },
+				cursor: { type: "string", max: 64, optional: true },
+			},
+			async handler(this: any, ctx: Ctx<{ status?: string; limit?: number; cursor?: string }>) {
+				const q: Record<string, unknown> = { userId: ctx.meta.user!.id };
+				if (ctx.params.status) q.status = ctx.params.status;
+				const page = await this.stores.webhook_deliveries.page(q, { limit: ctx.params.limit, cursor: ctx.params.cursor });
+				return { items: page.items.map((d: DeliveryDoc) => this.deliveryView(d)), nextCursor: page.nextCursor };
+			},
+		},
+
+		/** Send one delivery again now (e.g. after fixing the receiver); the event id stays the same. */
+		redeliver: {
+			rest: "POST /me/webhook/deliveries/:id/redeliver",
+			status: 202,
+			// Never retried by the broker: a second run would make a second delivery.
+			retryPolicy: { enabled: false },
+			auth: "required",
+			params: { id: { type: "string", min: 1, max: 64 } },
+			async handler(this: any, ctx: Ctx<{ id: string }>) {
+				const userId = ctx.meta.user!.id;
+				const d: DeliveryDoc | null = await this.stores.webhook_deliveries.findOne({ _id: ctx.params.id, userId });
+				if (!d) throw notFound("Delivery");
+				const now = Date.now();
+				await this.stores.webhook_deliveries.updateMany(
+					{ _id: d._id },
+					{ $set: { status: "pending", nextAttemptAt: now, expiresAt: now + this.retryWindowMs } },
+				);
+				await this.ring(d._id);
+				return this.deliveryView({ ...d, status: "pending", nextAttemptAt: now });
+			},
+		},
+	},
+
+	channels: {
+		"donations.paid": {
+			group: "integrations",
+			async handler(this: any, payload: { donation: Record<string, any> }) {
+				await this.enqueue("donation.paid", payload?.donation);
+			},
+		},
+		"donations.reversed": {
+			group: "integrations",
+			async handler(this: any, payload: { donation: Record<string, any> }) {
+				await this.enqueue("donation.reversed", payload?.donation);
+			},
+		},
+		/** Doorbell: the row in the database is the work; this just makes the first attempt prompt. */
+		"integrations.deliver": {
+			group: "integrations",
+			async handler(this: any, payload: { id: string }) {
+				if (payload?.id) await this.attempt(payload.id);
+			},
+		},
+	},
+
+	methods: {
+		newSecret() {
+			return `whsec_${randomToken(24)}`;
+		},
+		hookView(h: WebhookDoc) {
+			return { url: h.url, secret: h.secret, createdAt: h.createdAt, updatedAt: h.updatedAt };
+		},
+		deliveryView(d: DeliveryDoc) {
+			return {
+				id: d._id,
+				eventId: d.eventId,
+				type: d.type,
+				status: d.status,
+				attempts: d.attempts,
+				lastStatusCode: d.lastStatusCode,
+				lastError: d.lastError,
+				nextAttemptAt: d.status === "pending" ? new Date(d.nextAttemptAt).toISOString() : null,
+				createdAt: d.createdAt,
+				deliveredAt: d.deliveredAt,
+				log: d.log,
+			};
+		},
+
+		/** Writes the outbox row for an event (once per event id), then rings the doorbell. */
+		async enqueue(this: any, type: string, donation: Record<string, any> | undefined) {
+			if (!donation?.id || !donation.recipientId) return;
+			const hook: WebhookDoc | null = await this.store.findOne({ userId: donation.recipientId });
+			if (!hook) return;
+			const eventId = eventIdFor(type, donation.id);
+			const now = Date.now();
+			const body = JSON.stringify({ id: eventId, type, createdAt: new Date(now).toISOString(), data: { donation: publicDonation(donation) } });
+			const doc: DeliveryDoc = {
+				_id: newId(),
+				eventId,
+				userId: donation.recipientId,
+				type,
+				body,
+				status: "pending",
+				attempts: 0,
+				nextAttemptAt: now,
+				expiresAt: now + this.retryWindowMs,
+				lastStatusCode: null,
+				lastError: null,
+				log: [],
+				createdAt: new Date(now).toISOString(),
+				deliveredAt: null,
+			};
+			try {
+				await this.stores.webhook_deliveries.insert(doc);
+			} catch (err) {
+				if (isDuplicateKey(err)) return; // redelivered channel message: the row already exists
+				throw err;
+			}
+			await this.ring(doc._id);
+		},
+
+		async ring(this: any, id: string) {
+			try {
+				await this.broker.sendToChannel("integrations.deliver", { id });
+			} catch (err) {
+				this.logger.warn("Webhook doorbell failed; the sweep will deliver", (err as Error).message);
+			}
+		},
+
+		/** One attempt, under a lease so two nodes never post the same delivery at once. */
+		async attempt(this: any, id: string) {
+			const col = this.stores.webhook_deliveries;
+			const now = Date.now();
+			const claimed = await col.updateIf(
+				{ _id: id, status: "pending", nextAttemptAt: { $lte: now } },
+				{ $set: { nextAttemptAt: now + this.timeoutMs + 5_000 } },
+			);
+			if (!claimed) return;
+			const d: DeliveryDoc | null = await col.findById(id);
+			if (!d) return;
+			const hook: WebhookDoc | null = await this.store.findOne({ userId: d.userId });
+			if (!hook) {
+				await col.updateMany({ _id: id }, { $set: { status: "failed", lastError: "webhook removed" } });
+				return;
+			}
+			const started = Date.now();
+			let statusCode: number | null = null;
+			let error: string | null = null;
+			try {
+				const code: number = await this.post(hook, d);
+				statusCode = code;
+				if (code < 200 || code >= 300) error = `HTTP ${code}`;
+			} catch (err) {
+				error = String((err as Error).message || err).slice(0, 300);
+			}
+			const entry: AttemptLog = { at: new Date(started).toISOString(), statusCode, error, durationMs: Date.now() - started };
+			const attempts = d.attempts + 1;
+			const push = { log: { $each: [entry], $slice: -20 } };
+			if (!error) {
+				await col.updateMany(
+					{ _id: id },
+					{
+						$set: { status: "delivered", attempts, lastStatusCode: statusCode, lastError: null, deliveredAt: new Date().toISOString() },
+						$push: push,
+					},
+				);
+				return;
+			}
+			const next = Date.now() + nextDelayMs(attempts, this.backoff);
+			const giveUp = next > d.expiresAt;
+			await col.updateMany(
+				{ _id: id },
+				{ $set: { status: giveUp ? "failed" : "pending", attempts, lastStatusCode: statusCode, lastError: error, nextAttemptAt: next }, $push: push },
+			);
+		},
+
+		/**
+		 * POSTs the stored body with a fresh signature; answers the HTTP status. The name is
+		 * resolved here, for this attempt, and the socket connects to the address that was checked.
+		 */
+		async post(this: any, hook: WebhookDoc, d: DeliveryDoc): Promise<number> {
+			const verdict = checkWebhookUrl(hook.url, this.blockPrivate);
+			if (!verdict.ok) throw new Error(verdict.reason);
+			return postWebhook(verdict.url, {
+				body: d.body,
+				timeoutMs: this.timeoutMs,
+				blockPrivate: this.blockPrivate,
+				resolve: (host: string) => this.resolveHost(host),
+				headers: {
+					"Content-Type": "application/json",
+					"User-Agent": "MediaShar-Webhooks/1",
+					"X-MediaShar-Event": d.type,
+					"X-MediaShar-Delivery": d.eventId,
+					"X-MediaShar-Signature": sign(d.body, hook.secret),
+				},
+			});
+		},
+
+		/** Name resolution for deliveries (the system resolver; tests replace this method). */
+		resolveHost(host: string): Promise<ResolvedAddress[]> {
+			return systemResolver(host);
+		},
+
+		async sweep(this: any) {
+			if (this.sweeping) return;
+			this.sweeping = true;
+			try {
+				const due: DeliveryDoc[] = await this.stores.webhook_deliveries.find({
+					query: { status: "pending", nextAttemptAt: { $lte: Date.now() } },
+					sort: ["nextAttemptAt"],
+					limit: 20,
+				});
+				await Promise.all(due.map((d) => this.attempt(d._id).catch((err: Error) => this.logger.warn("Webhook attempt failed", err.message))));
+			} catch (err) {
+				this.logger.warn("Webhook sweep failed", (err as Error).message);
+			} finally {
+				this.sweeping = false;
+			}
+		},
+	},
+
+	created(this: any) {
+		// Private and loopback targets (cloud metadata included) are refused in production unless an
+		// operator allows them; development and tests post to receivers on 127.0.0.1.
+		this.blockPrivate = boolEnv("WEBHOOK_BLOCK_PRIVATE", runtimeMode() === "production");
+		this.timeoutMs = Math.max(100, intEnv("WEBHOOK_TIMEOUT_MS", 10_000));
+		this.retryWindowMs = Math.max(1000, intEnv("WEBHOOK_RETRY_WINDOW_MS", 24 * 3600_000));
+		this.backoff = { baseMs: Math.max(10, intEnv("WEBHOOK_RETRY_BASE_MS", 10_000)), maxMs: Math.max(10, intEnv("WEBHOOK_RETRY_MAX_MS", 3600_000)) };
+		this.sweepMs = Math.max(20, intEnv("WEBHOOK_SWEEP_MS", 5_000));
+	},
+
+	started(this: any) {
+		this.timer = setInterval(() => void this.sweep(), this.sweepMs);
+		this.timer.unref?.();
+	},
+
+	stopped(this: any) {
+		clearInterval(this.timer);
+	},
+};
+
+export default schema;

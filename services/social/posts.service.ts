@@ -1,0 +1,199 @@
+import type { Context, ServiceSchema } from "moleculer";
+import { DbMixin } from "../../mixins/db.mixin";
+import { newId } from "../../lib/tools/ids";
+import { forbidden, invalid, notFound } from "../../lib/tools/errors";
+import { MEDIA_URL_MAX, POST_BODY_MAX, POST_TITLE_MAX, isHttpUrl } from "../../lib/domain/social/limits";
+import type { GatewayMeta } from "../../types/moleculer";
+
+/**
+ * Streamer posts. Like and comment counts are kept by the likes and comments services (one
+ * counter document per target, changed only by the insert or delete that really happened) and
+ * read here in one batched call per page.
+ */
+
+interface PostDoc {
+	_id: string;
+	authorId: string;
+	title: string;
+	body: string;
+	mediaUrl: string | null;
+	createdAt: string;
+	updatedAt: string;
+}
+
+type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
+
+const USERNAME = { type: "string", min: 1, max: 64 };
+const MEDIA_URL = {
+	type: "multi",
+	optional: true,
+	rules: [
+		{ type: "url", max: MEDIA_URL_MAX },
+		{ type: "equal", value: null },
+	],
+};
+
+const schema: ServiceSchema = {
+	name: "posts",
+	mixins: [DbMixin("posts", [{ fields: "authorId" }])],
+	settings: { rest: "/" },
+
+	actions: {
+		/** Publish a post on the caller's channel. */
+		create: {
+			rest: "POST /posts",
+			status: 201,
+			// Never retried by the broker: a second run would make a second post.
+			retryPolicy: { enabled: false },
+			auth: "required",
+			params: {
+				title: { type: "string", text: "line", min: 1, max: POST_TITLE_MAX },
+				body: { type: "string", text: "block", min: 1, max: POST_BODY_MAX },
+				mediaUrl: MEDIA_URL,
+			},
+			async handler(this: any, ctx: Ctx<{ title: string; body: string; mediaUrl?: string | null }>) {
+				const p = ctx.params;
+				this.checkMediaUrl(p.mediaUrl);
+				const now = new Date().toISOString();
+				const doc: PostDoc = {
+					_id: newId(),
+					authorId: ctx.meta.user!.id,
+					title: p.title,
+					body: p.body,
+					mediaUrl: p.mediaUrl ?? null,
+					createdAt: now,
+					updatedAt: now,
+				};
+				await this.store.insert(doc);
+				return (await this.views(ctx, [doc]))[0];
+			},
+		},
+
+		/** One post with likeCount, commentCount and whether the caller liked it. */
+		get: {
+			rest: "GET /posts/:id",
+			auth: "optional",
+			params: { id: { type: "string", min: 1, max: 64 } },
+			async handler(this: any, ctx: Ctx<{ id: string }>) {
+				const doc: PostDoc | null = await this.store.findById(ctx.params.id);
+				if (!doc) throw notFound("Post");
+				return (await this.views(ctx, [doc]))[0];
+			},
+		},
+
+		/** Edit a post (author only). */
+		update: {
+			rest: "PATCH /posts/:id",
+			auth: "required",
+			params: {
+				id: { type: "string", min: 1, max: 64 },
+				title: { type: "string", text: "line", min: 1, max: POST_TITLE_MAX, optional: true },
+				body: { type: "string", text: "block", min: 1, max: POST_BODY_MAX, optional: true },
+				mediaUrl: MEDIA_URL,
+			},
+			async handler(this: any, ctx: Ctx<{ id: string; title?: string; body?: string; mediaUrl?: string | null }>) {
+				const doc = await this.requireOwnPost(ctx, ctx.params.id);
+				const p = ctx.params;
+				this.checkMediaUrl(p.mediaUrl);
+				const $set: Record<string, unknown> = { updatedAt: new Date().toISOString() };
+				if (p.title !== undefined) $set.title = p.title;
+				if (p.body !== undefined) $set.body = p.body;
+				if (p.mediaUrl !== undefined) $set.mediaUrl = p.mediaUrl;
+				await this.store.updateMany({ _id: doc._id }, { $set });
+				const updated: PostDoc | null = await this.store.findById(doc._id);
+				if (!updated) throw notFound("Post");
+				return (await this.views(ctx, [updated]))[0];
+			},
+		},
+
+		/** Delete a post (author only); its likes and comments go with it. */
+		remove: {
+			rest: "DELETE /posts/:id",
+			status: 204,
+			auth: "required",
+			params: { id: { type: "string", min: 1, max: 64 } },
+			async handler(this: any, ctx: Ctx<{ id: string }>) {
+				const doc = await this.requireOwnPost(ctx, ctx.params.id);
+				const removed = await this.store.removeMany({ _id: doc._id });
+				if (removed) ctx.broadcast("social.targetRemoved", { type: "post", id: doc._id });
+				return null;
+			},
+		},
+
+		/** A channel's posts, newest first. */
+		listByUser: {
+			rest: "GET /users/:username/posts",
+			auth: "optional",
+			params: {
+				username: USERNAME,
+				limit: { type: "number", integer: true, min: 1, max: 100, convert: true, optional: true },
+				cursor: { type: "string", max: 64, optional: true },
+			},
+			async handler(this: any, ctx: Ctx<{ username: string; limit?: number; cursor?: string }>) {
+				const user = await ctx.call<any, any>("users.get", { username: ctx.params.username });
+				if (!user) throw notFound("User");
+				const page = await this.store.page({ authorId: user.id }, { limit: ctx.params.limit, cursor: ctx.params.cursor });
+				return { items: await this.views(ctx, page.items), nextCursor: page.nextCursor };
+			},
+		},
+
+		// ---- internal ----
+
+		/** For likes and comments: does this post exist, and whose is it? */
+		exists: {
+			visibility: "public",
+			params: { id: { type: "string", min: 1, max: 64 } },
+			async handler(this: any, ctx: Ctx<{ id: string }>) {
+				const doc: PostDoc | null = await this.store.findById(ctx.params.id);
+				return doc ? { exists: true, ownerId: doc.authorId } : { exists: false };
+			},
+		},
+	},
+
+	methods: {
+		checkMediaUrl(url: string | null | undefined) {
+			if (url && !isHttpUrl(url)) throw invalid("mediaUrl", "mediaUrl must be an http(s) URL");
+		},
+		async requireOwnPost(this: any, ctx: Ctx, id: string): Promise<PostDoc> {
+			const doc: PostDoc | null = await this.store.findById(id);
+			if (!doc) throw notFound("Post");
+			if (doc.authorId !== ctx.meta.user!.id) throw forbidden("Only the author can change this post", "NOT_AUTHOR");
+			return doc;
+		},
+		/** Post views with author identity and counts, in one call per dependency for the page. */
+		async views(this: any, ctx: Ctx, docs: PostDoc[]) {
+			if (docs.length === 0) return [];
+			const ids = docs.map((d) => d._id);
+			const viewer = ctx.meta.user?.id;
+			const [authors, likes, comments] = await Promise.all([
+				ctx.call<any[], any>("users.identities", { ids: [...new Set(docs.map((d) => d.authorId))] }),
+				this.softCall(ctx, "likes.summary", { type: "post", ids, userId: viewer }),
+				this.softCall(ctx, "comments.counts", { type: "post", ids }),
+			]);
+			const byId = new Map((authors as any[]).map((a) => [a.id, a]));
+			return docs.map((d) => ({
+				id: d._id,
+				author: byId.get(d.authorId) ?? { id: d.authorId },
+				title: d.title,
+				body: d.body,
+				mediaUrl: d.mediaUrl,
+				likeCount: likes?.[d._id]?.count ?? 0,
+				liked: likes?.[d._id]?.liked ?? false,
+				commentCount: comments?.[d._id] ?? 0,
+				createdAt: d.createdAt,
+				updatedAt: d.updatedAt,
+			}));
+		},
+		/** Counts are decoration: a post still renders (with zeros) while a counter service restarts. */
+		async softCall(this: any, ctx: Ctx, action: string, params: Record<string, unknown>) {
+			try {
+				return await ctx.call(action, params);
+			} catch (err) {
+				this.logger.warn(`${action} failed; serving the post without it`, (err as Error).message);
+				return null;
+			}
+		},
+	},
+};
+
+export default schema;

@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import { ackTimeoutMs, buildPayload, decide, orderKey, type PaidDonation } from "../../../../lib/domain/alerts";
+import { deepMerge, defaultSettings } from "../../../../lib/domain/user-settings";
+
+const donation: PaidDonation = {
+	id: "d1",
+	donorName: "Budi",
+	amount: 5000_00,
+	currency: "IDR",
+	formattedAmount: "Rp 5.000",
+	originalMessage: "semangat bang noob",
+	message: "semangat bang ****",
+	createdAt: "2026-01-01T00:00:00Z",
+};
+const settings = (patch: object) => deepMerge(defaultSettings(), patch);
+
+describe("alert moderation", () => {
+	it("masks blocked terms when the action is mask", () => {
+		const d = decide(donation, settings({ moderation: { blockedTerms: ["noob"], blockedTermAction: "mask" } }));
+		expect(d).toMatchObject({ status: "queued", message: "semangat bang ****", matchedTerms: ["noob"] });
+	});
+	it("holds the donation when the action is hold", () => {
+		expect(decide(donation, settings({ moderation: { blockedTerms: ["noob"], blockedTermAction: "hold" } }))).toMatchObject({
+			status: "held",
+			heldReason: "BLOCKED_TERM",
+		});
+	});
+	it("holds media share for approval when required, and passes clean text", () => {
+		expect(decide({ ...donation, mediaUrl: "https://youtu.be/x" }, settings({ mediaShare: { enabled: true, requireApproval: true } }))).toMatchObject({
+			status: "held",
+			heldReason: "MEDIA_APPROVAL",
+		});
+		expect(decide({ ...donation, originalMessage: "halo" }, settings({}))).toMatchObject({ status: "queued", message: "halo", heldReason: null });
+	});
+});
+
+describe("alert payload", () => {
+	it("carries media seconds and text-to-speech per settings", () => {
+		const s = settings({ mediaShare: { enabled: true, maxSeconds: 30 }, alerts: { tts: true, ttsMinAmount: 10_000_00, displaySeconds: 6 } });
+		const p = buildPayload("a1", { ...donation, mediaUrl: "https://youtu.be/x", mediaSeconds: 12 }, "hi", s);
+		expect(p).toMatchObject({
+			id: "a1",
+			donationId: "d1",
+			type: "donation",
+			mediaUrl: "https://youtu.be/x",
+			mediaSeconds: 12,
+			tts: false,
+			displaySeconds: 6,
+			message: "hi",
+		});
+		expect(ackTimeoutMs(p, 2000)).toBe(20_000);
+	});
+	it("orders alerts by payment time", () => {
+		expect(orderKey("2026-01-01T00:00:01Z", "b") > orderKey("2026-01-01T00:00:00Z", "z")).toBe(true);
+	});
+});
