@@ -316,5 +316,5 @@ export function DbMixin(collection: string, indexes: IndexSpec[] = [], extra: Re
  */
 export interface DbThis<T extends Doc = Doc, Extra extends Record<string, Collection<any>> = Record<string, Collection>> {
 	store: Collection<T>;
-	stores: Extra & Record<string, Collection<any>>;
+	stores: Extra;
 }

@@ -17,8 +17,24 @@ declare module "moleculer" {
 		 */
 		status?: number | number[];
 	}
-	interface ServiceSchema {
-		channels?: Record<string, unknown>;
+	/** A @moleculer/channels handler: `this` is the service, as in actions and events. */
+	type ChannelHandler<TThis> = (this: TThis, payload: any, raw?: unknown) => Promise<unknown> | unknown;
+	interface ChannelSchema<TThis> {
+		group?: string;
+		maxInFlight?: number;
+		maxRetries?: number;
+		deadLettering?: Record<string, unknown>;
+		context?: boolean;
+		handler: ChannelHandler<TThis>;
+		[option: string]: unknown;
+	}
+	interface ServiceSchema<TSettings, TMethods, TVars, TThis> {
+		/** @moleculer/channels subscriptions (durable queues; see moleculer.config.ts). */
+		channels?: Record<string, ChannelHandler<TThis> | ChannelSchema<TThis>>;
+	}
+	interface ServiceBroker {
+		/** @moleculer/channels: queue one message on a durable channel. */
+		sendToChannel(channel: string, payload: unknown, opts?: Record<string, unknown>): Promise<void>;
 	}
 }
 

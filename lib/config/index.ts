@@ -1,50 +1,15 @@
 /**
  * Application settings read from the environment: secrets, provider keys and product knobs.
  * Transport, cache and database selection live in moleculer.config.ts; everything else is here,
- * read once per call so tests can change process.env before starting a broker.
+ * read once per call so tests can change process.env before starting a broker. Each context
+ * has its section in a file of this folder (`social.ts` → `loadConfig().social`); services read
+ * their settings from here in `created()`, never from process.env.
  */
 
-export type RuntimeMode = "production" | "development" | "test";
+import { boolEnv, intEnv, runtimeMode, secret, type RuntimeMode } from "./env";
+import { socialConfig, type SocialConfig } from "./social";
 
-/**
- * development: NODE_ENV unset or "development"; test: "test" (or under Vitest); anything else
- * ("production", "staging", …) is treated as production: secrets have no default there, so a
- * misspelt or unusual NODE_ENV can never fall back to a known development secret.
- */
-export function runtimeMode(env: NodeJS.ProcessEnv = process.env): RuntimeMode {
-	if (env.NODE_ENV === "test" || env.VITEST) return "test";
-	if (!env.NODE_ENV || env.NODE_ENV === "development") return "development";
-	return "production";
-}
-
-const DEV_SECRETS: Record<string, string> = {
-	JWT_SECRET: "dev-only-jwt-secret-change-me",
-	SANDBOX_WEBHOOK_SECRET: "dev-only-sandbox-webhook-secret",
-};
-
-/** A secret: required in production, with a fixed development value elsewhere. */
-export function secret(name: keyof typeof DEV_SECRETS | string, env: NodeJS.ProcessEnv = process.env): string {
-	const value = env[name];
-	if (value && value.length > 0) return value;
-	if (runtimeMode(env) === "production") {
-		throw new Error(`${name} must be set when NODE_ENV=${env.NODE_ENV} (it has a default only in development and tests).`);
-	}
-	return DEV_SECRETS[name] ?? `dev-only-${name.toLowerCase()}`;
-}
-
-export function intEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
-	const raw = env[name];
-	if (raw === undefined || raw === "") return fallback;
-	const n = Number(raw);
-	if (!Number.isFinite(n)) throw new Error(`${name} must be a number, got "${raw}".`);
-	return Math.trunc(n);
-}
-
-export function boolEnv(name: string, fallback: boolean, env: NodeJS.ProcessEnv = process.env): boolean {
-	const raw = env[name];
-	if (raw === undefined || raw === "") return fallback;
-	return ["1", "true", "yes", "on"].includes(raw.toLowerCase());
-}
+export { boolEnv, intEnv, runtimeMode, secret, type RuntimeMode };
 
 export interface AppConfig {
 	mode: RuntimeMode;
@@ -64,6 +29,7 @@ export interface AppConfig {
 	bodyTimeoutMs: number;
 	/** Socket.IO per client IP: open sockets, and handshakes per minute. */
 	socketLimits: { perIp: number; handshakesPerMin: number };
+	social: SocialConfig;
 }
 
 /** Reads and validates every application setting; throws a sentence naming the variable. */
@@ -105,6 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 			perIp: intEnv("SOCKET_MAX_PER_IP", 100, env),
 			handshakesPerMin: intEnv("SOCKET_HANDSHAKES_PER_IP_PER_MIN", 120, env),
 		},
+		social: socialConfig(env),
 	};
 	if (cfg.platformFeeBps < 0 || cfg.platformFeeBps > 10_000) {
 		throw new Error("PLATFORM_FEE_BPS must be between 0 and 10000 (basis points).");

@@ -1,11 +1,11 @@
-import type { Context, ServiceSchema } from "moleculer";
-import { DbMixin } from "../../mixins/db.mixin";
+import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { DbMixin, type Collection, type DbThis } from "../../mixins/db.mixin";
+import { SweeperMixin, type SweeperMethods } from "../../mixins/sweeper.mixin";
 import { newId } from "../../lib/tools/ids";
-import { isDuplicateKey } from "../../lib/tools/errors";
 import { LIKE_TARGETS, likeKey, targetKey } from "../../lib/domain/social/limits";
 import { resolveTarget } from "../../lib/domain/social/targets";
-import { redrivePending, sendAndClear } from "../../lib/db/redrive";
-import { intEnv } from "../../lib/config";
+import { adoptLegacyMark, redriveDue, sendAndClear } from "../../lib/db/outbox";
+import { loadConfig } from "../../lib/config";
 import type { GatewayMeta } from "../../types/moleculer";
 
 /**
@@ -23,12 +23,29 @@ interface LikeDoc {
 	targetId: string;
 	target: string;
 	targetOwnerId?: string;
-	/** Set until the social.liked message has been queued (see lib/db/redrive.ts). */
-	pendingNotify?: boolean;
+	/** Set until the social.liked message has been queued (the outbox mark, lib/db/outbox.ts). */
+	effectsDue?: true;
 	createdAt: string;
 }
 
+interface LikeCount {
+	_id: string;
+	count: number;
+}
+
 type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
+
+interface Local extends DbThis<LikeDoc, { like_counts: Collection<LikeCount> }> {
+	redriveMs: number;
+}
+interface Methods extends SweeperMethods {
+	notify(doc: LikeDoc): Promise<void>;
+	redrive(): Promise<void>;
+	bump(target: string, delta: number): Promise<void>;
+	countOf(target: string): Promise<number>;
+}
+type Settings = ServiceSettingSchema & { rest: string };
+type This = Service<Settings> & Local & Methods;
 type TargetParams = { type: string; id: string };
 
 const TARGET_PARAMS = {
@@ -36,9 +53,12 @@ const TARGET_PARAMS = {
 	id: { type: "string", min: 1, max: 64 },
 };
 
-const schema: ServiceSchema = {
+const schema: ServiceSchema<Settings, Methods, Local> = {
 	name: "likes",
-	mixins: [DbMixin("likes", [{ fields: "key", unique: true }, { fields: "target" }, { fields: "pendingNotify", sparse: true }], { like_counts: [] })],
+	mixins: [
+		DbMixin("likes", [{ fields: "key", unique: true }, { fields: "target" }, { fields: "effectsDue", sparse: true }], { like_counts: [] }),
+		SweeperMixin<This>({ name: "redrive", everyMs: (svc) => svc.redriveMs, run: (svc) => svc.redrive() }),
+	],
 	settings: { rest: "/" },
 
 	actions: {
@@ -47,7 +67,7 @@ const schema: ServiceSchema = {
 			rest: "PUT /likes/:type/:id",
 			auth: "required",
 			params: TARGET_PARAMS,
-			async handler(this: any, ctx: Ctx<TargetParams>) {
+			async handler(ctx: Ctx<TargetParams>) {
 				const { type, id } = ctx.params;
 				const userId = ctx.meta.user!.id;
 				const target = await resolveTarget((a, p) => ctx.call(a, p), type, id, ctx.meta.user);
@@ -61,17 +81,11 @@ const schema: ServiceSchema = {
 					targetOwnerId: target.ownerId,
 					createdAt: new Date().toISOString(),
 				};
-				if (target.ownerId !== userId) doc.pendingNotify = true;
-				let inserted = false;
-				try {
-					await this.store.insert(doc);
-					inserted = true;
-				} catch (err) {
-					if (!isDuplicateKey(err)) throw err;
-				}
-				if (inserted) {
+				if (target.ownerId !== userId) doc.effectsDue = true;
+				const { created } = await this.store.insertOrGet(doc, { key: doc.key });
+				if (created) {
 					await this.bump(doc.target, 1);
-					if (doc.pendingNotify) await this.notify(doc);
+					if (doc.effectsDue) await this.notify(doc);
 				}
 				return { count: await this.countOf(doc.target), liked: true };
 			},
@@ -82,7 +96,7 @@ const schema: ServiceSchema = {
 			rest: "DELETE /likes/:type/:id",
 			auth: "required",
 			params: TARGET_PARAMS,
-			async handler(this: any, ctx: Ctx<TargetParams>) {
+			async handler(ctx: Ctx<TargetParams>) {
 				const { type, id } = ctx.params;
 				const userId = ctx.meta.user!.id;
 				await resolveTarget((a, p) => ctx.call(a, p), type, id, ctx.meta.user);
@@ -97,7 +111,7 @@ const schema: ServiceSchema = {
 			rest: "GET /likes/:type/:id",
 			auth: "optional",
 			params: TARGET_PARAMS,
-			async handler(this: any, ctx: Ctx<TargetParams>) {
+			async handler(ctx: Ctx<TargetParams>) {
 				const { type, id } = ctx.params;
 				await resolveTarget((a, p) => ctx.call(a, p), type, id, ctx.meta.user);
 				const userId = ctx.meta.user?.id;
@@ -112,7 +126,7 @@ const schema: ServiceSchema = {
 		recount: {
 			visibility: "public",
 			params: { type: { type: "enum", values: [...LIKE_TARGETS] }, id: { type: "string", min: 1, max: 64 } },
-			async handler(this: any, ctx: Context<{ type: string; id: string }>) {
+			async handler(ctx: Context<{ type: string; id: string }>) {
 				const t = targetKey(ctx.params.type, ctx.params.id);
 				const count = await this.store.count({ target: t });
 				await this.stores.like_counts.upsert({ _id: t }, { $set: { count } });
@@ -128,13 +142,13 @@ const schema: ServiceSchema = {
 				ids: { type: "array", items: "string", max: 200 },
 				userId: { type: "string", optional: true },
 			},
-			async handler(this: any, ctx: Context<{ type: string; ids: string[]; userId?: string }>) {
+			async handler(ctx: Context<{ type: string; ids: string[]; userId?: string }>) {
 				const { type, ids, userId } = ctx.params;
 				const counters = await this.stores.like_counts.findByIds(ids.map((id) => targetKey(type, id)));
 				const mine: LikeDoc[] =
 					userId && ids.length ? await this.store.find({ query: { key: { $in: ids.map((id) => likeKey(userId, type, id)) } } }) : [];
 				const likedIds = new Set(mine.map((l) => l.targetId));
-				const countById = new Map<string, number>(counters.map((c: any) => [String(c._id).slice(type.length + 1), Math.max(0, c.count)]));
+				const countById = new Map<string, number>(counters.map((c) => [String(c._id).slice(type.length + 1), Math.max(0, c.count)]));
 				return Object.fromEntries(ids.map((id) => [id, { count: countById.get(id) ?? 0, liked: likedIds.has(id) }]));
 			},
 		},
@@ -143,7 +157,7 @@ const schema: ServiceSchema = {
 	events: {
 		/** A post or comment was deleted: its likes and counter go too. */
 		"social.targetRemoved": {
-			async handler(this: any, ctx: Context<{ type: string; id: string }>) {
+			async handler(ctx: Context<{ type: string; id: string }>) {
 				const t = targetKey(ctx.params.type, ctx.params.id);
 				await this.store.removeMany({ target: t });
 				await this.stores.like_counts.removeMany({ _id: t });
@@ -153,7 +167,7 @@ const schema: ServiceSchema = {
 
 	methods: {
 		/** The like is what matters; a message that cannot be queued now is re-driven by the sweep. */
-		async notify(this: any, doc: LikeDoc) {
+		async notify(doc: LikeDoc) {
 			try {
 				await sendAndClear(this.store, doc._id, () =>
 					this.broker.sendToChannel("social.liked", {
@@ -167,9 +181,9 @@ const schema: ServiceSchema = {
 				this.logger.warn("Could not queue social.liked; the sweep will retry", (err as Error).message);
 			}
 		},
-		async redrive(this: any) {
+		async redrive() {
 			try {
-				await redrivePending(this.store, this.redriveMs, (row) =>
+				await redriveDue(this.store, this.redriveMs, (row) =>
 					this.broker.sendToChannel("social.liked", {
 						userId: row.userId,
 						targetType: row.targetType,
@@ -181,26 +195,21 @@ const schema: ServiceSchema = {
 				this.logger.warn("Like notification re-drive failed", (err as Error).message);
 			}
 		},
-		async bump(this: any, target: string, delta: number) {
+		async bump(target: string, delta: number) {
 			await this.stores.like_counts.upsert({ _id: target }, { $inc: { count: delta } });
 		},
-		async countOf(this: any, target: string): Promise<number> {
+		async countOf(target: string): Promise<number> {
 			const c = await this.stores.like_counts.findById(target);
 			return Math.max(0, c?.count ?? 0);
 		},
 	},
 
-	created(this: any) {
-		this.redriveMs = Math.max(50, intEnv("SOCIAL_REDRIVE_MS", 30_000));
+	created() {
+		this.redriveMs = loadConfig().social.redriveMs;
 	},
 
-	started(this: any) {
-		this.redriveTimer = setInterval(() => void this.redrive(), this.redriveMs);
-		this.redriveTimer.unref?.();
-	},
-
-	stopped(this: any) {
-		clearInterval(this.redriveTimer);
+	async started() {
+		await adoptLegacyMark(this.store, "likes", "pendingNotify");
 	},
 };
 
