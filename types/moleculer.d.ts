@@ -28,6 +28,7 @@ declare module "moleculer" {
 		handler: ChannelHandler<TThis>;
 		[option: string]: unknown;
 	}
+	// eslint-disable-next-line @typescript-eslint/no-unused-vars -- an augmentation repeats the interface's type parameters
 	interface ServiceSchema<TSettings, TMethods, TVars, TThis> {
 		/** @moleculer/channels subscriptions (durable queues; see moleculer.config.ts). */
 		channels?: Record<string, ChannelHandler<TThis> | ChannelSchema<TThis>>;
