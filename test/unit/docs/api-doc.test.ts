@@ -48,8 +48,10 @@ describe("docs/api.md", () => {
 	it("lists every OpenAPI operation, and only those", () => {
 		const documented = documentedInMarkdown(read("docs/api.md"));
 		expect(served.length).toBeGreaterThan(50);
-		expect(served.filter((k) => !documented.includes(k)).sort()).toEqual([]);
-		expect(documented.filter((k) => !served.includes(k)).sort()).toEqual([]);
+		// missing: served but without a row in docs/api.md; unknown: a row the gateway does not route.
+		const missing = served.filter((k) => !documented.includes(k)).sort();
+		const unknown = documented.filter((k) => !served.includes(k)).sort();
+		expect({ missing, unknown }).toEqual({ missing: [], unknown: [] });
 		// One row per operation.
 		expect(documented.filter((k, i) => documented.indexOf(k) !== i)).toEqual([]);
 	});
