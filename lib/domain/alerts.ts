@@ -89,3 +89,105 @@ export function orderKey(paidAt: string | null | undefined, id: string): string 
 	const t = paidAt ? Date.parse(paidAt) : Date.now();
 	return `${String(t).padStart(15, "0")}:${id}`;
 }
+
+// ---- the stored queue (services/alerts) ----
+
+export type AlertStatus = "queued" | "showing" | "done" | "skipped" | "held" | "rejected" | "cancelled";
+
+/** One alert (collection `alerts`). */
+export interface AlertDoc {
+	_id: string;
+	/** Unique: `donation:<id>` (one alert per paid donation), `test:<id>`, `replay:<donationId>:<id>`. */
+	key: string;
+	userId: string;
+	donationId: string | null;
+	type: "donation" | "test";
+	status: AlertStatus;
+	order: string;
+	payload: AlertPayload;
+	heldReason?: string | null;
+	/** The donor's message before masking (held alerts show it to the streamer). */
+	originalMessage?: string;
+	/** The donor name before masking, likewise (absent when the name is hidden). */
+	originalDonorName?: string;
+	/** Alerts stored by earlier versions kept the whole donation. */
+	original?: Partial<PaidDonation>;
+	/** `<userId>:<order>` while queued (sparse index). */
+	queueKey?: string;
+	/** The owner's id while held (sparse index). */
+	heldOf?: string;
+	sentAt?: number | null;
+	sends?: number;
+	paidAt?: string | null;
+	createdAt: string;
+	finishedAt?: string | null;
+}
+
+/** One streamer's queue state (collection `alert_channels`, `_id` = the streamer's id). */
+export interface AlertChannelDoc {
+	_id: string;
+	paused: boolean;
+	/** The alert on screen; claimed with a conditional update, so one instance shows one alert at a time. */
+	showing: string | null;
+	sentAt: number | null;
+	/** When the alert on screen is sent again if the overlay has not acknowledged it. */
+	deadline: number | null;
+}
+
+export const queueKey = (a: Pick<AlertDoc, "userId" | "order">) => `${a.userId}:${a.order}`;
+
+/** Every queue key of one owner (":" sorts just before ";"). */
+export const ownerRange = (userId: string) => ({ $gte: `${userId}:`, $lt: `${userId};` });
+
+/** The sparse marks of an alert in its current status. */
+export function marks(a: AlertDoc): Partial<AlertDoc> {
+	if (a.status === "queued") return { queueKey: queueKey(a) };
+	if (a.status === "held") return { heldOf: a.userId };
+	return {};
+}
+
+/** `$unset` of every mark (an alert that leaves the queue and the held list). */
+export const UNMARK = { queueKey: true, heldOf: true };
+
+/** Alerts that passed moderation: the ones a streamer may show again. */
+export const REPLAYABLE: readonly AlertStatus[] = ["queued", "showing", "done", "skipped"];
+
+/** The `kind` label of the alerts-delivered metric. */
+export function deliveredKind(a: Pick<AlertDoc, "type" | "key" | "payload"> | null): "test" | "replay" | "mediashare" | "donation" {
+	return a?.type === "test" ? "test" : a?.key.startsWith("replay:") ? "replay" : a?.payload.mediaUrl ? "mediashare" : "donation";
+}
+
+/** The donor's message before masking, for alerts stored by any version. */
+export function originalMessage(a: AlertDoc): string {
+	return a.originalMessage ?? a.original?.originalMessage ?? a.payload.message;
+}
+
+/** An alert as the streamer's dashboard lists it. */
+export function alertView(a: AlertDoc) {
+	return {
+		id: a._id,
+		donationId: a.donationId,
+		type: a.type,
+		status: a.status,
+		donorName: a.payload.donorName,
+		formattedAmount: a.payload.formattedAmount,
+		amount: a.payload.amount,
+		currency: a.payload.currency,
+		message: a.payload.message,
+		mediaUrl: a.payload.mediaUrl ?? null,
+		sends: a.sends ?? 0,
+		createdAt: a.createdAt,
+	};
+}
+
+/** A held alert, with what the donor really wrote (for the streamer to approve or reject). */
+export function heldView(a: AlertDoc) {
+	return {
+		...alertView(a),
+		heldReason: a.heldReason ?? null,
+		originalMessage: originalMessage(a),
+		originalDonorName: a.originalDonorName ?? a.payload.donorName,
+	};
+}
+
+export type AlertView = ReturnType<typeof alertView>;

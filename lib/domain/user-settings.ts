@@ -1,3 +1,5 @@
+import { CURRENCY_CODES } from "./money";
+
 /** A user's channel settings: defaults, deep merge and the public projection. */
 export interface UserSettings {
 	donations: { enabled: boolean; minAmount: number; currency: string };
@@ -55,3 +57,60 @@ export function withDefaults(stored: unknown): UserSettings {
 export function normalizeTerms(terms: string[]): string[] {
 	return [...new Set(terms.map((t) => t.trim().toLowerCase()).filter((t) => t.length > 0))];
 }
+
+/** A settings patch as stored: merged into the current settings, blocked terms normalized, email keys stored. */
+export function applySettingsPatch(stored: unknown, patch: Partial<UserSettings>): UserSettings {
+	const merged = deepMerge(withDefaults(stored), patch);
+	merged.moderation.blockedTerms = normalizeTerms(merged.moderation.blockedTerms);
+	return toStored(merged);
+}
+
+/** The fastest-validator rule of a settings patch (`PATCH /users/me`): every group and key optional, nothing else. */
+export const SETTINGS_PATCH_RULE = {
+	type: "object",
+	optional: true,
+	strict: true,
+	props: {
+		donations: {
+			type: "object",
+			optional: true,
+			strict: true,
+			props: {
+				enabled: { type: "boolean", optional: true },
+				minAmount: { type: "number", integer: true, min: 0, max: 1e12, optional: true },
+				currency: { type: "enum", values: CURRENCY_CODES, optional: true },
+			},
+		},
+		mediaShare: {
+			type: "object",
+			optional: true,
+			strict: true,
+			props: {
+				enabled: { type: "boolean", optional: true },
+				pricePerSecond: { type: "number", integer: true, min: 0, max: 1e10, optional: true },
+				maxSeconds: { type: "number", integer: true, min: 1, max: 600, optional: true },
+				requireApproval: { type: "boolean", optional: true },
+			},
+		},
+		moderation: {
+			type: "object",
+			optional: true,
+			strict: true,
+			props: {
+				blockedTerms: { type: "array", items: { type: "string", min: 1, max: 100 }, max: 500, optional: true },
+				blockedTermAction: { type: "enum", values: ["mask", "hold"], optional: true },
+			},
+		},
+		alerts: {
+			type: "object",
+			optional: true,
+			strict: true,
+			props: {
+				displaySeconds: { type: "number", integer: true, min: 2, max: 120, optional: true },
+				tts: { type: "boolean", optional: true },
+				ttsMinAmount: { type: "number", integer: true, min: 0, max: 1e12, optional: true },
+			},
+		},
+		email: { type: "record", optional: true, key: { type: "string", pattern: /^[a-z]+(\.[a-z]+)*$/, max: 50 }, value: { type: "boolean" } },
+	},
+};

@@ -100,3 +100,12 @@ export function isReservedUsername(username: string): boolean {
 	const u = username.toLowerCase();
 	return RESERVED_USERNAMES.has(u) || u.startsWith("__");
 }
+
+/** The fastest-validator rule of a username in action params (stored lower-cased). */
+export const USERNAME_RULE = {
+	type: "string",
+	min: 3,
+	max: 25,
+	pattern: /^[A-Za-z0-9_]+$/,
+	messages: { stringPattern: "username may contain only letters a-z, digits and _" },
+};

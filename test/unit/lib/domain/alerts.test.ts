@@ -1,5 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { ackTimeoutMs, buildPayload, decide, orderKey, type PaidDonation } from "../../../../lib/domain/alerts";
+import {
+	ackTimeoutMs,
+	buildPayload,
+	decide,
+	deliveredKind,
+	heldView,
+	marks,
+	orderKey,
+	ownerRange,
+	queueKey,
+	type AlertDoc,
+	type PaidDonation,
+} from "../../../../lib/domain/alerts";
 import { deepMerge, defaultSettings } from "../../../../lib/domain/user-settings";
 
 const donation: PaidDonation = {
@@ -52,5 +64,47 @@ describe("alert payload", () => {
 	});
 	it("orders alerts by payment time", () => {
 		expect(orderKey("2026-01-01T00:00:01Z", "b") > orderKey("2026-01-01T00:00:00Z", "z")).toBe(true);
+	});
+});
+
+describe("alert queue marks and views", () => {
+	const alert = (patch: Partial<AlertDoc>): AlertDoc => ({
+		_id: "a1",
+		key: "donation:d1",
+		userId: "s1",
+		donationId: "d1",
+		type: "donation",
+		status: "queued",
+		order: orderKey("2026-01-01T00:00:00Z", "a1"),
+		payload: buildPayload("a1", donation, "semangat bang ****", settings({})),
+		createdAt: "2026-01-01T00:00:00Z",
+		...patch,
+	});
+
+	it("marks a queued alert with its queue key and a held one with its owner, nothing else", () => {
+		expect(marks(alert({}))).toEqual({ queueKey: `s1:${alert({}).order}` });
+		expect(marks(alert({ status: "held" }))).toEqual({ heldOf: "s1" });
+		expect(marks(alert({ status: "done" }))).toEqual({});
+	});
+
+	it("an owner's range holds every queue key of that owner and none of another whose id extends it", () => {
+		const range = ownerRange("s1");
+		const inRange = (k: string) => k >= range.$gte && k < range.$lt;
+		expect(inRange(queueKey(alert({})))).toBe(true);
+		expect(inRange(queueKey(alert({ userId: "s10" })))).toBe(false);
+		expect(inRange(queueKey(alert({ userId: "s" })))).toBe(false);
+	});
+
+	it("labels delivered alerts by kind", () => {
+		expect(deliveredKind(alert({ type: "test", key: "test:a1" }))).toBe("test");
+		expect(deliveredKind(alert({ key: "replay:d1:a1" }))).toBe("replay");
+		expect(deliveredKind(alert({ payload: { ...alert({}).payload, mediaUrl: "https://youtu.be/x" } }))).toBe("mediashare");
+		expect(deliveredKind(alert({}))).toBe("donation");
+	});
+
+	it("shows the streamer what the donor wrote, from alerts stored by any version", () => {
+		expect(heldView(alert({ status: "held", originalMessage: "raw" })).originalMessage).toBe("raw");
+		expect(heldView(alert({ status: "held", original: { originalMessage: "older raw" } })).originalMessage).toBe("older raw");
+		expect(heldView(alert({ status: "held" }))).toMatchObject({ originalMessage: "semangat bang ****", originalDonorName: "Budi", heldReason: null });
 	});
 });
