@@ -12,25 +12,19 @@ export function identity(u: { id: string; username: string; displayName?: string
 	return { id: u.id, username: u.username, displayName: u.displayName || u.username };
 }
 
-export function channelView(m: MessageDoc) {
+/** A message as clients see it: `channel` on a channel message, `conversationId` on a direct one. */
+function messageView<K extends "channel" | "conversationId">(m: MessageDoc, where: K) {
 	return {
 		id: m._id,
-		channel: m.channel,
+		[where]: m[where],
 		user: { id: m.userId, username: m.username, displayName: m.displayName },
 		text: m.text,
 		createdAt: m.createdAt,
-	};
+	} as { id: string; user: Identity; text: string; createdAt: string } & Record<K, string | undefined>;
 }
 
-export function dmView(m: MessageDoc) {
-	return {
-		id: m._id,
-		conversationId: m.conversationId,
-		user: { id: m.userId, username: m.username, displayName: m.displayName },
-		text: m.text,
-		createdAt: m.createdAt,
-	};
-}
+export const channelView = (m: MessageDoc) => messageView(m, "channel");
+export const dmView = (m: MessageDoc) => messageView(m, "conversationId");
 
 export function banView(b: BanDoc, owner: Owner) {
 	return {
