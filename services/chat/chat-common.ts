@@ -11,11 +11,11 @@ import { defaultRoom, type BanDoc, type ConversationDoc, type MessageDoc, type O
 import type { AuthUser, GatewayMeta } from "../../types/moleculer";
 
 /**
- * What the chat services (chat: channel rooms, chat-moderation, dm) share: the collections, the
+ * What the chat services (chat: channel rooms, moderation, dm) share: the collections, the
  * send-rate counters, parameter schemas and the few steps more than one of them takes.
  *
  * One owner for the storage: the `chat` service opens every chat collection (DbMixin) and the
- * counters; chat-moderation and dm run beside it (the `chat` deploy group is the services/chat
+ * counters; moderation and dm run beside it (the `chat` deploy group is the services/chat
  * folder) and use the same ones (`ChatStoresBorrower`), because channel and direct messages
  * share `chat_messages` and every send reads the moderation rows. An embedded store (NeDB file,
  * in-memory) cannot be opened twice in one process.
@@ -151,7 +151,7 @@ export interface ChatStoreOwner extends ChatLocal {
 }
 
 /**
- * chat-moderation and dm: take the chat service's collections and counters when it has started.
+ * moderation and dm: take the chat service's collections and counters when it has started.
  * The chat service must run on the same node (they are one deploy group).
  */
 const borrower: Partial<ServiceSchema<ServiceSettingSchema, Record<string, never>, ChatLocal>> = {

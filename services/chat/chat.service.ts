@@ -43,7 +43,7 @@ import {
 /**
  * Live chat of a channel: one room per channel (username) that sockets join, with history,
  * typing indicators and viewer counts (presence). Moderation (bans, settings, moderators,
- * deleting) is chat-moderation.service.ts; direct conversations are dm.service.ts. This service
+ * deleting) is moderation.service.ts; direct conversations are dm.service.ts. This service
  * owns chat's storage (every chat collection) and the send-rate counters; the other two use them
  * (services/chat/chat-common.ts).
  *

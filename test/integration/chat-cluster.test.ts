@@ -14,7 +14,7 @@ const sockets: Socket[] = [];
 beforeAll(async () => {
 	const env = { SCRYPT_COST: "1024", CHAT_RATE_BURST: "1000", CHAT_RATE_SUSTAINED: "5000", CHAT_PRESENCE_WINDOW_MS: "150" };
 	a = await startHarness({
-		services: ["users", "chat", "chat-moderation", "follows"],
+		services: ["users", "chat", "moderation", "follows"],
 		env,
 		nodeID: `chat-a-${process.pid}`,
 		brokerOptions: { transporter: "Fake" },

@@ -101,7 +101,7 @@ describe("sockets: a role change reaches sockets already open, on every gateway"
 	let b: Harness;
 	beforeAll(async () => {
 		a = await startHarness({
-			services: ["users", "chat", "chat-moderation", "follows"],
+			services: ["users", "chat", "moderation", "follows"],
 			env: ENV,
 			nodeID: `roles-a-${process.pid}`,
 			brokerOptions: { transporter: "Fake" },

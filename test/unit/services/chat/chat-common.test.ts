@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Context, ServiceBroker } from "moleculer";
 import chatSchema from "../../../../services/chat/chat.service";
-import moderationSchema from "../../../../services/chat/chat-moderation.service";
+import moderationSchema from "../../../../services/chat/moderation.service";
 import dmSchema from "../../../../services/chat/dm.service";
 import { newId } from "../../../../lib/tools/ids";
 import { waitFor } from "../../../support/harness";
@@ -12,7 +12,7 @@ import { channelBroker } from "../../../support/unit-broker";
 
 /**
  * The three chat services are one storage: chat opens the collections and the send counters,
- * chat-moderation and dm use the same ones (services/chat/chat-common.ts).
+ * moderation and dm use the same ones (services/chat/chat-common.ts).
  */
 
 const people = [
@@ -69,15 +69,15 @@ describe("chat services on one node", () => {
 
 	it("share chat's collections", () => {
 		const chat = broker.getLocalService("chat") as unknown as { store: unknown; stores: unknown };
-		for (const name of ["chat-moderation", "dm"]) {
+		for (const name of ["moderation", "dm"]) {
 			const svc = broker.getLocalService(name) as unknown as { store: unknown; stores: unknown };
 			expect(svc.store).toBe(chat.store);
 			expect(svc.stores).toBe(chat.stores);
 		}
 	});
 
-	it("a ban set through chat-moderation stops sends through chat", async () => {
-		await broker.call("chat-moderation.ban", { username: "owner", userId: bob.id }, { meta: { user: owner } });
+	it("a ban set through moderation stops sends through chat", async () => {
+		await broker.call("moderation.ban", { username: "owner", userId: bob.id }, { meta: { user: owner } });
 		await expect(broker.call("chat.send", { channel: "owner", text: "hi" }, { meta: { user: bob } })).rejects.toMatchObject({ type: "BANNED" });
 	});
 
@@ -98,7 +98,7 @@ describe("chat services without chat", () => {
 		broker = undefined;
 	});
 
-	it("chat-moderation refuses to start without the chat service on its node", async () => {
+	it("moderation refuses to start without the chat service on its node", async () => {
 		broker = channelBroker();
 		broker.createService(usersStub);
 		broker.createService(moderationSchema);

@@ -49,7 +49,7 @@ type BanParams = { username: string; userId: string; durationSec?: number; reaso
 type SettingsParams = { username: string; slowModeSec?: number; followersOnly?: boolean; blockedTerms?: string[] };
 
 const schema: ServiceSchema<ChatSettings, Methods, Local> = {
-	name: "chat-moderation",
+	name: "moderation",
 	mixins: [ChatStoresBorrower, RealtimeMixin, ChatCommonMixin],
 	settings: { rest: "/" },
 
