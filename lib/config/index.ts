@@ -11,6 +11,7 @@ import { socialConfig, type SocialConfig } from "./social";
 import { accountsConfig, type AccountsConfig } from "./accounts";
 import { alertsConfig, type AlertsConfig } from "./alerts";
 import { paymentsConfig, type PaymentsConfig } from "./payments";
+import { chatConfig, type ChatConfig } from "./chat";
 
 export { boolEnv, intEnv, runtimeMode, secret, type RuntimeMode };
 
@@ -31,6 +32,7 @@ export interface AppConfig {
 	accounts: AccountsConfig;
 	alerts: AlertsConfig;
 	payments: PaymentsConfig;
+	chat: ChatConfig;
 }
 
 /** Reads and validates every application setting; throws a sentence naming the variable. */
@@ -54,6 +56,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 		social: socialConfig(env),
 		accounts: accountsConfig(env),
 		alerts: alertsConfig(env),
+		chat: chatConfig(env),
 	};
 	if (cfg.platformFeeBps < 0 || cfg.platformFeeBps > 10_000) {
 		throw new Error("PLATFORM_FEE_BPS must be between 0 and 10000 (basis points).");
