@@ -187,16 +187,16 @@ export function IdempotencyMiddleware(opts: IdempotencyOptions = {}) {
 		localAction(this: ServiceBroker, next: (ctx: Ctx) => Promise<unknown>, action: ActionSchema) {
 			const scope = action.idempotency?.scope;
 			if (!scope) return next;
-			const broker = this;
 			const service = (action as ActionSchema & { service?: Service }).service;
 			const status = action.status;
 			const defaultStatus = typeof status === "number" ? status : 200;
-			return async function idempotent(ctx: Ctx) {
+			// An arrow function: `this` stays the broker the middleware hook was called with.
+			return async (ctx: Ctx) => {
 				const key: unknown = ctx.meta.idempotencyKey;
 				if (key === undefined) return next(ctx);
 				if (typeof key !== "string" || key.length < 1 || key.length > 255)
 					throw invalid("Idempotency-Key", "Idempotency-Key must be 1-255 characters", "INVALID_IDEMPOTENCY_KEY");
-				const store = open(broker, service ?? (ctx.service as Service));
+				const store = open(this, service ?? (ctx.service as Service));
 				await store.ready;
 				const id = `${scope}:${ctx.meta.user?.id ?? "anon"}:${key}`;
 				return withKey(store, ctx, id, requestHash(ctx.params), defaultStatus, () => next(ctx));

@@ -43,7 +43,7 @@ type Stats = {
 	recent: unknown[];
 };
 
-interface Local extends DbThis<AggregateDoc, { goals: Collection<GoalDoc> }> {}
+type Local = DbThis<AggregateDoc, { goals: Collection<GoalDoc> }>;
 interface Methods {
 	aggregate(d: DonationDoc, sign: Sign): Promise<string | null>;
 	aggregateOnce(mark: string, query: Record<string, unknown>, update: Record<string, Record<string, unknown>>): Promise<void>;

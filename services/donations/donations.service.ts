@@ -7,7 +7,8 @@ import { CURRENCY_CODES } from "../../lib/domain/money";
 import { donationProblems, type DonationRequest, type Recipient } from "../../lib/domain/donations/rules";
 import { newDonation, paymentRequest } from "../../lib/domain/donations/create";
 import { olderGeneration, paidUpdate, reinstatementUpdate, reversalUpdate, unfinishedQuery } from "../../lib/domain/donations/transitions";
-import { DONATION_STATUSES, type DonationDoc, type DonationStatus } from "../../lib/domain/donations/types";
+import { DONATION_STATUSES } from "../../lib/domain/donations/types";
+import type { DonationDoc, DonationStatus, PaymentOpened, PaymentStatusMessage, Refund } from "../../lib/domain/donations/types";
 import { channelView, donationView, type DonationView } from "../../lib/domain/donations/views";
 import type { Sign } from "../../lib/domain/donations/aggregates";
 import { invalid, notFound } from "../../lib/tools/errors";
@@ -44,16 +45,8 @@ import type { GatewayMeta } from "../../types/moleculer";
 
 type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
 type ListParams = { status?: string; limit?: number; cursor?: string };
-type Refund = { refundedAmount?: number; reinstatements?: number };
-type StatusMessage = { donationId: string; paymentId: string; status: string } & Refund;
 type Done = "aggregated" | "deaggregated";
 type Lease = "aggregationLease" | "deaggregationLease";
-interface PaymentOpened {
-	id: string;
-	provider: string;
-	status: string;
-	action: unknown;
-}
 
 interface Local extends DbThis<DonationDoc> {
 	redriveMs: number;
@@ -93,7 +86,6 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 		SweeperMixin<DonationsThis>({ name: "redrive", everyMs: (svc) => svc.redriveMs, run: (svc) => svc.redrive() }),
 	],
 	settings: { rest: "/" },
-	dependencies: [],
 
 	actions: {
 		/** Start a donation: validates against the streamer's settings and opens a payment. */
@@ -186,7 +178,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 	channels: {
 		"payments.statusChanged": {
 			group: "donations",
-			async handler(payload: StatusMessage) {
+			async handler(payload: PaymentStatusMessage) {
 				await this.applyPaymentStatus(payload.donationId, payload.status, payload.paymentId, payload);
 			},
 		},

@@ -111,3 +111,24 @@ export interface GoalDoc {
 	applied?: Record<string, true>;
 	reverted?: Record<string, true>;
 }
+
+/** The refunded part and the generation a payment status carries (payments.statusChanged). */
+export interface Refund {
+	refundedAmount?: number;
+	reinstatements?: number;
+}
+
+/** A payments.statusChanged message. */
+export interface PaymentStatusMessage extends Refund {
+	donationId: string;
+	paymentId: string;
+	status: string;
+}
+
+/** What payments.create answers for a new donation's payment. */
+export interface PaymentOpened {
+	id: string;
+	provider: string;
+	status: string;
+	action: unknown;
+}
