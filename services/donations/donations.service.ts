@@ -52,6 +52,8 @@ interface Local extends DbThis<DonationDoc> {
 	redriveMs: number;
 	/** A re-drive takes over an aggregate update whose holder has not finished within this (one sweep interval). */
 	aggregationLeaseMs: number;
+	/** The start-up re-drive (tests wait for it). */
+	startupRedrive?: Promise<void>;
 }
 interface Methods extends SweeperMethods {
 	listFor(ctx: Ctx<ListParams>, side: "recipientId" | "donorId"): Promise<{ items: DonationView[]; nextCursor: string | null }>;
@@ -442,7 +444,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 		"$broker.started"() {
 			// Channels are connected only once the broker has started: re-drive from here, not started().
 			// The full scan for donations stored before the `effectsDue` mark: once on PostgreSQL.
-			void this.store
+			this.startupRedrive = this.store
 				.once("donations 0002 effectsDue marks scan", () => this.redrive(true))
 				.then((ran) => (ran ? undefined : this.runSweep("redrive")))
 				.catch((err: Error) => this.logger.warn("Re-drive failed", err.message));

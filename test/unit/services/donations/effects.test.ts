@@ -56,6 +56,8 @@ beforeAll(async () => {
 	ledgerSvc = broker.createService(ledgerService);
 	statsSvc = broker.createService(statsService);
 	await broker.start();
+	// The start-up scan finishes before the tests store their donations (it would re-drive them too).
+	await svc.startupRedrive;
 });
 afterAll(() => broker.stop());
 
