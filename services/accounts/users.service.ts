@@ -286,7 +286,7 @@ const schema: ServiceSchema = {
 			async handler(this: any, ctx: Ctx<{ username: string }>) {
 				const user: UserDoc | null = await this.store.findOne({ username: ctx.params.username.toLowerCase() });
 				if (!user) throw notFound("User");
-				const goal = await ctx.call("donation-stats.goalOf", { userId: user._id }).catch((err: Error) => {
+				const goal = await ctx.call("stats.goalOf", { userId: user._id }).catch((err: Error) => {
 					this.logger.warn("Goal lookup failed; profile served without it", err.message);
 					return null;
 				});

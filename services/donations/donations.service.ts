@@ -18,8 +18,8 @@ import type { GatewayMeta } from "../../types/moleculer";
  * Donations: creation (Idempotency-Key replay by middlewares/idempotency.ts), history, and the
  * effects of a payment's outcome. Payment outcomes arrive on the `payments.statusChanged`
  * channel; a paid donation is announced on `donations.paid`. Its money is booked by the ledger
- * service (ledger.service.ts), its stats and goal by the donation-stats service
- * (donation-stats.service.ts); this service drives both and records what they did.
+ * service (ledger.service.ts), its stats and goal by the stats service
+ * (stats.service.ts); this service drives both and records what they did.
  *
  * Every effect of "paid" (ledger credit, aggregates, announcement) is recorded on the donation
  * document itself (`effects.*`), so a redelivered message or a restart re-drives only what is
@@ -32,9 +32,9 @@ import type { GatewayMeta } from "../../types/moleculer";
  *     (`applied.<donationId>`, `reverted.<donationId>` for a reversal) are one conditional update
  *     ("only if the marker is absent"), so applying a donation again changes nothing.
  *  2. `effects.aggregated` (`effects.deaggregated`) is written only after every document was
- *     updated (`donation-stats.apply` answered): a crash in between leaves it unset, and the
+ *     updated (`stats.apply` answered): a crash in between leaves it unset, and the
  *     re-drive applies the donation again, which completes the documents it missed and skips the others.
- *  3. Then the markers are removed (`donation-stats.forget`, one multi-document update) and the
+ *  3. Then the markers are removed (`stats.forget`, one multi-document update) and the
  *     final write clears `effectsDue`. Once `effects.aggregated` is set nothing applies the donation
  *     again, so a marker a crash leaves behind only costs its few bytes.
  * Who applies is leased: the status change takes the lease (`effects.aggregationLease`, a time)
@@ -166,11 +166,11 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			params: { userId: { type: "string", max: 64 } },
 			async handler(ctx: Ctx<{ userId: string }>) {
 				const owner = ctx.params.userId;
-				await this.broker.call("donation-stats.clear", { owner });
+				await this.broker.call("stats.clear", { owner });
 				const paid = await this.store.find({ query: { recipientId: owner, status: "paid" }, sort: ["_id"] });
 				for (const d of paid) {
 					await this.aggregate(d, +1);
-					await this.broker.call("donation-stats.forget", { donation: d, sign: +1 });
+					await this.broker.call("stats.forget", { donation: d, sign: +1 });
 				}
 				return { owner, donations: paid.length };
 			},
@@ -342,7 +342,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				await this.store.updateMany({ _id: d._id }, { $set: { [`effects.${done}`]: true } });
 				d = { ...d, effects: { ...d.effects, [done]: true, [lease]: d.effects?.[lease] ?? Date.now() } };
 			}
-			if (d.effects?.[lease] !== undefined) await this.broker.call("donation-stats.forget", { donation: d, sign });
+			if (d.effects?.[lease] !== undefined) await this.broker.call("stats.forget", { donation: d, sign });
 			return d;
 		},
 
@@ -359,9 +359,9 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			);
 		},
 
-		/** Every aggregate document of the donation (donation-stats), then the goal it was counted in, on the donation. */
+		/** Every aggregate document of the donation (stats), then the goal it was counted in, on the donation. */
 		async aggregate(d: DonationDoc, sign: Sign) {
-			const { goalId } = await this.broker.call<{ goalId: string | null }, { donation: DonationDoc; sign: Sign }>("donation-stats.apply", {
+			const { goalId } = await this.broker.call<{ goalId: string | null }, { donation: DonationDoc; sign: Sign }>("stats.apply", {
 				donation: d,
 				sign,
 			});

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceSchema } from "moleculer";
 import donations from "../../../../services/donations/donations.service";
 import ledgerService from "../../../../services/donations/ledger.service";
-import statsService from "../../../../services/donations/donation-stats.service";
+import statsService from "../../../../services/donations/stats.service";
 import { channelBroker, type ChannelBroker } from "../../../support/unit-broker";
 
 /**

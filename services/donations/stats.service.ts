@@ -58,7 +58,7 @@ const DONATION = { type: "object", props: { _id: { type: "string", max: 64 }, re
 const SIGN = { type: "enum", values: [1, -1] };
 
 const schema: ServiceSchema<Settings, Methods, Local> = {
-	name: "donation-stats",
+	name: "stats",
 	mixins: [DbMixin("donation_aggregates", [{ fields: "owner" }], { goals: [] })],
 	settings: { rest: "/" },
 
@@ -238,7 +238,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 		goalChanged(userId: string, username: string, ctx?: Ctx) {
 			if (ctx) void ctx.broadcast("donations.goalChanged", { userId, username });
 			else void this.broker.broadcast("donations.goalChanged", { userId, username });
-			void this.broker.cacher?.clean(`donation-stats.stats:${username}*`);
+			void this.broker.cacher?.clean(`stats.stats:${username}*`);
 		},
 	},
 };
