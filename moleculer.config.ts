@@ -9,6 +9,7 @@ import { ProductMetricsMiddleware } from "./lib/tools/metrics";
 import { BuiltinMiddlewares, BulkheadMiddleware, RequestMetricsMiddleware } from "./middlewares/request-metrics";
 import { RequestContextMiddleware } from "./middlewares/request-context";
 import { StrictParamsMiddleware, ValidationDetailsMiddleware } from "./middlewares/strict-params";
+import { IdempotencyMiddleware } from "./middlewares/idempotency";
 import { logFormatter } from "./lib/ops/log-format";
 import { replCommands } from "./lib/ops/repl-commands";
 import { DataDirMiddleware } from "./lib/ops/data-dir";
@@ -102,6 +103,7 @@ export function createMiddlewares(): any[] {
 		// Request id in log lines, channel messages and calls made outside a Context.
 		RequestContextMiddleware() as any,
 		ProductMetricsMiddleware as any,
+		IdempotencyMiddleware() as any, // Idempotency-Key replay for actions declaring `idempotency`, next to the handler (middlewares/idempotency.ts).
 		// Moleculer's internal middlewares (`internalMiddlewares: false` below), listed from the
 		// innermost (next to the handler) out. Metrics and Bulkhead keep Moleculer's behaviour and
 		// metrics but update those metrics far more cheaply on every call (middlewares/request-metrics.ts).

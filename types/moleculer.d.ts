@@ -16,6 +16,8 @@ declare module "moleculer" {
 		 * document lists them.
 		 */
 		status?: number | number[];
+		/** Idempotency-Key replay for this action (middlewares/idempotency.ts); `scope` prefixes its stored keys. */
+		idempotency?: { scope: string };
 	}
 	/** A @moleculer/channels handler: `this` is the service, as in actions and events. */
 	type ChannelHandler<TThis> = (this: TThis, payload: any, raw?: unknown) => Promise<unknown> | unknown;

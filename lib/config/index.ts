@@ -12,6 +12,7 @@ import { accountsConfig, type AccountsConfig } from "./accounts";
 import { alertsConfig, type AlertsConfig } from "./alerts";
 import { paymentsConfig, type PaymentsConfig } from "./payments";
 import { chatConfig, type ChatConfig } from "./chat";
+import { donationsConfig, type DonationsConfig } from "./donations";
 
 export { boolEnv, intEnv, runtimeMode, secret, type RuntimeMode };
 
@@ -33,6 +34,7 @@ export interface AppConfig {
 	alerts: AlertsConfig;
 	payments: PaymentsConfig;
 	chat: ChatConfig;
+	donations: DonationsConfig;
 }
 
 /** Reads and validates every application setting; throws a sentence naming the variable. */
@@ -57,6 +59,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 		accounts: accountsConfig(env),
 		alerts: alertsConfig(env),
 		chat: chatConfig(env),
+		donations: donationsConfig(env),
 	};
 	if (cfg.platformFeeBps < 0 || cfg.platformFeeBps > 10_000) {
 		throw new Error("PLATFORM_FEE_BPS must be between 0 and 10000 (basis points).");
