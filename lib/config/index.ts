@@ -8,6 +8,8 @@
 
 import { boolEnv, intEnv, runtimeMode, secret, type RuntimeMode } from "./env";
 import { socialConfig, type SocialConfig } from "./social";
+import { notificationsConfig, type NotificationsConfig } from "./notifications";
+import { opsConfig, type OpsConfig } from "./ops";
 
 export { boolEnv, intEnv, runtimeMode, secret, type RuntimeMode };
 
@@ -30,6 +32,8 @@ export interface AppConfig {
 	/** Socket.IO per client IP: open sockets, and handshakes per minute. */
 	socketLimits: { perIp: number; handshakesPerMin: number };
 	social: SocialConfig;
+	notifications: NotificationsConfig;
+	ops: OpsConfig;
 }
 
 /** Reads and validates every application setting; throws a sentence naming the variable. */
@@ -72,6 +76,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 			handshakesPerMin: intEnv("SOCKET_HANDSHAKES_PER_IP_PER_MIN", 120, env),
 		},
 		social: socialConfig(env),
+		notifications: notificationsConfig(env),
+		ops: opsConfig(env),
 	};
 	if (cfg.platformFeeBps < 0 || cfg.platformFeeBps > 10_000) {
 		throw new Error("PLATFORM_FEE_BPS must be between 0 and 10000 (basis points).");

@@ -1,11 +1,10 @@
-import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
-import { DbMixin, type Collection, type DbThis } from "../../mixins/db.mixin";
-import { SweeperMixin, type SweeperMethods } from "../../mixins/sweeper.mixin";
+import type { Context, ServiceSchema } from "moleculer";
+import type { Collection, DbThis } from "../../mixins/db.mixin";
+import { SocialMixin, type SocialLocal, type SocialMethods, type SocialSettings } from "../../mixins/social.mixin";
 import { newId } from "../../lib/tools/ids";
 import { LIKE_TARGETS, likeKey, targetKey } from "../../lib/domain/social/limits";
 import { resolveTarget } from "../../lib/domain/social/targets";
-import { adoptLegacyMark, redriveDue, sendAndClear } from "../../lib/db/outbox";
-import { loadConfig } from "../../lib/config";
+import { bumpCount, countOf, countsOf, recountTarget, type CountDoc } from "../../lib/db/target-counts";
 import type { GatewayMeta } from "../../types/moleculer";
 
 /**
@@ -28,24 +27,13 @@ interface LikeDoc {
 	createdAt: string;
 }
 
-interface LikeCount {
-	_id: string;
-	count: number;
-}
-
 type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
 
-interface Local extends DbThis<LikeDoc, { like_counts: Collection<LikeCount> }> {
-	redriveMs: number;
-}
-interface Methods extends SweeperMethods {
-	notify(doc: LikeDoc): Promise<void>;
-	redrive(): Promise<void>;
-	bump(target: string, delta: number): Promise<void>;
+type Local = DbThis<LikeDoc, { like_counts: Collection<CountDoc> }> & SocialLocal;
+interface Methods extends SocialMethods<LikeDoc> {
 	countOf(target: string): Promise<number>;
 }
-type Settings = ServiceSettingSchema & { rest: string };
-type This = Service<Settings> & Local & Methods;
+type Settings = SocialSettings;
 type TargetParams = { type: string; id: string };
 
 const TARGET_PARAMS = {
@@ -56,10 +44,16 @@ const TARGET_PARAMS = {
 const schema: ServiceSchema<Settings, Methods, Local> = {
 	name: "likes",
 	mixins: [
-		DbMixin("likes", [{ fields: "key", unique: true }, { fields: "target" }, { fields: "effectsDue", sparse: true }], { like_counts: [] }),
-		SweeperMixin<This>({ name: "redrive", everyMs: (svc) => svc.redriveMs, run: (svc) => svc.redrive() }),
+		SocialMixin<LikeDoc>({
+			collection: "likes",
+			indexes: [{ fields: "key", unique: true }, { fields: "target" }, { fields: "effectsDue", sparse: true }],
+			extra: { like_counts: [] },
+			announce: {
+				channel: "social.liked",
+				message: (l) => ({ userId: l.userId, targetType: l.targetType, targetId: l.targetId, targetOwnerId: l.targetOwnerId }),
+			},
+		}),
 	],
-	settings: { rest: "/" },
 
 	actions: {
 		/** Like (idempotent): answers the target's count and `liked: true`. */
@@ -84,7 +78,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				if (target.ownerId !== userId) doc.effectsDue = true;
 				const { created } = await this.store.insertOrGet(doc, { key: doc.key });
 				if (created) {
-					await this.bump(doc.target, 1);
+					await bumpCount(this.stores.like_counts, doc.target, 1);
 					if (doc.effectsDue) await this.notify(doc);
 				}
 				return { count: await this.countOf(doc.target), liked: true };
@@ -101,7 +95,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				const userId = ctx.meta.user!.id;
 				await resolveTarget((a, p) => ctx.call(a, p), type, id, ctx.meta.user);
 				const removed = await this.store.removeMany({ key: likeKey(userId, type, id) });
-				if (removed > 0) await this.bump(targetKey(type, id), -removed);
+				await bumpCount(this.stores.like_counts, targetKey(type, id), -removed);
 				return { count: await this.countOf(targetKey(type, id)), liked: false };
 			},
 		},
@@ -127,9 +121,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			visibility: "public",
 			params: { type: { type: "enum", values: [...LIKE_TARGETS] }, id: { type: "string", min: 1, max: 64 } },
 			async handler(ctx: Context<{ type: string; id: string }>) {
-				const t = targetKey(ctx.params.type, ctx.params.id);
-				const count = await this.store.count({ target: t });
-				await this.stores.like_counts.upsert({ _id: t }, { $set: { count } });
+				const count = await recountTarget(this.store, this.stores.like_counts, targetKey(ctx.params.type, ctx.params.id));
 				return { type: ctx.params.type, id: ctx.params.id, count };
 			},
 		},
@@ -144,12 +136,14 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			},
 			async handler(ctx: Context<{ type: string; ids: string[]; userId?: string }>) {
 				const { type, ids, userId } = ctx.params;
-				const counters = await this.stores.like_counts.findByIds(ids.map((id) => targetKey(type, id)));
+				const counts = await countsOf(
+					this.stores.like_counts,
+					ids.map((id) => targetKey(type, id)),
+				);
 				const mine: LikeDoc[] =
 					userId && ids.length ? await this.store.find({ query: { key: { $in: ids.map((id) => likeKey(userId, type, id)) } } }) : [];
 				const likedIds = new Set(mine.map((l) => l.targetId));
-				const countById = new Map<string, number>(counters.map((c) => [String(c._id).slice(type.length + 1), Math.max(0, c.count)]));
-				return Object.fromEntries(ids.map((id) => [id, { count: countById.get(id) ?? 0, liked: likedIds.has(id) }]));
+				return Object.fromEntries(ids.map((id) => [id, { count: counts.get(targetKey(type, id)) ?? 0, liked: likedIds.has(id) }]));
 			},
 		},
 	},
@@ -166,50 +160,9 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 	},
 
 	methods: {
-		/** The like is what matters; a message that cannot be queued now is re-driven by the sweep. */
-		async notify(doc: LikeDoc) {
-			try {
-				await sendAndClear(this.store, doc._id, () =>
-					this.broker.sendToChannel("social.liked", {
-						userId: doc.userId,
-						targetType: doc.targetType,
-						targetId: doc.targetId,
-						targetOwnerId: doc.targetOwnerId,
-					}),
-				);
-			} catch (err) {
-				this.logger.warn("Could not queue social.liked; the sweep will retry", (err as Error).message);
-			}
+		countOf(target: string) {
+			return countOf(this.stores.like_counts, target);
 		},
-		async redrive() {
-			try {
-				await redriveDue(this.store, this.redriveMs, (row) =>
-					this.broker.sendToChannel("social.liked", {
-						userId: row.userId,
-						targetType: row.targetType,
-						targetId: row.targetId,
-						targetOwnerId: row.targetOwnerId,
-					}),
-				);
-			} catch (err) {
-				this.logger.warn("Like notification re-drive failed", (err as Error).message);
-			}
-		},
-		async bump(target: string, delta: number) {
-			await this.stores.like_counts.upsert({ _id: target }, { $inc: { count: delta } });
-		},
-		async countOf(target: string): Promise<number> {
-			const c = await this.stores.like_counts.findById(target);
-			return Math.max(0, c?.count ?? 0);
-		},
-	},
-
-	created() {
-		this.redriveMs = loadConfig().social.redriveMs;
-	},
-
-	async started() {
-		await adoptLegacyMark(this.store, "likes", "pendingNotify");
 	},
 };
 
