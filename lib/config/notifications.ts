@@ -1,10 +1,5 @@
 import { boolEnv, intEnv, runtimeMode } from "./env";
-
-/** Exponential backoff bounds (lib/domain/notify/backoff.ts). */
-export interface Backoff {
-	baseMs: number;
-	maxMs: number;
-}
+import type { Backoff } from "../domain/notify/backoff";
 
 /** Inboxes, the email outbox and outgoing webhooks. */
 export interface NotificationsConfig {
