@@ -69,6 +69,17 @@ export interface SocialLocal {
 
 export type SocialSettings = ServiceSettingSchema & { rest: string };
 
+/**
+ * The schema type of a social service storing `R` (with `Extra` collections) and adding methods `M`:
+ * `this` in its handlers has the store, the shared methods and its own.
+ */
+// any: the collections' document types are the service's own (as in DbThis).
+export type SocialSchema<R extends Row, M = object, Extra extends Record<string, Collection<any>> = Record<string, never>> = ServiceSchema<
+	SocialSettings,
+	SocialMethods<R> & M,
+	DbThis<R, Extra> & SocialLocal
+>;
+
 export function SocialMixin<R extends Row>(spec: SocialSpec<R>): Partial<ServiceSchema> {
 	type This = Service<SocialSettings> & DbThis<R, Record<string, Collection>> & SocialLocal & SocialMethods<R>;
 	const announce = spec.announce;

@@ -1,14 +1,6 @@
 import type { Context, ServiceSchema } from "moleculer";
 import type { Collection, DbThis } from "../../mixins/db.mixin";
-import {
-	SocialMixin,
-	type Ctx as AnyCtx,
-	type Identity,
-	type SocialLocal,
-	type SocialMethods,
-	type SocialSettings,
-	type UserRef,
-} from "../../mixins/social.mixin";
+import { SocialMixin, type SocialSchema, type Ctx as AnyCtx, type Identity, type UserRef } from "../../mixins/social.mixin";
 import { newId } from "../../lib/tools/ids";
 import { forbidden, invalid, notFound } from "../../lib/tools/errors";
 import { COMMENT_TARGETS, COMMENT_TEXT_MAX, targetKey } from "../../lib/domain/social/limits";
@@ -57,13 +49,12 @@ interface CommentView {
 	createdAt: string;
 }
 
-type Local = DbThis<CommentDoc, { comment_counts: Collection<CountDoc> }> & SocialLocal;
-interface Methods extends SocialMethods<CommentDoc> {
+interface Methods {
 	mayDelete(ctx: AnyCtx, doc: CommentDoc): Promise<boolean>;
 	views(ctx: AnyCtx, docs: CommentDoc[]): Promise<CommentView[]>;
 }
 
-const schema: ServiceSchema<SocialSettings, Methods, Local> = {
+const schema: SocialSchema<CommentDoc, Methods, { comment_counts: Collection<CountDoc> }> = {
 	name: "comments",
 	mixins: [
 		SocialMixin<CommentDoc>({

@@ -1,14 +1,6 @@
 import type { Context, ServiceSchema } from "moleculer";
 import type { DbThis } from "../../mixins/db.mixin";
-import {
-	SocialMixin,
-	type Ctx as AnyCtx,
-	type Identity,
-	type SocialLocal,
-	type SocialMethods,
-	type SocialSettings,
-	type UserRef,
-} from "../../mixins/social.mixin";
+import { SocialMixin, type SocialSchema, type Ctx as AnyCtx, type Identity, type UserRef } from "../../mixins/social.mixin";
 import { newId } from "../../lib/tools/ids";
 import { invalid, notFound } from "../../lib/tools/errors";
 import { followKey } from "../../lib/domain/social/limits";
@@ -35,8 +27,9 @@ interface FollowDoc {
 type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
 type Side = "followerId" | "followeeId";
 
-type Local = DbThis<FollowDoc> & SocialLocal;
-interface Methods extends SocialMethods<FollowDoc> {
+interface Methods {
+	/** Moves the follower count shown on a profile (users.adjustFollowerCount) by what really changed. */
+	adjustFollowers(ctx: AnyCtx, userId: string, delta: number): Promise<void>;
 	/** One page of a user's follows on one side, as people: who follows them, or whom they follow. */
 	peoplePage(
 		ctx: Ctx<{ username: string } & PageParams>,
@@ -45,7 +38,7 @@ interface Methods extends SocialMethods<FollowDoc> {
 	): Promise<{ items: (Identity & { followedAt: string })[]; nextCursor: string | null }>;
 }
 
-const schema: ServiceSchema<SocialSettings, Methods, Local> = {
+const schema: SocialSchema<FollowDoc, Methods> = {
 	name: "follows",
 	mixins: [
 		SocialMixin<FollowDoc>({
@@ -76,7 +69,7 @@ const schema: ServiceSchema<SocialSettings, Methods, Local> = {
 				};
 				const { created } = await this.store.insertOrGet(doc, { key: doc.key });
 				if (created) {
-					await ctx.call("users.adjustFollowerCount", { userId: target.id, delta: 1 });
+					await this.adjustFollowers(ctx, target.id, 1);
 					await this.notify(doc);
 				}
 				return null;
@@ -90,11 +83,10 @@ const schema: ServiceSchema<SocialSettings, Methods, Local> = {
 			auth: "required",
 			params: { username: USERNAME },
 			async handler(ctx: Ctx<{ username: string }>) {
-				const me = ctx.meta.user!;
 				// Unfollowing a suspended account still works.
 				const target = await this.requireUser(ctx, ctx.params.username, true);
-				const removed = await this.store.removeMany({ key: followKey(me.id, target.id) });
-				if (removed > 0) await ctx.call("users.adjustFollowerCount", { userId: target.id, delta: -removed });
+				const removed = await this.store.removeMany({ key: followKey(ctx.meta.user!.id, target.id) });
+				await this.adjustFollowers(ctx, target.id, -removed);
 				return null;
 			},
 		},
@@ -137,13 +129,16 @@ const schema: ServiceSchema<SocialSettings, Methods, Local> = {
 				const user = await ctx.call<UserRef | null, { id: string }>("users.get", { id: ctx.params.userId });
 				if (!user) throw notFound("User");
 				const delta = actual - (user.followerCount ?? 0);
-				if (delta !== 0) await ctx.call("users.adjustFollowerCount", { userId: ctx.params.userId, delta });
+				await this.adjustFollowers(ctx, ctx.params.userId, delta);
 				return { followerCount: actual, corrected: delta };
 			},
 		},
 	},
 
 	methods: {
+		async adjustFollowers(ctx: AnyCtx, userId: string, delta: number) {
+			if (delta !== 0) await ctx.call("users.adjustFollowerCount", { userId, delta });
+		},
 		async peoplePage(ctx: Ctx<{ username: string } & PageParams>, of: Side, show: Side) {
 			const user = await this.requireUser(ctx as AnyCtx, ctx.params.username);
 			const page = await this.store.page({ [of]: user.id }, { limit: ctx.params.limit, cursor: ctx.params.cursor });

@@ -1,9 +1,9 @@
 import type { Context, ServiceSchema } from "moleculer";
 import type { Collection, DbThis } from "../../mixins/db.mixin";
-import { SocialMixin, type SocialLocal, type SocialMethods, type SocialSettings } from "../../mixins/social.mixin";
+import { SocialMixin, type SocialSchema } from "../../mixins/social.mixin";
 import { newId } from "../../lib/tools/ids";
 import { LIKE_TARGETS, likeKey, targetKey } from "../../lib/domain/social/limits";
-import { resolveTarget } from "../../lib/domain/social/targets";
+import { resolveTarget, type TargetInfo } from "../../lib/domain/social/targets";
 import { bumpCount, countOf, countsOf, recountTarget, type CountDoc } from "../../lib/db/target-counts";
 import type { GatewayMeta } from "../../types/moleculer";
 
@@ -29,11 +29,12 @@ interface LikeDoc {
 
 type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
 
-type Local = DbThis<LikeDoc, { like_counts: Collection<CountDoc> }> & SocialLocal;
-interface Methods extends SocialMethods<LikeDoc> {
-	countOf(target: string): Promise<number>;
+interface Methods {
+	/** The request's target, resolved (404 or 503 as resolveTarget answers), its counter key and the caller's like key. */
+	targetOf(ctx: Ctx<TargetParams>): Promise<{ info: TargetInfo; target: string; key: string | null }>;
+	/** `{count, liked}` of a target. */
+	answer(target: string, liked: boolean): Promise<{ count: number; liked: boolean }>;
 }
-type Settings = SocialSettings;
 type TargetParams = { type: string; id: string };
 
 const TARGET_PARAMS = {
@@ -41,7 +42,7 @@ const TARGET_PARAMS = {
 	id: { type: "string", min: 1, max: 64 },
 };
 
-const schema: ServiceSchema<Settings, Methods, Local> = {
+const schema: SocialSchema<LikeDoc, Methods, { like_counts: Collection<CountDoc> }> = {
 	name: "likes",
 	mixins: [
 		SocialMixin<LikeDoc>({
@@ -62,26 +63,25 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			auth: "required",
 			params: TARGET_PARAMS,
 			async handler(ctx: Ctx<TargetParams>) {
-				const { type, id } = ctx.params;
+				const { info, target, key } = await this.targetOf(ctx);
 				const userId = ctx.meta.user!.id;
-				const target = await resolveTarget((a, p) => ctx.call(a, p), type, id, ctx.meta.user);
 				const doc: LikeDoc = {
 					_id: newId(),
-					key: likeKey(userId, type, id),
+					key: key!,
 					userId,
-					targetType: type,
-					targetId: id,
-					target: targetKey(type, id),
-					targetOwnerId: target.ownerId,
+					targetType: info.type,
+					targetId: info.id,
+					target,
+					targetOwnerId: info.ownerId,
 					createdAt: new Date().toISOString(),
 				};
-				if (target.ownerId !== userId) doc.effectsDue = true;
+				if (info.ownerId !== userId) doc.effectsDue = true;
 				const { created } = await this.store.insertOrGet(doc, { key: doc.key });
 				if (created) {
-					await bumpCount(this.stores.like_counts, doc.target, 1);
+					await bumpCount(this.stores.like_counts, target, 1);
 					if (doc.effectsDue) await this.notify(doc);
 				}
-				return { count: await this.countOf(doc.target), liked: true };
+				return this.answer(target, true);
 			},
 		},
 
@@ -91,12 +91,10 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			auth: "required",
 			params: TARGET_PARAMS,
 			async handler(ctx: Ctx<TargetParams>) {
-				const { type, id } = ctx.params;
-				const userId = ctx.meta.user!.id;
-				await resolveTarget((a, p) => ctx.call(a, p), type, id, ctx.meta.user);
-				const removed = await this.store.removeMany({ key: likeKey(userId, type, id) });
-				await bumpCount(this.stores.like_counts, targetKey(type, id), -removed);
-				return { count: await this.countOf(targetKey(type, id)), liked: false };
+				const { target, key } = await this.targetOf(ctx);
+				const removed = await this.store.removeMany({ key: key! });
+				await bumpCount(this.stores.like_counts, target, -removed);
+				return this.answer(target, false);
 			},
 		},
 
@@ -106,11 +104,8 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			auth: "optional",
 			params: TARGET_PARAMS,
 			async handler(ctx: Ctx<TargetParams>) {
-				const { type, id } = ctx.params;
-				await resolveTarget((a, p) => ctx.call(a, p), type, id, ctx.meta.user);
-				const userId = ctx.meta.user?.id;
-				const liked = userId ? !!(await this.store.findOne({ key: likeKey(userId, type, id) })) : false;
-				return { count: await this.countOf(targetKey(type, id)), liked };
+				const { target, key } = await this.targetOf(ctx);
+				return this.answer(target, key ? !!(await this.store.findOne({ key })) : false);
 			},
 		},
 
@@ -160,8 +155,14 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 	},
 
 	methods: {
-		countOf(target: string) {
-			return countOf(this.stores.like_counts, target);
+		async targetOf(ctx: Ctx<TargetParams>) {
+			const { type, id } = ctx.params;
+			const info = await resolveTarget((a, p) => ctx.call(a, p), type, id, ctx.meta.user);
+			const userId = ctx.meta.user?.id;
+			return { info, target: targetKey(type, id), key: userId ? likeKey(userId, type, id) : null };
+		},
+		async answer(target: string, liked: boolean) {
+			return { count: await countOf(this.stores.like_counts, target), liked };
 		},
 	},
 };

@@ -1,6 +1,6 @@
 import type { Context, ServiceSchema } from "moleculer";
 import type { DbThis } from "../../mixins/db.mixin";
-import { SocialMixin, type Identity, type SocialLocal, type SocialMethods, type SocialSettings, type Ctx as AnyCtx } from "../../mixins/social.mixin";
+import { SocialMixin, type SocialSchema, type Ctx as AnyCtx, type Identity } from "../../mixins/social.mixin";
 import { newId } from "../../lib/tools/ids";
 import { forbidden, invalid, notFound } from "../../lib/tools/errors";
 import { MEDIA_URL_MAX, POST_BODY_MAX, POST_TITLE_MAX, isHttpUrl } from "../../lib/domain/social/limits";
@@ -41,8 +41,7 @@ interface PostView {
 
 type LikeSummary = Record<string, { count: number; liked: boolean }>;
 
-type Local = DbThis<PostDoc> & SocialLocal;
-interface Methods extends SocialMethods<PostDoc> {
+interface Methods {
 	checkMediaUrl(url: string | null | undefined): void;
 	requireOwnPost(ctx: AnyCtx, id: string): Promise<PostDoc>;
 	views(ctx: AnyCtx, docs: PostDoc[]): Promise<PostView[]>;
@@ -56,7 +55,7 @@ const MEDIA_URL = {
 	],
 };
 
-const schema: ServiceSchema<SocialSettings, Methods, Local> = {
+const schema: SocialSchema<PostDoc, Methods> = {
 	name: "posts",
 	mixins: [SocialMixin<PostDoc>({ collection: "posts", indexes: [{ fields: "authorId" }] })],
 
