@@ -15,8 +15,9 @@ import type { GatewayMeta } from "../types/moleculer";
  * SOCIAL_REDRIVE_MS, and rows stored with the old `pendingNotify` mark are adopted on start.
  */
 
-// any: stored documents are plain interfaces (no index signature), as DbThis takes them.
-type Row = { _id: string } & Record<string, any>;
+/** A stored document as the db mixin takes it (plain interfaces, no index signature needed). */
+type Doc = NonNullable<Awaited<ReturnType<Collection["findById"]>>>;
+type Row = { _id: string } & Doc;
 /** Any request context (methods take it whatever its params). */
 export type Ctx = Context<unknown, GatewayMeta>;
 
@@ -73,8 +74,7 @@ export type SocialSettings = ServiceSettingSchema & { rest: string };
  * The schema type of a social service storing `R` (with `Extra` collections) and adding methods `M`:
  * `this` in its handlers has the store, the shared methods and its own.
  */
-// any: the collections' document types are the service's own (as in DbThis).
-export type SocialSchema<R extends Row, M = object, Extra extends Record<string, Collection<any>> = Record<string, never>> = ServiceSchema<
+export type SocialSchema<R extends Row, M = object, Extra extends Record<string, Collection<Doc>> = Record<string, never>> = ServiceSchema<
 	SocialSettings,
 	SocialMethods<R> & M,
 	DbThis<R, Extra> & SocialLocal

@@ -1,5 +1,5 @@
-import type { Context, ServiceSchema } from "moleculer";
-import type { Collection, DbThis } from "../../mixins/db.mixin";
+import type { Context } from "moleculer";
+import type { Collection } from "../../mixins/db.mixin";
 import { SocialMixin, type SocialSchema, type Ctx as AnyCtx, type Identity, type UserRef } from "../../mixins/social.mixin";
 import { newId } from "../../lib/tools/ids";
 import { forbidden, invalid, notFound } from "../../lib/tools/errors";

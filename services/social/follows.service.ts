@@ -1,5 +1,4 @@
-import type { Context, ServiceSchema } from "moleculer";
-import type { DbThis } from "../../mixins/db.mixin";
+import type { Context } from "moleculer";
 import { SocialMixin, type SocialSchema, type Ctx as AnyCtx, type Identity, type UserRef } from "../../mixins/social.mixin";
 import { newId } from "../../lib/tools/ids";
 import { invalid, notFound } from "../../lib/tools/errors";

@@ -1,5 +1,5 @@
-import type { Context, ServiceSchema } from "moleculer";
-import type { Collection, DbThis } from "../../mixins/db.mixin";
+import type { Context } from "moleculer";
+import type { Collection } from "../../mixins/db.mixin";
 import { SocialMixin, type SocialSchema } from "../../mixins/social.mixin";
 import { newId } from "../../lib/tools/ids";
 import { LIKE_TARGETS, likeKey, targetKey } from "../../lib/domain/social/limits";
