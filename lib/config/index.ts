@@ -13,6 +13,8 @@ import { alertsConfig, type AlertsConfig } from "./alerts";
 import { paymentsConfig, type PaymentsConfig } from "./payments";
 import { chatConfig, type ChatConfig } from "./chat";
 import { donationsConfig, type DonationsConfig } from "./donations";
+import { notificationsConfig, type NotificationsConfig } from "./notifications";
+import { opsConfig, type OpsConfig } from "./ops";
 
 export { boolEnv, intEnv, runtimeMode, secret, type RuntimeMode };
 
@@ -35,6 +37,8 @@ export interface AppConfig {
 	payments: PaymentsConfig;
 	chat: ChatConfig;
 	donations: DonationsConfig;
+	notifications: NotificationsConfig;
+	ops: OpsConfig;
 }
 
 /** Reads and validates every application setting; throws a sentence naming the variable. */
@@ -60,6 +64,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 		alerts: alertsConfig(env),
 		chat: chatConfig(env),
 		donations: donationsConfig(env),
+		notifications: notificationsConfig(env),
+		ops: opsConfig(env),
 	};
 	if (cfg.platformFeeBps < 0 || cfg.platformFeeBps > 10_000) {
 		throw new Error("PLATFORM_FEE_BPS must be between 0 and 10000 (basis points).");
