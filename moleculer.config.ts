@@ -9,6 +9,7 @@ import { ProductMetricsMiddleware } from "./lib/tools/metrics";
 import { BuiltinMiddlewares, BulkheadMiddleware, RequestMetricsMiddleware } from "./middlewares/request-metrics";
 import { RequestContextMiddleware } from "./middlewares/request-context";
 import { StrictParamsMiddleware, ValidationDetailsMiddleware } from "./middlewares/strict-params";
+import { PermissionsMiddleware } from "./middlewares/permissions";
 import { logFormatter } from "./lib/ops/log-format";
 import { replCommands } from "./lib/ops/repl-commands";
 import { DataDirMiddleware } from "./lib/ops/data-dir";
@@ -121,6 +122,10 @@ export function createMiddlewares(): any[] {
 		StrictParamsMiddleware,
 		"Validator",
 		ValidationDetailsMiddleware,
+		// Who may call (an action's `auth`, `roles` and `permissions`), for every caller: outside the
+		// Validator and the Cacher, so a refusal comes before a 422 and a cached answer is never
+		// served to a caller who may not have it (middlewares/permissions.ts).
+		PermissionsMiddleware(),
 		"ErrorHandler",
 		"Tracing",
 		RequestMetricsMiddleware,

@@ -8,6 +8,7 @@
 
 import { boolEnv, intEnv, runtimeMode, secret, type RuntimeMode } from "./env";
 import { socialConfig, type SocialConfig } from "./social";
+import { gatewayConfig, type GatewayConfig } from "./gateway";
 
 export { boolEnv, intEnv, runtimeMode, secret, type RuntimeMode };
 
@@ -30,6 +31,7 @@ export interface AppConfig {
 	/** Socket.IO per client IP: open sockets, and handshakes per minute. */
 	socketLimits: { perIp: number; handshakesPerMin: number };
 	social: SocialConfig;
+	gateway: GatewayConfig;
 }
 
 /** Reads and validates every application setting; throws a sentence naming the variable. */
@@ -72,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 			handshakesPerMin: intEnv("SOCKET_HANDSHAKES_PER_IP_PER_MIN", 120, env),
 		},
 		social: socialConfig(env),
+		gateway: gatewayConfig(env),
 	};
 	if (cfg.platformFeeBps < 0 || cfg.platformFeeBps > 10_000) {
 		throw new Error("PLATFORM_FEE_BPS must be between 0 and 10000 (basis points).");
