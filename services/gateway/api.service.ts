@@ -1,200 +1,37 @@
 import { PUBLIC_DIR } from "../../lib/tools/paths";
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
-import type { Socket as NetSocket } from "node:net";
-import { createHash, timingSafeEqual } from "node:crypto";
-import type { Server as HttpServer } from "node:http";
-import type { ActionSchema, Context, Service, ServiceBroker, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { IncomingMessage, Server as HttpServer } from "node:http";
+import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { Errors } from "moleculer";
 import ApiGateway, { type ApiRouteSchema } from "moleculer-web";
 import { loadConfig, type AppConfig } from "../../lib/config";
-import type { GatewayConfig } from "../../lib/config/gateway";
+import { gatewayConfig, type GatewayConfig } from "../../lib/config/gateway";
 import { bearerToken, verifyAccessToken } from "../../lib/tools/tokens";
-import { MemoryConnectionTally, RedisConnectionTally, checkLimits, retryAfterSec, windowStart, type ConnectionTally } from "../../lib/tools/rate-limit";
+import { MemoryConnectionTally, RedisConnectionTally, checkLimits, retryAfterSec, type ConnectionTally } from "../../lib/tools/rate-limit";
 import { RoleChanges } from "../../lib/tools/role-changes";
 import { counterNamespace, createCounters, type Counters } from "../../lib/db/counters";
 import { newId } from "../../lib/tools/ids";
 import { RevokedUsers } from "../../lib/tools/revoked-users";
 import { countRateLimited } from "../../lib/tools/metrics";
-import { readyReport } from "../../lib/ops/health";
 import type { WsDisconnect, WsEmit } from "../../lib/domain/rooms";
 import { SocketHub } from "./socket-hub";
 import { pageRoutes } from "./pages";
-import type { AuthUser, GatewayMeta } from "../../types/moleculer";
-
-/** What moleculer-web hangs on the request while routing it. */
-type Req = IncomingMessage & { $action?: ActionSchema; $ctx?: Context<unknown, GatewayMeta>; body?: unknown; $params?: Record<string, unknown> };
-type Res = ServerResponse;
-type Ctx<P = unknown> = Context<P, GatewayMeta & { webhook?: { headers: Record<string, string | string[] | undefined> } }>;
-
-/** The rate-limit windows: per client IP (moleculer-web's limiter) and per signed-in user. */
-const LIMIT_WINDOW_MS = 60_000;
-
-/** moleculer-web rate-limit store backed by the gateway's shared counters (memory or Redis). */
-class GatewayRateStore {
-	constructor(
-		private readonly windowMs: number,
-		_opts: unknown,
-		private readonly broker: ServiceBroker,
-	) {}
-	get resetTime() {
-		return windowStart(Date.now(), this.windowMs) + this.windowMs;
-	}
-	inc(key: string) {
-		const api = this.broker.getLocalService("api") as unknown as Local;
-		return api.counters.store.hit(`ip:${key}`, this.windowMs);
-	}
-}
-
-/**
- * Behind the compose load balancer the first X-Forwarded-For hop is the client; TRUST_PROXY must
- * be set for that header to count, or anyone could spoof their way past rate limits. Read once,
- * when the gateway service is created (lib/config/gateway.ts), not per request.
- */
-function clientIp(req: IncomingMessage, trustProxy: boolean): string {
-	if (trustProxy) {
-		const fwd = req.headers["x-forwarded-for"];
-		const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(",")[0]?.trim();
-		if (first) return first;
-	}
-	return req.socket.remoteAddress || "unknown";
-}
-
-/** The fields of the errors the gateway answers (Moleculer's, body-parser's, zlib's). */
-interface AnyError {
-	name?: string;
-	message?: string;
-	type?: unknown;
-	code?: unknown;
-	status?: unknown;
-	data?: unknown;
-}
-
-/** Normalizes any error into the contract's JSON shape; never leaks server internals. */
-function toClientError(err: AnyError | null | undefined): { code: number; body: Record<string, unknown> } {
-	if (err && typeof err.type === "string" && err.type.startsWith("entity.")) {
-		// body-parser errors
-		if (err.type === "entity.too.large")
-			return { code: 413, body: { name: "PayloadTooLarge", message: "Request body is too large", code: 413, type: "PAYLOAD_TOO_LARGE" } };
-		if (err.type === "entity.parse.failed")
-			return { code: 400, body: { name: "BadRequest", message: "Malformed JSON body", code: 400, type: "INVALID_JSON" } };
-		return { code: 400, body: { name: "BadRequest", message: err.message || "Bad request body", code: 400, type: "INVALID_BODY" } };
-	}
-	const name = err?.name;
-	if (
-		name === "QueueIsFullError" ||
-		name === "RequestTimeoutError" ||
-		name === "BrokerDisconnectedError" ||
-		name === "ServiceNotAvailableError" ||
-		name === "ServiceUnavailableError" ||
-		err?.type === "CIRCUIT_OPEN"
-	) {
-		return { code: 503, body: { name: "ServiceUnavailableError", message: "Service unavailable, retry shortly", code: 503, type: "SERVICE_UNAVAILABLE" } };
-	}
-	let code: number = typeof err?.code === "number" ? err.code : typeof err?.status === "number" ? err.status : 500;
-	if (code < 400 || code > 599) code = 500;
-	if (code >= 500 && code !== 503) {
-		return { code, body: { name: "ServerError", message: "Something went wrong on our side", code, type: "SERVER_ERROR" } };
-	}
-	return {
-		code,
-		body: { name: err?.name || "Error", message: err?.message || "Error", code, type: err?.type || DEFAULT_TYPES[code] || "CLIENT_ERROR", data: err?.data },
-	};
-}
-
-/**
- * A body that says it is compressed and is not: zlib's error reaches us with its own code
- * (Z_DATA_ERROR, ERR_BROTLI_…, moleculer-web keeps that instead of body-parser's 400), an
- * unknown Content-Encoding as body-parser's `encoding.unsupported`.
- */
-function bodyEncodingError(req: IncomingMessage, err: AnyError | null | undefined): Errors.MoleculerClientError | null {
-	if (err?.type === "encoding.unsupported")
-		return new Errors.MoleculerClientError("Content-Encoding must be gzip, deflate or br (or none)", 415, "UNSUPPORTED_ENCODING");
-	if (err?.type === "charset.unsupported") return new Errors.MoleculerClientError(err.message || "Unsupported charset", 415, "UNSUPPORTED_CHARSET");
-	const encoding = req.headers["content-encoding"];
-	if (encoding && encoding !== "identity" && typeof err?.code === "string") {
-		return new Errors.MoleculerClientError(`The body is not valid ${encoding} data`, 400, "INVALID_BODY_ENCODING");
-	}
-	return null;
-}
-
-/**
- * Requests Node's HTTP parser refuses before any route runs (headers over the size limit, a
- * malformed request line) still get the contract's JSON error instead of an empty body.
- */
-function answerClientError(err: NodeJS.ErrnoException, socket: NetSocket) {
-	if (err.code === "ECONNRESET" || !socket.writable) return socket.destroy();
-	const code = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
-	const type = code === 431 ? "HEADERS_TOO_LARGE" : code === 408 ? "REQUEST_TIMEOUT" : "BAD_REQUEST";
-	const message = code === 431 ? "Request headers or URL are too large" : code === 408 ? "Request took too long to arrive" : "Malformed HTTP request";
-	const body = JSON.stringify({ name: STATUS_CODES[code]?.replace(/\s+/g, "") ?? "BadRequest", message, code, type });
-	socket.end(
-		`HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-	);
-}
-
-/** A stable `type` for errors raised without one (moleculer-web's own rate-limit and routing errors). */
-const DEFAULT_TYPES: Record<number, string> = {
-	400: "BAD_REQUEST",
-	401: "UNAUTHORIZED",
-	403: "FORBIDDEN",
-	404: "NOT_FOUND",
-	405: "METHOD_NOT_ALLOWED",
-	409: "CONFLICT",
-	413: "PAYLOAD_TOO_LARGE",
-	415: "UNSUPPORTED_MEDIA_TYPE",
-	422: "VALIDATION_ERROR",
-	429: "RATE_LIMITED",
-	503: "SERVICE_UNAVAILABLE",
-};
-
-/**
- * The whole body must arrive within `ms` (BODY_TIMEOUT_MS): a client trickling one byte every
- * few seconds would otherwise hold a connection and a parser for minutes. After it: 408 in the
- * contract's shape, and the connection is closed (the rest of the body is not wanted).
- */
-function capBodyTime(req: IncomingMessage, res: ServerResponse, ms: number) {
-	const length = req.headers["content-length"];
-	if ((!length || length === "0") && !req.headers["transfer-encoding"]) return;
-	const timer = setTimeout(() => {
-		if (req.complete || res.writableEnded) return;
-		if (res.headersSent) return void req.socket.destroy();
-		const body = JSON.stringify({ name: "RequestTimeout", message: `The request body did not arrive within ${ms} ms`, code: 408, type: "REQUEST_TIMEOUT" });
-		res.writeHead(408, { "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(body), Connection: "close" });
-		res.end(body, () => req.socket.destroy());
-	}, ms);
-	timer.unref();
-	const done = () => clearTimeout(timer);
-	req.once("end", done);
-	req.once("close", done);
-	res.once("close", done);
-}
-
-/** Constant-time comparison of a presented token with the configured one. */
-function sameSecret(presented: string | null | undefined, expected: string): boolean {
-	if (!presented) return false;
-	const digest = (v: string) => createHash("sha256").update(v).digest();
-	return timingSafeEqual(digest(presented), digest(expected));
-}
-
-/** Where this gateway node is in its life. Only "ready" routes requests (API.md, Operations). */
-export type GatewayPhase = "starting" | "ready" | "stopping";
-
-/** A node that is not serving answers every request itself: /health and /health/ready with their report, the rest 503. */
-function answerNotServing(req: IncomingMessage, res: ServerResponse, phase: Exclude<GatewayPhase, "ready">, nodeID: string) {
-	const path = (req.url ?? "/").split("?")[0].replace(/\/+$/, "") || "/";
-	let body: unknown;
-	if (path === "/health") body = { status: phase, nodeID };
-	else if (path === "/health/ready") body = readyReport(nodeID, [{ name: "broker", ok: false, detail: phase }]);
-	else if (phase === "starting") body = { name: "ServiceUnavailableError", message: "The server is starting, retry shortly", code: 503, type: "STARTING" };
-	else body = { name: "ServiceUnavailableError", message: "The server is shutting down, retry shortly", code: 503, type: "SHUTTING_DOWN" };
-	res.setHeader("Retry-After", "1");
-	res.setHeader("Content-Type", "application/json; charset=utf-8");
-	res.setHeader("Cache-Control", "no-store");
-	// A draining node wants its keep-alive clients to reconnect elsewhere.
-	if (phase === "stopping") res.setHeader("Connection", "close");
-	res.writeHead(503);
-	res.end(JSON.stringify(body));
-}
+import {
+	type AnyError,
+	LIMIT_WINDOW_MS,
+	GatewayRateStore,
+	answerClientError,
+	answerNotServing,
+	bodyEncodingError,
+	capBodyTime,
+	clientIp,
+	sameSecret,
+	toClientError,
+	type Ctx,
+	type GatewayPhase,
+	type Req,
+	type Res,
+} from "./http";
+import type { AuthUser } from "../../types/moleculer";
 
 /** moleculer-web's own members the gateway uses (its mixin adds them to `this`). */
 interface WebLocal {
@@ -243,7 +80,7 @@ type Settings = ServiceSettingSchema & {
 	logRequestParams: null;
 	logResponseData: null;
 	rootCallOptions(options: Record<string, unknown>, req: Req): void;
-	/** Built from lib/config when the service is created (`merged`). */
+	/** Built from lib/config when the service is created (`merged`), so env is read then, not at import. */
 	routes: ApiRouteSchema[];
 	assets: { folder: string; options: Record<string, unknown> };
 	onError(req: Req, res: Res, err: AnyError): void;
@@ -363,7 +200,8 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			const id = typeof incoming === "string" && /^[\w.-]{1,64}$/.test(incoming) ? incoming : newId();
 			options.requestID = id;
 		},
-		routes: [],
+		// The defaults of lib/config/gateway.ts; `merged` builds them again from the environment.
+		routes: gatewayRoutes(gatewayConfig({})),
 		assets: { folder: PUBLIC_DIR, options: { index: false } },
 		onError(this: This, req: Req, res: Res, err: AnyError) {
 			// Already answered (the body timed out, the client went away): nothing left to say.
