@@ -26,6 +26,7 @@ declare module "moleculer" {
 		status?: number | number[];
 	}
 	/** A @moleculer/channels handler: `this` is the service, as in actions and events. */
+	// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any: each handler declares its own payload type (a parameter type cannot be narrowed from unknown).
 	type ChannelHandler<TThis> = (this: TThis, payload: any, raw?: unknown) => Promise<unknown> | unknown;
 	interface ChannelSchema<TThis> {
 		group?: string;
