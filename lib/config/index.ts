@@ -15,6 +15,7 @@ import { chatConfig, type ChatConfig } from "./chat";
 import { donationsConfig, type DonationsConfig } from "./donations";
 import { notificationsConfig, type NotificationsConfig } from "./notifications";
 import { opsConfig, type OpsConfig } from "./ops";
+import { gatewayConfig, type GatewayConfig } from "./gateway";
 
 export { boolEnv, intEnv, runtimeMode, secret, type RuntimeMode };
 
@@ -39,6 +40,7 @@ export interface AppConfig {
 	donations: DonationsConfig;
 	notifications: NotificationsConfig;
 	ops: OpsConfig;
+	gateway: GatewayConfig;
 }
 
 /** Reads and validates every application setting; throws a sentence naming the variable. */
@@ -66,6 +68,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 		donations: donationsConfig(env),
 		notifications: notificationsConfig(env),
 		ops: opsConfig(env),
+		gateway: gatewayConfig(env),
 	};
 	if (cfg.platformFeeBps < 0 || cfg.platformFeeBps > 10_000) {
 		throw new Error("PLATFORM_FEE_BPS must be between 0 and 10000 (basis points).");
