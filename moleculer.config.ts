@@ -113,11 +113,10 @@ export function createMiddlewares(): NonNullable<BrokerOptions["middlewares"]> {
 			typeof ChannelsMiddleware
 		>[0]) as BrokerMiddleware,
 		// Request id in log lines, channel messages and calls made outside a Context.
-		RequestContextMiddleware() as any,
-		ProductMetricsMiddleware as any,
-		IdempotencyMiddleware() as any, // Idempotency-Key replay for actions declaring `idempotency`, next to the handler (middlewares/idempotency.ts).
 		RequestContextMiddleware() as unknown as BrokerMiddleware,
 		ProductMetricsMiddleware as unknown as BrokerMiddleware,
+		// Idempotency-Key replay for actions declaring `idempotency`, next to the handler (middlewares/idempotency.ts).
+		IdempotencyMiddleware() as unknown as BrokerMiddleware,
 		// Moleculer's internal middlewares (`internalMiddlewares: false` below), listed from the
 		// innermost (next to the handler) out. Metrics and Bulkhead keep Moleculer's behaviour and
 		// metrics but update those metrics far more cheaply on every call (middlewares/request-metrics.ts).
