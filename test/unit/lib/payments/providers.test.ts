@@ -188,7 +188,9 @@ describe("stripe provider", () => {
 	const event = (type: string, object: Record<string, unknown>) => ({ id: `evt_${type}`, object: "event", type, data: { object } });
 
 	it("opens a Checkout Session with our id as idempotency key, reference and metadata", async () => {
-		const created = await stripe.createPayment(input({ currency: "USD", amount: 500 }));
+		// One payment, as stored: a retry sends its stored createdAt/expiresAt again.
+		const payment = input({ currency: "USD", amount: 500 });
+		const created = await stripe.createPayment(payment);
 		expect(created.action).toEqual({ type: "redirect", url: expect.stringMatching(/^https:\/\/checkout\.stripe\.test\/c\/pay\/cs_test_/) });
 		expect(created.providerRef).toMatch(/^cs_test_/);
 		const req = fake.requests.at(-1)!;
@@ -206,7 +208,7 @@ describe("stripe provider", () => {
 		expect(Number(form.get("expires_at")) * 1000 - Date.now()).toBeGreaterThanOrEqual(30 * 60_000);
 		expect(created.expiresAt!.getTime()).toBe(Number(form.get("expires_at")) * 1000);
 		// Retried with the same id: Stripe's idempotency returns the same session.
-		expect((await stripe.createPayment(input({ currency: "USD", amount: 500 }))).providerRef).toBe(created.providerRef);
+		expect((await stripe.createPayment(payment)).providerRef).toBe(created.providerRef);
 	});
 
 	it("sends the same expires_at when the same payment is retried later (Stripe refuses a changed idempotent request)", async () => {
