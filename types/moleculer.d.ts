@@ -44,6 +44,8 @@ export interface AuthUser {
 	username: string;
 	displayName?: string;
 	roles: string[];
+	/** The session (refresh-token family) of the access token, when it names one. */
+	sid?: string;
 }
 
 /** What the gateway puts in ctx.meta for every call it makes. */
@@ -51,6 +53,8 @@ export interface GatewayMeta {
 	user?: AuthUser | null;
 	requestId?: string;
 	ip?: string;
+	/** The request's User-Agent header (REST calls), for the session list. */
+	userAgent?: string;
 	idempotencyKey?: string;
 	/** Set for socket-originated calls. */
 	socket?: { id: string; namespace: string; rooms?: string[] };
