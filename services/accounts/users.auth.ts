@@ -101,6 +101,8 @@ const auth: UsersPart = {
 					throw unauthorized("Wrong login or password", "INVALID_CREDENTIALS");
 				}
 				if (user.bannedAt) throw forbidden("This account is suspended", "ACCOUNT_BANNED");
+				// With two-factor on, the password opens only the second step (users.twofactor.ts).
+				if (user.twoFactorEnabledAt) return this.startChallenge(user);
 				return { user: this.toFullUser(user), ...(await this.issueTokens(user, ctx)) };
 			},
 		},

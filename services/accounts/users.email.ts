@@ -4,6 +4,7 @@ import { checkLimits } from "../../lib/tools/rate-limit";
 import { badRequest, invalid, tooMany } from "../../lib/tools/errors";
 import { looksLikeOneTimeToken, hashOneTimeToken, newOneTimeToken, oneTimeLink, usable, type OneTimeKind } from "../../lib/domain/accounts/one-time-tokens";
 import { MAIL_LANGS, passwordResetMail, verifyEmailMail, type MailLang } from "../../lib/domain/accounts/emails";
+import { hashRecoveryCode, normalizeRecoveryCode } from "../../lib/domain/accounts/totp";
 import type { AccountTokenDoc, Ctx, UserDoc, UsersPart } from "./users.types";
 
 /**
@@ -142,9 +143,17 @@ const email: UsersPart = {
 			return true;
 		},
 
-		async takeOneTime(kind: OneTimeKind, token: string) {
-			if (!looksLikeOneTimeToken(token)) return null;
-			const rec = await this.stores.account_tokens.findOne({ hash: hashOneTimeToken(token) });
+		async takeOneTime(kind: OneTimeKind, token: string, userId?: string) {
+			const hash =
+				kind === "recovery"
+					? normalizeRecoveryCode(token)
+						? hashRecoveryCode(token)
+						: null
+					: looksLikeOneTimeToken(token)
+						? hashOneTimeToken(token)
+						: null;
+			if (!hash) return null;
+			const rec = await this.stores.account_tokens.findOne(userId ? { hash, userId } : { hash });
 			const now = Date.now();
 			if (!rec || !usable(rec, kind, now)) return null;
 			const won = await this.stores.account_tokens.updateIf({ _id: rec._id, usedAt: null }, { $set: { usedAt: now } });

@@ -9,6 +9,7 @@ import access from "./users.access";
 import profiles from "./users.profiles";
 import email from "./users.email";
 import sessions from "./users.sessions";
+import twofactor from "./users.twofactor";
 import type { Ctx, Local, Methods, Settings, UserDoc } from "./users.types";
 
 /**
@@ -25,7 +26,9 @@ import type { Ctx, Local, Methods, Settings, UserDoc } from "./users.types";
  *  - users.email.ts     emailed one-time tokens (stored hashed, used once): email verification and
  *                       password reset (`forgot` never says whether the account exists);
  *  - users.sessions.ts  password change and sessions (one per refresh family): list, end one or
- *                       all others; an ended session's access tokens are refused on every gateway.
+ *                       all others; an ended session's access tokens are refused on every gateway;
+ *  - users.twofactor.ts TOTP two-factor (setup, enable with recovery codes, disable), the sign-in
+ *                       challenge and its second step, codes throttled per account.
  *
  * The parts are one service because they read and write the same user document (a ban and a
  * profile read are one row, and one collection has one owner); this file holds the collections,
@@ -65,6 +68,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 		...profiles.actions,
 		...email.actions,
 		...sessions.actions,
+		...twofactor.actions,
 	},
 
 	methods: {
@@ -72,6 +76,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 		...access.methods,
 		...email.methods,
 		...sessions.methods,
+		...twofactor.methods,
 		toAuthUser(u: UserDoc) {
 			return { id: u._id, username: u.username, displayName: u.displayName, roles: u.roles };
 		},
@@ -82,6 +87,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				displayName: u.displayName,
 				email: u.email,
 				emailVerified: !!u.emailVerifiedAt,
+				twoFactorEnabled: !!u.twoFactorEnabledAt,
 				roles: u.roles,
 				settings: withDefaults(u.settings),
 				bannedAt: u.bannedAt ?? null,
@@ -101,6 +107,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				settings: withDefaults(u.settings),
 				followerCount: u.followerCount ?? 0,
 				emailVerified: !!u.emailVerifiedAt,
+				twoFactorEnabled: !!u.twoFactorEnabledAt,
 				overlayToken: u.overlayToken,
 				overlayUrl: this.overlayUrl(u.overlayToken),
 				createdAt: u.createdAt,

@@ -37,6 +37,12 @@ export interface UserDoc {
 	lang?: MailLang;
 	/** When the password last changed (ISO). */
 	passwordChangedAt?: string;
+	/** Two-factor: the TOTP secret (base32) once enabled, when, and the last step accepted (no replay). */
+	twoFactorSecret?: string | null;
+	twoFactorEnabledAt?: string | null;
+	twoFactorLastStep?: number | null;
+	/** A secret set up but not yet confirmed with a code. */
+	twoFactorPendingSecret?: string | null;
 	createdAt: string;
 	updatedAt: string;
 }
@@ -92,6 +98,7 @@ export interface FullUser {
 	settings: UserSettings;
 	followerCount: number;
 	emailVerified: boolean;
+	twoFactorEnabled: boolean;
 	overlayToken: string;
 	overlayUrl: string;
 	createdAt: string;
@@ -105,6 +112,7 @@ export interface InternalUser {
 	displayName: string;
 	email: string;
 	emailVerified: boolean;
+	twoFactorEnabled: boolean;
 	roles: string[];
 	settings: UserSettings;
 	bannedAt: string | null;
@@ -147,8 +155,15 @@ export interface Methods {
 	mailLang(user: UserDoc, lang?: MailLang): MailLang;
 	/** Stores a one-time token and queues its email (at most ACCOUNT_MAIL_PER_HOUR per account); false when throttled. */
 	sendOneTime(kind: OneTimeKind, user: UserDoc, lang?: MailLang): Promise<boolean>;
-	/** The stored token if `token` is a live one of `kind`, used up by this call (of two racing uses one wins). */
-	takeOneTime(kind: OneTimeKind, token: string): Promise<AccountTokenDoc | null>;
+	/** The stored token if `token` is a live one of `kind` (of `userId` when given), used up by this call (of two racing uses one wins). */
+	takeOneTime(kind: OneTimeKind, token: string, userId?: string): Promise<AccountTokenDoc | null>;
+	// users.twofactor.ts
+	/** The answer to a right password when two-factor is on: a short-lived single-use challenge token. */
+	startChallenge(user: UserDoc): Promise<{ twoFactorRequired: true; challengeToken: string }>;
+	/** 429 when the account sent too many wrong codes lately. */
+	guardSecondFactor(userId: string): Promise<void>;
+	/** Whether `code` (a current TOTP code, or an unused recovery code) is right; a right one is used up. Wrong ones are counted. */
+	checkSecondFactor(user: UserDoc, code: string): Promise<boolean>;
 	// users.access.ts: overlay tokens
 	tokenId(token: string): string;
 	rotateOverlay(ctx: Ctx, user: UserDoc): Promise<{ overlayToken: string; overlayUrl: string }>;

@@ -6,7 +6,8 @@ import { createHash, randomBytes } from "node:crypto";
  * opens nothing; a token works once and until it expires. Node-only (web/ never imports this).
  */
 
-export type OneTimeKind = "verify" | "reset";
+/** verify / reset: emailed links; challenge: the second step of a sign-in; recovery: two-factor recovery codes. */
+export type OneTimeKind = "verify" | "reset" | "challenge" | "recovery";
 
 export interface OneTimeToken {
 	/** What the email carries. */
