@@ -215,6 +215,17 @@ const en = {
 	"set.removeGoal": "Remove goal",
 	"set.noGoal": "No goal set.",
 	"set.goalInvalid": "Enter a title and a target amount.",
+	"acct.verifyTitle": "Confirm your email",
+	"acct.verifying": "Confirming your email address…",
+	"acct.verified": "Your email address is confirmed. You can close this page.",
+	"acct.resetTitle": "Choose a new password",
+	"acct.newPassword": "New password",
+	"acct.repeatPassword": "New password again",
+	"acct.mismatch": "The two passwords are not the same.",
+	"acct.resetButton": "Set new password",
+	"acct.resetDone": "Your password is changed and every session was signed out. Sign in with the new password.",
+	"acct.badLink": "This link is not valid any more (used, expired or incomplete). Ask for a new one.",
+	"acct.toDashboard": "Go to the dashboard",
 };
 
 export type Key = keyof typeof en;
@@ -435,6 +446,17 @@ const id: Record<Key, string> = {
 	"set.removeGoal": "Hapus target",
 	"set.noGoal": "Belum ada target.",
 	"set.goalInvalid": "Isi judul dan nominal target.",
+	"acct.verifyTitle": "Konfirmasi email",
+	"acct.verifying": "Mengonfirmasi alamat email kamu…",
+	"acct.verified": "Alamat email kamu sudah dikonfirmasi. Kamu boleh menutup halaman ini.",
+	"acct.resetTitle": "Pilih kata sandi baru",
+	"acct.newPassword": "Kata sandi baru",
+	"acct.repeatPassword": "Ulangi kata sandi baru",
+	"acct.mismatch": "Kedua kata sandi tidak sama.",
+	"acct.resetButton": "Simpan kata sandi baru",
+	"acct.resetDone": "Kata sandi kamu sudah diganti dan semua sesi sudah keluar. Masuk dengan kata sandi baru.",
+	"acct.badLink": "Tautan ini sudah tidak berlaku (sudah dipakai, kedaluwarsa, atau tidak lengkap). Minta tautan baru.",
+	"acct.toDashboard": "Ke dasbor",
 };
 
 export const STRINGS: Record<"en" | "id", Record<Key, string>> = { en, id };
