@@ -107,7 +107,8 @@ const sessions: UsersPart = {
 			async handler(ctx: Ctx<{ since: number }>) {
 				const rows = await this.stores.refresh_tokens.find({ query: { revokedAt: { $gte: ctx.params.since } } });
 				const latest = new Map<string, number>();
-				for (const r of rows) latest.set(r.family, Math.max(r.revokedAt ?? 0, latest.get(r.family) ?? 0));
+				// A ban's revocations are the ban's (bannedSince): lifting it accepts those access tokens again.
+				for (const r of rows) if (r.revokedBy !== "ban") latest.set(r.family, Math.max(r.revokedAt ?? 0, latest.get(r.family) ?? 0));
 				return [...latest].map(([family, at]) => ({ sessions: [family], at }));
 			},
 		},

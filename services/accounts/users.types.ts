@@ -57,6 +57,8 @@ export interface RefreshDoc {
 	expiresAt: number;
 	usedAt: number | null;
 	revokedAt: number | null;
+	/** "ban" when a ban revoked it (its access tokens follow the ban, not the session list). */
+	revokedBy?: "ban";
 	/** When this token was issued (ms): the family's last use. */
 	issuedAt?: number;
 	/** When the family began, i.e. the sign-in (ms). */
