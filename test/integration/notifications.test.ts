@@ -278,7 +278,7 @@ describe("email", () => {
 			5000,
 			"email sent after a retry",
 		);
-		expect(row.attempts).toBe(2);
+		expect(row?.attempts).toBe(2);
 		expect(refusedOnce.has(flaky.user.email)).toBe(true);
 		expect(notificationMails(flaky.user.email)).toHaveLength(1);
 	});
