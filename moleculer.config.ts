@@ -1,6 +1,6 @@
 import os from "node:os";
 import path from "node:path";
-import type { BrokerOptions, Errors, ServiceBroker } from "moleculer";
+import type { BrokerOptions, Errors, LogLevels, ServiceBroker } from "moleculer";
 import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import { InProcessAdapter } from "./lib/channels/in-process-adapter";
 import { NatsChannelsAdapter } from "./lib/channels/nats-adapter";
@@ -9,6 +9,8 @@ import { ProductMetricsMiddleware } from "./lib/tools/metrics";
 import { BuiltinMiddlewares, BulkheadMiddleware, RequestMetricsMiddleware } from "./middlewares/request-metrics";
 import { RequestContextMiddleware } from "./middlewares/request-context";
 import { StrictParamsMiddleware, ValidationDetailsMiddleware } from "./middlewares/strict-params";
+import { IdempotencyMiddleware } from "./middlewares/idempotency";
+import { PermissionsMiddleware } from "./middlewares/permissions";
 import { logFormatter } from "./lib/ops/log-format";
 import { replCommands } from "./lib/ops/repl-commands";
 import { DataDirMiddleware } from "./lib/ops/data-dir";
@@ -61,7 +63,12 @@ function cacher(): BrokerOptions["cacher"] {
 	if (url.startsWith("redis")) {
 		return {
 			type: "Redis",
-			options: { prefix: `${env.NAMESPACE || "mediashar"}-cache`, ttl: num("CACHE_TTL_SEC", 60), redis: url as any, maxParamsLength: 100 },
+			options: {
+				prefix: `${env.NAMESPACE || "mediashar"}-cache`,
+				ttl: num("CACHE_TTL_SEC", 60),
+				redis: url as unknown as Record<string, unknown>,
+				maxParamsLength: 100,
+			},
 		};
 	}
 	// Bounded LRU so a long-running embedded node cannot grow without limit. Entries are cleaned
@@ -93,15 +100,23 @@ const production = env.NODE_ENV === "production";
  * Fresh middleware instances for one broker. The channels middleware keeps per-broker state, so
  * every broker in a process (tests start several) needs its own.
  */
-export function createMiddlewares(): any[] {
-	return [
+/** One entry of `middlewares`: a middleware object or factory, or the name of a Moleculer built-in one. */
+type BrokerMiddleware = NonNullable<BrokerOptions["middlewares"]>[number] | ((broker: ServiceBroker) => unknown);
+
+export function createMiddlewares(): NonNullable<BrokerOptions["middlewares"]> {
+	const list: BrokerMiddleware[] = [
 		// First: one process per DATA_DIR, and a directory that cannot be written stops the start
 		// with a sentence naming it (lib/ops/data-dir.ts), before anything opens a file there.
-		DataDirMiddleware() as any,
-		ChannelsMiddleware({ adapter: channelsAdapter(), sendMethodName: "sendToChannel", channelHandlerTrigger: "emitLocalChannelHandler" } as any),
+		// The Middleware type of moleculer's typings is narrower than what the broker takes (hooks answering void, factories).
+		DataDirMiddleware() as unknown as BrokerMiddleware,
+		ChannelsMiddleware({ adapter: channelsAdapter(), sendMethodName: "sendToChannel", channelHandlerTrigger: "emitLocalChannelHandler" } as Parameters<
+			typeof ChannelsMiddleware
+		>[0]) as BrokerMiddleware,
 		// Request id in log lines, channel messages and calls made outside a Context.
-		RequestContextMiddleware() as any,
-		ProductMetricsMiddleware as any,
+		RequestContextMiddleware() as unknown as BrokerMiddleware,
+		ProductMetricsMiddleware as unknown as BrokerMiddleware,
+		// Idempotency-Key replay for actions declaring `idempotency`, next to the handler (middlewares/idempotency.ts).
+		IdempotencyMiddleware() as unknown as BrokerMiddleware,
 		// Moleculer's internal middlewares (`internalMiddlewares: false` below), listed from the
 		// innermost (next to the handler) out. Metrics and Bulkhead keep Moleculer's behaviour and
 		// metrics but update those metrics far more cheaply on every call (middlewares/request-metrics.ts).
@@ -121,6 +136,10 @@ export function createMiddlewares(): any[] {
 		StrictParamsMiddleware,
 		"Validator",
 		ValidationDetailsMiddleware,
+		// Who may call (an action's `auth`, `roles` and `permissions`), for every caller: outside the
+		// Validator and the Cacher, so a refusal comes before a 422 and a cached answer is never
+		// served to a caller who may not have it (middlewares/permissions.ts).
+		PermissionsMiddleware(),
 		"ErrorHandler",
 		"Tracing",
 		RequestMetricsMiddleware,
@@ -128,6 +147,8 @@ export function createMiddlewares(): any[] {
 		"Throttle",
 		(broker: ServiceBroker) => (broker.options.hotReload ? BuiltinMiddlewares.HotReload(broker) : null),
 	];
+	// The broker takes factories (broker) => middleware too; its typings do not say so.
+	return list as NonNullable<BrokerOptions["middlewares"]>;
 }
 
 const config: BrokerOptions = {
@@ -141,9 +162,10 @@ const config: BrokerOptions = {
 			: {
 					type: "Console",
 					options: {
-						level: (env.LOG_LEVEL as any) || (env.NODE_ENV === "test" ? "warn" : "info"),
+						level: (env.LOG_LEVEL as LogLevels | undefined) || (env.NODE_ENV === "test" ? "warn" : "info"),
 						// JSON lines for log shippers in production, readable lines in development.
 						// Both formats print the request id of the call being served (lib/ops/log-format.ts).
+						// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any: moleculer types the formatter as a string enum; it also takes a function
 						formatter: logFormatter(env.LOG_FORMAT || (production ? "json" : "short")) as any,
 						colors: !production,
 						objectPrinter: undefined,
@@ -220,6 +242,7 @@ const config: BrokerOptions = {
 	metrics: { enabled: env.METRICS !== "false", reporter: [] },
 	tracing: {
 		enabled: !!env.TRACING_EXPORTER,
+		// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any: moleculer's exporter option type does not list our plain {type, options} literals' union
 		exporter: tracingExporter() as any,
 		events: true,
 		stackTrace: !production,
@@ -234,6 +257,7 @@ const config: BrokerOptions = {
 	},
 
 	// `npm run repl` / `npm run dev`: operator commands (lib/ops/repl-commands.ts, docs/operations.md).
+	// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any: BrokerOptions does not declare moleculer-repl's replOptions
 	replOptions: { delimiter: "mediashar $", customCommands: replCommands() } as any,
 };
 

@@ -54,8 +54,8 @@ const KILLABLE: NodeSpec[] = [
 	{ name: "users-2", services: ["users"] },
 	{ name: "payments-1", services: ["payments"] },
 	{ name: "payments-2", services: ["payments"] },
-	{ name: "donations-1", services: ["donations"] },
-	{ name: "donations-2", services: ["donations"] },
+	{ name: "donations-1", services: ["donations", "ledger", "stats"] },
+	{ name: "donations-2", services: ["donations", "ledger", "stats"] },
 	{ name: "alerts-1", services: ["alerts"] },
 	{ name: "alerts-2", services: ["alerts"] },
 ];

@@ -15,12 +15,68 @@ import { PostgresAdapter } from "../lib/db/postgres";
 // NeDB (files and in-memory): updates that leave an index key unchanged stay cheap in big buckets.
 installIndexFastPath();
 
+type Doc = Record<string, unknown>;
+type Query = Record<string, unknown>;
+
+/** NeDB's cursor (@seald-io/nedb): chainable, and a promise of the matching documents. */
+interface NedbCursor extends PromiseLike<Doc[]> {
+	sort(sort: Record<string, 1 | -1>): NedbCursor;
+	skip(n: number): NedbCursor;
+	limit(n: number): NedbCursor;
+}
+
+/** The part of NeDB's async API the collections use (moleculer-db's MemoryAdapter exposes it as `db`). */
+interface NedbDatastore {
+	findAsync(query: Query): NedbCursor;
+	findOneAsync(query: Query): Promise<Doc | null>;
+	countAsync(query: Query): Promise<number>;
+	insertAsync(doc: Doc): Promise<Doc>;
+	updateAsync(query: Query, update: Query, opts: { multi?: boolean; upsert?: boolean }): Promise<{ numAffected: number }>;
+	removeAsync(query: Query, opts: { multi?: boolean }): Promise<number>;
+	ensureIndex(opts: { fieldName: string; unique: boolean; sparse: boolean }): Promise<void> | void;
+	setAutocompactionInterval(ms: number): void;
+}
+
+/** The MongoDB driver's collection, for what moleculer-db-adapter-mongo does not expose. */
+interface MongoCollection {
+	createIndex(spec: Record<string, 1>, opts: { unique: boolean; sparse: boolean }): Promise<unknown>;
+	updateMany(query: Query, update: Query): Promise<{ matchedCount: number }>;
+	updateOne(query: Query, update: Query, opts: { upsert: boolean }): Promise<unknown>;
+}
+
+/**
+ * A moleculer-db adapter as the collections use it (NeDB memory/file, MongoDB, or lib/db/postgres.ts).
+ * The store-specific members (`db`, `collection`, `ensureIndexes`, `upsert`, `once`) exist on their
+ * store only: Collection reads them after checking its `kind`.
+ */
+export interface DbAdapter {
+	opts?: unknown;
+	/** NeDB (memory and files). */
+	db: NedbDatastore;
+	/** MongoDB. */
+	collection: MongoCollection;
+	init(broker: ServiceBroker, service: Service): void;
+	connect(): Promise<unknown>;
+	disconnect(): Promise<unknown>;
+	find(params: FindParams): Promise<Doc[]>;
+	findOne(query: Query): Promise<Doc | null | undefined>;
+	count(params: { query?: Query }): Promise<number>;
+	insert(doc: Doc): Promise<Doc>;
+	updateMany(query: Query, update: Query): Promise<unknown>;
+	removeMany(query: Query): Promise<unknown>;
+	clear(): Promise<number>;
+	/** PostgreSQL. */
+	ensureIndexes(indexes: IndexSpec[]): Promise<void>;
+	upsert(query: Query, update: Query): Promise<void>;
+	once(version: string, step: () => Promise<unknown>): Promise<boolean>;
+}
+
 /** moleculer-db's NeDB adapter on a datastore whose writes append to a file kept open (lib/db/nedb-file.ts). */
-class NedbFileAdapter extends (DbService.MemoryAdapter as unknown as new (opts?: unknown) => any) {
+class NedbFileAdapter extends (DbService.MemoryAdapter as unknown as new (opts?: unknown) => DbAdapter) {
 	constructor(filename: string) {
 		super(createFileDatastore(filename));
 	}
-	disconnect() {
+	override disconnect() {
 		closeFileDatastore(this.opts);
 		return super.disconnect();
 	}
@@ -46,39 +102,40 @@ export interface FindParams {
 	offset?: number;
 }
 
-type Doc = Record<string, any>;
-
 /**
  * One collection behind a moleculer-db adapter (NeDB file, in-memory NeDB, MongoDB or PostgreSQL), with the
  * few operations services need. Every state change in MediaShar is a conditional update on one
  * of these, so two nodes racing cannot both win.
  */
-export class Collection<T extends Doc = Doc> {
-	adapter: any;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any: stored document types are interfaces (LikeDoc...) without an index signature; untyped services read rows field by field.
+type AnyDoc = Record<string, any>;
+
+export class Collection<T extends AnyDoc = AnyDoc> {
+	adapter: DbAdapter;
 
 	constructor(
 		readonly name: string,
 		readonly kind: DbKind,
 		readonly indexes: IndexSpec[],
-		adapter?: any,
+		adapter?: DbAdapter | PostgresAdapter,
 	) {
-		this.adapter = adapter ?? Collection.createAdapter(name, kind);
+		this.adapter = (adapter as DbAdapter | undefined) ?? Collection.createAdapter(name, kind);
 	}
 
-	static createAdapter(name: string, kind: DbKind): any {
+	static createAdapter(name: string, kind: DbKind): DbAdapter {
 		const cfg = dbConfig();
-		if (kind === "mongo") return new MongoAdapter(cfg.mongoUri!, { useUnifiedTopology: true });
-		if (kind === "postgres") return new PostgresAdapter(name, cfg.postgres!);
+		if (kind === "mongo") return new MongoAdapter(cfg.mongoUri!, { useUnifiedTopology: true }) as unknown as DbAdapter;
+		if (kind === "postgres") return new PostgresAdapter(name, cfg.postgres!) as unknown as DbAdapter;
 		if (kind === "nedb") {
 			fs.mkdirSync(cfg.dataDir, { recursive: true });
 			return new NedbFileAdapter(path.join(cfg.dataDir, `${name}.db`));
 		}
-		return new DbService.MemoryAdapter();
+		return new DbService.MemoryAdapter() as unknown as DbAdapter;
 	}
 
 	/** Connects a stand-alone adapter (the service's main one is connected by moleculer-db). */
 	async connect(broker: ServiceBroker, service: Service) {
-		(service as any).collection = this.name;
+		(service as Service & { collection?: string }).collection = this.name;
 		this.adapter.init(broker, Object.assign(Object.create(service), { schema: { collection: this.name }, collection: this.name }));
 		await this.adapter.connect();
 		await this.ensureIndexes();
@@ -110,13 +167,13 @@ export class Collection<T extends Doc = Doc> {
 	 * each call in two more promise/callback layers and answer `count` by deep-copying every
 	 * matching document.
 	 */
-	private get nedb(): any {
+	private get nedb(): NedbDatastore | null {
 		return this.kind === "nedb" || this.kind === "memory" ? this.adapter.db : null;
 	}
 
 	find(params: FindParams): Promise<T[]> {
 		const db = this.nedb;
-		if (!db) return this.adapter.find(params);
+		if (!db) return this.adapter.find(params) as Promise<T[]>;
 		const query = params.query ?? {};
 		let cursor = db.findAsync(query);
 		const fields = params.sort ? (Array.isArray(params.sort) ? params.sort : [params.sort]) : [];
@@ -127,7 +184,7 @@ export class Collection<T extends Doc = Doc> {
 		}
 		if (params.offset && params.offset > 0) cursor = cursor.skip(params.offset);
 		if (params.limit && params.limit > 0) cursor = cursor.limit(params.limit);
-		return cursor;
+		return Promise.resolve(cursor) as Promise<T[]>;
 	}
 	/**
 	 * NeDB answers a range query on one indexed field from that index, in ascending key order: a
@@ -149,7 +206,7 @@ export class Collection<T extends Doc = Doc> {
 
 	findOne(query: Record<string, unknown>): Promise<T | null> {
 		const db = this.nedb;
-		return (db ? db.findOneAsync(query) : this.adapter.findOne(query)).then((d: T | undefined) => d ?? null);
+		return (db ? db.findOneAsync(query) : this.adapter.findOne(query)).then((d) => (d ?? null) as T | null);
 	}
 	findById(id: string): Promise<T | null> {
 		return this.findOne({ _id: id });
@@ -163,7 +220,7 @@ export class Collection<T extends Doc = Doc> {
 	}
 	insert(doc: T): Promise<T> {
 		const db = this.nedb;
-		return db ? db.insertAsync(doc) : this.adapter.insert(doc);
+		return (db ? db.insertAsync(doc) : this.adapter.insert(doc)) as Promise<T>;
 	}
 	/** The number of documents the query matched (NeDB's numAffected, MongoDB's matchedCount). */
 	async updateMany(query: Record<string, unknown>, update: Record<string, unknown>): Promise<number> {
@@ -276,6 +333,7 @@ export function DbMixin(collection: string, indexes: IndexSpec[] = [], extra: Re
 	const actions: Record<string, false> = {};
 	for (const name of DISABLED_CRUD) actions[name] = false;
 
+	type This = Service & DbThis & { adapter: DbAdapter };
 	const schema: Record<string, unknown> = {
 		mixins: [DbService as unknown as Partial<ServiceSchema>],
 		// moleculer-db wants an adapter in the schema; the real one is made per service instance below.
@@ -283,7 +341,7 @@ export function DbMixin(collection: string, indexes: IndexSpec[] = [], extra: Re
 		collection,
 		settings: { idField: "_id" },
 		actions,
-		created(this: any) {
+		created(this: This) {
 			// Resolved when the service is created, not when the module is imported, so every broker
 			// (and every test that changes DB_ADAPTER/DATA_DIR) gets its own adapter of the right kind.
 			const kind = dbConfig().kind;
@@ -293,16 +351,16 @@ export function DbMixin(collection: string, indexes: IndexSpec[] = [], extra: Re
 			this.stores = { [collection]: this.store } as Record<string, Collection>;
 			for (const [name, idx] of Object.entries(extra)) this.stores[name] = new Collection(name, kind, idx);
 		},
-		async afterConnected(this: any) {
+		async afterConnected(this: This) {
 			await this.store.ensureIndexes();
 		},
-		async started(this: any) {
-			for (const [name, col] of Object.entries(this.stores as Record<string, Collection>)) {
+		async started(this: This) {
+			for (const [name, col] of Object.entries(this.stores)) {
 				if (name !== collection) await col.connect(this.broker, this);
 			}
 		},
-		async stopped(this: any) {
-			for (const [name, col] of Object.entries(this.stores as Record<string, Collection>)) {
+		async stopped(this: This) {
+			for (const [name, col] of Object.entries(this.stores)) {
 				if (name !== collection) await col.disconnect();
 			}
 		},
@@ -314,7 +372,8 @@ export function DbMixin(collection: string, indexes: IndexSpec[] = [], extra: Re
  * What DbMixin adds to `this`: the main collection typed by its document, and the extra
  * collections by name (`DbThis<LikeDoc, { like_counts: Collection<LikeCount> }>`).
  */
-export interface DbThis<T extends Doc = Doc, Extra extends Record<string, Collection<any>> = Record<string, Collection>> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any: extra collections of any document type (Collection is invariant in T).
+export interface DbThis<T extends AnyDoc = AnyDoc, Extra extends Record<string, Collection<any>> = Record<string, Collection>> {
 	store: Collection<T>;
 	stores: Extra;
 }

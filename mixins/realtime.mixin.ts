@@ -1,19 +1,12 @@
 import type { ServiceSchema, ServiceSettingSchema } from "moleculer";
-import { NAMESPACE, type Namespace } from "../lib/domain/rooms";
+import { NAMESPACE, type Namespace, type WsEmit } from "../lib/domain/rooms";
 
 /**
  * Pushing to sockets from any service: one `ws.emit` broadcast that every gateway node receives
  * and hands to its Socket.IO server (services/gateway/socket-hub.ts), so a client gets the event
- * whichever gateway holds its socket. Room names come from lib/domain/rooms.ts.
+ * whichever gateway holds its socket. Room names and the packet type come from lib/domain/rooms.ts.
  */
-export interface WsEmit {
-	namespace: Namespace;
-	rooms: string[];
-	event: string;
-	data: unknown;
-	/** Leave these sockets out (a typing indicator is not echoed to its sender). */
-	except?: string[];
-}
+export type { WsEmit };
 
 /** Anything that broadcasts an event: a Context (keeps the request's tracing) or the broker. */
 export interface Broadcaster {

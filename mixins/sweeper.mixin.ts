@@ -46,16 +46,22 @@ export function SweeperMixin<S = Service>(...sweeps: Sweep<S>[]): Partial<Servic
 				if (!sweep || !state) return Promise.reject(new Error(`No sweep named ${name} on ${this.name}`));
 				if (state.running) return state.running;
 				if (state.stopped) return Promise.resolve();
-				state.running = (async () => {
+				// A run that throws before its first await finishes inside this call: it must not be
+				// left as the run in flight (every later tick would answer it instead of running).
+				let done = false;
+				let run: Promise<void> | null = null;
+				run = (async () => {
 					try {
 						await sweep.run(this as unknown as S);
 					} catch (err) {
 						this.logger.warn(`Sweep ${name} failed; it runs again at the next tick`, (err as Error).message);
 					} finally {
-						state.running = null;
+						done = true;
+						if (state.running === run) state.running = null;
 					}
 				})();
-				return state.running;
+				if (!done) state.running = run;
+				return run;
 			},
 		},
 		events: {

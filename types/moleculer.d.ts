@@ -4,10 +4,18 @@ declare module "moleculer" {
 	interface ActionSchema {
 		/** moleculer-web alias, e.g. "POST /donations" (auto-aliased under /api). */
 		rest?: string | string[] | Record<string, unknown>;
-		/** "required": the gateway refuses anonymous callers with 401; "optional": user when present. */
+		/**
+		 * "required": anonymous callers are refused with 401 (middlewares/permissions.ts, for REST,
+		 * Socket.IO and calls on behalf of a user); "optional": user when present.
+		 */
 		auth?: "required" | "optional";
-		/** Roles allowed to call (checked after auth); "admin" always passes. */
+		/** Roles allowed to call (checked after auth); "admin" always passes. 403 otherwise. */
 		roles?: string[];
+		/**
+		 * Named rules of lib/domain/permissions.ts (`definePermission`); the call is allowed when any
+		 * one of them answers true, else 403 (401 for an anonymous caller).
+		 */
+		permissions?: string[];
 		/** Socket.IO event that calls this action: "chat:send" (main namespace) or "/overlay alert:done". */
 		socket?: string;
 		/**
@@ -16,8 +24,11 @@ declare module "moleculer" {
 		 * document lists them.
 		 */
 		status?: number | number[];
+		/** Idempotency-Key replay for this action (middlewares/idempotency.ts); `scope` prefixes its stored keys. */
+		idempotency?: { scope: string };
 	}
 	/** A @moleculer/channels handler: `this` is the service, as in actions and events. */
+	// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any: each handler declares its own payload type (a parameter type cannot be narrowed from unknown).
 	type ChannelHandler<TThis> = (this: TThis, payload: any, raw?: unknown) => Promise<unknown> | unknown;
 	interface ChannelSchema<TThis> {
 		group?: string;
@@ -32,6 +43,8 @@ declare module "moleculer" {
 	interface ServiceSchema<TSettings, TMethods, TVars, TThis> {
 		/** @moleculer/channels subscriptions (durable queues; see moleculer.config.ts). */
 		channels?: Record<string, ChannelHandler<TThis> | ChannelSchema<TThis>>;
+		/** Called with the schema merged from the mixins, before settings are applied (Moleculer runs it; its types omit it). */
+		merged?: (this: TThis, schema: ServiceSchema) => void;
 	}
 	interface ServiceBroker {
 		/** @moleculer/channels: queue one message on a durable channel. */
@@ -56,6 +69,11 @@ export interface GatewayMeta {
 	/** The request's User-Agent header (REST calls), for the session list. */
 	userAgent?: string;
 	idempotencyKey?: string;
+	/**
+	 * Which gateway entry made the call (REST or a socket event): such a call is checked by
+	 * middlewares/permissions.ts even without a user, and so is every call its handler makes.
+	 */
+	via?: "rest" | "socket";
 	/** Set for socket-originated calls. */
 	socket?: { id: string; namespace: string; rooms?: string[] };
 	/** Actions may ask the gateway to set the HTTP status and headers. */

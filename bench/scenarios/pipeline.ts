@@ -354,7 +354,7 @@ export async function pipelineClusterScenario(): Promise<ScenarioResult> {
 		const local = (name: string) => ({ DB_ADAPTER: "nedb", DATA_DIR: path.join(cluster.dir, `data-${name}`) });
 		const [gw] = await cluster.startNodes([
 			{ name: "gw", services: ["api"], http: true, env: local("gw") },
-			{ name: "money", services: ["users", "payments", "donations"], env: local("money") },
+			{ name: "money", services: ["users", "payments", "donations", "ledger", "stats"], env: local("money") },
 			{ name: "reactions", services: ["alerts", "notifications", "integrations"], env: local("reactions") },
 		]);
 		await cluster.waitForInstances("alerts", 1, 60_000);

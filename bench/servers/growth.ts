@@ -155,7 +155,7 @@ async function seed(size: number) {
 	}
 	counts.donations = counts.notifications = counts.messages = Math.max(size, counts.donations);
 	// filler aggregates: replace the rows of the other channels with the current totals
-	const agg = svc.donations.stores.donation_aggregates;
+	const agg = svc.stats.store;
 	await agg.removeMany({ owner: { $regex: /^other/ } });
 	await insertMany(
 		agg,
@@ -180,8 +180,8 @@ async function measure(iterations: number) {
 		meta: { $cache: false, user: { id: u.id, username: u.username, displayName: u.username, roles: [] } },
 	});
 	const reads: Record<string, () => Promise<unknown>> = {
-		"stats (all time)": () => broker.call("donations.stats", { username: target.username, period: "all" }, asUser(target)),
-		"leaderboard (stats 30d)": () => broker.call("donations.stats", { username: target.username, period: "30d" }, asUser(target)),
+		"stats (all time)": () => broker.call("stats.stats", { username: target.username, period: "all" }, asUser(target)),
+		"leaderboard (stats 30d)": () => broker.call("stats.stats", { username: target.username, period: "30d" }, asUser(target)),
 		"donation history (received, page 1)": () => broker.call("donations.received", { limit: 20 }, asUser(target)),
 		"notification inbox (page 1)": () => broker.call("notifications.list", { limit: 20 }, asUser(target)),
 		"chat history (page 1)": () => broker.call("chat.history", { username: target.username, limit: 50 }, asUser(target)),
@@ -196,7 +196,7 @@ async function measure(iterations: number) {
 }
 
 async function main() {
-	for (const name of ["users", "donations", "notifications", "chat", "follows"]) {
+	for (const name of ["users", "donations", "stats", "notifications", "chat", "follows"]) {
 		const schema = (await import(serviceFile(path.join(ROOT, "services"), name))).default;
 		const s = broker.createService(schema);
 		svc[name] = s;

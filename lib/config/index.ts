@@ -10,6 +10,12 @@ import { boolEnv, intEnv, runtimeMode, secret, type RuntimeMode } from "./env";
 import { socialConfig, type SocialConfig } from "./social";
 import { accountsConfig, type AccountsConfig } from "./accounts";
 import { alertsConfig, type AlertsConfig } from "./alerts";
+import { paymentsConfig, type PaymentsConfig } from "./payments";
+import { chatConfig, type ChatConfig } from "./chat";
+import { donationsConfig, type DonationsConfig } from "./donations";
+import { notificationsConfig, type NotificationsConfig } from "./notifications";
+import { opsConfig, type OpsConfig } from "./ops";
+import { gatewayConfig, type GatewayConfig } from "./gateway";
 
 export { boolEnv, intEnv, runtimeMode, secret, type RuntimeMode };
 
@@ -20,11 +26,6 @@ export interface AppConfig {
 	refreshTokenTtlSec: number;
 	publicUrl: string;
 	platformFeeBps: number;
-	paymentTtlSec: number;
-	sandbox: { enabled: boolean; webhookSecret: string };
-	stripe: { secretKey?: string; webhookSecret?: string; apiBase: string };
-	midtrans: { serverKey?: string; apiBase: string; snapBase: string };
-	paypal: { clientId?: string; clientSecret?: string; webhookId?: string; apiBase: string };
 	/** Bearer token `/metrics` asks for; unset (development, tests) → `/metrics` is open. */
 	metricsToken?: string;
 	/** Longest time a request body may take to arrive, ms (408 after it). */
@@ -34,13 +35,18 @@ export interface AppConfig {
 	social: SocialConfig;
 	accounts: AccountsConfig;
 	alerts: AlertsConfig;
+	payments: PaymentsConfig;
+	chat: ChatConfig;
+	donations: DonationsConfig;
+	notifications: NotificationsConfig;
+	ops: OpsConfig;
+	gateway: GatewayConfig;
 }
 
 /** Reads and validates every application setting; throws a sentence naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 	const mode = runtimeMode(env);
 	const port = intEnv("PORT", 3000, env);
-	const sandboxEnabled = mode !== "production" || boolEnv("PAYMENTS_SANDBOX", false, env);
 	const cfg: AppConfig = {
 		mode,
 		jwtSecret: secret("JWT_SECRET", env),
@@ -48,27 +54,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 		refreshTokenTtlSec: intEnv("REFRESH_TOKEN_TTL_SEC", 30 * 24 * 3600, env),
 		publicUrl: (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, ""),
 		platformFeeBps: intEnv("PLATFORM_FEE_BPS", 0, env),
-		paymentTtlSec: intEnv("PAYMENT_TTL_SEC", 30 * 60, env),
-		sandbox: {
-			enabled: sandboxEnabled,
-			webhookSecret: sandboxEnabled ? secret("SANDBOX_WEBHOOK_SECRET", env) : "",
-		},
-		stripe: {
-			secretKey: env.STRIPE_SECRET_KEY || undefined,
-			webhookSecret: env.STRIPE_WEBHOOK_SECRET || undefined,
-			apiBase: (env.STRIPE_API_BASE || "https://api.stripe.com").replace(/\/+$/, ""),
-		},
-		midtrans: {
-			serverKey: env.MIDTRANS_SERVER_KEY || undefined,
-			apiBase: (env.MIDTRANS_API_BASE || "https://api.sandbox.midtrans.com").replace(/\/+$/, ""),
-			snapBase: (env.MIDTRANS_SNAP_BASE || "https://app.sandbox.midtrans.com/snap").replace(/\/+$/, ""),
-		},
-		paypal: {
-			clientId: env.PAYPAL_CLIENT_ID || undefined,
-			clientSecret: env.PAYPAL_CLIENT_SECRET || undefined,
-			webhookId: env.PAYPAL_WEBHOOK_ID || undefined,
-			apiBase: (env.PAYPAL_API_BASE || "https://api-m.sandbox.paypal.com").replace(/\/+$/, ""),
-		},
+		payments: paymentsConfig(env, mode),
 		metricsToken: env.METRICS_TOKEN || undefined,
 		bodyTimeoutMs: intEnv("BODY_TIMEOUT_MS", 10_000, env),
 		socketLimits: {
@@ -78,13 +64,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 		social: socialConfig(env),
 		accounts: accountsConfig(env),
 		alerts: alertsConfig(env),
+		chat: chatConfig(env),
+		donations: donationsConfig(env),
+		notifications: notificationsConfig(env),
+		ops: opsConfig(env),
+		gateway: gatewayConfig(env),
 	};
 	if (cfg.platformFeeBps < 0 || cfg.platformFeeBps > 10_000) {
 		throw new Error("PLATFORM_FEE_BPS must be between 0 and 10000 (basis points).");
 	}
 	if (mode === "production") {
-		if (cfg.stripe.secretKey && !cfg.stripe.webhookSecret) throw new Error("STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is.");
-		if (cfg.paypal.clientId && !cfg.paypal.webhookId) throw new Error("PAYPAL_WEBHOOK_ID must be set when PAYPAL_CLIENT_ID is.");
+		if (cfg.payments.stripe.secretKey && !cfg.payments.stripe.webhookSecret)
+			throw new Error("STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is.");
+		if (cfg.payments.paypal.clientId && !cfg.payments.paypal.webhookId) throw new Error("PAYPAL_WEBHOOK_ID must be set when PAYPAL_CLIENT_ID is.");
 		// /metrics describes the whole cluster: never open in production.
 		if (!cfg.metricsToken) throw new Error(`METRICS_TOKEN must be set when NODE_ENV=${env.NODE_ENV} (/metrics asks for it as a bearer token).`);
 	}

@@ -13,8 +13,9 @@ import { idFloor } from "../tools/ids";
  */
 export const OUTBOX_MARK = "effectsDue";
 
-export interface OutboxStore {
-	find(params: { query: Record<string, unknown>; sort?: string[]; limit?: number }): Promise<Record<string, any>[]>;
+/** What the outbox needs of a store (a Collection is one); `R` is the stored row. */
+export interface OutboxStore<R extends { _id: string } = { _id: string }> {
+	find(params: { query: Record<string, unknown>; sort?: string[]; limit?: number }): Promise<R[]>;
 	updateMany(query: Record<string, unknown>, update: Record<string, unknown>): Promise<number>;
 	once?(version: string, step: () => Promise<unknown>): Promise<boolean>;
 }
@@ -26,10 +27,10 @@ export async function sendAndClear(store: OutboxStore, id: string, send: () => P
 }
 
 /** Re-does the effects of rows marked for longer than `olderThanMs` (oldest first); answers how many. */
-export async function redriveDue(
-	store: OutboxStore,
+export async function redriveDue<R extends { _id: string }>(
+	store: OutboxStore<R>,
 	olderThanMs: number,
-	send: (row: Record<string, any>) => Promise<void>,
+	send: (row: R) => Promise<void>,
 	now = Date.now(),
 	limit = 100,
 ): Promise<number> {

@@ -12,7 +12,8 @@
 export const NAMESPACE = { main: "/", overlay: "/overlay" } as const;
 export type Namespace = (typeof NAMESPACE)[keyof typeof NAMESPACE];
 
-const CHAT_PREFIX = "chat:";
+/** Every chat room's name starts with it (the rooms whose viewers are counted). */
+export const CHAT_PREFIX = "chat:";
 
 export const rooms = {
 	user: (userId: string) => `user:${userId}`,
@@ -28,4 +29,24 @@ export function chatRoomChannel(room: string): string | null {
 
 export function isChatRoom(room: string): boolean {
 	return room.startsWith(CHAT_PREFIX);
+}
+
+/**
+ * The `ws.emit` broadcast: any service pushes `event` with `data` to the sockets in `rooms` of
+ * `namespace` ("/" when absent); every gateway node delivers it to its own sockets
+ * (services/gateway/socket-hub.ts). Built by mixins/realtime.mixin.ts.
+ */
+export interface WsEmit {
+	namespace?: Namespace;
+	rooms: string[];
+	event: string;
+	data: unknown;
+	/** Leave these sockets out (a typing indicator is not echoed to its sender). */
+	except?: string[];
+}
+
+/** The `ws.disconnect` broadcast: every gateway node disconnects its sockets in these rooms (token rotation, bans). */
+export interface WsDisconnect {
+	namespace: Namespace;
+	rooms: string[];
 }

@@ -142,7 +142,7 @@ export async function channelStats(caller: Caller, username: string, period = "a
 		.trim();
 	if (!name) throw new CommandError("Give a username.");
 	if (!["all", "30d", "7d"].includes(period)) throw new CommandError("period is all, 30d or 7d.");
-	const s = await caller.call("donations.stats", { username: name, period });
+	const s = await caller.call("stats.stats", { username: name, period });
 	const lines = [`Stats of @${name} (${period})`];
 	const totals: any[] = s?.totals ?? [];
 	lines.push(totals.length ? `  totals: ${totals.map((t) => `${t.amount} ${t.currency} in ${t.count}`).join(", ")}` : "  totals: no paid donations");

@@ -3,7 +3,7 @@ import { ProviderError, ProviderRefusedError } from "./types";
 /** Every provider call is bounded: 8 s, then the caller sees a retryable 503. */
 export const PROVIDER_TIMEOUT_MS = 8_000;
 
-export interface ProviderResponse<T = any> {
+export interface ProviderResponse<T = unknown> {
 	status: number;
 	body: T;
 	text: string;
@@ -13,7 +13,7 @@ export interface ProviderResponse<T = any> {
  * fetch with a timeout that turns network failures into ProviderError. The response body is
  * parsed as JSON when it is JSON; the status is returned so callers decide what counts as success.
  */
-export async function providerFetch<T = any>(provider: string, url: string, init: RequestInit & { timeoutMs?: number } = {}): Promise<ProviderResponse<T>> {
+export async function providerFetch<T = unknown>(provider: string, url: string, init: RequestInit & { timeoutMs?: number } = {}): Promise<ProviderResponse<T>> {
 	const { timeoutMs = PROVIDER_TIMEOUT_MS, ...rest } = init;
 	let res: Response;
 	try {
@@ -29,13 +29,14 @@ export async function providerFetch<T = any>(provider: string, url: string, init
 	} catch (err) {
 		throw new ProviderError(provider, `${provider} API response unreadable: ${(err as Error).message}`, res.status);
 	}
-	let body: any = null;
+	let body: unknown = null;
 	try {
 		body = text ? JSON.parse(text) : null;
 	} catch {
 		body = text;
 	}
-	return { status: res.status, body, text };
+	// The caller says what it expects; every field it reads is checked where it matters.
+	return { status: res.status, body: body as T, text };
 }
 
 /**
@@ -46,9 +47,20 @@ export async function providerFetch<T = any>(provider: string, url: string, init
  */
 export const REFUSAL_STATUSES = [400, 402, 406, 410, 412, 413, 414, 422];
 
+interface RefusalBody {
+	details?: { issue?: unknown; description?: unknown }[];
+	error?: { code?: unknown; type?: unknown; message?: unknown };
+	name?: unknown;
+	message?: unknown;
+	status_code?: unknown;
+	status_message?: unknown;
+	error_description?: unknown;
+}
+
 /** The provider's own words for why it refused: error code / issue and message. */
 export function refusalReason(body: unknown): { reason: string; detail: string } {
-	const b = body as any;
+	// Stripe `error`, PayPal `details`/`name`/`message`, Midtrans `status_code`/`status_message`, OAuth `error_description`.
+	const b = (typeof body === "object" ? body : null) as RefusalBody | null;
 	const issue = b?.details?.[0]?.issue ?? b?.error?.code ?? b?.error?.type ?? b?.name ?? b?.status_code ?? "refused";
 	const detail =
 		b?.details?.[0]?.description ??
@@ -56,7 +68,7 @@ export function refusalReason(body: unknown): { reason: string; detail: string }
 		b?.message ??
 		b?.status_message ??
 		b?.error_description ??
-		(typeof b === "string" ? b.slice(0, 200) : "");
+		(typeof body === "string" ? body.slice(0, 200) : "");
 	return { reason: String(issue), detail: String(detail) };
 }
 

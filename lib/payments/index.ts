@@ -17,19 +17,20 @@ export { PayPalProvider } from "./paypal";
  */
 export function buildProviders(cfg: AppConfig): Partial<Record<ProviderName, PaymentProvider>> {
 	const out: Partial<Record<ProviderName, PaymentProvider>> = {};
-	if (cfg.sandbox.enabled) out.sandbox = new SandboxProvider({ webhookSecret: cfg.sandbox.webhookSecret, publicUrl: cfg.publicUrl });
-	if (cfg.stripe.secretKey) {
-		out.stripe = new StripeProvider({ secretKey: cfg.stripe.secretKey, webhookSecret: cfg.stripe.webhookSecret, apiBase: cfg.stripe.apiBase });
+	const { sandbox, stripe, midtrans, paypal } = cfg.payments;
+	if (sandbox.enabled) out.sandbox = new SandboxProvider({ webhookSecret: sandbox.webhookSecret, publicUrl: cfg.publicUrl });
+	if (stripe.secretKey) {
+		out.stripe = new StripeProvider({ secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecret, apiBase: stripe.apiBase });
 	}
-	if (cfg.midtrans.serverKey) {
-		out.midtrans = new MidtransProvider({ serverKey: cfg.midtrans.serverKey, apiBase: cfg.midtrans.apiBase, snapBase: cfg.midtrans.snapBase });
+	if (midtrans.serverKey) {
+		out.midtrans = new MidtransProvider({ serverKey: midtrans.serverKey, apiBase: midtrans.apiBase, snapBase: midtrans.snapBase });
 	}
-	if (cfg.paypal.clientId && cfg.paypal.clientSecret) {
+	if (paypal.clientId && paypal.clientSecret) {
 		out.paypal = new PayPalProvider({
-			clientId: cfg.paypal.clientId,
-			clientSecret: cfg.paypal.clientSecret,
-			webhookId: cfg.paypal.webhookId,
-			apiBase: cfg.paypal.apiBase,
+			clientId: paypal.clientId,
+			clientSecret: paypal.clientSecret,
+			webhookId: paypal.webhookId,
+			apiBase: paypal.apiBase,
 			returnUrl: `${cfg.publicUrl}/api/payments/paypal/return`,
 		});
 	}

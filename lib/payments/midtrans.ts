@@ -52,6 +52,17 @@ export interface MidtransNotification {
 	chargeback_amount?: string;
 }
 
+/** A Core API answer (charge, refund, cancel): Midtrans's own status_code, and what a charge made. */
+interface MidtransAnswer {
+	status_code?: string | number;
+	status_message?: string;
+	transaction_id?: string;
+	qr_string?: string;
+	actions?: { name?: string; method?: string; url?: string }[];
+	va_numbers?: { bank?: string; va_number?: string }[];
+	permata_va_number?: string;
+}
+
 /** Payment types Midtrans can refund (its Refund API docs); others (virtual accounts, over the counter) cannot be. */
 export const MIDTRANS_REFUNDABLE = ["credit_card", "gopay", "shopeepay", "dana", "ovo", "qris", "kredivo", "akulaku"];
 
@@ -182,7 +193,7 @@ export class MidtransProvider implements PaymentProvider {
 		}
 		const res = await providerFetch("midtrans", `${this.opts.apiBase}/v2/charge`, { method: "POST", headers: this.headers(), body: JSON.stringify(body) });
 		expectOk("midtrans", "charge", res);
-		const b = res.body as any;
+		const b = res.body as MidtransAnswer | null;
 		// The Core API answers HTTP 200 with its own status_code; 201 means "created, pending".
 		if (!b || String(b.status_code) !== "201") {
 			throw new ProviderError("midtrans", `Midtrans charge refused: ${b?.status_code ?? "?"} ${b?.status_message ?? ""}`.trim(), res.status, b);
@@ -190,7 +201,7 @@ export class MidtransProvider implements PaymentProvider {
 		const providerRef = typeof b.transaction_id === "string" ? b.transaction_id : undefined;
 		if (method === "qris") {
 			if (typeof b.qr_string !== "string") throw new ProviderError("midtrans", "Midtrans QRIS charge answered without qr_string", res.status);
-			const qrUrl = (b.actions ?? []).find((a: any) => a?.name === "generate-qr-code")?.url;
+			const qrUrl = (b.actions ?? []).find((a) => a?.name === "generate-qr-code")?.url;
 			return { providerRef, action: { type: "qris", qrString: b.qr_string, qrUrl }, raw: { transaction_id: providerRef } };
 		}
 		const va = b.va_numbers?.[0]?.va_number ?? b.permata_va_number;
@@ -307,7 +318,7 @@ export class MidtransProvider implements PaymentProvider {
 					}),
 		});
 		expectOk("midtrans", path, res);
-		const b = res.body as any;
+		const b = res.body as MidtransAnswer | null;
 		const code = Number(b?.status_code);
 		if (code >= 200 && code < 300) return null; // the notification settles the status
 		const why = `${b?.status_code ?? "?"} ${b?.status_message ?? ""}`.trim();

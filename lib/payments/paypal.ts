@@ -59,6 +59,40 @@ const CAPTURE_STATUS: Record<string, PaymentStatus> = {
  */
 export const PAYER_ACTION_ISSUES = ["INSTRUMENT_DECLINED", "PAYER_ACTION_REQUIRED", "REDIRECT_PAYER_FOR_ALTERNATE_FUNDING"];
 
+/** The parts of PayPal's JSON this client reads (Orders v2, Payments v2, webhook events); every field may be absent. */
+interface PayPalLink {
+	rel?: string;
+	href?: string;
+	method?: string;
+}
+interface PayPalMoney {
+	currency_code?: string;
+	value?: string;
+}
+interface PayPalCapture {
+	id: string;
+	status: string;
+	amount?: PayPalMoney;
+}
+interface PayPalOrder {
+	id: string;
+	status?: string;
+	purchase_units?: { custom_id?: string; payments?: { captures?: PayPalCapture[] } }[];
+	links?: PayPalLink[];
+}
+/** A webhook event's resource: an order (CHECKOUT.ORDER.*) or a capture or refund (PAYMENT.CAPTURE.*). */
+interface PayPalResource extends Partial<PayPalOrder> {
+	custom_id?: string;
+	amount?: PayPalMoney;
+	supplementary_data?: { related_ids?: { order_id?: string } };
+	seller_payable_breakdown?: { total_refunded_amount?: PayPalMoney };
+}
+/** An error answer (422 UNPROCESSABLE_ENTITY): its issues, and links for the payer. */
+interface PayPalErrorBody {
+	details?: { issue?: string; description?: string }[];
+	links?: PayPalLink[];
+}
+
 const PAYPAL_HEADERS = ["paypal-transmission-id", "paypal-transmission-time", "paypal-transmission-sig", "paypal-cert-url", "paypal-auth-algo"] as const;
 
 function minorFromValue(value: unknown, currency: string): number | undefined {
@@ -167,16 +201,16 @@ export class PayPalProvider implements PaymentProvider {
 			`"transmission_id":${JSON.stringify(h["paypal-transmission-id"])},"transmission_sig":${JSON.stringify(h["paypal-transmission-sig"])},` +
 			`"transmission_time":${JSON.stringify(h["paypal-transmission-time"])},"webhook_id":${JSON.stringify(this.opts.webhookId)},"webhook_event":${rawBody}}`;
 		const res = expectOk("paypal", "verify webhook signature", await this.call("POST", "/v1/notifications/verify-webhook-signature", body));
-		if ((res.body as any)?.verification_status !== "SUCCESS") throw new WebhookSignatureError("signature_mismatch");
+		if ((res.body as { verification_status?: string } | null)?.verification_status !== "SUCCESS") throw new WebhookSignatureError("signature_mismatch");
 		return [event];
 	}
 
 	parseEvent(event: unknown): ProviderEvent | null {
-		const e = event as { id?: string; event_type?: string; resource?: any };
+		const e = event as { id?: string; event_type?: string; resource?: PayPalResource };
 		if (!e || typeof e.id !== "string" || typeof e.event_type !== "string") return null;
 		if (e.event_type === "CHECKOUT.ORDER.APPROVED") {
 			// The payer approved: capture now rather than waiting for them to come back (or for the sweep).
-			const order = e.resource ?? {};
+			const order: PayPalResource = e.resource ?? {};
 			if (typeof order.id !== "string") return null;
 			const customId = order.purchase_units?.[0]?.custom_id;
 			return {
@@ -190,10 +224,10 @@ export class PayPalProvider implements PaymentProvider {
 		}
 		const status = CAPTURE_EVENTS[e.event_type];
 		if (!status) return null;
-		const r = e.resource ?? {};
+		const r: PayPalResource = e.resource ?? {};
 		const orderId = r.supplementary_data?.related_ids?.order_id;
 		const upCapture = (r.links ?? [])
-			.find((l: any) => l?.rel === "up" && typeof l.href === "string" && l.href.includes("/captures/"))
+			.find((l) => l?.rel === "up" && typeof l.href === "string" && l.href.includes("/captures/"))
 			?.href?.split("/captures/")[1];
 		const refs = [orderId, upCapture, e.event_type === "PAYMENT.CAPTURE.COMPLETED" || e.event_type.endsWith("DENIED") ? r.id : undefined].filter(
 			(x): x is string => typeof x === "string" && x.length > 0,
@@ -223,13 +257,13 @@ export class PayPalProvider implements PaymentProvider {
 			"PayPal-Request-Id": `capture-${payment.id}`,
 		});
 		if (res.status === 422) {
-			const body = res.body as any;
+			const body = res.body as PayPalErrorBody | null;
 			const issue = body?.details?.[0]?.issue;
 			if (issue === "ORDER_ALREADY_CAPTURED") return this.orderStatus(payment, orderId, false);
-			if (PAYER_ACTION_ISSUES.includes(issue)) {
+			if (issue && PAYER_ACTION_ISSUES.includes(issue)) {
 				// Back to PayPal to pick another funding source: the link PayPal gives with the error
 				// (rel "payer-action"/"redirect"), else the order's approval link.
-				const link = (body?.links ?? []).find((l: any) => ["payer-action", "approve", "redirect"].includes(l?.rel) && typeof l.href === "string");
+				const link = (body?.links ?? []).find((l) => ["payer-action", "approve", "redirect"].includes(l?.rel ?? "") && typeof l.href === "string");
 				const url = link?.href ?? (payment.action?.type === "redirect" ? payment.action.url : undefined);
 				if (!url) throw new ProviderError("paypal", `PayPal capture needs the payer (${issue}) but gave no link`, 422, body);
 				throw new PayerActionRequired("paypal", issue, { type: "redirect", url });
@@ -237,10 +271,10 @@ export class PayPalProvider implements PaymentProvider {
 			if (issue === "ORDER_NOT_APPROVED") return null;
 		}
 		expectOk("paypal", "capture order", res);
-		return this.fromOrder(payment, res.body);
+		return this.fromOrder(payment, res.body as PayPalOrder | null);
 	}
 
-	private fromOrder(payment: PaymentRef, order: any): ProviderEvent | null {
+	private fromOrder(payment: PaymentRef, order: PayPalOrder | null): ProviderEvent | null {
 		const capture = order?.purchase_units?.[0]?.payments?.captures?.[0];
 		if (order?.status === "VOIDED") return { eventId: `order:${order.id}:VOIDED`, paymentId: payment.id, status: "failed" };
 		if (!capture) return null;
@@ -260,7 +294,7 @@ export class PayPalProvider implements PaymentProvider {
 
 	private async orderStatus(payment: PaymentRef, orderId: string, captureIfApproved: boolean): Promise<ProviderEvent | null> {
 		const res = expectOk("paypal", "show order", await this.call("GET", `/v2/checkout/orders/${encodeURIComponent(orderId)}`));
-		const order = res.body as any;
+		const order = res.body as PayPalOrder | null;
 		// Approved but never captured: the payer closed the tab before coming back.
 		if (captureIfApproved && order?.status === "APPROVED") return this.capture(payment, orderId);
 		return this.fromOrder(payment, order);

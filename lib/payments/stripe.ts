@@ -47,6 +47,27 @@ export const STRIPE_API_VERSION = "2026-10-28.endive";
 /** Dispute statuses of an inquiry (no funds withdrawn yet): `warning_needs_response`, `warning_under_review`, `warning_closed`. */
 const isInquiry = (status: unknown) => typeof status === "string" && status.startsWith("warning_");
 
+/**
+ * The parts of a Stripe object this client reads from events and API answers (a Checkout Session,
+ * a PaymentIntent, a Charge or a Dispute); every field may be absent.
+ */
+interface StripeObject {
+	id?: string;
+	object?: string;
+	status?: string;
+	payment_status?: string;
+	payment_intent?: string | { id?: string } | null;
+	metadata?: { payment_id?: string };
+	client_reference_id?: string | null;
+	amount?: number;
+	amount_total?: number;
+	amount_received?: number;
+	amount_refunded?: number;
+	refunded?: boolean;
+	currency?: string;
+	charge?: string;
+}
+
 export class StripeProvider implements PaymentProvider {
 	readonly name = "stripe" as const;
 
@@ -112,9 +133,9 @@ export class StripeProvider implements PaymentProvider {
 	}
 
 	parseEvent(event: unknown): ProviderEvent | null {
-		const e = event as { id?: string; type?: string; data?: { object?: any } };
+		const e = event as { id?: string; type?: string; data?: { object?: StripeObject } };
 		if (!e || typeof e.id !== "string" || typeof e.type !== "string") return null;
-		const obj = e.data?.object ?? {};
+		const obj: StripeObject = e.data?.object ?? {};
 		const base = { eventId: e.id, type: e.type };
 		const pi = typeof obj.payment_intent === "string" ? obj.payment_intent : obj.payment_intent?.id;
 		const ourId: string | undefined = obj.metadata?.payment_id || obj.client_reference_id || undefined;
@@ -142,7 +163,7 @@ export class StripeProvider implements PaymentProvider {
 				return {
 					...base,
 					paymentId: ourId,
-					providerRefs: [obj.id].filter(Boolean),
+					providerRefs: [obj.id].filter((x): x is string => Boolean(x)),
 					// Remembered so a refund (which needs the PaymentIntent) works for this payment.
 					learnedRefs: typeof obj.id === "string" ? [obj.id] : [],
 					status: "paid",
@@ -155,7 +176,7 @@ export class StripeProvider implements PaymentProvider {
 				return {
 					...base,
 					paymentId: ourId,
-					providerRefs: [obj.id].filter(Boolean),
+					providerRefs: [obj.id].filter((x): x is string => Boolean(x)),
 					learnedRefs: typeof obj.id === "string" ? [obj.id] : [],
 					status: "pending",
 				};
@@ -163,7 +184,13 @@ export class StripeProvider implements PaymentProvider {
 				// amount_refunded is cumulative: below the charge's amount it is a partial refund.
 				const total = typeof obj.amount_refunded === "number" ? obj.amount_refunded : undefined;
 				const full = obj.refunded === true || (total !== undefined && typeof obj.amount === "number" && total >= obj.amount);
-				return { ...base, paymentId: ourId, providerRefs: [pi, obj.id].filter(Boolean), status: "refunded", refundedTotal: full ? undefined : total };
+				return {
+					...base,
+					paymentId: ourId,
+					providerRefs: [pi, obj.id].filter((x): x is string => Boolean(x)),
+					status: "refunded",
+					refundedTotal: full ? undefined : total,
+				};
 			}
 			case "charge.dispute.created":
 			case "charge.dispute.funds_withdrawn":
@@ -191,7 +218,7 @@ export class StripeProvider implements PaymentProvider {
 			"retrieve checkout session",
 			await providerFetch("stripe", `${this.opts.apiBase}/v1/checkout/sessions/${encodeURIComponent(sessionId)}`, { headers: this.headers() }),
 		);
-		const s = res.body as any;
+		const s = res.body as StripeObject;
 		const type = s.status === "expired" ? "checkout.session.expired" : s.status === "complete" ? "checkout.session.completed" : null;
 		if (!type) return null;
 		return this.parseEvent({ id: `retrieve:${s.id}:${s.status}:${s.payment_status}`, type, data: { object: s } });
@@ -208,7 +235,7 @@ export class StripeProvider implements PaymentProvider {
 					"retrieve checkout session",
 					await providerFetch("stripe", `${this.opts.apiBase}/v1/checkout/sessions/${encodeURIComponent(sessionId)}`, { headers: this.headers() }),
 				);
-				const found = (res.body as any)?.payment_intent;
+				const found = (res.body as StripeObject | null)?.payment_intent;
 				pi = typeof found === "string" ? found : found?.id;
 			}
 		}

@@ -190,7 +190,7 @@ export function headerValue(headers: Record<string, string | string[] | undefine
 	return Array.isArray(v) ? v[0] : v;
 }
 
-export function parseJson(rawBody: string): any {
+export function parseJson(rawBody: string): unknown {
 	try {
 		return JSON.parse(rawBody);
 	} catch {

@@ -54,7 +54,7 @@ const profiles: UsersPart = {
 			},
 			async handler(ctx: Ctx<{ username: string }>) {
 				const user = await this.byUsername(ctx.params.username);
-				const goal = await ctx.call("donations.goalOf", { userId: user._id }).catch((err: Error) => {
+				const goal = await ctx.call("stats.goalOf", { userId: user._id }).catch((err: Error) => {
 					this.logger.warn("Goal lookup failed; profile served without it", err.message);
 					return null;
 				});

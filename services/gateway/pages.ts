@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServiceBroker } from "moleculer";
+import type { ApiRouteSchema } from "moleculer-web";
 import { PUBLIC_DIR } from "../../lib/tools/paths";
 
 /**
@@ -214,8 +215,8 @@ async function providersOffered(this: { broker: ServiceBroker }): Promise<Record
 }
 
 /** moleculer-web routes serving every page; they sit beside /api and the static assets. */
-export function pageRoutes(): Record<string, unknown>[] {
-	const base = { mappingPolicy: "restrict", authentication: false, authorization: false, bodyParsers: { json: false, urlencoded: false } };
+export function pageRoutes(): ApiRouteSchema[] {
+	const base = { mappingPolicy: "restrict", authentication: false, authorization: false, bodyParsers: { json: false, urlencoded: false } } as const;
 	return [
 		{
 			...base,

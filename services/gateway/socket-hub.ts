@@ -1,11 +1,12 @@
 import type { IncomingMessage, Server as HttpServer } from "node:http";
 import { Server, type Namespace, type Socket } from "socket.io";
-import type { ServiceBroker } from "moleculer";
-
-type LoggerInstance = ServiceBroker["logger"];
+import type { ActionSchema, ServiceBroker } from "moleculer";
 import { verifyAccessToken } from "../../lib/tools/tokens";
 import { checkLimits, type ConnectionTally, type CounterStore } from "../../lib/tools/rate-limit";
+import { CHAT_PREFIX, NAMESPACE, rooms as roomNames, type Namespace as RoomNamespace, type WsEmit } from "../../lib/domain/rooms";
 import type { AuthUser, GatewayMeta } from "../../types/moleculer";
+
+type LoggerInstance = ServiceBroker["logger"];
 
 /**
  * Socket.IO on the gateway's HTTP server. Two namespaces:
@@ -22,19 +23,11 @@ import type { AuthUser, GatewayMeta } from "../../types/moleculer";
  * routing between them.
  */
 
-export interface EmitPacket {
-	namespace?: string;
-	rooms: string[];
-	event: string;
-	data: unknown;
-	/** Socket ids that must not receive it (e.g. the typing user). */
-	except?: string[];
-}
+/** The `ws.emit` packet (one definition, lib/domain/rooms.ts; built by mixins/realtime.mixin.ts). */
+export type EmitPacket = WsEmit;
 
 interface Route {
 	action: string;
-	/** The action's `auth: "required"`: anonymous sockets are refused before any call. */
-	authRequired: boolean;
 }
 
 export interface HubOptions {
@@ -80,7 +73,7 @@ export interface RoomSizesPacket {
 	full: boolean;
 }
 
-export const NAMESPACES = ["/", "/overlay"] as const;
+export const NAMESPACES = [NAMESPACE.main, NAMESPACE.overlay] as const;
 
 const MAX_EVENT_ARGS = 3;
 
@@ -173,13 +166,15 @@ export class SocketHub {
 	/** Rebuilds the event → action table from every action that declares `socket`. */
 	refreshRoutes() {
 		const routes = new Map<string, Route>();
-		const list = this.broker.registry.getActionList({ onlyAvailable: false, skipInternal: true, withEndpoints: false }) as any[];
+		const list = this.broker.registry.getActionList({ onlyAvailable: false, skipInternal: true, withEndpoints: false }) as Array<
+			ActionSchema & { action?: ActionSchema }
+		>;
 		for (const item of list) {
 			const def = item.action ?? item;
 			const spec: unknown = def.socket;
-			if (typeof spec !== "string") continue;
+			if (typeof spec !== "string" || !def.name) continue;
 			const [ns, event] = spec.includes(" ") ? spec.split(" ", 2) : ["/", spec];
-			routes.set(`${ns} ${event}`, { action: def.name, authRequired: def.auth === "required" });
+			routes.set(`${ns} ${event}`, { action: def.name });
 		}
 		this.routes = routes;
 	}
@@ -196,8 +191,8 @@ export class SocketHub {
 	/** A user's roles changed: this node's open sockets of that user act with the new ones from now on. */
 	updateRoles(userId: string, roles: string[]) {
 		for (const [ns, room] of [
-			["/", `user:${userId}`],
-			["/overlay", `overlay:${userId}`],
+			[NAMESPACE.main, roomNames.user(userId)],
+			[NAMESPACE.overlay, roomNames.overlay(userId)],
 		]) {
 			const ids = this.io.of(ns).adapter.rooms.get(room);
 			for (const id of ids ?? []) {
@@ -208,7 +203,7 @@ export class SocketHub {
 	}
 
 	/** Disconnects this node's sockets in the given rooms (token rotation, bans). */
-	disconnectRooms(namespace: string, rooms: string[]) {
+	disconnectRooms(namespace: RoomNamespace | string, rooms: string[]) {
 		this.io.of(namespace).in(rooms).disconnectSockets(true);
 	}
 
@@ -253,7 +248,7 @@ export class SocketHub {
 	}
 
 	private isCounted(room: string): boolean {
-		return (this.opts.countedRoomPrefixes ?? ["chat:"]).some((p) => room.startsWith(p));
+		return (this.opts.countedRoomPrefixes ?? [CHAT_PREFIX]).some((p) => room.startsWith(p));
 	}
 
 	private watchRoomSizes(nsp: Namespace) {
@@ -305,7 +300,7 @@ export class SocketHub {
 		});
 		nsp.on("connection", (socket) => {
 			const user = socket.data.user as AuthUser | null;
-			if (user) socket.join(`user:${user.id}`);
+			if (user) socket.join(roomNames.user(user.id));
 			this.attach(socket, "/");
 		});
 	}
@@ -327,7 +322,7 @@ export class SocketHub {
 		});
 		nsp.on("connection", (socket) => {
 			const user = socket.data.user as AuthUser;
-			socket.join([`overlay:${user.id}`, `overlaytoken:${socket.data.tokenId}`]);
+			socket.join([roomNames.overlay(user.id), roomNames.overlayToken(socket.data.tokenId)]);
 			this.attach(socket, "/overlay");
 			// Tell the alerts service an overlay is listening, so the current alert is (re)sent.
 			this.broker.call("alerts.overlayConnected", { userId: user.id }, { meta: { user } }).catch((err: Error) => {
@@ -373,13 +368,14 @@ export class SocketHub {
 		}
 		const route = this.routes.get(`${namespace} ${event}`);
 		if (!route) return reply({ ok: false, error: { type: "UNKNOWN_EVENT", message: `Unknown event "${event}"` } });
-		if (route.authRequired && !socket.data.user) return reply({ ok: false, error: { type: "UNAUTHORIZED", message: "Sign in to do this" } });
 		const payload = ack ? args.slice(0, -1)[0] : args[0];
 		if (payload !== undefined && (payload === null || typeof payload !== "object" || Array.isArray(payload))) {
 			return reply({ ok: false, error: { type: "VALIDATION_ERROR", message: "Payload must be an object" } });
 		}
 		const user = socket.data.user as AuthUser | null;
+		// `via: "socket"`: middlewares/permissions.ts checks the action's auth, roles and permissions.
 		const meta: GatewayMeta = {
+			via: "socket",
 			user: user && this.opts.currentUser ? this.opts.currentUser(user) : user,
 			ip: socket.data.ip ?? this.ipOf(socket),
 			socket: { id: socket.id, namespace, rooms: [...socket.rooms].filter((r) => r !== socket.id) },
@@ -404,7 +400,7 @@ function connectError(message: string, type: string, extra: Record<string, unkno
 
 /** Maps a Moleculer error to the contract's ack error shape; never leaks a server stack. */
 export function socketError(err: unknown): { type: string; message: string; retryAfterSec?: number; data?: unknown } {
-	const e = err as { code?: number; type?: string; message?: string; data?: any };
+	const e = err as { code?: number; type?: string; message?: string; data?: { retryAfterSec?: unknown } | unknown[] };
 	const code = typeof e.code === "number" ? e.code : 500;
 	if (code >= 500) {
 		return {
@@ -416,7 +412,7 @@ export function socketError(err: unknown): { type: string; message: string; retr
 		type: e.type || "BAD_REQUEST",
 		message: e.message || "Request refused",
 	};
-	const retry = e.data?.retryAfterSec;
+	const retry = e.data && !Array.isArray(e.data) ? e.data.retryAfterSec : undefined;
 	if (typeof retry === "number") out.retryAfterSec = retry;
 	if (Array.isArray(e.data)) out.data = e.data;
 	return out;

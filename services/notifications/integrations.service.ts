@@ -1,10 +1,11 @@
-import type { Context, ServiceSchema } from "moleculer";
-import { DbMixin } from "../../mixins/db.mixin";
+import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { DbMixin, type Collection, type DbThis } from "../../mixins/db.mixin";
+import { SweeperMixin, type SweeperMethods } from "../../mixins/sweeper.mixin";
 import { newId, randomToken } from "../../lib/tools/ids";
-import { boolEnv, intEnv, runtimeMode } from "../../lib/config";
-import { invalid, isDuplicateKey, notFound } from "../../lib/tools/errors";
+import { notificationsConfig } from "../../lib/config/notifications";
+import { invalid, notFound } from "../../lib/tools/errors";
 import { sign } from "../../lib/tools/signature";
-import { nextDelayMs } from "../../lib/domain/notify/backoff";
+import { nextDelayMs, type Backoff } from "../../lib/domain/notify/backoff";
 import { checkWebhookUrl, systemResolver, type ResolvedAddress } from "../../lib/domain/notify/webhook-url";
 import { postWebhook } from "../../lib/tools/webhook-http";
 import { eventIdFor, publicDonation } from "../../lib/domain/notify/webhook-event";
@@ -54,13 +55,37 @@ interface DeliveryDoc {
 }
 
 type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
+/** A donation as the donations channels carry it (publicDonation picks what integrators see). */
+type DonationMsg = { id?: string; recipientId?: string } & Record<string, unknown>;
 
-const schema: ServiceSchema = {
+interface Local extends DbThis<WebhookDoc, { webhook_deliveries: Collection<DeliveryDoc> }> {
+	blockPrivate: boolean;
+	timeoutMs: number;
+	retryWindowMs: number;
+	backoff: Backoff;
+	sweepMs: number;
+}
+interface Methods extends SweeperMethods {
+	newSecret(): string;
+	hookView(h: WebhookDoc): { url: string; secret: string; createdAt: string; updatedAt: string };
+	deliveryView(d: DeliveryDoc): Record<string, unknown>;
+	enqueue(type: string, donation: DonationMsg | undefined): Promise<void>;
+	ring(id: string): Promise<void>;
+	attempt(id: string): Promise<void>;
+	post(hook: WebhookDoc, d: DeliveryDoc): Promise<number>;
+	resolveHost(host: string): Promise<ResolvedAddress[]>;
+	sweep(): Promise<void>;
+}
+type Settings = ServiceSettingSchema & { rest: string };
+type This = Service<Settings> & Local & Methods;
+
+const schema: ServiceSchema<Settings, Methods, Local> = {
 	name: "integrations",
 	mixins: [
 		DbMixin("webhooks", [{ fields: "userId", unique: true }], {
 			webhook_deliveries: [{ fields: "eventId", unique: true }, { fields: "userId" }, { fields: "status" }],
 		}),
+		SweeperMixin<This>({ name: "deliver", everyMs: (svc) => svc.sweepMs, run: (svc) => svc.sweep() }),
 	],
 	settings: { rest: "/" },
 
@@ -70,27 +95,26 @@ const schema: ServiceSchema = {
 			rest: "PUT /me/webhook",
 			auth: "required",
 			params: { url: { type: "string", min: 1, max: 2048, trim: true }, rotateSecret: { type: "boolean", optional: true } },
-			async handler(this: any, ctx: Ctx<{ url: string; rotateSecret?: boolean }>) {
+			async handler(ctx: Ctx<{ url: string; rotateSecret?: boolean }>) {
 				const verdict = checkWebhookUrl(ctx.params.url, this.blockPrivate);
 				if (!verdict.ok) throw invalid("url", verdict.reason, "INVALID_WEBHOOK_URL");
 				const userId = ctx.meta.user!.id;
 				const now = new Date().toISOString();
 				const url = verdict.url.toString();
-				const existing: WebhookDoc | null = await this.store.findOne({ userId });
+				const existing = await this.store.findOne({ userId });
 				if (existing) {
 					const $set: Record<string, unknown> = { url, updatedAt: now };
 					if (ctx.params.rotateSecret) $set.secret = this.newSecret();
 					await this.store.updateMany({ _id: existing._id }, { $set });
 				} else {
-					try {
-						await this.store.insert({ _id: newId(), userId, url, secret: this.newSecret(), createdAt: now, updatedAt: now });
-					} catch (err) {
-						// Two racing PUTs: the other one created it; apply our URL on top.
-						if (!isDuplicateKey(err)) throw err;
-						await this.store.updateMany({ userId }, { $set: { url, updatedAt: now } });
-					}
+					const fresh: WebhookDoc = { _id: newId(), userId, url, secret: this.newSecret(), createdAt: now, updatedAt: now };
+					// Two racing PUTs: the other one created it; apply our URL on top.
+					const { created } = await this.store.insertOrGet(fresh, { userId });
+					if (!created) await this.store.updateMany({ userId }, { $set: { url, updatedAt: now } });
 				}
-				return this.hookView(await this.store.findOne({ userId }));
+				const hook = await this.store.findOne({ userId });
+				if (!hook) throw notFound("Webhook");
+				return this.hookView(hook);
 			},
 		},
 
@@ -98,8 +122,8 @@ const schema: ServiceSchema = {
 		getWebhook: {
 			rest: "GET /me/webhook",
 			auth: "required",
-			async handler(this: any, ctx: Ctx) {
-				const hook: WebhookDoc | null = await this.store.findOne({ userId: ctx.meta.user!.id });
+			async handler(ctx: Ctx) {
+				const hook = await this.store.findOne({ userId: ctx.meta.user!.id });
 				if (!hook) throw notFound("Webhook");
 				return this.hookView(hook);
 			},
@@ -110,7 +134,7 @@ const schema: ServiceSchema = {
 			rest: "DELETE /me/webhook",
 			status: 204,
 			auth: "required",
-			async handler(this: any, ctx: Ctx) {
+			async handler(ctx: Ctx) {
 				await this.store.removeMany({ userId: ctx.meta.user!.id });
 				return null;
 			},
@@ -125,11 +149,11 @@ const schema: ServiceSchema = {
 				limit: { type: "number", integer: true, min: 1, max: 100, convert: true, optional: true },
 				cursor: { type: "string", max: 64, optional: true },
 			},
-			async handler(this: any, ctx: Ctx<{ status?: string; limit?: number; cursor?: string }>) {
+			async handler(ctx: Ctx<{ status?: string; limit?: number; cursor?: string }>) {
 				const q: Record<string, unknown> = { userId: ctx.meta.user!.id };
 				if (ctx.params.status) q.status = ctx.params.status;
 				const page = await this.stores.webhook_deliveries.page(q, { limit: ctx.params.limit, cursor: ctx.params.cursor });
-				return { items: page.items.map((d: DeliveryDoc) => this.deliveryView(d)), nextCursor: page.nextCursor };
+				return { items: page.items.map((d) => this.deliveryView(d)), nextCursor: page.nextCursor };
 			},
 		},
 
@@ -141,9 +165,9 @@ const schema: ServiceSchema = {
 			retryPolicy: { enabled: false },
 			auth: "required",
 			params: { id: { type: "string", min: 1, max: 64 } },
-			async handler(this: any, ctx: Ctx<{ id: string }>) {
+			async handler(ctx: Ctx<{ id: string }>) {
 				const userId = ctx.meta.user!.id;
-				const d: DeliveryDoc | null = await this.stores.webhook_deliveries.findOne({ _id: ctx.params.id, userId });
+				const d = await this.stores.webhook_deliveries.findOne({ _id: ctx.params.id, userId });
 				if (!d) throw notFound("Delivery");
 				const now = Date.now();
 				await this.stores.webhook_deliveries.updateMany(
@@ -159,20 +183,20 @@ const schema: ServiceSchema = {
 	channels: {
 		"donations.paid": {
 			group: "integrations",
-			async handler(this: any, payload: { donation: Record<string, any> }) {
+			async handler(payload: { donation?: DonationMsg }) {
 				await this.enqueue("donation.paid", payload?.donation);
 			},
 		},
 		"donations.reversed": {
 			group: "integrations",
-			async handler(this: any, payload: { donation: Record<string, any> }) {
+			async handler(payload: { donation?: DonationMsg }) {
 				await this.enqueue("donation.reversed", payload?.donation);
 			},
 		},
 		/** Doorbell: the row in the database is the work; this just makes the first attempt prompt. */
 		"integrations.deliver": {
 			group: "integrations",
-			async handler(this: any, payload: { id: string }) {
+			async handler(payload: { id: string }) {
 				if (payload?.id) await this.attempt(payload.id);
 			},
 		},
@@ -202,9 +226,9 @@ const schema: ServiceSchema = {
 		},
 
 		/** Writes the outbox row for an event (once per event id), then rings the doorbell. */
-		async enqueue(this: any, type: string, donation: Record<string, any> | undefined) {
+		async enqueue(type: string, donation: DonationMsg | undefined) {
 			if (!donation?.id || !donation.recipientId) return;
-			const hook: WebhookDoc | null = await this.store.findOne({ userId: donation.recipientId });
+			const hook = await this.store.findOne({ userId: donation.recipientId });
 			if (!hook) return;
 			const eventId = eventIdFor(type, donation.id);
 			const now = Date.now();
@@ -225,16 +249,12 @@ const schema: ServiceSchema = {
 				createdAt: new Date(now).toISOString(),
 				deliveredAt: null,
 			};
-			try {
-				await this.stores.webhook_deliveries.insert(doc);
-			} catch (err) {
-				if (isDuplicateKey(err)) return; // redelivered channel message: the row already exists
-				throw err;
-			}
-			await this.ring(doc._id);
+			// A redelivered channel message finds its row: nothing more to do.
+			const { created } = await this.stores.webhook_deliveries.insertOrGet(doc, { eventId });
+			if (created) await this.ring(doc._id);
 		},
 
-		async ring(this: any, id: string) {
+		async ring(id: string) {
 			try {
 				await this.broker.sendToChannel("integrations.deliver", { id });
 			} catch (err) {
@@ -243,7 +263,7 @@ const schema: ServiceSchema = {
 		},
 
 		/** One attempt, under a lease so two nodes never post the same delivery at once. */
-		async attempt(this: any, id: string) {
+		async attempt(id: string) {
 			const col = this.stores.webhook_deliveries;
 			const now = Date.now();
 			const claimed = await col.updateIf(
@@ -251,9 +271,9 @@ const schema: ServiceSchema = {
 				{ $set: { nextAttemptAt: now + this.timeoutMs + 5_000 } },
 			);
 			if (!claimed) return;
-			const d: DeliveryDoc | null = await col.findById(id);
+			const d = await col.findById(id);
 			if (!d) return;
-			const hook: WebhookDoc | null = await this.store.findOne({ userId: d.userId });
+			const hook = await this.store.findOne({ userId: d.userId });
 			if (!hook) {
 				await col.updateMany({ _id: id }, { $set: { status: "failed", lastError: "webhook removed" } });
 				return;
@@ -262,7 +282,7 @@ const schema: ServiceSchema = {
 			let statusCode: number | null = null;
 			let error: string | null = null;
 			try {
-				const code: number = await this.post(hook, d);
+				const code = await this.post(hook, d);
 				statusCode = code;
 				if (code < 200 || code >= 300) error = `HTTP ${code}`;
 			} catch (err) {
@@ -293,7 +313,7 @@ const schema: ServiceSchema = {
 		 * POSTs the stored body with a fresh signature; answers the HTTP status. The name is
 		 * resolved here, for this attempt, and the socket connects to the address that was checked.
 		 */
-		async post(this: any, hook: WebhookDoc, d: DeliveryDoc): Promise<number> {
+		async post(hook: WebhookDoc, d: DeliveryDoc): Promise<number> {
 			const verdict = checkWebhookUrl(hook.url, this.blockPrivate);
 			if (!verdict.ok) throw new Error(verdict.reason);
 			return postWebhook(verdict.url, {
@@ -316,42 +336,28 @@ const schema: ServiceSchema = {
 			return systemResolver(host);
 		},
 
-		async sweep(this: any) {
-			if (this.sweeping) return;
-			this.sweeping = true;
-			try {
-				const due: DeliveryDoc[] = await this.stores.webhook_deliveries.find({
-					query: { status: "pending", nextAttemptAt: { $lte: Date.now() } },
-					sort: ["nextAttemptAt"],
-					limit: 20,
-				});
-				await Promise.all(due.map((d) => this.attempt(d._id).catch((err: Error) => this.logger.warn("Webhook attempt failed", err.message))));
-			} catch (err) {
-				this.logger.warn("Webhook sweep failed", (err as Error).message);
-			} finally {
-				this.sweeping = false;
-			}
+		/** Attempts what is due: failures whose backoff passed, and rows a restart interrupted. */
+		async sweep() {
+			const due = await this.stores.webhook_deliveries.find({
+				query: { status: "pending", nextAttemptAt: { $lte: Date.now() } },
+				sort: ["nextAttemptAt"],
+				limit: 20,
+			});
+			await Promise.all(due.map((d) => this.attempt(d._id).catch((err: Error) => this.logger.warn("Webhook attempt failed", err.message))));
 		},
 	},
 
-	created(this: any) {
+	created() {
+		const cfg = notificationsConfig().webhooks;
 		// Private and loopback targets (cloud metadata included) are refused in production unless an
 		// operator allows them; development and tests post to receivers on 127.0.0.1.
-		this.blockPrivate = boolEnv("WEBHOOK_BLOCK_PRIVATE", runtimeMode() === "production");
-		this.timeoutMs = Math.max(100, intEnv("WEBHOOK_TIMEOUT_MS", 10_000));
-		this.retryWindowMs = Math.max(1000, intEnv("WEBHOOK_RETRY_WINDOW_MS", 24 * 3600_000));
-		this.backoff = { baseMs: Math.max(10, intEnv("WEBHOOK_RETRY_BASE_MS", 10_000)), maxMs: Math.max(10, intEnv("WEBHOOK_RETRY_MAX_MS", 3600_000)) };
-		this.sweepMs = Math.max(20, intEnv("WEBHOOK_SWEEP_MS", 5_000));
-	},
-
-	started(this: any) {
-		this.timer = setInterval(() => void this.sweep(), this.sweepMs);
-		this.timer.unref?.();
-	},
-
-	stopped(this: any) {
-		clearInterval(this.timer);
+		this.blockPrivate = cfg.blockPrivate;
+		this.timeoutMs = cfg.timeoutMs;
+		this.retryWindowMs = cfg.retryWindowMs;
+		this.backoff = cfg.backoff;
+		this.sweepMs = cfg.sweepMs;
 	},
 };
 
-export default schema;
+// Typed inside; exported as a plain schema because tests mix it into schemas of their own.
+export default schema as ServiceSchema;

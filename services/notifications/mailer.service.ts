@@ -1,9 +1,9 @@
-import type { Context, ServiceSchema } from "moleculer";
-import { DbMixin } from "../../mixins/db.mixin";
+import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { DbMixin, type DbThis } from "../../mixins/db.mixin";
+import { SweeperMixin, type SweeperMethods } from "../../mixins/sweeper.mixin";
 import { newId } from "../../lib/tools/ids";
-import { intEnv } from "../../lib/config";
-import { isDuplicateKey } from "../../lib/tools/errors";
-import { nextDelayMs } from "../../lib/domain/notify/backoff";
+import { notificationsConfig } from "../../lib/config/notifications";
+import { nextDelayMs, type Backoff } from "../../lib/domain/notify/backoff";
 import { createMailTransport, type MailTransport } from "../../lib/tools/mail-transport";
 
 /**
@@ -31,9 +31,26 @@ interface MailDoc {
 
 const LEASE_MS = 60_000;
 
-const schema: ServiceSchema = {
+interface Local extends DbThis<MailDoc> {
+	transport: MailTransport;
+	from: string;
+	backoff: Backoff;
+	maxAttempts: number;
+	sweepMs: number;
+}
+interface Methods extends SweeperMethods {
+	attempt(id: string): Promise<void>;
+	sweep(): Promise<void>;
+}
+type Settings = ServiceSettingSchema;
+type This = Service<Settings> & Local & Methods;
+
+const schema: ServiceSchema<Settings, Methods, Local> = {
 	name: "mailer",
-	mixins: [DbMixin("mail_outbox", [{ fields: "key", unique: true }, { fields: "status" }, { fields: "to" }])],
+	mixins: [
+		DbMixin("mail_outbox", [{ fields: "key", unique: true }, { fields: "status" }, { fields: "to" }]),
+		SweeperMixin<This>({ name: "send", everyMs: (svc) => svc.sweepMs, run: (svc) => svc.sweep() }),
+	],
 	settings: {},
 
 	actions: {
@@ -46,7 +63,7 @@ const schema: ServiceSchema = {
 				subject: { type: "string", min: 1, max: 300 },
 				text: { type: "string", min: 1, max: 100_000 },
 			},
-			async handler(this: any, ctx: Context<{ key: string; to: string; subject: string; text: string }>) {
+			async handler(ctx: Context<{ key: string; to: string; subject: string; text: string }>) {
 				const p = ctx.params;
 				const doc: MailDoc = {
 					_id: newId(),
@@ -61,13 +78,8 @@ const schema: ServiceSchema = {
 					createdAt: new Date().toISOString(),
 					sentAt: null,
 				};
-				try {
-					await this.store.insert(doc);
-				} catch (err) {
-					if (!isDuplicateKey(err)) throw err;
-					const existing: MailDoc | null = await this.store.findOne({ key: p.key });
-					return { id: existing?._id, status: existing?.status, duplicate: true };
-				}
+				const { doc: stored, created } = await this.store.insertOrGet(doc, { key: p.key });
+				if (!created) return { id: stored._id, status: stored.status, duplicate: true };
 				setImmediate(() => this.attempt(doc._id).catch((err: Error) => this.logger.warn("Email attempt failed; the sweep retries it", err.message)));
 				return { id: doc._id, status: doc.status };
 			},
@@ -82,13 +94,13 @@ const schema: ServiceSchema = {
 				limit: { type: "number", integer: true, min: 1, max: 100, optional: true, convert: true },
 				cursor: { type: "string", optional: true, max: 64 },
 			},
-			async handler(this: any, ctx: Context<{ to?: string; status?: string; limit?: number; cursor?: string }>) {
+			async handler(ctx: Context<{ to?: string; status?: string; limit?: number; cursor?: string }>) {
 				const q: Record<string, unknown> = {};
 				if (ctx.params.to) q.to = ctx.params.to;
 				if (ctx.params.status) q.status = ctx.params.status;
 				const page = await this.store.page(q, { limit: ctx.params.limit, cursor: ctx.params.cursor });
 				return {
-					items: page.items.map((m: MailDoc) => ({
+					items: page.items.map((m) => ({
 						id: m._id,
 						key: m.key,
 						to: m.to,
@@ -107,7 +119,7 @@ const schema: ServiceSchema = {
 		/** Operators: give parked (dead) emails another round of attempts. */
 		retryDead: {
 			visibility: "public",
-			async handler(this: any) {
+			async handler() {
 				const n = await this.store.updateMany({ status: "dead" }, { $set: { status: "pending", attempts: 0, nextAttemptAt: Date.now() } });
 				return { requeued: n };
 			},
@@ -116,14 +128,14 @@ const schema: ServiceSchema = {
 
 	methods: {
 		/** One send attempt, claimed by a lease so two nodes never send the same row at once. */
-		async attempt(this: any, id: string) {
+		async attempt(id: string) {
 			const now = Date.now();
 			const claimed = await this.store.updateIf(
 				{ _id: id, status: "pending", nextAttemptAt: { $lte: now } },
 				{ $set: { nextAttemptAt: now + LEASE_MS } },
 			);
 			if (!claimed) return;
-			const doc: MailDoc | null = await this.store.findById(id);
+			const doc = await this.store.findById(id);
 			if (!doc) return;
 			try {
 				const info = await this.transport.send({
@@ -156,39 +168,27 @@ const schema: ServiceSchema = {
 			}
 		},
 
-		async sweep(this: any) {
-			if (this.sweeping) return;
-			this.sweeping = true;
-			try {
-				const due: MailDoc[] = await this.store.find({
-					query: { status: "pending", nextAttemptAt: { $lte: Date.now() } },
-					sort: ["nextAttemptAt"],
-					limit: 50,
-				});
-				for (const m of due) await this.attempt(m._id);
-			} catch (err) {
-				this.logger.warn("Mail sweep failed", (err as Error).message);
-			} finally {
-				this.sweeping = false;
-			}
+		/** Sends what is due (failed attempts whose backoff passed, rows a restart interrupted). */
+		async sweep() {
+			const due = await this.store.find({
+				query: { status: "pending", nextAttemptAt: { $lte: Date.now() } },
+				sort: ["nextAttemptAt"],
+				limit: 50,
+			});
+			for (const m of due) await this.attempt(m._id);
 		},
 	},
 
-	created(this: any) {
-		this.transport = createMailTransport(process.env, (line: string) => this.logger.info(line)) as MailTransport;
-		this.from = process.env.MAIL_FROM || "MediaShar <no-reply@mediashar.local>";
-		this.backoff = { baseMs: Math.max(10, intEnv("MAIL_RETRY_BASE_MS", 30_000)), maxMs: Math.max(10, intEnv("MAIL_RETRY_MAX_MS", 3_600_000)) };
-		this.maxAttempts = Math.max(1, intEnv("MAIL_MAX_ATTEMPTS", 30));
-		this.sweepMs = Math.max(20, intEnv("MAIL_SWEEP_MS", 5_000));
+	created() {
+		const cfg = notificationsConfig().mail;
+		this.transport = createMailTransport(cfg.transportEnv, (line: string) => this.logger.info(line));
+		this.from = cfg.from;
+		this.backoff = cfg.backoff;
+		this.maxAttempts = cfg.maxAttempts;
+		this.sweepMs = cfg.sweepMs;
 	},
 
-	started(this: any) {
-		this.timer = setInterval(() => void this.sweep(), this.sweepMs);
-		this.timer.unref?.();
-	},
-
-	stopped(this: any) {
-		clearInterval(this.timer);
+	stopped() {
 		this.transport?.close();
 	},
 };

@@ -1,8 +1,11 @@
-import type { Context, ServiceSchema } from "moleculer";
-import { DbMixin } from "../../mixins/db.mixin";
+import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { DbMixin, type Collection, type DbThis } from "../../mixins/db.mixin";
+import { SweeperMixin, type SweeperMethods } from "../../mixins/sweeper.mixin";
+import { RealtimeMixin, type RealtimeMethods } from "../../mixins/realtime.mixin";
+import { rooms } from "../../lib/domain/rooms";
 import { newId } from "../../lib/tools/ids";
-import { intEnv, loadConfig } from "../../lib/config";
-import { isDuplicateKey, notFound } from "../../lib/tools/errors";
+import { loadConfig } from "../../lib/config";
+import { notFound } from "../../lib/tools/errors";
 import {
 	commentDrafts,
 	dmDraft,
@@ -17,9 +20,12 @@ import {
 	type DonationLike,
 	type Draft,
 	type MentionMsg,
+	notificationView,
+	type LikeGroup,
+	type NotificationView,
 } from "../../lib/domain/notify/render";
 import { notificationEmail } from "../../lib/domain/notify/mail-templates";
-import { wantsEmail } from "../../lib/domain/notify/email-prefs";
+import { recipientWantsEmail, type Recipient } from "../../lib/domain/notify/email-prefs";
 import type { GatewayMeta } from "../../types/moleculer";
 
 /**
@@ -35,13 +41,6 @@ import type { GatewayMeta } from "../../types/moleculer";
  * owner's id, present while unread) answers the unread count and list, and `emailDue` (present
  * while an email step is pending) is what the sweep reads.
  */
-
-interface LikeGroup {
-	targetType: string;
-	targetId: string;
-	names: string[];
-	count: number;
-}
 
 interface NotificationDoc {
 	_id: string;
@@ -65,16 +64,57 @@ interface NotificationDoc {
 	updatedAt: string;
 }
 
+/** One (liker, target) contribution to a like group: leased while counted, `done` after. */
+interface SourceDoc {
+	_id: string;
+	at: number;
+	done?: boolean;
+	leaseUntil: number;
+}
+
+interface LikeMsg {
+	userId: string;
+	targetType: string;
+	targetId: string;
+	targetOwnerId: string;
+}
+
 type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
+
+interface Local extends DbThis<NotificationDoc, { notification_sources: Collection<SourceDoc> }> {
+	likeWindowMs: number;
+	emailGraceMs: number;
+	sweepMs: number;
+	publicUrl: string;
+}
+interface Methods extends SweeperMethods, RealtimeMethods {
+	view(n: NotificationDoc): NotificationView;
+	actors(ids: string[]): Promise<Actor[]>;
+	deliver(draft: Draft): Promise<void>;
+	recipient(userId: string): Promise<Recipient | null>;
+	emailFields(user: Recipient | null, type: string, nowMs: number): Pick<NotificationDoc, "emailState" | "emailDueAt" | "emailDue">;
+	deliverLike(msg: LikeMsg): Promise<void>;
+	contributeLike(msg: LikeMsg, key: string, name: string, recipient: Recipient | null): Promise<void>;
+	pushNotification(doc: NotificationDoc): void;
+	pushUnread(userId: string): Promise<void>;
+	unread(userId: string): Promise<number>;
+	emailStep(doc: NotificationDoc, known?: Recipient | null): Promise<void>;
+	addMarks(): Promise<void>;
+	sweep(): Promise<void>;
+}
+type Settings = ServiceSettingSchema & { rest: string };
+type This = Service<Settings> & Local & Methods;
 
 const ID = { type: "string", min: 1, max: 64 };
 /** How long one delivery of a like may take before a redelivery takes over. */
 const LIKE_LEASE_MS = 10_000;
 const READ = { $set: { read: true }, $unset: { unreadOf: true } };
 
-const schema: ServiceSchema = {
+const schema: ServiceSchema<Settings, Methods, Local> = {
 	name: "notifications",
 	mixins: [
+		RealtimeMixin,
+		SweeperMixin<This>({ name: "email", everyMs: (svc) => svc.sweepMs, run: (svc) => svc.sweep() }),
 		DbMixin(
 			"notifications",
 			[{ fields: "sourceKey", unique: true }, { fields: "userId" }, { fields: "unreadOf", sparse: true }, { fields: "emailDue", sparse: true }],
@@ -95,11 +135,11 @@ const schema: ServiceSchema = {
 				limit: { type: "number", integer: true, min: 1, max: 100, convert: true, optional: true },
 				cursor: { type: "string", max: 64, optional: true },
 			},
-			async handler(this: any, ctx: Ctx<{ unread?: boolean; limit?: number; cursor?: string }>) {
+			async handler(ctx: Ctx<{ unread?: boolean; limit?: number; cursor?: string }>) {
 				const userId = ctx.meta.user!.id;
 				const query: Record<string, unknown> = ctx.params.unread ? { unreadOf: userId } : { userId };
 				const page = await this.store.page(query, { limit: ctx.params.limit, cursor: ctx.params.cursor });
-				return { items: page.items.map((n: NotificationDoc) => this.view(n)), nextCursor: page.nextCursor };
+				return { items: page.items.map((n) => this.view(n)), nextCursor: page.nextCursor };
 			},
 		},
 
@@ -108,9 +148,9 @@ const schema: ServiceSchema = {
 			rest: "POST /notifications/:id/read",
 			auth: "required",
 			params: { id: ID },
-			async handler(this: any, ctx: Ctx<{ id: string }>) {
+			async handler(ctx: Ctx<{ id: string }>) {
 				const userId = ctx.meta.user!.id;
-				const doc: NotificationDoc | null = await this.store.findOne({ _id: ctx.params.id, userId });
+				const doc = await this.store.findOne({ _id: ctx.params.id, userId });
 				if (!doc) throw notFound("Notification");
 				if (!doc.read && (await this.store.updateIf({ _id: doc._id, userId, read: false }, READ))) await this.pushUnread(userId);
 				return this.view({ ...doc, read: true });
@@ -121,7 +161,7 @@ const schema: ServiceSchema = {
 		markAllRead: {
 			rest: "POST /notifications/read-all",
 			auth: "required",
-			async handler(this: any, ctx: Ctx) {
+			async handler(ctx: Ctx) {
 				const userId = ctx.meta.user!.id;
 				const updated = await this.store.updateMany({ unreadOf: userId }, READ);
 				if (updated > 0) await this.pushUnread(userId);
@@ -133,7 +173,7 @@ const schema: ServiceSchema = {
 		unreadCount: {
 			rest: "GET /notifications/unread-count",
 			auth: "required",
-			async handler(this: any, ctx: Ctx) {
+			async handler(ctx: Ctx) {
 				return { count: await this.unread(ctx.meta.user!.id) };
 			},
 		},
@@ -142,26 +182,26 @@ const schema: ServiceSchema = {
 	channels: {
 		"donations.paid": {
 			group: "notifications",
-			async handler(this: any, payload: { donation: DonationLike }) {
+			async handler(payload: { donation: DonationLike }) {
 				if (payload?.donation?.recipientId) await this.deliver(donationDraft("paid", payload.donation));
 			},
 		},
 		"donations.reversed": {
 			group: "notifications",
-			async handler(this: any, payload: { donation: DonationLike }) {
+			async handler(payload: { donation: DonationLike }) {
 				if (payload?.donation?.recipientId) await this.deliver(donationDraft("reversed", payload.donation));
 			},
 		},
 		"social.followed": {
 			group: "notifications",
-			async handler(this: any, payload: { followerId: string; followeeId: string }) {
+			async handler(payload: { followerId: string; followeeId: string }) {
 				const [actor] = await this.actors([payload.followerId]);
 				if (actor) await this.deliver(followDraft(actor, payload.followeeId));
 			},
 		},
 		"social.commented": {
 			group: "notifications",
-			async handler(this: any, payload: CommentMsg) {
+			async handler(payload: CommentMsg) {
 				const [actor] = await this.actors([payload.userId]);
 				if (!actor) return;
 				for (const draft of commentDrafts(payload, actor)) await this.deliver(draft);
@@ -169,19 +209,19 @@ const schema: ServiceSchema = {
 		},
 		"social.liked": {
 			group: "notifications",
-			async handler(this: any, payload: { userId: string; targetType: string; targetId: string; targetOwnerId: string }) {
+			async handler(payload: { userId: string; targetType: string; targetId: string; targetOwnerId: string }) {
 				await this.deliverLike(payload);
 			},
 		},
 		"chat.mentioned": {
 			group: "notifications",
-			async handler(this: any, payload: MentionMsg) {
+			async handler(payload: MentionMsg) {
 				for (const draft of mentionDrafts(payload)) await this.deliver(draft);
 			},
 		},
 		"chat.dm": {
 			group: "notifications",
-			async handler(this: any, payload: DmMsg) {
+			async handler(payload: DmMsg) {
 				if (payload?.to && payload.to !== payload.from?.id) await this.deliver(dmDraft(payload));
 			},
 		},
@@ -189,29 +229,19 @@ const schema: ServiceSchema = {
 
 	methods: {
 		view(n: NotificationDoc) {
-			const group = n.group;
-			return {
-				id: n._id,
-				type: n.type,
-				title: group ? likeTitle(group.names, group.count, group.targetType) : n.title,
-				body: n.body,
-				data: group ? { ...n.data, count: group.count, users: [...group.names].reverse() } : n.data,
-				createdAt: n.createdAt,
-				updatedAt: n.updatedAt,
-				read: n.read,
-			};
+			return notificationView(n);
 		},
 
-		async actors(this: any, ids: string[]): Promise<Actor[]> {
-			const list: any[] = await this.broker.call("users.identities", { ids });
+		async actors(ids: string[]): Promise<Actor[]> {
+			const list = await this.broker.call<Actor[], { ids: string[] }>("users.identities", { ids });
 			return ids
 				.map((id) => list.find((u) => u.id === id))
-				.filter(Boolean)
+				.filter((u): u is Actor => !!u)
 				.map((u) => ({ id: u.id, username: u.username, displayName: u.displayName }));
 		},
 
 		/** Stores a draft once (unique sourceKey), pushes it live, then runs the email step. */
-		async deliver(this: any, draft: Draft) {
+		async deliver(draft: Draft) {
 			const now = new Date().toISOString();
 			const recipient = await this.recipient(draft.userId);
 			const doc: NotificationDoc = {
@@ -223,39 +253,32 @@ const schema: ServiceSchema = {
 				createdAt: now,
 				updatedAt: now,
 			};
-			try {
-				await this.store.insert(doc);
-			} catch (err) {
-				if (!isDuplicateKey(err)) throw err;
+			const { doc: stored, created } = await this.store.insertOrGet(doc, { sourceKey: draft.sourceKey });
+			if (!created) {
 				// Redelivery: the row exists; finish its email step if a crash interrupted it.
-				const existing: NotificationDoc | null = await this.store.findOne({ sourceKey: draft.sourceKey });
-				if (existing?.emailState === "pending") await this.emailStep(existing);
+				if (stored.emailState === "pending") await this.emailStep(stored);
 				return;
 			}
-			this.push(doc);
+			this.pushNotification(doc);
 			if (doc.emailState === "pending") await this.emailStep(doc, recipient);
 		},
 
 		/** The recipient as the email step needs it (null: unknown user). */
-		async recipient(this: any, userId: string) {
-			return this.broker.call("users.get", { id: userId });
+		recipient(userId: string) {
+			return this.broker.call<Recipient | null, { id: string }>("users.get", { id: userId });
 		},
 
 		/**
 		 * A new row's email fields: pending (with its `emailDue` mark) when the recipient wants this
 		 * type by email, else skipped at once, which saves the row a second write.
 		 */
-		emailFields(this: any, user: any, type: string, nowMs: number): Pick<NotificationDoc, "emailState" | "emailDueAt" | "emailDue"> {
+		emailFields(user: Recipient | null, type: string, nowMs: number): Pick<NotificationDoc, "emailState" | "emailDueAt" | "emailDue"> {
 			const emailDueAt = nowMs + this.emailGraceMs;
-			return this.wantsEmail(user, type) ? { emailState: "pending", emailDueAt, emailDue: emailDueAt } : { emailState: "skipped", emailDueAt };
-		},
-
-		wantsEmail(user: any, type: string): boolean {
-			return !!user && !user.bannedAt && !!user.email && wantsEmail(user.settings?.email, type);
+			return recipientWantsEmail(user, type) ? { emailState: "pending", emailDueAt, emailDue: emailDueAt } : { emailState: "skipped", emailDueAt };
 		},
 
 		/** Likes on one target inside one window share a notification ("alice and 4 others…"). */
-		async deliverLike(this: any, msg: { userId: string; targetType: string; targetId: string; targetOwnerId: string }) {
+		async deliverLike(msg: LikeMsg) {
 			if (!msg?.targetOwnerId || msg.userId === msg.targetOwnerId) return;
 			const [actor] = await this.actors([msg.userId]);
 			const name = actor ? actor.displayName || actor.username : "Someone";
@@ -268,13 +291,10 @@ const schema: ServiceSchema = {
 			const sources = this.stores.notification_sources;
 			const sourceId = `like:${msg.userId}:${msg.targetType}:${msg.targetId}`;
 			const leaseUntil = Date.now() + LIKE_LEASE_MS;
-			try {
-				await sources.insert({ _id: sourceId, at: Date.now(), done: false, leaseUntil });
-			} catch (err) {
-				if (!isDuplicateKey(err)) throw err;
-				const source = await sources.findById(sourceId);
+			const { doc: source, created } = await sources.insertOrGet({ _id: sourceId, at: Date.now(), done: false, leaseUntil }, { _id: sourceId });
+			if (!created) {
 				// Rows written before the `done` field are finished ones.
-				if (!source || source.done !== false) return;
+				if (source.done !== false) return;
 				const free =
 					source.leaseUntil <= Date.now() &&
 					(await sources.updateIf({ _id: sourceId, done: false, leaseUntil: source.leaseUntil }, { $set: { leaseUntil } }));
@@ -285,13 +305,7 @@ const schema: ServiceSchema = {
 		},
 
 		/** Puts one like into the open group of its target, or opens a group. */
-		async contributeLike(
-			this: any,
-			msg: { userId: string; targetType: string; targetId: string; targetOwnerId: string },
-			key: string,
-			name: string,
-			recipient: unknown,
-		) {
+		async contributeLike(msg: LikeMsg, key: string, name: string, recipient: Recipient | null) {
 			for (let round = 0; round < 5; round++) {
 				const nowMs = Date.now();
 				const now = new Date(nowMs).toISOString();
@@ -312,16 +326,12 @@ const schema: ServiceSchema = {
 					createdAt: now,
 					updatedAt: now,
 				};
-				try {
-					await this.store.insert(doc);
-					this.push(doc);
+				const { doc: open, created } = await this.store.insertOrGet(doc, { sourceKey: key });
+				if (created) {
+					this.pushNotification(doc);
 					if (doc.emailState === "pending") await this.emailStep(doc, recipient);
 					return;
-				} catch (err) {
-					if (!isDuplicateKey(err)) throw err;
 				}
-				const open: NotificationDoc | null = await this.store.findOne({ sourceKey: key });
-				if (!open) continue;
 				if ((open.openUntil ?? 0) <= nowMs) {
 					// The window passed: close that group (rename its key) and open a new one.
 					await this.store.updateIf({ _id: open._id, sourceKey: key }, { $set: { sourceKey: `${key}:${open._id}` } });
@@ -336,36 +346,37 @@ const schema: ServiceSchema = {
 						$set: { read: false, unreadOf: open.userId, updatedAt: now },
 					},
 				);
-				const updated: NotificationDoc | null = await this.store.findById(open._id);
-				if (updated) this.push(updated);
+				const updated = await this.store.findById(open._id);
+				if (updated) this.pushNotification(updated);
 				return;
 			}
 			throw new Error(`Could not group a like on ${msg.targetType} ${msg.targetId}; will retry`);
 		},
 
-		push(this: any, doc: NotificationDoc) {
-			this.broker.broadcast("ws.emit", { namespace: "/", rooms: [`user:${doc.userId}`], event: "notification", data: this.view(doc) });
+		/** The new or regrouped notification, then the badge count, on every tab of its owner. */
+		pushNotification(doc: NotificationDoc) {
+			this.push([rooms.user(doc.userId)], "notification", this.view(doc));
 			void this.pushUnread(doc.userId);
 		},
 
 		/** Badge counters on every open tab: `notification:unread {count}`. */
-		async pushUnread(this: any, userId: string) {
+		async pushUnread(userId: string) {
 			try {
 				const count = await this.unread(userId);
-				this.broker.broadcast("ws.emit", { namespace: "/", rooms: [`user:${userId}`], event: "notification:unread", data: { count } });
+				this.push([rooms.user(userId)], "notification:unread", { count });
 			} catch (err) {
 				this.logger.warn("Unread count push failed", (err as Error).message);
 			}
 		},
 
-		async unread(this: any, userId: string): Promise<number> {
+		unread(userId: string): Promise<number> {
 			return this.store.count({ unreadOf: userId });
 		},
 
 		/** Emails the notification when its recipient opted in for its type; records the outcome. */
-		async emailStep(this: any, doc: NotificationDoc, known?: any) {
+		async emailStep(doc: NotificationDoc, known?: Recipient | null) {
 			const user = known ?? (await this.recipient(doc.userId));
-			const wants = this.wantsEmail(user, doc.type);
+			const wants = recipientWantsEmail(user, doc.type);
 			if (wants) {
 				const mail = notificationEmail(this.view(doc), this.publicUrl, user.username);
 				await this.broker.call("mailer.enqueue", { key: `notification:${doc._id}`, to: user.email, ...mail });
@@ -377,8 +388,8 @@ const schema: ServiceSchema = {
 		},
 
 		/** Rows stored before the `unreadOf`/`emailDue` marks existed get them (once; a scan on start). */
-		async addMarks(this: any) {
-			const unmarked: NotificationDoc[] = await this.store.find({
+		async addMarks() {
+			const unmarked = await this.store.find({
 				query: {
 					$or: [
 						{ read: false, unreadOf: { $exists: false } },
@@ -394,47 +405,31 @@ const schema: ServiceSchema = {
 		},
 
 		/** Re-drives email steps that a crash or an unavailable mailer left pending. */
-		async sweep(this: any) {
-			if (this.sweeping) return;
-			this.sweeping = true;
-			try {
-				const now = Date.now();
-				const due: NotificationDoc[] = await this.store.find({ query: { emailDue: { $lte: now } }, limit: 50 });
-				for (const doc of due) {
-					// Claim by moving the due time, so another node's sweep skips it.
-					const next = now + this.emailGraceMs;
-					if (
-						!(await this.store.updateIf(
-							{ _id: doc._id, emailState: "pending", emailDue: doc.emailDue },
-							{ $set: { emailDueAt: next, emailDue: next } },
-						))
-					)
-						continue;
-					await this.emailStep(doc).catch((err: Error) => this.logger.warn("Notification email step failed; will retry", err.message));
-				}
-			} catch (err) {
-				this.logger.warn("Notification sweep failed", (err as Error).message);
-			} finally {
-				this.sweeping = false;
+		async sweep() {
+			const now = Date.now();
+			const due = await this.store.find({ query: { emailDue: { $lte: now } }, limit: 50 });
+			for (const doc of due) {
+				// Claim by moving the due time, so another node's sweep skips it.
+				const next = now + this.emailGraceMs;
+				const claimed = await this.store.updateIf(
+					{ _id: doc._id, emailState: "pending", emailDue: doc.emailDue },
+					{ $set: { emailDueAt: next, emailDue: next } },
+				);
+				if (claimed) await this.emailStep(doc).catch((err: Error) => this.logger.warn("Notification email step failed; will retry", err.message));
 			}
 		},
 	},
 
-	created(this: any) {
-		this.likeWindowMs = Math.max(1000, intEnv("LIKE_GROUP_WINDOW_MS", 10 * 60_000));
-		this.emailGraceMs = Math.max(100, intEnv("NOTIFY_EMAIL_RETRY_MS", 30_000));
-		this.sweepMs = Math.max(50, intEnv("NOTIFY_SWEEP_MS", 15_000));
-		this.publicUrl = loadConfig().publicUrl;
+	created() {
+		const cfg = loadConfig();
+		this.likeWindowMs = cfg.notifications.likeWindowMs;
+		this.emailGraceMs = cfg.notifications.emailRetryMs;
+		this.sweepMs = cfg.notifications.sweepMs;
+		this.publicUrl = cfg.publicUrl;
 	},
 
-	async started(this: any) {
+	async started() {
 		await this.store.once("notifications 0002 unread/email marks scan", () => this.addMarks());
-		this.timer = setInterval(() => void this.sweep(), this.sweepMs);
-		this.timer.unref?.();
-	},
-
-	stopped(this: any) {
-		clearInterval(this.timer);
 	},
 };
 

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import type { Context, ServiceSchema } from "moleculer";
-import { DbMixin } from "../../mixins/db.mixin";
+import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { DbMixin, type DbThis } from "../../mixins/db.mixin";
 import { newId } from "../../lib/tools/ids";
-import { conflict, isDuplicateKey, notFound } from "../../lib/tools/errors";
+import { conflict, notFound } from "../../lib/tools/errors";
 import { countDeadLetter } from "../../lib/tools/metrics";
 
 /**
@@ -33,6 +33,28 @@ export interface DeadLetterDoc {
 
 type Ctx<P = Record<string, unknown>> = Context<P>;
 
+type Local = DbThis<DeadLetterDoc>;
+interface Methods {
+	park(payload: unknown, headers: Record<string, unknown>, sourceId: string | number | null): Promise<DeadLetterDoc | null>;
+	load(id: string): Promise<DeadLetterDoc>;
+	view(d: DeadLetterDoc, full?: boolean): Record<string, unknown>;
+	channelsAdapter(): ChannelAdapterView | undefined;
+}
+type Settings = ServiceSettingSchema;
+
+/** What the channels adapter hands a handler beside the payload (NATS JetStream message, Redis entry, ...). */
+interface RawMessage {
+	seq?: string | number;
+	id?: string | number;
+	info?: { streamSequence?: string | number };
+}
+
+/** The adapter parts read here (@moleculer/channels does not type them on the broker). */
+interface ChannelAdapterView {
+	opts?: { prefix?: string };
+	parseMessageHeaders(raw: unknown): Record<string, unknown> | null;
+}
+
 const ID = { type: "string", min: 1, max: 64 };
 
 /** Headers worth keeping: the original channel/group and the sender's request id; never $meta blobs. */
@@ -57,12 +79,13 @@ export function stripPrefix(channel: string, prefix: string | null | undefined):
 	return prefix && channel.startsWith(`${prefix}.`) ? channel.slice(prefix.length + 1) : channel;
 }
 
-function sourceIdOf(raw: any): string | number | null {
+function sourceIdOf(raw: unknown): string | number | null {
 	if (!raw || typeof raw !== "object") return null;
-	return raw.seq ?? raw.info?.streamSequence ?? raw.id ?? null;
+	const m = raw as RawMessage;
+	return m.seq ?? m.info?.streamSequence ?? m.id ?? null;
 }
 
-const schema: ServiceSchema = {
+const schema: ServiceSchema<Settings, Methods, Local> = {
 	name: "deadletters",
 	mixins: [DbMixin("deadletters", [{ fields: "key", unique: true }, { fields: "status" }, { fields: "channel" }])],
 
@@ -76,12 +99,12 @@ const schema: ServiceSchema = {
 				limit: { type: "number", integer: true, min: 1, max: 100, optional: true, convert: true },
 				cursor: { type: "string", max: 64, optional: true },
 			},
-			async handler(this: any, ctx: Ctx<{ status?: string; channel?: string; limit?: number; cursor?: string }>) {
+			async handler(ctx: Ctx<{ status?: string; channel?: string; limit?: number; cursor?: string }>) {
 				const q: Record<string, unknown> = {};
 				if (ctx.params.status) q.status = ctx.params.status;
 				if (ctx.params.channel) q.channel = ctx.params.channel;
 				const page = await this.store.page(q, { limit: ctx.params.limit, cursor: ctx.params.cursor });
-				return { items: page.items.map((d: DeadLetterDoc) => this.view(d)), nextCursor: page.nextCursor };
+				return { items: page.items.map((d) => this.view(d)), nextCursor: page.nextCursor };
 			},
 		},
 
@@ -89,7 +112,7 @@ const schema: ServiceSchema = {
 		get: {
 			visibility: "public",
 			params: { id: ID },
-			async handler(this: any, ctx: Ctx<{ id: string }>) {
+			async handler(ctx: Ctx<{ id: string }>) {
 				return this.view(await this.load(ctx.params.id), true);
 			},
 		},
@@ -98,8 +121,8 @@ const schema: ServiceSchema = {
 		retry: {
 			visibility: "public",
 			params: { id: ID },
-			async handler(this: any, ctx: Ctx<{ id: string }>) {
-				const doc: DeadLetterDoc = await this.load(ctx.params.id);
+			async handler(ctx: Ctx<{ id: string }>) {
+				const doc = await this.load(ctx.params.id);
 				const now = new Date().toISOString();
 				const won = await this.store.updateIf(
 					{ _id: doc._id, status: "parked" },
@@ -116,7 +139,7 @@ const schema: ServiceSchema = {
 					throw err;
 				}
 				this.logger.info(`Dead letter ${doc._id} re-published to '${doc.channel}'`);
-				return this.view(await this.store.findById(doc._id));
+				return this.view(await this.load(doc._id));
 			},
 		},
 
@@ -124,14 +147,14 @@ const schema: ServiceSchema = {
 		discard: {
 			visibility: "public",
 			params: { id: ID },
-			async handler(this: any, ctx: Ctx<{ id: string }>) {
-				const doc: DeadLetterDoc = await this.load(ctx.params.id);
+			async handler(ctx: Ctx<{ id: string }>) {
+				const doc = await this.load(ctx.params.id);
 				const won = await this.store.updateIf(
 					{ _id: doc._id, status: "parked" },
 					{ $set: { status: "discarded", discardedAt: new Date().toISOString() } },
 				);
 				if (!won) throw conflict(`Message is ${doc.status}, not parked`, "NOT_PARKED");
-				return this.view(await this.store.findById(doc._id));
+				return this.view(await this.load(doc._id));
 			},
 		},
 	},
@@ -142,8 +165,8 @@ const schema: ServiceSchema = {
 			// Storing must not itself end in the dead-letter queue: keep retrying instead.
 			maxRetries: 100,
 			deadLettering: { enabled: false },
-			async handler(this: any, payload: unknown, raw: unknown) {
-				const headers = (this.broker.channelAdapter?.parseMessageHeaders(raw) ?? {}) as Record<string, unknown>;
+			async handler(payload: unknown, raw: unknown) {
+				const headers = this.channelsAdapter()?.parseMessageHeaders(raw) ?? {};
 				await this.park(payload, headers, sourceIdOf(raw));
 			},
 		},
@@ -151,8 +174,8 @@ const schema: ServiceSchema = {
 
 	methods: {
 		/** Stores one dead-lettered message; a redelivered copy is ignored (unique key). */
-		async park(this: any, payload: unknown, headers: Record<string, unknown>, sourceId: string | number | null): Promise<DeadLetterDoc | null> {
-			const channel = stripPrefix(String(headers["x-original-channel"] ?? "unknown"), this.broker.channelAdapter?.opts?.prefix);
+		async park(payload: unknown, headers: Record<string, unknown>, sourceId: string | number | null): Promise<DeadLetterDoc | null> {
+			const channel = stripPrefix(String(headers["x-original-channel"] ?? "unknown"), this.channelsAdapter()?.opts?.prefix);
 			const group = headers["x-original-group"] != null ? String(headers["x-original-group"]) : null;
 			const doc: DeadLetterDoc = {
 				_id: newId(),
@@ -167,24 +190,23 @@ const schema: ServiceSchema = {
 				retriedAt: null,
 				discardedAt: null,
 			};
-			try {
-				await this.store.insert(doc);
-			} catch (err) {
-				if (isDuplicateKey(err)) return null;
-				throw err;
-			}
+			const { created } = await this.store.insertOrGet(doc, { key: doc.key });
+			if (!created) return null;
 			countDeadLetter(this.broker, channel);
 			this.logger.warn(`Message from '${channel}' (group ${group ?? "-"}) parked in the dead-letter queue as ${doc._id}`);
 			return doc;
 		},
 
-		async load(this: any, id: string): Promise<DeadLetterDoc> {
-			const doc: DeadLetterDoc | null = await this.store.findById(id);
+		async load(id: string): Promise<DeadLetterDoc> {
+			const doc = await this.store.findById(id);
 			if (!doc) throw notFound("Dead-lettered message");
 			return doc;
 		},
 
-		view(this: any, d: DeadLetterDoc, full = false) {
+		channelsAdapter() {
+			return (this.broker as unknown as { channelAdapter?: ChannelAdapterView }).channelAdapter;
+		},
+		view(d: DeadLetterDoc, full = false) {
 			const v: Record<string, unknown> = {
 				id: d._id,
 				channel: d.channel,

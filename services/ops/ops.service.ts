@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context, ServiceBroker, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { serviceFiles } from "../../lib/ops/service-files";
 import { circuitEntries, probe, readyReport, requiredServices, servicesReport, type Check, type ServiceEntry } from "../../lib/ops/health";
 import { escapeLabelValue, renderPrometheus, type NodeMetrics } from "../../lib/ops/prometheus";
@@ -11,6 +11,7 @@ import { pingPostgres } from "../../lib/db/postgres";
 import { ROOT } from "../../lib/tools/paths";
 import { notFound } from "../../lib/tools/errors";
 import { storageError, storageFailure, storageWorked } from "../../lib/db/storage-health";
+import { loadConfig } from "../../lib/config";
 import type { GatewayMeta } from "../../types/moleculer";
 
 /**
@@ -20,6 +21,37 @@ import type { GatewayMeta } from "../../types/moleculer";
  */
 
 type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta & { $responseType?: string; $responseHeaders?: Record<string, string> }>;
+
+interface Local {
+	version: string;
+	assetCache: Map<string, Buffer>;
+	/** HEALTH_REQUIRED_SERVICES as set (lib/config/ops.ts). */
+	requiredSetting?: string;
+}
+interface Methods {
+	servicesReport(): ReturnType<typeof servicesReport>;
+	readinessChecks(): Promise<Check[]>;
+	probeStorage(): string;
+	probeDatabase(): Promise<string>;
+	scrape(ctx: Ctx): Promise<string>;
+	openApiDocument(): ReturnType<typeof buildOpenApi>;
+	swaggerFile(file: string): Buffer;
+}
+type Settings = ServiceSettingSchema & { rest: string };
+
+/** The broker internals the probes read (transit, channels adapter, circuit breakers): untyped in moleculer's API. */
+interface BrokerInternals {
+	started?: boolean;
+	transit?: {
+		connected: boolean;
+		disconnecting: boolean;
+		tx?: { constructor?: { name: string }; client?: { flush?: () => Promise<unknown>; isClosed?: () => boolean } };
+	};
+	channelAdapter?: { connected: boolean; constructor?: { name: string } };
+	CircuitBreakerStore?: Parameters<typeof circuitEntries>[0];
+	services: { store?: { count?: (q: Record<string, unknown>) => Promise<number> } }[];
+}
+const internals = (broker: ServiceBroker) => broker as unknown as BrokerInternals;
 
 const SWAGGER_DIR = path.dirname(require.resolve("swagger-ui-dist/package.json"));
 const SWAGGER_FILES: Record<string, string> = {
@@ -75,7 +107,7 @@ function existingServiceNames(): string[] {
 	}
 }
 
-const schema: ServiceSchema = {
+const schema: ServiceSchema<Settings, Methods, Local> = {
 	name: "ops",
 	settings: { rest: "/" },
 
@@ -84,7 +116,7 @@ const schema: ServiceSchema = {
 	actions: {
 		/** Every service with its nodes, availability and open circuits; 503 when a required one has no live node. */
 		services: {
-			handler(this: any, ctx: Ctx) {
+			handler(ctx: Ctx) {
 				const report = this.servicesReport();
 				if (report.status !== "ok") ctx.meta.$statusCode = 503;
 				return report;
@@ -93,7 +125,7 @@ const schema: ServiceSchema = {
 
 		/** Readiness: transporter connected, channels adapter connected, database reachable, storage taking writes. */
 		ready: {
-			async handler(this: any, ctx: Ctx) {
+			async handler(ctx: Ctx) {
 				const report = readyReport(this.broker.nodeID, await this.readinessChecks());
 				if (report.status !== "ready") ctx.meta.$statusCode = 503;
 				return report;
@@ -102,7 +134,7 @@ const schema: ServiceSchema = {
 
 		/** Prometheus text of every live node's metrics registry. */
 		metrics: {
-			async handler(this: any, ctx: Ctx) {
+			async handler(ctx: Ctx) {
 				ctx.meta.$responseType = "text/plain; version=0.0.4; charset=utf-8";
 				return this.scrape(ctx);
 			},
@@ -111,7 +143,7 @@ const schema: ServiceSchema = {
 		/** OpenAPI 3.1 document of every REST endpoint, generated from the running actions. */
 		openapi: {
 			rest: "GET /openapi.json",
-			handler(this: any) {
+			handler() {
 				return this.openApiDocument();
 			},
 		},
@@ -119,7 +151,7 @@ const schema: ServiceSchema = {
 		/** Swagger UI page rendering /api/openapi.json. */
 		docs: {
 			rest: "GET /docs",
-			handler(this: any, ctx: Ctx) {
+			handler(ctx: Ctx) {
 				ctx.meta.$responseType = "text/html; charset=utf-8";
 				return DOCS_HTML;
 			},
@@ -129,7 +161,7 @@ const schema: ServiceSchema = {
 		docsAsset: {
 			rest: "GET /docs/:file",
 			params: { file: { type: "string", max: 64 } },
-			handler(this: any, ctx: Ctx<{ file: string }>) {
+			handler(ctx: Ctx<{ file: string }>) {
 				const type = Object.hasOwn(SWAGGER_FILES, ctx.params.file) ? SWAGGER_FILES[ctx.params.file] : undefined;
 				if (!type) throw notFound("File");
 				ctx.meta.$responseType = type;
@@ -140,17 +172,22 @@ const schema: ServiceSchema = {
 	},
 
 	methods: {
-		servicesReport(this: any) {
-			const list = this.broker.registry.getServiceList({ onlyLocal: false, onlyAvailable: false, skipInternal: true, withActions: false }) as any[];
+		servicesReport() {
+			const list = this.broker.registry.getServiceList({ onlyLocal: false, onlyAvailable: false, skipInternal: true, withActions: false }) as {
+				name: string;
+				fullName?: string;
+				nodeID: string;
+				available?: boolean;
+			}[];
 			const entries: ServiceEntry[] = list.map((s) => ({ name: s.fullName ?? s.name, nodeID: s.nodeID, available: !!s.available }));
 			// Channel handler services ("$channel:..." style names) are internal plumbing.
 			const visible = entries.filter((e) => !e.name.includes(":"));
-			const required = requiredServices(process.env.HEALTH_REQUIRED_SERVICES, existingServiceNames());
-			return servicesReport(this.broker.nodeID, visible, circuitEntries(this.broker.CircuitBreakerStore), required);
+			const required = requiredServices(this.requiredSetting, existingServiceNames());
+			return servicesReport(this.broker.nodeID, visible, circuitEntries(internals(this.broker).CircuitBreakerStore), required);
 		},
 
-		async readinessChecks(this: any): Promise<Check[]> {
-			const broker = this.broker;
+		async readinessChecks(): Promise<Check[]> {
+			const broker = internals(this.broker);
 			const checks: Promise<Check>[] = [];
 			// Ready only once every local service has started (the gateway listens before the others
 			// are up, and builds its REST routes when the broker has started).
@@ -198,7 +235,7 @@ const schema: ServiceSchema = {
 		 * storage). On NeDB files a 4 KB probe written to DATA_DIR tells when space is back; other
 		 * stores count as recovered 10 s after their last failed write (the next writes tell).
 		 */
-		probeStorage(this: any): string {
+		probeStorage(): string {
 			const failure = storageFailure();
 			if (!failure) return "writable";
 			const cfg = dbConfig();
@@ -218,9 +255,11 @@ const schema: ServiceSchema = {
 		},
 
 		/** Reaches the database through a collection a local service uses (a count on `_id`). */
-		async probeDatabase(this: any): Promise<string> {
+		async probeDatabase(): Promise<string> {
 			const kind = dbConfig().kind;
-			const stores = (this.broker.services as any[]).map((s) => s.store).filter((s) => s && typeof s.count === "function");
+			const stores = internals(this.broker)
+				.services.map((s) => s.store)
+				.filter((s) => s && typeof s.count === "function");
 			if (stores.length === 0) {
 				if (kind === "postgres") await pingPostgres(dbConfig().postgres!);
 				if (kind === "nedb") {
@@ -230,12 +269,12 @@ const schema: ServiceSchema = {
 				}
 				return `${kind} (no local collections)`;
 			}
-			await stores[0].count({ _id: "__ready__" });
+			await stores[0]!.count!({ _id: "__ready__" });
 			return kind;
 		},
 
-		async scrape(this: any, ctx: Ctx): Promise<string> {
-			const nodes = (this.broker.registry.getNodeList({ onlyAvailable: true, withServices: false }) as any[]).map((n) => n.id);
+		async scrape(ctx: Ctx): Promise<string> {
+			const nodes = (this.broker.registry.getNodeList({ onlyAvailable: true, withServices: false }) as { id: string }[]).map((n) => n.id);
 			const results = await Promise.all(
 				nodes.map(async (nodeID: string) => {
 					try {
@@ -252,14 +291,14 @@ const schema: ServiceSchema = {
 			return `${body}# HELP mediashar_node_scrape_up 1 when the node's metrics were read\n# TYPE mediashar_node_scrape_up gauge\n${up.join("\n")}\n`;
 		},
 
-		openApiDocument(this: any) {
+		openApiDocument() {
 			const services = this.broker.registry.getServiceList({ withActions: true, grouping: true, onlyAvailable: false }) as ServiceInfo[];
 			const gateway = services.find((s) => s.name === "api");
 			const routes: RouteInfo[] = gateway?.settings?.routes ?? [];
 			return buildOpenApi(routes, services, { version: this.version, pathValues: { provider: PROVIDER_NAMES } });
 		},
 
-		swaggerFile(this: any, file: string): Buffer {
+		swaggerFile(file: string): Buffer {
 			let buf = this.assetCache.get(file);
 			if (!buf) {
 				buf = fs.readFileSync(path.join(SWAGGER_DIR, file));
@@ -269,7 +308,8 @@ const schema: ServiceSchema = {
 		},
 	},
 
-	created(this: any) {
+	created() {
+		this.requiredSetting = loadConfig().ops.healthRequiredServices;
 		this.version = packageVersion();
 		this.assetCache = new Map<string, Buffer>();
 	},

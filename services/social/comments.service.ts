@@ -1,11 +1,12 @@
-import type { Context, ServiceSchema } from "moleculer";
-import { DbMixin } from "../../mixins/db.mixin";
+import type { Context } from "moleculer";
+import type { Collection } from "../../mixins/db.mixin";
+import { SocialMixin, type SocialSchema, type Ctx as AnyCtx, type Identity, type UserRef } from "../../mixins/social.mixin";
 import { newId } from "../../lib/tools/ids";
 import { forbidden, invalid, notFound } from "../../lib/tools/errors";
 import { COMMENT_TARGETS, COMMENT_TEXT_MAX, targetKey } from "../../lib/domain/social/limits";
 import { resolveTarget } from "../../lib/domain/social/targets";
-import { redrivePending, sendAndClear } from "../../lib/db/redrive";
-import { intEnv } from "../../lib/config";
+import { bumpCount, countsOf, recountTarget, type CountDoc } from "../../lib/db/target-counts";
+import { ID, PAGE, type PageParams } from "../../lib/domain/social/params";
 import type { GatewayMeta } from "../../types/moleculer";
 
 /**
@@ -27,19 +28,54 @@ interface CommentDoc {
 	text: string;
 	replyCount: number;
 	parentAuthorId?: string | null;
-	/** Set until the social.commented message has been queued (see lib/db/redrive.ts). */
-	pendingNotify?: boolean;
+	/** Set until the social.commented message has been queued (the outbox mark, lib/db/outbox.ts). */
+	effectsDue?: true;
 	createdAt: string;
 }
 
 type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
 
-const ID = { type: "string", min: 1, max: 64 };
+/** What a client sees of a comment. */
+interface CommentView {
+	id: string;
+	type: string;
+	targetId: string;
+	parentId: string | null;
+	author: Identity;
+	text: string;
+	replyCount: number;
+	likeCount: number;
+	liked: boolean;
+	createdAt: string;
+}
 
-const schema: ServiceSchema = {
+interface Methods {
+	mayDelete(ctx: AnyCtx, doc: CommentDoc): Promise<boolean>;
+	views(ctx: AnyCtx, docs: CommentDoc[]): Promise<CommentView[]>;
+}
+
+const schema: SocialSchema<CommentDoc, Methods, { comment_counts: Collection<CountDoc> }> = {
 	name: "comments",
-	mixins: [DbMixin("comments", [{ fields: "target" }, { fields: "parentId" }, { fields: "pendingNotify", sparse: true }], { comment_counts: [] })],
-	settings: { rest: "/" },
+	mixins: [
+		SocialMixin<CommentDoc>({
+			collection: "comments",
+			indexes: [{ fields: "target" }, { fields: "parentId" }, { fields: "effectsDue", sparse: true }],
+			extra: { comment_counts: [] },
+			announce: {
+				channel: "social.commented",
+				message: (c) => ({
+					commentId: c._id,
+					userId: c.authorId,
+					targetType: c.targetType,
+					targetId: c.targetId,
+					targetOwnerId: c.targetOwnerId,
+					parentId: c.parentId,
+					parentAuthorId: c.parentAuthorId ?? null,
+					text: c.text,
+				}),
+			},
+		}),
+	],
 
 	actions: {
 		/** Comment on a post or donation, or reply to a top-level comment with `parentId`. */
@@ -55,7 +91,7 @@ const schema: ServiceSchema = {
 				text: { type: "string", text: "block", min: 1, max: COMMENT_TEXT_MAX },
 				parentId: { ...ID, optional: true },
 			},
-			async handler(this: any, ctx: Ctx<{ type: string; id: string; text: string; parentId?: string }>) {
+			async handler(ctx: Ctx<{ type: string; id: string; text: string; parentId?: string }>) {
 				const { type, id, text, parentId } = ctx.params;
 				const user = ctx.meta.user!;
 				const target = await resolveTarget((a, p) => ctx.call(a, p), type, id, ctx.meta.user);
@@ -76,17 +112,13 @@ const schema: ServiceSchema = {
 					text,
 					replyCount: 0,
 					parentAuthorId: parent?.authorId ?? null,
-					pendingNotify: true,
+					effectsDue: true,
 					createdAt: new Date().toISOString(),
 				};
 				await this.store.insert(doc);
-				await this.bump(doc.target, 1);
+				await bumpCount(this.stores.comment_counts, doc.target, 1);
 				if (parent) await this.store.updateMany({ _id: parent._id }, { $inc: { replyCount: 1 } });
-				try {
-					await sendAndClear(this.store, doc._id, () => this.announce(doc));
-				} catch (err) {
-					this.logger.warn("Could not queue social.commented; the sweep will retry", (err as Error).message);
-				}
+				await this.notify(doc);
 				return (await this.views(ctx, [doc]))[0];
 			},
 		},
@@ -99,10 +131,9 @@ const schema: ServiceSchema = {
 				type: { type: "enum", values: [...COMMENT_TARGETS] },
 				id: ID,
 				parentId: { ...ID, optional: true },
-				limit: { type: "number", integer: true, min: 1, max: 100, convert: true, optional: true },
-				cursor: { type: "string", max: 64, optional: true },
+				...PAGE,
 			},
-			async handler(this: any, ctx: Ctx<{ type: string; id: string; parentId?: string; limit?: number; cursor?: string }>) {
+			async handler(ctx: Ctx<{ type: string; id: string; parentId?: string } & PageParams>) {
 				const { type, id, parentId, limit, cursor } = ctx.params;
 				await resolveTarget((a, p) => ctx.call(a, p), type, id, ctx.meta.user);
 				const page = await this.store.page({ target: targetKey(type, id), parentId: parentId ?? null }, { limit, cursor });
@@ -116,16 +147,16 @@ const schema: ServiceSchema = {
 			status: 204,
 			auth: "required",
 			params: { id: ID },
-			async handler(this: any, ctx: Ctx<{ id: string }>) {
-				const doc: CommentDoc | null = await this.store.findById(ctx.params.id);
+			async handler(ctx: Ctx<{ id: string }>) {
+				const doc = await this.store.findById(ctx.params.id);
 				if (!doc) throw notFound("Comment");
 				if (!(await this.mayDelete(ctx, doc)))
 					throw forbidden("Only the author, the channel owner, its moderators or an admin can delete this comment");
-				const replyIds = (await this.store.find({ query: { parentId: doc._id } })).map((r: CommentDoc) => r._id);
+				const replyIds = (await this.store.find({ query: { parentId: doc._id } })).map((r) => r._id);
 				const removed = await this.store.removeMany({ _id: doc._id });
 				if (removed > 0) {
 					const replies = await this.store.removeMany({ parentId: doc._id });
-					await this.bump(doc.target, -(removed + replies));
+					await bumpCount(this.stores.comment_counts, doc.target, -(removed + replies));
 					if (doc.parentId) await this.store.updateMany({ _id: doc.parentId }, { $inc: { replyCount: -removed } });
 					// The comment's likes, and its replies' likes, go with them.
 					for (const id of [doc._id, ...replyIds]) ctx.broadcast("social.targetRemoved", { type: "comment", id });
@@ -140,8 +171,8 @@ const schema: ServiceSchema = {
 		exists: {
 			visibility: "public",
 			params: { id: ID },
-			async handler(this: any, ctx: Ctx<{ id: string }>) {
-				const doc: CommentDoc | null = await this.store.findById(ctx.params.id);
+			async handler(ctx: Ctx<{ id: string }>) {
+				const doc = await this.store.findById(ctx.params.id);
 				return doc ? { exists: true, ownerId: doc.authorId, targetType: doc.targetType, targetId: doc.targetId } : { exists: false };
 			},
 		},
@@ -150,10 +181,8 @@ const schema: ServiceSchema = {
 		recount: {
 			visibility: "public",
 			params: { type: { type: "enum", values: [...COMMENT_TARGETS] }, id: ID },
-			async handler(this: any, ctx: Context<{ type: string; id: string }>) {
-				const t = targetKey(ctx.params.type, ctx.params.id);
-				const count = await this.store.count({ target: t });
-				await this.stores.comment_counts.upsert({ _id: t }, { $set: { count } });
+			async handler(ctx: Context<{ type: string; id: string }>) {
+				const count = await recountTarget(this.store, this.stores.comment_counts, targetKey(ctx.params.type, ctx.params.id));
 				return { type: ctx.params.type, id: ctx.params.id, count };
 			},
 		},
@@ -162,11 +191,13 @@ const schema: ServiceSchema = {
 		counts: {
 			visibility: "public",
 			params: { type: { type: "enum", values: [...COMMENT_TARGETS] }, ids: { type: "array", items: "string", max: 200 } },
-			async handler(this: any, ctx: Context<{ type: string; ids: string[] }>) {
+			async handler(ctx: Context<{ type: string; ids: string[] }>) {
 				const { type, ids } = ctx.params;
-				const rows = await this.stores.comment_counts.findByIds(ids.map((id) => targetKey(type, id)));
-				const byKey = new Map<string, number>(rows.map((r: any) => [String(r._id), Math.max(0, r.count)]));
-				return Object.fromEntries(ids.map((id) => [id, byKey.get(targetKey(type, id)) ?? 0]));
+				const counts = await countsOf(
+					this.stores.comment_counts,
+					ids.map((id) => targetKey(type, id)),
+				);
+				return Object.fromEntries(ids.map((id) => [id, counts.get(targetKey(type, id)) ?? 0]));
 			},
 		},
 	},
@@ -174,10 +205,10 @@ const schema: ServiceSchema = {
 	events: {
 		/** A post was deleted: its comments and counter go too. */
 		"social.targetRemoved": {
-			async handler(this: any, ctx: Context<{ type: string; id: string }>) {
+			async handler(ctx: Context<{ type: string; id: string }>) {
 				if (ctx.params.type === "comment") return;
 				const t = targetKey(ctx.params.type, ctx.params.id);
-				const ids = (await this.store.find({ query: { target: t } })).map((c: CommentDoc) => c._id);
+				const ids = (await this.store.find({ query: { target: t } })).map((c) => c._id);
 				await this.store.removeMany({ target: t });
 				await this.stores.comment_counts.removeMany({ _id: t });
 				// Likes on those comments go too.
@@ -187,33 +218,11 @@ const schema: ServiceSchema = {
 	},
 
 	methods: {
-		announce(this: any, c: CommentDoc) {
-			return this.broker.sendToChannel("social.commented", {
-				commentId: c._id,
-				userId: c.authorId,
-				targetType: c.targetType,
-				targetId: c.targetId,
-				targetOwnerId: c.targetOwnerId,
-				parentId: c.parentId,
-				parentAuthorId: c.parentAuthorId ?? null,
-				text: c.text,
-			});
-		},
-		async redrive(this: any) {
-			try {
-				await redrivePending(this.store, this.redriveMs, (row) => this.announce(row as CommentDoc));
-			} catch (err) {
-				this.logger.warn("Comment notification re-drive failed", (err as Error).message);
-			}
-		},
-		async bump(this: any, target: string, delta: number) {
-			if (delta !== 0) await this.stores.comment_counts.upsert({ _id: target }, { $inc: { count: delta } });
-		},
-		async mayDelete(this: any, ctx: Ctx, doc: CommentDoc): Promise<boolean> {
+		async mayDelete(ctx: AnyCtx, doc: CommentDoc): Promise<boolean> {
 			const user = ctx.meta.user!;
 			if (user.id === doc.authorId || user.id === doc.targetOwnerId || user.roles?.includes("admin")) return true;
 			// Moderators of the owner's chat channel moderate its comments too.
-			const owner = await ctx.call<any, any>("users.get", { id: doc.targetOwnerId });
+			const owner = await ctx.call<UserRef | null, { id: string }>("users.get", { id: doc.targetOwnerId });
 			if (!owner) return false;
 			try {
 				return (await ctx.call("chat.isModerator", { channel: owner.username, userId: user.id })) === true;
@@ -224,20 +233,22 @@ const schema: ServiceSchema = {
 				return false;
 			}
 		},
-		async views(this: any, ctx: Ctx, docs: CommentDoc[]) {
+		async views(ctx: AnyCtx, docs: CommentDoc[]) {
 			if (docs.length === 0) return [];
 			const ids = docs.map((d) => d._id);
 			const [authors, likes] = await Promise.all([
-				ctx.call<any[], any>("users.identities", { ids: [...new Set(docs.map((d) => d.authorId))] }),
-				ctx.call<any, any>("likes.summary", { type: "comment", ids, userId: ctx.meta.user?.id }).catch(() => null),
+				this.identities(
+					ctx,
+					docs.map((d) => d.authorId),
+				),
+				this.softCall<Record<string, { count: number; liked: boolean }>>(ctx, "likes.summary", { type: "comment", ids, userId: ctx.meta.user?.id }),
 			]);
-			const byId = new Map((authors as any[]).map((a) => [a.id, a]));
 			return docs.map((d) => ({
 				id: d._id,
 				type: d.targetType,
 				targetId: d.targetId,
 				parentId: d.parentId,
-				author: byId.get(d.authorId) ?? { id: d.authorId },
+				author: authors.get(d.authorId) ?? { id: d.authorId },
 				text: d.text,
 				replyCount: Math.max(0, d.replyCount ?? 0),
 				likeCount: likes?.[d._id]?.count ?? 0,
@@ -245,19 +256,6 @@ const schema: ServiceSchema = {
 				createdAt: d.createdAt,
 			}));
 		},
-	},
-
-	created(this: any) {
-		this.redriveMs = Math.max(50, intEnv("SOCIAL_REDRIVE_MS", 30_000));
-	},
-
-	started(this: any) {
-		this.redriveTimer = setInterval(() => void this.redrive(), this.redriveMs);
-		this.redriveTimer.unref?.();
-	},
-
-	stopped(this: any) {
-		clearInterval(this.redriveTimer);
 	},
 };
 

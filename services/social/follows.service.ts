@@ -1,10 +1,9 @@
-import type { Context, ServiceSchema } from "moleculer";
-import { DbMixin } from "../../mixins/db.mixin";
+import type { Context } from "moleculer";
+import { SocialMixin, type SocialSchema, type Ctx as AnyCtx, type Identity, type UserRef } from "../../mixins/social.mixin";
 import { newId } from "../../lib/tools/ids";
-import { invalid, isDuplicateKey, notFound } from "../../lib/tools/errors";
+import { invalid, notFound } from "../../lib/tools/errors";
 import { followKey } from "../../lib/domain/social/limits";
-import { redrivePending, sendAndClear } from "../../lib/db/redrive";
-import { intEnv } from "../../lib/config";
+import { PAGE, USERNAME, type PageParams } from "../../lib/domain/social/params";
 import type { GatewayMeta } from "../../types/moleculer";
 
 /**
@@ -19,21 +18,34 @@ interface FollowDoc {
 	key: string;
 	followerId: string;
 	followeeId: string;
-	/** Set until the social.followed message has been queued (see lib/db/redrive.ts). */
-	pendingNotify?: boolean;
+	/** Set until the social.followed message has been queued (the outbox mark, lib/db/outbox.ts). */
+	effectsDue?: true;
 	createdAt: string;
 }
 
 type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
+type Side = "followerId" | "followeeId";
 
-const USERNAME = { type: "string", min: 1, max: 64 };
+interface Methods {
+	/** Moves the follower count shown on a profile (users.adjustFollowerCount) by what really changed. */
+	adjustFollowers(ctx: AnyCtx, userId: string, delta: number): Promise<void>;
+	/** One page of a user's follows on one side, as people: who follows them, or whom they follow. */
+	peoplePage(
+		ctx: Ctx<{ username: string } & PageParams>,
+		of: Side,
+		show: Side,
+	): Promise<{ items: (Identity & { followedAt: string })[]; nextCursor: string | null }>;
+}
 
-const schema: ServiceSchema = {
+const schema: SocialSchema<FollowDoc, Methods> = {
 	name: "follows",
 	mixins: [
-		DbMixin("follows", [{ fields: "key", unique: true }, { fields: "followeeId" }, { fields: "followerId" }, { fields: "pendingNotify", sparse: true }]),
+		SocialMixin<FollowDoc>({
+			collection: "follows",
+			indexes: [{ fields: "key", unique: true }, { fields: "followeeId" }, { fields: "followerId" }, { fields: "effectsDue", sparse: true }],
+			announce: { channel: "social.followed", message: (f) => ({ followerId: f.followerId, followeeId: f.followeeId }) },
+		}),
 	],
-	settings: { rest: "/" },
 
 	actions: {
 		/** Follow a channel (204, idempotent). */
@@ -42,7 +54,7 @@ const schema: ServiceSchema = {
 			status: 204,
 			auth: "required",
 			params: { username: USERNAME },
-			async handler(this: any, ctx: Ctx<{ username: string }>) {
+			async handler(ctx: Ctx<{ username: string }>) {
 				const me = ctx.meta.user!;
 				const target = await this.requireUser(ctx, ctx.params.username);
 				if (target.id === me.id) throw invalid("username", "You cannot follow yourself", "CANNOT_FOLLOW_SELF");
@@ -51,25 +63,13 @@ const schema: ServiceSchema = {
 					key: followKey(me.id, target.id),
 					followerId: me.id,
 					followeeId: target.id,
-					pendingNotify: true,
+					effectsDue: true,
 					createdAt: new Date().toISOString(),
 				};
-				let inserted = false;
-				try {
-					await this.store.insert(doc);
-					inserted = true;
-				} catch (err) {
-					if (!isDuplicateKey(err)) throw err;
-				}
-				if (inserted) {
-					await ctx.call("users.adjustFollowerCount", { userId: target.id, delta: 1 });
-					try {
-						await sendAndClear(this.store, doc._id, () =>
-							this.broker.sendToChannel("social.followed", { followerId: me.id, followeeId: target.id }),
-						);
-					} catch (err) {
-						this.logger.warn("Could not queue social.followed; the sweep will retry", (err as Error).message);
-					}
+				const { created } = await this.store.insertOrGet(doc, { key: doc.key });
+				if (created) {
+					await this.adjustFollowers(ctx, target.id, 1);
+					await this.notify(doc);
 				}
 				return null;
 			},
@@ -81,12 +81,11 @@ const schema: ServiceSchema = {
 			status: 204,
 			auth: "required",
 			params: { username: USERNAME },
-			async handler(this: any, ctx: Ctx<{ username: string }>) {
-				const me = ctx.meta.user!;
+			async handler(ctx: Ctx<{ username: string }>) {
 				// Unfollowing a suspended account still works.
 				const target = await this.requireUser(ctx, ctx.params.username, true);
-				const removed = await this.store.removeMany({ key: followKey(me.id, target.id) });
-				if (removed > 0) await ctx.call("users.adjustFollowerCount", { userId: target.id, delta: -removed });
+				const removed = await this.store.removeMany({ key: followKey(ctx.meta.user!.id, target.id) });
+				await this.adjustFollowers(ctx, target.id, -removed);
 				return null;
 			},
 		},
@@ -94,30 +93,18 @@ const schema: ServiceSchema = {
 		/** A channel's followers, most recent first. */
 		followers: {
 			rest: "GET /users/:username/followers",
-			params: {
-				username: USERNAME,
-				limit: { type: "number", integer: true, min: 1, max: 100, convert: true, optional: true },
-				cursor: { type: "string", max: 64, optional: true },
-			},
-			async handler(this: any, ctx: Ctx<{ username: string; limit?: number; cursor?: string }>) {
-				const target = await this.requireUser(ctx, ctx.params.username);
-				const page = await this.store.page({ followeeId: target.id }, { limit: ctx.params.limit, cursor: ctx.params.cursor });
-				return { items: await this.people(ctx, page.items, "followerId"), nextCursor: page.nextCursor };
+			params: { username: USERNAME, ...PAGE },
+			handler(ctx: Ctx<{ username: string } & PageParams>) {
+				return this.peoplePage(ctx, "followeeId", "followerId");
 			},
 		},
 
 		/** Channels a user follows, most recent first. */
 		following: {
 			rest: "GET /users/:username/following",
-			params: {
-				username: USERNAME,
-				limit: { type: "number", integer: true, min: 1, max: 100, convert: true, optional: true },
-				cursor: { type: "string", max: 64, optional: true },
-			},
-			async handler(this: any, ctx: Ctx<{ username: string; limit?: number; cursor?: string }>) {
-				const user = await this.requireUser(ctx, ctx.params.username);
-				const page = await this.store.page({ followerId: user.id }, { limit: ctx.params.limit, cursor: ctx.params.cursor });
-				return { items: await this.people(ctx, page.items, "followeeId"), nextCursor: page.nextCursor };
+			params: { username: USERNAME, ...PAGE },
+			handler(ctx: Ctx<{ username: string } & PageParams>) {
+				return this.peoplePage(ctx, "followerId", "followeeId");
 			},
 		},
 
@@ -127,7 +114,7 @@ const schema: ServiceSchema = {
 		isFollowing: {
 			visibility: "public",
 			params: { followerId: "string", followeeId: "string" },
-			async handler(this: any, ctx: Context<{ followerId: string; followeeId: string }>) {
+			async handler(ctx: Context<{ followerId: string; followeeId: string }>) {
 				return !!(await this.store.findOne({ key: followKey(ctx.params.followerId, ctx.params.followeeId) }));
 			},
 		},
@@ -136,51 +123,31 @@ const schema: ServiceSchema = {
 		recount: {
 			visibility: "public",
 			params: { userId: "string" },
-			async handler(this: any, ctx: Context<{ userId: string }>) {
-				const actual: number = await this.store.count({ followeeId: ctx.params.userId });
-				const user = await ctx.call<any, any>("users.get", { id: ctx.params.userId });
+			async handler(ctx: Context<{ userId: string }>) {
+				const actual = await this.store.count({ followeeId: ctx.params.userId });
+				const user = await ctx.call<UserRef | null, { id: string }>("users.get", { id: ctx.params.userId });
 				if (!user) throw notFound("User");
 				const delta = actual - (user.followerCount ?? 0);
-				if (delta !== 0) await ctx.call("users.adjustFollowerCount", { userId: ctx.params.userId, delta });
+				await this.adjustFollowers(ctx, ctx.params.userId, delta);
 				return { followerCount: actual, corrected: delta };
 			},
 		},
 	},
 
 	methods: {
-		async redrive(this: any) {
-			try {
-				await redrivePending(this.store, this.redriveMs, (row) =>
-					this.broker.sendToChannel("social.followed", { followerId: row.followerId, followeeId: row.followeeId }),
-				);
-			} catch (err) {
-				this.logger.warn("Follow notification re-drive failed", (err as Error).message);
-			}
+		async adjustFollowers(ctx: AnyCtx, userId: string, delta: number) {
+			if (delta !== 0) await ctx.call("users.adjustFollowerCount", { userId, delta });
 		},
-		async requireUser(this: any, ctx: Ctx, username: string, allowBanned = false) {
-			const user = await ctx.call<any, any>("users.get", { username });
-			if (!user || (user.bannedAt && !allowBanned)) throw notFound("User");
-			return user;
+		async peoplePage(ctx: Ctx<{ username: string } & PageParams>, of: Side, show: Side) {
+			const user = await this.requireUser(ctx as AnyCtx, ctx.params.username);
+			const page = await this.store.page({ [of]: user.id }, { limit: ctx.params.limit, cursor: ctx.params.cursor });
+			const byId = await this.identities(
+				ctx as AnyCtx,
+				page.items.map((r) => r[show]),
+			);
+			const items = page.items.filter((r) => byId.has(r[show])).map((r) => ({ ...byId.get(r[show])!, followedAt: r.createdAt }));
+			return { items, nextCursor: page.nextCursor };
 		},
-		async people(this: any, ctx: Ctx, rows: FollowDoc[], field: "followerId" | "followeeId") {
-			const ids = rows.map((r) => r[field]);
-			const identities: any[] = ids.length ? await ctx.call("users.identities", { ids }) : [];
-			const byId = new Map(identities.map((u) => [u.id, u]));
-			return rows.filter((r) => byId.has(r[field])).map((r) => ({ ...byId.get(r[field]), followedAt: r.createdAt }));
-		},
-	},
-
-	created(this: any) {
-		this.redriveMs = Math.max(50, intEnv("SOCIAL_REDRIVE_MS", 30_000));
-	},
-
-	started(this: any) {
-		this.redriveTimer = setInterval(() => void this.redrive(), this.redriveMs);
-		this.redriveTimer.unref?.();
-	},
-
-	stopped(this: any) {
-		clearInterval(this.redriveTimer);
 	},
 };
 

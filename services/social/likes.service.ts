@@ -1,11 +1,10 @@
-import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
-import { DbMixin, type Collection, type DbThis } from "../../mixins/db.mixin";
-import { SweeperMixin, type SweeperMethods } from "../../mixins/sweeper.mixin";
+import type { Context } from "moleculer";
+import type { Collection } from "../../mixins/db.mixin";
+import { SocialMixin, type SocialSchema } from "../../mixins/social.mixin";
 import { newId } from "../../lib/tools/ids";
 import { LIKE_TARGETS, likeKey, targetKey } from "../../lib/domain/social/limits";
-import { resolveTarget } from "../../lib/domain/social/targets";
-import { adoptLegacyMark, redriveDue, sendAndClear } from "../../lib/db/outbox";
-import { loadConfig } from "../../lib/config";
+import { resolveTarget, type TargetInfo } from "../../lib/domain/social/targets";
+import { bumpCount, countOf, countsOf, recountTarget, type CountDoc } from "../../lib/db/target-counts";
 import type { GatewayMeta } from "../../types/moleculer";
 
 /**
@@ -28,24 +27,14 @@ interface LikeDoc {
 	createdAt: string;
 }
 
-interface LikeCount {
-	_id: string;
-	count: number;
-}
-
 type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
 
-interface Local extends DbThis<LikeDoc, { like_counts: Collection<LikeCount> }> {
-	redriveMs: number;
+interface Methods {
+	/** The request's target, resolved (404 or 503 as resolveTarget answers), its counter key and the caller's like key. */
+	targetOf(ctx: Ctx<TargetParams>): Promise<{ info: TargetInfo; target: string; key: string | null }>;
+	/** `{count, liked}` of a target. */
+	answer(target: string, liked: boolean): Promise<{ count: number; liked: boolean }>;
 }
-interface Methods extends SweeperMethods {
-	notify(doc: LikeDoc): Promise<void>;
-	redrive(): Promise<void>;
-	bump(target: string, delta: number): Promise<void>;
-	countOf(target: string): Promise<number>;
-}
-type Settings = ServiceSettingSchema & { rest: string };
-type This = Service<Settings> & Local & Methods;
 type TargetParams = { type: string; id: string };
 
 const TARGET_PARAMS = {
@@ -53,13 +42,19 @@ const TARGET_PARAMS = {
 	id: { type: "string", min: 1, max: 64 },
 };
 
-const schema: ServiceSchema<Settings, Methods, Local> = {
+const schema: SocialSchema<LikeDoc, Methods, { like_counts: Collection<CountDoc> }> = {
 	name: "likes",
 	mixins: [
-		DbMixin("likes", [{ fields: "key", unique: true }, { fields: "target" }, { fields: "effectsDue", sparse: true }], { like_counts: [] }),
-		SweeperMixin<This>({ name: "redrive", everyMs: (svc) => svc.redriveMs, run: (svc) => svc.redrive() }),
+		SocialMixin<LikeDoc>({
+			collection: "likes",
+			indexes: [{ fields: "key", unique: true }, { fields: "target" }, { fields: "effectsDue", sparse: true }],
+			extra: { like_counts: [] },
+			announce: {
+				channel: "social.liked",
+				message: (l) => ({ userId: l.userId, targetType: l.targetType, targetId: l.targetId, targetOwnerId: l.targetOwnerId }),
+			},
+		}),
 	],
-	settings: { rest: "/" },
 
 	actions: {
 		/** Like (idempotent): answers the target's count and `liked: true`. */
@@ -68,26 +63,25 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			auth: "required",
 			params: TARGET_PARAMS,
 			async handler(ctx: Ctx<TargetParams>) {
-				const { type, id } = ctx.params;
+				const { info, target, key } = await this.targetOf(ctx);
 				const userId = ctx.meta.user!.id;
-				const target = await resolveTarget((a, p) => ctx.call(a, p), type, id, ctx.meta.user);
 				const doc: LikeDoc = {
 					_id: newId(),
-					key: likeKey(userId, type, id),
+					key: key!,
 					userId,
-					targetType: type,
-					targetId: id,
-					target: targetKey(type, id),
-					targetOwnerId: target.ownerId,
+					targetType: info.type,
+					targetId: info.id,
+					target,
+					targetOwnerId: info.ownerId,
 					createdAt: new Date().toISOString(),
 				};
-				if (target.ownerId !== userId) doc.effectsDue = true;
+				if (info.ownerId !== userId) doc.effectsDue = true;
 				const { created } = await this.store.insertOrGet(doc, { key: doc.key });
 				if (created) {
-					await this.bump(doc.target, 1);
+					await bumpCount(this.stores.like_counts, target, 1);
 					if (doc.effectsDue) await this.notify(doc);
 				}
-				return { count: await this.countOf(doc.target), liked: true };
+				return this.answer(target, true);
 			},
 		},
 
@@ -97,12 +91,10 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			auth: "required",
 			params: TARGET_PARAMS,
 			async handler(ctx: Ctx<TargetParams>) {
-				const { type, id } = ctx.params;
-				const userId = ctx.meta.user!.id;
-				await resolveTarget((a, p) => ctx.call(a, p), type, id, ctx.meta.user);
-				const removed = await this.store.removeMany({ key: likeKey(userId, type, id) });
-				if (removed > 0) await this.bump(targetKey(type, id), -removed);
-				return { count: await this.countOf(targetKey(type, id)), liked: false };
+				const { target, key } = await this.targetOf(ctx);
+				const removed = await this.store.removeMany({ key: key! });
+				await bumpCount(this.stores.like_counts, target, -removed);
+				return this.answer(target, false);
 			},
 		},
 
@@ -112,11 +104,8 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			auth: "optional",
 			params: TARGET_PARAMS,
 			async handler(ctx: Ctx<TargetParams>) {
-				const { type, id } = ctx.params;
-				await resolveTarget((a, p) => ctx.call(a, p), type, id, ctx.meta.user);
-				const userId = ctx.meta.user?.id;
-				const liked = userId ? !!(await this.store.findOne({ key: likeKey(userId, type, id) })) : false;
-				return { count: await this.countOf(targetKey(type, id)), liked };
+				const { target, key } = await this.targetOf(ctx);
+				return this.answer(target, key ? !!(await this.store.findOne({ key })) : false);
 			},
 		},
 
@@ -127,9 +116,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			visibility: "public",
 			params: { type: { type: "enum", values: [...LIKE_TARGETS] }, id: { type: "string", min: 1, max: 64 } },
 			async handler(ctx: Context<{ type: string; id: string }>) {
-				const t = targetKey(ctx.params.type, ctx.params.id);
-				const count = await this.store.count({ target: t });
-				await this.stores.like_counts.upsert({ _id: t }, { $set: { count } });
+				const count = await recountTarget(this.store, this.stores.like_counts, targetKey(ctx.params.type, ctx.params.id));
 				return { type: ctx.params.type, id: ctx.params.id, count };
 			},
 		},
@@ -144,12 +131,14 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			},
 			async handler(ctx: Context<{ type: string; ids: string[]; userId?: string }>) {
 				const { type, ids, userId } = ctx.params;
-				const counters = await this.stores.like_counts.findByIds(ids.map((id) => targetKey(type, id)));
+				const counts = await countsOf(
+					this.stores.like_counts,
+					ids.map((id) => targetKey(type, id)),
+				);
 				const mine: LikeDoc[] =
 					userId && ids.length ? await this.store.find({ query: { key: { $in: ids.map((id) => likeKey(userId, type, id)) } } }) : [];
 				const likedIds = new Set(mine.map((l) => l.targetId));
-				const countById = new Map<string, number>(counters.map((c) => [String(c._id).slice(type.length + 1), Math.max(0, c.count)]));
-				return Object.fromEntries(ids.map((id) => [id, { count: countById.get(id) ?? 0, liked: likedIds.has(id) }]));
+				return Object.fromEntries(ids.map((id) => [id, { count: counts.get(targetKey(type, id)) ?? 0, liked: likedIds.has(id) }]));
 			},
 		},
 	},
@@ -166,50 +155,15 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 	},
 
 	methods: {
-		/** The like is what matters; a message that cannot be queued now is re-driven by the sweep. */
-		async notify(doc: LikeDoc) {
-			try {
-				await sendAndClear(this.store, doc._id, () =>
-					this.broker.sendToChannel("social.liked", {
-						userId: doc.userId,
-						targetType: doc.targetType,
-						targetId: doc.targetId,
-						targetOwnerId: doc.targetOwnerId,
-					}),
-				);
-			} catch (err) {
-				this.logger.warn("Could not queue social.liked; the sweep will retry", (err as Error).message);
-			}
+		async targetOf(ctx: Ctx<TargetParams>) {
+			const { type, id } = ctx.params;
+			const info = await resolveTarget((a, p) => ctx.call(a, p), type, id, ctx.meta.user);
+			const userId = ctx.meta.user?.id;
+			return { info, target: targetKey(type, id), key: userId ? likeKey(userId, type, id) : null };
 		},
-		async redrive() {
-			try {
-				await redriveDue(this.store, this.redriveMs, (row) =>
-					this.broker.sendToChannel("social.liked", {
-						userId: row.userId,
-						targetType: row.targetType,
-						targetId: row.targetId,
-						targetOwnerId: row.targetOwnerId,
-					}),
-				);
-			} catch (err) {
-				this.logger.warn("Like notification re-drive failed", (err as Error).message);
-			}
+		async answer(target: string, liked: boolean) {
+			return { count: await countOf(this.stores.like_counts, target), liked };
 		},
-		async bump(target: string, delta: number) {
-			await this.stores.like_counts.upsert({ _id: target }, { $inc: { count: delta } });
-		},
-		async countOf(target: string): Promise<number> {
-			const c = await this.stores.like_counts.findById(target);
-			return Math.max(0, c?.count ?? 0);
-		},
-	},
-
-	created() {
-		this.redriveMs = loadConfig().social.redriveMs;
-	},
-
-	async started() {
-		await adoptLegacyMark(this.store, "likes", "pendingNotify");
 	},
 };
 

@@ -1,8 +1,9 @@
-import type { Context, ServiceSchema } from "moleculer";
-import { DbMixin } from "../../mixins/db.mixin";
+import type { Context } from "moleculer";
+import { SocialMixin, type SocialSchema, type Ctx as AnyCtx, type Identity } from "../../mixins/social.mixin";
 import { newId } from "../../lib/tools/ids";
 import { forbidden, invalid, notFound } from "../../lib/tools/errors";
 import { MEDIA_URL_MAX, POST_BODY_MAX, POST_TITLE_MAX, isHttpUrl } from "../../lib/domain/social/limits";
+import { ID, PAGE, USERNAME, type PageParams } from "../../lib/domain/social/params";
 import type { GatewayMeta } from "../../types/moleculer";
 
 /**
@@ -23,7 +24,27 @@ interface PostDoc {
 
 type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
 
-const USERNAME = { type: "string", min: 1, max: 64 };
+/** What a client sees of a post. */
+interface PostView {
+	id: string;
+	author: Identity;
+	title: string;
+	body: string;
+	mediaUrl: string | null;
+	likeCount: number;
+	liked: boolean;
+	commentCount: number;
+	createdAt: string;
+	updatedAt: string;
+}
+
+type LikeSummary = Record<string, { count: number; liked: boolean }>;
+
+interface Methods {
+	checkMediaUrl(url: string | null | undefined): void;
+	requireOwnPost(ctx: AnyCtx, id: string): Promise<PostDoc>;
+	views(ctx: AnyCtx, docs: PostDoc[]): Promise<PostView[]>;
+}
 const MEDIA_URL = {
 	type: "multi",
 	optional: true,
@@ -33,10 +54,9 @@ const MEDIA_URL = {
 	],
 };
 
-const schema: ServiceSchema = {
+const schema: SocialSchema<PostDoc, Methods> = {
 	name: "posts",
-	mixins: [DbMixin("posts", [{ fields: "authorId" }])],
-	settings: { rest: "/" },
+	mixins: [SocialMixin<PostDoc>({ collection: "posts", indexes: [{ fields: "authorId" }] })],
 
 	actions: {
 		/** Publish a post on the caller's channel. */
@@ -51,7 +71,7 @@ const schema: ServiceSchema = {
 				body: { type: "string", text: "block", min: 1, max: POST_BODY_MAX },
 				mediaUrl: MEDIA_URL,
 			},
-			async handler(this: any, ctx: Ctx<{ title: string; body: string; mediaUrl?: string | null }>) {
+			async handler(ctx: Ctx<{ title: string; body: string; mediaUrl?: string | null }>) {
 				const p = ctx.params;
 				this.checkMediaUrl(p.mediaUrl);
 				const now = new Date().toISOString();
@@ -73,9 +93,9 @@ const schema: ServiceSchema = {
 		get: {
 			rest: "GET /posts/:id",
 			auth: "optional",
-			params: { id: { type: "string", min: 1, max: 64 } },
-			async handler(this: any, ctx: Ctx<{ id: string }>) {
-				const doc: PostDoc | null = await this.store.findById(ctx.params.id);
+			params: { id: ID },
+			async handler(ctx: Ctx<{ id: string }>) {
+				const doc = await this.store.findById(ctx.params.id);
 				if (!doc) throw notFound("Post");
 				return (await this.views(ctx, [doc]))[0];
 			},
@@ -86,12 +106,12 @@ const schema: ServiceSchema = {
 			rest: "PATCH /posts/:id",
 			auth: "required",
 			params: {
-				id: { type: "string", min: 1, max: 64 },
+				id: ID,
 				title: { type: "string", text: "line", min: 1, max: POST_TITLE_MAX, optional: true },
 				body: { type: "string", text: "block", min: 1, max: POST_BODY_MAX, optional: true },
 				mediaUrl: MEDIA_URL,
 			},
-			async handler(this: any, ctx: Ctx<{ id: string; title?: string; body?: string; mediaUrl?: string | null }>) {
+			async handler(ctx: Ctx<{ id: string; title?: string; body?: string; mediaUrl?: string | null }>) {
 				const doc = await this.requireOwnPost(ctx, ctx.params.id);
 				const p = ctx.params;
 				this.checkMediaUrl(p.mediaUrl);
@@ -100,7 +120,7 @@ const schema: ServiceSchema = {
 				if (p.body !== undefined) $set.body = p.body;
 				if (p.mediaUrl !== undefined) $set.mediaUrl = p.mediaUrl;
 				await this.store.updateMany({ _id: doc._id }, { $set });
-				const updated: PostDoc | null = await this.store.findById(doc._id);
+				const updated = await this.store.findById(doc._id);
 				if (!updated) throw notFound("Post");
 				return (await this.views(ctx, [updated]))[0];
 			},
@@ -111,8 +131,8 @@ const schema: ServiceSchema = {
 			rest: "DELETE /posts/:id",
 			status: 204,
 			auth: "required",
-			params: { id: { type: "string", min: 1, max: 64 } },
-			async handler(this: any, ctx: Ctx<{ id: string }>) {
+			params: { id: ID },
+			async handler(ctx: Ctx<{ id: string }>) {
 				const doc = await this.requireOwnPost(ctx, ctx.params.id);
 				const removed = await this.store.removeMany({ _id: doc._id });
 				if (removed) ctx.broadcast("social.targetRemoved", { type: "post", id: doc._id });
@@ -126,12 +146,11 @@ const schema: ServiceSchema = {
 			auth: "optional",
 			params: {
 				username: USERNAME,
-				limit: { type: "number", integer: true, min: 1, max: 100, convert: true, optional: true },
-				cursor: { type: "string", max: 64, optional: true },
+				...PAGE,
 			},
-			async handler(this: any, ctx: Ctx<{ username: string; limit?: number; cursor?: string }>) {
-				const user = await ctx.call<any, any>("users.get", { username: ctx.params.username });
-				if (!user) throw notFound("User");
+			async handler(ctx: Ctx<{ username: string } & PageParams>) {
+				// Any known user, suspended ones included.
+				const user = await this.requireUser(ctx, ctx.params.username, true);
 				const page = await this.store.page({ authorId: user.id }, { limit: ctx.params.limit, cursor: ctx.params.cursor });
 				return { items: await this.views(ctx, page.items), nextCursor: page.nextCursor };
 			},
@@ -142,9 +161,9 @@ const schema: ServiceSchema = {
 		/** For likes and comments: does this post exist, and whose is it? */
 		exists: {
 			visibility: "public",
-			params: { id: { type: "string", min: 1, max: 64 } },
-			async handler(this: any, ctx: Ctx<{ id: string }>) {
-				const doc: PostDoc | null = await this.store.findById(ctx.params.id);
+			params: { id: ID },
+			async handler(ctx: Ctx<{ id: string }>) {
+				const doc = await this.store.findById(ctx.params.id);
 				return doc ? { exists: true, ownerId: doc.authorId } : { exists: false };
 			},
 		},
@@ -154,26 +173,29 @@ const schema: ServiceSchema = {
 		checkMediaUrl(url: string | null | undefined) {
 			if (url && !isHttpUrl(url)) throw invalid("mediaUrl", "mediaUrl must be an http(s) URL");
 		},
-		async requireOwnPost(this: any, ctx: Ctx, id: string): Promise<PostDoc> {
-			const doc: PostDoc | null = await this.store.findById(id);
+		async requireOwnPost(ctx: AnyCtx, id: string): Promise<PostDoc> {
+			const doc = await this.store.findById(id);
 			if (!doc) throw notFound("Post");
 			if (doc.authorId !== ctx.meta.user!.id) throw forbidden("Only the author can change this post", "NOT_AUTHOR");
 			return doc;
 		},
 		/** Post views with author identity and counts, in one call per dependency for the page. */
-		async views(this: any, ctx: Ctx, docs: PostDoc[]) {
+		async views(ctx: AnyCtx, docs: PostDoc[]) {
 			if (docs.length === 0) return [];
 			const ids = docs.map((d) => d._id);
 			const viewer = ctx.meta.user?.id;
+			// Counts are decoration: a post still renders (with zeros) while a counter service restarts.
 			const [authors, likes, comments] = await Promise.all([
-				ctx.call<any[], any>("users.identities", { ids: [...new Set(docs.map((d) => d.authorId))] }),
-				this.softCall(ctx, "likes.summary", { type: "post", ids, userId: viewer }),
-				this.softCall(ctx, "comments.counts", { type: "post", ids }),
+				this.identities(
+					ctx,
+					docs.map((d) => d.authorId),
+				),
+				this.softCall<LikeSummary>(ctx, "likes.summary", { type: "post", ids, userId: viewer }),
+				this.softCall<Record<string, number>>(ctx, "comments.counts", { type: "post", ids }),
 			]);
-			const byId = new Map((authors as any[]).map((a) => [a.id, a]));
 			return docs.map((d) => ({
 				id: d._id,
-				author: byId.get(d.authorId) ?? { id: d.authorId },
+				author: authors.get(d.authorId) ?? { id: d.authorId },
 				title: d.title,
 				body: d.body,
 				mediaUrl: d.mediaUrl,
@@ -183,15 +205,6 @@ const schema: ServiceSchema = {
 				createdAt: d.createdAt,
 				updatedAt: d.updatedAt,
 			}));
-		},
-		/** Counts are decoration: a post still renders (with zeros) while a counter service restarts. */
-		async softCall(this: any, ctx: Ctx, action: string, params: Record<string, unknown>) {
-			try {
-				return await ctx.call(action, params);
-			} catch (err) {
-				this.logger.warn(`${action} failed; serving the post without it`, (err as Error).message);
-				return null;
-			}
 		},
 	},
 };

@@ -98,13 +98,13 @@ describe("donation pipeline across real processes", () => {
 			{ name: "users", services: ["users"] },
 			{ name: "gw-a", services: ["api"], http: true },
 			{ name: "gw-b", services: ["api"], http: true },
-			{ name: "donations-1", services: ["donations"] },
+			{ name: "donations-1", services: ["donations", "ledger", "stats"] },
 			{ name: "payments-1", services: ["payments"] },
 			{ name: "alerts-1", services: ["alerts"] },
 		]);
 		started.push(
 			...(await cluster.startNodes([
-				{ name: "donations-2", services: ["donations"] },
+				{ name: "donations-2", services: ["donations", "ledger", "stats"] },
 				{ name: "payments-2", services: ["payments"] },
 				{ name: "alerts-2", services: ["alerts"] },
 			])),
@@ -217,7 +217,7 @@ describe("donation pipeline across real processes", () => {
 		} finally {
 			overlay.close();
 		}
-		nodes["donations-2"] = await cluster.startNode({ name: "donations-2", services: ["donations"] });
+		nodes["donations-2"] = await cluster.startNode({ name: "donations-2", services: ["donations", "ledger", "stats"] });
 	});
 
 	it("SIGKILL of the alerts instance driving an overlay: the other resumes, nothing lost or shown twice", async () => {

@@ -29,12 +29,12 @@ describe("donation pipeline on Redis Streams channels (real processes)", () => {
 			{ name: "users", services: ["users"] },
 			{ name: "gw-a", services: ["api"], http: true },
 			{ name: "gw-b", services: ["api"], http: true },
-			{ name: "donations-1", services: ["donations"] },
+			{ name: "donations-1", services: ["donations", "ledger", "stats"] },
 			{ name: "payments-1", services: ["payments"] },
 			{ name: "alerts-1", services: ["alerts"] },
 		]);
 		await cluster.startNodes([
-			{ name: "donations-2", services: ["donations"] },
+			{ name: "donations-2", services: ["donations", "ledger", "stats"] },
 			{ name: "payments-2", services: ["payments"] },
 			{ name: "alerts-2", services: ["alerts"] },
 		]);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { client, connectSocket, registerUser, startHarness, waitFor, type Harness } from "../support/harness";
 import { donate, openOverlay, pay, sandboxWebhook, setupStreamer, waitStatus } from "../support/flow";
 
-const SERVICES = ["users", "payments", "donations", "alerts"];
+const SERVICES = ["users", "payments", "donations", "ledger", "stats", "alerts"];
 // A short display time and grace so the "resend after timeout" case runs in about two seconds.
 const ENV = { SCRYPT_COST: "1024", ALERT_ACK_GRACE_MS: "300", ALERT_TICK_MS: "100", REDRIVE_INTERVAL_MS: "500" };
 

@@ -9,7 +9,7 @@ import { client, registerUser, startHarness, type Harness } from "../support/har
 let h: Harness;
 let api: ReturnType<typeof client>;
 beforeAll(async () => {
-	h = await startHarness({ services: ["users", "donations"], env: { SCRYPT_COST: "1024" } });
+	h = await startHarness({ services: ["users", "donations", "ledger", "stats"], env: { SCRYPT_COST: "1024" } });
 	api = client(h.url);
 });
 afterAll(() => h?.stop());

@@ -13,7 +13,12 @@ const sockets: Socket[] = [];
 
 beforeAll(async () => {
 	const env = { SCRYPT_COST: "1024", CHAT_RATE_BURST: "1000", CHAT_RATE_SUSTAINED: "5000", CHAT_PRESENCE_WINDOW_MS: "150" };
-	a = await startHarness({ services: ["users", "chat", "follows"], env, nodeID: `chat-a-${process.pid}`, brokerOptions: { transporter: "Fake" } });
+	a = await startHarness({
+		services: ["users", "chat", "moderation", "follows"],
+		env,
+		nodeID: `chat-a-${process.pid}`,
+		brokerOptions: { transporter: "Fake" },
+	});
 	// TRUST_PROXY: the two anonymous viewers below come from two addresses (one address counts once).
 	b = await startHarness({ services: [], env: { TRUST_PROXY: "true" }, nodeID: `chat-b-${process.pid}`, brokerOptions: { transporter: "Fake" } });
 	await b.broker.waitForServices(["chat", "users"], 10_000);

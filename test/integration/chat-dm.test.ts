@@ -25,7 +25,7 @@ const dmSink: Partial<ServiceSchema> = {
 
 beforeAll(async () => {
 	h = await startHarness({
-		services: ["users", "chat"],
+		services: ["users", "chat", "dm"],
 		extra: [dmSink],
 		env: { SCRYPT_COST: "1024", CHAT_RATE_BURST: "1000", CHAT_RATE_SUSTAINED: "5000" },
 	});

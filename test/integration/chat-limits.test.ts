@@ -27,7 +27,7 @@ const followsStub: Partial<ServiceSchema> = {
 
 beforeAll(async () => {
 	h = await startHarness({
-		services: ["users", "chat"],
+		services: ["users", "chat", "moderation"],
 		extra: [followsStub],
 		env: { SCRYPT_COST: "1024", CHAT_RATE_BURST: "3", CHAT_RATE_SUSTAINED: "100" },
 	});

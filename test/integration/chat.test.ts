@@ -25,7 +25,7 @@ const mentionSink: Partial<ServiceSchema> = {
 
 beforeAll(async () => {
 	h = await startHarness({
-		services: ["users", "chat"],
+		services: ["users", "chat", "moderation"],
 		extra: [mentionSink],
 		// TRUST_PROXY: anonymous viewers count once per address, so the crowd below comes from many.
 		env: { SCRYPT_COST: "1024", CHAT_RATE_BURST: "1000", CHAT_RATE_SUSTAINED: "5000", CHAT_PRESENCE_WINDOW_MS: "150", TRUST_PROXY: "true" },

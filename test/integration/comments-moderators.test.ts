@@ -6,7 +6,7 @@ let h: Harness;
 let api: ReturnType<typeof client>;
 
 beforeAll(async () => {
-	h = await startHarness({ services: ["users", "chat", "posts", "comments", "likes", "follows"], env: { SCRYPT_COST: "1024" } });
+	h = await startHarness({ services: ["users", "chat", "moderation", "posts", "comments", "likes", "follows"], env: { SCRYPT_COST: "1024" } });
 	api = client(h.url);
 });
 afterAll(() => h?.stop());

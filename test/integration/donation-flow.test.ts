@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { client, registerUser, startHarness, waitFor, type Harness } from "../support/harness";
 import { donate, donationStatus, openOverlay, pay, sandboxWebhook, setupStreamer, waitStatus, type Overlay } from "../support/flow";
 
-const SERVICES = ["users", "payments", "donations", "alerts"];
+const SERVICES = ["users", "payments", "donations", "ledger", "stats", "alerts"];
 const ENV = { SCRYPT_COST: "1024", ALERT_ACK_GRACE_MS: "500", ALERT_TICK_MS: "100", REDRIVE_INTERVAL_MS: "500" };
 
 describe("donation pipeline (embedded)", () => {

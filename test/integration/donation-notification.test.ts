@@ -9,7 +9,7 @@ let h: Harness;
 let api: ReturnType<typeof client>;
 beforeAll(async () => {
 	h = await startHarness({
-		services: ["users", "payments", "donations", "alerts", "notifications", "mailer", "integrations"],
+		services: ["users", "payments", "donations", "ledger", "stats", "alerts", "notifications", "mailer", "integrations"],
 		env: { SCRYPT_COST: "1024", WEBHOOK_BLOCK_PRIVATE: "false" },
 	});
 	api = client(h.url);

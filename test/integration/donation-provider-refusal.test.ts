@@ -15,7 +15,7 @@ let midtrans: FakeMidtrans;
 beforeAll(async () => {
 	[stripe, midtrans] = await Promise.all([startFakeStripe(), startFakeMidtrans()]);
 	h = await startHarness({
-		services: ["users", "payments", "donations"],
+		services: ["users", "payments", "donations", "ledger", "stats"],
 		env: {
 			SCRYPT_COST: "1024",
 			...providerEnv({ stripe, midtrans }),

@@ -14,7 +14,7 @@ let api: ReturnType<typeof client>;
 let streamer: Awaited<ReturnType<typeof setupStreamer>>;
 
 beforeAll(async () => {
-	h = await startHarness({ services: ["users", "payments", "donations", "posts", "comments", "likes", "chat"], env: ENV });
+	h = await startHarness({ services: ["users", "payments", "donations", "ledger", "stats", "posts", "comments", "likes", "chat"], env: ENV });
 	api = client(h.url);
 	streamer = await setupStreamer(h.url);
 });

@@ -8,7 +8,7 @@ let api: ReturnType<typeof client>;
 const sockets: Socket[] = [];
 
 beforeAll(async () => {
-	h = await startHarness({ services: ["users", "chat", "follows", "notifications", "mailer"], env: { SCRYPT_COST: "1024" } });
+	h = await startHarness({ services: ["users", "chat", "dm", "follows", "notifications", "mailer"], env: { SCRYPT_COST: "1024" } });
 	api = client(h.url);
 });
 afterAll(async () => {

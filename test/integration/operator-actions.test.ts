@@ -14,7 +14,7 @@ let api: ReturnType<typeof client>;
 
 beforeAll(async () => {
 	a = await startHarness({
-		services: ["users", "payments", "donations", "alerts"],
+		services: ["users", "payments", "donations", "ledger", "stats", "alerts"],
 		env: ENV,
 		nodeID: `opsa-${process.pid}`,
 		brokerOptions: { transporter: "Fake" },

@@ -36,7 +36,7 @@ let idr: Awaited<ReturnType<typeof setupStreamer>>;
 beforeAll(async () => {
 	[stripe, midtrans, paypal] = await Promise.all([startFakeStripe(), startFakeMidtrans(), startFakePayPal()]);
 	h = await startHarness({
-		services: ["users", "payments", "donations"],
+		services: ["users", "payments", "donations", "ledger", "stats"],
 		env: { SCRYPT_COST: "1024", PUBLIC_URL: "http://pay.example.test", ...providerEnv({ stripe, stripeWebhookSecret: WHSEC, midtrans, paypal }) },
 	});
 	api = client(h.url);

@@ -100,7 +100,12 @@ describe("sockets: a role change reaches sockets already open, on every gateway"
 	let a: Harness;
 	let b: Harness;
 	beforeAll(async () => {
-		a = await startHarness({ services: ["users", "chat", "follows"], env: ENV, nodeID: `roles-a-${process.pid}`, brokerOptions: { transporter: "Fake" } });
+		a = await startHarness({
+			services: ["users", "chat", "moderation", "follows"],
+			env: ENV,
+			nodeID: `roles-a-${process.pid}`,
+			brokerOptions: { transporter: "Fake" },
+		});
 		b = await startHarness({ services: [], env: ENV, nodeID: `roles-b-${process.pid}`, brokerOptions: { transporter: "Fake" } });
 		await b.broker.waitForServices(["chat", "users"], 10_000);
 		await waitFor(() => (b.broker.getLocalService("api") as any).hub.routes.has("/ chat:send"), 5000, "routes on gateway B");

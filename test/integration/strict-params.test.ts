@@ -6,7 +6,7 @@ import { setupStreamer } from "../support/flow";
 let h: Harness;
 let api: ReturnType<typeof client>;
 beforeAll(async () => {
-	h = await startHarness({ services: ["users", "payments", "donations", "alerts", "chat"], env: { SCRYPT_COST: "1024" } });
+	h = await startHarness({ services: ["users", "payments", "donations", "ledger", "stats", "alerts", "chat"], env: { SCRYPT_COST: "1024" } });
 	api = client(h.url);
 });
 afterAll(() => h?.stop());

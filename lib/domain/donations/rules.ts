@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { amountProblem, formatMoney } from "../money";
 import type { UserSettings } from "../user-settings";
 import { parseYouTube } from "../youtube";
@@ -102,14 +101,4 @@ export function periodDays(period: "all" | "30d" | "7d", now = Date.now()): stri
 	if (period === "all") return null;
 	const n = period === "30d" ? 30 : 7;
 	return Array.from({ length: n }, (_, i) => dayOf(now - i * 86_400_000));
-}
-
-/** Stable hash of a create request, for idempotency-key reuse detection. */
-export function requestHash(body: Record<string, unknown>): string {
-	const keys = Object.keys(body)
-		.filter((k) => body[k] !== undefined)
-		.sort();
-	return createHash("sha256")
-		.update(JSON.stringify(keys.map((k) => [k, body[k]])))
-		.digest("hex");
 }

@@ -162,3 +162,47 @@ export function likeTitle(recentNames: string[], total: number, targetType: stri
 export function likeGroupKey(ownerId: string, targetType: string, targetId: string): string {
 	return `like:${ownerId}:${targetType}:${targetId}`;
 }
+
+/** The likes a like notification stands for: the last few names and how many in all. */
+export interface LikeGroup {
+	targetType: string;
+	targetId: string;
+	names: string[];
+	count: number;
+}
+
+/** What a client sees of a notification (a like group's title and users come from the group). */
+export interface NotificationView {
+	id: string;
+	type: string;
+	title: string;
+	body: string;
+	data: Record<string, unknown>;
+	createdAt: string;
+	updatedAt: string;
+	read: boolean;
+}
+
+export function notificationView(n: {
+	_id: string;
+	type: string;
+	title: string;
+	body: string;
+	data: Record<string, unknown>;
+	group?: LikeGroup;
+	createdAt: string;
+	updatedAt: string;
+	read: boolean;
+}): NotificationView {
+	const group = n.group;
+	return {
+		id: n._id,
+		type: n.type,
+		title: group ? likeTitle(group.names, group.count, group.targetType) : n.title,
+		body: n.body,
+		data: group ? { ...n.data, count: group.count, users: [...group.names].reverse() } : n.data,
+		createdAt: n.createdAt,
+		updatedAt: n.updatedAt,
+		read: n.read,
+	};
+}

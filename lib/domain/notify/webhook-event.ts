@@ -26,6 +26,6 @@ const PUBLIC_FIELDS = [
 ];
 
 /** What integrators see of a donation: no donor ids or contact data. */
-export function publicDonation(d: Record<string, any>): Record<string, unknown> {
+export function publicDonation(d: Record<string, unknown>): Record<string, unknown> {
 	return Object.fromEntries(PUBLIC_FIELDS.filter((k) => d[k] !== undefined).map((k) => [k, d[k]]));
 }

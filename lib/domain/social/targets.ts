@@ -18,7 +18,24 @@ export interface TargetInfo {
 	ownerUsername?: string;
 }
 
-export type Caller = (action: string, params: Record<string, unknown>) => Promise<any>;
+export type Caller = (action: string, params: Record<string, unknown>) => Promise<unknown>;
+
+/** What `posts.exists`, `comments.exists` and `donations.get` answer (the fields read here). */
+interface Lookup {
+	exists?: boolean;
+	ownerId?: string;
+	ownerUsername?: string;
+	targetType?: string;
+	targetId?: string;
+	donation?: DonationLookup;
+}
+interface DonationLookup {
+	recipientId?: string | null;
+	recipientUsername?: string;
+	donorId?: string | null;
+	status?: string;
+}
+type CallError = { name?: string; code?: unknown } | null | undefined;
 
 /** Who is asking (`ctx.meta.user`); undefined or null for an anonymous caller. */
 export interface Viewer {
@@ -38,7 +55,7 @@ export function serviceUnavailable(what: string) {
 	return new Errors.MoleculerError(`${what} is unavailable, retry shortly`, 503, "SERVICE_UNAVAILABLE");
 }
 
-function isUnavailable(err: any): boolean {
+function isUnavailable(err: CallError): boolean {
 	const name = err?.name;
 	return (
 		name === "ServiceNotFoundError" ||
@@ -51,19 +68,20 @@ function isUnavailable(err: any): boolean {
 
 export async function resolveTarget(call: Caller, type: string, id: string, viewer: Viewer | null | undefined): Promise<TargetInfo> {
 	const what = type === "post" ? "Post" : type === "comment" ? "Comment" : type === "donation" ? "Donation" : "Target";
-	let res: any;
+	let res: Lookup | null | undefined;
 	try {
-		if (type === "post") res = await call("posts.exists", { id });
-		else if (type === "comment") res = await call("comments.exists", { id });
-		else if (type === "donation") res = await call("donations.get", { id });
+		if (type === "post") res = (await call("posts.exists", { id })) as Lookup | null;
+		else if (type === "comment") res = (await call("comments.exists", { id })) as Lookup | null;
+		else if (type === "donation") res = (await call("donations.get", { id })) as Lookup | null;
 		else throw notFound(what);
-	} catch (err: any) {
+	} catch (caught) {
+		const err = caught as CallError;
 		if (isUnavailable(err)) throw serviceUnavailable(`${what} lookup`);
 		if (typeof err?.code === "number" && err.code >= 400 && err.code < 500) throw notFound(what);
 		throw err;
 	}
 	if (type === "donation") {
-		const d = res?.donation ?? res;
+		const d = (res?.donation ?? res) as DonationLookup | null | undefined;
 		// Only donations that were paid are public enough to like or comment on.
 		if (!d || !d.recipientId || (d.status && !VISIBLE_DONATION.has(d.status))) throw notFound(what);
 		if (!maySeeDonation(d, viewer)) throw notFound(what);
@@ -74,10 +92,10 @@ export async function resolveTarget(call: Caller, type: string, id: string, view
 		// A comment is as visible as what it was left on.
 		try {
 			await resolveTarget(call, "donation", res.targetId, viewer);
-		} catch (err: any) {
-			if (err?.code === 404) throw notFound(what);
+		} catch (err) {
+			if ((err as CallError)?.code === 404) throw notFound(what);
 			throw err;
 		}
 	}
-	return { type, id, ownerId: res.ownerId, ownerUsername: res.ownerUsername };
+	return { type, id, ownerId: res.ownerId!, ownerUsername: res.ownerUsername };
 }

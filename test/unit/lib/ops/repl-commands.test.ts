@@ -123,7 +123,7 @@ describe("repl commands", () => {
 
 	it("stats: totals, top donors and goal; rejects a bad period", async () => {
 		const { caller } = fakeBroker({
-			"donations.stats": () => ({
+			"stats.stats": () => ({
 				totals: [{ currency: "IDR", amount: 50000, count: 2 }],
 				topDonors: [{ name: "Bob", amount: 30000, currency: "IDR", count: 1 }],
 				goal: { title: "Mic", target: 100000, current: 50000, currency: "IDR" },

@@ -49,7 +49,7 @@ describe("chat notifications outbox", () => {
 			text: "hey @bob @alice @ghost_user",
 		});
 		const doc = await chat().store.findById(res.message.id);
-		expect(doc.outbox).toBeUndefined();
+		expect(doc.effectsDue).toBeUndefined();
 		expect(emitted.find((e) => e.event === "chat:message" && e.data.id === res.message.id)).toMatchObject({ rooms: ["chat:owner"] });
 	});
 
@@ -67,12 +67,12 @@ describe("chat notifications outbox", () => {
 			text: "@bob look",
 			createdAt: new Date().toISOString(),
 			deletedAt: null,
-			outbox: true,
+			effectsDue: true,
 			mentionIds: ["U_BOB"],
 		});
 		broker.broadcastLocal("$broker.started");
 		await waitFor(() => mentioned.find((m) => m.messageId === id), 3000, "re-driven mention");
-		await waitFor(async () => (await chat().store.findById(id)).outbox === undefined, 3000, "flag cleared");
+		await waitFor(async () => (await chat().store.findById(id)).effectsDue === undefined, 3000, "flag cleared");
 		expect(mentioned.filter((m) => m.messageId === id)).toHaveLength(1);
 	});
 

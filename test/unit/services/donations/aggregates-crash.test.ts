@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceSchema } from "moleculer";
 import donations from "../../../../services/donations/donations.service";
+import ledgerService from "../../../../services/donations/ledger.service";
+import statsService from "../../../../services/donations/stats.service";
 import { channelBroker, type ChannelBroker } from "../../../support/unit-broker";
 
 /**
@@ -14,6 +16,8 @@ class Crash extends Error {}
 
 let broker: ChannelBroker;
 let svc: any;
+let ledgerSvc: any;
+let statsSvc: any;
 let step = 0;
 let crashAt = Number.POSITIVE_INFINITY;
 let seq = 0;
@@ -25,7 +29,7 @@ function tick() {
 
 /** Every write of the service's collections and every channel send counts as one step. */
 function instrument() {
-	const cols = [svc.store, svc.stores.ledger, svc.stores.donation_aggregates, svc.stores.goals];
+	const cols = [svc.store, ledgerSvc.store, statsSvc.store, statsSvc.stores.goals];
 	for (const col of cols) {
 		for (const m of ["insert", "updateMany", "removeMany", "upsert"]) {
 			const original = col[m].bind(col);
@@ -101,16 +105,16 @@ const sum = (rows: { amount: number }[]) => rows.reduce((n, r) => n + r.amount, 
 /** stats == ledger == paid donations, in every aggregate, with nothing left half-done. */
 async function expectConverged() {
 	const paid = await svc.store.find({ query: { recipientId: OWNER, status: "paid" } });
-	const ledger = await svc.stores.ledger.find({ query: { userId: OWNER } });
+	const ledger = await ledgerSvc.store.find({ query: { userId: OWNER } });
 	const credits = ledger.filter((e: any) => e.kind === "credit").length;
 	const debits = ledger.filter((e: any) => e.kind === "debit").length;
 	expect(credits - debits).toBe(paid.length);
 	expect(sum(ledger.map((e: any) => ({ amount: e.gross })))).toBe(sum(paid));
 
-	const stats = await svc.computeStats(OWNER, "all");
+	const stats = await statsSvc.computeStats(OWNER, "all");
 	const total = stats.totals.find((t: any) => t.currency === "IDR") ?? { count: 0, amount: 0 };
 	expect({ count: total.count, amount: total.amount }).toEqual({ count: paid.length, amount: sum(paid) });
-	const agg = svc.stores.donation_aggregates;
+	const agg = statsSvc.store;
 	for (const kind of ["day", "donor", "donorday"]) {
 		const rows = await agg.find({ query: { owner: OWNER, kind } });
 		expect({ kind, count: rows.reduce((n: number, r: any) => n + r.count, 0), amount: sum(rows) }).toEqual({ kind, count: paid.length, amount: sum(paid) });
@@ -119,7 +123,7 @@ async function expectConverged() {
 	expect(new Set(recent).size).toBe(recent.length);
 	const paidIds = new Set(paid.map((d: any) => d._id));
 	expect(recent.filter((id: string) => !paidIds.has(id))).toEqual([]);
-	const goal = await svc.stores.goals.findById(OWNER);
+	const goal = await statsSvc.stores.goals.findById(OWNER);
 	expect(goal.current).toBe(sum(paid));
 	// No donation's markers are left behind.
 	for (const doc of [...(await agg.find({ query: { owner: OWNER } })), goal]) {
@@ -135,10 +139,12 @@ beforeAll(async () => {
 	broker = channelBroker();
 	broker.createService({ name: "users", actions: { get: () => null } } as ServiceSchema);
 	svc = broker.createService(donations);
+	ledgerSvc = broker.createService(ledgerService);
+	statsSvc = broker.createService(statsService);
 	await broker.start();
 	// The crashed holder's lease counts as expired at once (the sweep interval has passed).
 	svc.aggregationLeaseMs = 0;
-	await svc.stores.goals.insert({
+	await statsSvc.stores.goals.insert({
 		_id: OWNER,
 		goalId: "g1",
 		title: "Mic",

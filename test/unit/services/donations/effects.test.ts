@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceSchema } from "moleculer";
 import donations from "../../../../services/donations/donations.service";
+import ledgerService from "../../../../services/donations/ledger.service";
+import statsService from "../../../../services/donations/stats.service";
 import { waitFor } from "../../../support/harness";
 import { channelBroker, type ChannelBroker } from "../../../support/unit-broker";
 
@@ -11,6 +13,8 @@ import { channelBroker, type ChannelBroker } from "../../../support/unit-broker"
 const announced: any[] = [];
 let broker: ChannelBroker;
 let svc: any;
+let ledgerSvc: any;
+let statsSvc: any;
 
 const usersStub = { name: "users", actions: { get: () => null } };
 const probe = { name: "probe", channels: { "donations.paid": { group: "probe", handler: (p: any) => void announced.push(p.donation.id) } } };
@@ -40,7 +44,7 @@ function donation(id: string, extra: Record<string, unknown>) {
 }
 
 async function effectsOf(id: string) {
-	const ledger = await svc.stores.ledger.find({ query: { donationId: id } });
+	const ledger = await ledgerSvc.store.find({ query: { donationId: id } });
 	return { ledger: ledger.length, doc: await svc.store.findById(id) };
 }
 
@@ -49,7 +53,11 @@ beforeAll(async () => {
 	broker.createService(usersStub as ServiceSchema);
 	broker.createService(probe as any);
 	svc = broker.createService(donations);
+	ledgerSvc = broker.createService(ledgerService);
+	statsSvc = broker.createService(statsService);
 	await broker.start();
+	// The start-up scan finishes before the tests store their donations (it would re-drive them too).
+	await svc.startupRedrive;
 });
 afterAll(() => broker.stop());
 
@@ -64,7 +72,7 @@ describe("donation effects after a crash", () => {
 		expect(after.doc.effects).toMatchObject({ aggregated: true, credited: true, announced: true });
 		expect(after.doc.effectsDue).toBeUndefined();
 		// An aggregation recorded as done is not repeated by the re-drive.
-		expect(await svc.stores.donation_aggregates.count({ owner: "streamer1" })).toBe(0);
+		expect(await statsSvc.store.count({ owner: "streamer1" })).toBe(0);
 
 		// Another sweep, and a redelivered payment message: nothing more.
 		await svc.redrive();
@@ -82,7 +90,7 @@ describe("donation effects after a crash", () => {
 		const after = await effectsOf("d2");
 		expect(after.ledger).toBe(1);
 		expect(after.doc.effects).toMatchObject({ aggregated: true, credited: true, announced: true });
-		const total = await svc.stores.donation_aggregates.findById("total:streamer1:IDR");
+		const total = await statsSvc.store.findById("total:streamer1:IDR");
 		expect(total).toMatchObject({ amount: 5_000_00, count: 1 });
 	});
 
@@ -94,7 +102,7 @@ describe("donation effects after a crash", () => {
 		const after = await effectsOf("d3");
 		expect(after.ledger).toBe(1);
 		expect(after.doc.effectsDue).toBeUndefined();
-		expect(await svc.stores.donation_aggregates.findById("total:streamer1:IDR")).toMatchObject({ amount: 10_000_00, count: 2 });
+		expect(await statsSvc.store.findById("total:streamer1:IDR")).toMatchObject({ amount: 10_000_00, count: 2 });
 	});
 
 	it("a status for a donation not stored yet throws, so the channel delivers it again", async () => {
@@ -113,6 +121,6 @@ describe("donation effects after a crash", () => {
 		expect(after.ledger).toBe(2); // credit and debit
 		expect(after.doc.effects).toMatchObject({ credited: true, announced: true, debited: true, reversalAnnounced: true });
 		expect(after.doc.effectsDue).toBeUndefined();
-		expect(await svc.stores.donation_aggregates.findById("total:streamer1:IDR")).toMatchObject({ amount: 10_000_00, count: 2 });
+		expect(await statsSvc.store.findById("total:streamer1:IDR")).toMatchObject({ amount: 10_000_00, count: 2 });
 	});
 });

@@ -52,7 +52,7 @@ describe("social notification re-drive", () => {
 		expect(received[0]).toEqual({ userId: "fan", targetType: "post", targetId: "p1", targetOwnerId: "owner" });
 		// The flag is cleared: another sweep sends nothing more.
 		await svc.redrive();
-		expect(await svc.store.count({ pendingNotify: true })).toBe(0);
+		expect(await svc.store.count({ effectsDue: true })).toBe(0);
 		expect(received).toHaveLength(1);
 	});
 });

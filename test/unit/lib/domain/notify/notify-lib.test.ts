@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { commentDrafts, donationDraft, dmDraft, followDraft, likeTitle, mentionDrafts } from "../../../../../lib/domain/notify/render";
+import { commentDrafts, donationDraft, dmDraft, followDraft, likeTitle, mentionDrafts, notificationView } from "../../../../../lib/domain/notify/render";
 import { nextDelayMs } from "../../../../../lib/domain/notify/backoff";
-import { wantsEmail } from "../../../../../lib/domain/notify/email-prefs";
+import { recipientWantsEmail, wantsEmail } from "../../../../../lib/domain/notify/email-prefs";
 import { checkWebhookUrl, isPrivateAddress } from "../../../../../lib/domain/notify/webhook-url";
 import { eventIdFor, publicDonation } from "../../../../../lib/domain/notify/webhook-event";
 import { isHttpUrl, likeKey } from "../../../../../lib/domain/social/limits";
@@ -114,5 +114,46 @@ describe("webhook URLs and events", () => {
 		expect(likeKey("u1", "post", "p1")).toBe("u1:post:p1");
 		expect(isHttpUrl("https://x.test/a.png")).toBe(true);
 		expect(isHttpUrl("data:text/html,hi")).toBe(false);
+	});
+});
+
+describe("notificationView", () => {
+	const base = {
+		_id: "n1",
+		type: "like",
+		title: "stored",
+		body: "",
+		data: { targetType: "post", targetId: "p1" },
+		createdAt: "a",
+		updatedAt: "b",
+		read: false,
+	};
+	it("shows a plain notification as stored", () => {
+		expect(notificationView({ ...base, type: "dm" })).toEqual({
+			id: "n1",
+			type: "dm",
+			title: "stored",
+			body: "",
+			data: base.data,
+			createdAt: "a",
+			updatedAt: "b",
+			read: false,
+		});
+	});
+	it("titles a like group from its names and count, newest user first", () => {
+		const v = notificationView({ ...base, group: { targetType: "post", targetId: "p1", names: ["ann", "bob"], count: 3 } });
+		expect(v.title).toBe("bob and 2 others liked your post");
+		expect(v.data).toEqual({ targetType: "post", targetId: "p1", count: 3, users: ["bob", "ann"] });
+	});
+});
+
+describe("recipientWantsEmail", () => {
+	const user = { username: "u", email: "u@example.test", settings: { email: { dm: true } } };
+	it("asks for a known, unsuspended recipient with an address who opted in", () => {
+		expect(recipientWantsEmail(user, "dm")).toBe(true);
+		expect(recipientWantsEmail(user, "follow")).toBe(false);
+		expect(recipientWantsEmail({ ...user, bannedAt: "2026-01-01" }, "dm")).toBe(false);
+		expect(recipientWantsEmail({ ...user, email: null }, "dm")).toBe(false);
+		expect(recipientWantsEmail(null, "dm")).toBe(false);
 	});
 });

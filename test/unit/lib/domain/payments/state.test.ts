@@ -45,10 +45,10 @@ describe("payment state machine", () => {
 	it("applies every allowed transition as a stored change with its timestamp", async () => {
 		for (const [from, to] of ALLOWED) {
 			const id = await paymentIn(from);
-			const r = await transition(store, id, from, to, { notifyPending: true });
+			const r = await transition(store, id, from, to, { effectsDue: true });
 			expect(r.ok).toBe(true);
 			const doc = await store.findById(id);
-			expect(doc).toMatchObject({ status: to, previousStatus: from, notifyPending: true });
+			expect(doc).toMatchObject({ status: to, previousStatus: from, effectsDue: true });
 			expect(typeof doc![`${to}At`]).toBe("string");
 		}
 	});
@@ -112,8 +112,8 @@ describe("payment state machine", () => {
 			expect((await store.findById(id))!.status).toBe(from);
 		}
 		const id = await paymentIn("reversed");
-		const results = await Promise.all(Array.from({ length: 5 }, () => reinstate(store, id, "reversed", { notifyPending: true })));
+		const results = await Promise.all(Array.from({ length: 5 }, () => reinstate(store, id, "reversed", { effectsDue: true })));
 		expect(results.filter((r) => r.ok)).toHaveLength(1);
-		expect(await store.findById(id)).toMatchObject({ status: "paid", previousStatus: "reversed", reinstatements: 1, notifyPending: true });
+		expect(await store.findById(id)).toMatchObject({ status: "paid", previousStatus: "reversed", reinstatements: 1, effectsDue: true });
 	});
 });

@@ -1,0 +1,168 @@
+import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { DbMixin, type DbThis } from "../../mixins/db.mixin";
+import { loadConfig } from "../../lib/config";
+import { newId } from "../../lib/tools/ids";
+import { feeFor } from "../../lib/domain/money";
+import { debitKey, feeAt, refundTarget, refundedOf, type LedgerDonation } from "../../lib/domain/donations/ledger";
+import { balances, ledgerEntryView } from "../../lib/domain/donations/views";
+import type { LedgerEntry, LedgerKind } from "../../lib/domain/donations/types";
+import type { GatewayMeta } from "../../types/moleculer";
+
+/**
+ * The balance ledger: an append-only list of entries per streamer (`ledger`), each under a unique
+ * key, so an entry is booked once however often it is asked for (a redelivered message, a
+ * re-drive, two nodes racing: the loser's insert hits the key). The balance is the sum of the
+ * entries, never an aggregate: an aggregate update cut short by a crash must not move money.
+ *
+ *  - credit: `<id>:credit`, a paid donation less the platform fee (PLATFORM_FEE_BPS).
+ *  - debit: a refund or chargeback books only the increment over what the ledger holds for the
+ *    donation, under a key naming the level it starts from (`<id>:debit` for the first, as a full
+ *    refund always had; `<id>:debit:<generation>:<booked>` after); the fee comes back in
+ *    proportion (in full, exactly).
+ *  - reinstatement: a won dispute gives back what the reversal took beyond what stays refunded,
+ *    once per generation (`<id>:reinstatement:<n>`).
+ * The donations service asks for these while applying a donation's effects and records on the
+ * donation that they are done (services/donations/donations.service.ts).
+ */
+
+type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
+
+interface Local extends DbThis<LedgerEntry> {
+	feeBps: number;
+}
+interface Methods {
+	book(d: LedgerDonation, key: string, kind: LedgerKind, amount: number, gross: number, fee: number): Promise<boolean>;
+	refundedInLedger(d: LedgerDonation): Promise<number>;
+	feeOf(d: LedgerDonation, gross: number): number;
+}
+type Settings = ServiceSettingSchema & { rest: string };
+export type LedgerThis = Service<Settings> & Local & Methods;
+
+const LIST_PARAMS = {
+	limit: { type: "number", integer: true, min: 1, max: 100, optional: true, convert: true },
+	cursor: { type: "string", max: 64, optional: true },
+};
+const DONATION = {
+	type: "object",
+	props: { _id: { type: "string", max: 64 }, recipientId: { type: "string" }, amount: { type: "number" }, currency: { type: "string" } },
+};
+const GENERATION = { type: "number", integer: true, min: 0 };
+
+const schema: ServiceSchema<Settings, Methods, Local> = {
+	name: "ledger",
+	mixins: [
+		// donationId: a refund reads what the ledger already holds for its donation.
+		DbMixin("ledger", [{ fields: "key", unique: true }, { fields: "userId" }, { fields: "donationId" }]),
+	],
+	settings: { rest: "/" },
+
+	actions: {
+		/** The caller's balance per currency, from the ledger. */
+		balance: {
+			rest: "GET /me/balance",
+			auth: "required",
+			async handler(ctx: Ctx) {
+				return { balances: balances(await this.store.find({ query: { userId: ctx.meta.user!.id } })) };
+			},
+		},
+
+		/** The caller's ledger entries, newest first (what the balance is made of). */
+		entries: {
+			rest: "GET /me/ledger",
+			auth: "required",
+			params: LIST_PARAMS,
+			async handler(ctx: Ctx<{ limit?: number; cursor?: string }>) {
+				const page = await this.store.page({ userId: ctx.meta.user!.id }, ctx.params);
+				return { items: page.items.map(ledgerEntryView), nextCursor: page.nextCursor };
+			},
+		},
+
+		// ---- internal (the donations service) ----
+
+		/** Books a paid donation's credit, once; true when this call booked it. */
+		credit: {
+			visibility: "public",
+			params: { donation: DONATION },
+			async handler(ctx: Ctx<{ donation: LedgerDonation }>) {
+				const d = ctx.params.donation;
+				const fee = feeFor(d.amount, this.feeBps);
+				return this.book(d, `${d._id}:credit`, "credit", d.amount - fee, d.amount, fee);
+			},
+		},
+
+		/**
+		 * Brings the refunded part of a donation up to `total` (the payment's refunded / charged-back
+		 * total): debits only the increment, never credits (a late message with a smaller total
+		 * changes nothing). Answers what is booked as refunded and how many debits this call booked.
+		 */
+		debitTo: {
+			visibility: "public",
+			params: { donation: DONATION, total: { type: "number" }, generation: GENERATION },
+			async handler(ctx: Ctx<{ donation: LedgerDonation; total: number; generation: number }>) {
+				const { donation: d, generation } = ctx.params;
+				const target = refundTarget(ctx.params.total, d.amount);
+				let booked = 0;
+				for (let attempt = 0; attempt < 10; attempt++) {
+					const refunded = await this.refundedInLedger(d);
+					if (refunded >= target) return { refunded, booked };
+					const gross = target - refunded;
+					const fee = this.feeOf(d, target) - this.feeOf(d, refunded);
+					if (await this.book(d, debitKey(d._id, generation, refunded), "debit", -(gross - fee), -gross, -fee)) booked++;
+				}
+				throw new Error(`Donation ${d._id}: refunded part not booked after 10 attempts`);
+			},
+		},
+
+		/**
+		 * A reinstatement's credit: what the ledger holds as refunded beyond what stays refunded,
+		 * under one key per generation. Answers whether this call booked it and the refunded part after.
+		 */
+		reinstate: {
+			visibility: "public",
+			params: { donation: DONATION, generation: GENERATION, stillRefunded: { type: "number" } },
+			async handler(ctx: Ctx<{ donation: LedgerDonation; generation: number; stillRefunded: number }>) {
+				const { donation: d, generation } = ctx.params;
+				const refunded = await this.refundedInLedger(d);
+				const back = refunded - refundTarget(ctx.params.stillRefunded, d.amount);
+				if (back <= 0) return { booked: false, refunded };
+				const fee = this.feeOf(d, refunded) - this.feeOf(d, refunded - back);
+				if (!(await this.book(d, `${d._id}:reinstatement:${generation}`, "reinstatement", back - fee, back, fee))) return { booked: false, refunded };
+				return { booked: true, refunded: await this.refundedInLedger(d) };
+			},
+		},
+	},
+
+	methods: {
+		/** Appends one entry under its unique key; false when that key is already booked. */
+		async book(d: LedgerDonation, key: string, kind: LedgerKind, amount: number, gross: number, fee: number): Promise<boolean> {
+			const entry: LedgerEntry = {
+				_id: newId(),
+				key,
+				userId: d.recipientId,
+				donationId: d._id,
+				kind,
+				amount,
+				gross,
+				fee,
+				currency: d.currency,
+				createdAt: new Date().toISOString(),
+			};
+			return (await this.store.insertOrGet(entry, { key })).created;
+		},
+
+		/** What the ledger holds as refunded for a donation: its debits less reinstatement credits (gross). */
+		async refundedInLedger(d: LedgerDonation): Promise<number> {
+			return refundedOf(await this.store.find({ query: { userId: d.recipientId, donationId: d._id } }));
+		},
+
+		feeOf(d: LedgerDonation, gross: number): number {
+			return feeAt(d.amount, this.feeBps, gross);
+		},
+	},
+
+	created() {
+		this.feeBps = loadConfig().platformFeeBps;
+	},
+};
+
+export default schema;

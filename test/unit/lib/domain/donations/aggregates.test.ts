@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { aggregateIds, aggregateMark, countedUpdates, recentItem, statsView, sumDonors, sumTotals } from "../../../../../lib/domain/donations/aggregates";
+import type { AggregateDoc, DonationDoc } from "../../../../../lib/domain/donations/types";
+
+const d = {
+	_id: "d1",
+	recipientId: "s1",
+	recipientUsername: "streamer",
+	donorId: null,
+	donorName: "Budi ",
+	publicDonorName: "B***",
+	hideName: false,
+	message: "raw",
+	publicMessage: "masked",
+	amount: 5000,
+	currency: "IDR",
+	paidAt: "2026-03-10T10:00:00.000Z",
+	createdAt: "2026-03-10T09:59:00.000Z",
+} as DonationDoc;
+
+describe("donation aggregates (rules)", () => {
+	it("names the documents a donation counts in, by channel, currency, day and donor", () => {
+		expect(aggregateIds(d)).toEqual({
+			total: "total:s1:IDR",
+			day: "day:s1:IDR:2026-03-10",
+			donor: "donor:s1:IDR:name:budi",
+			donorday: "donorday:s1:IDR:2026-03-10:name:budi",
+			recent: "recent:s1",
+		});
+		expect(aggregateMark(d, 1)).toBe("applied.d1");
+		expect(aggregateMark(d, -1)).toBe("reverted.d1");
+	});
+
+	it("moves every counted document by the amount and one donation, in or out", () => {
+		const ups = countedUpdates(d, -1);
+		expect(ups.map((u) => u.query._id)).toEqual([
+			"total:s1:IDR",
+			"day:s1:IDR:2026-03-10",
+			"donor:s1:IDR:name:budi",
+			"donorday:s1:IDR:2026-03-10:name:budi",
+		]);
+		for (const u of ups) expect(u.update.$inc).toEqual({ amount: -5000, count: -1 });
+		expect(ups[2].update.$set).toEqual({ name: "B***" });
+	});
+
+	it("lists a paid donation with its public name and message", () => {
+		expect(recentItem(d)).toMatchObject({ id: "d1", donorName: "B***", message: "masked", paidAt: d.paidAt, amount: 5000 });
+	});
+
+	it("sums day rows per currency and donor rows per donor; shows counted totals and the top ten donors", () => {
+		const rows = [
+			{ currency: "IDR", amount: 100, count: 1, donor: "a", name: "A" },
+			{ currency: "IDR", amount: 300, count: 2, donor: "b", name: "B" },
+			{ currency: "IDR", amount: 50, count: 1, donor: "a", name: "A2" },
+			{ currency: "USD", amount: 0, count: 0, donor: "a", name: "A" },
+		] as AggregateDoc[];
+		expect(sumTotals(rows)).toEqual([
+			{ currency: "IDR", amount: 450, count: 4 },
+			{ currency: "USD", amount: 0, count: 0 },
+		]);
+		const donors = sumDonors(rows);
+		expect(donors.find((x) => x.currency === "IDR" && x.name === "A2")).toMatchObject({ amount: 150, count: 2 });
+		const view = statsView(sumTotals(rows), donors);
+		expect(view.totals.map((t) => t.currency)).toEqual(["IDR"]);
+		expect(view.topDonors.map((x) => x.name)).toEqual(["B", "A2"]);
+	});
+});
