@@ -57,6 +57,8 @@ export interface AuthUser {
 	username: string;
 	displayName?: string;
 	roles: string[];
+	/** The session (refresh-token family) of the access token, when it names one. */
+	sid?: string;
 }
 
 /** What the gateway puts in ctx.meta for every call it makes. */
@@ -64,6 +66,8 @@ export interface GatewayMeta {
 	user?: AuthUser | null;
 	requestId?: string;
 	ip?: string;
+	/** The request's User-Agent header (REST calls), for the session list. */
+	userAgent?: string;
 	idempotencyKey?: string;
 	/**
 	 * Which gateway entry made the call (REST or a socket event): such a call is checked by

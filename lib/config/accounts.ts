@@ -6,8 +6,26 @@ export interface AccountsConfig {
 	loginMaxFailures: number;
 	/** The window failed sign-ins are counted in. */
 	loginWindowMs: number;
+	/** How long a password-reset link works (s). */
+	passwordResetTtlSec: number;
+	/** How long an email-verification link works (s). */
+	emailVerifyTtlSec: number;
+	/** Account emails (verification, reset) one account may be sent per hour; more are dropped silently. */
+	accountMailPerHour: number;
+	/** Wrong two-factor codes one account may send in `loginWindowMs` before the next answers 429. */
+	twoFactorMaxFailures: number;
+	/** How long the challenge token of a sign-in waiting for its two-factor code works (s). */
+	twoFactorChallengeTtlSec: number;
 }
 
 export function accountsConfig(env: NodeJS.ProcessEnv): AccountsConfig {
-	return { loginMaxFailures: intEnv("LOGIN_MAX_FAILURES", 10, env), loginWindowMs: 15 * 60_000 };
+	return {
+		loginMaxFailures: intEnv("LOGIN_MAX_FAILURES", 10, env),
+		loginWindowMs: 15 * 60_000,
+		passwordResetTtlSec: intEnv("PASSWORD_RESET_TTL_SEC", 1800, env),
+		emailVerifyTtlSec: intEnv("EMAIL_VERIFY_TTL_SEC", 86_400, env),
+		accountMailPerHour: intEnv("ACCOUNT_MAIL_PER_HOUR", 5, env),
+		twoFactorMaxFailures: intEnv("TWO_FACTOR_MAX_FAILURES", 5, env),
+		twoFactorChallengeTtlSec: intEnv("TWO_FACTOR_CHALLENGE_TTL_SEC", 300, env),
+	};
 }

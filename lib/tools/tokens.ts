@@ -7,6 +7,8 @@ export interface AccessClaims {
 	username: string;
 	name?: string;
 	roles: string[];
+	/** The session (refresh-token family) the token belongs to. */
+	sid?: string;
 	typ: "access";
 }
 
@@ -26,9 +28,10 @@ function hmacKey(secret: string): KeyObject {
 	return key;
 }
 
-/** Signs a short-lived HS256 access token. */
-export function signAccessToken(user: AuthUser, secret: string, ttlSec: number): string {
+/** Signs a short-lived HS256 access token; `sid` names the session (refresh-token family) it belongs to. */
+export function signAccessToken(user: AuthUser, secret: string, ttlSec: number, sid?: string): string {
 	const claims: AccessClaims = { sub: user.id, username: user.username, name: user.displayName, roles: user.roles, typ: "access" };
+	if (sid) claims.sid = sid;
 	return jwt.sign(claims, hmacKey(secret), { algorithm: "HS256", expiresIn: ttlSec });
 }
 
@@ -76,10 +79,9 @@ function verifyUncached(token: string, secret: string): VerifyResult {
 		if (claims.typ !== "access" || typeof claims.sub !== "string" || typeof claims.username !== "string") {
 			return { ok: false, reason: "invalid" };
 		}
-		return {
-			ok: true,
-			user: { id: claims.sub, username: claims.username, displayName: claims.name, roles: Array.isArray(claims.roles) ? claims.roles : [] },
-		};
+		const user: AuthUser = { id: claims.sub, username: claims.username, displayName: claims.name, roles: Array.isArray(claims.roles) ? claims.roles : [] };
+		if (typeof claims.sid === "string") user.sid = claims.sid;
+		return { ok: true, user };
 	} catch (err) {
 		return { ok: false, reason: (err as Error).name === "TokenExpiredError" ? "expired" : "invalid" };
 	}

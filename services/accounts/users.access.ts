@@ -83,7 +83,8 @@ const access: UsersPart = {
 					},
 				);
 				if (ctx.params.banned) {
-					await this.stores.refresh_tokens.updateMany({ userId: user._id, revokedAt: null }, { $set: { revokedAt: Date.now() } });
+					// Marked as the ban's: its access tokens follow the ban (bannedSince), so lifting it restores them.
+					await this.stores.refresh_tokens.updateMany({ userId: user._id, revokedAt: null }, { $set: { revokedAt: Date.now(), revokedBy: "ban" } });
 					ctx.broadcast("ws.disconnect", { namespace: NAMESPACE.overlay, rooms: [rooms.overlay(user._id)] });
 					ctx.broadcast("ws.disconnect", { namespace: NAMESPACE.main, rooms: [rooms.user(user._id)] });
 				}

@@ -5,6 +5,8 @@ import { withDefaults } from "../../lib/domain/user-settings";
 import { signAccessToken } from "../../lib/tools/tokens";
 import { newId, randomToken } from "../../lib/tools/ids";
 import { checkLimits } from "../../lib/tools/rate-limit";
+import { cleanUserAgent } from "../../lib/domain/accounts/sessions";
+import { MAIL_LANGS, type MailLang } from "../../lib/domain/accounts/emails";
 import { conflict, forbidden, invalid, isDuplicateKey, tooMany, unauthorized } from "../../lib/tools/errors";
 import type { Ctx, RefreshDoc, UserDoc, UsersPart } from "./users.types";
 
@@ -13,7 +15,10 @@ import type { Ctx, RefreshDoc, UserDoc, UsersPart } from "./users.types";
  * sign-out. A sign-in opens a refresh-token family; each refresh uses its token up (a conditional
  * update, so of two racing refreshes one wins) and issues the next of the family; a token
  * presented twice means it leaked, and the whole family is revoked. Failed sign-ins are counted
- * per login (Redis when REDIS_URL is set, so every instance counts the same attempts).
+ * per login (Redis when REDIS_URL is set, so every instance counts the same attempts). Each
+ * refresh token records the client (user agent, IP) for the session list, and every access token
+ * names its family (`sid`), so ending a session (sign-out, reuse, users.sessions.ts) refuses its
+ * access tokens on every gateway too. Sign-up sends the email-verification link (users.email.ts).
  */
 
 export const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -31,8 +36,9 @@ const auth: UsersPart = {
 				email: { type: "email", max: 254 },
 				password: { type: "string", min: 8, max: 200 },
 				displayName: { type: "string", text: "line", min: 1, max: 50, optional: true },
+				lang: { type: "enum", values: [...MAIL_LANGS], optional: true },
 			},
-			async handler(ctx: Ctx<{ username: string; email: string; password: string; displayName?: string }>) {
+			async handler(ctx: Ctx<{ username: string; email: string; password: string; displayName?: string; lang?: MailLang }>) {
 				const p = ctx.params;
 				const username = p.username.toLowerCase();
 				if (isReservedUsername(username)) throw invalid("username", "That username is reserved", "USERNAME_RESERVED");
@@ -52,6 +58,8 @@ const auth: UsersPart = {
 					settings: withDefaults({}),
 					overlayToken: randomToken(24),
 					followerCount: 0,
+					emailVerifiedAt: null,
+					...(p.lang ? { lang: p.lang } : {}),
 					createdAt: now,
 					updatedAt: now,
 				};
@@ -65,7 +73,9 @@ const auth: UsersPart = {
 				}
 				ctx.meta.$location = `/api/users/${username}`;
 				ctx.emit("users.created", { user: this.toAuthUser(doc) });
-				return { user: this.toFullUser(doc), ...(await this.issueTokens(doc)) };
+				// The link goes out after the answer; a lost one is sent again by POST /auth/email/resend.
+				this.sendOneTime("verify", doc).catch((err: Error) => this.logger.warn("Could not send the verification email", err.message));
+				return { user: this.toFullUser(doc), ...(await this.issueTokens(doc, ctx)) };
 			},
 		},
 
@@ -91,7 +101,9 @@ const auth: UsersPart = {
 					throw unauthorized("Wrong login or password", "INVALID_CREDENTIALS");
 				}
 				if (user.bannedAt) throw forbidden("This account is suspended", "ACCOUNT_BANNED");
-				return { user: this.toFullUser(user), ...(await this.issueTokens(user)) };
+				// With two-factor on, the password opens only the second step (users.twofactor.ts).
+				if (user.twoFactorEnabledAt) return this.startChallenge(user);
+				return { user: this.toFullUser(user), ...(await this.issueTokens(user, ctx)) };
 			},
 		},
 
@@ -112,7 +124,7 @@ const auth: UsersPart = {
 				}
 				const user = await this.store.findById(token.userId);
 				if (!user || user.bannedAt) throw unauthorized("Account is not active", "INVALID_REFRESH_TOKEN");
-				return this.issueTokens(user, token.family);
+				return this.issueTokens(user, ctx, token);
 			},
 		},
 
@@ -139,23 +151,28 @@ const auth: UsersPart = {
 	},
 
 	methods: {
-		/** A new access token and the next refresh token of `family` (a new family without one). */
-		async issueTokens(user: UserDoc, family?: string) {
+		/** A new access token and the next refresh token of `from`'s family (a new family without one). */
+		async issueTokens(user: UserDoc, ctx: Ctx, from?: RefreshDoc) {
 			const cfg = this.appConfig;
 			const id = newId();
 			const secretPart = randomToken(32);
+			const now = Date.now();
 			const doc: RefreshDoc = {
 				_id: id,
-				family: family ?? id,
+				family: from?.family ?? id,
 				userId: user._id,
 				hash: sha256(secretPart),
-				expiresAt: Date.now() + cfg.refreshTokenTtlSec * 1000,
+				expiresAt: now + cfg.refreshTokenTtlSec * 1000,
 				usedAt: null,
 				revokedAt: null,
+				issuedAt: now,
+				familyCreatedAt: from ? (from.familyCreatedAt ?? from.issuedAt ?? now) : now,
+				userAgent: cleanUserAgent(ctx.meta.userAgent) ?? from?.userAgent ?? null,
+				ip: ctx.meta.ip ?? from?.ip ?? null,
 			};
 			await this.stores.refresh_tokens.insert(doc);
 			return {
-				accessToken: signAccessToken(this.toAuthUser(user), cfg.jwtSecret, cfg.accessTokenTtlSec),
+				accessToken: signAccessToken(this.toAuthUser(user), cfg.jwtSecret, cfg.accessTokenTtlSec, doc.family),
 				refreshToken: `${id}.${secretPart}`,
 				expiresIn: cfg.accessTokenTtlSec,
 			};
@@ -168,7 +185,9 @@ const auth: UsersPart = {
 			return doc;
 		},
 		async revokeFamily(family: string) {
-			await this.stores.refresh_tokens.updateMany({ family, revokedAt: null }, { $set: { revokedAt: Date.now() } });
+			const at = Date.now();
+			await this.stores.refresh_tokens.updateMany({ family, revokedAt: null }, { $set: { revokedAt: at } });
+			this.announceEnded([family], at);
 		},
 	},
 };

@@ -7,18 +7,28 @@ import { notFound } from "../../lib/tools/errors";
 import auth from "./users.auth";
 import access from "./users.access";
 import profiles from "./users.profiles";
+import email from "./users.email";
+import sessions from "./users.sessions";
+import twofactor from "./users.twofactor";
 import type { Ctx, Local, Methods, Settings, UserDoc } from "./users.types";
 
 /**
  * Accounts and channels: every user owns the channel named after them. One service (`users`)
- * owns the `users` and `refresh_tokens` collections; its actions are in one part per concern:
+ * owns the `users`, `refresh_tokens` and `account_tokens` collections; its actions are in one part
+ * per concern:
  *
  *  - users.auth.ts      sign-up, sign-in (failures throttled per login), refresh-token rotation
  *                       with reuse detection (a reused token revokes its whole family), sign-out
  *                       and `me`;
  *  - users.access.ts    what gateways check on every token and socket: roles, bans (a ban
  *                       revokes every refresh token and disconnects every socket), overlay tokens;
- *  - users.profiles.ts  profiles, channel settings, the internal user record and operator search.
+ *  - users.profiles.ts  profiles, channel settings, the internal user record and operator search;
+ *  - users.email.ts     emailed one-time tokens (stored hashed, used once): email verification and
+ *                       password reset (`forgot` never says whether the account exists);
+ *  - users.sessions.ts  password change and sessions (one per refresh family): list, end one or
+ *                       all others; an ended session's access tokens are refused on every gateway;
+ *  - users.twofactor.ts TOTP two-factor (setup, enable with recovery codes, disable), the sign-in
+ *                       challenge and its second step, codes throttled per account.
  *
  * The parts are one service because they read and write the same user document (a ban and a
  * profile read are one row, and one collection has one owner); this file holds the collections,
@@ -41,7 +51,10 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				{ fields: "email", unique: true },
 				{ fields: "overlayToken", unique: true },
 			],
-			{ refresh_tokens: [{ fields: "family" }, { fields: "userId" }] },
+			{
+				refresh_tokens: [{ fields: "family" }, { fields: "userId" }, { fields: "revokedAt" }],
+				account_tokens: [{ fields: "hash", unique: true }, { fields: "userId" }],
+			},
 		),
 	],
 	settings: {
@@ -53,11 +66,17 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 		...auth.actions,
 		...access.actions,
 		...profiles.actions,
+		...email.actions,
+		...sessions.actions,
+		...twofactor.actions,
 	},
 
 	methods: {
 		...auth.methods,
 		...access.methods,
+		...email.methods,
+		...sessions.methods,
+		...twofactor.methods,
 		toAuthUser(u: UserDoc) {
 			return { id: u._id, username: u.username, displayName: u.displayName, roles: u.roles };
 		},
@@ -67,6 +86,8 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				username: u.username,
 				displayName: u.displayName,
 				email: u.email,
+				emailVerified: !!u.emailVerifiedAt,
+				twoFactorEnabled: !!u.twoFactorEnabledAt,
 				roles: u.roles,
 				settings: withDefaults(u.settings),
 				bannedAt: u.bannedAt ?? null,
@@ -85,6 +106,8 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				roles: u.roles,
 				settings: withDefaults(u.settings),
 				followerCount: u.followerCount ?? 0,
+				emailVerified: !!u.emailVerifiedAt,
+				twoFactorEnabled: !!u.twoFactorEnabledAt,
 				overlayToken: u.overlayToken,
 				overlayUrl: this.overlayUrl(u.overlayToken),
 				createdAt: u.createdAt,
@@ -146,10 +169,12 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 		// With REDIS_URL the failure counts are shared, so several users instances (each login
 		// lands on any of them) cannot multiply the attempts an attacker gets.
 		this.loginFailures = createCounters("login-throttle", "login");
+		this.accountMails = createCounters("account-mail-throttle", "accountmail");
 	},
 
 	stopped() {
 		this.loginFailures?.close();
+		this.accountMails?.close();
 	},
 };
 

@@ -3,11 +3,14 @@ import type { Collection, DbThis } from "../../mixins/db.mixin";
 import type { AppConfig } from "../../lib/config";
 import type { Counters } from "../../lib/db/counters";
 import type { UserSettings } from "../../lib/domain/user-settings";
+import type { OneTimeKind } from "../../lib/domain/accounts/one-time-tokens";
+import type { MailLang } from "../../lib/domain/accounts/emails";
 import type { AuthUser, GatewayMeta } from "../../types/moleculer";
 
 /**
  * The types every part of the `users` service shares (users.service.ts lists the actions and
- * methods of users.auth.ts, users.access.ts and users.profiles.ts): the stored documents, `this`
+ * methods of users.auth.ts, users.access.ts, users.profiles.ts, users.email.ts and
+ * users.sessions.ts): the stored documents, `this`
  * and a part's type.
  */
 
@@ -28,6 +31,18 @@ export interface UserDoc {
 	/** When an operator last changed the roles (ISO). */
 	rolesChangedAt?: string;
 	banReason?: string | null;
+	/** When the current `email` was confirmed through a verification link (ISO); unset: not verified. */
+	emailVerifiedAt?: string | null;
+	/** The language account emails are written in (chosen at sign-up). */
+	lang?: MailLang;
+	/** When the password last changed (ISO). */
+	passwordChangedAt?: string;
+	/** Two-factor: the TOTP secret (base32) once enabled, when, and the last step accepted (no replay). */
+	twoFactorSecret?: string | null;
+	twoFactorEnabledAt?: string | null;
+	twoFactorLastStep?: number | null;
+	/** A secret set up but not yet confirmed with a code. */
+	twoFactorPendingSecret?: string | null;
 	createdAt: string;
 	updatedAt: string;
 }
@@ -42,6 +57,29 @@ export interface RefreshDoc {
 	expiresAt: number;
 	usedAt: number | null;
 	revokedAt: number | null;
+	/** "ban" when a ban revoked it (its access tokens follow the ban, not the session list). */
+	revokedBy?: "ban";
+	/** When this token was issued (ms): the family's last use. */
+	issuedAt?: number;
+	/** When the family began, i.e. the sign-in (ms). */
+	familyCreatedAt?: number;
+	/** The client that signed in or last refreshed (for the session list). */
+	userAgent?: string | null;
+	ip?: string | null;
+}
+
+/** One emailed one-time token (collection `account_tokens`); only its SHA-256 is stored. */
+export interface AccountTokenDoc {
+	_id: string;
+	kind: OneTimeKind;
+	userId: string;
+	/** hex SHA-256 of the token the email carried (unique). */
+	hash: string;
+	/** The address the email went to (a verification confirms only that one). */
+	email: string;
+	expiresAt: number;
+	usedAt: number | null;
+	createdAt: string;
 }
 
 export interface TokenPair {
@@ -61,6 +99,8 @@ export interface FullUser {
 	roles: string[];
 	settings: UserSettings;
 	followerCount: number;
+	emailVerified: boolean;
+	twoFactorEnabled: boolean;
 	overlayToken: string;
 	overlayUrl: string;
 	createdAt: string;
@@ -73,6 +113,8 @@ export interface InternalUser {
 	username: string;
 	displayName: string;
 	email: string;
+	emailVerified: boolean;
+	twoFactorEnabled: boolean;
 	roles: string[];
 	settings: UserSettings;
 	bannedAt: string | null;
@@ -82,10 +124,12 @@ export interface InternalUser {
 
 export type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta & { $location?: string }>;
 
-export interface Local extends DbThis<UserDoc, { refresh_tokens: Collection<RefreshDoc> }> {
+export interface Local extends DbThis<UserDoc, { refresh_tokens: Collection<RefreshDoc>; account_tokens: Collection<AccountTokenDoc> }> {
 	appConfig: AppConfig;
-	/** Failed sign-ins per login (shared through Redis when REDIS_URL is set). */
+	/** Failed sign-ins per login, and wrong current passwords per account (shared through Redis when REDIS_URL is set). */
 	loginFailures: Counters;
+	/** Account emails sent per account (verification, reset), so nobody can flood an inbox. */
+	accountMails: Counters;
 }
 
 export interface Methods {
@@ -100,9 +144,28 @@ export interface Methods {
 	byUsername(username: string): Promise<UserDoc>;
 	profileChanged(ctx: Ctx, user: UserDoc): Promise<void>;
 	// users.auth.ts: sessions
-	issueTokens(user: UserDoc, family?: string): Promise<TokenPair>;
+	/** New tokens for `user`: the next of `from`'s family, or a new session (the client from `ctx`). */
+	issueTokens(user: UserDoc, ctx: Ctx, from?: RefreshDoc): Promise<TokenPair>;
 	findRefresh(token: string): Promise<RefreshDoc | null>;
 	revokeFamily(family: string): Promise<void>;
+	// users.sessions.ts: ending sessions
+	/** Ends every session of the user but `keep`; their access tokens stop on every gateway. */
+	endSessions(userId: string, keep?: string): Promise<number>;
+	/** Tells every gateway to refuse the access tokens of these sessions. */
+	announceEnded(sessions: string[], at: number): void;
+	// users.email.ts: one-time email tokens
+	mailLang(user: UserDoc, lang?: MailLang): MailLang;
+	/** Stores a one-time token and queues its email (at most ACCOUNT_MAIL_PER_HOUR per account); false when throttled. */
+	sendOneTime(kind: OneTimeKind, user: UserDoc, lang?: MailLang): Promise<boolean>;
+	/** The stored token if `token` is a live one of `kind` (of `userId` when given), used up by this call (of two racing uses one wins). */
+	takeOneTime(kind: OneTimeKind, token: string, userId?: string): Promise<AccountTokenDoc | null>;
+	// users.twofactor.ts
+	/** The answer to a right password when two-factor is on: a short-lived single-use challenge token. */
+	startChallenge(user: UserDoc): Promise<{ twoFactorRequired: true; challengeToken: string }>;
+	/** 429 when the account sent too many wrong codes lately. */
+	guardSecondFactor(userId: string): Promise<void>;
+	/** Whether `code` (a current TOTP code, or an unused recovery code) is right; a right one is used up. Wrong ones are counted. */
+	checkSecondFactor(user: UserDoc, code: string): Promise<boolean>;
 	// users.access.ts: overlay tokens
 	tokenId(token: string): string;
 	rotateOverlay(ctx: Ctx, user: UserDoc): Promise<{ overlayToken: string; overlayUrl: string }>;

@@ -137,6 +137,7 @@ function gatewayRoutes(cfg: GatewayConfig): ApiRouteSchema[] {
 				// Marks the call (and every call its handler makes) as made for a client: middlewares/permissions.ts checks it.
 				ctx.meta.via = "rest";
 				ctx.meta.ip = clientIp(req, cfg.trustProxy);
+				if (typeof req.headers["user-agent"] === "string") ctx.meta.userAgent = req.headers["user-agent"].slice(0, 300);
 				const key = req.headers["idempotency-key"];
 				if (typeof key === "string") ctx.meta.idempotencyKey = key;
 				ctx.meta.selfUrl = this.selfUrl();
@@ -310,6 +311,13 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				else this.revoked.restore(ctx.params.userId);
 			},
 		},
+		/** Sessions ended (password change or reset, or ended by their owner): their access tokens stop working. */
+		"users.sessionsEnded": {
+			params: { sessions: { type: "array", items: "string" }, at: "number" },
+			handler(ctx: Context<{ sessions: string[]; at: number }>) {
+				this.revoked.endSessions(ctx.params.sessions, ctx.params.at);
+			},
+		},
 	},
 
 	methods: {
@@ -349,7 +357,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 					v.reason === "expired" ? "TOKEN_EXPIRED" : "INVALID_TOKEN",
 				);
 			}
-			if (this.revoked.has(v.user.id)) throw new Errors.MoleculerClientError("This account is suspended", 401, "TOKEN_REVOKED");
+			if (this.revoked.has(v.user.id, v.user.sid)) throw new Errors.MoleculerClientError("This account is suspended", 401, "TOKEN_REVOKED");
 			return this.roleChanges.apply(v.user);
 		},
 
@@ -400,7 +408,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 		const trustProxy = this.appConfig.gateway.trustProxy;
 		this.hub = new SocketHub(this.broker, this.logger, this.server, {
 			jwtSecret: this.appConfig.jwtSecret,
-			isRevoked: (userId: string) => this.revoked.has(userId),
+			isRevoked: (userId: string, sid?: string) => this.revoked.has(userId, sid),
 			resolveOverlayToken: (token: string) => this.broker.call("users.resolveOverlayToken", { token }),
 			whenReady: () => (this.routesReady ? null : this.readyGate),
 			readyWaitMs: this.settings.socketReadyWaitMs,
@@ -417,6 +425,12 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			.then(() => this.broker.call<Array<{ userId: string; at: number }>, { since: number }>("users.bannedSince", { since }))
 			.then((rows) => rows.forEach((r) => this.revoked.revoke(r.userId, r.at)))
 			.catch((err: Error) => this.logger.warn("Could not load recent bans", err.message));
+		// Likewise sessions ended within one access-token lifetime.
+		this.broker
+			.waitForServices("users")
+			.then(() => this.broker.call<Array<{ sessions: string[]; at: number }>, { since: number }>("users.sessionsEndedSince", { since }))
+			.then((rows) => rows.forEach((r) => this.revoked.endSessions(r.sessions, r.at)))
+			.catch((err: Error) => this.logger.warn("Could not load recently ended sessions", err.message));
 		// Likewise role changes the tokens in use may predate.
 		this.broker
 			.waitForServices("users")

@@ -49,6 +49,8 @@ export const PAGES: Record<string, PageDef> = {
 	checkout: { bundle: "checkout", title: { en: "Sandbox checkout", id: "Pembayaran sandbox" }, embeddable: false },
 	chat: { bundle: "chat", title: { en: "Chat", id: "Obrolan" }, embeddable: true },
 	dashboard: { bundle: "dashboard", title: { en: "Dashboard", id: "Dasbor" }, embeddable: false },
+	// Where the account emails' links land (email verification, password reset).
+	auth: { bundle: "auth", title: { en: "Account", id: "Akun" }, embeddable: false },
 };
 
 /** Picks the page language: explicit ?lang, then the `lang` cookie, then Accept-Language. */
@@ -231,5 +233,6 @@ export function pageRoutes(): ApiRouteSchema[] {
 		{ ...base, path: "/pay/result", aliases: { "GET /:id": pageHandler("checkout") } },
 		{ ...base, path: "/chat", aliases: { "GET /:username": pageHandler("chat") } },
 		{ ...base, path: "/dashboard", aliases: { "GET /": pageHandler("dashboard") } },
+		{ ...base, path: "/auth", aliases: { "GET /verify": pageHandler("auth"), "GET /reset": pageHandler("auth") } },
 	];
 }

@@ -33,7 +33,7 @@ interface Route {
 export interface HubOptions {
 	jwtSecret: string;
 	/** A user whose access tokens were revoked (banned) may not connect with one. */
-	isRevoked?(userId: string): boolean;
+	isRevoked?(userId: string, sid?: string): boolean;
 	/** Called before a socket may use /overlay; returns the overlay's owner or null. */
 	resolveOverlayToken(token: string): Promise<{ user: AuthUser; tokenId: string } | null>;
 	maxPayloadBytes?: number;
@@ -294,7 +294,7 @@ export class SocketHub {
 				return next(
 					connectError(v.reason === "expired" ? "Token expired" : "Invalid token", v.reason === "expired" ? "TOKEN_EXPIRED" : "INVALID_TOKEN"),
 				);
-			if (this.opts.isRevoked?.(v.user.id)) return next(connectError("This account is suspended", "TOKEN_REVOKED"));
+			if (this.opts.isRevoked?.(v.user.id, v.user.sid)) return next(connectError("This account is suspended", "TOKEN_REVOKED"));
 			socket.data.user = this.opts.currentUser ? this.opts.currentUser(v.user) : v.user;
 			next();
 		});

@@ -46,6 +46,13 @@ function startSink(): Promise<number> {
 	return new Promise((resolve) => smtp.listen(0, "127.0.0.1", () => resolve((smtp.server.address() as AddressInfo).port)));
 }
 
+/** Sign-up also mails the email-verification link (account emails, keyed `account:`): these tests count notification emails. */
+const notificationMails = (to: string) => inbox.filter((m) => m.to.includes(to) && !m.raw.includes("Subject: [MediaShar] Confirm your email address"));
+const notificationRows = async (to: string) =>
+	((await h.broker.call<any, any>("mailer.list", { to })).items as Array<{ key: string; status: string; attempts: number }>).filter(
+		(r) => !r.key.startsWith("account:"),
+	);
+
 let donationSeq = 0;
 function donation(recipient: { id: string; username: string }, extra: Record<string, unknown> = {}) {
 	donationSeq++;
@@ -237,7 +244,7 @@ describe("email", () => {
 
 		await send("donations.paid", { donation: donation(optedOut) });
 		await send("donations.paid", { donation: donation(optedIn, { donorName: "Sari" }) });
-		const mail = await waitFor(() => inbox.find((m) => m.to.includes(optedIn.user.email)), 5000, "email at the sink");
+		const mail = await waitFor(() => notificationMails(optedIn.user.email)[0], 5000, "email at the sink");
 		expect(mail?.raw).toContain("Subject: [MediaShar] Sari donated Rp 10.000");
 		// The opted-out user's notification exists, and no email was queued or sent for it.
 		await waitFor(
@@ -245,26 +252,34 @@ describe("email", () => {
 			5000,
 			"opted-out notification",
 		);
-		await waitFor(async () => (await h.broker.call<any, any>("mailer.list", { to: optedIn.user.email })).items[0]?.status === "sent", 5000, "sent status");
-		expect((await h.broker.call<any, any>("mailer.list", { to: optedOut.user.email })).items).toEqual([]);
-		expect(inbox.some((m) => m.to.includes(optedOut.user.email))).toBe(false);
+		await waitFor(async () => (await notificationRows(optedIn.user.email))[0]?.status === "sent", 5000, "sent status");
+		expect(await notificationRows(optedOut.user.email)).toEqual([]);
+		expect(notificationMails(optedOut.user.email)).toEqual([]);
 	});
 
 	it("retries an email the SMTP server refused temporarily, and sends it once", async () => {
 		const flaky = await registerUser(h.url, "flaky");
+		// The sign-up's verification email met the greylisting first; greylist the address afresh for the notification.
+		await waitFor(
+			async () =>
+				((await h.broker.call<any, any>("mailer.list", { to: flaky.user.email })).items as Array<{ status: string }>).some((r) => r.status === "sent"),
+			5000,
+			"verification email sent",
+		);
+		refusedOnce.delete(flaky.user.email);
 		await api("PATCH", "/api/users/me", { settings: { email: { follow: true } } }, { token: flaky.token });
 		const fan = await registerUser(h.url, "flakyfan");
 		expect((await api("PUT", `/api/users/${flaky.username}/follow`, undefined, { token: fan.token })).status).toBe(204);
 		const row = await waitFor(
 			async () => {
-				const r = (await h.broker.call<any, any>("mailer.list", { to: flaky.user.email })).items[0];
+				const r = (await notificationRows(flaky.user.email))[0];
 				return r?.status === "sent" ? r : null;
 			},
 			5000,
 			"email sent after a retry",
 		);
-		expect(row.attempts).toBe(2);
+		expect(row?.attempts).toBe(2);
 		expect(refusedOnce.has(flaky.user.email)).toBe(true);
-		expect(inbox.filter((m) => m.to.includes(flaky.user.email))).toHaveLength(1);
+		expect(notificationMails(flaky.user.email)).toHaveLength(1);
 	});
 });

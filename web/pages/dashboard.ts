@@ -115,8 +115,11 @@ function authView(mode: "login" | "register" = "login") {
 								username: inputs.username.value.trim(),
 								email: inputs.email.value.trim(),
 								password: inputs.password.value,
+								lang: lang(),
 								...(inputs.displayName.value.trim() ? { displayName: inputs.displayName.value.trim() } : {}),
 							});
+				// With two-factor on, the password opens only the second step.
+				if (res.twoFactorRequired) return twoFactorView(res.challengeToken);
 				saveSession({ accessToken: res.accessToken, refreshToken: res.refreshToken, user: res.user });
 				session = loadSession();
 				await start();
@@ -131,6 +134,35 @@ function authView(mode: "login" | "register" = "login") {
 		topbar(() => authView(mode)),
 		h("div", { class: "auth-wrap" }, h("h1", null, t("dash.welcome")), h("p", { class: "muted" }, t("dash.welcomeHint")), form),
 	);
+}
+
+/** The second step of a sign-in with two-factor on: a TOTP or recovery code trades the challenge for a session. */
+function twoFactorView(challengeToken: string) {
+	const error = h("p", { class: "form-error", role: "alert" });
+	const code = h("input", { type: "text", name: "code", autocomplete: "one-time-code", inputmode: "numeric", required: true, maxlength: "32" });
+	const submit = h("button", { type: "submit", class: "block" }, t("auth.twoFactorSubmit"));
+	const form = h(
+		"form",
+		{ class: "card auth-card", dataset: { mode: "2fa" } },
+		field(t("auth.twoFactorTitle"), code, t("auth.twoFactorHint"), "code"),
+		error,
+		submit,
+	);
+	form.addEventListener("submit", (e) => {
+		e.preventDefault();
+		void busy(submit, error, async () => {
+			const res = await api("POST", "/api/auth/login/2fa", { challengeToken, code: code.value.trim() });
+			saveSession({ accessToken: res.accessToken, refreshToken: res.refreshToken, user: res.user });
+			session = loadSession();
+			await start();
+		});
+	});
+	mount(
+		root,
+		topbar(() => twoFactorView(challengeToken)),
+		h("div", { class: "auth-wrap" }, h("h1", null, t("auth.twoFactorTitle")), form),
+	);
+	code.focus();
 }
 
 // ---------- signed in ----------

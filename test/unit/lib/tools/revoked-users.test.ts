@@ -21,4 +21,15 @@ describe("revoked users", () => {
 		r.restore("u1");
 		expect(r.has("u1")).toBe(false);
 	});
+
+	it("refuses an ended session's tokens (named by sid) for one token lifetime, and only that session's", () => {
+		let now = 1_000_000;
+		const r = new RevokedUsers(15 * 60_000, () => now);
+		r.endSessions(["fam1", "fam2"]);
+		r.endSessions(["old"], now - 20 * 60_000);
+		expect([r.has("u1", "fam1"), r.has("u1", "fam2"), r.has("u1", "fam3"), r.has("u1"), r.has("u1", "old")]).toEqual([true, true, false, false, false]);
+		now += 16 * 60_000;
+		expect(r.has("u1", "fam1")).toBe(false);
+		expect(r.size).toBe(1);
+	});
 });

@@ -37,3 +37,15 @@ describe("verifyAccessToken", () => {
 		}
 	});
 });
+
+describe("session id claim", () => {
+	it("an access token names its session (sid) and the verified user carries it", () => {
+		const sign = signAccessToken;
+		const verify = verifyAccessToken;
+		const token = sign({ id: "u9", username: "sid_user", roles: ["user"] }, "sid-secret", 60, "FAMILY1");
+		const v = verify(token, "sid-secret");
+		expect(v.ok && v.user.sid).toBe("FAMILY1");
+		const none = verify(sign({ id: "u9", username: "sid_user", roles: ["user"] }, "sid-secret", 61), "sid-secret");
+		expect(none.ok && "sid" in none.user).toBe(false);
+	});
+});
