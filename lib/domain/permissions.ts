@@ -4,6 +4,7 @@ import { forbidden, notFound } from "../tools/errors";
 import { canManageModerators, canModerate, channelRole, type ChannelRole } from "./chat/rules";
 import type { ConversationDoc, Owner, RoomDoc } from "./chat/docs";
 import type { PaymentDoc } from "./payments/docs";
+import type { DonationView } from "./donations/views";
 
 /**
  * Named permissions: the rules an action names in its `permissions: ["…"]` metadata, enforced for
@@ -123,7 +124,7 @@ export interface PermissionLocals {
 	/** "comment.remover": the comment's facts its deletion needs. */
 	comment?: CommentFacts;
 	/** "donation.party": the donation as `donations.get` answers it. */
-	donation?: DonationFacts;
+	donation?: DonationView;
 	/** "payment.refunder": the payment document. */
 	payment?: { id: string; doc: PaymentDoc };
 	/** "channel.moderator" / "channel.owner": the channel (by its lowercased username), its chat settings row and the caller's role in it. */
@@ -139,13 +140,6 @@ export interface CommentFacts {
 	targetId: string;
 	targetOwnerId: string;
 	parentId: string | null;
-}
-
-export interface DonationFacts {
-	id: string;
-	recipientId: string;
-	donorId?: string | null;
-	[field: string]: unknown;
 }
 
 export interface ChannelFacts {
@@ -168,13 +162,15 @@ function keep<K extends keyof PermissionLocals>(ctx: PermissionContext, key: K, 
 }
 
 /**
- * The param `field` when it is a string the action's own params schema could accept (1–64
- * characters), else null. Rules run before validation: on null they answer true and leave the
- * refusal (422) to the validator, as before the rule existed.
+ * The param `field` when it is a string, else null. Rules run before validation: on null they answer
+ * true and leave the refusal (422) to the validator, as before the rule existed; every action that
+ * names a rule declares that field a required string, so a null never reaches its handler. A string
+ * goes to the internal action the rule asks, whose params schema is the action's own (an overlong
+ * id is the same 422).
  */
-export function idParam(ctx: PermissionContext, field = "id", max = 64): string | null {
+export function idParam(ctx: PermissionContext, field = "id"): string | null {
 	const v = ctx.params?.[field];
-	return typeof v === "string" && v.length >= 1 && v.length <= max ? v : null;
+	return typeof v === "string" ? v : null;
 }
 
 // --- the rules ---------------------------------------------------------------------------------
@@ -235,7 +231,7 @@ async function mayRemoveComment(ctx: PermissionContext, c: CommentFacts): Promis
 definePermission("donation.party", async (ctx) => {
 	const id = idParam(ctx);
 	if (id === null) return true;
-	const d = await ctx.call<DonationFacts | null, { id: string }>("donations.get", { id });
+	const d = await ctx.call<DonationView | null, { id: string }>("donations.get", { id });
 	if (!d) throw notFound("Donation");
 	keep(ctx, "donation", d);
 	const me = userId(ctx);
