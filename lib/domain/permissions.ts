@@ -254,7 +254,7 @@ definePermission("payment.refunder", async (ctx) => {
 
 /** The channel named by the param `username` (404 CHANNEL_NOT_FOUND), its chat settings and the caller's role in it. */
 async function channelFacts(ctx: PermissionContext, username: string): Promise<ChannelFacts> {
-	const { owner, room } = await ctx.call<{ owner: Owner; room: RoomDoc }, { channel: string }>("chat.channel", { channel: username });
+	const { owner, room } = await ctx.call<{ owner: Owner; room: RoomDoc }, { username: string }>("moderation.channel", { username });
 	const role = channelRole({ user: ctx.meta.user, ownerId: owner.id, moderators: room.moderators });
 	const facts = { id: username.toLowerCase(), owner, room, role };
 	keep(ctx, "channel", facts);
