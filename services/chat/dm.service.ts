@@ -2,6 +2,7 @@ import type { ServiceSchema } from "moleculer";
 import { RealtimeMixin, type RealtimeMethods } from "../../mixins/realtime.mixin";
 import { newId, isId } from "../../lib/tools/ids";
 import { invalid, notFound } from "../../lib/tools/errors";
+import { loaded } from "../../lib/domain/permissions";
 import { countChatMessage } from "../../lib/tools/metrics";
 import { rooms } from "../../lib/domain/rooms";
 import { TypingThrottle } from "../../lib/domain/chat/typing";
@@ -31,7 +32,8 @@ import {
 /**
  * Direct conversations between two users: one conversation per pair (`pairKey`), messages in
  * `chat_messages` under `dm:<conversationId>`, per-participant read marks and unread counts.
- * Only participants see a conversation (to anyone else it does not exist: 404). Messages are
+ * Only participants see a conversation (to anyone else it does not exist: 404; the actions name the
+ * permission "conversation.participant" of lib/domain/permissions.ts). Messages are
  * pushed to both participants' user rooms; the recipient is notified through `chat.dm`.
  * The rows live in the chat service's collections (services/chat/chat-common.ts).
  *
@@ -54,8 +56,11 @@ interface Local extends ChatLocal {
 	typing: TypingThrottle;
 }
 interface Methods extends ChatCommonMethods, RealtimeMethods {
-	/** The conversation if the user takes part in it; otherwise 404 (its existence stays private). */
-	requireConversation(id: string, userId: string): Promise<ConversationDoc>;
+	/**
+	 * The conversation if the user takes part in it; otherwise 404 (its existence stays private).
+	 * The one "conversation.participant" loaded, else read here.
+	 */
+	requireConversation(ctx: Ctx, id: string, userId: string): Promise<ConversationDoc>;
 	conversationViews(ctx: Ctx, convs: ConversationDoc[], me: string): Promise<ConversationView[]>;
 	unreadCount(c: ConversationDoc, me: string): Promise<number>;
 	sendDm(ctx: Ctx, conversationId: string, rawText: string, nonce?: string): Promise<{ message: ReturnType<typeof dmView>; duplicate: boolean }>;
@@ -127,10 +132,11 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 		getConversation: {
 			rest: "GET /conversations/:id",
 			auth: "required",
+			permissions: ["conversation.participant"],
 			params: { id: ID },
 			async handler(ctx: Ctx<{ id: string }>) {
 				const me = requireUser(ctx, "read messages");
-				const conv = await this.requireConversation(ctx.params.id, me.id);
+				const conv = await this.requireConversation(ctx, ctx.params.id, me.id);
 				return (await this.conversationViews(ctx, [conv], me.id))[0];
 			},
 		},
@@ -139,10 +145,11 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 		conversationMessages: {
 			rest: "GET /conversations/:id/messages",
 			auth: "required",
+			permissions: ["conversation.participant"],
 			params: { id: ID, limit: LIMIT, cursor: CURSOR },
 			async handler(ctx: Ctx<{ id: string; limit?: number; cursor?: string }>) {
 				const me = requireUser(ctx, "read messages");
-				const conv = await this.requireConversation(ctx.params.id, me.id);
+				const conv = await this.requireConversation(ctx, ctx.params.id, me.id);
 				const page = await this.store.page({ room: dmRoom(conv._id), deletedAt: null }, { limit: ctx.params.limit, cursor: ctx.params.cursor });
 				return { items: page.items.map(dmView), nextCursor: page.nextCursor };
 			},
@@ -155,6 +162,7 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 			// Never retried by the broker: a second run would make a second message (unless it has a nonce).
 			retryPolicy: { enabled: false },
 			auth: "required",
+			permissions: ["conversation.participant"],
 			params: { id: ID, text: TEXT, nonce: NONCE },
 			async handler(ctx: Ctx<{ id: string; text: string; nonce?: string }>) {
 				const result = await this.sendDm(ctx, ctx.params.id, ctx.params.text, ctx.params.nonce);
@@ -167,6 +175,7 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 		readConversation: {
 			rest: "POST /conversations/:id/read",
 			auth: "required",
+			permissions: ["conversation.participant"],
 			params: { id: ID },
 			async handler(ctx: Ctx<{ id: string }>) {
 				return this.markRead(ctx, ctx.params.id);
@@ -178,10 +187,11 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 		/** Open a conversation view (participants only) with recent history. */
 		dmJoin: {
 			socket: "dm:join",
+			permissions: ["conversation.participant"],
 			params: { conversationId: ID },
 			async handler(ctx: Ctx<{ conversationId: string }>) {
 				const me = requireUser(ctx, "read messages");
-				const conv = await this.requireConversation(ctx.params.conversationId, me.id);
+				const conv = await this.requireConversation(ctx, ctx.params.conversationId, me.id);
 				const page = await this.store.page({ room: dmRoom(conv._id), deletedAt: null }, { limit: HISTORY_ON_JOIN });
 				const [view] = await this.conversationViews(ctx, [conv], me.id);
 				return { conversation: view, history: page.items.reverse().map(dmView) };
@@ -191,6 +201,7 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 		/** Send a direct message. */
 		dmSend: {
 			socket: "dm:send",
+			permissions: ["conversation.participant"],
 			// Never retried by the broker: a second run would make a second message (unless it has a nonce).
 			retryPolicy: { enabled: false },
 			params: { conversationId: ID, text: TEXT, nonce: NONCE },
@@ -202,6 +213,7 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 		/** Mark a conversation read. */
 		dmRead: {
 			socket: "dm:read",
+			permissions: ["conversation.participant"],
 			params: { conversationId: ID },
 			async handler(ctx: Ctx<{ conversationId: string }>) {
 				return this.markRead(ctx, ctx.params.conversationId);
@@ -211,20 +223,34 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 		/** "Typing" to the other participant (throttled). */
 		dmTyping: {
 			socket: "dm:typing",
+			permissions: ["conversation.participant"],
 			params: { conversationId: ID },
 			async handler(ctx: Ctx<{ conversationId: string }>) {
 				const me = requireUser(ctx, "send messages");
-				const conv = await this.requireConversation(ctx.params.conversationId, me.id);
+				const conv = await this.requireConversation(ctx, ctx.params.conversationId, me.id);
 				if (!this.typing.allow(`${dmRoom(conv._id)}:${me.id}`)) return { conversationId: conv._id, throttled: true };
 				const other = otherParticipant(conv.participants, me.id)!;
 				this.push([rooms.user(other)], "dm:typing", { conversationId: conv._id, user: identity(me) }, ctx);
 				return { conversationId: conv._id };
 			},
 		},
+
+		// ---- internal ----
+
+		/** The conversation document, or null (the "conversation.participant" rule reads it). */
+		conversation: {
+			visibility: "public",
+			params: { id: ID },
+			async handler(ctx: Ctx<{ id: string }>): Promise<ConversationDoc | null> {
+				return isId(ctx.params.id) ? this.stores.chat_conversations.findById(ctx.params.id) : null;
+			},
+		},
 	},
 
 	methods: {
-		async requireConversation(id: string, userId: string) {
+		async requireConversation(ctx: Ctx, id: string, userId: string) {
+			const checked = loaded(ctx, "conversation", id)?.doc;
+			if (checked) return checked;
 			const conv = isId(id) ? await this.stores.chat_conversations.findById(id) : null;
 			if (!conv || !conv.participants.includes(userId)) throw notFound("Conversation", "CONVERSATION_NOT_FOUND");
 			return conv;
@@ -268,7 +294,7 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 			const me = requireUser(ctx, "send messages");
 			const text = textOrThrow(rawText);
 			checkNonce(nonce);
-			const conv = await this.requireConversation(conversationId, me.id);
+			const conv = await this.requireConversation(ctx, conversationId, me.id);
 			const room = dmRoom(conv._id);
 			const nonceKey = nonce ? makeNonceKey(room, me.id, nonce) : undefined;
 			if (nonceKey) {
@@ -316,7 +342,7 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 
 		async markRead(ctx: Ctx, conversationId: string) {
 			const me = requireUser(ctx, "read messages");
-			const conv = await this.requireConversation(conversationId, me.id);
+			const conv = await this.requireConversation(ctx, conversationId, me.id);
 			const upTo = conv.lastMessageId;
 			if (upTo && (await this.advanceRead(conv._id, me.id, upTo))) {
 				const data = { conversationId: conv._id, userId: me.id, lastReadId: upTo, readAt: new Date().toISOString() };

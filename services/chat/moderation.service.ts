@@ -2,9 +2,10 @@ import type { ServiceSchema } from "moleculer";
 import { RealtimeMixin, type RealtimeMethods } from "../../mixins/realtime.mixin";
 import { newId, isId } from "../../lib/tools/ids";
 import { badRequest, forbidden, notFound } from "../../lib/tools/errors";
+import { loaded, type ChannelFacts } from "../../lib/domain/permissions";
 import { rooms } from "../../lib/domain/rooms";
 import { cleanBlockedTerms, MAX_BLOCKED_TERMS, MAX_TERM_LENGTH } from "../../lib/domain/chat/blocked-terms";
-import { canManageModerators, canModerate, canSanction, channelRole, type ChannelRole } from "../../lib/domain/chat/rules";
+import { canModerate, canSanction, channelRole } from "../../lib/domain/chat/rules";
 import { banKey } from "../../lib/domain/chat/keys";
 import { banView, settingsView } from "../../lib/domain/chat/views";
 import { defaultRoom, type BanDoc, type Owner, type RoomDoc } from "../../lib/domain/chat/docs";
@@ -24,8 +25,9 @@ import {
 /**
  * Moderation of a channel's chat: deleting messages, bans and timeouts (a sanctioned user's
  * messages are cleared), moderators, and the chat settings (slow mode, followers-only, blocked
- * terms). The rules (who may act on whom) are lib/domain/chat/rules.ts; the checks that apply
- * them are `requireModerator` and `requireModeratorManager` below. The rows live in the chat
+ * terms). The rules (who may act on whom) are lib/domain/chat/rules.ts; the actions name the
+ * permissions "channel.moderator" and "channel.owner" (lib/domain/permissions.ts), which apply
+ * them for every caller and hand the channel they checked to the handler. The rows live in the chat
  * service's collections (`chat_rooms`, `chat_bans`, `chat_messages`), which every send reads.
  *
  * Crash recovery: each step is one write that is safe to repeat (a conditional delete, an upsert
@@ -36,10 +38,11 @@ const MAX_TIMEOUT_SEC = 14 * 24 * 3600;
 
 type Local = ChatLocal;
 interface Methods extends ChatCommonMethods, RealtimeMethods {
-	/** Only the channel's owner, moderators and admins; answers the facts they were checked on. */
-	requireModerator(ctx: Ctx, username: string): Promise<{ owner: Owner; room: RoomDoc; role: ChannelRole | null }>;
-	/** Only the channel's owner and admins. */
-	requireModeratorManager(ctx: Ctx, username: string): Promise<Owner>;
+	/**
+	 * The channel, its settings row and the caller's role: what "channel.moderator" / "channel.owner"
+	 * checked, else (system calls, which skip the rules) read here, 404 CHANNEL_NOT_FOUND.
+	 */
+	channelFacts(ctx: Ctx, username: string): Promise<Omit<ChannelFacts, "id">>;
 	/** Creates the channel's settings row when it has none (moderators and settings update it). */
 	ensureRoom(owner: Owner): Promise<void>;
 	/** Removes a sanctioned user's messages from the room and tells viewers to clear them. */
@@ -59,15 +62,16 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 			rest: "DELETE /channels/:username/messages/:id",
 			status: 204,
 			auth: "required",
+			permissions: ["channel.moderator"],
 			params: { username: USERNAME, id: ID },
 			async handler(ctx: Ctx<{ username: string; id: string }>) {
-				const { owner } = await this.requireModerator(ctx, ctx.params.username);
+				const { owner } = await this.channelFacts(ctx, ctx.params.username);
 				const room = rooms.chat(owner.username);
 				const msg = isId(ctx.params.id) ? await this.store.findOne({ _id: ctx.params.id, room }) : null;
 				if (!msg || msg.deletedAt) throw notFound("Message", "MESSAGE_NOT_FOUND");
 				const won = await this.store.updateIf(
 					{ _id: msg._id, deletedAt: null },
-					{ $set: { deletedAt: new Date().toISOString(), deletedBy: ctx.meta.user!.id } },
+					{ $set: { deletedAt: new Date().toISOString(), deletedBy: ctx.meta.user?.id ?? null } },
 				);
 				if (won) this.push([room], "chat:deleted", { channel: owner.username, id: msg._id }, ctx);
 				return null;
@@ -79,6 +83,7 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 			rest: "POST /channels/:username/bans",
 			status: 201,
 			auth: "required",
+			permissions: ["channel.moderator"],
 			params: {
 				username: USERNAME,
 				userId: ID,
@@ -86,11 +91,11 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 				reason: { type: "string", max: 300, optional: true, trim: true },
 			},
 			async handler(ctx: Ctx<BanParams>) {
-				const { owner, room: roomDoc, role } = await this.requireModerator(ctx, ctx.params.username);
+				const { owner, room: roomDoc, role } = await this.channelFacts(ctx, ctx.params.username);
 				const target = (await ctx.call("users.get", { id: ctx.params.userId })) as (Owner & { roles: string[] }) | null;
 				if (!target) throw notFound("User", "USER_NOT_FOUND");
 				const targetRole = channelRole({ user: target, ownerId: owner.id, moderators: roomDoc.moderators })!;
-				if (target.id === ctx.meta.user!.id) throw forbidden("You cannot ban yourself", "CANNOT_BAN_SELF");
+				if (target.id === ctx.meta.user?.id) throw forbidden("You cannot ban yourself", "CANNOT_BAN_SELF");
 				if (!canSanction(role, targetRole))
 					throw forbidden(targetRole === "owner" ? "The channel owner cannot be banned" : "You cannot ban this user", "CANNOT_BAN");
 				const now = Date.now();
@@ -118,9 +123,10 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 			rest: "DELETE /channels/:username/bans/:userId",
 			status: 204,
 			auth: "required",
+			permissions: ["channel.moderator"],
 			params: { username: USERNAME, userId: ID },
 			async handler(ctx: Ctx<{ username: string; userId: string }>) {
-				const { owner } = await this.requireModerator(ctx, ctx.params.username);
+				const { owner } = await this.channelFacts(ctx, ctx.params.username);
 				await this.stores.chat_bans.removeMany({ key: banKey(owner.id, ctx.params.userId) });
 				return null;
 			},
@@ -130,9 +136,10 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 		listBans: {
 			rest: "GET /channels/:username/bans",
 			auth: "required",
+			permissions: ["channel.moderator"],
 			params: { username: USERNAME, limit: LIMIT, cursor: CURSOR },
 			async handler(ctx: Ctx<{ username: string; limit?: number; cursor?: string }>) {
-				const { owner } = await this.requireModerator(ctx, ctx.params.username);
+				const { owner } = await this.channelFacts(ctx, ctx.params.username);
 				const now = Date.now();
 				const page = await this.stores.chat_bans.page(
 					{ channelId: owner.id, $or: [{ until: null }, { until: { $gt: now } }] },
@@ -147,9 +154,10 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 			rest: "PUT /channels/:username/moderators/:userId",
 			status: 204,
 			auth: "required",
+			permissions: ["channel.owner"],
 			params: { username: USERNAME, userId: ID },
 			async handler(ctx: Ctx<{ username: string; userId: string }>) {
-				const owner = await this.requireModeratorManager(ctx, ctx.params.username);
+				const { owner } = await this.channelFacts(ctx, ctx.params.username);
 				const target = await ctx.call("users.get", { id: ctx.params.userId });
 				if (!target) throw notFound("User", "USER_NOT_FOUND");
 				if (ctx.params.userId === owner.id) throw badRequest("The owner already runs this channel", "OWNER_IS_NOT_A_MODERATOR");
@@ -167,9 +175,10 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 			rest: "DELETE /channels/:username/moderators/:userId",
 			status: 204,
 			auth: "required",
+			permissions: ["channel.owner"],
 			params: { username: USERNAME, userId: ID },
 			async handler(ctx: Ctx<{ username: string; userId: string }>) {
-				const owner = await this.requireModeratorManager(ctx, ctx.params.username);
+				const { owner } = await this.channelFacts(ctx, ctx.params.username);
 				await this.stores.chat_rooms.updateMany(
 					{ _id: owner.id },
 					{ $pull: { moderators: ctx.params.userId }, $set: { updatedAt: new Date().toISOString() } },
@@ -206,6 +215,7 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 		updateSettings: {
 			rest: "PUT /channels/:username/settings",
 			auth: "required",
+			permissions: ["channel.moderator"],
 			params: {
 				username: USERNAME,
 				slowModeSec: { type: "number", integer: true, min: 0, max: 3600, optional: true },
@@ -213,7 +223,7 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 				blockedTerms: { type: "array", items: { type: "string", min: 1, max: MAX_TERM_LENGTH }, max: MAX_BLOCKED_TERMS, optional: true },
 			},
 			async handler(ctx: Ctx<SettingsParams>) {
-				const { owner } = await this.requireModerator(ctx, ctx.params.username);
+				const { owner } = await this.channelFacts(ctx, ctx.params.username);
 				await this.ensureRoom(owner);
 				const $set: Record<string, unknown> = { updatedAt: new Date().toISOString() };
 				if (ctx.params.slowModeSec !== undefined) $set.slowModeSec = ctx.params.slowModeSec;
@@ -226,22 +236,27 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 				return settingsView(room, true);
 			},
 		},
+
+		// ---- internal ----
+
+		/** The channel and its chat settings row (404 CHANNEL_NOT_FOUND): what "channel.moderator" and "channel.owner" decide on. */
+		channel: {
+			visibility: "public",
+			params: { username: USERNAME },
+			async handler(ctx: Ctx<{ username: string }>): Promise<{ owner: Owner; room: RoomDoc }> {
+				const owner = await this.resolveChannel(ctx, ctx.params.username);
+				return { owner, room: await this.loadRoom(owner) };
+			},
+		},
 	},
 
 	methods: {
-		async requireModerator(ctx: Ctx, username: string) {
+		async channelFacts(ctx: Ctx, username: string) {
+			const checked = loaded(ctx, "channel", username.toLowerCase());
+			if (checked) return checked;
 			const owner = await this.resolveChannel(ctx, username);
 			const room = await this.loadRoom(owner);
-			const role = channelRole({ user: ctx.meta.user, ownerId: owner.id, moderators: room.moderators });
-			if (!canModerate(role)) throw forbidden("Only the channel owner and its moderators can do this", "FORBIDDEN");
-			return { owner, room, role };
-		},
-
-		async requireModeratorManager(ctx: Ctx, username: string): Promise<Owner> {
-			const owner = await this.resolveChannel(ctx, username);
-			const role = channelRole({ user: ctx.meta.user, ownerId: owner.id, moderators: [] });
-			if (!canManageModerators(role)) throw forbidden("Only the channel owner can manage moderators", "FORBIDDEN");
-			return owner;
+			return { owner, room, role: channelRole({ user: ctx.meta.user, ownerId: owner.id, moderators: room.moderators }) };
 		},
 
 		async ensureRoom(owner: Owner) {

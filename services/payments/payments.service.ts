@@ -5,7 +5,8 @@ import { loadConfig } from "../../lib/config";
 import type { PaymentsConfig } from "../../lib/config/payments";
 import { CURRENCY_CODES } from "../../lib/domain/money";
 import { countWebhook } from "../../lib/tools/metrics";
-import { conflict, forbidden, invalid, notFound } from "../../lib/tools/errors";
+import { conflict, invalid, notFound } from "../../lib/tools/errors";
+import { loaded } from "../../lib/domain/permissions";
 import { adoptLegacyMark } from "../../lib/db/outbox";
 import { buildProviders, type PaymentProvider, type ProviderEvent } from "../../lib/payments";
 import type { SandboxOutcome } from "../../lib/payments/sandbox";
@@ -54,6 +55,8 @@ interface WebhookParams {
 
 type Meta = GatewayMeta & { webhook?: { headers: Record<string, string | undefined> }; $location?: string };
 type Ctx<P = Record<string, unknown>> = Context<P, Meta>;
+
+const PAYMENT_ID = { type: "string", min: 1, max: 64 };
 
 interface Local extends DbThis<PaymentDoc, { payment_events: Collection<PaymentEventDoc>; sandbox_deliveries: Collection<SandboxDelivery> }> {
 	config: PaymentsConfig;
@@ -239,17 +242,22 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			// Never retried by the broker: a second run would make a second refund request to the provider.
 			retryPolicy: { enabled: false },
 			auth: "required",
-			params: { id: { type: "string", min: 1, max: 64 } },
+			// The donation's recipient or an admin; the rule loaded the payment (system calls read it here).
+			permissions: ["payment.refunder"],
+			params: { id: PAYMENT_ID },
 			async handler(ctx: Ctx<{ id: string }>): Promise<PaymentView> {
-				const doc = await this.store.findById(ctx.params.id);
+				const doc = loaded(ctx, "payment", ctx.params.id)?.doc ?? (await this.store.findById(ctx.params.id));
 				if (!doc) throw notFound("Payment", "PAYMENT_NOT_FOUND");
-				const user = ctx.meta.user!;
-				// Ownership: the donation's recipient or an admin.
-				if (!user.roles.includes("admin")) {
-					const donation = await ctx.call<{ recipientId?: string } | null, { id: string }>("donations.get", { id: doc.donationId });
-					if (!donation || donation.recipientId !== user.id) throw forbidden("Only the recipient or an admin can refund a donation");
-				}
 				return paymentView(await refundAtProvider(this, doc));
+			},
+		},
+
+		/** The payment document, or null (the "payment.refunder" rule reads it). */
+		find: {
+			visibility: "public",
+			params: { id: PAYMENT_ID },
+			async handler(ctx: Ctx<{ id: string }>): Promise<PaymentDoc | null> {
+				return this.store.findById(ctx.params.id);
 			},
 		},
 	},

@@ -1,8 +1,9 @@
 import type { Context } from "moleculer";
 import type { Collection } from "../../mixins/db.mixin";
-import { SocialMixin, type SocialSchema, type Ctx as AnyCtx, type Identity, type UserRef } from "../../mixins/social.mixin";
+import { SocialMixin, type SocialSchema, type Ctx as AnyCtx, type Identity } from "../../mixins/social.mixin";
 import { newId } from "../../lib/tools/ids";
-import { forbidden, invalid, notFound } from "../../lib/tools/errors";
+import { invalid, notFound } from "../../lib/tools/errors";
+import { loaded, type CommentFacts } from "../../lib/domain/permissions";
 import { COMMENT_TARGETS, COMMENT_TEXT_MAX, targetKey } from "../../lib/domain/social/limits";
 import { resolveTarget } from "../../lib/domain/social/targets";
 import { bumpCount, countsOf, recountTarget, type CountDoc } from "../../lib/db/target-counts";
@@ -14,7 +15,8 @@ import type { GatewayMeta } from "../../types/moleculer";
  * top-level comment on the same target). The per-target counter counts top-level comments and
  * replies alike and moves only by rows actually inserted or removed.
  * Deletion: the author, the target's owner, that channel's chat moderators (asked through
- * `chat.isModerator` when the chat service runs) and admins.
+ * `chat.isModerator` when the chat service runs) and admins: the "comment.remover" rule of
+ * lib/domain/permissions.ts.
  */
 
 interface CommentDoc {
@@ -50,7 +52,8 @@ interface CommentView {
 }
 
 interface Methods {
-	mayDelete(ctx: AnyCtx, doc: CommentDoc): Promise<boolean>;
+	/** The comment to delete: the one "comment.remover" checked, else (system calls) read here. */
+	commentToRemove(ctx: AnyCtx, id: string): Promise<Pick<CommentDoc, "_id" | "target" | "parentId">>;
 	views(ctx: AnyCtx, docs: CommentDoc[]): Promise<CommentView[]>;
 }
 
@@ -146,12 +149,10 @@ const schema: SocialSchema<CommentDoc, Methods, { comment_counts: Collection<Cou
 			rest: "DELETE /comments/:id",
 			status: 204,
 			auth: "required",
+			permissions: ["comment.remover"],
 			params: { id: ID },
 			async handler(ctx: Ctx<{ id: string }>) {
-				const doc = await this.store.findById(ctx.params.id);
-				if (!doc) throw notFound("Comment");
-				if (!(await this.mayDelete(ctx, doc)))
-					throw forbidden("Only the author, the channel owner, its moderators or an admin can delete this comment");
+				const doc = await this.commentToRemove(ctx, ctx.params.id);
 				const replyIds = (await this.store.find({ query: { parentId: doc._id } })).map((r) => r._id);
 				const removed = await this.store.removeMany({ _id: doc._id });
 				if (removed > 0) {
@@ -167,13 +168,22 @@ const schema: SocialSchema<CommentDoc, Methods, { comment_counts: Collection<Cou
 
 		// ---- internal ----
 
-		/** For likes: does this comment exist, and whose is it? */
+		/** For likes and the "comment.remover" rule: does this comment exist, whose is it, and where? */
 		exists: {
 			visibility: "public",
 			params: { id: ID },
 			async handler(ctx: Ctx<{ id: string }>) {
 				const doc = await this.store.findById(ctx.params.id);
-				return doc ? { exists: true, ownerId: doc.authorId, targetType: doc.targetType, targetId: doc.targetId } : { exists: false };
+				return doc
+					? {
+							exists: true,
+							ownerId: doc.authorId,
+							targetType: doc.targetType,
+							targetId: doc.targetId,
+							targetOwnerId: doc.targetOwnerId,
+							parentId: doc.parentId,
+						}
+					: { exists: false };
 			},
 		},
 
@@ -218,20 +228,12 @@ const schema: SocialSchema<CommentDoc, Methods, { comment_counts: Collection<Cou
 	},
 
 	methods: {
-		async mayDelete(ctx: AnyCtx, doc: CommentDoc): Promise<boolean> {
-			const user = ctx.meta.user!;
-			if (user.id === doc.authorId || user.id === doc.targetOwnerId || user.roles?.includes("admin")) return true;
-			// Moderators of the owner's chat channel moderate its comments too.
-			const owner = await ctx.call<UserRef | null, { id: string }>("users.get", { id: doc.targetOwnerId });
-			if (!owner) return false;
-			try {
-				return (await ctx.call("chat.isModerator", { channel: owner.username, userId: user.id })) === true;
-			} catch (err) {
-				// No chat service in this deployment: owner and admins only.
-				if ((err as Error).name !== "ServiceNotFoundError")
-					this.logger.warn("chat.isModerator failed; treating the caller as not a moderator", (err as Error).message);
-				return false;
-			}
+		async commentToRemove(ctx: AnyCtx, id: string) {
+			const checked: CommentFacts | undefined = loaded(ctx, "comment", id);
+			if (checked) return { _id: checked.id, target: targetKey(checked.targetType, checked.targetId), parentId: checked.parentId };
+			const doc = await this.store.findById(id);
+			if (!doc) throw notFound("Comment");
+			return doc;
 		},
 		async views(ctx: AnyCtx, docs: CommentDoc[]) {
 			if (docs.length === 0) return [];

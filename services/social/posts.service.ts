@@ -1,7 +1,8 @@
 import type { Context } from "moleculer";
 import { SocialMixin, type SocialSchema, type Ctx as AnyCtx, type Identity } from "../../mixins/social.mixin";
 import { newId } from "../../lib/tools/ids";
-import { forbidden, invalid, notFound } from "../../lib/tools/errors";
+import { invalid, notFound } from "../../lib/tools/errors";
+import { loaded } from "../../lib/domain/permissions";
 import { MEDIA_URL_MAX, POST_BODY_MAX, POST_TITLE_MAX, isHttpUrl } from "../../lib/domain/social/limits";
 import { ID, PAGE, USERNAME, type PageParams } from "../../lib/domain/social/params";
 import type { GatewayMeta } from "../../types/moleculer";
@@ -42,7 +43,8 @@ type LikeSummary = Record<string, { count: number; liked: boolean }>;
 
 interface Methods {
 	checkMediaUrl(url: string | null | undefined): void;
-	requireOwnPost(ctx: AnyCtx, id: string): Promise<PostDoc>;
+	/** The id of the post to change: the one "post.author" checked, else (system calls) an existing one. */
+	postToChange(ctx: AnyCtx, id: string): Promise<string>;
 	views(ctx: AnyCtx, docs: PostDoc[]): Promise<PostView[]>;
 }
 const MEDIA_URL = {
@@ -105,6 +107,7 @@ const schema: SocialSchema<PostDoc, Methods> = {
 		update: {
 			rest: "PATCH /posts/:id",
 			auth: "required",
+			permissions: ["post.author"],
 			params: {
 				id: ID,
 				title: { type: "string", text: "line", min: 1, max: POST_TITLE_MAX, optional: true },
@@ -112,15 +115,15 @@ const schema: SocialSchema<PostDoc, Methods> = {
 				mediaUrl: MEDIA_URL,
 			},
 			async handler(ctx: Ctx<{ id: string; title?: string; body?: string; mediaUrl?: string | null }>) {
-				const doc = await this.requireOwnPost(ctx, ctx.params.id);
+				const id = await this.postToChange(ctx, ctx.params.id);
 				const p = ctx.params;
 				this.checkMediaUrl(p.mediaUrl);
 				const $set: Record<string, unknown> = { updatedAt: new Date().toISOString() };
 				if (p.title !== undefined) $set.title = p.title;
 				if (p.body !== undefined) $set.body = p.body;
 				if (p.mediaUrl !== undefined) $set.mediaUrl = p.mediaUrl;
-				await this.store.updateMany({ _id: doc._id }, { $set });
-				const updated = await this.store.findById(doc._id);
+				await this.store.updateMany({ _id: id }, { $set });
+				const updated = await this.store.findById(id);
 				if (!updated) throw notFound("Post");
 				return (await this.views(ctx, [updated]))[0];
 			},
@@ -131,11 +134,12 @@ const schema: SocialSchema<PostDoc, Methods> = {
 			rest: "DELETE /posts/:id",
 			status: 204,
 			auth: "required",
+			permissions: ["post.author"],
 			params: { id: ID },
 			async handler(ctx: Ctx<{ id: string }>) {
-				const doc = await this.requireOwnPost(ctx, ctx.params.id);
-				const removed = await this.store.removeMany({ _id: doc._id });
-				if (removed) ctx.broadcast("social.targetRemoved", { type: "post", id: doc._id });
+				const id = await this.postToChange(ctx, ctx.params.id);
+				const removed = await this.store.removeMany({ _id: id });
+				if (removed) ctx.broadcast("social.targetRemoved", { type: "post", id });
 				return null;
 			},
 		},
@@ -173,11 +177,11 @@ const schema: SocialSchema<PostDoc, Methods> = {
 		checkMediaUrl(url: string | null | undefined) {
 			if (url && !isHttpUrl(url)) throw invalid("mediaUrl", "mediaUrl must be an http(s) URL");
 		},
-		async requireOwnPost(ctx: AnyCtx, id: string): Promise<PostDoc> {
+		async postToChange(ctx: AnyCtx, id: string): Promise<string> {
+			if (loaded(ctx, "post", id)) return id;
 			const doc = await this.store.findById(id);
 			if (!doc) throw notFound("Post");
-			if (doc.authorId !== ctx.meta.user!.id) throw forbidden("Only the author can change this post", "NOT_AUTHOR");
-			return doc;
+			return doc._id;
 		},
 		/** Post views with author identity and counts, in one call per dependency for the page. */
 		async views(ctx: AnyCtx, docs: PostDoc[]) {
