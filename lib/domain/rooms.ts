@@ -50,3 +50,14 @@ export interface WsDisconnect {
 	namespace: Namespace;
 	rooms: string[];
 }
+
+/**
+ * `ws.roomSizes`, broadcast by every gateway node: its own socket count of each changed counted
+ * room (chat rooms), coalesced; `full: true` means rooms it does not list are empty on that node.
+ */
+export interface RoomSizesPacket {
+	namespace: string;
+	nodeID: string;
+	sizes: Record<string, number>;
+	full: boolean;
+}

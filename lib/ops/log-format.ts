@@ -1,5 +1,5 @@
 import util from "node:util";
-import { currentRequestId } from "../../middlewares/request-context";
+import { currentRequestId } from "../tools/request-scope";
 
 /**
  * Console logger formatters with the request id of the running call: JSON lines for log

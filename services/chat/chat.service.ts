@@ -19,7 +19,7 @@ import { TypingThrottle } from "../../lib/domain/chat/typing";
 import { banKey, nonceKey as makeNonceKey, slowKey } from "../../lib/domain/chat/keys";
 import { channelView, identity } from "../../lib/domain/chat/views";
 import type { MessageDoc, Owner } from "../../lib/domain/chat/docs";
-import type { RoomSizesPacket } from "../gateway/socket-hub";
+import type { RoomSizesPacket } from "../../lib/domain/rooms";
 import {
 	ChatCommonMixin,
 	CURSOR,

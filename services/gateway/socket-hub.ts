@@ -3,7 +3,7 @@ import { Server, type Namespace, type Socket } from "socket.io";
 import type { ActionSchema, ServiceBroker } from "moleculer";
 import { verifyAccessToken } from "../../lib/tools/tokens";
 import { checkLimits, type ConnectionTally, type CounterStore } from "../../lib/tools/rate-limit";
-import { CHAT_PREFIX, NAMESPACE, rooms as roomNames, type Namespace as RoomNamespace, type WsEmit } from "../../lib/domain/rooms";
+import { CHAT_PREFIX, NAMESPACE, rooms as roomNames, type Namespace as RoomNamespace, type RoomSizesPacket, type WsEmit } from "../../lib/domain/rooms";
 import type { AuthUser, GatewayMeta } from "../../types/moleculer";
 
 type LoggerInstance = ServiceBroker["logger"];
@@ -66,12 +66,6 @@ export interface HubOptions {
  * `ws.roomSizes` (broadcast): this gateway node's local socket count per counted room. Absolute
  * numbers; `full: true` means rooms not listed are empty on this node.
  */
-export interface RoomSizesPacket {
-	namespace: string;
-	nodeID: string;
-	sizes: Record<string, number>;
-	full: boolean;
-}
 
 export const NAMESPACES = [NAMESPACE.main, NAMESPACE.overlay] as const;
 

@@ -3,7 +3,7 @@ import { Errors } from "moleculer";
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { allServiceNames, client, connectSocket, emitAck, registerUser, startHarness, waitFor, type Harness } from "../support/harness";
 import { parsePrometheus } from "../../lib/ops/prometheus";
-import { currentRequestId } from "../../middlewares/request-context";
+import { currentRequestId } from "../../lib/tools/request-scope";
 import { donate, openOverlay, pay, setupStreamer } from "../support/flow";
 import { redoclyLint } from "../support/redocly";
 import { PROVIDER_NAMES } from "../../lib/payments/types";

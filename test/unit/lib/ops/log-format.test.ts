@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { jsonLine, logFormatter, shortLine } from "../../../../lib/ops/log-format";
-import { withRequestId } from "../../../../middlewares/request-context";
+import { withRequestId } from "../../../../lib/tools/request-scope";
 
 describe("log formatters", () => {
 	const bindings = { nodeID: "n1", ns: "mediashar", mod: "users", svc: "users" };
