@@ -29,3 +29,12 @@ export function accountsConfig(env: NodeJS.ProcessEnv): AccountsConfig {
 		twoFactorChallengeTtlSec: intEnv("TWO_FACTOR_CHALLENGE_TTL_SEC", 300, env),
 	};
 }
+
+/**
+ * scrypt cost N for password hashes: 2^15 by default (~100 ms on our machines); tests lower it
+ * with SCRYPT_COST. Not a power of two ≥ 1024 → the default. Read per hash, so a test may change it.
+ */
+export function scryptCost(env: NodeJS.ProcessEnv = process.env): number {
+	const n = Number(env.SCRYPT_COST || 32768);
+	return Number.isInteger(Math.log2(n)) && n >= 1024 ? n : 32768;
+}

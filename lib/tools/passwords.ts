@@ -1,14 +1,12 @@
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from "node:crypto";
+import { scryptCost } from "../config/accounts";
 
 function scrypt(password: string, salt: Buffer, keylen: number, opts: ScryptOptions): Promise<Buffer> {
 	return new Promise((resolve, reject) => scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))));
 }
 
-/** scrypt cost: 2^15 in production (~100 ms here); tests may lower it with SCRYPT_COST. */
-function cost(): number {
-	const n = Number(process.env.SCRYPT_COST || 32768);
-	return Number.isInteger(Math.log2(n)) && n >= 1024 ? n : 32768;
-}
+/** scrypt cost (SCRYPT_COST, lib/config/accounts.ts). */
+const cost = () => scryptCost();
 
 /** Hashes a password as `scrypt$N$r$p$salt$hash` (base64url parts). */
 export async function hashPassword(password: string): Promise<string> {
