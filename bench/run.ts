@@ -53,7 +53,7 @@ async function restScenario(): Promise<ScenarioResult> {
 		return c;
 	};
 	try {
-		const ms = await start("servers/mediashar.ts", { ...benchEnv("rest"), JWT_SECRET: jwtSecret, BENCH_SERVICES: "users,donations" });
+		const ms = await start("servers/mediashar.ts", { ...benchEnv("rest"), JWT_SECRET: jwtSecret, BENCH_SERVICES: "users,donations,stats" });
 		const user = await registerAndSignIn(ms.info.url, "bench_reader");
 		const path = `/api/users/${user.username}`;
 		const headers = { Authorization: `Bearer ${user.token}` };
