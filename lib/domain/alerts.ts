@@ -1,5 +1,7 @@
 import { moderate } from "./moderation";
-import type { UserSettings } from "./user-settings";
+import { blockedTermsOf, type UserSettings } from "./user-settings";
+import { findLinks, stripLinks } from "./alerts/speech";
+import { DEFAULT_LAYOUT, DEFAULT_TEMPLATE, renderTemplate, type Layout } from "./alerts/variations";
 
 /** What the overlay receives (`alert` on /overlay). */
 export interface AlertPayload {
@@ -16,6 +18,37 @@ export interface AlertPayload {
 	tts: boolean;
 	displaySeconds: number;
 	createdAt: string;
+	/** The look (alert variations): the variation used, or null for the default look. */
+	variationId?: string | null;
+	/** The rendered template ("{name} donated {amount}" by default). */
+	title?: string;
+	imageUrl?: string | null;
+	soundUrl?: string | null;
+	volume?: number;
+	durationSec?: number;
+	layout?: Layout;
+	/** Server-rendered speech of the name and message (same origin), once it is ready. */
+	ttsUrl?: string | null;
+	/** Length of the speech, when known (the overlay's acknowledgement deadline includes it). */
+	ttsSeconds?: number;
+}
+
+/** The look of an alert, from its variation (alerts service) or the default one. */
+export interface AlertLook {
+	variationId: string | null;
+	title: string;
+	imageUrl: string | null;
+	soundUrl: string | null;
+	volume: number;
+	durationSec: number;
+	layout: Layout;
+	/** The variation asks for speech even when the channel's setting is off. */
+	tts: boolean;
+}
+
+/** The default look: the channel's display time, no media. */
+export function defaultLook(title: string, s: UserSettings): AlertLook {
+	return { variationId: null, title, imageUrl: null, soundUrl: null, volume: 1, durationSec: s.alerts.displaySeconds, layout: DEFAULT_LAYOUT, tts: false };
 }
 
 export interface PaidDonation {
@@ -43,13 +76,17 @@ export type Decision = { status: "queued" | "held"; message: string; heldReason:
  */
 export function decide(d: PaidDonation, s: UserSettings): Decision {
 	const original = d.originalMessage ?? d.message ?? "";
-	const { masked, matched: inMessage } = moderate(original, s.moderation.blockedTerms);
+	const terms = blockedTermsOf(s);
+	const { masked, matched: inMessage } = moderate(alertMessage(original, s), terms);
 	// The donor name is shown on stream too: a blocked term in it is masked (the donations service
 	// stored the masked form as `donorName`) or holds the alert like one in the message.
-	const inName = d.hideName ? [] : moderate(d.donorDisplayName ?? d.donorName ?? "", s.moderation.blockedTerms).matched;
+	const inName = d.hideName ? [] : moderate(d.donorDisplayName ?? d.donorName ?? "", terms).matched;
 	const matched = [...new Set([...inMessage, ...inName])];
 	if (matched.length > 0 && s.moderation.blockedTermAction === "hold") {
 		return { status: "held", message: original, heldReason: "BLOCKED_TERM", matchedTerms: matched };
+	}
+	if (s.moderation.linkAction === "hold" && findLinks(original).length > 0) {
+		return { status: "held", message: original, heldReason: "LINK", matchedTerms: matched };
 	}
 	if (d.mediaUrl && s.mediaShare.requireApproval) {
 		return { status: "held", message: masked, heldReason: "MEDIA_APPROVAL", matchedTerms: matched };
@@ -57,20 +94,52 @@ export function decide(d: PaidDonation, s: UserSettings): Decision {
 	return { status: "queued", message: masked, heldReason: null, matchedTerms: matched };
 }
 
+/** A message as the alert shows it: links stripped when the channel asks (before masking). */
+export function alertMessage(message: string, s: UserSettings): string {
+	return s.moderation.linkAction === "strip" ? stripLinks(message) : message;
+}
+
+/** The message shown on stream: links per the setting, blocked terms masked. */
+export function moderatedMessage(message: string, s: UserSettings): string {
+	return moderate(alertMessage(message, s), blockedTermsOf(s)).masked;
+}
+
+/** The donor name shown on stream (masked unless hidden: a hidden name is already "Anonymous"). */
+export function shownName(d: Pick<PaidDonation, "donorName" | "hideName">, s: UserSettings): string {
+	return d.hideName ? d.donorName : moderate(d.donorName, blockedTermsOf(s)).masked;
+}
+
 /** Builds the overlay payload; a held message is masked again when it is finally approved. */
-export function buildPayload(alertId: string, d: PaidDonation, message: string, s: UserSettings, type: "donation" | "test" = "donation"): AlertPayload {
+export function buildPayload(
+	alertId: string,
+	d: PaidDonation,
+	message: string,
+	s: UserSettings,
+	type: "donation" | "test" = "donation",
+	look?: AlertLook,
+): AlertPayload {
+	const donorName = shownName(d, s);
+	const shape = look ?? defaultLook(renderTemplate(DEFAULT_TEMPLATE, { name: donorName, amount: d.formattedAmount, message }), s);
 	const payload: AlertPayload = {
 		id: alertId,
 		donationId: type === "test" ? null : d.id,
 		type,
-		donorName: d.hideName ? d.donorName : moderate(d.donorName, s.moderation.blockedTerms).masked,
+		donorName,
 		amount: d.amount,
 		currency: d.currency,
 		formattedAmount: d.formattedAmount,
 		message,
-		tts: s.alerts.tts && d.amount >= s.alerts.ttsMinAmount,
-		displaySeconds: s.alerts.displaySeconds,
+		tts: (s.alerts.tts || shape.tts) && d.amount >= s.alerts.ttsMinAmount,
+		displaySeconds: shape.durationSec,
 		createdAt: new Date().toISOString(),
+		variationId: shape.variationId,
+		title: shape.title,
+		imageUrl: shape.imageUrl,
+		soundUrl: shape.soundUrl,
+		volume: shape.volume,
+		durationSec: shape.durationSec,
+		layout: shape.layout,
+		ttsUrl: null,
 	};
 	if (d.mediaUrl && s.mediaShare.enabled) {
 		payload.mediaUrl = d.mediaUrl;
@@ -80,8 +149,8 @@ export function buildPayload(alertId: string, d: PaidDonation, message: string, 
 }
 
 /** How long an overlay has to acknowledge an alert before it is sent again. */
-export function ackTimeoutMs(p: Pick<AlertPayload, "displaySeconds" | "mediaSeconds">, graceMs: number): number {
-	return (p.displaySeconds + (p.mediaSeconds ?? 0)) * 1000 + graceMs;
+export function ackTimeoutMs(p: Pick<AlertPayload, "displaySeconds" | "mediaSeconds" | "ttsSeconds">, graceMs: number): number {
+	return (p.displaySeconds + (p.mediaSeconds ?? 0) + (p.ttsSeconds ?? 0)) * 1000 + graceMs;
 }
 
 /** Order key: payment order (paid time), then id, as a sortable string. */
@@ -116,6 +185,8 @@ export interface AlertDoc {
 	queueKey?: string;
 	/** The owner's id while held (sparse index). */
 	heldOf?: string;
+	/** The owner's id while its speech is still to be rendered (sparse index). */
+	ttsDue?: string;
 	sentAt?: number | null;
 	sends?: number;
 	paidAt?: string | null;
@@ -147,7 +218,7 @@ export function marks(a: AlertDoc): Partial<AlertDoc> {
 }
 
 /** `$unset` of every mark (an alert that leaves the queue and the held list). */
-export const UNMARK = { queueKey: true, heldOf: true };
+export const UNMARK = { queueKey: true, heldOf: true, ttsDue: true };
 
 /** Alerts that passed moderation: the ones a streamer may show again. */
 export const REPLAYABLE: readonly AlertStatus[] = ["queued", "showing", "done", "skipped"];

@@ -1,11 +1,14 @@
 import { CURRENCY_CODES } from "./money";
+import { DEFAULT_BLOCKED_TERMS } from "./alerts/default-terms";
+import { DEFAULT_TTS_MAX_CHARS, TTS_LANGUAGES, type TtsLanguage } from "./alerts/speech";
 
 /** A user's channel settings: defaults, deep merge and the public projection. */
 export interface UserSettings {
 	donations: { enabled: boolean; minAmount: number; currency: string };
 	mediaShare: { enabled: boolean; pricePerSecond: number; maxSeconds: number; requireApproval: boolean };
-	moderation: { blockedTerms: string[]; blockedTermAction: "mask" | "hold" };
-	alerts: { displaySeconds: number; tts: boolean; ttsMinAmount: number };
+	/** `useDefaultList` adds the built-in ID/EN list to `blockedTerms`; `linkAction` is what a URL in a message does. */
+	moderation: { blockedTerms: string[]; blockedTermAction: "mask" | "hold"; useDefaultList: boolean; linkAction: "allow" | "strip" | "hold" };
+	alerts: { displaySeconds: number; tts: boolean; ttsMinAmount: number; ttsLanguage: TtsLanguage; ttsMaxChars: number };
 	email: Record<string, boolean>;
 }
 
@@ -13,8 +16,8 @@ export function defaultSettings(): UserSettings {
 	return {
 		donations: { enabled: false, minAmount: 0, currency: "IDR" },
 		mediaShare: { enabled: false, pricePerSecond: 0, maxSeconds: 60, requireApproval: true },
-		moderation: { blockedTerms: [], blockedTermAction: "mask" },
-		alerts: { displaySeconds: 8, tts: false, ttsMinAmount: 0 },
+		moderation: { blockedTerms: [], blockedTermAction: "mask", useDefaultList: false, linkAction: "allow" },
+		alerts: { displaySeconds: 8, tts: false, ttsMinAmount: 0, ttsLanguage: "id", ttsMaxChars: DEFAULT_TTS_MAX_CHARS },
 		email: {},
 	};
 }
@@ -58,8 +61,15 @@ export function normalizeTerms(terms: string[]): string[] {
 	return [...new Set(terms.map((t) => t.trim().toLowerCase()).filter((t) => t.length > 0))];
 }
 
+/** Every term a channel blocks: its own, plus the built-in list when it asks for it. */
+export function blockedTermsOf(s: Pick<UserSettings, "moderation">): string[] {
+	return s.moderation.useDefaultList ? [...new Set([...s.moderation.blockedTerms, ...DEFAULT_BLOCKED_TERMS])] : s.moderation.blockedTerms;
+}
+
 /** A settings patch as stored: merged into the current settings, blocked terms normalized, email keys stored. */
-export function applySettingsPatch(stored: unknown, patch: Partial<UserSettings>): UserSettings {
+export type SettingsPatch = { [K in keyof UserSettings]?: Partial<UserSettings[K]> };
+
+export function applySettingsPatch(stored: unknown, patch: SettingsPatch): UserSettings {
 	const merged = deepMerge(withDefaults(stored), patch);
 	merged.moderation.blockedTerms = normalizeTerms(merged.moderation.blockedTerms);
 	return toStored(merged);
@@ -99,6 +109,8 @@ export const SETTINGS_PATCH_RULE = {
 			props: {
 				blockedTerms: { type: "array", items: { type: "string", min: 1, max: 100 }, max: 500, optional: true },
 				blockedTermAction: { type: "enum", values: ["mask", "hold"], optional: true },
+				useDefaultList: { type: "boolean", optional: true },
+				linkAction: { type: "enum", values: ["allow", "strip", "hold"], optional: true },
 			},
 		},
 		alerts: {
@@ -109,6 +121,8 @@ export const SETTINGS_PATCH_RULE = {
 				displaySeconds: { type: "number", integer: true, min: 2, max: 120, optional: true },
 				tts: { type: "boolean", optional: true },
 				ttsMinAmount: { type: "number", integer: true, min: 0, max: 1e12, optional: true },
+				ttsLanguage: { type: "enum", values: TTS_LANGUAGES, optional: true },
+				ttsMaxChars: { type: "number", integer: true, min: 10, max: 500, optional: true },
 			},
 		},
 		email: { type: "record", optional: true, key: { type: "string", pattern: /^[a-z]+(\.[a-z]+)*$/, max: 50 }, value: { type: "boolean" } },

@@ -1,8 +1,19 @@
 import { newId } from "../../lib/tools/ids";
 import { formatMoney } from "../../lib/domain/money";
-import { moderate } from "../../lib/domain/moderation";
 import { rooms } from "../../lib/domain/rooms";
-import { alertView, buildPayload, heldView, orderKey, originalMessage, queueKey, REPLAYABLE, type PaidDonation } from "../../lib/domain/alerts";
+import { loaded } from "../../lib/domain/permissions";
+import {
+	alertView,
+	buildPayload,
+	heldView,
+	moderatedMessage,
+	orderKey,
+	originalMessage,
+	queueKey,
+	REPLAYABLE,
+	shownName,
+	type PaidDonation,
+} from "../../lib/domain/alerts";
 import { conflict, invalid, notFound } from "../../lib/tools/errors";
 import type { AlertsPart, Ctx } from "./alerts.types";
 
@@ -15,19 +26,24 @@ import type { AlertsPart, Ctx } from "./alerts.types";
 
 const controls: AlertsPart = {
 	actions: {
-		/** Queue a test alert for the caller's overlay. */
+		/** Queue a test alert for the caller's overlay: a variation's look when one is named, else the look its amount chooses. */
 		test: {
 			rest: "POST /alerts/test",
 			status: 202,
 			// Never retried by the broker: a second run would make a second test alert.
 			retryPolicy: { enabled: false },
 			auth: "required",
-			params: { message: { type: "string", max: 500, optional: true }, amount: { type: "number", integer: true, min: 1, max: 1e12, optional: true } },
-			async handler(ctx: Ctx<{ message?: string; amount?: number }>) {
+			params: {
+				message: { type: "string", max: 500, optional: true },
+				amount: { type: "number", integer: true, min: 1, max: 1e12, optional: true },
+				variationId: { type: "string", min: 1, max: 64, optional: true },
+			},
+			async handler(ctx: Ctx<{ message?: string; amount?: number; variationId?: string }>) {
 				const user = ctx.meta.user!;
 				const settings = await this.settingsOf(user.id);
 				const currency = settings.donations.currency;
-				const amount = ctx.params.amount ?? 10_000_00;
+				const variation = ctx.params.variationId ? await this.ownVariation(user.id, ctx.params.variationId) : null;
+				const amount = ctx.params.amount ?? (variation?.minAmount || 10_000_00);
 				const fake: PaidDonation = {
 					id: newId(),
 					donorName: "MediaShar",
@@ -38,7 +54,8 @@ const controls: AlertsPart = {
 					createdAt: new Date().toISOString(),
 				};
 				const id = newId();
-				const text = moderate(fake.message, settings.moderation.blockedTerms).masked;
+				const text = moderatedMessage(fake.message, settings);
+				const look = await this.lookFor(user.id, fake, shownName(fake, settings), text, settings, variation?._id);
 				const alert = await this.enqueue({
 					_id: id,
 					key: `test:${id}`,
@@ -47,7 +64,7 @@ const controls: AlertsPart = {
 					type: "test",
 					status: "queued",
 					order: orderKey(null, id),
-					payload: buildPayload(id, fake, text, settings, "test"),
+					payload: buildPayload(id, fake, text, settings, "test", look),
 					createdAt: new Date().toISOString(),
 				});
 				return { alert: alertView(alert) };
@@ -80,7 +97,7 @@ const controls: AlertsPart = {
 				const payload = {
 					...first.payload,
 					id,
-					message: moderate(first.payload.message, settings.moderation.blockedTerms).masked,
+					message: moderatedMessage(first.payload.message, settings),
 					createdAt: new Date().toISOString(),
 				};
 				const alert = await this.enqueue({
@@ -151,43 +168,56 @@ const controls: AlertsPart = {
 			},
 		},
 
+		/** Held alerts of the caller's channel, or (`username`) of a channel the caller moderates. */
 		held: {
 			rest: "GET /alerts/held",
 			auth: "required",
+			permissions: ["channel.moderator"],
 			params: {
 				limit: { type: "number", integer: true, min: 1, max: 100, optional: true, convert: true },
 				cursor: { type: "string", max: 64, optional: true },
+				username: { type: "string", min: 1, max: 25, optional: true },
 			},
-			async handler(ctx: Ctx<{ limit?: number; cursor?: string }>) {
-				const page = await this.store.page({ heldOf: ctx.meta.user!.id }, ctx.params);
+			async handler(ctx: Ctx<{ limit?: number; cursor?: string; username?: string }>) {
+				const owner = await this.channelOwnerId(ctx, ctx.params.username);
+				const page = await this.store.page({ heldOf: owner }, { limit: ctx.params.limit, cursor: ctx.params.cursor });
 				return { items: page.items.map(heldView), nextCursor: page.nextCursor };
 			},
 		},
 
+		/** Approve a held alert: the channel owner, or (`username`) one of its moderators. */
 		approve: {
 			rest: "POST /alerts/:donationId/approve",
 			auth: "required",
-			params: { donationId: { type: "string", max: 64 } },
-			async handler(ctx: Ctx<{ donationId: string }>) {
-				const alert = await this.heldAlert(ctx.meta.user!.id, ctx.params.donationId);
+			permissions: ["channel.moderator"],
+			params: { donationId: { type: "string", max: 64 }, username: { type: "string", min: 1, max: 25, optional: true } },
+			async handler(ctx: Ctx<{ donationId: string; username?: string }>) {
+				const alert = await this.heldAlert(await this.channelOwnerId(ctx, ctx.params.username), ctx.params.donationId);
 				const settings = await this.settingsOf(alert.userId);
-				// An approved message still has its blocked terms masked on stream.
-				const message = moderate(originalMessage(alert), settings.moderation.blockedTerms).masked;
+				// An approved message still has its blocked terms masked on stream (and its links per the setting).
+				const message = moderatedMessage(originalMessage(alert), settings);
+				const speech = alert.payload.tts && !alert.payload.ttsUrl;
 				const won = await this.store.updateIf(
 					{ _id: alert._id, status: "held" },
-					{ $set: { status: "queued", "payload.message": message, queueKey: queueKey(alert) }, $unset: { heldOf: true } },
+					{
+						$set: { status: "queued", "payload.message": message, queueKey: queueKey(alert), ...(speech ? { ttsDue: alert.userId } : {}) },
+						$unset: { heldOf: true },
+					},
 				);
+				if (won && speech) void this.speak({ ...alert, status: "queued", payload: { ...alert.payload, message } });
 				if (won) await this.pump(alert.userId);
 				return { donationId: ctx.params.donationId, status: "queued" };
 			},
 		},
 
+		/** Reject a held alert: the channel owner, or (`username`) one of its moderators. */
 		reject: {
 			rest: "POST /alerts/:donationId/reject",
 			auth: "required",
-			params: { donationId: { type: "string", max: 64 } },
-			async handler(ctx: Ctx<{ donationId: string }>) {
-				const alert = await this.heldAlert(ctx.meta.user!.id, ctx.params.donationId);
+			permissions: ["channel.moderator"],
+			params: { donationId: { type: "string", max: 64 }, username: { type: "string", min: 1, max: 25, optional: true } },
+			async handler(ctx: Ctx<{ donationId: string; username?: string }>) {
+				const alert = await this.heldAlert(await this.channelOwnerId(ctx, ctx.params.username), ctx.params.donationId);
 				await this.store.updateIf(
 					{ _id: alert._id, status: "held" },
 					{ $set: { status: "rejected", finishedAt: new Date().toISOString() }, $unset: { heldOf: true } },
@@ -198,6 +228,19 @@ const controls: AlertsPart = {
 	},
 
 	methods: {
+		/**
+		 * Whose held alerts a call works on: the caller's own channel, or the channel named by
+		 * `username`, which the `channel.moderator` rule has checked the caller moderates (and loaded).
+		 */
+		async channelOwnerId(ctx: Ctx, username?: string) {
+			if (!username) return ctx.meta.user!.id;
+			const facts = loaded(ctx, "channel", username.toLowerCase());
+			if (facts) return facts.owner.id;
+			const owner = await ctx.call<{ id: string } | null, { username: string }>("users.get", { username });
+			if (!owner) throw notFound("Channel", "CHANNEL_NOT_FOUND");
+			return owner.id;
+		},
+
 		/** The caller's held alert of a donation; 404 for anyone else's, 422 when it is not held. */
 		async heldAlert(userId: string, donationId: string) {
 			const alert = await this.store.findOne({ key: `donation:${donationId}` });

@@ -6,9 +6,24 @@ import { loadConfig } from "../../lib/config";
 import { newId } from "../../lib/tools/ids";
 import { rooms } from "../../lib/domain/rooms";
 import { withDefaults } from "../../lib/domain/user-settings";
-import { ackTimeoutMs, alertView, buildPayload, decide, deliveredKind, marks, orderKey, ownerRange, UNMARK, type AlertDoc } from "../../lib/domain/alerts";
+import {
+	ackTimeoutMs,
+	alertView,
+	buildPayload,
+	decide,
+	deliveredKind,
+	marks,
+	orderKey,
+	ownerRange,
+	shownName,
+	UNMARK,
+	type AlertDoc,
+} from "../../lib/domain/alerts";
 import { countAlertDelivered, observePaymentToAlert } from "../../lib/tools/metrics";
 import controls from "./alerts.controls";
+import variations from "./alerts.variations";
+import tts, { setUpSpeech } from "./alerts.tts";
+import widgets from "./alerts.widgets";
 import type { Ctx, Local, Methods, PaidFor, Settings, This } from "./alerts.types";
 
 /**
@@ -44,9 +59,12 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				{ fields: "donationId" },
 				{ fields: "queueKey", sparse: true },
 				{ fields: "heldOf", sparse: true },
+				{ fields: "ttsDue", sparse: true },
 			],
 			{
 				alert_channels: [{ fields: "showing" }],
+				alert_variations: [{ fields: "userId" }],
+				overlay_events: [{ fields: "key", unique: true }, { fields: "userId" }],
 			},
 		),
 		SweeperMixin<This>({ name: "tick", everyMs: (svc) => svc.config.tickMs, run: (svc) => svc.tick() }),
@@ -85,6 +103,8 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 		},
 
 		...controls.actions,
+		...variations.actions,
+		...widgets.actions,
 	},
 
 	channels: {
@@ -92,8 +112,10 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			group: "alerts",
 			async handler(payload: { donation: PaidFor }) {
 				await this.onPaid(payload.donation);
+				await this.recordDonationEvent(payload.donation);
 			},
 		},
+		...widgets.channels,
 		"donations.reversed": {
 			group: "alerts",
 			async handler(payload: { donation: { id: string; recipientId: string } }) {
@@ -108,6 +130,9 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 
 	methods: {
 		...controls.methods,
+		...variations.methods,
+		...tts.methods,
+		...widgets.methods,
 
 		async settingsOf(userId: string) {
 			const user = await this.broker.call<{ settings?: unknown } | null, { id: string }>("users.get", { id: userId });
@@ -118,6 +143,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			const settings = await this.settingsOf(d.recipientId);
 			const decision = decide(d, settings);
 			const id = newId();
+			const look = await this.lookFor(d.recipientId, d, shownName(d, settings), decision.message, settings);
 			await this.enqueue({
 				_id: id,
 				key: `donation:${d.id}`,
@@ -126,7 +152,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				type: "donation",
 				status: decision.status,
 				order: orderKey(d.paidAt, d.id),
-				payload: buildPayload(id, d, decision.message, settings),
+				payload: buildPayload(id, d, decision.message, settings, "donation", look),
 				heldReason: decision.heldReason,
 				originalMessage: d.originalMessage ?? d.message,
 				...(d.hideName || d.donorDisplayName === undefined ? {} : { originalDonorName: d.donorDisplayName }),
@@ -135,11 +161,16 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			});
 		},
 
-		/** Inserts an alert (a duplicate key means it is already queued: redelivery) and pumps. */
+		/**
+		 * Inserts an alert (a duplicate key means it is already queued: redelivery), starts its speech
+		 * when it asks for one (never waited for here), and pumps.
+		 */
 		async enqueue(fresh: AlertDoc) {
-			const alert: AlertDoc = { ...fresh, ...marks(fresh) };
+			const wantsSpeech = fresh.status === "queued" && fresh.payload.tts && !fresh.payload.ttsUrl;
+			const alert: AlertDoc = { ...fresh, ...marks(fresh), ...(wantsSpeech ? { ttsDue: fresh.userId } : {}) };
 			await this.ensureChannel(alert.userId);
-			const { doc: stored } = await this.store.insertOrGet(alert, { key: alert.key });
+			const { doc: stored, created } = await this.store.insertOrGet(alert, { key: alert.key });
+			if (created && wantsSpeech) void this.speak(stored);
 			if (stored.status === "queued") await this.pump(alert.userId);
 			return stored;
 		},
@@ -174,7 +205,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 					await channels.updateIf({ _id: userId, showing: next._id }, { $set: { showing: null, sentAt: null, deadline: null } });
 					continue;
 				}
-				this.send({ ...next, status: "showing", sentAt: now }, false);
+				this.send({ ...(await this.withSpeech(next)), status: "showing", sentAt: now }, false);
 				return;
 			}
 		},
@@ -220,6 +251,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			const waiting = await this.store.find({ query: { queueKey: { $gt: "" } }, limit: 500 });
 			const owners = [...new Set(waiting.map((a) => a.userId))];
 			for (const userId of owners) await this.pump(userId);
+			await this.redriveSpeech();
 		},
 
 		/** Alerts waiting in every channel's queue (the queue depth gauge, read at scrape time). */
@@ -261,7 +293,9 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 	},
 
 	created() {
-		this.config = loadConfig().alerts;
+		const cfg = loadConfig();
+		this.config = cfg.alerts;
+		setUpSpeech(this as unknown as This, cfg.tts);
 	},
 };
 

@@ -308,7 +308,7 @@ describe("dashboard", () => {
 		await dash.click("form.settings-form button[type=submit]");
 		await dash.waitForSelector("form.settings-form[data-saved]");
 		const me = await api("GET", "/api/auth/me", undefined, { token: s.token });
-		expect(me.body.settings.moderation).toEqual({ blockedTerms: ["spoiler"], blockedTermAction: "hold" });
+		expect(me.body.settings.moderation).toEqual({ blockedTerms: ["spoiler"], blockedTermAction: "hold", useDefaultList: false, linkAction: "allow" });
 		await shot(dash, "dashboard-settings");
 
 		// A viewer pays for a donation whose message has the blocked term.

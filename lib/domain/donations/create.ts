@@ -2,7 +2,8 @@ import { newId, randomId } from "../../tools/ids";
 import { moderate } from "../moderation";
 import { canonicalYouTubeUrl } from "../youtube";
 import { truncateUnits } from "../text";
-import { withDefaults } from "../user-settings";
+import { blockedTermsOf, withDefaults } from "../user-settings";
+import { stripLinks } from "../alerts/speech";
 import { mediaSeconds, type DonationRequest, type Recipient } from "./rules";
 import type { DonationDoc } from "./types";
 
@@ -30,8 +31,8 @@ export function newDonation(p: DonationRequest, recipient: Recipient, donor: Don
 		donorName,
 		hideName: !!p.hideName,
 		message,
-		publicMessage: moderate(message, settings.moderation.blockedTerms).masked,
-		publicDonorName: moderate(donorName, settings.moderation.blockedTerms).masked,
+		publicMessage: moderate(settings.moderation.linkAction === "strip" ? stripLinks(message) : message, blockedTermsOf(settings)).masked,
+		publicDonorName: moderate(donorName, blockedTermsOf(settings)).masked,
 		mediaUrl: p.mediaUrl ? canonicalYouTubeUrl(p.mediaUrl) : null,
 		mediaSeconds: p.mediaUrl ? mediaSeconds(p.amount, settings) : null,
 		amount: p.amount,

@@ -1,0 +1,15 @@
+import type { TtsLanguage } from "../domain/alerts/speech";
+
+/** One text-to-speech engine: text in, one audio file out. */
+export interface TtsEngine {
+	/** Short name for logs and the cache key ("espeak-ng", "google"). */
+	readonly name: string;
+	synthesize(text: string, lang: TtsLanguage): Promise<TtsAudio>;
+}
+
+export interface TtsAudio {
+	data: Buffer;
+	contentType: string;
+	/** The file name's extension ("wav", "mp3"). */
+	ext: string;
+}
