@@ -1,5 +1,7 @@
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { DbMixin, type Collection, type DbThis } from "../../mixins/db.mixin";
+import { RealtimeMixin, type RealtimeMethods } from "../../mixins/realtime.mixin";
+import { rooms } from "../../lib/domain/rooms";
 import { newId } from "../../lib/tools/ids";
 import { CURRENCY_CODES, amountProblem } from "../../lib/domain/money";
 import { periodDays } from "../../lib/domain/donations/rules";
@@ -43,23 +45,27 @@ type Stats = {
 	recent: unknown[];
 };
 
-type Local = DbThis<AggregateDoc, { goals: Collection<GoalDoc> }>;
-interface Methods {
+type Local = DbThis<AggregateDoc, { goals: Collection<GoalDoc> }> & { widgetTimers: Map<string, NodeJS.Timeout> };
+interface Methods extends RealtimeMethods {
 	aggregate(d: DonationDoc, sign: Sign): Promise<string | null>;
 	aggregateOnce(mark: string, query: Record<string, unknown>, update: Record<string, Record<string, unknown>>): Promise<void>;
 	forgetAggregation(d: DonationDoc, sign: Sign): Promise<void>;
 	computeStats(owner: string, period: Period): Promise<Stats>;
 	goalChanged(userId: string, username: string, ctx?: Ctx): void;
+	pushWidgets(userId: string): Promise<void>;
 }
 type Settings = ServiceSettingSchema & { rest: string };
 export type DonationStatsThis = Service<Settings> & Local & Methods;
+
+/** Changes to one channel's figures within this window make one widget push. */
+const WIDGET_COALESCE_MS = 100;
 
 const DONATION = { type: "object", props: { _id: { type: "string", max: 64 }, recipientId: { type: "string" } } };
 const SIGN = { type: "enum", values: [1, -1] };
 
 const schema: ServiceSchema<Settings, Methods, Local> = {
 	name: "stats",
-	mixins: [DbMixin("donation_aggregates", [{ fields: "owner" }], { goals: [] })],
+	mixins: [DbMixin("donation_aggregates", [{ fields: "owner" }], { goals: [] }), RealtimeMixin],
 	settings: { rest: "/" },
 
 	actions: {
@@ -88,15 +94,22 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				title: { type: "string", min: 1, max: 100, trim: true },
 				target: { type: "number", integer: true, min: 1, max: 1e13 },
 				currency: { type: "enum", values: CURRENCY_CODES },
+				/** Given: the goal (re)starts now from this amount (0 resets it); donations before now no longer count. */
+				startingAmount: { type: "number", integer: true, min: 0, max: 1e13, optional: true },
 			},
-			async handler(ctx: Ctx<{ title: string; target: number; currency: string }>) {
+			async handler(ctx: Ctx<{ title: string; target: number; currency: string; startingAmount?: number }>) {
 				const problem = amountProblem(ctx.params.target, ctx.params.currency);
 				if (problem) throw invalid("target", problem);
+				const start = ctx.params.startingAmount;
+				if (start !== undefined && start > 0) {
+					const startProblem = amountProblem(start, ctx.params.currency);
+					if (startProblem) throw invalid("startingAmount", startProblem);
+				}
 				const userId = ctx.meta.user!.id;
 				const goals = this.stores.goals;
 				const existing = await goals.findById(userId);
 				const now = new Date().toISOString();
-				if (existing && existing.currency === ctx.params.currency) {
+				if (existing && existing.currency === ctx.params.currency && start === undefined) {
 					await goals.updateMany({ _id: userId }, { $set: { title: ctx.params.title, target: ctx.params.target, updatedAt: now } });
 				} else {
 					if (existing) await goals.removeMany({ _id: userId });
@@ -106,7 +119,8 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 						title: ctx.params.title,
 						target: ctx.params.target,
 						currency: ctx.params.currency,
-						current: 0,
+						current: start ?? 0,
+						startingAmount: start ?? 0,
 						startedAt: now,
 						updatedAt: now,
 					});
@@ -239,7 +253,33 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			if (ctx) void ctx.broadcast("donations.goalChanged", { userId, username });
 			else void this.broker.broadcast("donations.goalChanged", { userId, username });
 			void this.broker.cacher?.clean(`stats.stats:${username}*`);
+			// The goal and leaderboard overlays get the new figures pushed, coalesced over a burst.
+			if (this.widgetTimers.has(userId)) return;
+			const timer = setTimeout(() => {
+				this.widgetTimers.delete(userId);
+				this.pushWidgets(userId).catch((err: Error) => this.logger.warn(`Widget push for ${userId} failed: ${err.message}`));
+			}, WIDGET_COALESCE_MS);
+			timer.unref?.();
+			this.widgetTimers.set(userId, timer);
 		},
+
+		/** `widgets:stats` to the channel's overlays: its goal and top donors of each period. */
+		async pushWidgets(userId: string) {
+			const [all, d30, d7] = await Promise.all((["all", "30d", "7d"] as const).map((p) => this.computeStats(userId, p)));
+			this.pushOverlay([rooms.overlay(userId)], "widgets:stats", {
+				goal: all.goal,
+				topDonors: { all: all.topDonors, "30d": d30.topDonors, "7d": d7.topDonors },
+			});
+		},
+	},
+
+	created() {
+		this.widgetTimers = new Map();
+	},
+
+	stopped() {
+		for (const t of this.widgetTimers.values()) clearTimeout(t);
+		this.widgetTimers.clear();
 	},
 };
 

@@ -1,8 +1,8 @@
-import { io } from "socket.io-client";
 import { app, h, mount, query } from "../lib/dom";
 import { lang, t } from "../lib/i18n";
 import { ShownIds } from "../lib/shown";
 import { embedUrl, parseYouTube } from "../lib/youtube";
+import { overlaySocket, setOverlayState, type OverlaySocket } from "../lib/overlay-socket";
 import "../styles/overlay.css";
 
 /**
@@ -10,7 +10,14 @@ import "../styles/overlay.css";
  * `alert:done {id}` when it has been shown. Ids already shown (remembered in localStorage) are
  * acknowledged again without being shown, so reconnects never repeat an alert.
  *
- * Query: token (required), duration (seconds, default from the alert or 8), tts=1|0, volume=0..1.
+ * An alert plays its variation: the image (or GIF) placed per `layout`, the sound at `volume`,
+ * then the speech the server rendered (`ttsUrl`, or `alert:tts` when it arrives a moment later),
+ * for `durationSec` or until the sound and speech have ended, whichever is longer; the next alert
+ * waits for all of it. Media are loaded as soon as an alert arrives (preloaded while it waits), so
+ * the first frame is not blank. Without server speech (no media library yet, engine failed) the
+ * browser's own voices read it when it has any.
+ *
+ * Query: token (required), duration (seconds, overrides the alert's), tts=1|0, volume=0..1 (scales the alert's).
  */
 interface Alert {
 	id: string;
@@ -26,42 +33,95 @@ interface Alert {
 	displaySeconds?: number;
 	tts?: boolean;
 	createdAt?: string;
+	variationId?: string | null;
+	title?: string;
+	imageUrl?: string | null;
+	soundUrl?: string | null;
+	volume?: number;
+	durationSec?: number;
+	layout?: "image-above" | "image-left" | "text-over-image";
+	ttsUrl?: string | null;
+}
+
+interface Loaded {
+	alert: Alert;
+	image: HTMLImageElement | null;
+	sound: HTMLAudioElement | null;
+	speech: HTMLAudioElement | null;
 }
 
 const token = query("token");
 const root = app();
 const shown = new ShownIds("mediashar.overlay.shown");
-const queue: Alert[] = [];
-let current: { alert: Alert; finish: () => void } | null = null;
+const queue: Loaded[] = [];
+/** Speech that arrived before (or without) its alert being on screen, by alert id. */
+const lateSpeech = new Map<string, string>();
+let current: { loaded: Loaded; finish: () => void; speechArrived: (url: string) => void } | null = null;
+let socket: OverlaySocket | null = null;
 
-function setState(state: string, text?: string) {
-	document.body.dataset.state = state;
-	const status = document.getElementById("overlay-status");
-	if (status) {
-		status.textContent = text ?? "";
-		status.hidden = !text;
-	}
+const SAME_ORIGIN = (url: string | null | undefined): url is string => typeof url === "string" && url.startsWith("/") && !url.startsWith("//");
+
+function volumeScale(): number {
+	const v = Number(query("volume"));
+	return Number.isFinite(v) && v >= 0 && v <= 1 && query("volume") !== null ? v : 1;
 }
 
 function displaySeconds(a: Alert): number {
 	const fromQuery = Number(query("duration"));
-	const base = Number.isFinite(fromQuery) && fromQuery > 0 ? fromQuery : a.displaySeconds && a.displaySeconds > 0 ? a.displaySeconds : 8;
+	const own = a.durationSec ?? a.displaySeconds;
+	const base = Number.isFinite(fromQuery) && fromQuery > 0 ? fromQuery : own && own > 0 ? own : 8;
 	return a.mediaUrl && a.mediaSeconds && parseYouTube(a.mediaUrl) ? Math.max(base, a.mediaSeconds + 1) : base;
 }
 
 function ttsWanted(a: Alert): boolean {
 	const q = query("tts");
 	if (q === "0") return false;
-	return (q === "1" || a.tts === true) && "speechSynthesis" in window;
+	return q === "1" || a.tts === true;
 }
 
-function speak(a: Alert): Promise<void> {
+function audio(url: string, volume: number): HTMLAudioElement {
+	const el = new Audio();
+	el.preload = "auto";
+	el.volume = Math.min(1, Math.max(0, volume));
+	el.src = url;
+	el.load();
+	return el;
+}
+
+/** Starts loading everything an alert shows and plays, so it is ready when its turn comes. */
+function preload(a: Alert): Loaded {
+	let image: HTMLImageElement | null = null;
+	if (SAME_ORIGIN(a.imageUrl)) {
+		image = new Image();
+		image.decoding = "async";
+		image.src = a.imageUrl;
+		image.className = "alert-image";
+		image.alt = "";
+	}
+	const vol = (a.volume ?? 1) * volumeScale();
+	const sound = SAME_ORIGIN(a.soundUrl) ? audio(a.soundUrl, vol) : null;
+	const speechUrl = a.ttsUrl ?? lateSpeech.get(a.id) ?? null;
+	const speech = SAME_ORIGIN(speechUrl) && ttsWanted(a) ? audio(speechUrl, volumeScale()) : null;
+	return { alert: a, image, sound, speech };
+}
+
+/** Plays to the end (or until it fails); never rejects. */
+function playToEnd(el: HTMLAudioElement): Promise<void> {
+	return new Promise((resolve) => {
+		const done = () => resolve();
+		el.addEventListener("ended", done, { once: true });
+		el.addEventListener("error", done, { once: true });
+		el.play().catch(done);
+	});
+}
+
+function browserSpeech(a: Alert): Promise<void> {
+	if (!("speechSynthesis" in window)) return Promise.resolve();
 	return new Promise((resolve) => {
 		const text = `${a.donorName} ${t("overlay.donated")} ${a.formattedAmount}. ${a.message ?? ""}`;
 		const u = new SpeechSynthesisUtterance(text);
 		u.lang = lang() === "id" ? "id-ID" : "en-US";
-		const vol = Number(query("volume"));
-		if (Number.isFinite(vol) && vol >= 0 && vol <= 1) u.volume = vol;
+		u.volume = volumeScale();
 		const done = () => resolve();
 		u.onend = done;
 		u.onerror = done;
@@ -71,11 +131,36 @@ function speak(a: Alert): Promise<void> {
 	});
 }
 
-function alertCard(a: Alert): HTMLElement {
+function titleOf(a: Alert): HTMLElement {
+	// A variation's own title as its template renders it; the default look in the overlay's language.
+	if (a.variationId && a.title) return h("h1", { class: "alert-title" }, a.title);
+	return h(
+		"h1",
+		{ class: "alert-title" },
+		h("span", { class: "alert-donor" }, a.donorName),
+		" ",
+		h("span", { class: "alert-verb" }, t("overlay.donated")),
+		" ",
+		h("span", { class: "alert-amount" }, a.formattedAmount),
+	);
+}
+
+function alertCard(l: Loaded): HTMLElement {
+	const a = l.alert;
 	const video = a.mediaUrl ? parseYouTube(a.mediaUrl) : null;
+	const text = h(
+		"div",
+		{ class: "alert-text" },
+		titleOf(a),
+		a.message && !(a.variationId && a.title?.includes(a.message)) ? h("p", { class: "alert-message" }, a.message) : null,
+	);
 	return h(
 		"section",
-		{ class: `alert-card${a.type === "test" ? " is-test" : ""}`, dataset: { alertId: a.id }, role: "status" },
+		{
+			class: `alert-card layout-${a.layout ?? "image-above"}${a.type === "test" ? " is-test" : ""}`,
+			dataset: { alertId: a.id, variationId: a.variationId ?? "" },
+			role: "status",
+		},
 		a.type === "test" ? h("span", { class: "alert-badge" }, t("overlay.test")) : null,
 		video
 			? h(
@@ -90,36 +175,37 @@ function alertCard(a: Alert): HTMLElement {
 					}),
 				)
 			: null, // anything but a YouTube video is never shown (rows stored before the API refused them)
-		h(
-			"h1",
-			{ class: "alert-title" },
-			h("span", { class: "alert-donor" }, a.donorName),
-			" ",
-			h("span", { class: "alert-verb" }, t("overlay.donated")),
-			" ",
-			h("span", { class: "alert-amount" }, a.formattedAmount),
-		),
-		a.message ? h("p", { class: "alert-message" }, a.message) : null,
+		h("div", { class: "alert-body" }, l.image ? h("div", { class: "alert-visual" }, l.image) : null, text),
 	);
 }
 
 function showNext() {
 	if (current || queue.length === 0) return;
-	const alert = queue.shift()!;
+	const loaded = queue.shift()!;
+	const alert = loaded.alert;
 	if (shown.has(alert.id)) {
 		acknowledge(alert.id);
 		return showNext();
 	}
 	shown.add(alert.id);
-	const card = alertCard(alert);
+	const card = alertCard(loaded);
 	const stage = document.getElementById("stage")!;
 	mount(stage, card);
 	let finished = false;
+	let gotSpeech: (url: string) => void = () => {};
+	const speechUrl = new Promise<string | null>((resolve) => {
+		if (loaded.speech) return resolve(loaded.speech.src);
+		gotSpeech = (url) => resolve(url);
+		// Server speech may arrive a moment after the alert (alert:tts); past that, the browser's voices.
+		setTimeout(() => resolve(null), Math.min(3_000, displaySeconds(alert) * 1000));
+	});
 	const finish = () => {
 		if (finished) return;
 		finished = true;
 		clearTimeout(timer);
 		card.classList.add("leave");
+		loaded.sound?.pause();
+		loaded.speech?.pause();
 		if ("speechSynthesis" in window) speechSynthesis.cancel();
 		setTimeout(() => {
 			card.remove();
@@ -128,10 +214,26 @@ function showNext() {
 			showNext();
 		}, 400);
 	};
-	current = { alert, finish };
-	const seconds = displaySeconds(alert);
-	const speech = ttsWanted(alert) ? speak(alert) : Promise.resolve();
-	const timer = setTimeout(() => void speech.then(finish), seconds * 1000);
+	current = { loaded, finish, speechArrived: (url) => gotSpeech(url) };
+	const playback = (async () => {
+		if (loaded.sound) await playToEnd(loaded.sound);
+		if (!ttsWanted(alert)) return;
+		const url = await speechUrl;
+		if (finished) return;
+		if (url) {
+			loaded.speech ??= audio(url, volumeScale());
+			await playToEnd(loaded.speech);
+		} else await browserSpeech(alert);
+	})();
+	let timeUp = false;
+	const timer = setTimeout(
+		() => {
+			timeUp = true;
+			void playback.then(finish);
+		},
+		displaySeconds(alert) * 1000,
+	);
+	void playback.then(() => timeUp && finish());
 }
 
 function acknowledge(id: string) {
@@ -141,37 +243,31 @@ function acknowledge(id: string) {
 function receive(a: Alert) {
 	if (!a || typeof a.id !== "string") return;
 	// The one on screen or already waiting: a re-send after a reconnect; it will be acked when done.
-	if (current?.alert.id === a.id || queue.some((q) => q.id === a.id)) return;
+	if (current?.loaded.alert.id === a.id || queue.some((q) => q.alert.id === a.id)) return;
 	if (shown.has(a.id)) return acknowledge(a.id);
-	queue.push(a);
+	queue.push(preload(a));
 	showNext();
 }
 
-let socket: ReturnType<typeof io> | null = null;
+function speechArrived(p: { id?: string; ttsUrl?: string } | undefined) {
+	if (!p?.id || !SAME_ORIGIN(p.ttsUrl)) return;
+	if (current?.loaded.alert.id === p.id) return current.speechArrived(p.ttsUrl);
+	const waiting = queue.find((q) => q.alert.id === p.id);
+	if (waiting) waiting.speech ??= ttsWanted(waiting.alert) ? audio(p.ttsUrl, volumeScale()) : null;
+	else lateSpeech.set(p.id, p.ttsUrl);
+}
 
 mount(root, h("div", { id: "stage", class: "stage" }), h("p", { id: "overlay-status", class: "overlay-status", hidden: true }));
 
 if (!token) {
-	setState("error", t("overlay.noToken"));
+	setOverlayState("error", t("overlay.noToken"));
 } else {
-	setState("connecting", t("overlay.connecting"));
-	socket = io("/overlay", { auth: { token }, reconnectionDelayMax: 10_000 });
-	socket.on("connect", () => setState("connected"));
-	socket.on("connect_error", (err: Error & { data?: { type?: string } }) => {
-		const type = err.data?.type;
-		setState("error", type === "INVALID_TOKEN" ? t("overlay.badToken") : t("overlay.offline"));
-		// A refused handshake is not retried by socket.io itself; retry slowly (the URL may be fixed server-side).
-		if (!socket!.active) setTimeout(() => socket!.connect(), type === "INVALID_TOKEN" ? 30_000 : 3_000);
-	});
-	socket.on("disconnect", (reason) => {
-		setState("connecting", t("overlay.connecting"));
-		// Disconnected by the server (token rotated, account suspended): try once more, the handshake tells why.
-		if (reason === "io server disconnect") setTimeout(() => socket!.connect(), 1_000);
-	});
+	socket = overlaySocket(token);
 	socket.on("alert", receive);
+	socket.on("alert:tts", speechArrived);
 	for (const ev of ["alert:skip", "alert:skipped", "alert:cancel"]) {
 		socket.on(ev, (p: { id?: string } | undefined) => {
-			if (current && (!p?.id || p.id === current.alert.id)) current.finish();
+			if (current && (!p?.id || p.id === current.loaded.alert.id)) current.finish();
 		});
 	}
 }

@@ -1,14 +1,18 @@
 import { app, h, mount, query } from "../lib/dom";
 import { t } from "../lib/i18n";
 import { formatMoney } from "../lib/money";
-import { fetchStats, poll } from "../lib/stats";
+import { fetchStats, poll, type Goal } from "../lib/stats";
+import { overlaySocket } from "../lib/overlay-socket";
 import "../styles/overlay.css";
 
-/** Goal progress bar for OBS: /overlay/goal?username=… (or ?token=…), refreshed every ?refresh= s (default 10). */
+/**
+ * Goal progress bar for OBS: /overlay/goal?token=… gets every change pushed over the /overlay
+ * socket (`widgets:stats`); /overlay/goal?username=… (no token) reads it every ?refresh= s (default 10).
+ */
 const username = document.body.dataset.username;
 const root = app();
 
-function render(goal: Awaited<ReturnType<typeof fetchStats>>["goal"]) {
+function render(goal: Goal | null) {
 	if (!goal) return mount(root, h("div", { class: "goal", dataset: { state: "empty" } }));
 	const pct = goal.target > 0 ? Math.min(100, Math.round((goal.current / goal.target) * 100)) : 0;
 	mount(
@@ -31,8 +35,20 @@ function render(goal: Awaited<ReturnType<typeof fetchStats>>["goal"]) {
 	);
 }
 
+const token = query("token");
 if (!username) {
 	mount(root, h("p", { class: "overlay-status" }, t("overlay.badOwner")));
+} else if (token) {
+	// Read once when (re)connected, then pushed: no polling.
+	const socket = overlaySocket(
+		token,
+		() =>
+			void fetchStats(username).then(
+				(s) => render(s.goal),
+				() => undefined,
+			),
+	);
+	socket.on("widgets:stats", (p: { goal?: Goal | null }) => render(p?.goal ?? null));
 } else {
 	poll(
 		async () => {

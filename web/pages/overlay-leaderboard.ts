@@ -2,18 +2,19 @@ import { app, h, mount, query } from "../lib/dom";
 import { t } from "../lib/i18n";
 import { formatMoney } from "../lib/money";
 import { fetchStats, poll, type Stats } from "../lib/stats";
+import { overlaySocket } from "../lib/overlay-socket";
 import "../styles/overlay.css";
 
 /**
  * Top donors for OBS: /overlay/leaderboard?username=… (or ?token=…)&period=all|30d|7d&limit=5,
- * refreshed every ?refresh= seconds (default 10).
+ * pushed over the /overlay socket with ?token= (`widgets:stats`), else read every ?refresh= seconds (default 10).
  */
 const username = document.body.dataset.username;
 const period = ["all", "30d", "7d"].includes(query("period") ?? "") ? query("period")! : "all";
 const limit = Math.min(10, Math.max(1, Number(query("limit")) || 5));
 const root = app();
 
-function render(stats: Stats) {
+function render(stats: Pick<Stats, "topDonors">) {
 	const donors = stats.topDonors.slice(0, limit);
 	mount(
 		root,
@@ -40,8 +41,16 @@ function render(stats: Stats) {
 	);
 }
 
+const token = query("token");
 if (!username) {
 	mount(root, h("p", { class: "overlay-status" }, t("overlay.badOwner")));
+} else if (token) {
+	// Read once when (re)connected, then pushed: no polling.
+	const socket = overlaySocket(token, () => void fetchStats(username, period).then(render, () => undefined));
+	socket.on("widgets:stats", (p: { topDonors?: Record<string, Stats["topDonors"]> }) => {
+		const donors = p?.topDonors?.[period];
+		if (donors) render({ topDonors: donors });
+	});
 } else {
 	poll(
 		async () => {

@@ -106,6 +106,8 @@ export interface GoalDoc {
 	target: number;
 	currency: string;
 	current: number;
+	/** What the goal started from (`PUT /me/goal` `startingAmount`; 0 when not given). */
+	startingAmount?: number;
 	startedAt: string;
 	updatedAt: string;
 	applied?: Record<string, true>;

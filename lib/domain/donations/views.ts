@@ -42,6 +42,7 @@ export function goalView(goal: GoalDoc | null | undefined) {
 		currency: goal.currency,
 		formattedTarget: formatMoney(goal.target, goal.currency),
 		formattedCurrent: formatMoney(goal.current, goal.currency),
+		startingAmount: goal.startingAmount ?? 0,
 		startedAt: goal.startedAt,
 	};
 }
