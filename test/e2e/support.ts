@@ -27,6 +27,8 @@ export async function launch(): Promise<Browser> {
 			"--disable-background-networking",
 			"--disable-component-update",
 			"--disable-sync",
+			// As in an OBS browser source: alerts play their sound without a click.
+			"--autoplay-policy=no-user-gesture-required",
 		],
 	});
 }

@@ -261,6 +261,17 @@ const en = {
 	"events.title": "Latest activity",
 	"events.followed": "followed",
 	"events.empty": "Nothing yet",
+	"alertbox.settings": "Speech and moderation of alerts",
+	"alertbox.ttsAll": "Read every alert aloud",
+	"alertbox.ttsMin": "Read aloud from amount",
+	"alertbox.ttsLanguage": "Voice language",
+	"alertbox.ttsMaxChars": "Longest message read (characters)",
+	"alertbox.defaultList": "Also block the built-in Indonesian and English word list",
+	"alertbox.links": "Links in messages",
+	"alertbox.links.allow": "Show them",
+	"alertbox.links.strip": "Remove them",
+	"alertbox.links.hold": "Hold the alert for approval",
+	"alertbox.eventsUrl": "Events widget (latest donations and follows)",
 };
 
 export type Key = keyof typeof en;
@@ -527,6 +538,17 @@ const id: Record<Key, string> = {
 	"events.title": "Aktivitas terbaru",
 	"events.followed": "mengikuti",
 	"events.empty": "Belum ada apa-apa",
+	"alertbox.settings": "Suara dan moderasi notifikasi",
+	"alertbox.ttsAll": "Bacakan setiap notifikasi",
+	"alertbox.ttsMin": "Bacakan mulai jumlah",
+	"alertbox.ttsLanguage": "Bahasa suara",
+	"alertbox.ttsMaxChars": "Pesan terpanjang yang dibacakan (karakter)",
+	"alertbox.defaultList": "Blokir juga daftar kata bawaan bahasa Indonesia dan Inggris",
+	"alertbox.links": "Tautan di pesan",
+	"alertbox.links.allow": "Tampilkan",
+	"alertbox.links.strip": "Hapus",
+	"alertbox.links.hold": "Tahan notifikasi untuk disetujui",
+	"alertbox.eventsUrl": "Widget aktivitas (donasi dan pengikut terbaru)",
 };
 
 export const STRINGS: Record<"en" | "id", Record<Key, string>> = { en, id };

@@ -6,6 +6,7 @@ import { topbar } from "../lib/layout";
 import { CURRENCIES, formatMoney, parseMajor, toInput } from "../lib/money";
 import { freshSession, loadSession, onSessionChange, saveSession, signOut, type Session } from "../lib/session";
 import { busy, errorText, field, showFieldErrors, toast } from "../lib/ui";
+import { variationsSection } from "./dashboard/variations";
 import "../styles/base.css";
 import "../styles/dashboard.css";
 
@@ -458,6 +459,8 @@ async function alerts() {
 			),
 		),
 	);
+	// Alert variations, speech settings and the events widget (web/pages/dashboard/variations.ts).
+	panel.append(await variationsSection(me!.overlayToken).catch((err) => h("p", { class: "notice bad" }, errorText(err))));
 }
 
 function heldRow(d: Donation & { donationId?: string }): HTMLElement {

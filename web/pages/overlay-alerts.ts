@@ -79,8 +79,10 @@ function ttsWanted(a: Alert): boolean {
 	return q === "1" || a.tts === true;
 }
 
-function audio(url: string, volume: number): HTMLAudioElement {
+function audio(url: string, volume: number, className: string): HTMLAudioElement {
 	const el = new Audio();
+	el.className = className;
+	el.hidden = true;
 	el.preload = "auto";
 	el.volume = Math.min(1, Math.max(0, volume));
 	el.src = url;
@@ -99,9 +101,9 @@ function preload(a: Alert): Loaded {
 		image.alt = "";
 	}
 	const vol = (a.volume ?? 1) * volumeScale();
-	const sound = SAME_ORIGIN(a.soundUrl) ? audio(a.soundUrl, vol) : null;
+	const sound = SAME_ORIGIN(a.soundUrl) ? audio(a.soundUrl, vol, "alert-sound") : null;
 	const speechUrl = a.ttsUrl ?? lateSpeech.get(a.id) ?? null;
-	const speech = SAME_ORIGIN(speechUrl) && ttsWanted(a) ? audio(speechUrl, volumeScale()) : null;
+	const speech = SAME_ORIGIN(speechUrl) && ttsWanted(a) ? audio(speechUrl, volumeScale(), "alert-speech") : null;
 	return { alert: a, image, sound, speech };
 }
 
@@ -176,6 +178,9 @@ function alertCard(l: Loaded): HTMLElement {
 				)
 			: null, // anything but a YouTube video is never shown (rows stored before the API refused them)
 		h("div", { class: "alert-body" }, l.image ? h("div", { class: "alert-visual" }, l.image) : null, text),
+		// In the card (hidden), so the page can be inspected: what plays belongs to the alert on screen.
+		l.sound,
+		l.speech,
 	);
 }
 
@@ -221,7 +226,8 @@ function showNext() {
 		const url = await speechUrl;
 		if (finished) return;
 		if (url) {
-			loaded.speech ??= audio(url, volumeScale());
+			loaded.speech ??= audio(url, volumeScale(), "alert-speech");
+			card.append(loaded.speech);
 			await playToEnd(loaded.speech);
 		} else await browserSpeech(alert);
 	})();
@@ -253,7 +259,7 @@ function speechArrived(p: { id?: string; ttsUrl?: string } | undefined) {
 	if (!p?.id || !SAME_ORIGIN(p.ttsUrl)) return;
 	if (current?.loaded.alert.id === p.id) return current.speechArrived(p.ttsUrl);
 	const waiting = queue.find((q) => q.alert.id === p.id);
-	if (waiting) waiting.speech ??= ttsWanted(waiting.alert) ? audio(p.ttsUrl, volumeScale()) : null;
+	if (waiting) waiting.speech ??= ttsWanted(waiting.alert) ? audio(p.ttsUrl, volumeScale(), "alert-speech") : null;
 	else lateSpeech.set(p.id, p.ttsUrl);
 }
 

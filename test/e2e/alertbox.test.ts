@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser } from "playwright-core";
+import { client, registerUser, startHarness, type Harness } from "../support/harness";
+import { buildPages, context, launch, shot, watchErrors } from "./support";
+
+/**
+ * The alert box in headless Chromium against the whole system: the streamer uploads an image and
+ * a sound to the media library (the real `POST /api/media`), makes a variation with them in the
+ * dashboard's editor, fires its test alert from the dashboard, and the overlay shows the image and
+ * starts the sound (HTMLMediaElement: playing, time moving).
+ *
+ * Needs the media library: on a build without `POST /api/media` the test is skipped and says so.
+ */
+let h: Harness;
+let api: ReturnType<typeof client>;
+let browser: Browser;
+
+/** A 2×2 red PNG. */
+const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==", "base64");
+
+/** `seconds` of a 440 Hz tone as 16-bit mono PCM WAV at 8 kHz. */
+function toneWav(seconds: number): Buffer {
+	const rate = 8000;
+	const samples = Math.round(rate * seconds);
+	const buf = Buffer.alloc(44 + samples * 2);
+	buf.write("RIFF", 0);
+	buf.writeUInt32LE(36 + samples * 2, 4);
+	buf.write("WAVEfmt ", 8);
+	buf.writeUInt32LE(16, 16);
+	buf.writeUInt16LE(1, 20);
+	buf.writeUInt16LE(1, 22);
+	buf.writeUInt32LE(rate, 24);
+	buf.writeUInt32LE(rate * 2, 28);
+	buf.writeUInt16LE(2, 32);
+	buf.writeUInt16LE(16, 34);
+	buf.write("data", 36);
+	buf.writeUInt32LE(samples * 2, 40);
+	for (let i = 0; i < samples; i++) buf.writeInt16LE(Math.round(Math.sin((2 * Math.PI * 440 * i) / rate) * 8000), 44 + i * 2);
+	return buf;
+}
+
+async function upload(token: string, name: string, type: string, data: Buffer) {
+	const form = new FormData();
+	form.append("file", new Blob([new Uint8Array(data)], { type }), name);
+	const res = await fetch(`${h.url}/api/media`, { method: "POST", headers: { Authorization: `Bearer ${token}` }, body: form });
+	return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+beforeAll(async () => {
+	buildPages();
+	h = await startHarness({ env: { SCRYPT_COST: "1024", ALERT_TICK_MS: "250" } });
+	api = client(h.url);
+	browser = await launch();
+});
+
+afterAll(async () => {
+	await browser?.close();
+	await h?.stop();
+});
+
+describe("alert variations in the browser", () => {
+	it("upload an image and a sound, make a variation in the dashboard, test it: the overlay shows the image and the sound starts", async (test) => {
+		const s = await registerUser(h.url, "alertbox");
+		const patch = await api(
+			"PATCH",
+			"/api/users/me",
+			{ settings: { donations: { enabled: true, currency: "IDR", minAmount: 500000 } } },
+			{ token: s.token },
+		);
+		const overlayToken = patch.body.overlayToken as string;
+		const image = await upload(s.token, "hype.png", "image/png", PNG);
+		if (image.status === 404) return test.skip("no media library on this build (POST /api/media is not routed)");
+		expect(image.status).toBe(201);
+		const sound = await upload(s.token, "ding.wav", "audio/wav", toneWav(3));
+		expect(sound.status).toBe(201);
+		expect(sound.body.kind).toBe("audio");
+
+		const overlayCtx = await context(browser, { width: 1280, height: 720 });
+		const overlay = await overlayCtx.newPage();
+		const overlayErrors = watchErrors(overlay);
+		await overlay.goto(`${h.url}/overlay/alerts?token=${encodeURIComponent(overlayToken)}`);
+		await overlay.waitForSelector("body[data-state=connected]", { state: "attached", timeout: 10_000 });
+
+		const ctx = await context(browser);
+		const dash = await ctx.newPage();
+		const errors = watchErrors(dash);
+		await dash.goto(`${h.url}/dashboard`);
+		await dash.fill("input[name=login]", s.username);
+		await dash.fill("input[name=password]", "correct horse battery");
+		await dash.click("form.auth-card button[type=submit]");
+		await dash.waitForSelector("nav.tabs");
+		await dash.click("[data-tab=alerts]");
+		const fresh = dash.locator("form.variation-form[data-variation=new]");
+		await fresh.waitFor();
+		await fresh.locator("input[name=name]").fill("Hype");
+		await fresh.locator("input[name=template]").fill("{name} nyawer {amount}!");
+		await fresh.locator("select[name=imageMediaId]").selectOption(image.body.id);
+		await fresh.locator("select[name=soundMediaId]").selectOption(sound.body.id);
+		await fresh.locator("select[name=layout]").selectOption("image-left");
+		// The live preview follows the form.
+		await dash.locator('[data-preview=new] img.alert-image[src="' + image.body.url + '"]').waitFor();
+		expect(await dash.locator("[data-preview=new] .alert-title").textContent()).toMatch(/nyawer Rp/);
+		await fresh.locator("button[data-act=save-variation]").click();
+		const saved = dash.locator("article.variation:not([data-variation-id=new])");
+		await saved.waitFor();
+		await shot(dash, "dashboard-variations");
+		const list = await api("GET", "/api/alerts/variations", undefined, { token: s.token });
+		expect(list.body.items).toEqual([
+			expect.objectContaining({ name: "Hype", imageMediaId: image.body.id, soundMediaId: sound.body.id, layout: "image-left" }),
+		]);
+
+		await saved.locator("button[data-act=test-variation]").click();
+		const card = overlay.locator(".alert-card.layout-image-left");
+		await card.waitFor({ timeout: 15_000 });
+		expect(await card.locator(".alert-title").textContent()).toMatch(/^MediaShar nyawer Rp/);
+		await overlay.waitForFunction(() => {
+			const img = document.querySelector<HTMLImageElement>(".alert-card img.alert-image");
+			return !!img && img.complete && img.naturalWidth > 0;
+		});
+		const state = await overlay.waitForFunction(
+			() => {
+				const el = document.querySelector<HTMLAudioElement>(".alert-card audio.alert-sound");
+				return el && !el.paused && el.currentTime > 0 ? { src: el.src, volume: el.volume } : null;
+			},
+			undefined,
+			{ timeout: 10_000 },
+		);
+		expect(await state.jsonValue()).toMatchObject({ src: `${h.url}${sound.body.url}`, volume: 1 });
+		await shot(overlay, "overlay-variation");
+		expect(errors).toEqual([]);
+		expect(overlayErrors).toEqual([]);
+		await ctx.close();
+		await overlayCtx.close();
+	});
+});
