@@ -49,6 +49,8 @@ export class PipelineDriver {
 	errors = 0;
 	errorSamples: string[] = [];
 	private seq = 0;
+	/** The donation message of the n-th donation (the TTS scenario makes each one different). */
+	messageFor: (n: number) => string = () => "semangat!";
 
 	constructor(readonly target: PipelineTarget) {}
 
@@ -90,12 +92,13 @@ export class PipelineDriver {
 
 	/** One donation end to end up to the settled webhook; the alert is recorded by the overlay. */
 	async donate(): Promise<void> {
-		const s = this.target.streamers[this.seq++ % this.target.streamers.length];
+		const n = this.seq++;
+		const s = this.target.streamers[n % this.target.streamers.length];
 		const sentAt = performance.now();
 		const res = await fetch(`${this.target.url}/api/donations`, {
 			method: "POST",
 			headers: { "Content-Type": "application/json" },
-			body: JSON.stringify({ to: s.username, amount: 5_000_00, currency: "IDR", provider: "sandbox", donorName: "Bench", message: "semangat!" }),
+			body: JSON.stringify({ to: s.username, amount: 5_000_00, currency: "IDR", provider: "sandbox", donorName: "Bench", message: this.messageFor(n) }),
 		});
 		const body: any = await res.json().catch(() => null);
 		if (res.status !== 201) return this.noteError(`create ${res.status} ${JSON.stringify(body)?.slice(0, 200)}`);

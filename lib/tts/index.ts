@@ -11,5 +11,5 @@ export function createTtsEngine(cfg: TtsConfig): TtsEngine {
 	if (cfg.provider === "google") {
 		return googleEngine({ apiKey: cfg.google.apiKey!, url: cfg.google.url, voices: { id: cfg.google.voiceId, en: cfg.google.voiceEn } });
 	}
-	return espeakEngine();
+	return espeakEngine({ workers: cfg.concurrency });
 }

@@ -5,6 +5,8 @@ export interface TtsEngine {
 	/** Short name for logs and the cache key ("espeak-ng", "google"). */
 	readonly name: string;
 	synthesize(text: string, lang: TtsLanguage): Promise<TtsAudio>;
+	/** Frees what the engine holds (worker threads). */
+	close?(): Promise<void>;
 }
 
 export interface TtsAudio {

@@ -297,6 +297,10 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 		this.config = cfg.alerts;
 		setUpSpeech(this as unknown as This, cfg.tts);
 	},
+
+	async stopped() {
+		await this.ttsEngine.close?.();
+	},
 };
 
 export default schema;
