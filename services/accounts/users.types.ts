@@ -82,6 +82,22 @@ export interface AccountTokenDoc {
 	createdAt: string;
 }
 
+/** One personal access token (collection `personal_tokens`); only its SHA-256 is stored. */
+export interface PersonalTokenDoc {
+	_id: string;
+	userId: string;
+	name: string;
+	scopes: string[];
+	/** hex SHA-256 of the token (unique). */
+	hash: string;
+	createdAt: string;
+	/** ms; null: never expires. */
+	expiresAt: number | null;
+	/** ms, written at most once a minute. */
+	lastUsedAt: number | null;
+	revokedAt: number | null;
+}
+
 export interface TokenPair {
 	accessToken: string;
 	refreshToken: string;
@@ -124,7 +140,10 @@ export interface InternalUser {
 
 export type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta & { $location?: string }>;
 
-export interface Local extends DbThis<UserDoc, { refresh_tokens: Collection<RefreshDoc>; account_tokens: Collection<AccountTokenDoc> }> {
+export interface Local extends DbThis<
+	UserDoc,
+	{ refresh_tokens: Collection<RefreshDoc>; account_tokens: Collection<AccountTokenDoc>; personal_tokens: Collection<PersonalTokenDoc> }
+> {
 	appConfig: AppConfig;
 	/** Failed sign-ins per login, and wrong current passwords per account (shared through Redis when REDIS_URL is set). */
 	loginFailures: Counters;

@@ -111,6 +111,7 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 		/** Join a channel's chat: the socket enters `chat:<username>` and gets recent history. */
 		join: {
 			socket: "chat:join",
+			scopes: ["chat:write"],
 			params: { channel: USERNAME },
 			async handler(ctx: Ctx<{ channel: string }>) {
 				await this.checkJoinRate(ctx);
@@ -137,6 +138,7 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 		/** Leave a channel's chat room. */
 		leave: {
 			socket: "chat:leave",
+			scopes: ["chat:write"],
 			params: { channel: USERNAME },
 			async handler(ctx: Ctx<{ channel: string }>) {
 				const channel = ctx.params.channel.toLowerCase();
@@ -148,6 +150,7 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 		/** Send a chat message; refusals ack `{ok:false, error:{type, message, retryAfterSec?}}`. */
 		send: {
 			socket: "chat:send",
+			scopes: ["chat:write"],
 			// Never retried by the broker: a second run would make a second message (unless it has a nonce).
 			retryPolicy: { enabled: false },
 			params: { channel: USERNAME, text: TEXT, nonce: NONCE },
