@@ -1,7 +1,9 @@
 import type { Context, ServiceSchema } from "moleculer";
 import { DbMixin } from "../../mixins/db.mixin";
 import { loadConfig } from "../../lib/config";
+import { accountEncryptionKey } from "../../lib/config/accounts";
 import { createCounters } from "../../lib/db/counters";
+import { sealKey } from "../../lib/tools/sealed";
 import { withDefaults } from "../../lib/domain/user-settings";
 import { notFound } from "../../lib/tools/errors";
 import auth from "./users.auth";
@@ -171,6 +173,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 
 	created() {
 		this.appConfig = loadConfig();
+		this.sealKey = sealKey(accountEncryptionKey());
 		// With REDIS_URL the failure counts are shared, so several users instances (each login
 		// lands on any of them) cannot multiply the attempts an attacker gets.
 		this.loginFailures = createCounters("login-throttle", "login");

@@ -37,7 +37,7 @@ export interface UserDoc {
 	lang?: MailLang;
 	/** When the password last changed (ISO). */
 	passwordChangedAt?: string;
-	/** Two-factor: the TOTP secret (base32) once enabled, when, and the last step accepted (no replay). */
+	/** Two-factor: the TOTP secret (base32, sealed with ACCOUNT_ENCRYPTION_KEY) once enabled, when, and the last step accepted (no replay). */
 	twoFactorSecret?: string | null;
 	twoFactorEnabledAt?: string | null;
 	twoFactorLastStep?: number | null;
@@ -149,6 +149,8 @@ export interface Local extends DbThis<
 	loginFailures: Counters;
 	/** Account emails sent per account (verification, reset), so nobody can flood an inbox. */
 	accountMails: Counters;
+	/** ACCOUNT_ENCRYPTION_KEY as an AES-256 key (two-factor secrets at rest). */
+	sealKey: Buffer;
 }
 
 export interface Methods {
@@ -181,6 +183,10 @@ export interface Methods {
 	// users.twofactor.ts
 	/** The answer to a right password when two-factor is on: a short-lived single-use challenge token. */
 	startChallenge(user: UserDoc): Promise<{ twoFactorRequired: true; challengeToken: string }>;
+	/** A TOTP secret as stored: sealed for this user. */
+	sealTotpSecret(userId: string, secret: string): string;
+	/** The TOTP secret of a stored value (sealed, or plain from before sealing). */
+	openTotpSecret(userId: string, stored: string): string;
 	/** 429 when the account sent too many wrong codes lately. */
 	guardSecondFactor(userId: string): Promise<void>;
 	/** Whether `code` (a current TOTP code, or an unused recovery code) is right; a right one is used up. Wrong ones are counted. */
