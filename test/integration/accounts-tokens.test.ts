@@ -167,4 +167,31 @@ describe("personal access tokens", () => {
 		expect((await apiA("GET", "/api/me/tokens", undefined, { token: u.token })).body.items).toEqual([]);
 		expect((await apiA("POST", "/api/me/tokens", { name: "x", scopes: ["profile:read"] })).status).toBe(401);
 	});
+
+	it("a ban stops the account's tokens on every gateway and disconnects their sockets", async () => {
+		const u = await registerUser(a.url, "ban");
+		const pat = (await createToken(u.token, { name: "bot", scopes: ["profile:read", "events:read"] })).token;
+		expect((await apiB("GET", "/api/auth/me", undefined, { token: pat })).status).toBe(200);
+		const events = await connectSocket(b.url, "/events", { token: pat });
+		sockets.push(events);
+		const gone = new Promise<void>((resolve) => events.once("disconnect", () => resolve()));
+		await a.broker.call("users.setBanned", { username: u.username, banned: true });
+		await gone;
+		for (const api of [apiA, apiB]) expect((await api("GET", "/api/auth/me", undefined, { token: pat })).status).toBe(401);
+	});
+
+	it("a personal token is refused where another kind of token belongs, and other tokens where it belongs", async () => {
+		const u = await registerUser(a.url, "kind");
+		const pat = (await createToken(u.token, { name: "all", scopes: ["profile:read", "events:read", "chat:write"] })).token;
+		expect((await apiB("POST", "/api/auth/refresh", { refreshToken: pat })).status).toBe(401);
+		expect((await apiB("POST", "/api/auth/logout", { refreshToken: pat })).status).toBe(204);
+		expect((await apiB("POST", "/api/auth/login/2fa", { challengeToken: pat, code: "123456" })).body.type).toBe("INVALID_CHALLENGE");
+		expect((await apiB("POST", "/api/auth/email/verify", { token: pat })).body.type).toBe("INVALID_TOKEN");
+		await expect(connectSocket(b.url, "/overlay", { token: pat })).rejects.toThrow(/Invalid overlay token/);
+		// The token still works after all that.
+		expect((await apiB("GET", "/api/auth/me", undefined, { token: pat })).status).toBe(200);
+		// An overlay token or a refresh token is no bearer token.
+		const me = (await apiA("GET", "/api/auth/me", undefined, { token: u.token })).body;
+		for (const other of [me.overlayToken, u.refreshToken]) expect((await apiB("GET", "/api/auth/me", undefined, { token: other })).status).toBe(401);
+	});
 });
