@@ -129,12 +129,16 @@ export function renderFigures(): string {
 			"",
 		);
 	}
-	const g = read("growth");
-	if (g?.rows) {
+	for (const [name, label] of [
+		["growth", "5. Growth"],
+		["growth-pg", "5b. Growth on PostgreSQL"],
+	] as const) {
+		const g = read(name);
+		if (!g?.rows) continue;
 		out.push(
-			`### 5. Growth: ${g.sizes.small.donations.toLocaleString("en")} → ${g.sizes.large.donations.toLocaleString("en")} rows per store`,
+			`### ${label}: ${g.sizes.small.donations.toLocaleString("en")} → ${g.sizes.large.donations.toLocaleString("en")} rows per store`,
 			"",
-			`Measured ${day(g)} (\`BENCH_ONLY=growth npm run bench\`).`,
+			`Measured ${day(g)} (\`BENCH_ONLY=${name} npm run bench\`); storage: ${g.storage}.`,
 			"",
 			"| read | p50 ms small | p50 ms large | p99 ms small | p99 ms large | large / small (p50) |",
 			"|---|---:|---:|---:|---:|---:|",
@@ -143,9 +147,21 @@ export function renderFigures(): string {
 					`| ${r.read}${r.informative ? " *(informative)*" : ""} | ${v(r.smallP50)} | ${v(r.largeP50)} | ${v(r.smallP99)} | ${v(r.largeP99)} | ${v(r.ratioP50)}× |`,
 			),
 			"",
-			`Target: every judged read within 2×: ${ok(g.pass)}. Stores: donations, notifications and chat messages each at the size shown (plus ${v(g.sizes.large.aggregates)} aggregate rows); heap ${v(g.sizes.large.heapMb)} MB at the large size. ![growth](../bench/results/growth.svg)`,
+			`Target: every judged read within 2×: ${ok(g.pass)}. Stores: donations, notifications and chat messages each at the size shown (plus ${v(g.sizes.large.aggregates)} aggregate rows); heap ${v(g.sizes.large.heapMb)} MB at the large size.${name === "growth" ? " ![growth](../bench/results/growth.svg)" : ""}`,
 			"",
 		);
+		if (g.explain) {
+			out.push(
+				`The plans of each read's statements at ${g.sizes.large.donations.toLocaleString("en")} rows (\`EXPLAIN (ANALYZE, BUFFERS)\` on the seeded tables, recorded by the run in \`bench/results/${name}.json\`):`,
+				"",
+			);
+			for (const [read, statements] of Object.entries(g.explain as Record<string, { sql: string; plan: string[] }[]>)) {
+				out.push(`<details><summary>${read}</summary>`, "", "```");
+				for (const st of statements)
+					out.push(st.sql, ...st.plan.filter((l) => !/^\s*(Planning|Buffers: shared hit=\d+$)/.test(l)).map((l) => `  ${l}`), "");
+				out.push("```", "", "</details>", "");
+			}
+		}
 	}
 	const chaos = read("chaos");
 	if (chaos?.figures) {
@@ -228,12 +244,16 @@ export function renderSummary(): string {
 		rows.push(
 			`| Gateway heap per idle socket at ${v(mem.mediashar.sockets)} sockets ≤ 20 KB | **${v(mem.kbPerSocket)} KB** | bare Socket.IO ${v(mem.baselineKbPerSocket)} KB | ${ok(mem.pass)} | ${day(mem)} |`,
 		);
-	const g = read("growth");
-	if (g?.rows) {
+	for (const [name, where] of [
+		["growth", ""],
+		["growth-pg", " on PostgreSQL"],
+	] as const) {
+		const g = read(name);
+		if (!g?.rows) continue;
 		const judged = g.rows.filter((r: any) => !r.informative);
 		const worst = judged.reduce((a: any, b: any) => (b.ratioP50 > a.ratioP50 ? b : a), judged[0]);
 		rows.push(
-			`| Reads at ${g.sizes.large.donations.toLocaleString("en")} rows within 2× of ${g.sizes.small.donations.toLocaleString("en")} | worst **${v(worst?.ratioP50)}×** (${v(worst?.read)}) | the same reads at ${g.sizes.small.donations.toLocaleString("en")} rows | ${ok(g.pass)} | ${day(g)} |`,
+			`| Reads at ${g.sizes.large.donations.toLocaleString("en")} rows${where} within 2× of ${g.sizes.small.donations.toLocaleString("en")} | worst **${v(worst?.ratioP50)}×** (${v(worst?.read)}) | the same reads at ${g.sizes.small.donations.toLocaleString("en")} rows | ${ok(g.pass)} | ${day(g)} |`,
 		);
 	}
 	const chaos = read("chaos");
