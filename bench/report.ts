@@ -91,14 +91,18 @@ export function renderFigures(): string {
 			"",
 		);
 	}
-	const pc = read("pipeline-cluster");
-	if (pc?.latency) {
+	for (const [name, label] of [
+		["pipeline-cluster", "2b. The same on a 3-process NATS cluster, NeDB files"],
+		["pipeline-cluster-pg", "2c. The same on a 3-process NATS cluster, PostgreSQL"],
+	] as const) {
+		const pc = read(name);
+		if (!pc?.latency) continue;
 		out.push(
-			"#### 2b. The same on a 3-process NATS cluster",
+			`#### ${label}`,
 			"",
-			`Measured ${day(pc)} (\`BENCH_ONLY=pipeline-cluster npm run bench\`).`,
+			`Measured ${day(pc)} (\`BENCH_ONLY=${name} npm run bench\`).`,
 			"",
-			`${pc.setup.processes.join("; ")}; ${pc.setup.transport}. At 100 donations/s (achieved ${v(pc.latency.achievedRate)}/s): settled → alert p50 **${v(pc.latency.settledToAlertMs.p50)} ms**, p99 **${v(pc.latency.settledToAlertMs.p99)} ms** (target ≤ 100 ms): ${ok(pc.pass)}; ${pc.latency.alerted}/${pc.latency.offered} alerted. Closed loop with 64 donors: ${v(pc.throughput.donationsPerSec)} donations/s.${pc.latencyLowRate ? ` At ${v(pc.latencyLowRate.rate)}/s (informative): p50 ${v(pc.latencyLowRate.settledToAlertMs.p50)} ms, p99 ${v(pc.latencyLowRate.settledToAlertMs.p99)} ms.` : ""} ![pipeline-cluster](../bench/results/pipeline-cluster.svg)`,
+			`${pc.setup.processes.join("; ")}; ${pc.setup.transport}; ${pc.setup.storage}. At 100 donations/s (achieved ${v(pc.latency.achievedRate)}/s): settled → alert p50 **${v(pc.latency.settledToAlertMs.p50)} ms**, p99 **${v(pc.latency.settledToAlertMs.p99)} ms** (target ≤ 100 ms): ${ok(pc.pass)}; ${pc.latency.alerted}/${pc.latency.offered} alerted. Closed loop with 64 donors: ${v(pc.throughput.donationsPerSec)} donations/s.${pc.latencyLowRate ? ` At ${v(pc.latencyLowRate.rate)}/s (informative): p50 ${v(pc.latencyLowRate.settledToAlertMs.p50)} ms, p99 ${v(pc.latencyLowRate.settledToAlertMs.p99)} ms.` : ""} ![${name}](../bench/results/${name}.svg)`,
 			"",
 		);
 	}
@@ -228,11 +232,16 @@ export function renderSummary(): string {
 			`| Donation pipeline, embedded: ≥ 300 donations/s; settled → alert p99 ≤ 50 ms at 100/s | **${v(p.mediashar.throughput.donationsPerSec)}/s**; p99 **${v(p.mediashar.latency.settledToAlertMs.p99)} ms** | bare http + Socket.IO ${v(p.baseline.throughput.donationsPerSec)}/s, p99 ${v(p.baseline.latency.settledToAlertMs.p99)} ms | ${ok(p.pass)} | ${day(p)} |`,
 		);
 	}
-	const pc = read("pipeline-cluster");
-	if (pc?.latency)
+	for (const [name, where] of [
+		["pipeline-cluster", "NeDB files"],
+		["pipeline-cluster-pg", "PostgreSQL"],
+	] as const) {
+		const pc = read(name);
+		if (!pc?.latency) continue;
 		rows.push(
-			`| Donation pipeline, 3-process NATS cluster: p99 ≤ 100 ms at 100/s | p99 **${v(pc.latency.settledToAlertMs.p99)} ms** (p50 ${v(pc.latency.settledToAlertMs.p50)} ms) | — | ${ok(pc.pass)} | ${day(pc)} |`,
+			`| Donation pipeline, 3-process NATS cluster (${where}): p99 ≤ 100 ms at 100/s | p99 **${v(pc.latency.settledToAlertMs.p99)} ms** (p50 ${v(pc.latency.settledToAlertMs.p50)} ms), ${v(pc.throughput.donationsPerSec)} donations/s closed loop | — | ${ok(pc.pass)} | ${day(pc)} |`,
 		);
+	}
 	const c = read("chat");
 	if (c?.mediashar) {
 		rows.push(
