@@ -90,6 +90,36 @@ export function renderFigures(): string {
 				" ![pipeline](../bench/results/pipeline.svg)",
 			"",
 		);
+		const c = p.costSheet;
+		if (c) {
+			const pd = c.perDonation;
+			const rows = (t: Record<string, number>, k: number) =>
+				Object.entries(t)
+					.slice(0, k)
+					.map(([a, b]) => `${a} ${b}`)
+					.join(" · ");
+			out.push(
+				"#### Cost sheet: one paid donation, embedded",
+				"",
+				`From a separate node with the counters and the CPU profiler on (\`bench/cost-sheet.ts\`), ${v(c.donations)} donations in a ${v(c.seconds)} s closed loop, everything divided by the donations alerted:`,
+				"",
+				"| per paid donation | |",
+				"|---|---:|",
+				`| broker calls (actions executed, nested included) | ${v(pd.brokerCalls)} |`,
+				`| events emitted / handled | ${v(pd.eventsEmitted)} / ${v(pd.eventsHandled)} |`,
+				`| channel messages sent / handled | ${v(pd.channelSent)} / ${v(pd.channelHandled)} |`,
+				`| database reads / writes | ${v(pd.dbReads)} / ${v(pd.dbWrites)} |`,
+				`| file appends (bytes) / fsyncs | ${v(pd.appends)} (${v(pd.appendBytes)} B) / ${v(pd.fsyncs)} |`,
+				`| CPU, whole process | ${v(pd.cpuUs)} µs |`,
+				"",
+				`CPU µs by hop (the nearest service file on each profile sample's stack, else the code at its leaf): ${rows(c.cpuUsByHop, 16)}.`,
+				"",
+				`Calls: ${rows(c.actions, 20)}.`,
+				"",
+				`Writes by collection: ${rows(c.dbWritesBy, 12)}. Reads: ${rows(c.dbReadsBy, 12)}. Channel messages: ${rows(c.channels, 12)}.`,
+				"",
+			);
+		}
 	}
 	for (const [name, label] of [
 		["pipeline-cluster", "2b. The same on a 3-process NATS cluster, NeDB files"],
