@@ -2,7 +2,7 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import os from "node:os";
-import { Readable, Transform } from "node:stream";
+import { Readable } from "node:stream";
 import { connect, StorageType, type NatsConnection, type ObjectStore } from "nats";
 import { assertKey, sha256, type MediaStore } from "./store";
 
@@ -58,23 +58,7 @@ export class NatsMediaStore implements MediaStore {
 		assertKey(key);
 		const result = await this.store.get(key);
 		if (!result) return null;
-		const source = Readable.fromWeb(result.data as import("node:stream/web").ReadableStream<Uint8Array>);
-		if (!range) return source;
-		let offset = 0;
-		const slice = new Transform({
-			transform(chunk: Buffer, _enc, done) {
-				const from = Math.max(0, range.start - offset);
-				const to = Math.min(chunk.length, range.end + 1 - offset);
-				offset += chunk.length;
-				if (to > from) this.push(chunk.subarray(from, to));
-				if (offset > range.end) {
-					this.push(null);
-					source.destroy();
-				}
-				done();
-			},
-		});
-		return source.pipe(slice);
+		return objectStream(result.data, range);
 	}
 
 	async stat(key: string): Promise<{ size: number } | null> {
@@ -91,4 +75,58 @@ export class NatsMediaStore implements MediaStore {
 	async close(): Promise<void> {
 		await this.nc?.drain().catch(() => this.nc?.close());
 	}
+}
+
+/**
+ * An object's chunks as a Node stream, `range` (inclusive) only when given. When the reader stops
+ * early (the range is done, the client went away) the rest is read and dropped in the background:
+ * nats.js keeps feeding a cancelled stream and fails.
+ */
+function objectStream(data: ReadableStream<Uint8Array>, range?: { start: number; end: number }): Readable {
+	const reader = data.getReader();
+	let offset = 0;
+	let draining = false;
+	const drain = () => {
+		if (draining) return;
+		draining = true;
+		void (async () => {
+			try {
+				while (!(await reader.read()).done);
+			} catch {
+				/* the object is gone: nothing left to drop */
+			}
+		})();
+	};
+	return new Readable({
+		async read() {
+			try {
+				for (;;) {
+					const { done, value } = await reader.read();
+					if (done) {
+						draining = true;
+						return void this.push(null);
+					}
+					const chunk = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+					const at = offset;
+					offset += chunk.length;
+					if (!range) return void this.push(chunk);
+					const from = Math.max(0, range.start - at);
+					const to = Math.min(chunk.length, range.end + 1 - at);
+					const last = offset > range.end;
+					if (to > from) this.push(chunk.subarray(from, to));
+					if (last) {
+						drain();
+						return void this.push(null);
+					}
+					if (to > from) return;
+				}
+			} catch (err) {
+				this.destroy(err as Error);
+			}
+		},
+		destroy(err, cb) {
+			drain();
+			cb(err);
+		},
+	});
 }

@@ -274,3 +274,27 @@ describe("media for other services", () => {
 		});
 	});
 });
+
+describe("avatars from the library", () => {
+	it("sets avatarUrl from one of the caller's images, refuses anything else", async () => {
+		const u = await registerUser(h.url, "med");
+		const other = await registerUser(h.url, "med");
+		const img = (await upload(u.token, files.png(8, 8, 8), "me.png", "image/png")).body;
+		const sound = (await upload(u.token, files.wav(0.2, 8), "me.wav", "audio/wav")).body;
+		const theirs = (await upload(other.token, files.png(8, 8, 9), "them.png", "image/png")).body;
+		const set = await api("PATCH", "/api/users/me", { avatarMediaId: img.id }, { token: u.token });
+		expect(set.status).toBe(200);
+		expect(set.body.avatarUrl).toBe(img.url);
+		const profile = await api("GET", `/api/users/${u.username}`);
+		expect(profile.body.avatarUrl).toBe(img.url);
+		expect((await fetch(h.url + profile.body.avatarUrl)).headers.get("content-type")).toBe("image/png");
+		for (const id of [sound.id, theirs.id, "01ARZ3NDEKTSV4RRFFQ69G5FAV"]) {
+			const bad = await api("PATCH", "/api/users/me", { avatarMediaId: id }, { token: u.token });
+			expect(bad.status).toBe(422);
+			expect(bad.body.type).toBe("INVALID_MEDIA");
+		}
+		expect((await api("GET", `/api/users/${u.username}`)).body.avatarUrl).toBe(img.url);
+		const cleared = await api("PATCH", "/api/users/me", { avatarMediaId: null }, { token: u.token });
+		expect(cleared.body.avatarUrl).toBeNull();
+	});
+});
