@@ -94,7 +94,10 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 			chat_rooms: [],
 			chat_bans: [{ fields: "key", unique: true }, { fields: "channelId" }],
 			chat_slow: [],
-			chat_conversations: [{ fields: "pairKey", unique: true }, { fields: ["participants", "activity"] }],
+			chat_conversations: [
+				{ fields: "pairKey", unique: true },
+				{ fields: ["participants", "activity"], array: true },
+			],
 		}),
 		SweeperMixin<This>(
 			{ name: "redrive", everyMs: () => REDRIVE_AFTER_MS, run: (svc) => svc.redrive(REDRIVE_AFTER_MS) },

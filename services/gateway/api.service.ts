@@ -17,6 +17,7 @@ import { countRateLimited } from "../../lib/tools/metrics";
 import type { WsDisconnect, WsEmit } from "../../lib/domain/rooms";
 import { SocketHub } from "./socket-hub";
 import { pageRoutes } from "./pages";
+import { checkUpload, closeMediaFiles, mediaFileRoutes } from "./media-files";
 import {
 	type AnyError,
 	LIMIT_WINDOW_MS,
@@ -142,7 +143,9 @@ function gatewayRoutes(cfg: GatewayConfig): ApiRouteSchema[] {
 				StoreFactory: GatewayRateStore,
 			},
 			callOptions: {},
-			onBeforeCall(this: This, ctx: Ctx, _route: unknown, req: Req) {
+			onBeforeCall(this: This, ctx: Ctx, _route: unknown, req: Req, _res: Res, alias?: { type?: string }) {
+				// Uploads: a body that is not a form, or too large to hold any file, is refused before it is read.
+				checkUpload(req, alias, this.appConfig.media);
 				// Marks the call (and every call its handler makes) as made for a client: middlewares/permissions.ts checks it.
 				ctx.meta.via = "rest";
 				ctx.meta.ip = clientIp(req, cfg.trustProxy);
@@ -181,6 +184,8 @@ function gatewayRoutes(cfg: GatewayConfig): ApiRouteSchema[] {
 		},
 		// HTML pages: /overlay/*, /u/:username, /pay/sandbox/:id, /chat/:username, /dashboard.
 		...pageRoutes(),
+		// Media library files: /media/<sha256>.<ext> (services/gateway/media-files.ts).
+		...mediaFileRoutes(),
 	];
 }
 
@@ -473,6 +478,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 
 	async stopped() {
 		if (this.hub) await this.hub.close();
+		await closeMediaFiles(this);
 		this.counters?.close();
 	},
 };
