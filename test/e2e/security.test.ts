@@ -7,7 +7,8 @@ import { buildPages, context, launch, shot, watchErrors } from "./support";
 /**
  * The dashboard's security tab in headless Chromium against every service: two-factor turned on
  * through the page with a code computed here (as an authenticator app would), then a sign-out and
- * a sign-in that needs the code; personal access tokens created (shown once) and revoked.
+ * a sign-in that needs the code, and off again with a recovery code; sessions ended and personal
+ * access tokens created (shown once) and revoked.
  */
 const PASSWORD = "correct horse battery";
 let h: Harness;
@@ -57,6 +58,7 @@ describe("dashboard security", () => {
 		await page.click("form.enable-2fa button[type=submit]");
 		await page.waitForSelector(".recovery-codes li");
 		expect(await page.locator(".recovery-codes li").count()).toBe(10);
+		const recovery = (await page.locator(".recovery-codes li").first().textContent())!.trim();
 		await shot(page, "dashboard-security-recovery-codes");
 		await page.click("button[data-act=recovery-saved]");
 		await page.waitForSelector(".two-factor[data-enabled=true] form.disable-2fa");
@@ -76,6 +78,13 @@ describe("dashboard security", () => {
 		await page.waitForSelector("nav.tabs");
 		expect(await page.textContent("h1")).toBe(`Hi, ${u.username}`);
 		await page.waitForSelector(".two-factor[data-enabled=true]");
+
+		// Turned off again with the password and a recovery code (the next TOTP step is not due yet).
+		await page.fill("form.disable-2fa input[type=password]", PASSWORD);
+		await page.fill("form.disable-2fa input[name=code]", recovery);
+		await page.click("form.disable-2fa button[type=submit]");
+		await page.waitForSelector(".two-factor[data-enabled=false]");
+		expect((await api("POST", "/api/auth/login", { login: u.username, password: PASSWORD })).body.accessToken).toBeTruthy();
 		expect(errors).toEqual([]);
 		await ctx.close();
 	});
