@@ -371,7 +371,11 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				return null;
 			}
 			if (token.startsWith(PERSONAL_TOKEN_PREFIX)) {
-				const user = await this.personalTokenUser(token);
+				const user = await this.personalTokenUser(token).catch((err: Error) => {
+					// The users service cannot answer: a fault to retry, not a refusal of the token.
+					this.logger.warn("Personal token check failed", err.message);
+					throw new Errors.MoleculerError("Service unavailable, retry shortly", 503, "SERVICE_UNAVAILABLE");
+				});
 				if (!user) throw new Errors.MoleculerClientError("Invalid, expired or revoked personal access token", 401, "INVALID_TOKEN");
 				return user;
 			}

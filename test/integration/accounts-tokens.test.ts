@@ -195,3 +195,17 @@ describe("personal access tokens", () => {
 		for (const other of [me.overlayToken, u.refreshToken]) expect((await apiB("GET", "/api/auth/me", undefined, { token: other })).status).toBe(401);
 	});
 });
+
+describe("personal access tokens while the users service is away", () => {
+	it("answer 503 with Retry-After, not a refusal of the token", async () => {
+		const lone = await startHarness({ services: ["ops"], nodeID: `pat-lone-${process.pid}` });
+		try {
+			const r = await client(lone.url)("GET", "/api/openapi.json", undefined, { token: `msp_${"B".repeat(43)}` });
+			expect(r.status).toBe(503);
+			expect(r.body.type).toBe("SERVICE_UNAVAILABLE");
+			expect(r.headers.get("retry-after")).toBe("5");
+		} finally {
+			await lone.stop();
+		}
+	});
+});
