@@ -38,6 +38,12 @@ type Settings = ServiceSettingSchema;
 type This = Service<Settings> & Local & Methods;
 
 const REPLAY_MAX = 500;
+/**
+ * A replay from `since` also sends the events stored up to this long before it (the client dedupes
+ * them): two nodes' clocks, or two events in one millisecond, may order ids otherwise than they were
+ * stored, and a missed event is worse than a repeated one.
+ */
+const REPLAY_OVERLAP_MS = 2_000;
 
 const schema: ServiceSchema<Settings, Methods, Local> = {
 	name: "feed",
@@ -48,20 +54,24 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 
 	actions: {
 		/**
-		 * The events of `ownerId` after the event `since` (its id), oldest first, within the last
-		 * hour; an unknown or pruned `since` (or none) gives the whole hour. Asked by the gateway when
-		 * a socket joins `/events` with `auth.since`.
+		 * The events of `ownerId` after the event `since` (its id; with those of the
+		 * REPLAY_OVERLAP_MS before it), oldest first, within the last hour; an unknown or pruned
+		 * `since` (or none) gives the whole hour. Asked by the gateway when a socket joins `/events`
+		 * with `auth.since`.
 		 */
 		since: {
 			visibility: "public",
 			params: { ownerId: { type: "string", min: 1, max: 64 }, since: { type: "string", min: 1, max: 64, optional: true } },
 			async handler(ctx: Ctx<{ ownerId: string; since?: string }>): Promise<FeedEventView[]> {
 				const floor = Date.now() - FEED_RETENTION_MS;
-				const query: Record<string, unknown> = { ownerId: ctx.params.ownerId, at: { $gte: floor } };
 				const after = ctx.params.since ? await this.store.findOne({ eventId: ctx.params.since, ownerId: ctx.params.ownerId }) : null;
-				if (after) query._id = { $gt: after._id };
-				const rows = await this.store.find({ query, sort: ["_id"], limit: REPLAY_MAX });
-				return rows.map(feedView);
+				// From a little before `since`: an event stored just after it on another node may carry an earlier time.
+				const from = after ? Math.max(floor, after.at - REPLAY_OVERLAP_MS) : floor;
+				const rows = await this.store.find({ query: { ownerId: ctx.params.ownerId, at: { $gte: from } }, sort: ["_id"], limit: REPLAY_MAX + 1 });
+				return rows
+					.filter((r) => r._id !== after?._id)
+					.slice(0, REPLAY_MAX)
+					.map(feedView);
 			},
 		},
 	},
