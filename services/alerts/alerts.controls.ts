@@ -29,6 +29,7 @@ const controls: AlertsPart = {
 		/** Queue a test alert for the caller's overlay: a variation's look when one is named, else the look its amount chooses. */
 		test: {
 			rest: "POST /alerts/test",
+			scopes: ["alerts:write"],
 			status: 202,
 			// Never retried by the broker: a second run would make a second test alert.
 			retryPolicy: { enabled: false },
@@ -74,6 +75,7 @@ const controls: AlertsPart = {
 		/** Show a paid donation's alert again. */
 		replay: {
 			rest: "POST /alerts/:donationId/replay",
+			scopes: ["alerts:write"],
 			status: 202,
 			// Never retried by the broker: a second run would make a second replayed alert.
 			retryPolicy: { enabled: false },
@@ -118,6 +120,7 @@ const controls: AlertsPart = {
 		/** Drop the alert on screen and move to the next. */
 		skip: {
 			rest: "POST /alerts/skip",
+			scopes: ["alerts:write"],
 			auth: "required",
 			async handler(ctx: Ctx) {
 				const userId = ctx.meta.user!.id;
@@ -132,6 +135,7 @@ const controls: AlertsPart = {
 
 		pause: {
 			rest: "POST /alerts/pause",
+			scopes: ["alerts:write"],
 			auth: "required",
 			async handler(ctx: Ctx) {
 				await this.ensureChannel(ctx.meta.user!.id);
@@ -142,6 +146,7 @@ const controls: AlertsPart = {
 
 		resume: {
 			rest: "POST /alerts/resume",
+			scopes: ["alerts:write"],
 			auth: "required",
 			async handler(ctx: Ctx) {
 				await this.ensureChannel(ctx.meta.user!.id);
@@ -153,6 +158,7 @@ const controls: AlertsPart = {
 
 		queue: {
 			rest: "GET /alerts/queue",
+			scopes: ["alerts:write"],
 			auth: "required",
 			async handler(ctx: Ctx) {
 				return this.queueState(ctx.meta.user!.id);

@@ -7,15 +7,17 @@ import { CURRENCIES, formatMoney, parseMajor, toInput } from "../lib/money";
 import { freshSession, loadSession, onSessionChange, saveSession, signOut, type Session } from "../lib/session";
 import { busy, errorText, field, showFieldErrors, toast } from "../lib/ui";
 import { variationsSection } from "./dashboard/variations";
+import { securityPanel } from "./dashboard/security";
 import "../styles/base.css";
 import "../styles/dashboard.css";
 
 /**
  * The streamer's dashboard: sign in / register, then overview (balance, recent donations),
  * alerts (overlay URL, controls, held donations), settings (donations, media share, moderation,
- * alerts, goal) and the notification inbox with a live unread badge.
+ * alerts, goal), the notification inbox with a live unread badge, and security (two-factor,
+ * password, sessions, personal access tokens: web/pages/dashboard/security.ts).
  */
-type Tab = "overview" | "alerts" | "settings" | "inbox";
+type Tab = "overview" | "alerts" | "settings" | "inbox" | "security";
 
 interface Me {
 	id: string;
@@ -59,7 +61,7 @@ interface Notification {
 const root = app();
 let session: Session | null = loadSession();
 let me: Me | null = null;
-let tab: Tab = (["overview", "alerts", "settings", "inbox"] as Tab[]).find((x) => location.hash === `#${x}`) ?? "overview";
+let tab: Tab = (["overview", "alerts", "settings", "inbox", "security"] as Tab[]).find((x) => location.hash === `#${x}`) ?? "overview";
 let unread = 0;
 let socket: Socket | null = null;
 const panel = h("div", { class: "panel" });
@@ -174,6 +176,7 @@ function shell() {
 		["alerts", t("dash.alerts")],
 		["settings", t("dash.settings")],
 		["inbox", t("dash.inbox")],
+		["security", t("dash.security")],
 	];
 	mount(
 		root,
@@ -219,6 +222,7 @@ async function show(next: Tab) {
 		if (next === "overview") await overview();
 		else if (next === "alerts") await alerts();
 		else if (next === "settings") settings();
+		else if (next === "security") await securityPanel(panel);
 		else await inbox();
 	} catch (err) {
 		mount(panel, h("p", { class: "notice bad" }, errorText(err)));
