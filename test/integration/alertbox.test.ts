@@ -1,51 +1,44 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Errors } from "moleculer";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import * as media from "../support/media-files";
 import { client, connectSocket, emitAck, registerUser, startHarness, waitFor, type Harness } from "../support/harness";
 import { closeAll, donate, openOverlay, pay, setupStreamer } from "../support/flow";
 
 /**
- * The alert box over real HTTP and Socket.IO: variations (CRUD, validation, the look a donation
- * gets, a test alert with a variation), server-rendered speech following the alert, moderated
- * names in alerts and the events widget, channel moderators approving held alerts, and the goal
- * and leaderboard pushed to the overlay socket.
- *
- * The media library (`media` service) is built alongside and not on main yet: until it is, a tiny
- * stand-in with its interface (`media.resolve`, `media.storeGenerated`) answers here.
+ * The alert box over real HTTP and Socket.IO, with the real media library: variations (CRUD,
+ * validation, the look a donation gets, a test alert with a variation), server-rendered speech
+ * following the alert and served from the library, moderated names in alerts and the events
+ * widget, channel moderators approving held alerts, and the goal and leaderboard pushed to the
+ * overlay socket.
  */
-const files = new Map<string, { ownerId: string; kind: string; url: string }>();
-const generated: { ownerId: string; contentType: string; size: number; head: string }[] = [];
-const mediaStub = {
-	name: "media",
-	actions: {
-		resolve(ctx: any) {
-			const f = files.get(ctx.params.id);
-			if (!f || f.ownerId !== ctx.params.ownerId || (ctx.params.kind && f.kind !== ctx.params.kind))
-				throw new Errors.MoleculerClientError("Not your media file", 422, "INVALID_MEDIA");
-			return { id: ctx.params.id, kind: f.kind, contentType: "x/y", url: f.url, size: 1 };
-		},
-		storeGenerated(ctx: any) {
-			const data = Buffer.from(ctx.params.data);
-			generated.push({ ownerId: ctx.params.ownerId, contentType: ctx.params.contentType, size: data.length, head: data.subarray(0, 4).toString() });
-			return {
-				id: `g${generated.length}`,
-				kind: "audio",
-				contentType: ctx.params.contentType,
-				url: `/media/${"a".repeat(63)}${generated.length % 10}.wav`,
-				size: data.length,
-			};
-		},
-	},
-};
-
-const SERVICES = ["users", "payments", "donations", "ledger", "stats", "alerts", "chat", "moderation", "dm", "follows"];
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mediashar-alertbox-"));
+const SERVICES = ["users", "payments", "donations", "ledger", "stats", "alerts", "chat", "moderation", "dm", "follows", "media"];
 let h: Harness;
 let api: ReturnType<typeof client>;
 
 beforeAll(async () => {
-	h = await startHarness({ services: SERVICES, extra: [mediaStub], env: { SCRYPT_COST: "1024", ALERT_TICK_MS: "100", REDRIVE_INTERVAL_MS: "500" } });
+	h = await startHarness({
+		services: SERVICES,
+		env: { SCRYPT_COST: "1024", ALERT_TICK_MS: "100", REDRIVE_INTERVAL_MS: "500", DATA_DIR: dataDir, MEDIA_STORE: "fs" },
+	});
 	api = client(h.url);
 });
-afterAll(() => h?.stop());
+afterAll(async () => {
+	await h?.stop();
+	fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** Uploads one file to the media library as the dashboard does; answers the file. */
+async function upload(token: string, data: Buffer, name: string) {
+	const form = new FormData();
+	form.append("file", new Blob([new Uint8Array(data)]), name);
+	const res = await fetch(`${h.url}/api/media`, { method: "POST", body: form, headers: { Authorization: `Bearer ${token}` } });
+	const body = await res.json();
+	if (res.status !== 201) throw new Error(`upload failed ${res.status} ${JSON.stringify(body)}`);
+	return body as { id: string; kind: string; url: string };
+}
 
 async function paidDonation(to: string, body: Record<string, unknown> = {}) {
 	const res = await donate(h.url, to, body);
@@ -57,16 +50,17 @@ async function paidDonation(to: string, body: Record<string, unknown> = {}) {
 describe("alert variations over HTTP", () => {
 	it("CRUD with validation; a paid donation and a test alert carry the variation's look", async () => {
 		const s = await setupStreamer(h.url, { alerts: { displaySeconds: 30 } });
-		files.set(`img-${s.id}`, { ownerId: s.id, kind: "image", url: "/media/1111.gif" });
-		files.set(`snd-${s.id}`, { ownerId: s.id, kind: "audio", url: "/media/2222.mp3" });
+		const gif = await upload(s.token, media.gif(), "hype.gif");
+		const ding = await upload(s.token, media.wav(1), "ding.wav");
 		const other = await registerUser(h.url, "other");
-		files.set(`img-${other.id}`, { ownerId: other.id, kind: "image", url: "/media/3333.png" });
+		const theirs = await upload(other.token, media.png(4, 4, 7), "theirs.png");
 		const as = { token: s.token };
 
 		const bad = [
 			{ name: "x", template: "{name} {phone}" },
-			{ name: "x", imageMediaId: `snd-${s.id}` },
-			{ name: "x", imageMediaId: `img-${other.id}` },
+			{ name: "x", imageMediaId: ding.id },
+			{ name: "x", soundMediaId: gif.id },
+			{ name: "x", imageMediaId: theirs.id },
 			{ name: "x", volume: 2 },
 			{ name: "x", layout: "diagonal" },
 			{ name: "x", minAmount: 100, maxAmount: 50 },
@@ -83,8 +77,8 @@ describe("alert variations over HTTP", () => {
 				name: "Sultan",
 				minAmount: 20_000_00,
 				template: "{name} nyawer {amount}!",
-				imageMediaId: `img-${s.id}`,
-				soundMediaId: `snd-${s.id}`,
+				imageMediaId: gif.id,
+				soundMediaId: ding.id,
 				volume: 0.4,
 				durationSec: 6,
 				layout: "image-left",
@@ -92,7 +86,7 @@ describe("alert variations over HTTP", () => {
 			as,
 		);
 		expect(created.status).toBe(201);
-		expect(created.body).toMatchObject({ name: "Sultan", enabled: true, maxAmount: null, tts: false, imageMediaId: `img-${s.id}` });
+		expect(created.body).toMatchObject({ name: "Sultan", enabled: true, maxAmount: null, tts: false, imageMediaId: gif.id });
 		const id = created.body.id;
 		expect((await api("PATCH", `/api/alerts/variations/${id}`, { name: "Sultan!" }, { token: other.token })).status).toBe(404);
 		const patched = await api("PATCH", `/api/alerts/variations/${id}`, { name: "Sultan!" }, as);
@@ -118,8 +112,8 @@ describe("alert variations over HTTP", () => {
 			donationId: big,
 			variationId: id,
 			title: "Besar nyawer Rp 25.000!",
-			imageUrl: "/media/1111.gif",
-			soundUrl: "/media/2222.mp3",
+			imageUrl: gif.url,
+			soundUrl: ding.url,
 			volume: 0.4,
 			durationSec: 6,
 			layout: "image-left",
@@ -128,7 +122,7 @@ describe("alert variations over HTTP", () => {
 
 		expect((await api("POST", "/api/alerts/test", { variationId: id }, as)).status).toBe(202);
 		const a3 = await overlay.next(3);
-		expect(a3).toMatchObject({ type: "test", variationId: id, imageUrl: "/media/1111.gif", amount: 20_000_00 });
+		expect(a3).toMatchObject({ type: "test", variationId: id, imageUrl: gif.url, amount: 20_000_00 });
 		await overlay.done(a3.id);
 		expect((await api("POST", "/api/alerts/test", { variationId: "nope" }, as)).status).toBe(404);
 
@@ -147,7 +141,6 @@ describe("server-side speech", () => {
 		const overlay = await openOverlay(h.url, s.overlayToken);
 		const speech: any[] = [];
 		overlay.socket.on("alert:tts", (p) => speech.push(p));
-		const before = generated.length;
 		await paidDonation(s.username, { donorName: "Bangsat Joe", message: "main judi di www.judi.example yuk" });
 		const a = await overlay.next(1);
 		// The name is masked on the alert itself (built-in list), and the alert did not wait for speech.
@@ -155,7 +148,13 @@ describe("server-side speech", () => {
 		expect(a).toMatchObject({ tts: true, ttsUrl: null });
 		const p = await waitFor(() => speech.find((x) => x.id === a.id), 10_000, "alert:tts");
 		expect(p.ttsUrl).toMatch(/^\/media\/[0-9a-f]{64}\.wav$/);
-		expect(generated.slice(before)).toEqual([expect.objectContaining({ ownerId: s.id, contentType: "audio/wav", head: "RIFF" })]);
+		// Served by the gateway from the library, same origin: a WAV file of some seconds.
+		const file = await fetch(h.url + p.ttsUrl);
+		expect(file.status).toBe(200);
+		expect(file.headers.get("content-type")).toMatch(/^audio\/(wav|x-wav|wave)/);
+		const bytes = Buffer.from(await file.arrayBuffer());
+		expect(bytes.subarray(0, 4).toString()).toBe("RIFF");
+		expect(bytes.length).toBeGreaterThan(44_100);
 		// An overlay that reconnects gets the alert with its speech.
 		overlay.close();
 		const again = await openOverlay(h.url, s.overlayToken);
