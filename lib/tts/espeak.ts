@@ -12,8 +12,8 @@ import type { TtsAudio, TtsEngine } from "./types";
  *
  * The program runs synchronously for the whole render (hundreds of milliseconds for a long
  * message), so it runs in worker threads, never on the event loop that serves requests and
- * delivers alerts: `workers` of them, each rendering one text at a time. A worker that errors or
- * exits is replaced on the next render.
+ * delivers alerts: `workers` of them, each rendering one text at a time, at the lowest CPU priority
+ * (nice 19, per thread on Linux). A worker that errors or exits is replaced on the next render.
  */
 
 const VOICES: Record<TtsLanguage, string> = { id: "id", en: "en-us" };
@@ -21,6 +21,9 @@ const VOICES: Record<TtsLanguage, string> = { id: "id", en: "en-us" };
 /** The worker's code (plain JavaScript, so it runs the same under tsx, Vitest and the built dist/). */
 const WORKER_CODE = `
 const { parentPort, workerData } = require("node:worker_threads");
+// Lowest CPU priority for this thread only (on Linux a thread has its own nice value): requests
+// and alerts on the main thread always come first; speech takes what is left.
+try { require("node:os").setPriority(19); } catch {}
 let factory = null;
 parentPort.on("message", async (job) => {
 	try {
