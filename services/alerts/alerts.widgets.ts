@@ -76,7 +76,7 @@ const widgets: AlertsPart = {
 			if (!created) return;
 			this.pushOverlay([rooms.overlay(ev.userId)], "events:new", eventView(doc));
 			// Keep the newest KEEP per channel.
-			const old = await this.stores.overlay_events.find({ query: { userId: ev.userId }, sort: ["-_id"], offset: KEEP, limit: 100 });
+			const old = (await this.stores.overlay_events.find({ query: { userId: ev.userId }, sort: ["-_id"], limit: KEEP + 20 })).slice(KEEP);
 			if (old.length) await this.stores.overlay_events.removeMany({ _id: { $in: old.map((o) => o._id) } });
 		},
 

@@ -221,7 +221,7 @@ describe("widgets", () => {
 		const followed = await waitFor(() => live.find((e) => e.kind === "follow"), 8000, "the follow, live");
 		expect(followed.name).toBe(fan.username);
 		await paidDonation(s.username, { donorName: "Jerk Budi", amount: 3_000_00, message: "" });
-		await waitFor(() => live.find((e) => e.kind === "donation"), 8000, "the donation, live");
+		await waitFor(() => live.find((e) => e.kind === "donation" && e.name === "**** Budi"), 8000, "the second donation, live");
 		const list = await emitAck(widget, "events:list", {});
 		expect(list.items.map((e: any) => [e.kind, e.name])).toEqual([
 			["donation", "**** Budi"],
