@@ -217,7 +217,12 @@ describe("operations endpoints (all services)", () => {
 		expect(doc.paths["/api/me/goal"].delete.responses["204"].content).toBeUndefined();
 
 		await expect(SwaggerParser.validate(structuredClone(doc))).resolves.toBeTruthy();
-		expect(await redoclyLint(doc)).toEqual([]);
+		// One warning is the contract's own: `/api/alerts/{donationId}/…` and `/api/alerts/variations/{id}`
+		// are both fixed by docs/api.md, and their methods never overlap (the donation routes are POST,
+		// a variation's PATCH and DELETE), so the router never has to choose between them.
+		const contractPaths = (p: { ruleId: string; message: string }) =>
+			p.ruleId === "no-ambiguous-paths" && /`\/api\/alerts\/\{donationId\}\/\w+` and `\/api\/alerts\/variations\/\{id\}`/.test(p.message);
+		expect((await redoclyLint(doc)).filter((p) => !contractPaths(p))).toEqual([]);
 	}, 60_000);
 
 	it("/api/docs renders swagger-ui from local files", async () => {
