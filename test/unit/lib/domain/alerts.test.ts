@@ -108,3 +108,25 @@ describe("alert queue marks and views", () => {
 		expect(heldView(alert({ status: "held" }))).toMatchObject({ originalMessage: "semangat bang ****", originalDonorName: "Budi", heldReason: null });
 	});
 });
+
+describe("links and the built-in word list", () => {
+	const withLink: PaidDonation = { ...donation, originalMessage: "cek www.promo-judi.com sekarang", message: "cek www.promo-judi.com sekarang" };
+	it("strips links from the alert's message, or holds the alert, per settings.moderation.linkAction", () => {
+		expect(decide(withLink, settings({})).message).toBe("cek www.promo-judi.com sekarang");
+		expect(decide(withLink, settings({ moderation: { linkAction: "strip" } }))).toMatchObject({ status: "queued", message: "cek sekarang" });
+		expect(decide(withLink, settings({ moderation: { linkAction: "hold" } }))).toMatchObject({ status: "held", heldReason: "LINK" });
+	});
+	it("masks (or holds on) the built-in list only when the channel turns it on, in the name too", () => {
+		const rude: PaidDonation = { ...donation, donorName: "Bangsat", donorDisplayName: "Bangsat", originalMessage: "dasar goblok", message: "dasar goblok" };
+		expect(decide(rude, settings({})).message).toBe("dasar goblok");
+		expect(decide(rude, settings({ moderation: { useDefaultList: true } })).message).toBe("dasar ******");
+		expect(decide(rude, settings({ moderation: { useDefaultList: true, blockedTermAction: "hold" } }))).toMatchObject({
+			status: "held",
+			matchedTerms: expect.arrayContaining(["bangsat", "goblok"]),
+		});
+		expect(buildPayload("a1", rude, "x", settings({ moderation: { useDefaultList: true } }))).toMatchObject({
+			donorName: "*******",
+			title: "******* donated Rp 5.000",
+		});
+	});
+});
