@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { client, registerUser, startHarness, type Harness } from "../support/harness";
 import { buildPages, context, launch, shot, watchErrors } from "./support";
+import { png, wav } from "../support/media-files";
 
 /**
  * The alert box in headless Chromium against the whole system: the streamer uploads an image and
@@ -13,30 +14,6 @@ import { buildPages, context, launch, shot, watchErrors } from "./support";
 let h: Harness;
 let api: ReturnType<typeof client>;
 let browser: Browser;
-
-/** A 2×2 red PNG. */
-const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==", "base64");
-
-/** `seconds` of a 440 Hz tone as 16-bit mono PCM WAV at 8 kHz. */
-function toneWav(seconds: number): Buffer {
-	const rate = 8000;
-	const samples = Math.round(rate * seconds);
-	const buf = Buffer.alloc(44 + samples * 2);
-	buf.write("RIFF", 0);
-	buf.writeUInt32LE(36 + samples * 2, 4);
-	buf.write("WAVEfmt ", 8);
-	buf.writeUInt32LE(16, 16);
-	buf.writeUInt16LE(1, 20);
-	buf.writeUInt16LE(1, 22);
-	buf.writeUInt32LE(rate, 24);
-	buf.writeUInt32LE(rate * 2, 28);
-	buf.writeUInt16LE(2, 32);
-	buf.writeUInt16LE(16, 34);
-	buf.write("data", 36);
-	buf.writeUInt32LE(samples * 2, 40);
-	for (let i = 0; i < samples; i++) buf.writeInt16LE(Math.round(Math.sin((2 * Math.PI * 440 * i) / rate) * 8000), 44 + i * 2);
-	return buf;
-}
 
 async function upload(token: string, name: string, type: string, data: Buffer) {
 	const form = new FormData();
@@ -67,9 +44,9 @@ describe("alert variations in the browser", () => {
 			{ token: s.token },
 		);
 		const overlayToken = patch.body.overlayToken as string;
-		const image = await upload(s.token, "hype.png", "image/png", PNG);
+		const image = await upload(s.token, "hype.png", "image/png", png(2, 2));
 		expect(image.status).toBe(201);
-		const sound = await upload(s.token, "ding.wav", "audio/wav", toneWav(3));
+		const sound = await upload(s.token, "ding.wav", "audio/wav", wav(3));
 		expect(sound.status).toBe(201);
 		expect(sound.body.kind).toBe("audio");
 
@@ -139,7 +116,7 @@ describe("alert variations in the browser", () => {
 			{ settings: { donations: { enabled: true, currency: "IDR", minAmount: 500000 }, alerts: { ttsLanguage: "id" } } },
 			{ token: s.token },
 		);
-		const sound = await upload(s.token, "blip.wav", "audio/wav", toneWav(0.5));
+		const sound = await upload(s.token, "blip.wav", "audio/wav", wav(0.5));
 		expect(sound.status).toBe(201);
 		const v = await api("POST", "/api/alerts/variations", { name: "Voice", soundMediaId: sound.body.id, tts: true, durationSec: 2 }, { token: s.token });
 		expect(v.status).toBe(201);

@@ -3,6 +3,7 @@ import { lang, t } from "../lib/i18n";
 import { ShownIds } from "../lib/shown";
 import { embedUrl, parseYouTube } from "../lib/youtube";
 import { overlaySocket, setOverlayState, type OverlaySocket } from "../lib/overlay-socket";
+import type { AlertPayload } from "../../lib/domain/alerts";
 import "../styles/overlay.css";
 
 /**
@@ -19,29 +20,9 @@ import "../styles/overlay.css";
  *
  * Query: token (required), duration (seconds, overrides the alert's), tts=1|0, volume=0..1 (scales the alert's).
  */
-interface Alert {
-	id: string;
-	donationId?: string;
-	type: "donation" | "test" | string;
-	donorName: string;
-	amount: number;
-	currency: string;
-	formattedAmount: string;
-	message?: string;
-	mediaUrl?: string | null;
-	mediaSeconds?: number;
-	displaySeconds?: number;
-	tts?: boolean;
-	createdAt?: string;
-	variationId?: string | null;
-	title?: string;
-	imageUrl?: string | null;
-	soundUrl?: string | null;
-	volume?: number;
-	durationSec?: number;
-	layout?: "image-above" | "image-left" | "text-over-image";
-	ttsUrl?: string | null;
-}
+/** What the overlay receives (`alert`): the server's payload; fields added since may be missing from alerts stored before. */
+type Alert = Pick<AlertPayload, "id" | "type" | "donorName" | "amount" | "currency" | "formattedAmount"> &
+	Partial<Omit<AlertPayload, "id" | "type" | "donorName" | "amount" | "currency" | "formattedAmount" | "mediaUrl">> & { mediaUrl?: string | null };
 
 interface Loaded {
 	alert: Alert;

@@ -3,7 +3,7 @@ import { h, mount } from "../../lib/dom";
 import { t } from "../../lib/i18n";
 import { formatMoney } from "../../lib/money";
 import { busy, field, showFieldErrors, toast } from "../../lib/ui";
-import { DEFAULT_TEMPLATE, LAYOUTS, renderTemplate, unknownPlaceholders, type Layout } from "../../../lib/domain/alerts/variations";
+import { DEFAULT_TEMPLATE, LAYOUTS, renderTemplate, unknownPlaceholders, type Variation as DomainVariation } from "../../../lib/domain/alerts/variations";
 import type { Key } from "../../lib/strings";
 import "../../styles/alertbox.css";
 
@@ -16,22 +16,8 @@ import "../../styles/alertbox.css";
  * of the channel's currency and sent in minor units.
  */
 
-interface Variation {
-	id: string;
-	name: string;
-	enabled: boolean;
-	minAmount: number;
-	maxAmount: number | null;
-	template: string;
-	imageMediaId: string | null;
-	soundMediaId: string | null;
-	volume: number;
-	durationSec: number;
-	tts: boolean;
-	layout: Layout;
-	imageUrl: string | null;
-	soundUrl: string | null;
-}
+/** A variation as the API lists it: the domain's shape with the media URLs resolved. */
+type Variation = DomainVariation & { imageUrl: string | null; soundUrl: string | null };
 interface MediaItem {
 	id: string;
 	kind: string;
