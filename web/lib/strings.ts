@@ -272,6 +272,8 @@ const en = {
 	"alertbox.links.strip": "Remove them",
 	"alertbox.links.hold": "Hold the alert for approval",
 	"alertbox.eventsUrl": "Events widget (latest donations and follows)",
+	"alertbox.upload": "or upload a new one:",
+	"alertbox.uploaded": "Uploaded to your media library.",
 	// --- account security page (web/pages/dashboard/security.ts) ---
 	"dash.security": "Security",
 	"sec.verifyBanner": "Your email address is not confirmed yet. Confirm it to receive payouts and to reset a forgotten password.",
@@ -600,6 +602,8 @@ const id: Record<Key, string> = {
 	"alertbox.links.strip": "Hapus",
 	"alertbox.links.hold": "Tahan notifikasi untuk disetujui",
 	"alertbox.eventsUrl": "Widget aktivitas (donasi dan pengikut terbaru)",
+	"alertbox.upload": "atau unggah yang baru:",
+	"alertbox.uploaded": "Terunggah ke pustaka mediamu.",
 	// --- account security page (web/pages/dashboard/security.ts) ---
 	"dash.security": "Keamanan",
 	"sec.verifyBanner": "Alamat email kamu belum dikonfirmasi. Konfirmasi agar bisa menerima pencairan dana dan mengatur ulang kata sandi yang terlupa.",

@@ -1,4 +1,5 @@
-import { api } from "../../lib/api";
+import { api, ApiError } from "../../lib/api";
+import { freshSession } from "../../lib/session";
 import { h, mount } from "../../lib/dom";
 import { t } from "../../lib/i18n";
 import { formatMoney } from "../../lib/money";
@@ -48,6 +49,37 @@ function select(name: string, options: [string, string][], value: string): HTMLS
 		{ name },
 		options.map(([v, label]) => h("option", { value: v, selected: v === value }, label)),
 	);
+}
+
+/** Uploads one file to the media library (`POST /api/media`, multipart) and answers it. */
+async function uploadMedia(file: File): Promise<MediaItem> {
+	const session = await freshSession();
+	if (!session) throw new ApiError(401, "UNAUTHORIZED", "Sign in first");
+	const form = new FormData();
+	form.append("file", file, file.name);
+	const res = await fetch("/api/media", { method: "POST", body: form, headers: { Authorization: `Bearer ${session.accessToken}` } });
+	const body = await res.json().catch(() => null);
+	if (!res.ok) throw new ApiError(res.status, body?.type ?? "UPLOAD_FAILED", body?.message ?? `Upload failed (${res.status})`, body?.data);
+	return body as MediaItem;
+}
+
+/** "Upload…" beside a media picker: the new file joins the list and is picked. */
+function uploader(accept: string, picker: HTMLSelectElement, list: MediaItem[], error: HTMLElement, onPicked: () => void): HTMLElement {
+	const input = h("input", { type: "file", accept, name: `upload-${picker.name}`, class: "small" });
+	input.addEventListener("change", () => {
+		const file = input.files?.[0];
+		if (!file) return;
+		void busy(null, error, async () => {
+			const item = await uploadMedia(file);
+			list.push(item);
+			picker.append(h("option", { value: item.id }, item.name ?? file.name));
+			picker.value = item.id;
+			input.value = "";
+			onPicked();
+			toast(t("alertbox.uploaded"));
+		});
+	});
+	return h("span", { class: "upload" }, t("alertbox.upload"), " ", input);
 }
 
 function variationCard(v: Variation | null, ctx: { currency: string; images: MediaItem[]; sounds: MediaItem[]; reload: () => void }): HTMLElement {
@@ -122,7 +154,12 @@ function variationCard(v: Variation | null, ctx: { currency: string; images: Med
 		h("label", { class: "check" }, enabled, " ", t("alertbox.enabled")),
 		h("div", { class: "grid-2" }, field(t("alertbox.minAmount"), min, null, "minAmount"), field(t("alertbox.maxAmount"), max, null, "maxAmount")),
 		field(t("alertbox.template"), template, t("alertbox.templateHint"), "template"),
-		h("div", { class: "grid-2" }, field(t("alertbox.image"), image, null, "imageMediaId"), field(t("alertbox.sound"), sound, null, "soundMediaId")),
+		h(
+			"div",
+			{ class: "grid-2" },
+			field(t("alertbox.image"), image, uploader("image/*", image, ctx.images, error, draw), "imageMediaId"),
+			field(t("alertbox.sound"), sound, uploader("audio/*", sound, ctx.sounds, error, draw), "soundMediaId"),
+		),
 		h("div", { class: "grid-2" }, field(t("alertbox.volume"), volume, null, "volume"), field(t("alertbox.duration"), duration, null, "durationSec")),
 		field(t("alertbox.layout"), layout, null, "layout"),
 		h("label", { class: "check" }, tts, " ", t("alertbox.tts")),
