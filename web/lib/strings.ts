@@ -229,6 +229,20 @@ const en = {
 	"acct.resetDone": "Your password is changed and every session was signed out. Sign in with the new password.",
 	"acct.badLink": "This link is not valid any more (used, expired or incomplete). Ask for a new one.",
 	"acct.toDashboard": "Go to the dashboard",
+	// ---- media library (dashboard) ----
+	"dash.media": "Media",
+	"media.title": "Media library",
+	"media.hint": "Images (PNG, JPEG, GIF, WebP), sounds (MP3, OGG, WAV) and videos (WebM, MP4) for your alerts and your avatar.",
+	"media.upload": "Upload a file",
+	"media.used": "{used} of {quota} used",
+	"media.empty": "No files yet.",
+	"media.delete": "Delete",
+	"media.useAsAvatar": "Use as avatar",
+	"media.avatarSet": "Avatar updated",
+	"media.uploaded": "Uploaded",
+	"media.tooLarge": "This file is too large.",
+	"media.unsupported": "This kind of file is not accepted. Use PNG, JPEG, GIF, WebP, MP3, OGG, WAV, WebM or MP4.",
+	"media.quotaFull": "Your media library is full: delete something first.",
 };
 
 export type Key = keyof typeof en;
@@ -463,6 +477,20 @@ const id: Record<Key, string> = {
 	"acct.resetDone": "Kata sandi kamu sudah diganti dan semua sesi sudah keluar. Masuk dengan kata sandi baru.",
 	"acct.badLink": "Tautan ini sudah tidak berlaku (sudah dipakai, kedaluwarsa, atau tidak lengkap). Minta tautan baru.",
 	"acct.toDashboard": "Ke dasbor",
+	// ---- media library (dashboard) ----
+	"dash.media": "Media",
+	"media.title": "Pustaka media",
+	"media.hint": "Gambar (PNG, JPEG, GIF, WebP), suara (MP3, OGG, WAV) dan video (WebM, MP4) untuk notifikasi dan avatar kamu.",
+	"media.upload": "Unggah berkas",
+	"media.used": "{used} dari {quota} terpakai",
+	"media.empty": "Belum ada berkas.",
+	"media.delete": "Hapus",
+	"media.useAsAvatar": "Jadikan avatar",
+	"media.avatarSet": "Avatar diperbarui",
+	"media.uploaded": "Terunggah",
+	"media.tooLarge": "Berkas ini terlalu besar.",
+	"media.unsupported": "Jenis berkas ini tidak diterima. Gunakan PNG, JPEG, GIF, WebP, MP3, OGG, WAV, WebM atau MP4.",
+	"media.quotaFull": "Pustaka media kamu penuh: hapus sesuatu dulu.",
 };
 
 export const STRINGS: Record<"en" | "id", Record<Key, string>> = { en, id };

@@ -1,11 +1,12 @@
 import { io, type Socket } from "socket.io-client";
 import { api, ApiError } from "../lib/api";
-import { app, copyText, h, mount, timeAgo } from "../lib/dom";
+import { app, avatar, copyText, h, mount, timeAgo } from "../lib/dom";
 import { lang, t } from "../lib/i18n";
 import { topbar } from "../lib/layout";
 import { CURRENCIES, formatMoney, parseMajor, toInput } from "../lib/money";
 import { freshSession, loadSession, onSessionChange, saveSession, signOut, type Session } from "../lib/session";
 import { busy, errorText, field, showFieldErrors, toast } from "../lib/ui";
+import { mediaLibrary } from "./dashboard/media";
 import "../styles/base.css";
 import "../styles/dashboard.css";
 
@@ -14,13 +15,14 @@ import "../styles/dashboard.css";
  * alerts (overlay URL, controls, held donations), settings (donations, media share, moderation,
  * alerts, goal) and the notification inbox with a live unread badge.
  */
-type Tab = "overview" | "alerts" | "settings" | "inbox";
+type Tab = "overview" | "alerts" | "settings" | "inbox" | "media";
 
 interface Me {
 	id: string;
 	username: string;
 	displayName: string;
 	bio: string;
+	avatarUrl?: string | null;
 	roles: string[];
 	overlayUrl: string;
 	overlayToken: string;
@@ -58,7 +60,7 @@ interface Notification {
 const root = app();
 let session: Session | null = loadSession();
 let me: Me | null = null;
-let tab: Tab = (["overview", "alerts", "settings", "inbox"] as Tab[]).find((x) => location.hash === `#${x}`) ?? "overview";
+let tab: Tab = (["overview", "alerts", "settings", "inbox", "media"] as Tab[]).find((x) => location.hash === `#${x}`) ?? "overview";
 let unread = 0;
 let socket: Socket | null = null;
 const panel = h("div", { class: "panel" });
@@ -173,6 +175,7 @@ function shell() {
 		["alerts", t("dash.alerts")],
 		["settings", t("dash.settings")],
 		["inbox", t("dash.inbox")],
+		["media", t("dash.media")],
 	];
 	mount(
 		root,
@@ -181,7 +184,12 @@ function shell() {
 			h("a", { class: "small", href: `/u/${encodeURIComponent(me!.username)}`, target: "_blank", rel: "noopener" }, t("dash.myPage")),
 			h("button", { type: "button", class: "small ghost", onclick: () => void signOut().then(() => location.reload()) }, t("dash.signOut")),
 		),
-		h("h1", { class: "break" }, t("dash.hello", { name: me!.displayName })),
+		h(
+			"div",
+			{ class: "row dash-hello" },
+			avatar(me!.displayName, 40, me!.avatarUrl),
+			h("h1", { class: "break" }, t("dash.hello", { name: me!.displayName })),
+		),
 		h(
 			"nav",
 			{ class: "tabs", role: "tablist" },
@@ -218,6 +226,7 @@ async function show(next: Tab) {
 		if (next === "overview") await overview();
 		else if (next === "alerts") await alerts();
 		else if (next === "settings") settings();
+		else if (next === "media") await mediaLibrary(panel, (url) => ((me!.avatarUrl = url), shell()));
 		else await inbox();
 	} catch (err) {
 		mount(panel, h("p", { class: "notice bad" }, errorText(err)));
