@@ -7,7 +7,7 @@ import { loadConfig } from "../../lib/config";
 import type { MediaConfig } from "../../lib/config/media";
 import { openMediaStore, type MediaStore } from "../../lib/media";
 import { probeBytes, spoolUpload, unsupported } from "../../lib/media/ingest";
-import { fitsQuota, maxBytesOf, MEDIA_KINDS, mediaUrl, type MediaFormat, type MediaKind } from "../../lib/domain/media/formats";
+import { fitsQuota, maxBytesOf, MEDIA_KINDS, mediaUrl, type MediaFormat, type MediaKind, type MediaView } from "../../lib/domain/media/formats";
 import { newId } from "../../lib/tools/ids";
 import { forbidden, invalid, notFound } from "../../lib/tools/errors";
 import type { GatewayMeta } from "../../types/moleculer";
@@ -55,19 +55,6 @@ export interface MediaDoc {
 interface UsageDoc {
 	_id: string;
 	bytes: number;
-}
-
-export interface MediaView {
-	id: string;
-	kind: MediaKind;
-	contentType: string;
-	size: number;
-	name: string;
-	url: string;
-	width?: number;
-	height?: number;
-	durationSec?: number;
-	createdAt: string;
 }
 
 type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;

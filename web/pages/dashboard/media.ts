@@ -3,6 +3,7 @@ import { h, mount } from "../../lib/dom";
 import { t } from "../../lib/i18n";
 import { freshSession } from "../../lib/session";
 import { busy, errorText, toast } from "../../lib/ui";
+import type { MediaView } from "../../../lib/domain/media/formats";
 
 /**
  * The dashboard's media library: upload an image, sound or video (with progress), see each file
@@ -10,18 +11,7 @@ import { busy, errorText, toast } from "../../lib/ui";
  * Files come from this origin (`/media/…`), so the page's `img-src 'self'` policy holds.
  */
 
-export interface MediaItem {
-	id: string;
-	kind: "image" | "audio" | "video";
-	contentType: string;
-	size: number;
-	name: string;
-	url: string;
-	width?: number;
-	height?: number;
-	durationSec?: number;
-	createdAt: string;
-}
+export type MediaItem = MediaView;
 
 interface MediaPage {
 	items: MediaItem[];
