@@ -195,6 +195,7 @@ const SCENARIOS: Record<string, () => Promise<ScenarioResult | ScenarioResult[]>
 	chat: async () => (await import("./scenarios/chat")).chatScenario(),
 	memory: async () => (await import("./scenarios/memory")).memoryScenario(),
 	growth: async () => (await import("./scenarios/growth")).growthScenario(),
+	media: async () => (await import("./scenarios/media")).mediaScenario(),
 };
 
 async function main() {

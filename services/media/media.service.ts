@@ -114,14 +114,17 @@ const schema: ServiceSchema<{ rest: string }, Methods, Local> = {
 		}) as Partial<ServiceSchema>,
 	],
 
-	/** The upload's busboy limits come from lib/config/media.ts when the service is created. */
+	/** The upload's busboy limits and concurrency come from lib/config/media.ts when the service is created. */
 	merged(merged) {
 		const cfg = loadConfig().media;
-		const upload = (merged.actions as Record<string, { rest: Record<string, unknown> }>).upload;
+		const upload = (merged.actions as Record<string, { rest: Record<string, unknown>; bulkhead?: unknown }>).upload;
 		upload.rest = {
 			...upload.rest,
 			busboyConfig: { limits: { files: 1, fields: 5, parts: 6, fileSize: Math.max(cfg.maxBytes, cfg.maxVideoBytes) + 1 } },
 		};
+		// A few uploads at a time per node: the others wait (TCP holds their bytes back), so a burst
+		// of uploads cannot take the event loop from every other request of the node.
+		upload.bulkhead = { enabled: true, concurrency: cfg.uploadConcurrency, maxQueueSize: 200 };
 	},
 
 	actions: {
