@@ -4,11 +4,13 @@ import { ServiceBroker, type ServiceSchema } from "moleculer";
 import config from "../../moleculer.config";
 import { serveChild, settledHeap } from "../lib";
 import { serviceFiles } from "../../lib/ops/service-files";
+import { costMiddleware, startCost, stopCost } from "../cost-sheet";
 
 /**
  * MediaShar as `npm start` runs it (embedded default: one process, no transporter, NeDB files
  * under DATA_DIR, the configured cacher, metrics on), on an ephemeral loopback port.
- * BENCH_SERVICES=users,chat limits the services (the gateway is always loaded).
+ * BENCH_SERVICES=users,chat limits the services (the gateway is always loaded). BENCH_COST=1 adds
+ * the cost sheet's counters and profiler (bench/cost-sheet.ts; commands costStart / costStop).
  */
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -20,7 +22,12 @@ async function main() {
 		.filter(Boolean);
 	const files = serviceFiles(path.join(ROOT, "services"));
 	const all = [...files.keys()].filter((n) => n !== "api");
-	const broker = new ServiceBroker({ ...config, nodeID: `bench-${process.pid}` });
+	const cost = process.env.BENCH_COST === "1";
+	const broker = new ServiceBroker({
+		...config,
+		nodeID: `bench-${process.pid}`,
+		...(cost ? { middlewares: [...(config.middlewares ?? []), costMiddleware()] } : {}),
+	});
 	for (const name of names.length ? names.filter((n) => n !== "api") : all) {
 		broker.createService((await import(files.get(name)!)).default);
 	}
@@ -48,6 +55,7 @@ async function main() {
 				loop.reset();
 				return out;
 			},
+			...(cost ? { costStart: () => startCost(), costStop: () => stopCost() } : {}),
 		},
 	);
 }

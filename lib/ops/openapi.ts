@@ -13,6 +13,8 @@ export interface ActionInfo {
 	params?: Record<string, unknown>;
 	auth?: string;
 	roles?: string[];
+	/** Personal-access-token scopes that open the action (none: tokens are refused). */
+	scopes?: string[];
 	visibility?: string;
 	description?: string;
 	/** Declared success status(es) of the REST route. */
@@ -434,6 +436,10 @@ export function buildOpenApi(routes: RouteInfo[], services: ServiceInfo[], opts:
 			operation.security = [];
 		}
 		if (Array.isArray(action?.roles) && action.roles.length) operation.description = `Roles: ${action.roles.join(", ")}`;
+		if (Array.isArray(action?.scopes) && action.scopes.length) {
+			const note = `Personal access tokens with the scope ${action.scopes.join(" or ")}.`;
+			operation.description = operation.description ? `${operation.description}. ${note}` : note;
+		}
 		paths[path] ??= {};
 		paths[path][method] = operation;
 	}

@@ -60,6 +60,7 @@ const profiles: UsersPart = {
 		/** Public profile of a channel, cached briefly (cleaned on every change). */
 		profile: {
 			rest: "GET /users/:username",
+			scopes: ["profile:read"],
 			params: { username: USERNAME_RULE },
 			// Keyed by the lower-cased username so a change can clean exactly this entry.
 			cache: {

@@ -6,6 +6,7 @@ import { topbar } from "../lib/layout";
 import { CURRENCIES, formatMoney, parseMajor, toInput } from "../lib/money";
 import { freshSession, loadSession, onSessionChange, saveSession, signOut, type Session } from "../lib/session";
 import { busy, errorText, field, showFieldErrors, toast } from "../lib/ui";
+import { securityPanel } from "./dashboard/security";
 import { mediaLibrary } from "./dashboard/media";
 import "../styles/base.css";
 import "../styles/dashboard.css";
@@ -13,9 +14,10 @@ import "../styles/dashboard.css";
 /**
  * The streamer's dashboard: sign in / register, then overview (balance, recent donations),
  * alerts (overlay URL, controls, held donations), settings (donations, media share, moderation,
- * alerts, goal) and the notification inbox with a live unread badge.
+ * alerts, goal), the notification inbox with a live unread badge, and security (two-factor,
+ * password, sessions, personal access tokens: web/pages/dashboard/security.ts).
  */
-type Tab = "overview" | "alerts" | "settings" | "inbox" | "media";
+type Tab = "overview" | "alerts" | "settings" | "inbox" | "security" | "media";
 
 interface Me {
 	id: string;
@@ -60,7 +62,7 @@ interface Notification {
 const root = app();
 let session: Session | null = loadSession();
 let me: Me | null = null;
-let tab: Tab = (["overview", "alerts", "settings", "inbox", "media"] as Tab[]).find((x) => location.hash === `#${x}`) ?? "overview";
+let tab: Tab = (["overview", "alerts", "settings", "inbox", "security", "media"] as Tab[]).find((x) => location.hash === `#${x}`) ?? "overview";
 let unread = 0;
 let socket: Socket | null = null;
 const panel = h("div", { class: "panel" });
@@ -175,6 +177,7 @@ function shell() {
 		["alerts", t("dash.alerts")],
 		["settings", t("dash.settings")],
 		["inbox", t("dash.inbox")],
+		["security", t("dash.security")],
 		["media", t("dash.media")],
 	];
 	mount(
@@ -226,6 +229,7 @@ async function show(next: Tab) {
 		if (next === "overview") await overview();
 		else if (next === "alerts") await alerts();
 		else if (next === "settings") settings();
+		else if (next === "security") await securityPanel(panel);
 		else if (next === "media") await mediaLibrary(panel, (url) => ((me!.avatarUrl = url), shell()));
 		else await inbox();
 	} catch (err) {
