@@ -38,15 +38,14 @@ import { bigPng } from "../../test/support/media-files";
 
 const MB = 1024 * 1024;
 
-/** One multipart POST /api/media, written as a single body (the client's cost kept low). */
-export function upload(base: string, token: string, data: Buffer, name: string, agent: http.Agent): Promise<number> {
+/** One multipart POST /api/media, written as a single body (the client's cost kept low): its status and JSON answer. */
+export function uploadFile(base: string, token: string, data: Buffer, name: string, agent: http.Agent): Promise<{ status: number; body: string }> {
 	const boundary = `----mediashar${Math.random().toString(16).slice(2)}`;
 	const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: image/png\r\n\r\n`);
 	const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-	const url = new URL("/api/media", base);
 	return new Promise((resolve, reject) => {
 		const req = http.request(
-			url,
+			new URL("/api/media", base),
 			{
 				method: "POST",
 				agent,
@@ -57,8 +56,9 @@ export function upload(base: string, token: string, data: Buffer, name: string, 
 				},
 			},
 			(res) => {
-				res.resume();
-				res.once("end", () => resolve(res.statusCode ?? 0));
+				let body = "";
+				res.on("data", (c) => (body += c));
+				res.once("end", () => resolve({ status: res.statusCode ?? 0, body }));
 			},
 		);
 		req.once("error", reject);
@@ -66,6 +66,11 @@ export function upload(base: string, token: string, data: Buffer, name: string, 
 		req.write(data);
 		req.end(tail);
 	});
+}
+
+/** The status of one upload. */
+export async function upload(base: string, token: string, data: Buffer, name: string, agent: http.Agent): Promise<number> {
+	return (await uploadFile(base, token, data, name, agent)).status;
 }
 
 /** Resident memory of a process (Linux /proc), bytes. */
@@ -197,32 +202,9 @@ async function serving(ms: Child, token: string) {
 	const seconds = QUICK ? 3 : 10;
 	const agent = new http.Agent({ keepAlive: true });
 	const file = bigPng(MB, 9000);
-	const form = await new Promise<string>((resolve, reject) => {
-		const boundary = "----mediasharserve";
-		const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="serve.png"\r\n\r\n`);
-		const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-		const req = http.request(
-			new URL("/api/media", ms.info.url),
-			{
-				method: "POST",
-				agent,
-				headers: {
-					Authorization: `Bearer ${token}`,
-					"Content-Type": `multipart/form-data; boundary=${boundary}`,
-					"Content-Length": head.length + file.length + tail.length,
-				},
-			},
-			(res) => {
-				let body = "";
-				res.on("data", (c) => (body += c));
-				res.on("end", () => (res.statusCode === 201 ? resolve(JSON.parse(body).url) : reject(new Error(`serve upload ${res.statusCode} ${body}`))));
-			},
-		);
-		req.once("error", reject);
-		req.write(head);
-		req.write(file);
-		req.end(tail);
-	});
+	const answer = await uploadFile(ms.info.url, token, file, "serve.png", agent);
+	if (answer.status !== 201) throw new Error(`serve upload ${answer.status} ${answer.body}`);
+	const form = JSON.parse(answer.body).url as string;
 	agent.destroy();
 	const url = ms.info.url + form;
 	const headers = { Range: "bytes=0-1048575" };
