@@ -220,7 +220,10 @@ const schema: ServiceSchema<{ rest: string }, Methods, Local> = {
 				if (removed > 0) {
 					await this.release(doc.ownerId, doc.size);
 					await this.dropBlobIfUnused(doc.key);
-					ctx.emit("media.removed", { id: doc._id, ownerId: doc.ownerId, url: mediaUrl(doc.hash, doc.ext) });
+					// Who points at a file (avatars, alert variations) lets go of it here; the owner may
+					// still have the same bytes under another file, which keeps the url working.
+					const ownerStillHas = (await this.store.count({ ownerId: doc.ownerId, key: doc.key })) > 0;
+					ctx.emit("media.removed", { id: doc._id, ownerId: doc.ownerId, kind: doc.kind, url: mediaUrl(doc.hash, doc.ext), ownerStillHas });
 				}
 				return null;
 			},

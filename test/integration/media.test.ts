@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { client, registerUser, startHarness, type Harness } from "../support/harness";
+import { client, registerUser, startHarness, waitFor, type Harness } from "../support/harness";
 import * as files from "../support/media-files";
 
 const MAX = 64 * 1024;
@@ -296,5 +296,15 @@ describe("avatars from the library", () => {
 		expect((await api("GET", `/api/users/${u.username}`)).body.avatarUrl).toBe(img.url);
 		const cleared = await api("PATCH", "/api/users/me", { avatarMediaId: null }, { token: u.token });
 		expect(cleared.body.avatarUrl).toBeNull();
+	});
+
+	it("goes back to no avatar when its image is deleted", async () => {
+		const u = await registerUser(h.url, "med");
+		const img = (await upload(u.token, files.png(6, 6, 61), "me.png", "image/png")).body;
+		await api("PATCH", "/api/users/me", { avatarMediaId: img.id }, { token: u.token });
+		expect((await api("GET", `/api/users/${u.username}`)).body.avatarUrl).toBe(img.url);
+		expect((await api("DELETE", `/api/media/${img.id}`, undefined, { token: u.token })).status).toBe(204);
+		await waitFor(async () => (await api("GET", `/api/users/${u.username}`)).body.avatarUrl === null, 5000, "avatar cleared");
+		expect((await api("GET", "/api/auth/me", undefined, { token: u.token })).body.avatarUrl).toBeNull();
 	});
 });
