@@ -1,14 +1,16 @@
 import fsp from "node:fs/promises";
+import path from "node:path";
 import type { Readable } from "node:stream";
 import type { Context, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import { DbMixin, type Collection, type DbThis } from "../../mixins/db.mixin";
+import { SweeperMixin } from "../../mixins/sweeper.mixin";
 import { loadConfig } from "../../lib/config";
 import type { MediaConfig } from "../../lib/config/media";
 import { openMediaStore, type MediaStore } from "../../lib/media";
 import { probeBytes, spoolUpload, unsupported } from "../../lib/media/ingest";
 import { fitsQuota, maxBytesOf, MEDIA_KINDS, mediaUrl, type MediaFormat, type MediaKind, type MediaView } from "../../lib/domain/media/formats";
-import { newId } from "../../lib/tools/ids";
+import { idFloor, newId } from "../../lib/tools/ids";
 import { forbidden, invalid, notFound } from "../../lib/tools/errors";
 import type { GatewayMeta } from "../../types/moleculer";
 
@@ -25,8 +27,9 @@ import type { GatewayMeta } from "../../types/moleculer";
  *
  * Crash recovery: a document is written (status "pending") before its blob and marked "ready"
  * after, so a blob never exists that no document accounts for longer than a request; a pending
- * document left by a crash is never listed nor resolved, and its bytes count in the quota until
- * the owner deletes it. The quota is a counter moved by conditional updates (`media_usage`), so
+ * document left by a crash is never listed nor resolved, and the `abandoned-uploads` sweep (on
+ * start and every 10 minutes) removes it after an hour, with its quota and blob, and the spool
+ * files a crash left. The quota is a counter moved by conditional updates (`media_usage`), so
  * two uploads racing cannot both pass a quota that only one fits.
  */
 
@@ -73,7 +76,15 @@ interface Methods {
 	commit(doc: MediaDoc, put: () => Promise<void>): Promise<MediaDoc>;
 	/** Removes the blob when no document points at it any more. */
 	dropBlobIfUnused(key: string): Promise<void>;
+	/** What a crash mid-upload left: pending documents (their quota and blob) and spool files, older than an hour. */
+	sweepAbandoned(): Promise<void>;
 }
+
+type MediaService = Local & Methods;
+
+/** An upload takes seconds (BODY_TIMEOUT_MS); anything pending or spooled for an hour was left by a crash. */
+const ABANDONED_AFTER_MS = 60 * 60 * 1000;
+const SWEEP_EVERY_MS = 10 * 60 * 1000;
 
 type UploadParams = { $fieldname?: string; $filename?: string; $encoding?: string; $mimetype?: string; name?: string };
 type ResolveParams = { id: string; ownerId: string; kind?: MediaKind };
@@ -112,6 +123,7 @@ const schema: ServiceSchema<{ rest: string }, Methods, Local> = {
 		DbMixin("media", [{ fields: ["ownerId", "_id"] }, { fields: "key" }, { fields: "genKey", unique: true, sparse: true }], {
 			media_usage: [],
 		}) as Partial<ServiceSchema>,
+		SweeperMixin<MediaService>({ name: "abandoned-uploads", everyMs: () => SWEEP_EVERY_MS, onBrokerStarted: true, run: (svc) => svc.sweepAbandoned() }),
 	],
 
 	/** The upload's busboy limits and concurrency come from lib/config/media.ts when the service is created. */
@@ -343,6 +355,26 @@ const schema: ServiceSchema<{ rest: string }, Methods, Local> = {
 
 		async dropBlobIfUnused(key: string) {
 			if ((await this.store.count({ key })) === 0) await this.blobs.delete(key);
+		},
+
+		async sweepAbandoned() {
+			if (!this.blobs) return;
+			const floor = idFloor(Date.now() - ABANDONED_AFTER_MS);
+			const stale = await this.store.find({ query: { status: "pending", _id: { $lt: floor } }, limit: 100 });
+			for (const doc of stale) {
+				if ((await this.store.removeMany({ _id: doc._id, status: "pending" })) === 0) continue;
+				await this.release(doc.ownerId, doc.size);
+				await this.dropBlobIfUnused(doc.key);
+			}
+			const dir = this.blobs.spoolDir;
+			const names = await fsp.readdir(dir).catch(() => [] as string[]);
+			for (const name of names) {
+				if (!name.endsWith(".part")) continue;
+				const file = path.join(dir, name);
+				const st = await fsp.stat(file).catch(() => null);
+				if (st && Date.now() - st.mtimeMs > ABANDONED_AFTER_MS) await fsp.rm(file, { force: true });
+			}
+			if (stale.length) this.logger.info(`Removed ${stale.length} upload(s) a crash left unfinished`);
 		},
 	},
 

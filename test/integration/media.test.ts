@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { client, registerUser, startHarness, waitFor, type Harness } from "../support/harness";
 import * as files from "../support/media-files";
+import { idFloor } from "../../lib/tools/ids";
 
 const MAX = 64 * 1024;
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mediashar-media-"));
@@ -306,5 +307,50 @@ describe("avatars from the library", () => {
 		expect((await api("DELETE", `/api/media/${img.id}`, undefined, { token: u.token })).status).toBe(204);
 		await waitFor(async () => (await api("GET", `/api/users/${u.username}`)).body.avatarUrl === null, 5000, "avatar cleared");
 		expect((await api("GET", "/api/auth/me", undefined, { token: u.token })).body.avatarUrl).toBeNull();
+	});
+});
+
+describe("after a crash mid-upload", () => {
+	it("the sweep removes an upload left pending for an hour, frees its quota, and old spool files", async () => {
+		const u = await registerUser(h.url, "med");
+		const kept = (await upload(u.token, files.png(2, 2, 71), "kept.png", "image/png")).body;
+		const svc = h.broker.getLocalService("media") as unknown as {
+			store: { insert(doc: object): Promise<unknown>; findById(id: string): Promise<unknown> };
+			stores: { media_usage: { updateMany(q: object, u: object): Promise<number> } };
+			runSweep(name: string): Promise<void>;
+		};
+		// What a node that died between the document and its blob leaves: a pending document, its
+		// bytes counted in the quota, and a spool file.
+		const stale = `${idFloor(Date.now() - 2 * 3600_000).slice(0, 10)}ZZZZZZZZZZZZZZZZ`;
+		await svc.store.insert({
+			_id: stale,
+			ownerId: u.id,
+			kind: "image",
+			contentType: "image/png",
+			key: `${"b".repeat(64)}.png`,
+			hash: "b".repeat(64),
+			ext: "png",
+			size: 5000,
+			name: "lost.png",
+			status: "pending",
+			createdAt: new Date(Date.now() - 2 * 3600_000).toISOString(),
+		});
+		await svc.stores.media_usage.updateMany({ _id: u.id }, { $inc: { bytes: 5000 } });
+		const spool = path.join(dataDir, "media", ".incoming");
+		const leftover = path.join(spool, "01LEFTOVERFROMACRASH00000.part");
+		fs.writeFileSync(leftover, "half an upload");
+		const old = new Date(Date.now() - 2 * 3600_000);
+		fs.utimesSync(leftover, old, old);
+		const fresh = path.join(spool, "01UPLOADSTILLINPROGRESS00.part");
+		fs.writeFileSync(fresh, "an upload in progress");
+
+		await svc.runSweep("abandoned-uploads");
+		expect(await svc.store.findById(stale)).toBeNull();
+		expect(fs.existsSync(leftover)).toBe(false);
+		expect(fs.existsSync(fresh)).toBe(true);
+		fs.rmSync(fresh);
+		const list = await api("GET", "/api/media", undefined, { token: u.token });
+		expect(list.body.usedBytes).toBe(kept.size);
+		expect(list.body.items.map((m: { id: string }) => m.id)).toEqual([kept.id]);
 	});
 });
