@@ -261,6 +261,10 @@ describe("media for other services", () => {
 			name: "tts.wav",
 		});
 		expect(b).toEqual(a);
+		// The bytes as they arrive from another node: through the JSON serializer, or as base64.
+		for (const sent of [JSON.parse(JSON.stringify(data)), data.toString("base64")]) {
+			expect(await h.broker.call("media.storeGenerated", { ownerId: u.id, data: sent, contentType: "audio/wav", name: "tts.wav" })).toEqual(a);
+		}
 		expect(a).toMatchObject({ kind: "audio", contentType: "audio/wav", size: data.length });
 		const served = await fetch(h.url + a.url);
 		expect(Buffer.from(await served.arrayBuffer()).equals(data)).toBe(true);
