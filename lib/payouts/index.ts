@@ -1,0 +1,18 @@
+import type { AppConfig } from "../config";
+import { SandboxPayoutProvider } from "./sandbox";
+import type { PayoutProvider } from "./types";
+
+export * from "./types";
+export { SandboxPayoutProvider } from "./sandbox";
+
+/**
+ * The payout providers this node can use, from configuration: the sandbox unless payments'
+ * sandbox is off (production without PAYMENTS_SANDBOX), each real provider only when its keys
+ * are set. No prototype: a provider named by a request must not resolve to Object's members.
+ */
+export function buildPayoutProviders(cfg: AppConfig): Record<string, PayoutProvider | undefined> {
+	const out = Object.create(null) as Record<string, PayoutProvider | undefined>;
+	const { sandbox } = cfg.payments;
+	if (sandbox.enabled) out.sandbox = new SandboxPayoutProvider(sandbox.webhookSecret);
+	return out;
+}
