@@ -1,0 +1,233 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { createHmac } from "node:crypto";
+import { Secret, TOTP } from "otpauth";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { client, registerUser, startHarness, waitFor, type Harness } from "../support/harness";
+import { donate, pay, setupStreamer } from "../support/flow";
+import { SmtpCapture, linkToken } from "../support/smtp-capture";
+
+/**
+ * Money out over real HTTP (contract: "Payouts"): a creator is paid, sets a payout account
+ * (masked everywhere, emailed, cooling down), requests payouts that an operator approves or
+ * rejects, the sandbox settles them paid or failed through its signed webhook, and the ledger,
+ * balance, notifications and integrator webhooks follow; other users and non-admins are refused.
+ */
+
+const PUBLIC_URL = "https://mediashar.example";
+const ADMIN = `payadmin_${process.pid % 10000}`;
+const smtp = new SmtpCapture();
+let h: Harness;
+let api: ReturnType<typeof client>;
+let receiver: http.Server;
+const hooks: { body: string; signature: string | undefined }[] = [];
+
+beforeAll(async () => {
+	receiver = http.createServer((req, res) => {
+		let body = "";
+		req.on("data", (c) => (body += c));
+		req.on("end", () => {
+			hooks.push({ body, signature: req.headers["x-mediashar-signature"] as string | undefined });
+			res.writeHead(200).end("ok");
+		});
+	});
+	await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
+	const smtpUrl = await smtp.listen();
+	h = await startHarness({
+		services: ["users", "mailer", "donations", "ledger", "stats", "payments", "payouts", "notifications", "integrations"],
+		env: {
+			SCRYPT_COST: "1024",
+			SMTP_URL: smtpUrl,
+			PUBLIC_URL,
+			MAIL_RETRY_BASE_MS: "50",
+			MAIL_SWEEP_MS: "50",
+			ADMIN_USERNAMES: ADMIN,
+			PAYOUT_HOLD_SEC: "0",
+			PAYOUT_ACCOUNT_COOLDOWN_SEC: "3600",
+			WEBHOOK_RETRY_BASE_MS: "50",
+			WEBHOOK_SWEEP_MS: "50",
+		},
+	});
+	api = client(h.url);
+});
+afterAll(async () => {
+	await h?.stop();
+	await smtp.close();
+	await new Promise<void>((r) => receiver.close(() => r()));
+});
+
+type AccountRows = { updateMany(q: object, u: object): Promise<number>; findById(id: string): Promise<object | null> };
+const accounts = () => (h.broker.getLocalService("payouts") as unknown as { stores: { payout_accounts: AccountRows } }).stores.payout_accounts;
+/** The cooldown has passed (the account was set an hour ago). */
+const cooled = (userId: string) => accounts().updateMany({ _id: userId }, { $set: { usableAt: Date.now() - 1000 } });
+
+async function verifiedCreator() {
+	const s = await setupStreamer(h.url);
+	const mail = await smtp.waitFor(`${s.username}@example.test`);
+	expect((await api("POST", "/api/auth/email/verify", { token: linkToken(mail, PUBLIC_URL, "/auth/verify") })).status).toBe(204);
+	return s;
+}
+
+async function earn(s: { username: string; token: string }, amount: number) {
+	const before = await balanceOf(s.token);
+	const d = await donate(h.url, s.username, { amount });
+	expect(d.status).toBe(201);
+	expect((await pay(h.url, d.body.payment.id)).status).toBe(202);
+	await waitFor(async () => (await balanceOf(s.token)).amount === before.amount + amount, 8000, "the credit");
+}
+
+async function balanceOf(token: string) {
+	const b = (await api("GET", "/api/me/balance", undefined, { token })).body.balances.find((x: { currency: string }) => x.currency === "IDR");
+	return (b ?? { amount: 0, available: 0, held: 0, pendingPayouts: 0 }) as { amount: number; available: number; held: number; pendingPayouts: number };
+}
+const ledger = async (token: string) =>
+	(await api("GET", "/api/me/ledger?limit=100", undefined, { token })).body.items as { kind: string; amount: number; payoutId: string | null }[];
+const payoutStatus = async (token: string, id: string) => (await api("GET", `/api/me/payouts/${id}`, undefined, { token })).body.status;
+const notifications = async (token: string) =>
+	(await api("GET", "/api/notifications", undefined, { token })).body.items as { type: string; data: { payoutId?: string } }[];
+const BANK = { method: "bank", currency: "IDR", holderName: "Budi Santoso", bankCode: "bca", accountNumber: "1234567890" };
+
+let admin: { token: string };
+let creator: Awaited<ReturnType<typeof verifiedCreator>>;
+
+describe("payouts over HTTP", () => {
+	it("an ADMIN_USERNAMES account is an operator; a creator sets a masked payout account and is told by email", async () => {
+		const reg = await api("POST", "/api/auth/register", { username: ADMIN, email: `${ADMIN}@example.test`, password: "correct horse battery" });
+		expect(reg.body.user.roles).toEqual(["user", "admin"]);
+		admin = { token: reg.body.accessToken };
+		creator = await verifiedCreator();
+		await earn(creator, 200_000_00);
+
+		const put = await api("PUT", "/api/me/payout-account", BANK, { token: creator.token });
+		expect(put.status).toBe(200);
+		expect(put.body).toMatchObject({ method: "bank", bankCode: "bca", accountNumber: "****7890", coolingDown: true });
+		const get = await api("GET", "/api/me/payout-account", undefined, { token: creator.token });
+		expect(get.body.accountNumber).toBe("****7890");
+		expect(JSON.stringify([put.body, get.body])).not.toContain("1234567890");
+		expect(JSON.stringify(await accounts().findById(creator.id))).not.toContain("1234567890");
+		const mail = await smtp.waitFor(`${creator.username}@example.test`, 2);
+		expect(mail.subject).toContain("payout account");
+		expect(mail.text).toContain("****7890");
+		expect(mail.text).not.toContain("1234567890");
+		expect((await api("PUT", "/api/me/payout-account", { ...BANK, bankCode: undefined }, { token: creator.token })).status).toBe(422);
+	});
+
+	it("refuses a payout inside the account's cooldown, below the minimum, above the available balance, without an account or a verified email", async () => {
+		const ask = (token: string, body: object) => api("POST", "/api/me/payouts", body, { token });
+		const cool = await ask(creator.token, { amount: 60_000_00, currency: "IDR" });
+		expect([cool.status, cool.body.type]).toEqual([422, "PAYOUT_ACCOUNT_COOLDOWN"]);
+		await cooled(creator.id);
+		expect((await ask(creator.token, { amount: 49_999_00, currency: "IDR" })).body.type).toBe("BELOW_MINIMUM");
+		expect((await ask(creator.token, { amount: 200_000_01, currency: "IDR" })).body.type).toBe("INSUFFICIENT_FUNDS");
+		expect((await ask(creator.token, { amount: 60_000_00, currency: "USD" })).body.type).toBe("PAYOUT_ACCOUNT_REQUIRED");
+		const unverified = await setupStreamer(h.url);
+		expect((await api("PUT", "/api/me/payout-account", BANK, { token: unverified.token })).status).toBe(200);
+		const res = await ask(unverified.token, { amount: 60_000_00, currency: "IDR" });
+		expect([res.status, res.body.type]).toEqual([422, "EMAIL_NOT_VERIFIED"]);
+		expect((await ledger(creator.token)).map((e) => e.kind)).toEqual(["credit"]);
+	});
+
+	it("request → approve → sandbox paid: debited once, notified, webhooked; others and non-admins refused", async () => {
+		const hook = await api(
+			"PUT",
+			"/api/me/webhook",
+			{ url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook` },
+			{ token: creator.token },
+		);
+		expect(hook.status).toBe(200);
+		const key = { headers: { "Idempotency-Key": `payout-${creator.id}` }, token: creator.token };
+		const first = await api("POST", "/api/me/payouts", { amount: 60_000_00, currency: "IDR" }, key);
+		expect(first.status).toBe(201);
+		expect(first.body).toMatchObject({ status: "requested", amount: 60_000_00, currency: "IDR", fee: 0, net: 60_000_00 });
+		const again = await api("POST", "/api/me/payouts", { amount: 60_000_00, currency: "IDR" }, key);
+		expect([again.status, again.body.id]).toEqual([201, first.body.id]);
+		const id = first.body.id as string;
+		expect(await ledger(creator.token)).toEqual(expect.arrayContaining([expect.objectContaining({ kind: "payout", amount: -60_000_00, payoutId: id })]));
+		expect(await balanceOf(creator.token)).toMatchObject({ amount: 140_000_00, available: 140_000_00, pendingPayouts: 60_000_00 });
+
+		const other = await registerUser(h.url, "nosy");
+		expect((await api("GET", `/api/me/payouts/${id}`, undefined, { token: other.token })).status).toBe(404);
+		expect((await api("POST", `/api/me/payouts/${id}/cancel`, undefined, { token: other.token })).status).toBe(404);
+		expect((await api("GET", "/api/admin/payouts?status=requested", undefined, { token: creator.token })).status).toBe(403);
+		expect((await api("POST", `/api/admin/payouts/${id}/approve`, undefined, { token: other.token })).status).toBe(403);
+		expect((await api("POST", `/api/payouts/sandbox/${id}/complete`, { outcome: "paid" })).status).toBe(409); // not approved yet
+
+		const queue = await api("GET", "/api/admin/payouts?status=requested", undefined, { token: admin.token });
+		expect(queue.body.items.map((p: { id: string }) => p.id)).toContain(id);
+		expect(JSON.stringify(queue.body)).not.toContain("1234567890");
+		const approve = await api("POST", `/api/admin/payouts/${id}/approve`, undefined, { token: admin.token });
+		expect([approve.status, approve.body.status]).toEqual([202, "approved"]);
+		expect((await api("POST", `/api/admin/payouts/${id}/approve`, undefined, { token: admin.token })).status).toBe(409);
+		await waitFor(async () => (await payoutStatus(creator.token, id)) === "processing", 5000, "processing");
+		expect((await api("POST", `/api/me/payouts/${id}/cancel`, undefined, { token: creator.token })).status).toBe(409);
+
+		expect((await api("POST", `/api/payouts/sandbox/${id}/complete`, { outcome: "paid" })).status).toBe(202);
+		await waitFor(async () => (await payoutStatus(creator.token, id)) === "paid", 8000, "paid");
+		await waitFor(
+			async () => (await notifications(creator.token)).some((n) => n.type === "payout.paid" && n.data.payoutId === id),
+			5000,
+			"payout.paid notification",
+		);
+		const delivered = (await waitFor(() => hooks.find((x) => JSON.parse(x.body).type === "payout.paid"), 5000, "payout.paid webhook"))!;
+		expect(JSON.parse(delivered.body).data.payout).toMatchObject({ id, status: "paid", amount: 60_000_00 });
+		expect(delivered.body).not.toContain("7890");
+		const secret = hook.body.secret as string;
+		const parts = Object.fromEntries(delivered.signature!.split(",").map((p) => p.split("=", 2) as [string, string]));
+		expect(parts.v1).toBe(createHmac("sha256", secret).update(`${parts.t}.${delivered.body}`).digest("hex"));
+
+		expect((await ledger(creator.token)).filter((e) => e.payoutId === id).map((e) => e.kind)).toEqual(["payout"]);
+		expect(await balanceOf(creator.token)).toMatchObject({ amount: 140_000_00, pendingPayouts: 0 });
+	});
+
+	it("failed, cancelled and rejected payouts give the money back once; the ledger sums to the balance", async () => {
+		const ask = async (amount: number) => (await api("POST", "/api/me/payouts", { amount, currency: "IDR" }, { token: creator.token })).body.id as string;
+
+		const failed = await ask(100_000_00);
+		expect((await api("POST", `/api/admin/payouts/${failed}/approve`, undefined, { token: admin.token })).status).toBe(202);
+		await waitFor(async () => (await payoutStatus(creator.token, failed)) === "processing", 5000, "processing");
+		expect((await api("POST", `/api/payouts/sandbox/${failed}/complete`, { outcome: "failed" })).status).toBe(202);
+		await waitFor(async () => (await payoutStatus(creator.token, failed)) === "failed", 8000, "failed");
+		await waitFor(
+			async () => (await notifications(creator.token)).some((n) => n.type === "payout.failed" && n.data.payoutId === failed),
+			5000,
+			"payout.failed notification",
+		);
+
+		const cancelled = await ask(50_000_00);
+		const cancel = await api("POST", `/api/me/payouts/${cancelled}/cancel`, undefined, { token: creator.token });
+		expect([cancel.status, cancel.body.status]).toEqual([200, "cancelled"]);
+
+		const rejected = await ask(50_000_00);
+		expect((await api("POST", `/api/admin/payouts/${rejected}/reject`, {}, { token: admin.token })).status).toBe(422);
+		const reject = await api("POST", `/api/admin/payouts/${rejected}/reject`, { reason: "account name does not match" }, { token: admin.token });
+		expect([reject.status, reject.body.status, reject.body.reason]).toEqual([200, "rejected", "account name does not match"]);
+
+		const entries = await ledger(creator.token);
+		for (const id of [failed, cancelled, rejected]) {
+			expect(
+				entries
+					.filter((e) => e.payoutId === id)
+					.map((e) => e.kind)
+					.sort(),
+			).toEqual(["payout", "payout_reversal"]);
+		}
+		const b = await balanceOf(creator.token);
+		expect(b).toMatchObject({ amount: 140_000_00, available: 140_000_00, pendingPayouts: 0 });
+		expect(entries.reduce((a, e) => a + e.amount, 0)).toBe(b.amount);
+		const mine = await api("GET", "/api/me/payouts?status=failed", undefined, { token: creator.token });
+		expect(mine.body.items.map((p: { id: string }) => p.id)).toEqual([failed]);
+	});
+
+	it("with two-factor on, a payout needs a code: missing → 401 TWO_FACTOR_REQUIRED, wrong → 401 INVALID_CODE", async () => {
+		const setup = await api("POST", "/api/me/2fa/setup", undefined, { token: creator.token });
+		const totp = TOTP.generate({ secret: Secret.fromBase32(setup.body.secret), algorithm: "SHA1", digits: 6, period: 30, timestamp: Date.now() });
+		const enabled = await api("POST", "/api/me/2fa/enable", { code: totp }, { token: creator.token });
+		expect(enabled.status).toBe(200);
+		const ask = (code?: string) => api("POST", "/api/me/payouts", { amount: 50_000_00, currency: "IDR", code }, { token: creator.token });
+		expect((await ask()).body).toMatchObject({ code: 401, type: "TWO_FACTOR_REQUIRED" });
+		expect((await ask("000000")).body).toMatchObject({ code: 401, type: "INVALID_CODE" });
+		expect((await ledger(creator.token)).filter((e) => e.kind === "payout")).toHaveLength(4);
+		const ok = await ask(enabled.body.recoveryCodes[0]);
+		expect([ok.status, ok.body.status]).toEqual([201, "requested"]);
+	});
+});
