@@ -184,7 +184,7 @@ describe("repl commands", () => {
 		const printed: string[] = [];
 		const cmds = replCommands((s) => printed.push(s));
 		const names = cmds.map((c) => c.command.split(" ")[0]);
-		expect(names).toEqual(["alerts", "replay", "dlq", "reconcile", "users", "ban", "unban", "rotate-overlay", "health", "stats"]);
+		expect(names).toEqual(["alerts", "replay", "dlq", "reconcile", "users", "ban", "unban", "rotate-overlay", "health", "stats", "payouts"]);
 		const { caller } = fakeBroker({ ...users, "users.setBanned": (p: any) => ({ username: p.username, banned: p.banned }) });
 		await cmds.find((c) => c.command.startsWith("ban "))!.action(caller, { username: "alice", reason: "spam", options: {} });
 		await cmds.find((c) => c.command.startsWith("dlq"))!.action(caller, { verb: "nope", options: {} });
