@@ -6,6 +6,7 @@ import { topbar } from "../lib/layout";
 import { CURRENCIES, formatMoney, parseMajor, toInput } from "../lib/money";
 import { freshSession, loadSession, onSessionChange, saveSession, signOut, type Session } from "../lib/session";
 import { busy, errorText, field, showFieldErrors, toast } from "../lib/ui";
+import { adminPayoutsPage, payoutsPage } from "./dashboard/payouts";
 import "../styles/base.css";
 import "../styles/dashboard.css";
 
@@ -14,7 +15,7 @@ import "../styles/dashboard.css";
  * alerts (overlay URL, controls, held donations), settings (donations, media share, moderation,
  * alerts, goal) and the notification inbox with a live unread badge.
  */
-type Tab = "overview" | "alerts" | "settings" | "inbox";
+type Tab = "overview" | "alerts" | "settings" | "inbox" | "payouts" | "admin-payouts";
 
 interface Me {
 	id: string;
@@ -58,7 +59,7 @@ interface Notification {
 const root = app();
 let session: Session | null = loadSession();
 let me: Me | null = null;
-let tab: Tab = (["overview", "alerts", "settings", "inbox"] as Tab[]).find((x) => location.hash === `#${x}`) ?? "overview";
+let tab: Tab = (["overview", "alerts", "settings", "inbox", "payouts", "admin-payouts"] as Tab[]).find((x) => location.hash === `#${x}`) ?? "overview";
 let unread = 0;
 let socket: Socket | null = null;
 const panel = h("div", { class: "panel" });
@@ -173,7 +174,9 @@ function shell() {
 		["alerts", t("dash.alerts")],
 		["settings", t("dash.settings")],
 		["inbox", t("dash.inbox")],
+		["payouts", t("dash.payouts")],
 	];
+	if (me!.roles.includes("admin")) tabs.push(["admin-payouts", t("dash.adminPayouts")]);
 	mount(
 		root,
 		topbar(
@@ -218,6 +221,8 @@ async function show(next: Tab) {
 		if (next === "overview") await overview();
 		else if (next === "alerts") await alerts();
 		else if (next === "settings") settings();
+		else if (next === "payouts") await payoutsPage(panel);
+		else if (next === "admin-payouts") await adminPayoutsPage(panel);
 		else await inbox();
 	} catch (err) {
 		mount(panel, h("p", { class: "notice bad" }, errorText(err)));
