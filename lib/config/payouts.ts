@@ -19,6 +19,8 @@ export interface PayoutsConfig {
 	redriveMs: number;
 	/** A payout `processing` for longer than this is asked about at its provider, ms. */
 	stuckMs: number;
+	/** Midtrans Payouts (Iris): on when its API key is set. */
+	midtrans: { apiKey?: string; merchantKey?: string; apiBase: string };
 }
 
 /** Rp 50.000 in IDR, 10.00 in two-decimal currencies (1000 minor units; ¥1000 in JPY). */
@@ -42,6 +44,11 @@ export function payoutsConfig(env: NodeJS.ProcessEnv): PayoutsConfig {
 		sweepMs: Math.max(50, intEnv("PAYOUT_SWEEP_MS", 30_000, env)),
 		redriveMs: Math.max(0, intEnv("PAYOUT_REDRIVE_MS", 30_000, env)),
 		stuckMs: Math.max(0, intEnv("PAYOUT_STUCK_SEC", 600, env)) * 1000,
+		midtrans: {
+			apiKey: env.MIDTRANS_IRIS_API_KEY || undefined,
+			merchantKey: env.MIDTRANS_IRIS_MERCHANT_KEY || undefined,
+			apiBase: (env.MIDTRANS_IRIS_API_BASE || "https://app.sandbox.midtrans.com/iris").replace(/\/+$/, ""),
+		},
 	};
 }
 

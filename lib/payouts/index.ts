@@ -1,9 +1,11 @@
 import type { AppConfig } from "../config";
+import { MidtransIrisPayoutProvider } from "./midtrans";
 import { SandboxPayoutProvider } from "./sandbox";
 import type { PayoutProvider } from "./types";
 
 export * from "./types";
 export { SandboxPayoutProvider } from "./sandbox";
+export { MidtransIrisPayoutProvider } from "./midtrans";
 
 /**
  * The payout providers this node can use, from configuration: the sandbox unless payments'
@@ -14,5 +16,7 @@ export function buildPayoutProviders(cfg: AppConfig): Record<string, PayoutProvi
 	const out = Object.create(null) as Record<string, PayoutProvider | undefined>;
 	const { sandbox } = cfg.payments;
 	if (sandbox.enabled) out.sandbox = new SandboxPayoutProvider(sandbox.webhookSecret);
+	const iris = cfg.payouts.midtrans;
+	if (iris.apiKey) out.midtrans = new MidtransIrisPayoutProvider({ apiKey: iris.apiKey, merchantKey: iris.merchantKey, apiBase: iris.apiBase });
 	return out;
 }

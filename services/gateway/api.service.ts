@@ -109,6 +109,7 @@ function webhookRoute(path: string, action: string): ApiRouteSchema {
 					"paypal-transmission-sig": h["paypal-transmission-sig"],
 					"paypal-cert-url": h["paypal-cert-url"],
 					"paypal-auth-algo": h["paypal-auth-algo"],
+					"iris-signature": h["iris-signature"],
 					"content-type": h["content-type"],
 				},
 			};

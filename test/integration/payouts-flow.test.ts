@@ -4,8 +4,9 @@ import { createHmac } from "node:crypto";
 import { Secret, TOTP } from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { client, registerUser, startHarness, waitFor, type Harness } from "../support/harness";
-import { donate, pay, setupStreamer } from "../support/flow";
-import { SmtpCapture, linkToken } from "../support/smtp-capture";
+import { setupStreamer } from "../support/flow";
+import { SmtpCapture } from "../support/smtp-capture";
+import { BANK, payoutHelpers } from "../support/payouts";
 
 /**
  * Money out over real HTTP (contract: "Payouts"): a creator is paid, sets a payout account
@@ -19,6 +20,15 @@ const ADMIN = `payadmin_${process.pid % 10000}`;
 const smtp = new SmtpCapture();
 let h: Harness;
 let api: ReturnType<typeof client>;
+type Helpers = ReturnType<typeof payoutHelpers>;
+let accounts: Helpers["accounts"];
+let cooled: Helpers["cooled"];
+let verifiedCreator: Helpers["verifiedCreator"];
+let earn: Helpers["earn"];
+let balanceOf: Helpers["balanceOf"];
+let ledger: Helpers["ledger"];
+let payoutStatus: Helpers["payoutStatus"];
+let notifications: Helpers["notifications"];
 let receiver: http.Server;
 const hooks: { body: string; signature: string | undefined }[] = [];
 
@@ -49,6 +59,7 @@ beforeAll(async () => {
 		},
 	});
 	api = client(h.url);
+	({ accounts, cooled, verifiedCreator, earn, balanceOf, ledger, payoutStatus, notifications } = payoutHelpers(h, smtp, PUBLIC_URL));
 });
 afterAll(async () => {
 	await h?.stop();
@@ -56,39 +67,8 @@ afterAll(async () => {
 	await new Promise<void>((r) => receiver.close(() => r()));
 });
 
-type AccountRows = { updateMany(q: object, u: object): Promise<number>; findById(id: string): Promise<object | null> };
-const accounts = () => (h.broker.getLocalService("payouts") as unknown as { stores: { payout_accounts: AccountRows } }).stores.payout_accounts;
-/** The cooldown has passed (the account was set an hour ago). */
-const cooled = (userId: string) => accounts().updateMany({ _id: userId }, { $set: { usableAt: Date.now() - 1000 } });
-
-async function verifiedCreator() {
-	const s = await setupStreamer(h.url);
-	const mail = await smtp.waitFor(`${s.username}@example.test`);
-	expect((await api("POST", "/api/auth/email/verify", { token: linkToken(mail, PUBLIC_URL, "/auth/verify") })).status).toBe(204);
-	return s;
-}
-
-async function earn(s: { username: string; token: string }, amount: number) {
-	const before = await balanceOf(s.token);
-	const d = await donate(h.url, s.username, { amount });
-	expect(d.status).toBe(201);
-	expect((await pay(h.url, d.body.payment.id)).status).toBe(202);
-	await waitFor(async () => (await balanceOf(s.token)).amount === before.amount + amount, 8000, "the credit");
-}
-
-async function balanceOf(token: string) {
-	const b = (await api("GET", "/api/me/balance", undefined, { token })).body.balances.find((x: { currency: string }) => x.currency === "IDR");
-	return (b ?? { amount: 0, available: 0, held: 0, pendingPayouts: 0 }) as { amount: number; available: number; held: number; pendingPayouts: number };
-}
-const ledger = async (token: string) =>
-	(await api("GET", "/api/me/ledger?limit=100", undefined, { token })).body.items as { kind: string; amount: number; payoutId: string | null }[];
-const payoutStatus = async (token: string, id: string) => (await api("GET", `/api/me/payouts/${id}`, undefined, { token })).body.status;
-const notifications = async (token: string) =>
-	(await api("GET", "/api/notifications", undefined, { token })).body.items as { type: string; data: { payoutId?: string } }[];
-const BANK = { method: "bank", currency: "IDR", holderName: "Budi Santoso", bankCode: "bca", accountNumber: "1234567890" };
-
 let admin: { token: string };
-let creator: Awaited<ReturnType<typeof verifiedCreator>>;
+let creator: Awaited<ReturnType<Helpers["verifiedCreator"]>>;
 
 describe("payouts over HTTP", () => {
 	it("an ADMIN_USERNAMES account is an operator; a creator sets a masked payout account and is told by email", async () => {
