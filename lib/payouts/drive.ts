@@ -24,6 +24,8 @@ import type { PayoutState } from "./types";
  */
 
 const nowIso = () => new Date().toISOString();
+/** How long a drive holds a payout's announcement before another may take it over. */
+export const ANNOUNCE_LEASE_MS = 15_000;
 
 /** Moves `doc` to `to` if it still is in a status `to` may follow; the moved payout, or null when another move won. */
 export async function moveTo(host: PayoutsHost, doc: PayoutDoc, to: PayoutStatus, set: Record<string, unknown> = {}): Promise<PayoutDoc | null> {
@@ -102,6 +104,13 @@ export async function runEffects(host: PayoutsHost, id: string): Promise<PayoutD
 			await flag(host, id, "reversed");
 		}
 		if (announces(p.status) && !p.effects?.announced) {
+			// Claimed (compare-and-set on the lease read): of two drives racing, one sends. The other
+			// leaves the mark to the holder, or to the sweep once the lease runs out (a crash mid-send).
+			const now = Date.now();
+			const lease = p.effects?.announceLease;
+			if (lease && lease > now) return p;
+			const claim = { _id: id, "effects.announceLease": lease ?? { $exists: false } };
+			if (!(await host.store.updateIf(claim, { $set: { "effects.announceLease": now + ANNOUNCE_LEASE_MS } }))) return host.store.findById(id);
 			await announce(host, p as PayoutDoc & { status: "paid" | "failed" });
 			await flag(host, id, "announced");
 		}

@@ -17,6 +17,8 @@ export interface PayoutEffects {
 	reversed?: boolean;
 	/** `payouts.paid` / `payouts.failed` sent (notifications, integrator webhooks, events socket). */
 	announced?: boolean;
+	/** Until when (ms) one drive holds the announcement: two drives racing send it once. */
+	announceLease?: number;
 }
 
 /** The account a payout goes to, as it was when requested (the secret part sealed). */
