@@ -26,6 +26,7 @@ const SECRET = "dev-only-sandbox-webhook-secret";
 let broker: ChannelBroker;
 const mails: { to: string; subject: string; text: string }[] = [];
 const announced: { channel: string; id: string }[] = [];
+const events: { event: string; id: string }[] = [];
 const users = new Map<string, { id: string; username: string; email: string; emailVerified: boolean; twoFactorEnabled: boolean }>();
 
 type PayoutsSvc = {
@@ -59,6 +60,8 @@ beforeAll(async () => {
 			"payouts.paid": { group: "t", handler: (m: { payout: { id: string } }) => void announced.push({ channel: "paid", id: m.payout.id }) },
 			"payouts.failed": { group: "t", handler: (m: { payout: { id: string } }) => void announced.push({ channel: "failed", id: m.payout.id }) },
 		},
+		// The broker event the bots' events socket listens to.
+		events: { "payouts.paid": (ctx: { params: { payout: { id: string } } }) => void events.push({ event: "payouts.paid", id: ctx.params.payout.id }) },
 	} as ServiceSchema);
 	broker.createService(ledger);
 	broker.createService(payouts);
@@ -158,6 +161,7 @@ describe("payouts service", () => {
 		expect((await svc().store.findById(p.id))?.status).toBe("paid");
 		expect(await kinds(c.id, p.id)).toEqual(["payout:-5000000"]);
 		await expect.poll(() => announced.filter((a) => a.id === p.id)).toEqual([{ channel: "paid", id: p.id }]);
+		expect(events.filter((e) => e.id === p.id)).toEqual([{ event: "payouts.paid", id: p.id }]);
 	});
 
 	it("an approval racing a cancel settles once; a cancelled payout's money comes back once", async () => {
