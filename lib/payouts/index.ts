@@ -1,11 +1,13 @@
 import type { AppConfig } from "../config";
 import { MidtransIrisPayoutProvider } from "./midtrans";
+import { PayPalPayoutProvider } from "./paypal";
 import { SandboxPayoutProvider } from "./sandbox";
 import type { PayoutProvider } from "./types";
 
 export * from "./types";
 export { SandboxPayoutProvider } from "./sandbox";
 export { MidtransIrisPayoutProvider } from "./midtrans";
+export { PayPalPayoutProvider } from "./paypal";
 
 /**
  * The payout providers this node can use, from configuration: the sandbox unless payments'
@@ -17,6 +19,11 @@ export function buildPayoutProviders(cfg: AppConfig): Record<string, PayoutProvi
 	const { sandbox } = cfg.payments;
 	if (sandbox.enabled) out.sandbox = new SandboxPayoutProvider(sandbox.webhookSecret);
 	const iris = cfg.payouts.midtrans;
+	const { paypal } = cfg.payments;
+	if (paypal.clientId && paypal.clientSecret) {
+		const webhookId = cfg.payouts.paypalWebhookId ?? paypal.webhookId;
+		out.paypal = new PayPalPayoutProvider({ clientId: paypal.clientId, clientSecret: paypal.clientSecret, webhookId, apiBase: paypal.apiBase });
+	}
 	if (iris.apiKey) out.midtrans = new MidtransIrisPayoutProvider({ apiKey: iris.apiKey, merchantKey: iris.merchantKey, apiBase: iris.apiBase });
 	return out;
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { client, registerUser, startHarness, waitFor, type Harness } from "../support/harness";
 import { setupStreamer } from "../support/flow";
 import { SmtpCapture } from "../support/smtp-capture";
-import { BANK, payoutHelpers } from "../support/payouts";
+import { BANK, payoutEnv, payoutHelpers } from "../support/payouts";
 
 /**
  * Money out over real HTTP (contract: "Payouts"): a creator is paid, sets a payout account
@@ -46,13 +46,7 @@ beforeAll(async () => {
 	h = await startHarness({
 		services: ["users", "mailer", "donations", "ledger", "stats", "payments", "payouts", "notifications", "integrations"],
 		env: {
-			SCRYPT_COST: "1024",
-			SMTP_URL: smtpUrl,
-			PUBLIC_URL,
-			MAIL_RETRY_BASE_MS: "50",
-			MAIL_SWEEP_MS: "50",
-			ADMIN_USERNAMES: ADMIN,
-			PAYOUT_HOLD_SEC: "0",
+			...payoutEnv(smtpUrl, PUBLIC_URL, ADMIN),
 			PAYOUT_ACCOUNT_COOLDOWN_SEC: "3600",
 			WEBHOOK_RETRY_BASE_MS: "50",
 			WEBHOOK_SWEEP_MS: "50",

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHarness, waitFor, type Harness } from "../support/harness";
 import { SmtpCapture } from "../support/smtp-capture";
-import { BANK, payoutHelpers } from "../support/payouts";
+import { BANK, payoutEnv, payoutHelpers } from "../support/payouts";
 import { IRIS_API_KEY, IRIS_MERCHANT_KEY, startFakeIris, type FakeIris } from "../support/fake-iris";
 import type { PayoutDoc } from "../../lib/domain/payouts/docs";
 
@@ -24,13 +24,7 @@ beforeAll(async () => {
 	h = await startHarness({
 		services: ["users", "mailer", "donations", "ledger", "stats", "payments", "payouts", "notifications"],
 		env: {
-			SCRYPT_COST: "1024",
-			SMTP_URL: await smtp.listen(),
-			PUBLIC_URL,
-			MAIL_RETRY_BASE_MS: "50",
-			MAIL_SWEEP_MS: "50",
-			ADMIN_USERNAMES: ADMIN,
-			PAYOUT_HOLD_SEC: "0",
+			...payoutEnv(await smtp.listen(), PUBLIC_URL, ADMIN),
 			PAYOUT_PROVIDER: "midtrans",
 			MIDTRANS_IRIS_API_KEY: IRIS_API_KEY,
 			MIDTRANS_IRIS_MERCHANT_KEY: IRIS_MERCHANT_KEY,

@@ -5,6 +5,19 @@ import { linkToken, type SmtpCapture } from "./smtp-capture";
 
 /** Helpers for the payout tests over HTTP: a verified creator with money, balances, ledger. */
 
+/** The env every payout test over HTTP starts with: fast mail, an operator, no hold. */
+export function payoutEnv(smtpUrl: string, publicUrl: string, admin: string): Record<string, string> {
+	return {
+		SCRYPT_COST: "1024",
+		SMTP_URL: smtpUrl,
+		PUBLIC_URL: publicUrl,
+		MAIL_RETRY_BASE_MS: "50",
+		MAIL_SWEEP_MS: "50",
+		ADMIN_USERNAMES: admin,
+		PAYOUT_HOLD_SEC: "0",
+	};
+}
+
 export const BANK = { method: "bank", currency: "IDR", holderName: "Budi Santoso", bankCode: "bca", accountNumber: "1234567890" };
 
 export function payoutHelpers(h: Harness, smtp: SmtpCapture, publicUrl: string) {
