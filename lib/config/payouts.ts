@@ -23,6 +23,8 @@ export interface PayoutsConfig {
 	midtrans: { apiKey?: string; merchantKey?: string; apiBase: string };
 	/** PayPal Payouts uses the payments' PayPal keys; its webhook may have its own id (else PAYPAL_WEBHOOK_ID). */
 	paypalWebhookId?: string;
+	/** Stripe Connect transfers use STRIPE_SECRET_KEY; their webhook endpoint has its own signing secret. */
+	stripeWebhookSecret?: string;
 }
 
 /** Rp 50.000 in IDR, 10.00 in two-decimal currencies (1000 minor units; ¥1000 in JPY). */
@@ -47,6 +49,7 @@ export function payoutsConfig(env: NodeJS.ProcessEnv): PayoutsConfig {
 		redriveMs: Math.max(0, intEnv("PAYOUT_REDRIVE_MS", 30_000, env)),
 		stuckMs: Math.max(0, intEnv("PAYOUT_STUCK_SEC", 600, env)) * 1000,
 		paypalWebhookId: env.PAYPAL_PAYOUT_WEBHOOK_ID || undefined,
+		stripeWebhookSecret: env.STRIPE_PAYOUT_WEBHOOK_SECRET || undefined,
 		midtrans: {
 			apiKey: env.MIDTRANS_IRIS_API_KEY || undefined,
 			merchantKey: env.MIDTRANS_IRIS_MERCHANT_KEY || undefined,

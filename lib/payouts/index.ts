@@ -1,6 +1,7 @@
 import type { AppConfig } from "../config";
 import { MidtransIrisPayoutProvider } from "./midtrans";
 import { PayPalPayoutProvider } from "./paypal";
+import { StripePayoutProvider } from "./stripe";
 import { SandboxPayoutProvider } from "./sandbox";
 import type { PayoutProvider } from "./types";
 
@@ -8,6 +9,7 @@ export * from "./types";
 export { SandboxPayoutProvider } from "./sandbox";
 export { MidtransIrisPayoutProvider } from "./midtrans";
 export { PayPalPayoutProvider } from "./paypal";
+export { StripePayoutProvider } from "./stripe";
 
 /**
  * The payout providers this node can use, from configuration: the sandbox unless payments'
@@ -19,7 +21,9 @@ export function buildPayoutProviders(cfg: AppConfig): Record<string, PayoutProvi
 	const { sandbox } = cfg.payments;
 	if (sandbox.enabled) out.sandbox = new SandboxPayoutProvider(sandbox.webhookSecret);
 	const iris = cfg.payouts.midtrans;
-	const { paypal } = cfg.payments;
+	const { paypal, stripe } = cfg.payments;
+	if (stripe.secretKey)
+		out.stripe = new StripePayoutProvider({ secretKey: stripe.secretKey, webhookSecret: cfg.payouts.stripeWebhookSecret, apiBase: stripe.apiBase });
 	if (paypal.clientId && paypal.clientSecret) {
 		const webhookId = cfg.payouts.paypalWebhookId ?? paypal.webhookId;
 		out.paypal = new PayPalPayoutProvider({ clientId: paypal.clientId, clientSecret: paypal.clientSecret, webhookId, apiBase: paypal.apiBase });

@@ -121,7 +121,8 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				currency: { type: "enum", values: CURRENCY_CODES },
 				holderName: { type: "string", text: "line", min: 1, max: 100 },
 				bankCode: { type: "string", pattern: /^[A-Za-z0-9_-]{2,30}$/, optional: true },
-				accountNumber: { type: "string", pattern: /^[0-9+\- ]{4,40}$/, optional: true },
+				// Digits for a bank or e-wallet, `acct_…` for Stripe (lib/domain/payouts/account.ts checks which).
+				accountNumber: { type: "string", pattern: /^(acct_[A-Za-z0-9]{4,60}|[0-9+\- ]{4,40})$/, optional: true },
 				email: { type: "email", max: 254, optional: true },
 			},
 			async handler(ctx: Ctx<AccountInput>) {

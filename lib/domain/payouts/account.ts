@@ -4,8 +4,9 @@
  * response and log line.
  */
 
-export type PayoutMethod = "bank" | "ewallet" | "paypal";
-export const PAYOUT_METHODS: PayoutMethod[] = ["bank", "ewallet", "paypal"];
+/** `stripe`: a connected Stripe account (`accountNumber: "acct_…"`), paid by Stripe Connect transfers. */
+export type PayoutMethod = "bank" | "ewallet" | "paypal" | "stripe";
+export const PAYOUT_METHODS: PayoutMethod[] = ["bank", "ewallet", "paypal", "stripe"];
 
 export interface AccountInput {
 	method: PayoutMethod;
@@ -31,7 +32,12 @@ export function mask(value: string | undefined | null): string | null {
 /** The field a method needs that is missing, as a validation entry, or null. */
 export function accountProblem(a: AccountInput): { field: string; message: string } | null {
 	if (a.method === "paypal") return a.email ? null : { field: "email", message: "A PayPal payout account needs the PayPal email" };
-	if (!a.accountNumber) return { field: "accountNumber", message: `A ${a.method} payout account needs its number` };
+	if (a.method === "stripe")
+		return /^acct_[A-Za-z0-9]{4,60}$/.test(a.accountNumber ?? "")
+			? null
+			: { field: "accountNumber", message: "A Stripe payout account is the connected account's id (acct_…)" };
+	if (!a.accountNumber || !/^[0-9+\- ]{4,40}$/.test(a.accountNumber))
+		return { field: "accountNumber", message: `A ${a.method} payout account needs its number` };
 	if (!a.bankCode) return { field: "bankCode", message: a.method === "bank" ? "A bank account needs its bank code" : "An e-wallet needs its provider code" };
 	return null;
 }

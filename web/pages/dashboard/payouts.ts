@@ -18,7 +18,7 @@ interface Balance {
 	pendingPayouts: number;
 }
 interface Account {
-	method: "bank" | "ewallet" | "paypal";
+	method: "bank" | "ewallet" | "paypal" | "stripe";
 	currency: string;
 	holderName: string;
 	bankCode: string | null;
@@ -83,7 +83,7 @@ function accountCard(account: Account | null, refresh: () => void) {
 	const method = h(
 		"select",
 		{ name: "method" },
-		...(["bank", "ewallet", "paypal"] as const).map((m) => h("option", { value: m, selected: account?.method === m }, t(`payouts.method.${m}`))),
+		...(["bank", "ewallet", "paypal", "stripe"] as const).map((m) => h("option", { value: m, selected: account?.method === m }, t(`payouts.method.${m}`))),
 	);
 	const currency = h(
 		"select",
@@ -104,7 +104,7 @@ function accountCard(account: Account | null, refresh: () => void) {
 				const body: Record<string, string> = { method: method.value, currency: currency.value, holderName: holderName.value.trim() };
 				if (method.value === "paypal") body.email = email.value.trim();
 				else {
-					body.bankCode = bankCode.value.trim();
+					if (method.value !== "stripe") body.bankCode = bankCode.value.trim();
 					body.accountNumber = accountNumber.value.replace(/\s+/g, "");
 				}
 				void busy(save, error, async () => {

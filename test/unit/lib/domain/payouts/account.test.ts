@@ -16,5 +16,10 @@ describe("payout accounts", () => {
 		expect(accountProblem({ method: "ewallet", currency: "IDR", holderName: "A", bankCode: "gopay" })?.field).toBe("accountNumber");
 		expect(accountProblem({ method: "paypal", currency: "USD", holderName: "A" })?.field).toBe("email");
 		expect(accountProblem({ method: "bank", currency: "IDR", holderName: "A", bankCode: "bca", accountNumber: "123456789" })).toBeNull();
+		expect(accountProblem({ method: "stripe", currency: "EUR", holderName: "A", accountNumber: "acct_1Creator" })).toBeNull();
+		expect(accountProblem({ method: "stripe", currency: "EUR", holderName: "A", accountNumber: "123456789" })?.field).toBe("accountNumber");
+		expect(accountProblem({ method: "bank", currency: "IDR", holderName: "A", bankCode: "bca", accountNumber: "acct_1Creator" })?.field).toBe(
+			"accountNumber",
+		);
 	});
 });
