@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { client, registerUser, startHarness, waitFor, type Harness } from "../support/harness";
+import { client, startHarness, waitFor, type Harness } from "../support/harness";
 import { donate, pay, setupStreamer } from "../support/flow";
 import { buildPages, context, launch, outsideRequests, shot, watchErrors } from "./support";
 
