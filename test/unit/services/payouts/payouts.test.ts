@@ -19,6 +19,7 @@ const ENV: Record<string, string> = {
 	PAYOUT_SWEEP_MS: "3600000",
 	PAYOUT_REDRIVE_MS: "0",
 	PAYOUT_STUCK_SEC: "3600",
+	PAYOUT_AUTO_APPROVE_MAX_USD: "5000",
 };
 const saved: Record<string, string | undefined> = {};
 const SECRET = "dev-only-sandbox-webhook-secret";
@@ -240,6 +241,21 @@ describe("payouts service", () => {
 		await svc().store.updateMany({ _id: p.id }, { $set: { status: "approved", effectsDue: true }, $inc: { rev: 1 } });
 		await svc().runSweep("tick");
 		expect(await svc().store.findById(p.id)).toMatchObject({ status: "processing", providerRef: `sandbox_${p.id}` });
+	});
+
+	it("approves payouts up to PAYOUT_AUTO_APPROVE_MAX_<CURRENCY> without an operator; larger ones wait", async () => {
+		const id = newId();
+		users.set(id, { id, username: `u${id.slice(-8)}`, email: `u${id.slice(-8)}@example.test`, emailVerified: true, twoFactorEnabled: false });
+		const meta = { user: { id, username: `u${id.slice(-8)}`, roles: ["user"] } };
+		await call("payouts.putAccount", { method: "paypal", currency: "USD", holderName: "Ana", email: "ana@example.test" }, { meta });
+		await call("ledger.credit", { donation: { _id: newId(), recipientId: id, amount: 20_000, currency: "USD" } });
+		const small = await call<{ id: string; status: string }>("payouts.request", { amount: 5000, currency: "USD" }, { meta });
+		expect(small.status).toBe("approved");
+		await expect.poll(async () => (await svc().store.findById(small.id))?.status).toBe("processing");
+		expect((await svc().store.findById(small.id))?.approvedBy).toBe("auto");
+		await webhook(small.id, "paid");
+		const large = await call<{ status: string }>("payouts.request", { amount: 5001, currency: "USD" }, { meta });
+		expect(large.status).toBe("requested");
 	});
 
 	it("keeps the account sealed at rest and masked in every answer; a change is emailed", async () => {
