@@ -5,6 +5,7 @@ import { newId } from "../../lib/tools/ids";
 import { feeFor } from "../../lib/domain/money";
 import { debitKey, feeAt, refundTarget, refundedOf, type LedgerDonation } from "../../lib/domain/donations/ledger";
 import { ledgerEntryView } from "../../lib/domain/donations/views";
+import { ledgerCsv } from "../../lib/domain/donations/ledger-csv";
 import { balancesOf, balanceIn } from "../../lib/domain/payouts/balance";
 import type { LedgerEntry, LedgerKind } from "../../lib/domain/donations/types";
 import type { GatewayMeta } from "../../types/moleculer";
@@ -31,7 +32,7 @@ import type { GatewayMeta } from "../../types/moleculer";
  * what is on its way out (lib/domain/payouts/balance.ts).
  */
 
-type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
+type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta & { $responseType?: string }>;
 
 interface Local extends DbThis<LedgerEntry> {
 	feeBps: number;
@@ -84,6 +85,18 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			async handler(ctx: Ctx<{ limit?: number; cursor?: string }>) {
 				const page = await this.store.page({ userId: ctx.meta.user!.id }, ctx.params);
 				return { items: page.items.map(ledgerEntryView), nextCursor: page.nextCursor };
+			},
+		},
+
+		/** The caller's whole ledger as CSV, oldest first, with the running balance (bookkeeping). */
+		csv: {
+			rest: "GET /me/ledger.csv",
+			auth: "required",
+			async handler(ctx: Ctx) {
+				const entries = await this.store.find({ query: { userId: ctx.meta.user!.id }, sort: ["_id"], limit: 100_000 });
+				ctx.meta.$responseType = "text/csv; charset=utf-8";
+				ctx.meta.$responseHeaders = { "Content-Disposition": 'attachment; filename="mediashar-ledger.csv"' };
+				return ledgerCsv(entries);
 			},
 		},
 

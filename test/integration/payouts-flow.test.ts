@@ -188,6 +188,12 @@ describe("payouts over HTTP", () => {
 		const b = await balanceOf(creator.token);
 		expect(b).toMatchObject({ amount: 140_000_00, available: 140_000_00, pendingPayouts: 0 });
 		expect(entries.reduce((a, e) => a + e.amount, 0)).toBe(b.amount);
+		const csv = await fetch(`${h.url}/api/me/ledger.csv`, { headers: { Authorization: `Bearer ${creator.token}` } });
+		expect([csv.status, csv.headers.get("content-type")]).toEqual([200, "text/csv; charset=utf-8"]);
+		const rows = (await csv.text()).trim().split("\r\n");
+		expect(rows).toHaveLength(entries.length + 1);
+		expect(rows.at(-1)!.split(",")[6]).toBe("140000.00"); // the running balance ends at the balance
+		expect((await fetch(`${h.url}/api/me/ledger.csv`)).status).toBe(401);
 		const mine = await api("GET", "/api/me/payouts?status=failed", undefined, { token: creator.token });
 		expect(mine.body.items.map((p: { id: string }) => p.id)).toEqual([failed]);
 	});
