@@ -507,8 +507,11 @@ async function socketFuzz(h: Harness, ctx: Ctx) {
 		{ token: null },
 		{ __proto__: { token: ctx.viewer.token } },
 		{ token: ctx.streamer.overlayToken },
+		{ token: `msp_${"A".repeat(43)}` },
+		{ token: ctx.streamer.token, since: { $gt: "" } },
+		{ token: ctx.streamer.token, since: "x".repeat(5000) },
 	]) {
-		for (const ns of ["/", "/overlay"]) {
+		for (const ns of ["/", "/overlay", "/events"]) {
 			handshakes++;
 			const s = await connect(h.url + ns, auth);
 			if (s) {
@@ -609,7 +612,15 @@ async function main() {
 		const d = await donate(h.url, streamer.username, {}, { token: viewer.token });
 		const ids = [d.body?.donation?.id, d.body?.payment?.id, viewer.id, streamer.id, "0000000000000000", "does-not-exist"].filter(Boolean);
 		const ctx: Ctx = { streamer, viewer, ids };
+		// A personal access token with every scope: the routes it opens, and the 403s of those it does not.
+		const pat = await fetch(`${h.url}/api/me/tokens`, {
+			method: "POST",
+			headers: { Authorization: `Bearer ${streamer.token}`, "Content-Type": "application/json" },
+			body: JSON.stringify({ name: "fuzz", scopes: ["profile:read", "donations:read", "alerts:write", "chat:write", "events:read"] }),
+		}).then((r) => r.json() as Promise<{ token: string }>);
 		const tokens = [
+			`Bearer ${pat.token}`,
+			`Bearer msp_${"A".repeat(43)}`,
 			"",
 			`Bearer ${viewer.token}`,
 			`Bearer ${viewer.token}`,
@@ -632,7 +643,7 @@ async function main() {
 		if (typeof me?.overlayToken === "string") ctx.streamer = { ...streamer, overlayToken: me.overlayToken };
 		const sock = await socketFuzz(h, ctx);
 		console.log(
-			`Socket.IO: ${sock.sent} events; acks ${JSON.stringify(sock.acks)}; handshakes ${sock.handshakes} (${sock.handshakeAccepted} accepted: the genuine overlay token and anonymous viewers on /); server-side disconnects ${sock.disconnectedByServer}`,
+			`Socket.IO: ${sock.sent} events; acks ${JSON.stringify(sock.acks)}; handshakes ${sock.handshakes} (${sock.handshakeAccepted} accepted: the genuine overlay token, anonymous viewers and a real access token on /); server-side disconnects ${sock.disconnectedByServer}`,
 		);
 		const health = await fetch(`${h.url}/health`)
 			.then((r) => r.status)

@@ -90,15 +90,49 @@ export function renderFigures(): string {
 				" ![pipeline](../bench/results/pipeline.svg)",
 			"",
 		);
+		const c = p.costSheet;
+		if (c) {
+			const pd = c.perDonation;
+			const rows = (t: Record<string, number>, k: number) =>
+				Object.entries(t)
+					.slice(0, k)
+					.map(([a, b]) => `${a} ${b}`)
+					.join(" · ");
+			out.push(
+				"#### Cost sheet: one paid donation, embedded",
+				"",
+				`From a separate node with the counters and the CPU profiler on (\`bench/cost-sheet.ts\`), ${v(c.donations)} donations in a ${v(c.seconds)} s closed loop, everything divided by the donations alerted:`,
+				"",
+				"| per paid donation | |",
+				"|---|---:|",
+				`| broker calls (actions executed, nested included) | ${v(pd.brokerCalls)} |`,
+				`| events emitted / handled | ${v(pd.eventsEmitted)} / ${v(pd.eventsHandled)} |`,
+				`| channel messages sent / handled | ${v(pd.channelSent)} / ${v(pd.channelHandled)} |`,
+				`| database reads / writes | ${v(pd.dbReads)} / ${v(pd.dbWrites)} |`,
+				`| file appends (bytes) / fsyncs | ${v(pd.appends)} (${v(pd.appendBytes)} B) / ${v(pd.fsyncs)} |`,
+				`| CPU, whole process | ${v(pd.cpuUs)} µs |`,
+				"",
+				`CPU µs by hop (the nearest service file on each profile sample's stack, else the code at its leaf): ${rows(c.cpuUsByHop, 16)}.`,
+				"",
+				`Calls: ${rows(c.actions, 20)}.`,
+				"",
+				`Writes by collection: ${rows(c.dbWritesBy, 12)}. Reads: ${rows(c.dbReadsBy, 12)}. Channel messages: ${rows(c.channels, 12)}.`,
+				"",
+			);
+		}
 	}
-	const pc = read("pipeline-cluster");
-	if (pc?.latency) {
+	for (const [name, label] of [
+		["pipeline-cluster", "2b. The same on a 3-process NATS cluster, NeDB files"],
+		["pipeline-cluster-pg", "2c. The same on a 3-process NATS cluster, PostgreSQL"],
+	] as const) {
+		const pc = read(name);
+		if (!pc?.latency) continue;
 		out.push(
-			"#### 2b. The same on a 3-process NATS cluster",
+			`#### ${label}`,
 			"",
-			`Measured ${day(pc)} (\`BENCH_ONLY=pipeline-cluster npm run bench\`).`,
+			`Measured ${day(pc)} (\`BENCH_ONLY=${name} npm run bench\`).`,
 			"",
-			`${pc.setup.processes.join("; ")}; ${pc.setup.transport}. At 100 donations/s (achieved ${v(pc.latency.achievedRate)}/s): settled → alert p50 **${v(pc.latency.settledToAlertMs.p50)} ms**, p99 **${v(pc.latency.settledToAlertMs.p99)} ms** (target ≤ 100 ms): ${ok(pc.pass)}; ${pc.latency.alerted}/${pc.latency.offered} alerted. Closed loop with 64 donors: ${v(pc.throughput.donationsPerSec)} donations/s.${pc.latencyLowRate ? ` At ${v(pc.latencyLowRate.rate)}/s (informative): p50 ${v(pc.latencyLowRate.settledToAlertMs.p50)} ms, p99 ${v(pc.latencyLowRate.settledToAlertMs.p99)} ms.` : ""} ![pipeline-cluster](../bench/results/pipeline-cluster.svg)`,
+			`${pc.setup.processes.join("; ")}; ${pc.setup.transport}; ${pc.setup.storage}. At 100 donations/s (achieved ${v(pc.latency.achievedRate)}/s): settled → alert p50 **${v(pc.latency.settledToAlertMs.p50)} ms**, p99 **${v(pc.latency.settledToAlertMs.p99)} ms** (target ≤ 100 ms): ${ok(pc.pass)}; ${pc.latency.alerted}/${pc.latency.offered} alerted. Closed loop with 64 donors: ${v(pc.throughput.donationsPerSec)} donations/s.${pc.latencyLowRate ? ` At ${v(pc.latencyLowRate.rate)}/s (informative): p50 ${v(pc.latencyLowRate.settledToAlertMs.p50)} ms, p99 ${v(pc.latencyLowRate.settledToAlertMs.p99)} ms.` : ""} ![${name}](../bench/results/${name}.svg)`,
 			"",
 		);
 	}
@@ -129,12 +163,16 @@ export function renderFigures(): string {
 			"",
 		);
 	}
-	const g = read("growth");
-	if (g?.rows) {
+	for (const [name, label] of [
+		["growth", "5. Growth"],
+		["growth-pg", "5b. Growth on PostgreSQL"],
+	] as const) {
+		const g = read(name);
+		if (!g?.rows) continue;
 		out.push(
-			`### 5. Growth: ${g.sizes.small.donations.toLocaleString("en")} → ${g.sizes.large.donations.toLocaleString("en")} rows per store`,
+			`### ${label}: ${g.sizes.small.donations.toLocaleString("en")} → ${g.sizes.large.donations.toLocaleString("en")} rows per store`,
 			"",
-			`Measured ${day(g)} (\`BENCH_ONLY=growth npm run bench\`).`,
+			`Measured ${day(g)} (\`BENCH_ONLY=${name} npm run bench\`); storage: ${g.storage}.`,
 			"",
 			"| read | p50 ms small | p50 ms large | p99 ms small | p99 ms large | large / small (p50) |",
 			"|---|---:|---:|---:|---:|---:|",
@@ -143,9 +181,21 @@ export function renderFigures(): string {
 					`| ${r.read}${r.informative ? " *(informative)*" : ""} | ${v(r.smallP50)} | ${v(r.largeP50)} | ${v(r.smallP99)} | ${v(r.largeP99)} | ${v(r.ratioP50)}× |`,
 			),
 			"",
-			`Target: every judged read within 2×: ${ok(g.pass)}. Stores: donations, notifications and chat messages each at the size shown (plus ${v(g.sizes.large.aggregates)} aggregate rows); heap ${v(g.sizes.large.heapMb)} MB at the large size. ![growth](../bench/results/growth.svg)`,
+			`Target: every judged read within 2×: ${ok(g.pass)}. Stores: donations, notifications and chat messages each at the size shown (plus ${v(g.sizes.large.aggregates)} aggregate rows); heap ${v(g.sizes.large.heapMb)} MB at the large size.${name === "growth" ? " ![growth](../bench/results/growth.svg)" : ""}`,
 			"",
 		);
+		if (g.explain) {
+			out.push(
+				`The plans of each read's statements at ${g.sizes.large.donations.toLocaleString("en")} rows (\`EXPLAIN (ANALYZE, BUFFERS)\` on the seeded tables, recorded by the run in \`bench/results/${name}.json\`):`,
+				"",
+			);
+			for (const [read, statements] of Object.entries(g.explain as Record<string, { sql: string; plan: string[] }[]>)) {
+				out.push(`<details><summary>${read}</summary>`, "", "```");
+				for (const st of statements)
+					out.push(st.sql, ...st.plan.filter((l) => !/^\s*(Planning|Buffers: shared hit=\d+$)/.test(l)).map((l) => `  ${l}`), "");
+				out.push("```", "", "</details>", "");
+			}
+		}
 	}
 	const chaos = read("chaos");
 	if (chaos?.figures) {
@@ -212,11 +262,16 @@ export function renderSummary(): string {
 			`| Donation pipeline, embedded: ≥ 300 donations/s; settled → alert p99 ≤ 50 ms at 100/s | **${v(p.mediashar.throughput.donationsPerSec)}/s**; p99 **${v(p.mediashar.latency.settledToAlertMs.p99)} ms** | bare http + Socket.IO ${v(p.baseline.throughput.donationsPerSec)}/s, p99 ${v(p.baseline.latency.settledToAlertMs.p99)} ms | ${ok(p.pass)} | ${day(p)} |`,
 		);
 	}
-	const pc = read("pipeline-cluster");
-	if (pc?.latency)
+	for (const [name, where] of [
+		["pipeline-cluster", "NeDB files"],
+		["pipeline-cluster-pg", "PostgreSQL"],
+	] as const) {
+		const pc = read(name);
+		if (!pc?.latency) continue;
 		rows.push(
-			`| Donation pipeline, 3-process NATS cluster: p99 ≤ 100 ms at 100/s | p99 **${v(pc.latency.settledToAlertMs.p99)} ms** (p50 ${v(pc.latency.settledToAlertMs.p50)} ms) | — | ${ok(pc.pass)} | ${day(pc)} |`,
+			`| Donation pipeline, 3-process NATS cluster (${where}): p99 ≤ 100 ms at 100/s | p99 **${v(pc.latency.settledToAlertMs.p99)} ms** (p50 ${v(pc.latency.settledToAlertMs.p50)} ms), ${v(pc.throughput.donationsPerSec)} donations/s closed loop | — | ${ok(pc.pass)} | ${day(pc)} |`,
 		);
+	}
 	const c = read("chat");
 	if (c?.mediashar) {
 		rows.push(
@@ -228,12 +283,16 @@ export function renderSummary(): string {
 		rows.push(
 			`| Gateway heap per idle socket at ${v(mem.mediashar.sockets)} sockets ≤ 20 KB | **${v(mem.kbPerSocket)} KB** | bare Socket.IO ${v(mem.baselineKbPerSocket)} KB | ${ok(mem.pass)} | ${day(mem)} |`,
 		);
-	const g = read("growth");
-	if (g?.rows) {
+	for (const [name, where] of [
+		["growth", ""],
+		["growth-pg", " on PostgreSQL"],
+	] as const) {
+		const g = read(name);
+		if (!g?.rows) continue;
 		const judged = g.rows.filter((r: any) => !r.informative);
 		const worst = judged.reduce((a: any, b: any) => (b.ratioP50 > a.ratioP50 ? b : a), judged[0]);
 		rows.push(
-			`| Reads at ${g.sizes.large.donations.toLocaleString("en")} rows within 2× of ${g.sizes.small.donations.toLocaleString("en")} | worst **${v(worst?.ratioP50)}×** (${v(worst?.read)}) | the same reads at ${g.sizes.small.donations.toLocaleString("en")} rows | ${ok(g.pass)} | ${day(g)} |`,
+			`| Reads at ${g.sizes.large.donations.toLocaleString("en")} rows${where} within 2× of ${g.sizes.small.donations.toLocaleString("en")} | worst **${v(worst?.ratioP50)}×** (${v(worst?.read)}) | the same reads at ${g.sizes.small.donations.toLocaleString("en")} rows | ${ok(g.pass)} | ${day(g)} |`,
 		);
 	}
 	const chaos = read("chaos");

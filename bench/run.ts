@@ -192,9 +192,11 @@ const SCENARIOS: Record<string, () => Promise<ScenarioResult | ScenarioResult[]>
 	rest: restScenario,
 	pipeline: async () => (await import("./scenarios/pipeline")).pipelineScenario(),
 	"pipeline-cluster": async () => (await import("./scenarios/pipeline")).pipelineClusterScenario(),
+	"pipeline-cluster-pg": async () => (await import("./scenarios/pipeline")).pipelineClusterScenario("postgres"),
 	chat: async () => (await import("./scenarios/chat")).chatScenario(),
 	memory: async () => (await import("./scenarios/memory")).memoryScenario(),
 	growth: async () => (await import("./scenarios/growth")).growthScenario(),
+	"growth-pg": async () => (await import("./scenarios/growth")).growthScenario("postgres"),
 };
 
 async function main() {
@@ -206,8 +208,8 @@ async function main() {
 	let failed = false;
 	for (const [name, run] of Object.entries(SCENARIOS)) {
 		if (only.length && !only.includes(name)) continue;
-		if (QUICK && name === "pipeline-cluster" && !only.includes(name)) {
-			console.log(`\n== ${name} == skipped in quick mode (starts a NATS cluster; BENCH_ONLY=pipeline-cluster runs it)`);
+		if (QUICK && (name === "pipeline-cluster" || name === "pipeline-cluster-pg" || name === "growth-pg") && !only.includes(name)) {
+			console.log(`\n== ${name} == skipped in quick mode (starts its own servers; BENCH_ONLY=${name} runs it)`);
 			continue;
 		}
 		console.log(`\n== ${name} ==`);

@@ -2,7 +2,9 @@ import type { ServiceBroker } from "moleculer";
 
 import { currentRequestId, requestIdFromHeaders, withRequestId } from "../lib/tools/request-scope";
 
-type Fn = (...args: any[]) => any;
+/** A handler or broker method being wrapped: the hooks pass their arguments through unchanged. */
+type Fn = (...args: unknown[]) => unknown;
+type CallOpts = { parentCtx?: unknown; requestID?: string; ctx?: unknown; headers?: Record<string, unknown> } | undefined;
 
 /**
  * Carries the request id (lib/tools/request-scope.ts) where a Context does not: into action,
@@ -15,7 +17,7 @@ export function RequestContextMiddleware() {
 		function (this: unknown, ctx: { requestID?: string }) {
 			return withRequestId(ctx?.requestID, () => next(ctx));
 		};
-	const withId = (opts: any) => {
+	const withId = (opts: CallOpts) => {
 		const id = currentRequestId();
 		if (!id || (opts && (opts.parentCtx || opts.requestID || opts.ctx))) return opts;
 		return { ...(opts ?? {}), requestID: id };
@@ -31,26 +33,27 @@ export function RequestContextMiddleware() {
 		localChannel(this: typeof broker | undefined, next: Fn) {
 			// Hooks are called with the broker as `this`; the middleware object may be shared by brokers.
 			const owner = this?.channelAdapter ? this : broker;
-			return function (this: unknown, msg: any, raw: any) {
+			return function (this: unknown, msg: unknown, raw: unknown) {
 				let id: string | undefined;
-				if (msg && typeof msg === "object" && typeof msg.requestID === "string" && msg.broker)
-					id = msg.requestID; // context mode
+				const asCtx = msg as { requestID?: unknown; broker?: unknown } | null;
+				if (asCtx && typeof asCtx === "object" && typeof asCtx.requestID === "string" && asCtx.broker)
+					id = asCtx.requestID; // context mode
 				else id = requestIdFromHeaders(owner?.channelAdapter?.parseMessageHeaders(raw));
 				return withRequestId(id, () => next(msg, raw));
 			};
 		},
 		call(next: Fn) {
-			return (actionName: string, params: unknown, opts: unknown) => next(actionName, params, withId(opts));
+			return (actionName: string, params: unknown, opts: CallOpts) => next(actionName, params, withId(opts));
 		},
 		emit(next: Fn) {
-			return (event: string, payload: unknown, opts: unknown) => next(event, payload, withId(opts));
+			return (event: string, payload: unknown, opts: CallOpts) => next(event, payload, withId(opts));
 		},
 		broadcast(next: Fn) {
-			return (event: string, payload: unknown, opts: unknown) => next(event, payload, withId(opts));
+			return (event: string, payload: unknown, opts: CallOpts) => next(event, payload, withId(opts));
 		},
 		/** @moleculer/channels hook: messages sent without `{ctx}` still carry the request id. */
 		sendToChannel(next: Fn) {
-			return (channelName: string, payload: unknown, opts: any) => {
+			return (channelName: string, payload: unknown, opts: CallOpts) => {
 				const id = currentRequestId();
 				if (id && !opts?.ctx && !opts?.headers?.$requestID) opts = { ...(opts ?? {}), headers: { ...(opts?.headers ?? {}), $requestID: id } };
 				return next(channelName, payload, opts);

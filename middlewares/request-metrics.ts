@@ -2,7 +2,13 @@ import * as moleculer from "moleculer";
 import { METRIC, type ServiceBroker } from "moleculer";
 
 /** Moleculer's built-in middleware factories (exported by its JS entry, absent from its typings). */
-export const BuiltinMiddlewares = (moleculer as unknown as { Middlewares: Record<string, (broker: ServiceBroker) => any> }).Middlewares;
+export const BuiltinMiddlewares = (moleculer as unknown as { Middlewares: Record<string, (broker: ServiceBroker) => BuiltinMiddleware> }).Middlewares;
+
+/** The hooks of a built-in middleware this file uses or passes on. */
+interface BuiltinMiddleware {
+	created(this: unknown, broker: ServiceBroker): void;
+	[hook: string]: unknown;
+}
 
 /**
  * Moleculer's Metrics middleware with a cheap path per call. It keeps every metric the built-in
@@ -23,7 +29,15 @@ export const BuiltinMiddlewares = (moleculer as unknown as { Middlewares: Record
  */
 
 type Labels = Record<string, string | number | null | undefined>;
-type Next = (ctx: any) => Promise<unknown>;
+/** What the metrics read of a Context. */
+interface MeteredCtx {
+	caller?: string | null;
+	level: number;
+	eventName?: string;
+}
+type Next = (ctx: MeteredCtx) => Promise<unknown>;
+/** A rejection as the metrics label it. */
+type Failure = { name?: string; code?: number | string; type?: string } | null | undefined;
 interface Item {
 	value: number;
 	count: number;
@@ -206,9 +220,9 @@ const EVENT = {
 type Names = Record<"total" | "active" | "time" | "errors", string>;
 
 /** Series of one handler, per key (the caller, or event name and caller), made on first use. */
-function seriesCache(m: Registry, names: Names, labelsOf: (ctx: any) => Labels, keyOf: (ctx: any) => string) {
+function seriesCache(m: Registry, names: Names, labelsOf: (ctx: MeteredCtx) => Labels, keyOf: (ctx: MeteredCtx) => string) {
 	const byKey = new Map<string, CallSeries>();
-	return (ctx: any): CallSeries => {
+	return (ctx: MeteredCtx): CallSeries => {
 		const key = keyOf(ctx);
 		let s = byKey.get(key);
 		if (!s) {
@@ -221,21 +235,21 @@ function seriesCache(m: Registry, names: Names, labelsOf: (ctx: any) => Labels, 
 }
 
 /** Wraps a handler: total and active up, time observed and active down when it settles, errors counted. */
-function counted(m: Registry, next: Next, names: Names, seriesOf: (ctx: any) => CallSeries, perCall?: (ctx: any) => void) {
-	return function metered(this: unknown, ctx: any) {
+function counted(m: Registry, next: Next, names: Names, seriesOf: (ctx: MeteredCtx) => CallSeries, perCall?: (ctx: MeteredCtx) => void) {
+	return function metered(this: unknown, ctx: MeteredCtx) {
 		const s = seriesOf(ctx);
 		s.total.add(1);
 		s.active.add(1);
 		perCall?.(ctx);
 		const start = performance.now();
-		// eslint-disable-next-line prefer-rest-params
-		return (next as any).apply(this, arguments).then(
+		// Action and event handlers take the Context alone.
+		return next.call(this, ctx).then(
 			(res: unknown) => {
 				s.time.observe(performance.now() - start);
 				s.active.add(-1);
 				return res;
 			},
-			(err: any) => {
+			(err: Failure) => {
 				s.time.observe(performance.now() - start);
 				s.active.add(-1);
 				m.increment(names.errors, { ...s.labels, errorName: err?.name ?? null, errorCode: err?.code ?? null, errorType: err?.type ?? null });
@@ -249,7 +263,7 @@ export function RequestMetricsMiddleware(broker: ServiceBroker) {
 	const builtin = BuiltinMiddlewares.Metrics(broker);
 	const m = broker.metrics as unknown as Registry;
 	const levels = new Map<number, Series>();
-	const level = (ctx: any) => {
+	const level = (ctx: MeteredCtx) => {
 		let s = levels.get(ctx.level);
 		if (!s) levels.set(ctx.level, (s = new Series(m, METRIC.MOLECULER_REQUEST_LEVELS, { level: ctx.level })));
 		s.add(1);
@@ -258,7 +272,7 @@ export function RequestMetricsMiddleware(broker: ServiceBroker) {
 	const action = (type: "local" | "remote") => (next: Next, def: { name: string; service?: { fullName: string } }) => {
 		if (!broker.isMetricsEnabled()) return next;
 		const service = def.service ? def.service.fullName : null;
-		const caller = (ctx: any): string | null => ctx.caller ?? null;
+		const caller = (ctx: MeteredCtx): string | null => ctx.caller ?? null;
 		return counted(
 			m,
 			next,

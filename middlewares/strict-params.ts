@@ -15,10 +15,10 @@
  * cleaned text (a 422 in the Validator's shape: `stringEmpty`/`stringMin`/`stringMax`).
  */
 
-import { Errors } from "moleculer";
+import { Errors, type Context } from "moleculer";
 import { cleanText, graphemeCount, type TextMode } from "../lib/domain/text";
 
-type Handler = (ctx: any) => Promise<unknown>;
+type Handler = (ctx: Context) => Promise<unknown>;
 
 /** A string param declared `text: "line" | "block"`: cleaned by lib/domain/text.ts, limits in graphemes. */
 interface TextField {
@@ -81,15 +81,16 @@ export const StrictParamsMiddleware = {
 		const textFields = action.params ? takeTextFields(action.params) : [];
 		if (textFields.length === 0) return next;
 		// User text is cleaned before the Validator sees it, so what is checked is what is stored.
-		return function (this: unknown, ctx: any) {
-			const params = ctx.params;
+		return function (this: unknown, ctx: Context) {
+			const params = ctx.params as Record<string, unknown> | null;
 			if (params && typeof params === "object") {
 				const problems: Record<string, unknown>[] = [];
 				for (const f of textFields) {
 					const value = params[f.field];
 					if (typeof value !== "string") continue;
-					params[f.field] = cleanText(value, f.mode);
-					const problem = lengthProblem(f, params[f.field]);
+					const cleaned = cleanText(value, f.mode);
+					params[f.field] = cleaned;
+					const problem = lengthProblem(f, cleaned);
 					if (problem) problems.push(problem);
 				}
 				if (problems.length)
@@ -126,8 +127,8 @@ export const ValidationDetailsMiddleware = {
 	name: "ValidationDetails",
 	localAction(next: Handler, action: { params?: Record<string, unknown> }) {
 		if (!action.params?.$$strict) return next;
-		return function (this: unknown, ctx: any) {
-			return next(ctx).catch((err: any) => {
+		return function (this: unknown, ctx: Context) {
+			return next(ctx).catch((err: { name?: string; data?: unknown } | null) => {
 				if (err?.name === "ValidationError") err.data = detailUnknownFields(err.data);
 				throw err;
 			});

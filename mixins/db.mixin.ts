@@ -88,6 +88,11 @@ export interface IndexSpec {
 	/** Unique keys are how idempotency and "one X per Y" hold under concurrency. Single field only. */
 	unique?: boolean;
 	sparse?: boolean;
+	/**
+	 * The (first) field may hold an array, matched by element. Without it the field holds scalars,
+	 * and on PostgreSQL its string equalities are answered by the index's btree (lib/db/pg-sql.ts).
+	 */
+	array?: boolean;
 }
 
 export interface Page<T> {

@@ -16,6 +16,12 @@ declare module "moleculer" {
 		 * one of them answers true, else 403 (401 for an anonymous caller).
 		 */
 		permissions?: string[];
+		/**
+		 * The personal-access-token scopes that open this action (lib/domain/accounts/personal-tokens.ts
+		 * `SCOPES`): a call made with a token needs one of them, else 403 INSUFFICIENT_SCOPE; an
+		 * action without `scopes` never accepts a token (middlewares/permissions.ts).
+		 */
+		scopes?: string[];
 		/** Socket.IO event that calls this action: "chat:send" (main namespace) or "/overlay alert:done". */
 		socket?: string;
 		/**
@@ -59,6 +65,9 @@ export interface AuthUser {
 	roles: string[];
 	/** The session (refresh-token family) of the access token, when it names one. */
 	sid?: string;
+	/** Set only for a personal access token: its scopes (and id); a signed-in session has none. */
+	scopes?: string[];
+	tokenId?: string;
 }
 
 /** What the gateway puts in ctx.meta for every call it makes. */
@@ -74,6 +83,11 @@ export interface GatewayMeta {
 	 * middlewares/permissions.ts even without a user, and so is every call its handler makes.
 	 */
 	via?: "rest" | "socket";
+	/**
+	 * The action that admitted a personal access token by its `scopes` (middlewares/permissions.ts):
+	 * the calls its handler makes in turn are the service's own and are not checked for scopes again.
+	 */
+	scopeGranted?: string;
 	/** Set for socket-originated calls. */
 	socket?: { id: string; namespace: string; rooms?: string[] };
 	/** Actions may ask the gateway to set the HTTP status and headers. */

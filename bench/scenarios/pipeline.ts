@@ -217,6 +217,96 @@ export async function setupStreamers(url: string, count: number, prefix = "strea
 	return out;
 }
 
+/** Per paid donation: counts and CPU of one closed-loop window on a node with the cost counters (bench/cost-sheet.ts). */
+export interface CostSheet {
+	donations: number;
+	seconds: number;
+	perDonation: {
+		brokerCalls: number;
+		eventsEmitted: number;
+		eventsHandled: number;
+		channelSent: number;
+		channelHandled: number;
+		dbReads: number;
+		dbWrites: number;
+		appends: number;
+		appendBytes: number;
+		fsyncs: number;
+		cpuUs: number;
+	};
+	/** Each tally divided by the donations: action → calls, collection → reads / writes, hop → CPU µs. */
+	actions: Record<string, number>;
+	channels: Record<string, number>;
+	dbReadsBy: Record<string, number>;
+	dbWritesBy: Record<string, number>;
+	cpuUsByHop: Record<string, number>;
+}
+
+/**
+ * A second MediaShar child with BENCH_COST=1 (so the counters never touch the figures above), the
+ * same closed loop, and one counting window over it.
+ */
+async function measureCostSheet(concurrency: number, seconds: number): Promise<CostSheet> {
+	const env = { ...benchEnv("pipeline-cost"), BENCH_COST: "1" };
+	const child = await startChild("servers/mediashar.ts", env);
+	const driver = new PipelineDriver({ name: "cost", url: child.info.url, streamers: await setupStreamers(child.info.url, 10, "cost") });
+	try {
+		await driver.connect();
+		await driver.throughput(16, 1);
+		await child.ask("costStart", {});
+		const tp = await driver.throughput(concurrency, seconds);
+		const w = await child.ask("costStop", {});
+		const n = Math.max(1, tp.alerted);
+		const per = (t: Record<string, number>) =>
+			Object.fromEntries(
+				Object.entries(t)
+					.map(([k, x]) => [k, round(x / n, 2)] as const)
+					.sort((a, b) => b[1] - a[1]),
+			);
+		const sum = (t: Record<string, number>) => Object.values(t).reduce((a, b) => a + b, 0);
+		return {
+			donations: tp.alerted,
+			seconds,
+			perDonation: {
+				brokerCalls: round(sum(w.actions) / n, 2),
+				eventsEmitted: round(sum(w.eventsEmitted) / n, 2),
+				eventsHandled: round(sum(w.eventsHandled) / n, 2),
+				channelSent: round(sum(w.channelSent) / n, 2),
+				channelHandled: round(sum(w.channelHandled) / n, 2),
+				dbReads: round(sum(w.dbReads) / n, 2),
+				dbWrites: round(sum(w.dbWrites) / n, 2),
+				appends: round(w.appends / n, 2),
+				appendBytes: round(w.appendBytes / n, 0),
+				fsyncs: round(w.fsyncs / n, 2),
+				cpuUs: round(w.cpuUs / n, 0),
+			},
+			actions: per(w.actions),
+			channels: per({ ...w.channelSent }),
+			dbReadsBy: per(w.dbReads),
+			dbWritesBy: per(w.dbWrites),
+			cpuUsByHop: per(w.cpuUsByHop),
+		};
+	} finally {
+		driver.close();
+		await child.stop();
+	}
+}
+
+function printCostSheet(c: CostSheet) {
+	const p = c.perDonation;
+	console.log(
+		`  cost per paid donation (${c.donations} donations in ${c.seconds} s): ${p.brokerCalls} broker calls, ${p.eventsEmitted} events, ${p.channelSent} channel messages, ${p.dbReads} db reads, ${p.dbWrites} db writes, ${p.appends} appends (${p.appendBytes} B), ${p.fsyncs} fsyncs, ${p.cpuUs} µs CPU`,
+	);
+	const top = (t: Record<string, number>, k = 8) =>
+		Object.entries(t)
+			.slice(0, k)
+			.map(([a, b]) => `${a} ${b}`)
+			.join(", ");
+	console.log(`    CPU µs by hop: ${top(c.cpuUsByHop, 12)}`);
+	console.log(`    calls: ${top(c.actions, 12)}`);
+	console.log(`    writes: ${top(c.dbWritesBy)}; reads: ${top(c.dbReadsBy)}`);
+}
+
 /**
  * NeDB appends one line per insert/update and opens, writes and closes its file each time: the
  * number of appended lines per donation is the storage work the embedded default does.
@@ -278,6 +368,11 @@ export async function pipelineScenario(): Promise<ScenarioResult> {
 		const low = await msDriver.latency(lowRate, latSeconds);
 		console.log(`  MediaShar at ${lowRate}/s: settled→alert p50 ${low.settledToAlertMs.p50} ms, p99 ${low.settledToAlertMs.p99} ms`);
 		const storage = appendedLines(env.DATA_DIR, warm.created + tp.created + lat.offered + low.offered);
+		msDriver.close();
+		await ms.stop();
+		ms = undefined;
+		const costSheet = await measureCostSheet(concurrency, QUICK ? 2 : 6);
+		printCostSheet(costSheet);
 		const pass =
 			tp.donationsPerSec >= 300 &&
 			lat.settledToAlertMs.p99 <= 50 &&
@@ -300,6 +395,7 @@ export async function pipelineScenario(): Promise<ScenarioResult> {
 			baseline: { throughput: baseTp, latency: baseLat },
 			ratio: round(tp.donationsPerSec / baseTp.donationsPerSec, 3),
 			storage,
+			costSheet,
 		};
 		writeResult(
 			"pipeline",
@@ -341,17 +437,26 @@ export async function pipelineScenario(): Promise<ScenarioResult> {
  * The same latency measurement on a 3-process cluster over NATS (transporter and JetStream
  * channels): a gateway; users, payments and donations; alerts, notifications and integrations.
  * Every service runs once, so each node keeps its own services' NeDB files (the storage of a
- * cluster without MongoDB when no service runs twice). Target: settled → alert p99 ≤ 100 ms at
- * 100 donations/s.
+ * cluster without MongoDB when no service runs twice). `store: "postgres"` (`pipeline-cluster-pg`):
+ * the same three processes share one PostgreSQL server of the run's own (initdb on a free port),
+ * the cluster's database in production. Target: settled → alert p99 ≤ 100 ms at 100 donations/s.
  */
-export async function pipelineClusterScenario(): Promise<ScenarioResult> {
+export async function pipelineClusterScenario(store: "nedb" | "postgres" = "nedb"): Promise<ScenarioResult> {
 	const { Cluster } = await import("../../test/support/cluster");
 	const seconds = QUICK ? 3 : 15;
 	const cluster = new Cluster({ env: { SCRYPT_COST: "1024", RATE_LIMIT_IP_PER_MIN: "1000000000", RATE_LIMIT_USER_PER_MIN: "1000000000" } });
+	const name = store === "postgres" ? "pipeline-cluster-pg" : "pipeline-cluster";
 	let driver: PipelineDriver | undefined;
+	let pgServer: { destroy(): Promise<void>; url: string } | undefined;
 	try {
 		await cluster.startInfra();
-		const local = (name: string) => ({ DB_ADAPTER: "nedb", DATA_DIR: path.join(cluster.dir, `data-${name}`) });
+		if (store === "postgres") {
+			const { PgServer } = await import("../../test/support/pg-server");
+			pgServer = await new PgServer().init();
+		}
+		const shared = pgServer?.url;
+		const local = (node: string): Record<string, string> =>
+			shared ? { DB_ADAPTER: "postgres", DATABASE_URL: shared } : { DB_ADAPTER: "nedb", DATA_DIR: path.join(cluster.dir, `data-${node}`) };
 		const [gw] = await cluster.startNodes([
 			{ name: "gw", services: ["api"], http: true, env: local("gw") },
 			{ name: "money", services: ["users", "payments", "donations", "ledger", "stats"], env: local("money") },
@@ -375,15 +480,15 @@ export async function pipelineClusterScenario(): Promise<ScenarioResult> {
 		const low = await driver.latency(lowRate, seconds);
 		const pass = lat.settledToAlertMs.p99 <= 100 && lat.missingAlerts === 0 && lat.duplicates === 0;
 		console.log(
-			`PIPELINE (3-process NATS cluster)  at 100/s settled→alert p50 ${lat.settledToAlertMs.p50} ms, p99 ${lat.settledToAlertMs.p99} ms (target ≤ 100); closed loop ${tp.donationsPerSec}/s; at ${lowRate}/s p50 ${low.settledToAlertMs.p50} ms, p99 ${low.settledToAlertMs.p99} ms  ${verdict(pass)}`,
+			`PIPELINE (3-process NATS cluster, ${store === "postgres" ? "PostgreSQL" : "NeDB files"})  at 100/s settled→alert p50 ${lat.settledToAlertMs.p50} ms, p99 ${lat.settledToAlertMs.p99} ms (target ≤ 100); closed loop ${tp.donationsPerSec}/s; at ${lowRate}/s p50 ${low.settledToAlertMs.p50} ms, p99 ${low.settledToAlertMs.p99} ms  ${verdict(pass)}`,
 		);
 		const result: ScenarioResult = {
-			scenario: "pipeline-cluster",
-			target: "settled→alert p99 ≤ 100 ms at 100 donations/s on a 3-process NATS cluster",
+			scenario: name,
+			target: `settled→alert p99 ≤ 100 ms at 100 donations/s on a 3-process NATS cluster (${store === "postgres" ? "PostgreSQL" : "NeDB files"})`,
 			pass,
 			setup: {
 				processes: ["gw (api)", "money (users, payments, donations)", "reactions (alerts, notifications, integrations)"],
-				storage: "NeDB files local to each node",
+				storage: store === "postgres" ? "one PostgreSQL server shared by the three nodes" : "NeDB files local to each node",
 				transport: "NATS + JetStream channels",
 				streamers: streamers.length,
 				seconds,
@@ -393,9 +498,9 @@ export async function pipelineClusterScenario(): Promise<ScenarioResult> {
 			throughput: tp,
 		};
 		writeResult(
-			"pipeline-cluster",
+			name,
 			result,
-			barChart("Donation pipeline on a 3-process NATS cluster", "ms", [
+			barChart(`Donation pipeline on a 3-process NATS cluster (${store === "postgres" ? "PostgreSQL" : "NeDB files"})`, "ms", [
 				{
 					name: "settled → alert at 100/s (target p99 ≤ 100 ms)",
 					bars: [
@@ -416,5 +521,6 @@ export async function pipelineClusterScenario(): Promise<ScenarioResult> {
 	} finally {
 		driver?.close();
 		await cluster.stop();
+		await pgServer?.destroy();
 	}
 }

@@ -5,6 +5,7 @@ import { newId } from "../../lib/tools/ids";
 import { dayOf } from "../../lib/domain/donations/rules";
 import { serveChild, summarize } from "../lib";
 import { serviceFile } from "../../lib/ops/service-files";
+import { traceStatements } from "../../lib/db/postgres";
 
 /**
  * Read latency as the stores grow. One broker (no gateway) with users, donations, notifications
@@ -15,6 +16,8 @@ import { serviceFile } from "../../lib/ops/service-files";
  * donors, 2,000 notifications, 2,000 chat messages); everything else is filler spread over
  * 1,000 other channels and users, so the store size changes and the answer does not. A second
  * streamer ("hot") receives 1% of every level's donations: its own history grows with the store.
+ * With DATABASE_URL the same runs on PostgreSQL, and `explain` answers the plans of the
+ * statements each read issues (EXPLAIN ANALYZE, run on the seeded tables).
  */
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -175,11 +178,11 @@ async function time(fn: () => Promise<unknown>, iterations: number) {
 	return summarize(samples);
 }
 
-async function measure(iterations: number) {
+function reads(): Record<string, () => Promise<unknown>> {
 	const asUser = (u: { id: string; username: string }) => ({
 		meta: { $cache: false, user: { id: u.id, username: u.username, displayName: u.username, roles: [] } },
 	});
-	const reads: Record<string, () => Promise<unknown>> = {
+	return {
 		"stats (all time)": () => broker.call("stats.stats", { username: target.username, period: "all" }, asUser(target)),
 		"leaderboard (stats 30d)": () => broker.call("stats.stats", { username: target.username, period: "30d" }, asUser(target)),
 		"donation history (received, page 1)": () => broker.call("donations.received", { limit: 20 }, asUser(target)),
@@ -187,12 +190,46 @@ async function measure(iterations: number) {
 		"chat history (page 1)": () => broker.call("chat.history", { username: target.username, limit: 50 }, asUser(target)),
 		"hot channel history (1% of all donations)": () => broker.call("donations.received", { limit: 20 }, asUser(hot)),
 	};
+}
+
+async function measure(iterations: number) {
+	const all = reads();
 	const out: Record<string, ReturnType<typeof summarize>> = {};
-	for (const [name, fn] of Object.entries(reads)) out[name] = await time(fn, iterations);
+	for (const [name, fn] of Object.entries(all)) out[name] = await time(fn, iterations);
 	// sanity: the reads return what was seeded
-	const stats: any = await reads["stats (all time)"]();
-	const history: any = await reads["donation history (received, page 1)"]();
+	const stats: any = await all["stats (all time)"]();
+	const history: any = await all["donation history (received, page 1)"]();
 	return { latencyMs: out, check: { targetPaidCount: stats.totals?.[0]?.count, topDonors: stats.topDonors?.length, historyItems: history.items?.length } };
+}
+
+/** PostgreSQL only: each read's statements with their plans, as run on the seeded tables. */
+async function explain() {
+	const url = process.env.DATABASE_URL;
+	if (!url) return {};
+	const pg = (await import("pg")).default;
+	const client = new pg.Client({ connectionString: url });
+	await client.connect();
+	const out: Record<string, { sql: string; plan: string[] }[]> = {};
+	try {
+		await client.query("ANALYZE");
+		for (const [name, fn] of Object.entries(reads())) {
+			const seen: { sql: string; values: unknown[] }[] = [];
+			traceStatements((sql, values) => seen.push({ sql, values }));
+			try {
+				await fn();
+			} finally {
+				traceStatements(null);
+			}
+			out[name] = [];
+			for (const st of seen.filter((x) => /^\s*SELECT\b/i.test(x.sql))) {
+				const res = await client.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${st.sql}`, st.values);
+				out[name].push({ sql: st.sql, plan: res.rows.map((r: Record<string, string>) => r["QUERY PLAN"]) });
+			}
+		}
+	} finally {
+		await client.end();
+	}
+	return out;
 }
 
 async function main() {
@@ -208,7 +245,7 @@ async function main() {
 	};
 	target = await reg("target_streamer");
 	hot = await reg("hot_streamer");
-	serveChild({ pid: process.pid }, { seed: (a: { size: number }) => seed(a.size), measure: (a: { iterations: number }) => measure(a.iterations) });
+	serveChild({ pid: process.pid }, { seed: (a: { size: number }) => seed(a.size), measure: (a: { iterations: number }) => measure(a.iterations), explain });
 }
 
 process.once("disconnect", () => process.exit(0));

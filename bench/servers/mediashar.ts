@@ -3,11 +3,13 @@ import { ServiceBroker, type ServiceSchema } from "moleculer";
 import config from "../../moleculer.config";
 import { serveChild, settledHeap } from "../lib";
 import { serviceFiles } from "../../lib/ops/service-files";
+import { costMiddleware, startCost, stopCost } from "../cost-sheet";
 
 /**
  * MediaShar as `npm start` runs it (embedded default: one process, no transporter, NeDB files
  * under DATA_DIR, the configured cacher, metrics on), on an ephemeral loopback port.
- * BENCH_SERVICES=users,chat limits the services (the gateway is always loaded).
+ * BENCH_SERVICES=users,chat limits the services (the gateway is always loaded). BENCH_COST=1 adds
+ * the cost sheet's counters and profiler (bench/cost-sheet.ts; commands costStart / costStop).
  */
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -19,7 +21,12 @@ async function main() {
 		.filter(Boolean);
 	const files = serviceFiles(path.join(ROOT, "services"));
 	const all = [...files.keys()].filter((n) => n !== "api");
-	const broker = new ServiceBroker({ ...config, nodeID: `bench-${process.pid}` });
+	const cost = process.env.BENCH_COST === "1";
+	const broker = new ServiceBroker({
+		...config,
+		nodeID: `bench-${process.pid}`,
+		...(cost ? { middlewares: [...(config.middlewares ?? []), costMiddleware()] } : {}),
+	});
 	for (const name of names.length ? names.filter((n) => n !== "api") : all) {
 		broker.createService((await import(files.get(name)!)).default);
 	}
@@ -39,6 +46,7 @@ async function main() {
 		{ port, url: `http://127.0.0.1:${port}`, pid: process.pid },
 		{
 			heap: () => ({ heapUsed: settledHeap(), sockets: svc.hub?.io?.engine?.clientsCount ?? null }),
+			...(cost ? { costStart: () => startCost(), costStop: () => stopCost() } : {}),
 		},
 	);
 }

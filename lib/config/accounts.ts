@@ -1,4 +1,4 @@
-import { intEnv } from "./env";
+import { intEnv, secret } from "./env";
 
 /** Accounts: sign-in, sessions and profiles (services/accounts). */
 export interface AccountsConfig {
@@ -34,6 +34,16 @@ export function accountsConfig(env: NodeJS.ProcessEnv): AccountsConfig {
 			.map((u) => u.trim().toLowerCase())
 			.filter(Boolean),
 	};
+}
+
+/**
+ * The key two-factor secrets are sealed with at rest (ACCOUNT_ENCRYPTION_KEY: 64 hex characters,
+ * 32 bytes of base64, or any string, which is hashed; lib/tools/sealed.ts). Required in production
+ * by the nodes that run the users service (read when it is created), with a development default
+ * elsewhere, as every secret.
+ */
+export function accountEncryptionKey(env: NodeJS.ProcessEnv = process.env): string {
+	return secret("ACCOUNT_ENCRYPTION_KEY", env);
 }
 
 /**

@@ -17,6 +17,7 @@ import { notificationsConfig, type NotificationsConfig } from "./notifications";
 import { opsConfig, type OpsConfig } from "./ops";
 import { gatewayConfig, type GatewayConfig } from "./gateway";
 import { payoutsConfig, type PayoutsConfig } from "./payouts";
+import { mediaConfig, type MediaConfig } from "./media";
 
 export { boolEnv, intEnv, runtimeMode, secret, type RuntimeMode };
 
@@ -43,6 +44,7 @@ export interface AppConfig {
 	ops: OpsConfig;
 	gateway: GatewayConfig;
 	payouts: PayoutsConfig;
+	media: MediaConfig;
 }
 
 /** Reads and validates every application setting; throws a sentence naming the variable. */
@@ -72,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 		ops: opsConfig(env),
 		gateway: gatewayConfig(env),
 		payouts: payoutsConfig(env),
+		media: mediaConfig(env),
 	};
 	if (cfg.platformFeeBps < 0 || cfg.platformFeeBps > 10_000) {
 		throw new Error("PLATFORM_FEE_BPS must be between 0 and 10000 (basis points).");

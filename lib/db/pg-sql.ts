@@ -5,7 +5,13 @@
  * anything else is refused with an error naming the operator, never matched loosely.
  *
  * - Equality on a scalar is containment (`${col}doc @> {"f": v}`, or `{"f": [v]}` for an array that
- *   holds v, as NeDB and MongoDB match arrays), answered by the table's GIN index.
+ *   holds v, as NeDB and MongoDB match arrays), answered by the table's GIN index. On a field of
+ *   the collection's declared indexes that never holds an array (`scalars`), an equality is a btree
+ *   comparison instead: of the jsonb value (`(doc #> '{f}') = v`, exact in type) where the field
+ *   has a plain index, which is built on `((doc #> '{f}'), _id)` and so also answers "newest
+ *   first"; of the text (string values, with a type test) where its index is unique or compound.
+ * - Negations (`$ne`, `$nin`, `$not`) are `IS NOT TRUE`: a condition that is NULL because the
+ *   field is missing counts as not matching, so its negation matches, as in NeDB.
  * - Ranges compare like with like, as NeDB does: numbers as numeric, strings byte-wise
  *   (`COLLATE "C"`, the order JavaScript and NeDB use); a value of another type never matches.
  * - `{f: null}` matches an explicit null only (NeDB), `$exists` asks whether the path is there.
@@ -81,7 +87,11 @@ function nest(parts: string[], v: unknown): Doc {
 	return out as Doc;
 }
 
-function equals(key: string, value: unknown, p: Params): string {
+/** Fields known never to hold an array (declared indexes), with the btree their equalities use. */
+export type ScalarIndex = "json" | "text";
+type Scalars = ReadonlyMap<string, ScalarIndex> | undefined;
+
+function equals(key: string, value: unknown, p: Params, scalars: Scalars): string {
 	if (key === "_id") {
 		if (typeof value !== "string") return "false";
 		return `${col}_id = ${p.add(value)}`;
@@ -90,6 +100,10 @@ function equals(key: string, value: unknown, p: Params): string {
 	if (!isScalar(value)) throw new UnsupportedQueryError(`an equality on "${key}" with a ${Array.isArray(value) ? "array" : "object"} value`);
 	const parts = pathOf(key);
 	const v = jsonValue(value);
+	// The text expression the btree index is built on; the type test keeps 5 from matching "5".
+	const btree = scalars?.get(key);
+	if (btree === "json" && v !== null) return `${jsonAt(key)} = ${p.add(JSON.stringify(v))}::jsonb`;
+	if (btree === "text" && typeof v === "string") return `(${textAt(key)} = ${p.add(v)} AND jsonb_typeof(${jsonAt(key)}) = 'string')`;
 	const plain = `${col}doc @> ${p.add(JSON.stringify(nest(parts, v)))}::jsonb`;
 	// null is not an element NeDB matches inside arrays the way it matches scalars; keep it exact.
 	if (v === null) return plain;
@@ -127,21 +141,21 @@ function exists(key: string, want: unknown): string {
 	return want ? `(${jsonAt(key)} IS NOT NULL)` : `(${jsonAt(key)} IS NULL)`;
 }
 
-function fieldCondition(key: string, cond: unknown, p: Params): string {
-	if (!isPlainObject(cond)) return equals(key, cond, p);
+function fieldCondition(key: string, cond: unknown, p: Params, scalars: Scalars): string {
+	if (!isPlainObject(cond)) return equals(key, cond, p, scalars);
 	const ops = Object.keys(cond);
 	if (ops.length === 0 || !ops.every((o) => o.startsWith("$"))) throw new UnsupportedQueryError(`an equality on "${key}" with an object value`);
 	const parts: string[] = [];
 	for (const op of ops) {
 		const v = cond[op];
 		if (op in RANGE) parts.push(range(key, op, v, p));
-		else if (op === "$ne") parts.push(`NOT (${equals(key, v, p)})`);
+		else if (op === "$ne") parts.push(`(${equals(key, v, p, scalars)}) IS NOT TRUE`);
 		else if (op === "$in" || op === "$nin") {
 			if (!Array.isArray(v)) throw new UnsupportedQueryError(`${op} on "${key}" without an array`);
 			let any: string;
 			if (key === "_id") any = `${col}_id = ANY(${p.add(v.filter((x) => typeof x === "string"))}::text[])`;
-			else any = v.length === 0 ? "false" : `(${v.map((x) => equals(key, x, p)).join(" OR ")})`;
-			parts.push(op === "$in" ? any : `NOT (${any})`);
+			else any = v.length === 0 ? "false" : `(${v.map((x) => equals(key, x, p, scalars)).join(" OR ")})`;
+			parts.push(op === "$in" ? any : `(${any}) IS NOT TRUE`);
 		} else if (op === "$exists") parts.push(exists(key, v));
 		else if (op === "$regex") {
 			if (!(v instanceof RegExp) && typeof v !== "string") throw new UnsupportedQueryError(`$regex on "${key}" without a pattern`);
@@ -151,13 +165,16 @@ function fieldCondition(key: string, cond: unknown, p: Params): string {
 	return parts.length === 1 ? parts[0] : `(${parts.join(" AND ")})`;
 }
 
-/** A WHERE condition for a Mongo-style query (`true` for an empty one). */
-export function where(query: Doc | undefined, p: Params, qualifier?: string): string {
+/**
+ * A WHERE condition for a Mongo-style query (`true` for an empty one). `scalars`: the fields of
+ * the collection's indexes that never hold arrays (see the header).
+ */
+export function where(query: Doc | undefined, p: Params, qualifier?: string, scalars?: Scalars): string {
 	if (qualifier !== undefined) {
 		const outer = col;
 		col = `${qualifier}.`;
 		try {
-			return where(query, p);
+			return where(query, p, undefined, scalars);
 		} finally {
 			col = outer;
 		}
@@ -168,13 +185,13 @@ export function where(query: Doc | undefined, p: Params, qualifier?: string): st
 		if (cond === undefined) continue;
 		if (key === "$or" || key === "$and") {
 			if (!Array.isArray(cond) || cond.length === 0) throw new UnsupportedQueryError(`${key} without a list of queries`);
-			const subs = cond.map((q) => where(q as Doc, p));
+			const subs = cond.map((q) => where(q as Doc, p, undefined, scalars));
 			parts.push(`(${subs.join(key === "$or" ? " OR " : " AND ")})`);
 		} else if (key === "$not") {
-			parts.push(`NOT (${where(cond as Doc, p)})`);
+			parts.push(`(${where(cond as Doc, p, undefined, scalars)}) IS NOT TRUE`);
 		} else if (key.startsWith("$")) {
 			throw new UnsupportedQueryError(`the query operator ${key}`);
-		} else parts.push(fieldCondition(key, cond, p));
+		} else parts.push(fieldCondition(key, cond, p, scalars));
 	}
 	return parts.length ? parts.join(" AND ") : "true";
 }

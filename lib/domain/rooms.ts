@@ -8,8 +8,10 @@
  *  - namespace "/overlay": `overlay:<userId>` (every overlay of a streamer) and
  *                          `overlaytoken:<tokenId>` (the overlays opened with one token, ended
  *                          when it is rotated).
+ *  - namespace "/events":  `events:<userId>` (a channel's integration feed) and `pat:<tokenId>`
+ *                          (also on "/": the sockets opened with one personal access token).
  */
-export const NAMESPACE = { main: "/", overlay: "/overlay" } as const;
+export const NAMESPACE = { main: "/", overlay: "/overlay", events: "/events" } as const;
 export type Namespace = (typeof NAMESPACE)[keyof typeof NAMESPACE];
 
 /** Every chat room's name starts with it (the rooms whose viewers are counted). */
@@ -20,6 +22,12 @@ export const rooms = {
 	chat: (username: string) => `${CHAT_PREFIX}${username}`,
 	overlay: (userId: string) => `overlay:${userId}`,
 	overlayToken: (tokenId: string) => `overlaytoken:${tokenId}`,
+	/** namespace "/events": every integration socket of a channel owner. */
+	events: (userId: string) => `events:${userId}`,
+	/** "/" and "/events": the sockets opened with one personal access token (ended when it is revoked). */
+	personalToken: (tokenId: string) => `pat:${tokenId}`,
+	/** "/": every socket opened with one of a user's personal access tokens (they are not in `user:<id>`). */
+	personalTokensOf: (userId: string) => `pats:${userId}`,
 };
 
 /** The channel (username) of a chat room name, or null for any other room. */

@@ -13,6 +13,8 @@ export interface ActionInfo {
 	params?: Record<string, unknown>;
 	auth?: string;
 	roles?: string[];
+	/** Personal-access-token scopes that open the action (none: tokens are refused). */
+	scopes?: string[];
 	visibility?: string;
 	description?: string;
 	/** Declared success status(es) of the REST route. */
@@ -41,6 +43,8 @@ export interface Operation {
 	action: string;
 	/** True when the route takes the raw body (webhooks) instead of JSON. */
 	rawBody: boolean;
+	/** True for a `type: "multipart"` alias (uploads): the body is multipart/form-data with one file. */
+	multipart?: boolean;
 }
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
@@ -82,8 +86,15 @@ export function autoAliasOperations(routePath: string, services: ServiceInfo[], 
 						method = o.method || "*";
 						p = (o.basePath != null ? addSlashes(o.basePath) : basePath) + (o.path ?? action.rawName ?? action.name.split(".").pop());
 					} else continue;
+					const multipart = typeof def === "object" && (def as { type?: string }).type === "multipart";
 					for (const m of method === "*" ? METHODS : [method.toUpperCase()]) {
-						ops.push({ method: m, path: normalize(`${routePath}/${normalize(p)}`), action: action.name, rawBody });
+						ops.push({
+							method: m,
+							path: normalize(`${routePath}/${normalize(p)}`),
+							action: action.name,
+							rawBody,
+							...(multipart ? { multipart } : {}),
+						});
 					}
 				}
 			}
@@ -388,7 +399,16 @@ export function buildOpenApi(routes: RouteInfo[], services: ServiceInfo[], opts:
 			const schema = rule !== undefined ? ruleToSchema(rule as Rule) : { type: "string" };
 			operation.parameters.push({ name, in: "path", required: true, schema });
 		}
-		if (op.rawBody) {
+		if (op.multipart) {
+			// busboy's part details ($filename…) are filled in by the gateway, not sent as fields.
+			for (const name of Object.keys(params)) if (name.startsWith("$")) delete params[name];
+			const fields = paramsToObjectSchema(params);
+			const properties = {
+				file: { type: "string", contentMediaType: "application/octet-stream", description: "The file" },
+				...(fields.properties as object),
+			};
+			operation.requestBody = { required: true, content: { "multipart/form-data": { schema: { type: "object", properties, required: ["file"] } } } };
+		} else if (op.rawBody) {
 			delete params.body;
 			operation.requestBody = { required: true, content: { "*/*": { schema: { type: "string", description: "Raw body, verified as sent" } } } };
 		} else if (BODY_METHODS.has(op.method)) {
@@ -416,6 +436,10 @@ export function buildOpenApi(routes: RouteInfo[], services: ServiceInfo[], opts:
 			operation.security = [];
 		}
 		if (Array.isArray(action?.roles) && action.roles.length) operation.description = `Roles: ${action.roles.join(", ")}`;
+		if (Array.isArray(action?.scopes) && action.scopes.length) {
+			const note = `Personal access tokens with the scope ${action.scopes.join(" or ")}.`;
+			operation.description = operation.description ? `${operation.description}. ${note}` : note;
+		}
 		paths[path] ??= {};
 		paths[path][method] = operation;
 	}

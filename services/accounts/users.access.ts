@@ -86,7 +86,8 @@ const access: UsersPart = {
 					// Marked as the ban's: its access tokens follow the ban (bannedSince), so lifting it restores them.
 					await this.stores.refresh_tokens.updateMany({ userId: user._id, revokedAt: null }, { $set: { revokedAt: Date.now(), revokedBy: "ban" } });
 					ctx.broadcast("ws.disconnect", { namespace: NAMESPACE.overlay, rooms: [rooms.overlay(user._id)] });
-					ctx.broadcast("ws.disconnect", { namespace: NAMESPACE.main, rooms: [rooms.user(user._id)] });
+					ctx.broadcast("ws.disconnect", { namespace: NAMESPACE.main, rooms: [rooms.user(user._id), rooms.personalTokensOf(user._id)] });
+					ctx.broadcast("ws.disconnect", { namespace: NAMESPACE.events, rooms: [rooms.events(user._id)] });
 				}
 				// Every gateway stops (or resumes) accepting the access tokens already issued.
 				ctx.broadcast("users.banned", { userId: user._id, banned: ctx.params.banned, at: Date.now() });

@@ -144,8 +144,13 @@ const auth: UsersPart = {
 		me: {
 			rest: "GET /auth/me",
 			auth: "required",
+			scopes: ["profile:read"],
 			async handler(ctx: Ctx) {
-				return this.toFullUser(await this.requireUser(ctx.meta.user!.id));
+				const full = this.toFullUser(await this.requireUser(ctx.meta.user!.id));
+				if (!ctx.meta.user!.scopes) return full;
+				// A personal token reads the profile, not the overlay's secret.
+				const { overlayToken: _token, overlayUrl: _url, ...profile } = full;
+				return profile;
 			},
 		},
 	},

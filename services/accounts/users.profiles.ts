@@ -12,7 +12,7 @@ import type { Ctx, UsersPart } from "./users.types";
 
 const HTTP_URL = { type: "url", max: 2048 };
 
-type UpdateMeParams = { displayName?: string; bio?: string; avatarUrl?: string | null; settings?: Partial<UserSettings> };
+type UpdateMeParams = { displayName?: string; bio?: string; avatarUrl?: string | null; avatarMediaId?: string | null; settings?: Partial<UserSettings> };
 
 const profiles: UsersPart = {
 	actions: {
@@ -24,6 +24,15 @@ const profiles: UsersPart = {
 				displayName: { type: "string", text: "line", min: 1, max: 50, optional: true },
 				bio: { type: "string", text: "block", max: 500, optional: true },
 				avatarUrl: { type: "multi", optional: true, rules: [HTTP_URL, { type: "equal", value: null }] },
+				// One of the caller's images in the media library (services/media): its url becomes avatarUrl.
+				avatarMediaId: {
+					type: "multi",
+					optional: true,
+					rules: [
+						{ type: "string", min: 1, max: 64 },
+						{ type: "equal", value: null },
+					],
+				},
 				settings: SETTINGS_PATCH_RULE,
 			},
 			async handler(ctx: Ctx<UpdateMeParams>) {
@@ -34,6 +43,12 @@ const profiles: UsersPart = {
 				if (p.bio !== undefined) $set.bio = p.bio;
 				if (p.avatarUrl !== undefined) $set.avatarUrl = p.avatarUrl;
 				if (p.avatarUrl && !/^https?:\/\//i.test(p.avatarUrl)) throw invalid("avatarUrl", "avatarUrl must be an http(s) URL");
+				if (p.avatarMediaId !== undefined) {
+					const media = p.avatarMediaId
+						? ((await ctx.call("media.resolve", { id: p.avatarMediaId, ownerId: user._id, kind: "image" })) as { url: string })
+						: null;
+					$set.avatarUrl = media?.url ?? null;
+				}
 				if (p.settings) $set.settings = applySettingsPatch(user.settings, p.settings);
 				await this.store.updateMany({ _id: user._id }, { $set });
 				const updated = await this.requireUser(user._id);
@@ -45,6 +60,7 @@ const profiles: UsersPart = {
 		/** Public profile of a channel, cached briefly (cleaned on every change). */
 		profile: {
 			rest: "GET /users/:username",
+			scopes: ["profile:read"],
 			params: { username: USERNAME_RULE },
 			// Keyed by the lower-cased username so a change can clean exactly this entry.
 			cache: {

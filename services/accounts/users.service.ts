@@ -1,7 +1,9 @@
 import type { Context, ServiceSchema } from "moleculer";
 import { DbMixin } from "../../mixins/db.mixin";
 import { loadConfig } from "../../lib/config";
+import { accountEncryptionKey } from "../../lib/config/accounts";
 import { createCounters } from "../../lib/db/counters";
+import { sealKey } from "../../lib/tools/sealed";
 import { withDefaults } from "../../lib/domain/user-settings";
 import { notFound } from "../../lib/tools/errors";
 import auth from "./users.auth";
@@ -10,11 +12,12 @@ import profiles from "./users.profiles";
 import email from "./users.email";
 import sessions from "./users.sessions";
 import twofactor from "./users.twofactor";
+import tokens from "./users.tokens";
 import type { Ctx, Local, Methods, Settings, UserDoc } from "./users.types";
 
 /**
  * Accounts and channels: every user owns the channel named after them. One service (`users`)
- * owns the `users`, `refresh_tokens` and `account_tokens` collections; its actions are in one part
+ * owns the `users`, `refresh_tokens`, `account_tokens` and `personal_tokens` collections; its actions are in one part
  * per concern:
  *
  *  - users.auth.ts      sign-up, sign-in (failures throttled per login), refresh-token rotation
@@ -28,7 +31,9 @@ import type { Ctx, Local, Methods, Settings, UserDoc } from "./users.types";
  *  - users.sessions.ts  password change and sessions (one per refresh family): list, end one or
  *                       all others; an ended session's access tokens are refused on every gateway;
  *  - users.twofactor.ts TOTP two-factor (setup, enable with recovery codes, disable), the sign-in
- *                       challenge and its second step, codes throttled per account.
+ *                       challenge and its second step, codes throttled per account;
+ *  - users.tokens.ts    personal access tokens for bots (`msp_…`, stored hashed, scoped), what
+ *                       gateways resolve them to, revocation on every gateway at once.
  *
  * The parts are one service because they read and write the same user document (a ban and a
  * profile read are one row, and one collection has one owner); this file holds the collections,
@@ -54,6 +59,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			{
 				refresh_tokens: [{ fields: "family" }, { fields: "userId" }, { fields: "revokedAt" }],
 				account_tokens: [{ fields: "hash", unique: true }, { fields: "userId" }],
+				personal_tokens: [{ fields: "hash", unique: true }, { fields: "userId" }],
 			},
 		),
 	],
@@ -69,6 +75,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 		...email.actions,
 		...sessions.actions,
 		...twofactor.actions,
+		...tokens.actions,
 	},
 
 	methods: {
@@ -166,6 +173,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 
 	created() {
 		this.appConfig = loadConfig();
+		this.sealKey = sealKey(accountEncryptionKey());
 		// With REDIS_URL the failure counts are shared, so several users instances (each login
 		// lands on any of them) cannot multiply the attempts an attacker gets.
 		this.loginFailures = createCounters("login-throttle", "login");

@@ -4,6 +4,7 @@ import { checkLimits } from "../../lib/tools/rate-limit";
 import { conflict, forbidden, tooMany, unauthorized } from "../../lib/tools/errors";
 import { hashOneTimeToken, looksLikeOneTimeToken, newOneTimeToken, usable } from "../../lib/domain/accounts/one-time-tokens";
 import { acceptTotp, looksLikeTotp, newRecoveryCodes, newTotpSecret } from "../../lib/domain/accounts/totp";
+import { isSealed, seal, unseal } from "../../lib/tools/sealed";
 import type { AccountTokenDoc, Ctx, UserDoc, UsersPart } from "./users.types";
 
 /**
@@ -16,6 +17,10 @@ import type { AccountTokenDoc, Ctx, UserDoc, UsersPart } from "./users.types";
  * step and only for a step later than the last accepted (a conditional update on
  * `twoFactorLastStep`, so a code never works twice, even in two racing requests). Wrong codes
  * count per account (TWO_FACTOR_MAX_FAILURES per 15 min, shared through Redis) and then 429.
+ *
+ * The secrets (pending and enabled) are stored sealed with ACCOUNT_ENCRYPTION_KEY (AES-256-GCM,
+ * lib/tools/sealed.ts, bound to the user's id, so a copied value opens for no other account); a
+ * secret stored in plain text before sealing existed is still read, and sealed on its next use.
  *
  * Crash safety: each step is one conditional write; a crash between storing the secret and the
  * recovery codes leaves two-factor on with fewer codes, and enabling again is refused only while on.
@@ -34,7 +39,7 @@ const twofactor: UsersPart = {
 				const user = await this.requireUser(ctx.meta.user!.id);
 				if (user.twoFactorEnabledAt) throw conflict("Two-factor is already on; turn it off first", "TWO_FACTOR_ENABLED");
 				const { secret, otpauthUrl } = newTotpSecret(user.username);
-				await this.store.updateMany({ _id: user._id }, { $set: { twoFactorPendingSecret: secret } });
+				await this.store.updateMany({ _id: user._id }, { $set: { twoFactorPendingSecret: this.sealTotpSecret(user._id, secret) } });
 				return { secret, otpauthUrl };
 			},
 		},
@@ -51,7 +56,7 @@ const twofactor: UsersPart = {
 				const pending = user.twoFactorPendingSecret;
 				if (!pending) throw conflict("Set two-factor up first (POST /api/me/2fa/setup)", "TWO_FACTOR_NOT_SET_UP");
 				await this.guardSecondFactor(user._id);
-				const step = acceptTotp(pending, ctx.params.code, null, Date.now());
+				const step = acceptTotp(this.openTotpSecret(user._id, pending), ctx.params.code, null, Date.now());
 				if (step === null) {
 					await checkLimits(this.loginFailures.store, `2fa:${user._id}`, [
 						{ limit: this.appConfig.accounts.twoFactorMaxFailures, windowMs: FAILURE_WINDOW_MS },
@@ -63,7 +68,7 @@ const twofactor: UsersPart = {
 					{ _id: user._id, twoFactorPendingSecret: pending },
 					{
 						$set: {
-							twoFactorSecret: pending,
+							twoFactorSecret: isSealed(pending) ? pending : this.sealTotpSecret(user._id, pending),
 							twoFactorEnabledAt: new Date().toISOString(),
 							twoFactorLastStep: step,
 							twoFactorPendingSecret: null,
@@ -171,6 +176,14 @@ const twofactor: UsersPart = {
 			return { twoFactorRequired: true as const, challengeToken: token };
 		},
 
+		sealTotpSecret(userId: string, secret: string) {
+			return seal(this.sealKey, secret, `totp:${userId}`);
+		},
+
+		openTotpSecret(userId: string, stored: string) {
+			return isSealed(stored) ? unseal(this.sealKey, stored, `totp:${userId}`) : stored;
+		},
+
 		async guardSecondFactor(userId: string) {
 			const max = this.appConfig.accounts.twoFactorMaxFailures;
 			if ((await this.loginFailures.store.peek(`2fa:${userId}:${max}`, FAILURE_WINDOW_MS)) >= max) {
@@ -182,9 +195,14 @@ const twofactor: UsersPart = {
 			let ok = false;
 			if (looksLikeTotp(code) && user.twoFactorSecret) {
 				const last = user.twoFactorLastStep ?? null;
-				const step = acceptTotp(user.twoFactorSecret, code, last, Date.now());
+				const stored = user.twoFactorSecret;
+				const step = acceptTotp(this.openTotpSecret(user._id, stored), code, last, Date.now());
+				// A secret from before sealing is sealed now, with the step it moves to.
+				const $set = isSealed(stored)
+					? { twoFactorLastStep: step }
+					: { twoFactorLastStep: step, twoFactorSecret: this.sealTotpSecret(user._id, stored) };
 				// No replay: the step moves forward only from the value read (two racing uses of one code: one wins).
-				ok = step !== null && (await this.store.updateIf({ _id: user._id, twoFactorLastStep: last }, { $set: { twoFactorLastStep: step } }));
+				ok = step !== null && (await this.store.updateIf({ _id: user._id, twoFactorLastStep: last }, { $set }));
 			} else {
 				ok = !!(await this.takeOneTime("recovery", code, user._id));
 			}

@@ -37,7 +37,7 @@ export interface UserDoc {
 	lang?: MailLang;
 	/** When the password last changed (ISO). */
 	passwordChangedAt?: string;
-	/** Two-factor: the TOTP secret (base32) once enabled, when, and the last step accepted (no replay). */
+	/** Two-factor: the TOTP secret (base32, sealed with ACCOUNT_ENCRYPTION_KEY) once enabled, when, and the last step accepted (no replay). */
 	twoFactorSecret?: string | null;
 	twoFactorEnabledAt?: string | null;
 	twoFactorLastStep?: number | null;
@@ -82,6 +82,22 @@ export interface AccountTokenDoc {
 	createdAt: string;
 }
 
+/** One personal access token (collection `personal_tokens`); only its SHA-256 is stored. */
+export interface PersonalTokenDoc {
+	_id: string;
+	userId: string;
+	name: string;
+	scopes: string[];
+	/** hex SHA-256 of the token (unique). */
+	hash: string;
+	createdAt: string;
+	/** ms; null: never expires. */
+	expiresAt: number | null;
+	/** ms, written at most once a minute. */
+	lastUsedAt: number | null;
+	revokedAt: number | null;
+}
+
 export interface TokenPair {
 	accessToken: string;
 	refreshToken: string;
@@ -124,12 +140,17 @@ export interface InternalUser {
 
 export type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta & { $location?: string }>;
 
-export interface Local extends DbThis<UserDoc, { refresh_tokens: Collection<RefreshDoc>; account_tokens: Collection<AccountTokenDoc> }> {
+export interface Local extends DbThis<
+	UserDoc,
+	{ refresh_tokens: Collection<RefreshDoc>; account_tokens: Collection<AccountTokenDoc>; personal_tokens: Collection<PersonalTokenDoc> }
+> {
 	appConfig: AppConfig;
 	/** Failed sign-ins per login, and wrong current passwords per account (shared through Redis when REDIS_URL is set). */
 	loginFailures: Counters;
 	/** Account emails sent per account (verification, reset), so nobody can flood an inbox. */
 	accountMails: Counters;
+	/** ACCOUNT_ENCRYPTION_KEY as an AES-256 key (two-factor secrets at rest). */
+	sealKey: Buffer;
 }
 
 export interface Methods {
@@ -162,6 +183,10 @@ export interface Methods {
 	// users.twofactor.ts
 	/** The answer to a right password when two-factor is on: a short-lived single-use challenge token. */
 	startChallenge(user: UserDoc): Promise<{ twoFactorRequired: true; challengeToken: string }>;
+	/** A TOTP secret as stored: sealed for this user. */
+	sealTotpSecret(userId: string, secret: string): string;
+	/** The TOTP secret of a stored value (sealed, or plain from before sealing). */
+	openTotpSecret(userId: string, stored: string): string;
 	/** 429 when the account sent too many wrong codes lately. */
 	guardSecondFactor(userId: string): Promise<void>;
 	/** Whether `code` (a current TOTP code, or an unused recovery code) is right; a right one is used up. Wrong ones are counted. */

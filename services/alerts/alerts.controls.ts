@@ -18,6 +18,7 @@ const controls: AlertsPart = {
 		/** Queue a test alert for the caller's overlay. */
 		test: {
 			rest: "POST /alerts/test",
+			scopes: ["alerts:write"],
 			status: 202,
 			// Never retried by the broker: a second run would make a second test alert.
 			retryPolicy: { enabled: false },
@@ -57,6 +58,7 @@ const controls: AlertsPart = {
 		/** Show a paid donation's alert again. */
 		replay: {
 			rest: "POST /alerts/:donationId/replay",
+			scopes: ["alerts:write"],
 			status: 202,
 			// Never retried by the broker: a second run would make a second replayed alert.
 			retryPolicy: { enabled: false },
@@ -101,6 +103,7 @@ const controls: AlertsPart = {
 		/** Drop the alert on screen and move to the next. */
 		skip: {
 			rest: "POST /alerts/skip",
+			scopes: ["alerts:write"],
 			auth: "required",
 			async handler(ctx: Ctx) {
 				const userId = ctx.meta.user!.id;
@@ -115,6 +118,7 @@ const controls: AlertsPart = {
 
 		pause: {
 			rest: "POST /alerts/pause",
+			scopes: ["alerts:write"],
 			auth: "required",
 			async handler(ctx: Ctx) {
 				await this.ensureChannel(ctx.meta.user!.id);
@@ -125,6 +129,7 @@ const controls: AlertsPart = {
 
 		resume: {
 			rest: "POST /alerts/resume",
+			scopes: ["alerts:write"],
 			auth: "required",
 			async handler(ctx: Ctx) {
 				await this.ensureChannel(ctx.meta.user!.id);
@@ -136,6 +141,7 @@ const controls: AlertsPart = {
 
 		queue: {
 			rest: "GET /alerts/queue",
+			scopes: ["alerts:write"],
 			auth: "required",
 			async handler(ctx: Ctx) {
 				return this.queueState(ctx.meta.user!.id);

@@ -94,7 +94,10 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 			chat_rooms: [],
 			chat_bans: [{ fields: "key", unique: true }, { fields: "channelId" }],
 			chat_slow: [],
-			chat_conversations: [{ fields: "pairKey", unique: true }, { fields: ["participants", "activity"] }],
+			chat_conversations: [
+				{ fields: "pairKey", unique: true },
+				{ fields: ["participants", "activity"], array: true },
+			],
 		}),
 		SweeperMixin<This>(
 			{ name: "redrive", everyMs: () => REDRIVE_AFTER_MS, run: (svc) => svc.redrive(REDRIVE_AFTER_MS) },
@@ -111,6 +114,7 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 		/** Join a channel's chat: the socket enters `chat:<username>` and gets recent history. */
 		join: {
 			socket: "chat:join",
+			scopes: ["chat:write"],
 			params: { channel: USERNAME },
 			async handler(ctx: Ctx<{ channel: string }>) {
 				await this.checkJoinRate(ctx);
@@ -137,6 +141,7 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 		/** Leave a channel's chat room. */
 		leave: {
 			socket: "chat:leave",
+			scopes: ["chat:write"],
 			params: { channel: USERNAME },
 			async handler(ctx: Ctx<{ channel: string }>) {
 				const channel = ctx.params.channel.toLowerCase();
@@ -148,6 +153,7 @@ const schema: ServiceSchema<ChatSettings, Methods, Local> = {
 		/** Send a chat message; refusals ack `{ok:false, error:{type, message, retryAfterSec?}}`. */
 		send: {
 			socket: "chat:send",
+			scopes: ["chat:write"],
 			// Never retried by the broker: a second run would make a second message (unless it has a nonce).
 			retryPolicy: { enabled: false },
 			params: { channel: USERNAME, text: TEXT, nonce: NONCE },

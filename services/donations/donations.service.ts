@@ -121,6 +121,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 		/** One donation, for its donor or recipient (or an admin). */
 		getOne: {
 			rest: "GET /donations/:id",
+			scopes: ["donations:read"],
 			auth: "required",
 			permissions: ["donation.party"],
 			params: { id: { type: "string", max: 64 } },
@@ -136,6 +137,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 
 		received: {
 			rest: "GET /me/donations/received",
+			scopes: ["donations:read"],
 			auth: "required",
 			params: HISTORY_PARAMS,
 			handler(ctx: Ctx<ListParams>) {

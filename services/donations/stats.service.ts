@@ -66,6 +66,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 		/** Totals, leaderboard, goal and recent paid donations of a channel (from aggregates). */
 		stats: {
 			rest: "GET /users/:username/stats",
+			scopes: ["donations:read"],
 			params: { username: { type: "string", min: 1, max: 25 }, period: { type: "enum", values: ["all", "30d", "7d"], optional: true } },
 			cache: {
 				ttl: 5,

@@ -11,10 +11,13 @@ import { RoleChanges } from "../../lib/tools/role-changes";
 import { counterNamespace, createCounters, type Counters } from "../../lib/db/counters";
 import { newId } from "../../lib/tools/ids";
 import { RevokedUsers } from "../../lib/tools/revoked-users";
+import { PersonalTokenCache, type ResolvedToken } from "../../lib/tools/personal-tokens";
+import { PERSONAL_TOKEN_PREFIX, hashPersonalToken, looksLikePersonalToken } from "../../lib/domain/accounts/personal-tokens";
 import { countRateLimited } from "../../lib/tools/metrics";
 import type { WsDisconnect, WsEmit } from "../../lib/domain/rooms";
 import { SocketHub } from "./socket-hub";
 import { pageRoutes } from "./pages";
+import { checkUpload, closeMediaFiles, mediaFileRoutes } from "./media-files";
 import {
 	type AnyError,
 	LIMIT_WINDOW_MS,
@@ -48,6 +51,8 @@ interface Local extends WebLocal {
 	routesReady?: boolean;
 	revoked: RevokedUsers;
 	roleChanges: RoleChanges;
+	/** Personal access tokens looked up lately (dropped at once on `users.tokenRevoked`). */
+	personalTokens: PersonalTokenCache;
 	/** HTTP and socket limits (Redis when REDIS_URL, shared by every gateway; else memory). */
 	counters: Counters;
 	/** Open sockets per IP (beside the counters in Redis, else memory). */
@@ -61,6 +66,8 @@ interface Methods {
 	phase(): GatewayPhase;
 	authenticate(ctx: Ctx, route: unknown, req: Req): Promise<AuthUser | null>;
 	authorize(ctx: Ctx, route: unknown, req: Req): Promise<void>;
+	/** The user (with its scopes) of a live personal access token, or null. */
+	personalTokenUser(token: string): Promise<AuthUser | null>;
 	selfUrl(): string;
 }
 
@@ -118,6 +125,8 @@ function webhookRoute(path: string, action: string): ApiRouteSchema {
 		},
 	};
 }
+/** How long a gateway trusts its look-up of a personal access token (a revocation drops it at once). */
+const PERSONAL_TOKEN_CACHE_MS = 30_000;
 
 /** The routes, with the limits and proxy trust of lib/config/gateway.ts. */
 function gatewayRoutes(cfg: GatewayConfig): ApiRouteSchema[] {
@@ -140,7 +149,9 @@ function gatewayRoutes(cfg: GatewayConfig): ApiRouteSchema[] {
 				StoreFactory: GatewayRateStore,
 			},
 			callOptions: {},
-			onBeforeCall(this: This, ctx: Ctx, _route: unknown, req: Req) {
+			onBeforeCall(this: This, ctx: Ctx, _route: unknown, req: Req, _res: Res, alias?: { type?: string }) {
+				// Uploads: a body that is not a form, or too large to hold any file, is refused before it is read.
+				checkUpload(req, alias, this.appConfig.media);
 				// Marks the call (and every call its handler makes) as made for a client: middlewares/permissions.ts checks it.
 				ctx.meta.via = "rest";
 				ctx.meta.ip = clientIp(req, cfg.trustProxy);
@@ -179,6 +190,8 @@ function gatewayRoutes(cfg: GatewayConfig): ApiRouteSchema[] {
 		},
 		// HTML pages: /overlay/*, /u/:username, /pay/sandbox/:id, /chat/:username, /dashboard.
 		...pageRoutes(),
+		// Media library files: /media/<sha256>.<ext> (services/gateway/media-files.ts).
+		...mediaFileRoutes(),
 	];
 }
 
@@ -318,6 +331,13 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				else this.revoked.restore(ctx.params.userId);
 			},
 		},
+		/** A personal access token revoked: refused on this gateway from now on. */
+		"users.tokenRevoked": {
+			params: { tokenId: "string", hash: "string" },
+			handler(ctx: Context<{ tokenId: string; hash: string }>) {
+				this.personalTokens.revoke(ctx.params.hash);
+			},
+		},
 		/** Sessions ended (password change or reset, or ended by their owner): their access tokens stop working. */
 		"users.sessionsEnded": {
 			params: { sessions: { type: "array", items: "string" }, at: "number" },
@@ -356,6 +376,15 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				if (req.headers.authorization) throw new Errors.MoleculerClientError("Authorization header must be 'Bearer <token>'", 401, "INVALID_TOKEN");
 				return null;
 			}
+			if (token.startsWith(PERSONAL_TOKEN_PREFIX)) {
+				const user = await this.personalTokenUser(token).catch((err: Error) => {
+					// The users service cannot answer: a fault to retry, not a refusal of the token.
+					this.logger.warn("Personal token check failed", err.message);
+					throw new Errors.MoleculerError("Service unavailable, retry shortly", 503, "SERVICE_UNAVAILABLE");
+				});
+				if (!user) throw new Errors.MoleculerClientError("Invalid, expired or revoked personal access token", 401, "INVALID_TOKEN");
+				return user;
+			}
 			const v = verifyAccessToken(token, this.appConfig.jwtSecret);
 			if (!v.ok) {
 				throw new Errors.MoleculerClientError(
@@ -380,6 +409,15 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			}
 		},
 
+		async personalTokenUser(token: string): Promise<AuthUser | null> {
+			if (!looksLikePersonalToken(token)) return null;
+			const found = await this.personalTokens.get(hashPersonalToken(token), (hash) =>
+				this.broker.call<ResolvedToken | null, { hash: string }>("users.resolvePersonalToken", { hash }),
+			);
+			if (!found || this.revoked.has(found.user.id)) return null;
+			return this.roleChanges.apply(found.user);
+		},
+
 		selfUrl(): string {
 			// Asked on every request; the port is fixed once the server listens.
 			if (this.cachedSelfUrl) return this.cachedSelfUrl;
@@ -396,6 +434,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 		this.appConfig = loadConfig();
 		this.revoked = new RevokedUsers(this.appConfig.accessTokenTtlSec * 1000);
 		this.roleChanges = new RoleChanges(this.appConfig.accessTokenTtlSec * 1000);
+		this.personalTokens = new PersonalTokenCache(PERSONAL_TOKEN_CACHE_MS);
 		this.counters = createCounters("ratelimit", "rl");
 		const redis = this.counters.redis;
 		if (redis) {
@@ -422,6 +461,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			clientIp: (req) => clientIp(req, trustProxy),
 			limits: { ...this.appConfig.socketLimits, counters: this.counters.store, connections: this.connections },
 			currentUser: (user: AuthUser) => this.roleChanges.apply(user),
+			resolvePersonalToken: (token: string) => this.personalTokenUser(token),
 		});
 		this.hub.refreshRoutes();
 		this.server.on("clientError", answerClientError);
@@ -448,6 +488,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 
 	async stopped() {
 		if (this.hub) await this.hub.close();
+		await closeMediaFiles(this);
 		this.counters?.close();
 	},
 };

@@ -4,16 +4,21 @@ import type { ActionSchema, ServiceBroker } from "moleculer";
 import { verifyAccessToken } from "../../lib/tools/tokens";
 import { checkLimits, type ConnectionTally, type CounterStore } from "../../lib/tools/rate-limit";
 import { CHAT_PREFIX, NAMESPACE, rooms as roomNames, type Namespace as RoomNamespace, type RoomSizesPacket, type WsEmit } from "../../lib/domain/rooms";
+import { PERSONAL_TOKEN_PREFIX } from "../../lib/domain/accounts/personal-tokens";
 import type { AuthUser, GatewayMeta } from "../../types/moleculer";
+import { setupEventsNamespace } from "./events-namespace";
 
 type LoggerInstance = ServiceBroker["logger"];
 
 /**
- * Socket.IO on the gateway's HTTP server. Two namespaces:
+ * Socket.IO on the gateway's HTTP server. Three namespaces:
  *  - "/"        viewers and users (access token optional), rooms `user:<id>` plus whatever
  *               actions ask for (chat rooms);
  *  - "/overlay" OBS overlays (overlay token required), rooms `overlay:<userId>` and
- *               `overlaytoken:<tokenId>`.
+ *               `overlaytoken:<tokenId>`;
+ *  - "/events"  integrations (access token, or personal access token with `events:read`): the
+ *               channel's events, replayed from `auth.since` (events-namespace.ts).
+ * A personal access token (`msp_…`) also opens "/" (its scopes then decide which events it may send).
  *
  * Client → server: an action declares `socket: "chat:send"` (or "/overlay alert:done") and the
  * hub routes that event to it with `ctx.meta.user` and `ctx.meta.socket`, answering the ack with
@@ -60,6 +65,8 @@ export interface HubOptions {
 	limits?: { perIp: number; handshakesPerMin: number; counters: CounterStore; connections: ConnectionTally };
 	/** The user with roles changed since their token was issued (lib/tools/role-changes.ts). */
 	currentUser?(user: AuthUser): AuthUser;
+	/** The user (with scopes) of a live personal access token, or null (none: tokens are refused). */
+	resolvePersonalToken?(token: string): Promise<AuthUser | null>;
 }
 
 /**
@@ -67,7 +74,7 @@ export interface HubOptions {
  * numbers; `full: true` means rooms not listed are empty on this node.
  */
 
-export const NAMESPACES = [NAMESPACE.main, NAMESPACE.overlay] as const;
+export const NAMESPACES = [NAMESPACE.main, NAMESPACE.overlay, NAMESPACE.events] as const;
 
 const MAX_EVENT_ARGS = 3;
 
@@ -75,7 +82,7 @@ export class SocketHub {
 	readonly io: Server;
 	private routes = new Map<string, Route>();
 	/** Counted by connect/disconnect, read by metrics. */
-	readonly connected: Record<string, number> = { "/": 0, "/overlay": 0 };
+	readonly connected: Record<string, number> = { "/": 0, "/overlay": 0, "/events": 0 };
 	/** Handshakes waiting for the node to be ready. */
 	holding = 0;
 	/** Socket id → who it counts as in viewer counts (`user:<id>` or `ip:<address>`). */
@@ -108,6 +115,14 @@ export class SocketHub {
 		}
 		this.setupMain(this.io.of("/"));
 		this.setupOverlay(this.io.of("/overlay"));
+		setupEventsNamespace(this.io.of(NAMESPACE.events), {
+			broker,
+			logger,
+			accessTokenUser: (token) => this.accessTokenUser(token),
+			personalTokenUser: (token) => this.personalTokenUser(token),
+			attach: (socket) => this.attach(socket, NAMESPACE.events),
+			connectError,
+		});
 		this.watchRoomSizes(this.io.of("/"));
 		this.snapshotTimer = setInterval(() => this.reportRoomSizes(true), opts.roomSizeSnapshotMs ?? 15_000);
 		this.snapshotTimer.unref();
@@ -275,6 +290,19 @@ export class SocketHub {
 		await new Promise<void>((resolve) => this.io.close(() => resolve()));
 	}
 
+	/** The user of an access token (bans and ended sessions applied, roles as changed), or the connect error to answer. */
+	accessTokenUser(token: string): AuthUser | Error {
+		const v = verifyAccessToken(token, this.opts.jwtSecret);
+		if (!v.ok) return connectError(v.reason === "expired" ? "Token expired" : "Invalid token", v.reason === "expired" ? "TOKEN_EXPIRED" : "INVALID_TOKEN");
+		if (this.opts.isRevoked?.(v.user.id, v.user.sid)) return connectError("This account is suspended", "TOKEN_REVOKED");
+		return this.opts.currentUser ? this.opts.currentUser(v.user) : v.user;
+	}
+
+	/** The user (with scopes) of a live personal access token, or null. */
+	async personalTokenUser(token: string): Promise<AuthUser | null> {
+		return this.opts.resolvePersonalToken ? this.opts.resolvePersonalToken(token) : null;
+	}
+
 	private setupMain(nsp: Namespace) {
 		nsp.use((socket, next) => {
 			const token = (socket.handshake.auth as Record<string, unknown> | undefined)?.token;
@@ -283,18 +311,26 @@ export class SocketHub {
 				return next();
 			}
 			if (typeof token !== "string") return next(connectError("Token must be a string", "INVALID_TOKEN"));
-			const v = verifyAccessToken(token, this.opts.jwtSecret);
-			if (!v.ok)
-				return next(
-					connectError(v.reason === "expired" ? "Token expired" : "Invalid token", v.reason === "expired" ? "TOKEN_EXPIRED" : "INVALID_TOKEN"),
+			if (token.startsWith(PERSONAL_TOKEN_PREFIX)) {
+				this.personalTokenUser(token).then(
+					(user) =>
+						user ? ((socket.data.user = user), next()) : next(connectError("Invalid, expired or revoked personal access token", "INVALID_TOKEN")),
+					(err: Error) => {
+						this.logger.warn("Personal token check failed", err.message);
+						next(connectError("Service unavailable, retry shortly", "SERVICE_UNAVAILABLE"));
+					},
 				);
-			if (this.opts.isRevoked?.(v.user.id, v.user.sid)) return next(connectError("This account is suspended", "TOKEN_REVOKED"));
-			socket.data.user = this.opts.currentUser ? this.opts.currentUser(v.user) : v.user;
+				return;
+			}
+			const user = this.accessTokenUser(token);
+			if (user instanceof Error) return next(user);
+			socket.data.user = user;
 			next();
 		});
 		nsp.on("connection", (socket) => {
 			const user = socket.data.user as AuthUser | null;
-			if (user) socket.join(roomNames.user(user.id));
+			// A personal token's socket is not in the user's room (direct messages, notifications): only what its scopes open.
+			if (user) socket.join(user.tokenId ? [roomNames.personalToken(user.tokenId), roomNames.personalTokensOf(user.id)] : roomNames.user(user.id));
 			this.attach(socket, "/");
 		});
 	}

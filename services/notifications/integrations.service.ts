@@ -8,7 +8,8 @@ import { sign } from "../../lib/tools/signature";
 import { nextDelayMs, type Backoff } from "../../lib/domain/notify/backoff";
 import { checkWebhookUrl, systemResolver, type ResolvedAddress } from "../../lib/domain/notify/webhook-url";
 import { postWebhook } from "../../lib/tools/webhook-http";
-import { eventIdFor, publicDonation, publicPayout, type PayoutMsg } from "../../lib/domain/notify/webhook-event";
+import { eventIdFor, publicDonation, type PayoutMsg } from "../../lib/domain/notify/webhook-event";
+import { publicPayout } from "../../lib/domain/notify/feed";
 import type { GatewayMeta } from "../../types/moleculer";
 
 /**

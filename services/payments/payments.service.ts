@@ -85,7 +85,12 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 	mixins: [
 		DbMixin(
 			"payments",
-			[{ fields: "donationId", unique: true }, { fields: ["status", "expiresAt"] }, { fields: "providerRefs" }, { fields: "effectsDue", sparse: true }],
+			[
+				{ fields: "donationId", unique: true },
+				{ fields: ["status", "expiresAt"] },
+				{ fields: "providerRefs", array: true },
+				{ fields: "effectsDue", sparse: true },
+			],
 			{ payment_events: [{ fields: "key", unique: true }], sandbox_deliveries: [{ fields: "nextAt" }] },
 		),
 		// Expiry, then notifications, then sandbox deliveries, every PAYMENT_SWEEP_SEC.

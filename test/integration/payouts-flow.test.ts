@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { client, registerUser, startHarness, waitFor, type Harness } from "../support/harness";
 import { setupStreamer } from "../support/flow";
 import { SmtpCapture } from "../support/smtp-capture";
+import { SCOPE_NAMES } from "../../lib/domain/accounts/personal-tokens";
 import { BANK, payoutEnv, payoutHelpers } from "../support/payouts";
 
 /**
@@ -196,6 +197,21 @@ describe("payouts over HTTP", () => {
 		expect((await fetch(`${h.url}/api/me/ledger.csv`)).status).toBe(401);
 		const mine = await api("GET", "/api/me/payouts?status=failed", undefined, { token: creator.token });
 		expect(mine.body.items.map((p: { id: string }) => p.id)).toEqual([failed]);
+	});
+
+	it("a personal access token, even with every scope, reaches no payout route (403)", async () => {
+		const made = await api("POST", "/api/me/tokens", { name: "bot", scopes: SCOPE_NAMES }, { token: creator.token });
+		expect(made.status).toBe(201);
+		const pat = made.body.token as string;
+		const routes: [string, string, object?][] = [
+			["GET", "/api/me/payout-account"],
+			["PUT", "/api/me/payout-account", { ...BANK, accountNumber: "99999999" }],
+			["GET", "/api/me/payouts"],
+			["POST", "/api/me/payouts", { amount: 50_000_00, currency: "IDR" }],
+			["GET", "/api/admin/payouts"],
+		];
+		for (const [method, path, body] of routes) expect([method, path, (await api(method, path, body, { token: pat })).status]).toEqual([method, path, 403]);
+		expect((await api("GET", "/api/me/payout-account", undefined, { token: creator.token })).body.accountNumber).toBe("****7890");
 	});
 
 	it("with two-factor on, a payout needs a code: missing → 401 TWO_FACTOR_REQUIRED, wrong → 401 INVALID_CODE", async () => {

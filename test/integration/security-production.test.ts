@@ -74,8 +74,15 @@ describe("security: production refuses to start without secrets", () => {
 		expect(res.output).toContain("STRIPE_WEBHOOK_SECRET must be set");
 	}, 60_000);
 
+	it("exits non-zero naming ACCOUNT_ENCRYPTION_KEY when it is missing (two-factor secrets are sealed with it)", async () => {
+		const res = await start(["users", "api"], { JWT_SECRET: "a-real-production-secret", METRICS_TOKEN: "a-real-metrics-token" });
+		expect(res.code).not.toBe(0);
+		expect(res.code).not.toBeNull();
+		expect(res.output).toContain("ACCOUNT_ENCRYPTION_KEY must be set when NODE_ENV=production");
+	}, 60_000);
+
 	it("exits non-zero naming METRICS_TOKEN when the gateway would serve /metrics without one", async () => {
-		const res = await start(["users", "api"], { JWT_SECRET: "a-real-production-secret" });
+		const res = await start(["users", "api"], { JWT_SECRET: "a-real-production-secret", ACCOUNT_ENCRYPTION_KEY: "a".repeat(64) });
 		expect(res.code).not.toBe(0);
 		expect(res.code).not.toBeNull();
 		expect(res.output).toContain("METRICS_TOKEN must be set when NODE_ENV=production");

@@ -7,15 +7,17 @@ import { CURRENCIES, formatMoney, parseMajor, toInput } from "../lib/money";
 import { freshSession, loadSession, onSessionChange, saveSession, signOut, type Session } from "../lib/session";
 import { busy, errorText, field, showFieldErrors, toast } from "../lib/ui";
 import { adminPayoutsPage, payoutsPage } from "./dashboard/payouts";
+import { securityPanel } from "./dashboard/security";
 import "../styles/base.css";
 import "../styles/dashboard.css";
 
 /**
  * The streamer's dashboard: sign in / register, then overview (balance, recent donations),
  * alerts (overlay URL, controls, held donations), settings (donations, media share, moderation,
- * alerts, goal) and the notification inbox with a live unread badge.
+ * alerts, goal), the notification inbox with a live unread badge, and security (two-factor,
+ * password, sessions, personal access tokens: web/pages/dashboard/security.ts).
  */
-type Tab = "overview" | "alerts" | "settings" | "inbox" | "payouts" | "admin-payouts";
+type Tab = "overview" | "alerts" | "settings" | "inbox" | "security" | "payouts" | "admin-payouts";
 
 interface Me {
 	id: string;
@@ -59,7 +61,8 @@ interface Notification {
 const root = app();
 let session: Session | null = loadSession();
 let me: Me | null = null;
-let tab: Tab = (["overview", "alerts", "settings", "inbox", "payouts", "admin-payouts"] as Tab[]).find((x) => location.hash === `#${x}`) ?? "overview";
+let tab: Tab =
+	(["overview", "alerts", "settings", "inbox", "security", "payouts", "admin-payouts"] as Tab[]).find((x) => location.hash === `#${x}`) ?? "overview";
 let unread = 0;
 let socket: Socket | null = null;
 const panel = h("div", { class: "panel" });
@@ -174,6 +177,7 @@ function shell() {
 		["alerts", t("dash.alerts")],
 		["settings", t("dash.settings")],
 		["inbox", t("dash.inbox")],
+		["security", t("dash.security")],
 		["payouts", t("dash.payouts")],
 	];
 	if (me!.roles.includes("admin")) tabs.push(["admin-payouts", t("dash.adminPayouts")]);
@@ -221,6 +225,7 @@ async function show(next: Tab) {
 		if (next === "overview") await overview();
 		else if (next === "alerts") await alerts();
 		else if (next === "settings") settings();
+		else if (next === "security") await securityPanel(panel);
 		else if (next === "payouts") await payoutsPage(panel);
 		else if (next === "admin-payouts") await adminPayoutsPage(panel);
 		else await inbox();

@@ -32,23 +32,3 @@ export function publicDonation(d: Record<string, unknown>): Record<string, unkno
 
 /** A payout as the `payouts.paid` / `payouts.failed` channels carry it (services/payouts). */
 export type PayoutMsg = { id?: string; userId?: string } & Record<string, unknown>;
-
-const PAYOUT_FIELDS = [
-	"id",
-	"status",
-	"amount",
-	"currency",
-	"fee",
-	"net",
-	"formattedAmount",
-	"formattedNet",
-	"provider",
-	"failureReason",
-	"createdAt",
-	"statusAt",
-];
-
-/** What integrators see of a payout: amounts and status, never the account it went to. */
-export function publicPayout(p: Record<string, unknown>): Record<string, unknown> {
-	return Object.fromEntries(PAYOUT_FIELDS.filter((k) => p[k] !== undefined).map((k) => [k, p[k]]));
-}

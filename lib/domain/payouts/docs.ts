@@ -119,6 +119,7 @@ export function payoutView(p: PayoutDoc) {
 		failureReason: p.failureReason,
 		createdAt: p.createdAt,
 		statusAt: p.statusAt,
+		paidAt: p.status === "paid" ? p.statusAt : null,
 	};
 }
 

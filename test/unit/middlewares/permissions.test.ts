@@ -119,3 +119,62 @@ describe("PermissionsMiddleware", () => {
 		await b.stop();
 	});
 });
+
+describe("PermissionsMiddleware: personal access token scopes", () => {
+	let b: ServiceBroker;
+	const bot: AuthUser = { id: "u-alice", username: "alice", roles: ["user"], scopes: ["donations:read"], tokenId: "t1" };
+	const INSUFFICIENT = { code: 403, type: "INSUFFICIENT_SCOPE" };
+	const refusedWith = async (p: Promise<unknown>) => {
+		const r = await refusal(p);
+		return r && { code: r.code, type: r.type };
+	};
+
+	beforeAll(async () => {
+		b = new ServiceBroker({ logger: false, middlewares: [PermissionsMiddleware()] });
+		const answer = (ctx: Context<unknown, GatewayMeta>) => ({ ok: true, user: ctx.meta.user?.id ?? null });
+		b.createService({
+			name: "scoped",
+			actions: {
+				donations: { rest: "GET /d", auth: "required", scopes: ["donations:read", "profile:read"], handler: answer },
+				alerts: { rest: "POST /a", auth: "required", scopes: ["alerts:write"], handler: answer },
+				password: { rest: "PUT /p", auth: "required", handler: answer },
+				publicRead: { rest: "GET /pub", handler: answer },
+				chat: { socket: "chat:x", handler: answer },
+				internal: { visibility: "public", handler: answer },
+				// A scoped action whose handler calls an unscoped one: the service's own call, allowed.
+				viaInternal: { rest: "GET /vi", auth: "required", scopes: ["donations:read"], handler: (ctx: Context) => ctx.call("scoped.password") },
+			},
+		} as ServiceSchema);
+		await b.start();
+	});
+	afterAll(() => b.stop());
+
+	const as = (action: string, user: AuthUser, via: "rest" | "socket" = "rest") => b.call(`scoped.${action}`, {}, { meta: { via, user } });
+
+	it("opens an action that declares one of the token's scopes", async () => {
+		expect(await as("donations", bot)).toEqual({ ok: true, user: bot.id });
+		expect(await as("viaInternal", bot)).toEqual({ ok: true, user: bot.id });
+	});
+
+	it("refuses with 403 INSUFFICIENT_SCOPE outside the token's scopes, and where an action declares none", async () => {
+		expect(await refusedWith(as("alerts", bot))).toEqual(INSUFFICIENT);
+		expect(await refusedWith(as("password", bot))).toEqual(INSUFFICIENT);
+		expect(await refusedWith(as("publicRead", bot))).toEqual(INSUFFICIENT);
+		expect(await refusedWith(as("chat", bot, "socket"))).toEqual(INSUFFICIENT);
+		// A token without scopes opens nothing.
+		expect(await refusedWith(as("donations", { ...bot, scopes: [] }))).toEqual(INSUFFICIENT);
+	});
+
+	it("leaves a signed-in session (no scopes) and system calls as they were", async () => {
+		for (const action of ["donations", "alerts", "password", "publicRead"]) expect(await as(action, alice)).toEqual({ ok: true, user: alice.id });
+		expect(await b.call("scoped.internal")).toEqual({ ok: true, user: null });
+	});
+
+	it("refuses to load an action that names an unknown scope", async () => {
+		const other = new ServiceBroker({ logger: false, middlewares: [PermissionsMiddleware()] });
+		expect(() => other.createService({ name: "typo", actions: { x: { scopes: ["donations:write"], handler: () => 1 } } } as ServiceSchema)).toThrow(
+			/donations:write/,
+		);
+		await other.stop();
+	});
+});

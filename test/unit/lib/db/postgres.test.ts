@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServiceBroker, type Service } from "moleculer";
 import pg from "pg";
 import { Collection, type IndexSpec } from "../../../../mixins/db.mixin";
-import { PostgresAdapter } from "../../../../lib/db/postgres";
+import { PostgresAdapter, traceStatements } from "../../../../lib/db/postgres";
 import { isDuplicateKey } from "../../../../lib/tools/errors";
 import { newId } from "../../../../lib/tools/ids";
 
@@ -36,7 +36,7 @@ const INDEXES: IndexSpec[] = [
 	{ fields: "key", unique: true },
 	{ fields: "status" },
 	{ fields: "queueKey", sparse: true },
-	{ fields: ["participants", "activity"] },
+	{ fields: ["participants", "activity"], array: true },
 ];
 
 const NOW = 1_750_000_000_000;
@@ -281,6 +281,53 @@ describe("PostgreSQL store, compared with NeDB", () => {
 		await pgc.insert({ _id: "s1", key: "s1" });
 		await pgc.insert({ _id: "s2", key: "s2" });
 		expect(await pgc.count({ _id: { $in: ["s1", "s2"] } })).toBe(2);
+	});
+
+	it("insertMany stores a batch in one statement, and nothing of a batch with a duplicate key", async () => {
+		const batch = Array.from({ length: 50 }, (_, i) => ({ _id: `bulk${String(i).padStart(2, "0")}`, key: `bulk${i}`, channelId: "bulk", n: i }));
+		await (nedb.adapter as unknown as { insertMany(d: unknown[]): Promise<unknown> }).insertMany(batch);
+		await (pgc.adapter as unknown as { insertMany(d: unknown[]): Promise<unknown> }).insertMany(batch);
+		expect(await pgc.find({ query: { channelId: "bulk" }, sort: ["n"] })).toEqual(await nedb.find({ query: { channelId: "bulk" }, sort: ["n"] }));
+		const clash = [
+			{ _id: "bulk-new", key: "bulk-new", channelId: "bulk2" },
+			{ _id: "bulk-dup", key: "bulk3", channelId: "bulk2" },
+		];
+		const err = await (pgc.adapter as unknown as { insertMany(d: unknown[]): Promise<unknown> }).insertMany(clash).catch((e) => e);
+		expect(isDuplicateKey(err)).toBe(true);
+		expect(await pgc.count({ channelId: "bulk2" })).toBe(0);
+		await pgc.removeMany({ channelId: "bulk" });
+		await nedb.removeMany({ channelId: "bulk" });
+	});
+
+	it("an array in a field whose index is not declared array: true is refused, not silently missed", async () => {
+		const err = await pgc.insert({ _id: "arr1", key: "arr1", status: ["open", "held"] }).catch((e) => e);
+		expect(String(err?.message)).toMatch(/"status" holds an array/);
+		expect(await pgc.findById("arr1")).toBeNull();
+	});
+
+	it("an owner's newest rows are a short scan of the (field, _id) index however large the table", async () => {
+		const big = new Collection("cmp_plan", "postgres", [{ fields: "ownerId" }], new PostgresAdapter("cmp_plan", cfg));
+		await big.connect(broker, svc);
+		const rows = Array.from({ length: 20_000 }, (_, i) => ({ _id: newId(NOW + i), ownerId: i < 500 ? "mine" : `o${i % 400}`, n: i }));
+		await (big.adapter as unknown as { insertMany(d: unknown[]): Promise<unknown> }).insertMany(rows);
+		const client = new pg.Client({ connectionString: cfg.url });
+		await client.connect();
+		try {
+			await client.query(`ANALYZE "cmp_plan"`);
+			const seen: { sql: string; values: unknown[] }[] = [];
+			traceStatements((sql, values) => seen.push({ sql, values }));
+			const page = await big.page({ ownerId: "mine" }, { limit: 20 });
+			traceStatements(null);
+			expect(page.items.map((d) => d.n)).toEqual(Array.from({ length: 20 }, (_, i) => 499 - i));
+			const st = seen.find((x) => /ORDER BY _id DESC/.test(x.sql))!;
+			const plan = (await client.query(`EXPLAIN (ANALYZE, COSTS OFF) ${st.sql}`, st.values)).rows.map((r) => r["QUERY PLAN"]).join("\n");
+			expect(plan, plan).toMatch(/Index Scan Backward using "?cmp_plan__ownerId__jid/);
+			expect(plan).not.toMatch(/Rows Removed by Filter: \d{3,}/);
+		} finally {
+			traceStatements(null);
+			await client.end();
+			await big.disconnect();
+		}
 	});
 
 	it("a conditional update raced from 20 callers is won exactly once", async () => {
