@@ -34,8 +34,7 @@ beforeAll(async () => {
 		},
 	});
 	x = payoutHelpers(h, smtp, PUBLIC_URL);
-	admin = (await x.api("POST", "/api/auth/register", { username: ADMIN, email: `${ADMIN}@example.test`, password: "correct horse battery" })).body
-		.accessToken;
+	admin = await x.registerAdmin(ADMIN);
 });
 afterAll(async () => {
 	await h?.stop();

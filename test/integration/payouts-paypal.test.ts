@@ -43,8 +43,7 @@ afterAll(async () => {
 describe("payouts through PayPal Payouts", () => {
 	it("approve → one batch at PayPal → its verified SUCCEEDED webhook pays the payout", async () => {
 		const x = payoutHelpers(h, smtp, PUBLIC_URL);
-		const admin = (await x.api("POST", "/api/auth/register", { username: ADMIN, email: `${ADMIN}@example.test`, password: "correct horse battery" })).body
-			.accessToken;
+		const admin = await x.registerAdmin(ADMIN);
 		const c = await setupStreamer(h.url, { donations: { enabled: true, minAmount: 100, currency: "USD" } });
 		const mail = await smtp.waitFor(`${c.username}@example.test`);
 		expect((await x.api("POST", "/api/auth/email/verify", { token: linkToken(mail, PUBLIC_URL, "/auth/verify") })).status).toBe(204);

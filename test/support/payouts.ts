@@ -32,6 +32,10 @@ export function payoutHelpers(h: Harness, smtp: SmtpCapture, publicUrl: string) 
 		api,
 		balanceOf,
 		accounts,
+		/** Registers the ADMIN_USERNAMES operator; its access token. */
+		registerAdmin: async (username: string) =>
+			(await api("POST", "/api/auth/register", { username, email: `${username}@example.test`, password: "correct horse battery" })).body
+				.accessToken as string,
 		/** The cooldown has passed (the account was set an hour ago). */
 		cooled: (userId: string) => accounts().updateMany({ _id: userId }, { $set: { usableAt: Date.now() - 1000 } }),
 		async verifiedCreator() {
