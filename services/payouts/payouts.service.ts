@@ -78,6 +78,7 @@ interface Methods extends SweeperMethods {
 	tick(): Promise<void>;
 	track(p: Promise<unknown>): void;
 	driveLater(id: string): void;
+	driveNow(id: string): Promise<PayoutDoc | null>;
 }
 type Settings = ServiceSettingSchema & { rest: string };
 type This = Service<Settings> & Local & Methods;
@@ -208,8 +209,9 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 					throw err;
 				}
 				this.logger.info(`Payout ${doc._id} requested: ${formatMoney(amount, currency)} to ${doc.account.masked}`);
-				// The debit is booked before the answer (a crash here leaves it to the sweep).
-				let current = (await this.drive(doc._id)) ?? doc;
+				// The debit is booked before the answer; if the ledger cannot take it now, the payout stands
+				// (it holds its slot) and the sweep books it.
+				let current = (await this.driveNow(doc._id)) ?? doc;
 				const autoMax = this.config.autoApproveMax[currency] ?? 0;
 				if (autoMax > 0 && amount <= autoMax) {
 					const approved = await this.move(current, "approved", { approvedBy: "auto" });
@@ -254,7 +256,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				const doc = await this.own(ctx);
 				const moved = await this.move(doc, "cancelled");
 				if (!moved) throw wrongState((await this.store.findById(doc._id)) ?? doc, "cancelled");
-				return payoutView((await this.drive(doc._id)) ?? moved);
+				return payoutView((await this.driveNow(doc._id)) ?? moved);
 			},
 		},
 
@@ -300,7 +302,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				const doc = await this.byId(ctx.params.id);
 				const moved = await this.move(doc, "rejected", { reason: ctx.params.reason, rejectedBy: ctx.meta.user?.username ?? "operator" });
 				if (!moved) throw wrongState((await this.store.findById(doc._id)) ?? doc, "rejected");
-				return adminPayoutView((await this.drive(doc._id)) ?? moved);
+				return adminPayoutView((await this.driveNow(doc._id)) ?? moved);
 			},
 		},
 
@@ -422,6 +424,15 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			p.catch((err: Error) => this.logger.warn("Background payout work failed; the sweep re-drives it", err.message)).finally(() =>
 				this.inFlight.delete(p),
 			);
+		},
+		/** Runs the payout's effects before the answer; the move already stands, so a failure is left to the sweep. */
+		async driveNow(id: string) {
+			try {
+				return await this.drive(id);
+			} catch (err) {
+				this.logger.warn(`Payout ${id}: effects not finished now, the sweep re-drives them`, (err as Error).message);
+				return this.store.findById(id);
+			}
 		},
 		/** Runs the payout's effects after the answer (approve → the provider call). */
 		driveLater(id: string) {
