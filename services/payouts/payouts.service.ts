@@ -160,6 +160,9 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			},
 			async handler(ctx: Ctx<{ amount: number; currency: string; code?: string }>): Promise<PayoutView> {
 				const { amount, currency } = ctx.params;
+				if (!this.providers[this.config.provider]) {
+					throw new Errors.MoleculerError("Payouts are not available on this server right now", 503, "PAYOUTS_UNAVAILABLE");
+				}
 				const user = await this.user(ctx.meta.user!.id);
 				const account = await this.stores.payout_accounts.findById(user.id);
 				if (!account || account.currency !== currency) {
@@ -450,7 +453,10 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 		this.inFlight = new Set();
 		this.stopping = false;
 		if (!this.providers[this.config.provider]) {
-			throw new Error(`PAYOUT_PROVIDER "${this.config.provider}" is not configured (configured: ${Object.keys(this.providers).join(", ") || "none"}).`);
+			// The node still serves balances, accounts and the payouts already made; new requests answer 503.
+			this.logger.error(
+				`PAYOUT_PROVIDER "${this.config.provider}" is not configured (configured: ${Object.keys(this.providers).join(", ") || "none"}): payout requests are refused.`,
+			);
 		}
 	},
 

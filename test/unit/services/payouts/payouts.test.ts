@@ -258,6 +258,21 @@ describe("payouts service", () => {
 		expect(large.status).toBe("requested");
 	});
 
+	it("without its configured provider the node refuses new requests with 503 and books nothing", async () => {
+		const c = await creator();
+		const config = (broker.getLocalService("payouts") as unknown as { config: { provider: string } }).config;
+		config.provider = "not-configured";
+		try {
+			await expect(call("payouts.request", { amount: 60_000_00, currency: "IDR" }, { meta: c.meta })).rejects.toMatchObject({
+				code: 503,
+				type: "PAYOUTS_UNAVAILABLE",
+			});
+		} finally {
+			config.provider = "sandbox";
+		}
+		expect((await entries(c.id)).map((e) => e.kind)).toEqual(["credit"]);
+	});
+
 	it("keeps the account sealed at rest and masked in every answer; a change is emailed", async () => {
 		const c = await creator();
 		const view = await call<Record<string, unknown>>("payouts.getAccount", {}, { meta: c.meta });
