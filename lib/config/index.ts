@@ -16,6 +16,7 @@ import { donationsConfig, type DonationsConfig } from "./donations";
 import { notificationsConfig, type NotificationsConfig } from "./notifications";
 import { opsConfig, type OpsConfig } from "./ops";
 import { gatewayConfig, type GatewayConfig } from "./gateway";
+import { payoutsConfig, type PayoutsConfig } from "./payouts";
 import { mediaConfig, type MediaConfig } from "./media";
 
 export { boolEnv, intEnv, runtimeMode, secret, type RuntimeMode };
@@ -42,6 +43,7 @@ export interface AppConfig {
 	notifications: NotificationsConfig;
 	ops: OpsConfig;
 	gateway: GatewayConfig;
+	payouts: PayoutsConfig;
 	media: MediaConfig;
 }
 
@@ -71,6 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 		notifications: notificationsConfig(env),
 		ops: opsConfig(env),
 		gateway: gatewayConfig(env),
+		payouts: payoutsConfig(env),
 		media: mediaConfig(env),
 	};
 	if (cfg.platformFeeBps < 0 || cfg.platformFeeBps > 10_000) {

@@ -192,6 +192,10 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 		this.accountMails = createCounters("account-mail-throttle", "accountmail");
 	},
 
+	async started() {
+		await this.grantConfiguredAdmins();
+	},
+
 	stopped() {
 		this.loginFailures?.close();
 		this.accountMails?.close();

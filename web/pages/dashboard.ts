@@ -6,6 +6,7 @@ import { topbar } from "../lib/layout";
 import { CURRENCIES, formatMoney, parseMajor, toInput } from "../lib/money";
 import { freshSession, loadSession, onSessionChange, saveSession, signOut, type Session } from "../lib/session";
 import { busy, errorText, field, showFieldErrors, toast } from "../lib/ui";
+import { adminPayoutsPage, payoutsPage } from "./dashboard/payouts";
 import { securityPanel } from "./dashboard/security";
 import { mediaLibrary } from "./dashboard/media";
 import "../styles/base.css";
@@ -17,7 +18,8 @@ import "../styles/dashboard.css";
  * alerts, goal), the notification inbox with a live unread badge, and security (two-factor,
  * password, sessions, personal access tokens: web/pages/dashboard/security.ts).
  */
-type Tab = "overview" | "alerts" | "settings" | "inbox" | "security" | "media";
+const TABS = ["overview", "alerts", "settings", "inbox", "security", "media", "payouts", "admin-payouts"] as const;
+type Tab = (typeof TABS)[number];
 
 interface Me {
 	id: string;
@@ -62,7 +64,7 @@ interface Notification {
 const root = app();
 let session: Session | null = loadSession();
 let me: Me | null = null;
-let tab: Tab = (["overview", "alerts", "settings", "inbox", "security", "media"] as Tab[]).find((x) => location.hash === `#${x}`) ?? "overview";
+let tab: Tab = TABS.find((x) => location.hash === `#${x}`) ?? "overview";
 let unread = 0;
 let socket: Socket | null = null;
 const panel = h("div", { class: "panel" });
@@ -179,7 +181,9 @@ function shell() {
 		["inbox", t("dash.inbox")],
 		["security", t("dash.security")],
 		["media", t("dash.media")],
+		["payouts", t("dash.payouts")],
 	];
+	if (me!.roles.includes("admin")) tabs.push(["admin-payouts", t("dash.adminPayouts")]);
 	mount(
 		root,
 		topbar(
@@ -231,6 +235,8 @@ async function show(next: Tab) {
 		else if (next === "settings") settings();
 		else if (next === "security") await securityPanel(panel);
 		else if (next === "media") await mediaLibrary(panel, (url) => ((me!.avatarUrl = url), shell()));
+		else if (next === "payouts") await payoutsPage(panel);
+		else if (next === "admin-payouts") await adminPayoutsPage(panel);
 		else await inbox();
 	} catch (err) {
 		mount(panel, h("p", { class: "notice bad" }, errorText(err)));
