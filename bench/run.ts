@@ -197,6 +197,7 @@ const SCENARIOS: Record<string, () => Promise<ScenarioResult | ScenarioResult[]>
 	memory: async () => (await import("./scenarios/memory")).memoryScenario(),
 	growth: async () => (await import("./scenarios/growth")).growthScenario(),
 	tts: async () => (await import("./scenarios/tts")).ttsScenario(),
+	media: async () => (await import("./scenarios/media")).mediaScenario(),
 	"growth-pg": async () => (await import("./scenarios/growth")).growthScenario("postgres"),
 };
 

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import config from "../../moleculer.config";
 import { serveChild, settledHeap } from "../lib";
@@ -42,10 +43,18 @@ async function main() {
 	};
 	process.once("SIGTERM", stop);
 	process.once("disconnect", stop);
+	// Event-loop delay since the last `loopDelay` question (ms), for scenarios that load the node with other work.
+	const loop = monitorEventLoopDelay({ resolution: 5 });
+	loop.enable();
 	serveChild(
 		{ port, url: `http://127.0.0.1:${port}`, pid: process.pid },
 		{
 			heap: () => ({ heapUsed: settledHeap(), sockets: svc.hub?.io?.engine?.clientsCount ?? null }),
+			loopDelay: () => {
+				const out = { p50Ms: loop.percentile(50) / 1e6, p99Ms: loop.percentile(99) / 1e6, maxMs: loop.max / 1e6 };
+				loop.reset();
+				return out;
+			},
 			...(cost ? { costStart: () => startCost(), costStop: () => stopCost() } : {}),
 		},
 	);

@@ -16,6 +16,8 @@ export interface AccountsConfig {
 	twoFactorMaxFailures: number;
 	/** How long the challenge token of a sign-in waiting for its two-factor code works (s). */
 	twoFactorChallengeTtlSec: number;
+	/** Usernames (lowercase) that hold the role `admin` from sign-up or the next start (ADMIN_USERNAMES). */
+	adminUsernames: string[];
 }
 
 export function accountsConfig(env: NodeJS.ProcessEnv): AccountsConfig {
@@ -27,6 +29,10 @@ export function accountsConfig(env: NodeJS.ProcessEnv): AccountsConfig {
 		accountMailPerHour: intEnv("ACCOUNT_MAIL_PER_HOUR", 5, env),
 		twoFactorMaxFailures: intEnv("TWO_FACTOR_MAX_FAILURES", 5, env),
 		twoFactorChallengeTtlSec: intEnv("TWO_FACTOR_CHALLENGE_TTL_SEC", 300, env),
+		adminUsernames: (env.ADMIN_USERNAMES ?? "")
+			.split(",")
+			.map((u) => u.trim().toLowerCase())
+			.filter(Boolean),
 	};
 }
 

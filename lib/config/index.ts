@@ -17,6 +17,7 @@ import { notificationsConfig, type NotificationsConfig } from "./notifications";
 import { opsConfig, type OpsConfig } from "./ops";
 import { gatewayConfig, type GatewayConfig } from "./gateway";
 import { ttsConfig, type TtsConfig } from "./tts";
+import { payoutsConfig, type PayoutsConfig } from "./payouts";
 import { mediaConfig, type MediaConfig } from "./media";
 
 export { boolEnv, intEnv, runtimeMode, secret, type RuntimeMode };
@@ -44,6 +45,7 @@ export interface AppConfig {
 	ops: OpsConfig;
 	gateway: GatewayConfig;
 	tts: TtsConfig;
+	payouts: PayoutsConfig;
 	media: MediaConfig;
 }
 
@@ -74,6 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 		ops: opsConfig(env),
 		gateway: gatewayConfig(env),
 		tts: ttsConfig(env),
+		payouts: payoutsConfig(env),
 		media: mediaConfig(env),
 	};
 	if (cfg.platformFeeBps < 0 || cfg.platformFeeBps > 10_000) {

@@ -22,6 +22,10 @@ export interface MediaConfig {
 	bucket: string;
 	/** Object Store replicas (`MEDIA_REPLICAS`, default 1; 3 on a three-node JetStream cluster). */
 	replicas: number;
+	/** Memory each gateway keeps recently served files in (`MEDIA_CACHE_BYTES`, default 64 MB; 0 turns it off). */
+	cacheBytes: number;
+	/** Uploads one node reads at once (`MEDIA_UPLOAD_CONCURRENCY`, default 1: measured best for both upload speed and other requests' latency); more wait their turn, their bytes held back by TCP. */
+	uploadConcurrency: number;
 }
 
 export function mediaConfig(env: NodeJS.ProcessEnv): MediaConfig {
@@ -39,12 +43,15 @@ export function mediaConfig(env: NodeJS.ProcessEnv): MediaConfig {
 		natsUrl,
 		bucket: env.MEDIA_BUCKET || "mediashar-media",
 		replicas: intEnv("MEDIA_REPLICAS", 1, env),
+		cacheBytes: Math.max(0, intEnv("MEDIA_CACHE_BYTES", 64 * 1024 * 1024, env)),
+		uploadConcurrency: intEnv("MEDIA_UPLOAD_CONCURRENCY", 1, env),
 	};
 	for (const [name, v] of [
 		["MEDIA_MAX_BYTES", cfg.maxBytes],
 		["MEDIA_MAX_VIDEO_BYTES", cfg.maxVideoBytes],
 		["MEDIA_QUOTA_BYTES", cfg.quotaBytes],
 		["MEDIA_REPLICAS", cfg.replicas],
+		["MEDIA_UPLOAD_CONCURRENCY", cfg.uploadConcurrency],
 	] as const) {
 		if (v < 1) throw new Error(`${name} must be a positive number (got ${v}).`);
 	}

@@ -58,6 +58,9 @@ export async function spoolUpload(stream: Readable, dir: string, limitOf: (forma
 	await fsp.mkdir(dir, { recursive: true });
 	const file = path.join(dir, `${newId()}.part`);
 	const out = fs.createWriteStream(file, { flags: "wx" });
+	// The file is opened asynchronously: a refusal before the open finished must wait for it (and
+	// the close), or the open would create the file after it was removed.
+	const closed = new Promise<void>((resolve) => out.once("close", () => resolve()));
 	const hash = createHash("sha256");
 	let size = 0;
 	let head: Buffer[] = [];
@@ -100,6 +103,7 @@ export async function spoolUpload(stream: Readable, dir: string, limitOf: (forma
 		return { file, probed };
 	} catch (err) {
 		out.destroy();
+		await closed;
 		await fsp.rm(file, { force: true });
 		throw err;
 	}

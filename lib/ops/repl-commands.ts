@@ -165,6 +165,46 @@ export async function healthReport(caller: Caller): Promise<string> {
 	return lines.join("\n");
 }
 
+interface PayoutRow {
+	id: string;
+	status: string;
+	username: string;
+	amount: number;
+	currency: string;
+	formattedAmount?: string;
+	account?: { method: string; accountNumber?: string; email?: string };
+	createdAt: string;
+}
+
+function payoutLine(p: PayoutRow): string {
+	const money = p.formattedAmount ?? `${p.amount} ${p.currency}`;
+	const to = p.account ? `${p.account.method} ${p.account.accountNumber ?? p.account.email ?? ""}`.trim() : "";
+	return `${p.id}  ${String(p.status).padEnd(10)}  @${p.username}  ${money}  ${to}  ${p.createdAt}`.replace(/\s+$/, "");
+}
+
+/** `payouts pending`: the approval queue, oldest first (account numbers masked, as everywhere). */
+export async function payoutsPending(caller: Caller): Promise<string> {
+	const page = await caller.call("payouts.adminList", { status: "requested", limit: 100 });
+	const items = [...(page?.items ?? [])].reverse();
+	if (!items.length) return "No payouts waiting for approval.";
+	return [`${items.length} payout(s) waiting for approval:`, ...items.map((p: PayoutRow) => `  ${payoutLine(p)}`)].join("\n");
+}
+
+/** `payouts approve <id>`: approve one; the provider executes it in the background. */
+export async function payoutApprove(caller: Caller, id: string): Promise<string> {
+	if (!id) throw new CommandError("Give a payout id.");
+	const p = await caller.call("payouts.approve", { id });
+	return `Approved: ${payoutLine(p)}`;
+}
+
+/** `payouts reject <id> <reason>`: reject one; the amount goes back to the creator's balance. */
+export async function payoutReject(caller: Caller, id: string, reason: string): Promise<string> {
+	if (!id) throw new CommandError("Give a payout id.");
+	if (!reason) throw new CommandError('Give a reason (quote it: payouts reject ID "name does not match").');
+	const p = await caller.call("payouts.reject", { id, reason });
+	return `Rejected: ${payoutLine(p)}`;
+}
+
 export interface CustomCommand {
 	command: string;
 	description: string;
@@ -234,6 +274,15 @@ export function replCommands(print: (s: string) => void = console.log): CustomCo
 		cmd({ command: "health", description: "Services, their nodes and circuits; readiness checks" }, (b) => healthReport(b)),
 		cmd({ command: "stats <username> [period]", description: "Donation totals, top donors and goal (period: all, 30d, 7d)" }, (b, a) =>
 			channelStats(b, a.username, a.period ?? "all"),
+		),
+		cmd(
+			{ command: "payouts <verb> [id] [reason]", description: "Payouts: payouts pending | payouts approve <id> | payouts reject <id> <reason>" },
+			(b, a) => {
+				if (a.verb === "pending") return payoutsPending(b);
+				if (a.verb === "approve") return payoutApprove(b, a.id);
+				if (a.verb === "reject") return payoutReject(b, a.id, a.reason);
+				throw new CommandError(`Unknown payouts verb "${a.verb}": pending, approve or reject.`);
+			},
 		),
 	];
 }

@@ -62,30 +62,48 @@ export async function redriveSandbox(host: PaymentsHost, all: boolean): Promise<
 	return due.length;
 }
 
+/** A stored webhook the sandbox promised (payments and payouts keep theirs in their own collection). */
+export interface LeasedDelivery {
+	_id: string;
+	url: string;
+	attempts: number;
+	nextAt: number;
+}
+
+export interface LeasedDeliveryOptions<D extends LeasedDelivery> {
+	rows: { updateIf(q: Record<string, unknown>, u: Record<string, unknown>): Promise<boolean>; removeMany(q: Record<string, unknown>): Promise<number> };
+	logger: PaymentsHost["logger"];
+	stopping: () => boolean;
+	/** Names it in logs ("Sandbox webhook for <payment id>"). */
+	label: string;
+	/** The body and `X-Sandbox-Signature` header of the webhook. */
+	signed: (d: D) => { body: string; signature: string };
+	/** After the last attempt: verify and apply the signed webhook on this node instead. */
+	applyHere: (d: D) => Promise<unknown>;
+}
+
 /**
  * POSTs a stored sandbox webhook to our own endpoint, retrying with backoff, then removes
  * it. Each attempt first leases the row (a conditional update), so two nodes re-driving it
- * do not both send it (a second send would be a harmless duplicate anyway: same event_id).
+ * do not both send it (a second send would be a harmless duplicate anyway: same event id).
  */
-export async function deliverSandboxWebhook(host: PaymentsHost, start: SandboxDelivery): Promise<void> {
-	const sandbox = sandboxOf(host)!;
-	const rows = host.stores.sandbox_deliveries;
+export async function deliverLeased<D extends LeasedDelivery>(start: D, o: LeasedDeliveryOptions<D>): Promise<void> {
 	let d = start;
-	while (!host.stopping) {
+	while (!o.stopping()) {
 		const nextAt = Date.now() + SANDBOX_DELIVERY_LEASE_MS;
-		if (!(await rows.updateIf({ _id: d._id, nextAt: d.nextAt, attempts: d.attempts }, { $set: { nextAt }, $inc: { attempts: 1 } }))) return; // another attempt holds it
+		if (!(await o.rows.updateIf({ _id: d._id, nextAt: d.nextAt, attempts: d.attempts }, { $set: { nextAt }, $inc: { attempts: 1 } }))) return; // another attempt holds it
 		d = { ...d, nextAt, attempts: d.attempts + 1 };
 		if (d.attempts > SANDBOX_DELIVERY_ATTEMPTS) {
 			// The gateway's address is not reachable from this node (another host or container):
 			// the signed webhook is verified and applied here instead, through the same path.
-			host.logger.warn(`Sandbox webhook for ${d.paymentId} could not be POSTed to ${d.url}; applying it on this node`);
-			await applySandboxEvent(host, sandbox, d.event);
-			await rows.removeMany({ _id: d._id });
+			o.logger.warn(`${o.label} could not be POSTed to ${d.url}; applying it on this node`);
+			await o.applyHere(d);
+			await o.rows.removeMany({ _id: d._id });
 			return;
 		}
 		if (d.attempts > 1) await new Promise((r) => setTimeout(r, 200 * 2 ** (d.attempts - 2)));
-		if (host.stopping) return; // the lease runs out; the next start delivers it
-		const signed = sandbox.signedWebhook(d.event);
+		if (o.stopping()) return; // the lease runs out; the next start delivers it
+		const signed = o.signed(d);
 		try {
 			const res = await fetch(d.url, {
 				method: "POST",
@@ -95,12 +113,25 @@ export async function deliverSandboxWebhook(host: PaymentsHost, start: SandboxDe
 			});
 			await res.text();
 			if (res.status < 500) {
-				if (res.status >= 400) host.logger.warn(`Sandbox webhook for ${d.paymentId} refused with ${res.status}`);
-				await rows.removeMany({ _id: d._id });
+				if (res.status >= 400) o.logger.warn(`${o.label} refused with ${res.status}`);
+				await o.rows.removeMany({ _id: d._id });
 				return;
 			}
 		} catch (err) {
-			host.logger.info(`Sandbox webhook delivery attempt ${d.attempts} failed: ${(err as Error).message}`);
+			o.logger.info(`${o.label}: delivery attempt ${d.attempts} failed: ${(err as Error).message}`);
 		}
 	}
+}
+
+/** Delivers a payment's promised sandbox webhook (deliverLeased). */
+export function deliverSandboxWebhook(host: PaymentsHost, start: SandboxDelivery): Promise<void> {
+	const sandbox = sandboxOf(host)!;
+	return deliverLeased(start, {
+		rows: host.stores.sandbox_deliveries,
+		logger: host.logger,
+		stopping: () => host.stopping,
+		label: `Sandbox webhook for ${start.paymentId}`,
+		signed: (d) => sandbox.signedWebhook(d.event),
+		applyHere: (d) => applySandboxEvent(host, sandbox, d.event),
+	});
 }

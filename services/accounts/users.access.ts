@@ -118,6 +118,23 @@ const access: UsersPart = {
 			ctx.broadcast("ws.disconnect", { namespace: NAMESPACE.overlay, rooms: [rooms.overlayToken(this.tokenId(user.overlayToken))] });
 			return { overlayToken: token, overlayUrl: this.overlayUrl(token) };
 		},
+		/** ADMIN_USERNAMES: each existing account named there holds `admin` (sign-up grants it to new ones). */
+		async grantConfiguredAdmins() {
+			for (const username of this.appConfig.accounts.adminUsernames) {
+				const user = await this.store.findOne({ username });
+				if (!user || user.roles.includes("admin")) continue;
+				const roles = [...user.roles, "admin"];
+				const at = Date.now();
+				// Conditional on the roles read: an operator's change made meanwhile is not overwritten.
+				const changed = await this.store.updateIf(
+					{ _id: user._id, rolesChangedAt: user.rolesChangedAt ?? { $exists: false } },
+					{ $set: { roles, rolesChangedAt: new Date(at).toISOString() } },
+				);
+				if (!changed) continue;
+				this.logger.info(`User ${username} holds the role admin (ADMIN_USERNAMES)`);
+				this.broker.broadcast("users.rolesChanged", { userId: user._id, roles, at });
+			}
+		},
 	},
 };
 

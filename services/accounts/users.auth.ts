@@ -54,7 +54,7 @@ const auth: UsersPart = {
 					displayName: p.displayName || p.username,
 					bio: "",
 					avatarUrl: null,
-					roles: ["user"],
+					roles: this.appConfig.accounts.adminUsernames.includes(username) ? ["user", "admin"] : ["user"],
 					settings: withDefaults({}),
 					overlayToken: randomToken(24),
 					followerCount: 0,

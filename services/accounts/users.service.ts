@@ -163,6 +163,18 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				await this.broker.cacher.clean(`users.get:*`);
 			},
 		},
+		/** An avatar from the media library was deleted: the profile goes back to none (the initials). */
+		"media.removed": {
+			async handler(ctx: Context<{ ownerId: string; url: string; ownerStillHas: boolean }>) {
+				if (ctx.params.ownerStillHas) return;
+				const cleared = await this.store.updateMany(
+					{ _id: ctx.params.ownerId, avatarUrl: ctx.params.url },
+					{ $set: { avatarUrl: null, updatedAt: new Date().toISOString() } },
+				);
+				const user = cleared > 0 ? await this.store.findById(ctx.params.ownerId) : null;
+				if (user) await this.profileChanged(ctx, user);
+			},
+		},
 		/** The goal shows on the profile; drop the cached copy when it moves. */
 		"donations.goalChanged": {
 			async handler(ctx: Context<{ username: string }>) {
@@ -178,6 +190,10 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 		// lands on any of them) cannot multiply the attempts an attacker gets.
 		this.loginFailures = createCounters("login-throttle", "login");
 		this.accountMails = createCounters("account-mail-throttle", "accountmail");
+	},
+
+	async started() {
+		await this.grantConfiguredAdmins();
 	},
 
 	stopped() {

@@ -194,6 +194,7 @@ export interface Methods {
 	// users.access.ts: overlay tokens
 	tokenId(token: string): string;
 	rotateOverlay(ctx: Ctx, user: UserDoc): Promise<{ overlayToken: string; overlayUrl: string }>;
+	grantConfiguredAdmins(): Promise<void>;
 }
 
 export type Settings = ServiceSettingSchema & { rest: string };

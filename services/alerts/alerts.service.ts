@@ -283,6 +283,13 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 	},
 
 	events: {
+		/** A media file was deleted: variations that used it lose it (their alerts go on without it). */
+		"media.removed": {
+			async handler(ctx: Ctx<{ id: string; ownerId: string }>) {
+				await this.mediaRemoved(ctx.params.id, ctx.params.ownerId);
+			},
+		},
+
 		async "$broker.started"() {
 			// The marks first, so the first tick's queues include alerts stored before them.
 			await this.store

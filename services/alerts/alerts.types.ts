@@ -94,6 +94,7 @@ export interface Methods extends SweeperMethods, RealtimeMethods {
 	ownVariation(userId: string, id: string): Promise<VariationDoc>;
 	checkVariation(ctx: Ctx, v: VariationDoc): Promise<void>;
 	ownMedia(ctx: Ctx, field: string, id: string, ownerId: string, kind: "image" | "audio"): Promise<MediaFile>;
+	mediaRemoved(id: string, ownerId: string): Promise<void>;
 	lookFor(userId: string, d: PaidDonation, donorName: string, message: string, s: UserSettings, variationId?: string): Promise<AlertLook>;
 	// alerts.tts.ts
 	speak(alert: AlertDoc): Promise<string | null>;

@@ -172,6 +172,18 @@ const variations: AlertsPart = {
 			}
 		},
 
+		async mediaRemoved(id: string, ownerId: string) {
+			const now = new Date().toISOString();
+			await this.stores.alert_variations.updateMany(
+				{ userId: ownerId, imageMediaId: id },
+				{ $set: { imageMediaId: null, imageUrl: null, updatedAt: now } },
+			);
+			await this.stores.alert_variations.updateMany(
+				{ userId: ownerId, soundMediaId: id },
+				{ $set: { soundMediaId: null, soundUrl: null, updatedAt: now } },
+			);
+		},
+
 		/** The look of an alert for `amount`: its variation's (media resolved now), or the default one. */
 		async lookFor(userId: string, d: PaidDonation, donorName: string, message: string, s: UserSettings, variationId?: string) {
 			const all = await this.variationsOf(userId);

@@ -4,7 +4,9 @@ import { loadConfig } from "../../lib/config";
 import { newId } from "../../lib/tools/ids";
 import { feeFor } from "../../lib/domain/money";
 import { debitKey, feeAt, refundTarget, refundedOf, type LedgerDonation } from "../../lib/domain/donations/ledger";
-import { balances, ledgerEntryView } from "../../lib/domain/donations/views";
+import { ledgerEntryView } from "../../lib/domain/donations/views";
+import { ledgerCsv } from "../../lib/domain/donations/ledger-csv";
+import { balancesOf, balanceIn } from "../../lib/domain/payouts/balance";
 import type { LedgerEntry, LedgerKind } from "../../lib/domain/donations/types";
 import type { GatewayMeta } from "../../types/moleculer";
 
@@ -23,17 +25,24 @@ import type { GatewayMeta } from "../../types/moleculer";
  *    once per generation (`<id>:reinstatement:<n>`).
  * The donations service asks for these while applying a donation's effects and records on the
  * donation that they are done (services/donations/donations.service.ts).
+ *  - payout: `<payout id>:payout`, the requested amount, negative, booked with the request;
+ *    payout_reversal: `<payout id>:payout_reversal`, the same amount back when the payout is
+ *    cancelled, rejected or fails (services/payouts/payouts.service.ts asks for both).
+ * The balance shows what is held (credits younger than PAYOUT_HOLD_SEC), what is available and
+ * what is on its way out (lib/domain/payouts/balance.ts).
  */
 
-type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
+type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta & { $responseType?: string }>;
 
 interface Local extends DbThis<LedgerEntry> {
 	feeBps: number;
+	holdMs: number;
 }
 interface Methods {
 	book(d: LedgerDonation, key: string, kind: LedgerKind, amount: number, gross: number, fee: number): Promise<boolean>;
 	refundedInLedger(d: LedgerDonation): Promise<number>;
 	feeOf(d: LedgerDonation, gross: number): number;
+	pendingPayouts(userId: string): Promise<Record<string, number>>;
 }
 type Settings = ServiceSettingSchema & { rest: string };
 export type LedgerThis = Service<Settings> & Local & Methods;
@@ -57,12 +66,14 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 	settings: { rest: "/" },
 
 	actions: {
-		/** The caller's balance per currency, from the ledger. */
+		/** The caller's balance per currency, from the ledger: amount, held, available and pending payouts. */
 		balance: {
 			rest: "GET /me/balance",
 			auth: "required",
 			async handler(ctx: Ctx) {
-				return { balances: balances(await this.store.find({ query: { userId: ctx.meta.user!.id } })) };
+				const userId = ctx.meta.user!.id;
+				const [entries, pending] = await Promise.all([this.store.find({ query: { userId } }), this.pendingPayouts(userId)]);
+				return { balances: balancesOf(entries, { now: Date.now(), holdMs: this.holdMs, pending }) };
 			},
 		},
 
@@ -74,6 +85,59 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			async handler(ctx: Ctx<{ limit?: number; cursor?: string }>) {
 				const page = await this.store.page({ userId: ctx.meta.user!.id }, ctx.params);
 				return { items: page.items.map(ledgerEntryView), nextCursor: page.nextCursor };
+			},
+		},
+
+		/** The caller's whole ledger as CSV, oldest first, with the running balance (bookkeeping). */
+		csv: {
+			rest: "GET /me/ledger.csv",
+			auth: "required",
+			async handler(ctx: Ctx) {
+				const entries = await this.store.find({ query: { userId: ctx.meta.user!.id }, sort: ["_id"], limit: 100_000 });
+				ctx.meta.$responseType = "text/csv; charset=utf-8";
+				ctx.meta.$responseHeaders = { "Content-Disposition": 'attachment; filename="mediashar-ledger.csv"' };
+				return ledgerCsv(entries);
+			},
+		},
+
+		// ---- internal (the payouts service) ----
+
+		/** A user's balance in one currency (what a payout request is checked against). */
+		balanceOf: {
+			visibility: "public",
+			params: { userId: { type: "string", min: 1, max: 64 }, currency: { type: "string", min: 3, max: 3 } },
+			async handler(ctx: Ctx<{ userId: string; currency: string }>) {
+				const entries = await this.store.find({ query: { userId: ctx.params.userId, currency: ctx.params.currency } });
+				return balanceIn(entries, ctx.params.currency, { now: Date.now(), holdMs: this.holdMs });
+			},
+		},
+
+		/** Books a payout's debit or its reversal credit, once per payout; true when this call booked it. */
+		bookPayout: {
+			visibility: "public",
+			params: {
+				payoutId: { type: "string", min: 1, max: 64 },
+				userId: { type: "string", min: 1, max: 64 },
+				currency: { type: "string", min: 3, max: 3 },
+				amount: { type: "number", integer: true, positive: true },
+				kind: { type: "enum", values: ["payout", "payout_reversal"] },
+			},
+			async handler(ctx: Ctx<{ payoutId: string; userId: string; currency: string; amount: number; kind: "payout" | "payout_reversal" }>) {
+				const p = ctx.params;
+				const amount = p.kind === "payout" ? -p.amount : p.amount;
+				const entry: LedgerEntry = {
+					_id: newId(),
+					key: `${p.payoutId}:${p.kind}`,
+					userId: p.userId,
+					payoutId: p.payoutId,
+					kind: p.kind,
+					amount,
+					gross: amount,
+					fee: 0,
+					currency: p.currency,
+					createdAt: new Date().toISOString(),
+				};
+				return (await this.store.insertOrGet(entry, { key: entry.key })).created;
 			},
 		},
 
@@ -158,10 +222,24 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 		feeOf(d: LedgerDonation, gross: number): number {
 			return feeAt(d.amount, this.feeBps, gross);
 		},
+
+		/** Open payouts per currency; none when no payouts service runs (the balance still answers). */
+		async pendingPayouts(userId: string): Promise<Record<string, number>> {
+			try {
+				// A system call: the caller's token (a personal one, say) is for the balance, not for the payouts service.
+				return await this.broker.call<Record<string, number>, { userId: string }>("payouts.pendingTotals", { userId });
+			} catch (err) {
+				if ((err as { name?: string }).name !== "ServiceNotFoundError")
+					this.logger.warn("Pending payouts unknown for a balance", (err as Error).message);
+				return {};
+			}
+		},
 	},
 
 	created() {
-		this.feeBps = loadConfig().platformFeeBps;
+		const cfg = loadConfig();
+		this.feeBps = cfg.platformFeeBps;
+		this.holdMs = cfg.payouts.holdMs;
 	},
 };
 

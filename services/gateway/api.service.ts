@@ -95,39 +95,45 @@ type Settings = ServiceSettingSchema & {
 
 type This = Service<Settings> & Local & Methods;
 
+/** A provider webhook route: the raw body is what gets verified, so no JSON parsing here. */
+function webhookRoute(path: string, action: string): ApiRouteSchema {
+	return {
+		path,
+		mappingPolicy: "restrict",
+		mergeParams: false,
+		authentication: false,
+		authorization: false,
+		bodyParsers: { json: false, urlencoded: false, text: { type: () => true, limit: "256kb" } },
+		aliases: { "POST /:provider": action },
+		onBeforeCall(ctx: Ctx, _route: unknown, req: Req) {
+			const h = req.headers;
+			ctx.meta.webhook = {
+				headers: {
+					"stripe-signature": h["stripe-signature"],
+					"x-sandbox-signature": h["x-sandbox-signature"],
+					"paypal-transmission-id": h["paypal-transmission-id"],
+					"paypal-transmission-time": h["paypal-transmission-time"],
+					"paypal-transmission-sig": h["paypal-transmission-sig"],
+					"paypal-cert-url": h["paypal-cert-url"],
+					"paypal-auth-algo": h["paypal-auth-algo"],
+					"iris-signature": h["iris-signature"],
+					"content-type": h["content-type"],
+				},
+			};
+			const p = req.$params;
+			if (p && typeof p.body !== "string") p.body = "";
+		},
+	};
+}
 /** How long a gateway trusts its look-up of a personal access token (a revocation drops it at once). */
 const PERSONAL_TOKEN_CACHE_MS = 30_000;
 
 /** The routes, with the limits and proxy trust of lib/config/gateway.ts. */
 function gatewayRoutes(cfg: GatewayConfig): ApiRouteSchema[] {
 	return [
-		{
-			// Provider webhooks: the raw body is what gets verified, so no JSON parsing here.
-			path: "/api/payments/webhooks",
-			mappingPolicy: "restrict",
-			mergeParams: false,
-			authentication: false,
-			authorization: false,
-			bodyParsers: { json: false, urlencoded: false, text: { type: () => true, limit: "256kb" } },
-			aliases: { "POST /:provider": "payments.webhook" },
-			onBeforeCall(ctx: Ctx, _route: unknown, req: Req) {
-				const h = req.headers;
-				ctx.meta.webhook = {
-					headers: {
-						"stripe-signature": h["stripe-signature"],
-						"x-sandbox-signature": h["x-sandbox-signature"],
-						"paypal-transmission-id": h["paypal-transmission-id"],
-						"paypal-transmission-time": h["paypal-transmission-time"],
-						"paypal-transmission-sig": h["paypal-transmission-sig"],
-						"paypal-cert-url": h["paypal-cert-url"],
-						"paypal-auth-algo": h["paypal-auth-algo"],
-						"content-type": h["content-type"],
-					},
-				};
-				const p = req.$params;
-				if (p && typeof p.body !== "string") p.body = "";
-			},
-		},
+		webhookRoute("/api/payments/webhooks", "payments.webhook"),
+		// Payout providers (services/payouts).
+		webhookRoute("/api/payouts/webhooks", "payouts.webhook"),
 		{
 			path: "/api",
 			autoAliases: true,

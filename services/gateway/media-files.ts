@@ -5,6 +5,7 @@ import type { ApiRouteSchema } from "moleculer-web";
 import { loadConfig } from "../../lib/config";
 import type { MediaConfig } from "../../lib/config/media";
 import { openMediaStore, type MediaStore } from "../../lib/media";
+import { BlobCache } from "../../lib/media/cache";
 import { parseMediaFileName, parseRange } from "../../lib/domain/media/formats";
 
 /**
@@ -18,15 +19,36 @@ import { parseMediaFileName, parseRange } from "../../lib/domain/media/formats";
 type Req = IncomingMessage & { $params?: Record<string, unknown> };
 interface Holder {
 	mediaFiles?: Promise<MediaStore>;
+	mediaCache?: BlobCache;
 }
 
-/** This gateway's media store, opened on first use. */
+/** This gateway's media store, opened on first use, and its cache of recently served files. */
 function storeOf(holder: Holder): Promise<MediaStore> {
-	holder.mediaFiles ??= openMediaStore(loadConfig().media).catch((err) => {
-		holder.mediaFiles = undefined;
-		throw err;
-	});
+	if (!holder.mediaFiles) {
+		const cfg = loadConfig().media;
+		holder.mediaCache = new BlobCache(cfg.cacheBytes);
+		holder.mediaFiles = openMediaStore(cfg).catch((err) => {
+			holder.mediaFiles = undefined;
+			throw err;
+		});
+	}
 	return holder.mediaFiles;
+}
+
+/** The whole blob, from the cache or read once from the store into it (null: gone, or too large to cache). */
+async function cachedBlob(holder: Holder, store: MediaStore, key: string, size: number): Promise<Buffer | null> {
+	const cache = holder.mediaCache;
+	if (!cache || size > cache.maxEntryBytes) return null;
+	const hit = cache.get(key);
+	if (hit && hit.length === size) return hit;
+	const body = await store.get(key);
+	if (!body) return null;
+	const parts: Buffer[] = [];
+	for await (const chunk of body) parts.push(chunk as Buffer);
+	const data = Buffer.concat(parts);
+	if (data.length !== size) return null;
+	cache.set(key, data);
+	return data;
 }
 
 /** Closes the gateway's media store, if it opened one (the gateway's `stopped`). */
@@ -34,6 +56,7 @@ export async function closeMediaFiles(holder: object): Promise<void> {
 	const h = holder as Holder;
 	const open = h.mediaFiles;
 	h.mediaFiles = undefined;
+	h.mediaCache = undefined;
 	if (open) await (await open.catch(() => null))?.close();
 }
 
@@ -103,6 +126,11 @@ async function serve(holder: Holder, req: Req, res: ServerResponse) {
 	if (req.method === "HEAD") {
 		res.writeHead(range ? 206 : 200);
 		return res.end();
+	}
+	const whole = await cachedBlob(holder, store, key, stat.size);
+	if (whole) {
+		res.writeHead(range ? 206 : 200);
+		return res.end(range ? whole.subarray(range.start, range.end + 1) : whole);
 	}
 	const body = await store.get(key, range ?? undefined);
 	if (!body) return answerJson(res, 404, "NOT_FOUND", "Media file not found");

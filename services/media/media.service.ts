@@ -1,14 +1,16 @@
 import fsp from "node:fs/promises";
+import path from "node:path";
 import type { Readable } from "node:stream";
 import type { Context, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import { DbMixin, type Collection, type DbThis } from "../../mixins/db.mixin";
+import { SweeperMixin } from "../../mixins/sweeper.mixin";
 import { loadConfig } from "../../lib/config";
 import type { MediaConfig } from "../../lib/config/media";
 import { openMediaStore, type MediaStore } from "../../lib/media";
 import { probeBytes, spoolUpload, unsupported } from "../../lib/media/ingest";
-import { fitsQuota, maxBytesOf, MEDIA_KINDS, mediaUrl, type MediaFormat, type MediaKind } from "../../lib/domain/media/formats";
-import { newId } from "../../lib/tools/ids";
+import { fitsQuota, maxBytesOf, MEDIA_KINDS, mediaUrl, type MediaFormat, type MediaKind, type MediaView } from "../../lib/domain/media/formats";
+import { idFloor, newId } from "../../lib/tools/ids";
 import { forbidden, invalid, notFound } from "../../lib/tools/errors";
 import type { GatewayMeta } from "../../types/moleculer";
 
@@ -25,8 +27,9 @@ import type { GatewayMeta } from "../../types/moleculer";
  *
  * Crash recovery: a document is written (status "pending") before its blob and marked "ready"
  * after, so a blob never exists that no document accounts for longer than a request; a pending
- * document left by a crash is never listed nor resolved, and its bytes count in the quota until
- * the owner deletes it. The quota is a counter moved by conditional updates (`media_usage`), so
+ * document left by a crash is never listed nor resolved, and the `abandoned-uploads` sweep (on
+ * start and every 10 minutes) removes it after an hour, with its quota and blob, and the spool
+ * files a crash left. The quota is a counter moved by conditional updates (`media_usage`), so
  * two uploads racing cannot both pass a quota that only one fits.
  */
 
@@ -57,19 +60,6 @@ interface UsageDoc {
 	bytes: number;
 }
 
-export interface MediaView {
-	id: string;
-	kind: MediaKind;
-	contentType: string;
-	size: number;
-	name: string;
-	url: string;
-	width?: number;
-	height?: number;
-	durationSec?: number;
-	createdAt: string;
-}
-
 type Ctx<P = Record<string, unknown>> = Context<P, GatewayMeta>;
 
 interface Local extends DbThis<MediaDoc, { media_usage: Collection<UsageDoc> }> {
@@ -86,7 +76,15 @@ interface Methods {
 	commit(doc: MediaDoc, put: () => Promise<void>): Promise<MediaDoc>;
 	/** Removes the blob when no document points at it any more. */
 	dropBlobIfUnused(key: string): Promise<void>;
+	/** What a crash mid-upload left: pending documents (their quota and blob) and spool files, older than an hour. */
+	sweepAbandoned(): Promise<void>;
 }
+
+type MediaService = Local & Methods;
+
+/** An upload takes seconds (BODY_TIMEOUT_MS); anything pending or spooled for an hour was left by a crash. */
+const ABANDONED_AFTER_MS = 60 * 60 * 1000;
+const SWEEP_EVERY_MS = 10 * 60 * 1000;
 
 type UploadParams = { $fieldname?: string; $filename?: string; $encoding?: string; $mimetype?: string; name?: string };
 type ResolveParams = { id: string; ownerId: string; kind?: MediaKind };
@@ -125,16 +123,20 @@ const schema: ServiceSchema<{ rest: string }, Methods, Local> = {
 		DbMixin("media", [{ fields: ["ownerId", "_id"] }, { fields: "key" }, { fields: "genKey", unique: true, sparse: true }], {
 			media_usage: [],
 		}) as Partial<ServiceSchema>,
+		SweeperMixin<MediaService>({ name: "abandoned-uploads", everyMs: () => SWEEP_EVERY_MS, onBrokerStarted: true, run: (svc) => svc.sweepAbandoned() }),
 	],
 
-	/** The upload's busboy limits come from lib/config/media.ts when the service is created. */
+	/** The upload's busboy limits and concurrency come from lib/config/media.ts when the service is created. */
 	merged(merged) {
 		const cfg = loadConfig().media;
-		const upload = (merged.actions as Record<string, { rest: Record<string, unknown> }>).upload;
+		const upload = (merged.actions as Record<string, { rest: Record<string, unknown>; bulkhead?: unknown }>).upload;
 		upload.rest = {
 			...upload.rest,
 			busboyConfig: { limits: { files: 1, fields: 5, parts: 6, fileSize: Math.max(cfg.maxBytes, cfg.maxVideoBytes) + 1 } },
 		};
+		// A few uploads at a time per node: the others wait (TCP holds their bytes back), so a burst
+		// of uploads cannot take the event loop from every other request of the node.
+		upload.bulkhead = { enabled: true, concurrency: cfg.uploadConcurrency, maxQueueSize: 200 };
 	},
 
 	actions: {
@@ -230,7 +232,10 @@ const schema: ServiceSchema<{ rest: string }, Methods, Local> = {
 				if (removed > 0) {
 					await this.release(doc.ownerId, doc.size);
 					await this.dropBlobIfUnused(doc.key);
-					ctx.emit("media.removed", { id: doc._id, ownerId: doc.ownerId, url: mediaUrl(doc.hash, doc.ext) });
+					// Who points at a file (avatars, alert variations) lets go of it here; the owner may
+					// still have the same bytes under another file, which keeps the url working.
+					const ownerStillHas = (await this.store.count({ ownerId: doc.ownerId, key: doc.key })) > 0;
+					ctx.emit("media.removed", { id: doc._id, ownerId: doc.ownerId, kind: doc.kind, url: mediaUrl(doc.hash, doc.ext), ownerStillHas });
 				}
 				return null;
 			},
@@ -350,6 +355,26 @@ const schema: ServiceSchema<{ rest: string }, Methods, Local> = {
 
 		async dropBlobIfUnused(key: string) {
 			if ((await this.store.count({ key })) === 0) await this.blobs.delete(key);
+		},
+
+		async sweepAbandoned() {
+			if (!this.blobs) return;
+			const floor = idFloor(Date.now() - ABANDONED_AFTER_MS);
+			const stale = await this.store.find({ query: { status: "pending", _id: { $lt: floor } }, limit: 100 });
+			for (const doc of stale) {
+				if ((await this.store.removeMany({ _id: doc._id, status: "pending" })) === 0) continue;
+				await this.release(doc.ownerId, doc.size);
+				await this.dropBlobIfUnused(doc.key);
+			}
+			const dir = this.blobs.spoolDir;
+			const names = await fsp.readdir(dir).catch(() => [] as string[]);
+			for (const name of names) {
+				if (!name.endsWith(".part")) continue;
+				const file = path.join(dir, name);
+				const st = await fsp.stat(file).catch(() => null);
+				if (st && Date.now() - st.mtimeMs > ABANDONED_AFTER_MS) await fsp.rm(file, { force: true });
+			}
+			if (stale.length) this.logger.info(`Removed ${stale.length} upload(s) a crash left unfinished`);
 		},
 	},
 

@@ -8,12 +8,13 @@ import { sign } from "../../lib/tools/signature";
 import { nextDelayMs, type Backoff } from "../../lib/domain/notify/backoff";
 import { checkWebhookUrl, systemResolver, type ResolvedAddress } from "../../lib/domain/notify/webhook-url";
 import { postWebhook } from "../../lib/tools/webhook-http";
-import { eventIdFor, publicDonation } from "../../lib/domain/notify/webhook-event";
+import { eventIdFor, publicDonation, type PayoutMsg } from "../../lib/domain/notify/webhook-event";
+import { publicPayout } from "../../lib/domain/notify/feed";
 import type { GatewayMeta } from "../../types/moleculer";
 
 /**
- * Outgoing webhooks for integrators. A channel owner registers one URL; on `donation.paid` and
- * `donation.reversed` it receives a POST signed with `X-MediaShar-Signature: t=..,v1=..`
+ * Outgoing webhooks for integrators. A channel owner registers one URL; on `donation.paid`,
+ * `donation.reversed`, `payout.paid` and `payout.failed` it receives a POST signed with `X-MediaShar-Signature: t=..,v1=..`
  * (HMAC-SHA256 over `${t}.${body}` with the endpoint's secret, lib/tools/signature.ts).
  * Durable path: the event is first written as a delivery row (the outbox, unique per event id),
  * then `integrations.deliver` rings the doorbell; a sweep retries due rows with exponential
@@ -70,6 +71,7 @@ interface Methods extends SweeperMethods {
 	hookView(h: WebhookDoc): { url: string; secret: string; createdAt: string; updatedAt: string };
 	deliveryView(d: DeliveryDoc): Record<string, unknown>;
 	enqueue(type: string, donation: DonationMsg | undefined): Promise<void>;
+	enqueueEvent(type: string, ownerId: string, subjectId: string, data: Record<string, unknown>): Promise<void>;
 	ring(id: string): Promise<void>;
 	attempt(id: string): Promise<void>;
 	post(hook: WebhookDoc, d: DeliveryDoc): Promise<number>;
@@ -193,6 +195,21 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				await this.enqueue("donation.reversed", payload?.donation);
 			},
 		},
+		// Payouts (services/payouts): the owner's `payout.paid` / `payout.failed`.
+		"payouts.paid": {
+			group: "integrations",
+			async handler(payload: { payout?: PayoutMsg }) {
+				if (payload?.payout?.id && payload.payout.userId)
+					await this.enqueueEvent("payout.paid", payload.payout.userId, payload.payout.id, { payout: publicPayout(payload.payout) });
+			},
+		},
+		"payouts.failed": {
+			group: "integrations",
+			async handler(payload: { payout?: PayoutMsg }) {
+				if (payload?.payout?.id && payload.payout.userId)
+					await this.enqueueEvent("payout.failed", payload.payout.userId, payload.payout.id, { payout: publicPayout(payload.payout) });
+			},
+		},
 		/** Doorbell: the row in the database is the work; this just makes the first attempt prompt. */
 		"integrations.deliver": {
 			group: "integrations",
@@ -228,15 +245,20 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 		/** Writes the outbox row for an event (once per event id), then rings the doorbell. */
 		async enqueue(type: string, donation: DonationMsg | undefined) {
 			if (!donation?.id || !donation.recipientId) return;
-			const hook = await this.store.findOne({ userId: donation.recipientId });
+			await this.enqueueEvent(type, donation.recipientId, donation.id, { donation: publicDonation(donation) });
+		},
+
+		/** The outbox row of one event for `ownerId`'s endpoint (once per type and subject id). */
+		async enqueueEvent(type: string, ownerId: string, subjectId: string, data: Record<string, unknown>) {
+			const hook = await this.store.findOne({ userId: ownerId });
 			if (!hook) return;
-			const eventId = eventIdFor(type, donation.id);
+			const eventId = eventIdFor(type, subjectId);
 			const now = Date.now();
-			const body = JSON.stringify({ id: eventId, type, createdAt: new Date(now).toISOString(), data: { donation: publicDonation(donation) } });
+			const body = JSON.stringify({ id: eventId, type, createdAt: new Date(now).toISOString(), data });
 			const doc: DeliveryDoc = {
 				_id: newId(),
 				eventId,
-				userId: donation.recipientId,
+				userId: ownerId,
 				type,
 				body,
 				status: "pending",

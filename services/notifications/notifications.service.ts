@@ -14,6 +14,8 @@ import {
 	likeGroupKey,
 	likeTitle,
 	mentionDrafts,
+	payoutDraft,
+	type PayoutLike,
 	type Actor,
 	type CommentMsg,
 	type DmMsg,
@@ -217,6 +219,18 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			group: "notifications",
 			async handler(payload: MentionMsg) {
 				for (const draft of mentionDrafts(payload)) await this.deliver(draft);
+			},
+		},
+		"payouts.paid": {
+			group: "notifications",
+			async handler(payload: { payout: PayoutLike }) {
+				if (payload?.payout?.userId) await this.deliver(payoutDraft("paid", payload.payout));
+			},
+		},
+		"payouts.failed": {
+			group: "notifications",
+			async handler(payload: { payout: PayoutLike }) {
+				if (payload?.payout?.userId) await this.deliver(payoutDraft("failed", payload.payout));
 			},
 		},
 		"chat.dm": {

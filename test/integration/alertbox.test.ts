@@ -126,6 +126,14 @@ describe("alert variations over HTTP", () => {
 		await overlay.done(a3.id);
 		expect((await api("POST", "/api/alerts/test", { variationId: "nope" }, as)).status).toBe(404);
 
+		// Deleting a file the variation uses takes it out of the variation (and so of its alerts).
+		expect((await api("DELETE", `/api/media/${gif.id}`, undefined, as)).status).toBe(204);
+		await waitFor(
+			async () => (await api("GET", "/api/alerts/variations", undefined, as)).body.items[0]?.imageMediaId === null,
+			5000,
+			"the image gone from the variation",
+		);
+		expect((await api("GET", "/api/alerts/variations", undefined, as)).body.items[0]).toMatchObject({ imageUrl: null, soundMediaId: ding.id });
 		expect((await api("DELETE", `/api/alerts/variations/${id}`, undefined, as)).status).toBe(204);
 		expect((await api("DELETE", `/api/alerts/variations/${id}`, undefined, as)).status).toBe(404);
 		overlay.close();

@@ -48,7 +48,10 @@ describe("donation pipeline (embedded)", () => {
 		expect(await overlay.done(alert.id)).toMatchObject({ ok: true });
 		await waitStatus(h.url, streamer.token, res.body.donation.id, "paid");
 		const balance = await api("GET", "/api/me/balance", undefined, { token: streamer.token });
-		expect(balance.body.balances).toEqual([{ currency: "IDR", amount: 5_000_00, formattedAmount: "Rp 5.000" }]);
+		// Just paid: all of it is held for the chargeback window (PAYOUT_HOLD_SEC).
+		expect(balance.body.balances).toEqual([
+			expect.objectContaining({ currency: "IDR", amount: 5_000_00, formattedAmount: "Rp 5.000", held: 5_000_00, available: 0, pendingPayouts: 0 }),
+		]);
 	});
 
 	it("alerts a signed-in donor by display name and lists the donation on both sides", async () => {

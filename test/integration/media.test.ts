@@ -2,8 +2,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { client, registerUser, startHarness, type Harness } from "../support/harness";
+import { client, registerUser, startHarness, waitFor, type Harness } from "../support/harness";
 import * as files from "../support/media-files";
+import { idFloor } from "../../lib/tools/ids";
 
 const MAX = 64 * 1024;
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mediashar-media-"));
@@ -260,6 +261,10 @@ describe("media for other services", () => {
 			name: "tts.wav",
 		});
 		expect(b).toEqual(a);
+		// The bytes as they arrive from another node: through the JSON serializer, or as base64.
+		for (const sent of [JSON.parse(JSON.stringify(data)), data.toString("base64")]) {
+			expect(await h.broker.call("media.storeGenerated", { ownerId: u.id, data: sent, contentType: "audio/wav", name: "tts.wav" })).toEqual(a);
+		}
 		expect(a).toMatchObject({ kind: "audio", contentType: "audio/wav", size: data.length });
 		const served = await fetch(h.url + a.url);
 		expect(Buffer.from(await served.arrayBuffer()).equals(data)).toBe(true);
@@ -296,5 +301,60 @@ describe("avatars from the library", () => {
 		expect((await api("GET", `/api/users/${u.username}`)).body.avatarUrl).toBe(img.url);
 		const cleared = await api("PATCH", "/api/users/me", { avatarMediaId: null }, { token: u.token });
 		expect(cleared.body.avatarUrl).toBeNull();
+	});
+
+	it("goes back to no avatar when its image is deleted", async () => {
+		const u = await registerUser(h.url, "med");
+		const img = (await upload(u.token, files.png(6, 6, 61), "me.png", "image/png")).body;
+		await api("PATCH", "/api/users/me", { avatarMediaId: img.id }, { token: u.token });
+		expect((await api("GET", `/api/users/${u.username}`)).body.avatarUrl).toBe(img.url);
+		expect((await api("DELETE", `/api/media/${img.id}`, undefined, { token: u.token })).status).toBe(204);
+		await waitFor(async () => (await api("GET", `/api/users/${u.username}`)).body.avatarUrl === null, 5000, "avatar cleared");
+		expect((await api("GET", "/api/auth/me", undefined, { token: u.token })).body.avatarUrl).toBeNull();
+	});
+});
+
+describe("after a crash mid-upload", () => {
+	it("the sweep removes an upload left pending for an hour, frees its quota, and old spool files", async () => {
+		const u = await registerUser(h.url, "med");
+		const kept = (await upload(u.token, files.png(2, 2, 71), "kept.png", "image/png")).body;
+		const svc = h.broker.getLocalService("media") as unknown as {
+			store: { insert(doc: object): Promise<unknown>; findById(id: string): Promise<unknown> };
+			stores: { media_usage: { updateMany(q: object, u: object): Promise<number> } };
+			runSweep(name: string): Promise<void>;
+		};
+		// What a node that died between the document and its blob leaves: a pending document, its
+		// bytes counted in the quota, and a spool file.
+		const stale = `${idFloor(Date.now() - 2 * 3600_000).slice(0, 10)}ZZZZZZZZZZZZZZZZ`;
+		await svc.store.insert({
+			_id: stale,
+			ownerId: u.id,
+			kind: "image",
+			contentType: "image/png",
+			key: `${"b".repeat(64)}.png`,
+			hash: "b".repeat(64),
+			ext: "png",
+			size: 5000,
+			name: "lost.png",
+			status: "pending",
+			createdAt: new Date(Date.now() - 2 * 3600_000).toISOString(),
+		});
+		await svc.stores.media_usage.updateMany({ _id: u.id }, { $inc: { bytes: 5000 } });
+		const spool = path.join(dataDir, "media", ".incoming");
+		const leftover = path.join(spool, "01LEFTOVERFROMACRASH00000.part");
+		fs.writeFileSync(leftover, "half an upload");
+		const old = new Date(Date.now() - 2 * 3600_000);
+		fs.utimesSync(leftover, old, old);
+		const fresh = path.join(spool, "01UPLOADSTILLINPROGRESS00.part");
+		fs.writeFileSync(fresh, "an upload in progress");
+
+		await svc.runSweep("abandoned-uploads");
+		expect(await svc.store.findById(stale)).toBeNull();
+		expect(fs.existsSync(leftover)).toBe(false);
+		expect(fs.existsSync(fresh)).toBe(true);
+		fs.rmSync(fresh);
+		const list = await api("GET", "/api/media", undefined, { token: u.token });
+		expect(list.body.usedBytes).toBe(kept.size);
+		expect(list.body.items.map((m: { id: string }) => m.id)).toEqual([kept.id]);
 	});
 });

@@ -52,8 +52,27 @@ export function segment(n: number): string {
 	return decodeURIComponent(location.pathname.split("/").filter(Boolean)[n] ?? "");
 }
 
-/** Initials avatar (no remote images: pages load nothing from the internet). */
-export function avatar(name: string, size = 48): HTMLElement {
+/**
+ * The person's avatar: their picture when it is one of the media library's files (same origin,
+ * `/media/…`), else initials (pages load nothing from the internet). A picture that no longer
+ * loads (deleted) falls back to the initials.
+ */
+export function avatar(name: string, size = 48, url?: string | null): HTMLElement {
+	const initials = initialsAvatar(name, size);
+	if (!url || !url.startsWith("/media/")) return initials;
+	const img = h("img", {
+		class: "avatar",
+		src: url,
+		alt: "",
+		width: String(size),
+		height: String(size),
+		style: { width: `${size}px`, height: `${size}px`, objectFit: "cover" },
+	});
+	img.addEventListener("error", () => img.replaceWith(initials));
+	return img;
+}
+
+function initialsAvatar(name: string, size: number): HTMLElement {
 	const letters =
 		name
 			.trim()

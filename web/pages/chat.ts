@@ -1,6 +1,6 @@
 import { io, type Socket } from "socket.io-client";
 import { api } from "../lib/api";
-import { app, colorFor, h, mount, query, randomId, segment } from "../lib/dom";
+import { app, avatar, colorFor, h, mount, query, randomId, segment } from "../lib/dom";
 import { langSwitch, locale, t } from "../lib/i18n";
 import { freshSession, loadSession, onSessionChange, saveSession, signOut, type Session } from "../lib/session";
 import { busy, errorText, field, toast } from "../lib/ui";
@@ -44,6 +44,16 @@ let viewers = 0;
 let showSignIn = false;
 const messages = new Map<string, Message>();
 const typing = new Map<string, { name: string; until: number }>();
+
+/** The channel's avatar from its public profile (initials until it loads, or when it has none). */
+let channelAvatar: HTMLElement = avatar(channel, 24);
+void api<{ displayName: string; avatarUrl?: string | null }>("GET", `/api/users/${encodeURIComponent(channel)}`)
+	.then((p) => {
+		const next = avatar(p.displayName || channel, 24, p.avatarUrl);
+		channelAvatar.replaceWith(next);
+		channelAvatar = next;
+	})
+	.catch(() => undefined);
 
 const list = h("ol", { class: "chat-list", "aria-live": "polite", "aria-label": t("chat.messages") });
 const statusLine = h("span", { class: "chat-status small muted" });
@@ -422,7 +432,7 @@ function render() {
 			h(
 				"header",
 				{ class: "chat-head spread" },
-				h("strong", { class: "break" }, t("chat.title", { name: channel })),
+				h("strong", { class: "break row" }, channelAvatar, t("chat.title", { name: channel })),
 				h(
 					"div",
 					{ class: "row" },

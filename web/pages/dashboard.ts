@@ -1,13 +1,15 @@
 import { io, type Socket } from "socket.io-client";
 import { api, ApiError } from "../lib/api";
-import { app, copyText, h, mount, timeAgo } from "../lib/dom";
+import { app, avatar, copyText, h, mount, timeAgo } from "../lib/dom";
 import { lang, t } from "../lib/i18n";
 import { topbar } from "../lib/layout";
 import { CURRENCIES, formatMoney, parseMajor, toInput } from "../lib/money";
 import { freshSession, loadSession, onSessionChange, saveSession, signOut, type Session } from "../lib/session";
 import { busy, errorText, field, showFieldErrors, toast } from "../lib/ui";
 import { variationsSection } from "./dashboard/variations";
+import { adminPayoutsPage, payoutsPage } from "./dashboard/payouts";
 import { securityPanel } from "./dashboard/security";
+import { mediaLibrary } from "./dashboard/media";
 import "../styles/base.css";
 import "../styles/dashboard.css";
 
@@ -17,13 +19,15 @@ import "../styles/dashboard.css";
  * alerts, goal), the notification inbox with a live unread badge, and security (two-factor,
  * password, sessions, personal access tokens: web/pages/dashboard/security.ts).
  */
-type Tab = "overview" | "alerts" | "settings" | "inbox" | "security";
+const TABS = ["overview", "alerts", "settings", "inbox", "security", "media", "payouts", "admin-payouts"] as const;
+type Tab = (typeof TABS)[number];
 
 interface Me {
 	id: string;
 	username: string;
 	displayName: string;
 	bio: string;
+	avatarUrl?: string | null;
 	roles: string[];
 	overlayUrl: string;
 	overlayToken: string;
@@ -61,7 +65,7 @@ interface Notification {
 const root = app();
 let session: Session | null = loadSession();
 let me: Me | null = null;
-let tab: Tab = (["overview", "alerts", "settings", "inbox", "security"] as Tab[]).find((x) => location.hash === `#${x}`) ?? "overview";
+let tab: Tab = TABS.find((x) => location.hash === `#${x}`) ?? "overview";
 let unread = 0;
 let socket: Socket | null = null;
 const panel = h("div", { class: "panel" });
@@ -177,7 +181,10 @@ function shell() {
 		["settings", t("dash.settings")],
 		["inbox", t("dash.inbox")],
 		["security", t("dash.security")],
+		["media", t("dash.media")],
+		["payouts", t("dash.payouts")],
 	];
+	if (me!.roles.includes("admin")) tabs.push(["admin-payouts", t("dash.adminPayouts")]);
 	mount(
 		root,
 		topbar(
@@ -185,7 +192,12 @@ function shell() {
 			h("a", { class: "small", href: `/u/${encodeURIComponent(me!.username)}`, target: "_blank", rel: "noopener" }, t("dash.myPage")),
 			h("button", { type: "button", class: "small ghost", onclick: () => void signOut().then(() => location.reload()) }, t("dash.signOut")),
 		),
-		h("h1", { class: "break" }, t("dash.hello", { name: me!.displayName })),
+		h(
+			"div",
+			{ class: "row dash-hello" },
+			avatar(me!.displayName, 40, me!.avatarUrl),
+			h("h1", { class: "break" }, t("dash.hello", { name: me!.displayName })),
+		),
 		h(
 			"nav",
 			{ class: "tabs", role: "tablist" },
@@ -223,6 +235,9 @@ async function show(next: Tab) {
 		else if (next === "alerts") await alerts();
 		else if (next === "settings") settings();
 		else if (next === "security") await securityPanel(panel);
+		else if (next === "media") await mediaLibrary(panel, (url) => ((me!.avatarUrl = url), shell()));
+		else if (next === "payouts") await payoutsPage(panel);
+		else if (next === "admin-payouts") await adminPayoutsPage(panel);
 		else await inbox();
 	} catch (err) {
 		mount(panel, h("p", { class: "notice bad" }, errorText(err)));

@@ -22,6 +22,7 @@ interface Profile {
 	username: string;
 	displayName: string;
 	bio?: string;
+	avatarUrl?: string | null;
 	donations: { enabled: boolean; minAmount: number; currency: string };
 	mediaShare: { enabled: boolean; pricePerSecond: number; maxSeconds: number };
 	goal: Goal | null;
@@ -127,7 +128,7 @@ function profileCard(p: Profile): HTMLElement {
 		h(
 			"div",
 			{ class: "row" },
-			avatar(p.displayName, 64),
+			avatar(p.displayName, 64, p.avatarUrl),
 			h(
 				"div",
 				{ class: "profile-names" },

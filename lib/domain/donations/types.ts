@@ -51,14 +51,21 @@ export interface DonationDoc {
 	effectsDue?: true;
 }
 
-export type LedgerKind = "credit" | "debit" | "reinstatement";
+/** Donations book credit, debit and reinstatement; payouts book payout (negative) and payout_reversal. */
+export type LedgerKind = "credit" | "debit" | "reinstatement" | "payout" | "payout_reversal";
 
-/** One append-only ledger entry; `key` is unique (`<id>:credit`, `<id>:debit…`, `<id>:reinstatement:<n>`). */
+/**
+ * One append-only ledger entry; `key` is unique (`<id>:credit`, `<id>:debit…`, `<id>:reinstatement:<n>`,
+ * and for payouts `<payout id>:payout`, `<payout id>:payout_reversal`).
+ */
 export interface LedgerEntry {
 	_id: string;
 	key: string;
 	userId: string;
-	donationId: string;
+	/** The donation of a credit, debit or reinstatement. */
+	donationId?: string;
+	/** The payout of a payout or payout_reversal entry. */
+	payoutId?: string;
 	kind: LedgerKind;
 	/** Net of the fee (negative for a debit). */
 	amount: number;

@@ -50,7 +50,17 @@ export function goalView(goal: GoalDoc | null | undefined) {
 export type GoalView = ReturnType<typeof goalView>;
 
 export function ledgerEntryView(e: LedgerEntry) {
-	return { id: e._id, donationId: e.donationId, kind: e.kind, amount: e.amount, gross: e.gross, fee: e.fee, currency: e.currency, createdAt: e.createdAt };
+	return {
+		id: e._id,
+		donationId: e.donationId ?? null,
+		payoutId: e.payoutId ?? null,
+		kind: e.kind,
+		amount: e.amount,
+		gross: e.gross,
+		fee: e.fee,
+		currency: e.currency,
+		createdAt: e.createdAt,
+	};
 }
 
 /** The balance per currency: the sum of the ledger's entries, sorted by currency. */

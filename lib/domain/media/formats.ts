@@ -9,6 +9,20 @@
 export type MediaKind = "image" | "audio" | "video";
 export const MEDIA_KINDS: readonly MediaKind[] = ["image", "audio", "video"];
 
+/** A file of the media library as the API answers it (POST /api/media, GET /api/media items). */
+export interface MediaView {
+	id: string;
+	kind: MediaKind;
+	contentType: string;
+	size: number;
+	name: string;
+	url: string;
+	width?: number;
+	height?: number;
+	durationSec?: number;
+	createdAt: string;
+}
+
 export interface MediaFormat {
 	kind: MediaKind;
 	contentType: string;

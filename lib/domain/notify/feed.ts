@@ -38,7 +38,7 @@ export function feedView(doc: FeedEventDoc): FeedEventView {
 	return { id: doc.eventId, type: doc.type, createdAt: doc.createdAt, data: doc.data };
 }
 
-const PAYOUT_FIELDS = ["id", "status", "amount", "currency", "fee", "net", "createdAt", "paidAt"];
+const PAYOUT_FIELDS = ["id", "status", "amount", "currency", "fee", "net", "formattedAmount", "failureReason", "createdAt", "statusAt", "paidAt"];
 
 /** What integrations see of a payout: no account details. */
 export function publicPayout(p: Record<string, unknown>): Record<string, unknown> {

@@ -206,3 +206,30 @@ export function notificationView(n: {
 		read: n.read,
 	};
 }
+
+/** A payout as the `payouts.paid` / `payouts.failed` channels carry it. */
+export interface PayoutLike {
+	id: string;
+	userId: string;
+	amount: number;
+	currency: string;
+	formattedAmount?: string;
+	failureReason?: string | null;
+}
+
+/** The owner's `payout.paid` / `payout.failed` notification (one per payout and outcome). */
+export function payoutDraft(kind: "paid" | "failed", p: PayoutLike): Draft {
+	const money = p.formattedAmount || `${p.amount} ${p.currency}`;
+	const data = { payoutId: p.id, amount: p.amount, currency: p.currency, formattedAmount: money, status: kind };
+	if (kind === "paid") {
+		return { userId: p.userId, type: "payout.paid", title: `Your payout of ${money} was paid`, body: "", data, sourceKey: `payout.paid:${p.id}` };
+	}
+	return {
+		userId: p.userId,
+		type: "payout.failed",
+		title: `Your payout of ${money} failed; the amount is back in your balance`,
+		body: clip(p.failureReason ?? ""),
+		data: { ...data, failureReason: p.failureReason ?? null },
+		sourceKey: `payout.failed:${p.id}`,
+	};
+}

@@ -29,3 +29,6 @@ const PUBLIC_FIELDS = [
 export function publicDonation(d: Record<string, unknown>): Record<string, unknown> {
 	return Object.fromEntries(PUBLIC_FIELDS.filter((k) => d[k] !== undefined).map((k) => [k, d[k]]));
 }
+
+/** A payout as the `payouts.paid` / `payouts.failed` channels carry it (services/payouts). */
+export type PayoutMsg = { id?: string; userId?: string } & Record<string, unknown>;

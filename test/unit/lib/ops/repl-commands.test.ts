@@ -8,6 +8,9 @@ import {
 	dlqShow,
 	findUsers,
 	healthReport,
+	payoutApprove,
+	payoutReject,
+	payoutsPending,
 	reconcilePayments,
 	replCommands,
 	replayAlert,
@@ -184,11 +187,64 @@ describe("repl commands", () => {
 		const printed: string[] = [];
 		const cmds = replCommands((s) => printed.push(s));
 		const names = cmds.map((c) => c.command.split(" ")[0]);
-		expect(names).toEqual(["alerts", "replay", "dlq", "reconcile", "users", "ban", "unban", "rotate-overlay", "health", "stats"]);
+		expect(names).toEqual(["alerts", "replay", "dlq", "reconcile", "users", "ban", "unban", "rotate-overlay", "health", "stats", "payouts"]);
 		const { caller } = fakeBroker({ ...users, "users.setBanned": (p: any) => ({ username: p.username, banned: p.banned }) });
 		await cmds.find((c) => c.command.startsWith("ban "))!.action(caller, { username: "alice", reason: "spam", options: {} });
 		await cmds.find((c) => c.command.startsWith("dlq"))!.action(caller, { verb: "nope", options: {} });
 		expect(printed[0]).toContain("@alice is banned (spam)");
 		expect(printed[1]).toContain('Unknown dlq verb "nope"');
+	});
+});
+
+// ---- payouts (payouts pending | approve | reject) ----
+
+const payout = (id: string, status = "requested") => ({
+	id,
+	status,
+	username: "alice",
+	amount: 60_000_00,
+	currency: "IDR",
+	formattedAmount: "Rp 60.000",
+	account: { method: "bank", accountNumber: "****7890" },
+	createdAt: "2026-12-01T10:00:00.000Z",
+});
+
+describe("payouts repl commands", () => {
+	it("pending lists the approval queue oldest first, masked", async () => {
+		const { caller, calls } = fakeBroker({ "payouts.adminList": () => ({ items: [payout("P2"), payout("P1")], nextCursor: null }) });
+		const out = await payoutsPending(caller);
+		expect(calls[0]).toEqual({ action: "payouts.adminList", params: { status: "requested", limit: 100 } });
+		expect(out.split("\n")[0]).toBe("2 payout(s) waiting for approval:");
+		expect(out.indexOf("P1")).toBeLessThan(out.indexOf("P2"));
+		expect(out).toContain("@alice  Rp 60.000  bank ****7890");
+		expect(await payoutsPending(fakeBroker({ "payouts.adminList": () => ({ items: [] }) }).caller)).toBe("No payouts waiting for approval.");
+	});
+
+	it("approve and reject call the service with the id (and the reason)", async () => {
+		const { caller, calls } = fakeBroker({
+			"payouts.approve": (p) => payout(p.id, "approved"),
+			"payouts.reject": (p) => payout(p.id, "rejected"),
+		});
+		expect(await payoutApprove(caller, "P1")).toContain("Approved: P1  approved");
+		expect(await payoutReject(caller, "P2", "name does not match")).toContain("Rejected: P2  rejected");
+		expect(calls.map((c) => c.params)).toEqual([{ id: "P1" }, { id: "P2", reason: "name does not match" }]);
+		await expect(payoutApprove(caller, "")).rejects.toThrow("Give a payout id");
+		await expect(payoutReject(caller, "P3", "")).rejects.toThrow("Give a reason");
+	});
+
+	it("is one `payouts <verb>` command; a refusal is printed as a sentence", async () => {
+		const printed: string[] = [];
+		const command = replCommands((s) => printed.push(s)).find((c) => c.command.startsWith("payouts "))!;
+		const { caller } = fakeBroker({
+			"payouts.approve": () => {
+				throw Object.assign(new Error("A paid payout cannot be approved"), { type: "INVALID_PAYOUT_STATE" });
+			},
+		});
+		await command.action(caller, { verb: "approve", id: "P9" });
+		await command.action(caller, { verb: "explode" });
+		expect(printed).toEqual([
+			"Error: A paid payout cannot be approved [INVALID_PAYOUT_STATE]",
+			'Error: Unknown payouts verb "explode": pending, approve or reject.',
+		]);
 	});
 });
