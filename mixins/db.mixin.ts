@@ -200,7 +200,8 @@ export class Collection<T extends AnyDoc = AnyDoc> {
 		return (
 			ops.length > 0 &&
 			ops.every((op) => ["$gt", "$gte", "$lt", "$lte"].includes(op)) &&
-			this.indexes.some((i) => (Array.isArray(i.fields) ? i.fields[0] : i.fields) === sort[0])
+			// NeDB always indexes `_id`.
+			(sort[0] === "_id" || this.indexes.some((i) => (Array.isArray(i.fields) ? i.fields[0] : i.fields) === sort[0]))
 		);
 	}
 

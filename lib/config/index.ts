@@ -16,6 +16,7 @@ import { donationsConfig, type DonationsConfig } from "./donations";
 import { notificationsConfig, type NotificationsConfig } from "./notifications";
 import { opsConfig, type OpsConfig } from "./ops";
 import { gatewayConfig, type GatewayConfig } from "./gateway";
+import { discoveryConfig, type DiscoveryConfig } from "./discovery";
 
 export { boolEnv, intEnv, runtimeMode, secret, type RuntimeMode };
 
@@ -41,6 +42,7 @@ export interface AppConfig {
 	notifications: NotificationsConfig;
 	ops: OpsConfig;
 	gateway: GatewayConfig;
+	discovery: DiscoveryConfig;
 }
 
 /** Reads and validates every application setting; throws a sentence naming the variable. */
@@ -69,6 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 		notifications: notificationsConfig(env),
 		ops: opsConfig(env),
 		gateway: gatewayConfig(env),
+		discovery: discoveryConfig(env),
 	};
 	if (cfg.platformFeeBps < 0 || cfg.platformFeeBps > 10_000) {
 		throw new Error("PLATFORM_FEE_BPS must be between 0 and 10000 (basis points).");

@@ -10,6 +10,7 @@ import profiles from "./users.profiles";
 import email from "./users.email";
 import sessions from "./users.sessions";
 import twofactor from "./users.twofactor";
+import directory from "./users.directory";
 import type { Ctx, Local, Methods, Settings, UserDoc } from "./users.types";
 
 /**
@@ -29,6 +30,7 @@ import type { Ctx, Local, Methods, Settings, UserDoc } from "./users.types";
  *                       all others; an ended session's access tokens are refused on every gateway;
  *  - users.twofactor.ts TOTP two-factor (setup, enable with recovery codes, disable), the sign-in
  *                       challenge and its second step, codes throttled per account.
+ *  - users.directory.ts the pages and look-ups a search node builds and repairs its index from.
  *
  * The parts are one service because they read and write the same user document (a ban and a
  * profile read are one row, and one collection has one owner); this file holds the collections,
@@ -50,6 +52,8 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				{ fields: "username", unique: true },
 				{ fields: "email", unique: true },
 				{ fields: "overlayToken", unique: true },
+				// A search node's resync reads the accounts changed since a time (users.directory.ts).
+				{ fields: "updatedAt" },
 			],
 			{
 				refresh_tokens: [{ fields: "family" }, { fields: "userId" }, { fields: "revokedAt" }],
@@ -69,6 +73,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 		...email.actions,
 		...sessions.actions,
 		...twofactor.actions,
+		...directory.actions,
 	},
 
 	methods: {
@@ -110,6 +115,8 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				twoFactorEnabled: !!u.twoFactorEnabledAt,
 				overlayToken: u.overlayToken,
 				overlayUrl: this.overlayUrl(u.overlayToken),
+				links: u.links ?? [],
+				platforms: u.platforms ?? [],
 				createdAt: u.createdAt,
 				updatedAt: u.updatedAt,
 			};
@@ -126,6 +133,8 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				mediaShare: { enabled: s.mediaShare.enabled, pricePerSecond: s.mediaShare.pricePerSecond, maxSeconds: s.mediaShare.maxSeconds },
 				goal: goal ?? null,
 				followerCount: u.followerCount ?? 0,
+				links: u.links ?? [],
+				platforms: u.platforms ?? [],
 				createdAt: u.createdAt,
 			};
 		},

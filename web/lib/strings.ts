@@ -229,6 +229,17 @@ const en = {
 	"acct.resetDone": "Your password is changed and every session was signed out. Sign in with the new password.",
 	"acct.badLink": "This link is not valid any more (used, expired or incomplete). Ask for a new one.",
 	"acct.toDashboard": "Go to the dashboard",
+	// ---- Profiles and discovery (creator search, explore, profile links) ----
+	"disc.searchLabel": "Search creators",
+	"disc.searchPlaceholder": "Search creators…",
+	"disc.noResults": "No creator found for “{q}”.",
+	"disc.explore": "Explore",
+	"disc.exploreTitle": "Explore creators",
+	"disc.exploreHint": "The creators who received the most support in the last 7 days.",
+	"disc.exploreEmpty": "No creator has received support this week yet.",
+	"disc.supportCount": "Donations this week: {n}",
+	"disc.platforms": "Streaming platforms",
+	"disc.links": "Links",
 };
 
 export type Key = keyof typeof en;
@@ -463,6 +474,17 @@ const id: Record<Key, string> = {
 	"acct.resetDone": "Kata sandi kamu sudah diganti dan semua sesi sudah keluar. Masuk dengan kata sandi baru.",
 	"acct.badLink": "Tautan ini sudah tidak berlaku (sudah dipakai, kedaluwarsa, atau tidak lengkap). Minta tautan baru.",
 	"acct.toDashboard": "Ke dasbor",
+	// ---- Profiles and discovery (creator search, explore, profile links) ----
+	"disc.searchLabel": "Cari kreator",
+	"disc.searchPlaceholder": "Cari kreator…",
+	"disc.noResults": "Tidak ada kreator untuk “{q}”.",
+	"disc.explore": "Jelajahi",
+	"disc.exploreTitle": "Jelajahi kreator",
+	"disc.exploreHint": "Kreator yang paling banyak didukung dalam 7 hari terakhir.",
+	"disc.exploreEmpty": "Belum ada kreator yang didukung minggu ini.",
+	"disc.supportCount": "Donasi minggu ini: {n}",
+	"disc.platforms": "Platform streaming",
+	"disc.links": "Tautan",
 };
 
 export const STRINGS: Record<"en" | "id", Record<Key, string>> = { en, id };
