@@ -79,6 +79,10 @@ export class CreatorIndex {
 	private readonly free: number[] = [];
 	/** During `load`, postings are appended and sorted once at the end. */
 	private bulk = false;
+	/** Per-slot scratch of one search (reset before it returns): summed score, words matched, this word's best. */
+	private accScore = new Float64Array(0);
+	private accCount = new Uint8Array(0);
+	private wordBest = new Float64Array(0);
 
 	get size(): number {
 		return this.slotOf.size;
@@ -147,37 +151,61 @@ export class CreatorIndex {
 	search(query: string, limit: number, offset = 0): SearchPage {
 		const qWords = [...new Set(words(query))].slice(0, MAX_WORDS);
 		if (qWords.length === 0) return { items: [], next: null };
-		const total = new Map<number, number>();
-		const matched = new Map<number, number>();
-		for (const w of qWords) {
-			for (const [slot, score] of this.matchWord(w)) {
-				total.set(slot, (total.get(slot) ?? 0) + score);
-				matched.set(slot, (matched.get(slot) ?? 0) + 1);
+		this.ensureScratch();
+		const { accScore, accCount, wordBest } = this;
+		const touched: number[] = [];
+		try {
+			for (const w of qWords) {
+				for (const slot of this.matchWord(w)) {
+					if (accCount[slot] === 0) touched.push(slot);
+					accScore[slot] += wordBest[slot];
+					accCount[slot]++;
+					wordBest[slot] = 0;
+				}
+			}
+			// A query that is the whole username, written any way ("Alice Streams" for alice_streams), comes first.
+			const whole = qWords.join("");
+			const exact = new Set(
+				(this.terms.get(whole) ?? [])
+					.filter((p) => p & FIELD_BITS.username && usernameWords(this.slots[p >> 3]!.username)[0] === whole)
+					.map((p) => p >> 3),
+			);
+			const better = (a: number, b: number): boolean => {
+				const ea = exact.has(a) ? 1 : 0;
+				const eb = exact.has(b) ? 1 : 0;
+				if (ea !== eb) return ea > eb;
+				if (accCount[a] !== accCount[b]) return accCount[a] > accCount[b];
+				if (accScore[a] !== accScore[b]) return accScore[a] > accScore[b];
+				const x = this.slots[a]!;
+				const y = this.slots[b]!;
+				if (x.followerCount !== y.followerCount) return x.followerCount > y.followerCount;
+				return x.username < y.username;
+			};
+			const top = topK(touched, offset + limit, better);
+			const items = top.slice(offset).map((slot) => this.slots[slot]!);
+			const end = offset + items.length;
+			return { items, next: end < touched.length && items.length === limit ? end : null };
+		} finally {
+			for (const slot of touched) {
+				accScore[slot] = 0;
+				accCount[slot] = 0;
 			}
 		}
-		// A query that is the whole username, written any way ("Alice Streams" for alice_streams), comes first.
-		const exactSlots = new Set((this.terms.get(qWords.join("")) ?? []).filter((p) => p & FIELD_BITS.username).map((p) => p >> 3));
-		const ranked = [...total.keys()].map((slot) => {
-			const e = this.slots[slot]!;
-			const exact = exactSlots.has(slot) && usernameWords(e.username)[0] === qWords.join("") ? 1 : 0;
-			return { e, exact, n: matched.get(slot)!, score: total.get(slot)! };
-		});
-		ranked.sort(
-			(a, b) =>
-				b.exact - a.exact ||
-				b.n - a.n ||
-				b.score - a.score ||
-				b.e.followerCount - a.e.followerCount ||
-				(a.e.username < b.e.username ? -1 : a.e.username > b.e.username ? 1 : 0),
-		);
-		const items = ranked.slice(offset, offset + limit).map((r) => r.e);
-		const end = offset + items.length;
-		return { items, next: end < ranked.length ? end : null };
 	}
 
-	/** The creators one query word finds, with the best score of each. */
-	private matchWord(w: string): Map<number, number> {
-		const best = new Map<number, number>();
+	private ensureScratch(): void {
+		const n = this.slots.length;
+		if (this.accScore.length >= n) return;
+		const cap = Math.max(n, this.accScore.length * 2, 1024);
+		this.accScore = new Float64Array(cap);
+		this.accCount = new Uint8Array(cap);
+		this.wordBest = new Float64Array(cap);
+	}
+
+	/** The slots one query word finds; the best score of each is left in `wordBest`. */
+	private matchWord(w: string): number[] {
+		const found: number[] = [];
+		const best = this.wordBest;
 		let budget = PER_WORD;
 		const take = (postings: Postings, quality: number) => {
 			const n = Math.min(postings.length, PER_TERM, budget);
@@ -186,7 +214,9 @@ export class CreatorIndex {
 				const p = postings[i];
 				const slot = p >> 3;
 				const s = quality * MASK_BOOST[p & 7];
-				if (s > (best.get(slot) ?? 0)) best.set(slot, s);
+				const b = best[slot];
+				if (b === 0) found.push(slot);
+				if (s > b) best[slot] = s;
 			}
 		};
 		const seen = new Set<string>([w]);
@@ -206,13 +236,13 @@ export class CreatorIndex {
 		// Typos are looked for when the word as typed finds few creators: a word many names share
 		// is what was meant (and its neighbours in the tree are many, so looking is slow).
 		const distance = fuzzyDistance(w);
-		if (distance === 0 || best.size >= FUZZY_BELOW) return best;
+		if (distance === 0 || found.length >= FUZZY_BELOW) return found;
 		const near = [...this.terms.fuzzyGet(w, distance)].filter(([t]) => !seen.has(t)).sort((a, b) => a[1][1] - b[1][1]);
 		for (const [, [postings, d]] of near.slice(0, MAX_EXPANSIONS)) {
 			if (budget <= 0) break;
 			take(postings, d === 1 ? QUALITY.fuzzy1 : QUALITY.fuzzy2);
 		}
-		return best;
+		return found;
 	}
 
 	/** Each term of a creator with the fields it appears in. */
@@ -259,4 +289,41 @@ export class CreatorIndex {
 			if (postings.length === 0) this.terms.delete(term);
 		}
 	}
+}
+
+/** The `k` best of `items`, best first (a bounded heap: the query's cost is its candidates, not their sort). */
+export function topK<T>(items: T[], k: number, better: (a: T, b: T) => boolean): T[] {
+	if (k <= 0) return [];
+	// A min-heap on "better": the root is the worst of the kept ones.
+	const heap: T[] = [];
+	const up = (i: number) => {
+		while (i > 0) {
+			const parent = (i - 1) >> 1;
+			if (!better(heap[parent], heap[i])) break;
+			[heap[parent], heap[i]] = [heap[i], heap[parent]];
+			i = parent;
+		}
+	};
+	const down = (i: number) => {
+		for (;;) {
+			const l = 2 * i + 1;
+			const r = l + 1;
+			let worst = i;
+			if (l < heap.length && better(heap[worst], heap[l])) worst = l;
+			if (r < heap.length && better(heap[worst], heap[r])) worst = r;
+			if (worst === i) return;
+			[heap[worst], heap[i]] = [heap[i], heap[worst]];
+			i = worst;
+		}
+	};
+	for (const item of items) {
+		if (heap.length < k) {
+			heap.push(item);
+			up(heap.length - 1);
+		} else if (better(item, heap[0])) {
+			heap[0] = item;
+			down(0);
+		}
+	}
+	return heap.sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0));
 }
