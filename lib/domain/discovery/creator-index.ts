@@ -83,6 +83,8 @@ export class CreatorIndex {
 	private accScore = new Float64Array(0);
 	private accCount = new Uint8Array(0);
 	private wordBest = new Float64Array(0);
+	/** Slots by their whole username without separators ("alice_streams" → "alicestreams"). */
+	private readonly wholeNames = new Map<string, number[]>();
 
 	get size(): number {
 		return this.slotOf.size;
@@ -164,12 +166,7 @@ export class CreatorIndex {
 				}
 			}
 			// A query that is the whole username, written any way ("Alice Streams" for alice_streams), comes first.
-			const whole = qWords.join("");
-			const exact = new Set(
-				(this.terms.get(whole) ?? [])
-					.filter((p) => p & FIELD_BITS.username && usernameWords(this.slots[p >> 3]!.username)[0] === whole)
-					.map((p) => p >> 3),
-			);
+			const exact = new Set(this.wholeNames.get(qWords.join("")) ?? []);
 			const better = (a: number, b: number): boolean => {
 				const ea = exact.has(a) ? 1 : 0;
 				const eb = exact.has(b) ? 1 : 0;
@@ -222,10 +219,15 @@ export class CreatorIndex {
 		const seen = new Set<string>([w]);
 		const exact = this.terms.get(w);
 		if (exact) take(exact, QUALITY.exact);
+		// More completions than are taken: the word is the start of many terms, not a typo.
+		let manyCompletions = false;
 		if (w.length >= 2) {
 			let n = 0;
 			for (const [t, postings] of this.terms.atPrefix(w)) {
-				if (budget <= 0 || n >= MAX_EXPANSIONS) break;
+				if (budget <= 0 || n >= MAX_EXPANSIONS) {
+					manyCompletions = true;
+					break;
+				}
 				if (seen.has(t)) continue;
 				seen.add(t);
 				n++;
@@ -233,10 +235,11 @@ export class CreatorIndex {
 				take(postings, QUALITY.prefix * Math.sqrt(w.length / t.length));
 			}
 		}
-		// Typos are looked for when the word as typed finds few creators: a word many names share
-		// is what was meant (and its neighbours in the tree are many, so looking is slow).
+		// Typos are looked for when the word as typed finds few creators and starts few terms: a
+		// word many names share or start with is what was meant (and its neighbours in the tree are
+		// many, so looking is slow: 100 ms and more at a million creators).
 		const distance = fuzzyDistance(w);
-		if (distance === 0 || found.length >= FUZZY_BELOW) return found;
+		if (distance === 0 || manyCompletions || found.length >= FUZZY_BELOW) return found;
 		const near = [...this.terms.fuzzyGet(w, distance)].filter(([t]) => !seen.has(t)).sort((a, b) => a[1][1] - b[1][1]);
 		for (const [, [postings, d]] of near.slice(0, MAX_EXPANSIONS)) {
 			if (budget <= 0) break;
@@ -260,6 +263,8 @@ export class CreatorIndex {
 	private index(slot: number, e: CreatorEntry): void {
 		const rank = e.followerCount;
 		this.rank[slot] = rank;
+		const whole = usernameWords(e.username)[0];
+		if (whole) this.wholeNames.set(whole, [...(this.wholeNames.get(whole) ?? []), slot]);
 		for (const [term, mask] of this.termsOf(e)) {
 			const p = slot * 8 + mask;
 			let postings = this.terms.get(term);
@@ -281,6 +286,10 @@ export class CreatorIndex {
 	}
 
 	private unindex(slot: number, e: CreatorEntry): void {
+		const whole = usernameWords(e.username)[0];
+		const same = (this.wholeNames.get(whole) ?? []).filter((x) => x !== slot);
+		if (same.length) this.wholeNames.set(whole, same);
+		else this.wholeNames.delete(whole);
 		for (const [term, mask] of this.termsOf(e)) {
 			const postings = this.terms.get(term);
 			if (!postings) continue;
