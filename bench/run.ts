@@ -195,6 +195,7 @@ const SCENARIOS: Record<string, () => Promise<ScenarioResult | ScenarioResult[]>
 	chat: async () => (await import("./scenarios/chat")).chatScenario(),
 	memory: async () => (await import("./scenarios/memory")).memoryScenario(),
 	growth: async () => (await import("./scenarios/growth")).growthScenario(),
+	search: async () => (await import("./scenarios/search")).searchScenario(),
 };
 
 async function main() {
