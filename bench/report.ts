@@ -197,6 +197,31 @@ export function renderFigures(): string {
 			}
 		}
 	}
+	const sr = read("search");
+	if (sr?.large) {
+		const n = (x: number) => x.toLocaleString("en");
+		const kinds = Object.keys(sr.small.byKind ?? {});
+		out.push(
+			`### 6. Creator search: ${n(sr.sizes.small.creators)} → ${n(sr.sizes.large.creators)} creators`,
+			"",
+			`Measured ${day(sr)} (\`BENCH_ONLY=search npm run bench\`).`,
+			"",
+			"| queries | p50 ms small | p50 ms large | p99 ms small | p99 ms large |",
+			"|---|---:|---:|---:|---:|",
+			`| all (${v(sr.iterations)} each) | ${v(sr.small.latencyMs.p50)} | ${v(sr.large.latencyMs.p50)} | ${v(sr.small.latencyMs.p99)} | ${v(sr.large.latencyMs.p99)} |`,
+			...(sr.small.cpuMs
+				? [
+						`| all, CPU time per query *(informative)* | ${v(sr.small.cpuMs.p50)} | ${v(sr.large.cpuMs.p50)} | ${v(sr.small.cpuMs.p99)} | ${v(sr.large.cpuMs.p99)} |`,
+					]
+				: []),
+			...kinds.map(
+				(k) => `| ${k} | ${v(sr.small.byKind[k].p50)} | ${v(sr.large.byKind[k].p50)} | ${v(sr.small.byKind[k].p99)} | ${v(sr.large.byKind[k].p99)} |`,
+			),
+			"",
+			`Target: p99 at the large size under 20 ms and within 2× of the small size (**${v(sr.ratioP99)}×**): ${ok(sr.pass)}. Index heap per creator ${v(sr.sizes.small.indexBytesPerCreator)} B at ${n(sr.sizes.small.creators)}, **${v(sr.sizes.large.indexBytesPerCreator)} B** at ${n(sr.sizes.large.creators)}; rebuild at start (paged read of the users store + indexing) ${v(sr.sizes.small.rebuildSec)} s and **${v(sr.sizes.large.rebuildSec)} s**; typo queries that found their creator in the first 20: ${v(sr.large.typoFoundShare)}. ${v(sr.storage)}. ![search](../bench/results/search.svg)`,
+			"",
+		);
+	}
 	const chaos = read("chaos");
 	if (chaos?.figures) {
 		const f = chaos.figures;
@@ -295,6 +320,11 @@ export function renderSummary(): string {
 			`| Reads at ${g.sizes.large.donations.toLocaleString("en")} rows${where} within 2× of ${g.sizes.small.donations.toLocaleString("en")} | worst **${v(worst?.ratioP50)}×** (${v(worst?.read)}) | the same reads at ${g.sizes.small.donations.toLocaleString("en")} rows | ${ok(g.pass)} | ${day(g)} |`,
 		);
 	}
+	const sr = read("search");
+	if (sr?.large)
+		rows.push(
+			`| Creator search p99 at ${sr.sizes.large.creators.toLocaleString("en")} creators < 20 ms and ≤ 2× of ${sr.sizes.small.creators.toLocaleString("en")} | p99 **${v(sr.large.latencyMs.p99)} ms** (**${v(sr.ratioP99)}×**); ${v(sr.sizes.large.indexBytesPerCreator)} B per creator; rebuild ${v(sr.sizes.large.rebuildSec)} s | p99 ${v(sr.small.latencyMs.p99)} ms at ${sr.sizes.small.creators.toLocaleString("en")} | ${ok(sr.pass)} | ${day(sr)} |`,
+		);
 	const chaos = read("chaos");
 	if (chaos?.figures) {
 		const f = chaos.figures;

@@ -199,6 +199,7 @@ const SCENARIOS: Record<string, () => Promise<ScenarioResult | ScenarioResult[]>
 	tts: async () => (await import("./scenarios/tts")).ttsScenario(),
 	media: async () => (await import("./scenarios/media")).mediaScenario(),
 	"growth-pg": async () => (await import("./scenarios/growth")).growthScenario("postgres"),
+	search: async () => (await import("./scenarios/search")).searchScenario(),
 };
 
 async function main() {

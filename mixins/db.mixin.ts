@@ -9,7 +9,7 @@ import { isId } from "../lib/tools/ids";
 import { isDuplicateKey } from "../lib/tools/errors";
 import { storageError, storageWorked } from "../lib/db/storage-health";
 import { closeFileDatastore, createFileDatastore } from "../lib/db/nedb-file";
-import { installIndexFastPath } from "../lib/db/nedb-index";
+import { ascendingRange, installIndexFastPath } from "../lib/db/nedb-index";
 import { PostgresAdapter } from "../lib/db/postgres";
 
 // NeDB (files and in-memory): updates that leave an index key unchanged stay cheap in big buckets.
@@ -180,9 +180,19 @@ export class Collection<T extends AnyDoc = AnyDoc> {
 		const db = this.nedb;
 		if (!db) return this.adapter.find(params) as Promise<T[]>;
 		const query = params.query ?? {};
-		let cursor = db.findAsync(query);
 		const fields = params.sort ? (Array.isArray(params.sort) ? params.sort : [params.sort]) : [];
-		if (fields.length && !this.inIndexOrder(query, fields)) {
+		const ordered = fields.length > 0 && this.inIndexOrder(query, fields);
+		if (ordered && params.limit && params.limit > 0 && !params.offset) {
+			const rows = ascendingRange(
+				db as unknown as Parameters<typeof ascendingRange>[0],
+				fields[0],
+				query[fields[0]] as Record<string, unknown>,
+				params.limit,
+			);
+			if (rows) return Promise.resolve(rows as T[]);
+		}
+		let cursor = db.findAsync(query);
+		if (fields.length && !ordered) {
 			const sort: Record<string, 1 | -1> = {};
 			for (const f of fields) sort[f.startsWith("-") ? f.slice(1) : f] = f.startsWith("-") ? -1 : 1;
 			cursor = cursor.sort(sort);
@@ -205,7 +215,8 @@ export class Collection<T extends AnyDoc = AnyDoc> {
 		return (
 			ops.length > 0 &&
 			ops.every((op) => ["$gt", "$gte", "$lt", "$lte"].includes(op)) &&
-			this.indexes.some((i) => (Array.isArray(i.fields) ? i.fields[0] : i.fields) === sort[0])
+			// NeDB always indexes `_id`.
+			(sort[0] === "_id" || this.indexes.some((i) => (Array.isArray(i.fields) ? i.fields[0] : i.fields) === sort[0]))
 		);
 	}
 

@@ -19,6 +19,7 @@ import { gatewayConfig, type GatewayConfig } from "./gateway";
 import { ttsConfig, type TtsConfig } from "./tts";
 import { payoutsConfig, type PayoutsConfig } from "./payouts";
 import { mediaConfig, type MediaConfig } from "./media";
+import { discoveryConfig, type DiscoveryConfig } from "./discovery";
 
 export { boolEnv, intEnv, runtimeMode, secret, type RuntimeMode };
 
@@ -47,6 +48,7 @@ export interface AppConfig {
 	tts: TtsConfig;
 	payouts: PayoutsConfig;
 	media: MediaConfig;
+	discovery: DiscoveryConfig;
 }
 
 /** Reads and validates every application setting; throws a sentence naming the variable. */
@@ -78,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 		tts: ttsConfig(env),
 		payouts: payoutsConfig(env),
 		media: mediaConfig(env),
+		discovery: discoveryConfig(env),
 	};
 	if (cfg.platformFeeBps < 0 || cfg.platformFeeBps > 10_000) {
 		throw new Error("PLATFORM_FEE_BPS must be between 0 and 10000 (basis points).");

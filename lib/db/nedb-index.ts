@@ -64,3 +64,54 @@ export function installIndexFastPath(): void {
 		}
 	};
 }
+
+interface TreeNode {
+	key?: unknown;
+	data: Record<string, unknown>[];
+	left: TreeNode | null;
+	right: TreeNode | null;
+	compareKeys(a: unknown, b: unknown): number;
+}
+type Range = { $gt?: unknown; $gte?: unknown; $lt?: unknown; $lte?: unknown };
+
+/**
+ * The first `limit` documents whose indexed `field` is in `range`, in ascending key order, read
+ * straight from NeDB's index tree (copies, as NeDB answers). NeDB's own range query first collects
+ * every document of the range (copying arrays at each level of the tree) and only then applies the
+ * limit, so paging through a large collection by `_id` cost time proportional to what was left on
+ * every page: a million users read 2,000 at a time took over 8 minutes. Null when the field has no
+ * index (NeDB then answers as usual).
+ */
+export function ascendingRange(
+	db: { indexes?: Record<string, { tree: { tree: TreeNode } }> },
+	field: string,
+	range: Range,
+	limit: number,
+): Record<string, unknown>[] | null {
+	const root = db.indexes?.[field]?.tree?.tree;
+	if (!root) return null;
+	const cmp = (a: unknown, b: unknown) => root.compareKeys(a, b);
+	const aboveLow = (k: unknown) => (range.$gt !== undefined ? cmp(k, range.$gt) > 0 : range.$gte !== undefined ? cmp(k, range.$gte) >= 0 : true);
+	const belowHigh = (k: unknown) => (range.$lt !== undefined ? cmp(k, range.$lt) < 0 : range.$lte !== undefined ? cmp(k, range.$lte) <= 0 : true);
+	const out: Record<string, unknown>[] = [];
+	const stack: TreeNode[] = [];
+	let node: TreeNode | null = Object.prototype.hasOwnProperty.call(root, "key") ? root : null;
+	while ((node || stack.length) && out.length < limit) {
+		if (node) {
+			// Below the lower bound, the whole left side is too: go right.
+			if (aboveLow(node.key)) {
+				stack.push(node);
+				node = node.left;
+			} else node = node.right;
+			continue;
+		}
+		const n = stack.pop()!;
+		if (!belowHigh(n.key)) break;
+		for (const d of n.data) {
+			out.push(model.deepCopy(d) as Record<string, unknown>);
+			if (out.length >= limit) break;
+		}
+		node = n.right;
+	}
+	return out;
+}

@@ -79,6 +79,8 @@ const access: UsersPart = {
 						$set: {
 							bannedAt: ctx.params.banned ? new Date().toISOString() : null,
 							banReason: ctx.params.banned ? (ctx.params.reason ?? null) : null,
+							// A search node that missed the event finds the ban by its resync (changed since).
+							updatedAt: new Date().toISOString(),
 						},
 					},
 				);

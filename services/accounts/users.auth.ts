@@ -73,6 +73,8 @@ const auth: UsersPart = {
 				}
 				ctx.meta.$location = `/api/users/${username}`;
 				ctx.emit("users.created", { user: this.toAuthUser(doc) });
+				// Every node keeping a copy of the profiles (each search node) learns of the new one.
+				await this.profileChanged(ctx, doc);
 				// The link goes out after the answer; a lost one is sent again by POST /auth/email/resend.
 				this.sendOneTime("verify", doc).catch((err: Error) => this.logger.warn("Could not send the verification email", err.message));
 				return { user: this.toFullUser(doc), ...(await this.issueTokens(doc, ctx)) };

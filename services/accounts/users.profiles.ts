@@ -2,6 +2,7 @@ import type { ActionSchema, Context } from "moleculer";
 import { USERNAME_RULE } from "../../lib/domain/usernames";
 import { applySettingsPatch, SETTINGS_PATCH_RULE, type UserSettings } from "../../lib/domain/user-settings";
 import { invalid } from "../../lib/tools/errors";
+import { checkLinks, checkPlatforms, type Checked } from "../../lib/domain/accounts/profile-links";
 import type { Ctx, UsersPart } from "./users.types";
 
 /**
@@ -12,7 +13,22 @@ import type { Ctx, UsersPart } from "./users.types";
 
 const HTTP_URL = { type: "url", max: 2048 };
 
-type UpdateMeParams = { displayName?: string; bio?: string; avatarUrl?: string | null; avatarMediaId?: string | null; settings?: Partial<UserSettings> };
+type UpdateMeParams = {
+	displayName?: string;
+	bio?: string;
+	avatarUrl?: string | null;
+	avatarMediaId?: string | null;
+	settings?: Partial<UserSettings>;
+	links?: unknown[];
+	platforms?: unknown[];
+};
+
+/** Links and linked platforms (lib/domain/accounts/profile-links.ts checks them); 422 names the first bad field. */
+const LIST_RULE = { type: "array", max: 10, optional: true };
+function checked<T>(r: Checked<T>): T {
+	if (!r.ok) throw invalid(r.problems[0].field, r.problems[0].message);
+	return r.value;
+}
 
 const profiles: UsersPart = {
 	actions: {
@@ -34,6 +50,22 @@ const profiles: UsersPart = {
 					],
 				},
 				settings: SETTINGS_PATCH_RULE,
+				links: {
+					...LIST_RULE,
+					items: { type: "object", strict: true, props: { label: { type: "string", max: 200 }, url: { type: "string", max: 2048 } } },
+				},
+				platforms: {
+					...LIST_RULE,
+					items: {
+						type: "object",
+						strict: true,
+						props: {
+							platform: { type: "string", max: 20 },
+							handle: { type: "string", max: 100, optional: true },
+							url: { type: "string", max: 2048, optional: true },
+						},
+					},
+				},
 			},
 			async handler(ctx: Ctx<UpdateMeParams>) {
 				const user = await this.requireUser(ctx.meta.user!.id);
@@ -50,6 +82,8 @@ const profiles: UsersPart = {
 					$set.avatarUrl = media?.url ?? null;
 				}
 				if (p.settings) $set.settings = applySettingsPatch(user.settings, p.settings);
+				if (p.links !== undefined) $set.links = checked(checkLinks(p.links));
+				if (p.platforms !== undefined) $set.platforms = checked(checkPlatforms(p.platforms));
 				await this.store.updateMany({ _id: user._id }, { $set });
 				const updated = await this.requireUser(user._id);
 				await this.profileChanged(ctx, updated);

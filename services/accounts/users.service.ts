@@ -13,6 +13,7 @@ import email from "./users.email";
 import sessions from "./users.sessions";
 import twofactor from "./users.twofactor";
 import tokens from "./users.tokens";
+import directory from "./users.directory";
 import type { Ctx, Local, Methods, Settings, UserDoc } from "./users.types";
 
 /**
@@ -33,7 +34,8 @@ import type { Ctx, Local, Methods, Settings, UserDoc } from "./users.types";
  *  - users.twofactor.ts TOTP two-factor (setup, enable with recovery codes, disable), the sign-in
  *                       challenge and its second step, codes throttled per account;
  *  - users.tokens.ts    personal access tokens for bots (`msp_…`, stored hashed, scoped), what
- *                       gateways resolve them to, revocation on every gateway at once.
+ *                       gateways resolve them to, revocation on every gateway at once;
+ *  - users.directory.ts the pages and look-ups a search node builds and repairs its index from.
  *
  * The parts are one service because they read and write the same user document (a ban and a
  * profile read are one row, and one collection has one owner); this file holds the collections,
@@ -55,6 +57,8 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				{ fields: "username", unique: true },
 				{ fields: "email", unique: true },
 				{ fields: "overlayToken", unique: true },
+				// A search node's resync reads the accounts changed since a time (users.directory.ts).
+				{ fields: "updatedAt" },
 			],
 			{
 				refresh_tokens: [{ fields: "family" }, { fields: "userId" }, { fields: "revokedAt" }],
@@ -76,6 +80,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 		...sessions.actions,
 		...twofactor.actions,
 		...tokens.actions,
+		...directory.actions,
 	},
 
 	methods: {
@@ -117,6 +122,8 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				twoFactorEnabled: !!u.twoFactorEnabledAt,
 				overlayToken: u.overlayToken,
 				overlayUrl: this.overlayUrl(u.overlayToken),
+				links: u.links ?? [],
+				platforms: u.platforms ?? [],
 				createdAt: u.createdAt,
 				updatedAt: u.updatedAt,
 			};
@@ -133,6 +140,8 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				mediaShare: { enabled: s.mediaShare.enabled, pricePerSecond: s.mediaShare.pricePerSecond, maxSeconds: s.mediaShare.maxSeconds },
 				goal: goal ?? null,
 				followerCount: u.followerCount ?? 0,
+				links: u.links ?? [],
+				platforms: u.platforms ?? [],
 				createdAt: u.createdAt,
 			};
 		},

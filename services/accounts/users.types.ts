@@ -5,6 +5,7 @@ import type { Counters } from "../../lib/db/counters";
 import type { UserSettings } from "../../lib/domain/user-settings";
 import type { OneTimeKind } from "../../lib/domain/accounts/one-time-tokens";
 import type { MailLang } from "../../lib/domain/accounts/emails";
+import type { PlatformLink, ProfileLink } from "../../lib/domain/accounts/profile-links";
 import type { AuthUser, GatewayMeta } from "../../types/moleculer";
 
 /**
@@ -43,6 +44,9 @@ export interface UserDoc {
 	twoFactorLastStep?: number | null;
 	/** A secret set up but not yet confirmed with a code. */
 	twoFactorPendingSecret?: string | null;
+	/** Profile links and linked streaming platforms (checked by lib/domain/accounts/profile-links.ts). */
+	links?: ProfileLink[];
+	platforms?: PlatformLink[];
 	createdAt: string;
 	updatedAt: string;
 }
@@ -119,6 +123,8 @@ export interface FullUser {
 	twoFactorEnabled: boolean;
 	overlayToken: string;
 	overlayUrl: string;
+	links: ProfileLink[];
+	platforms: PlatformLink[];
 	createdAt: string;
 	updatedAt: string;
 }

@@ -4,7 +4,7 @@ import { RealtimeMixin, type RealtimeMethods } from "../../mixins/realtime.mixin
 import { rooms } from "../../lib/domain/rooms";
 import { newId } from "../../lib/tools/ids";
 import { CURRENCY_CODES, amountProblem } from "../../lib/domain/money";
-import { periodDays } from "../../lib/domain/donations/rules";
+import { dayOf, periodDays } from "../../lib/domain/donations/rules";
 import {
 	aggregateIds,
 	aggregateMark,
@@ -13,6 +13,7 @@ import {
 	statsView,
 	sumDonors,
 	sumTotals,
+	topRecipients,
 	type DonorTotal,
 	type Period,
 	type Sign,
@@ -60,12 +61,15 @@ export type DonationStatsThis = Service<Settings> & Local & Methods;
 /** Changes to one channel's figures within this window make one widget push. */
 const WIDGET_COALESCE_MS = 100;
 
+/** The first day (UTC, "YYYY-MM-DD") of the last `days` days, today included. */
+const periodStart = (days: number) => dayOf(Date.now() - (days - 1) * 86_400_000);
 const DONATION = { type: "object", props: { _id: { type: "string", max: 64 }, recipientId: { type: "string" } } };
 const SIGN = { type: "enum", values: [1, -1] };
 
 const schema: ServiceSchema<Settings, Methods, Local> = {
 	name: "stats",
-	mixins: [DbMixin("donation_aggregates", [{ fields: "owner" }], { goals: [] }), RealtimeMixin],
+	// `day` (sparse): explore reads the day rows of the last week across channels (topRecipients).
+	mixins: [DbMixin("donation_aggregates", [{ fields: "owner" }, { fields: "day", sparse: true }], { goals: [] }), RealtimeMixin],
 	settings: { rest: "/" },
 
 	actions: {
@@ -171,6 +175,20 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			async handler(ctx: Ctx<{ donation: DonationDoc; sign: Sign }>) {
 				await this.forgetAggregation(ctx.params.donation, ctx.params.sign);
 				return true;
+			},
+		},
+
+		/**
+		 * The channels that received the most paid donations (net of refunds) in the last `days`
+		 * days, from the day aggregates (never the donations): `[{owner, donations, totals}]`, most
+		 * first; amounts per currency, not compared across currencies.
+		 */
+		topRecipients: {
+			visibility: "public",
+			params: { days: { type: "number", integer: true, min: 1, max: 31 }, limit: { type: "number", integer: true, min: 1, max: 200 } },
+			async handler(ctx: Ctx<{ days: number; limit: number }>) {
+				const since = periodStart(ctx.params.days);
+				return topRecipients(await this.store.find({ query: { kind: "day", day: { $gte: since } } }), ctx.params.limit);
 			},
 		},
 

@@ -50,6 +50,7 @@ export const PAGES: Record<string, PageDef> = {
 	checkout: { bundle: "checkout", title: { en: "Sandbox checkout", id: "Pembayaran sandbox" }, embeddable: false },
 	chat: { bundle: "chat", title: { en: "Chat", id: "Obrolan" }, embeddable: true },
 	dashboard: { bundle: "dashboard", title: { en: "Dashboard", id: "Dasbor" }, embeddable: false },
+	explore: { bundle: "explore", title: { en: "Explore", id: "Jelajahi" }, embeddable: false },
 	// Where the account emails' links land (email verification, password reset).
 	auth: { bundle: "auth", title: { en: "Account", id: "Akun" }, embeddable: false },
 };
@@ -236,5 +237,6 @@ export function pageRoutes(): ApiRouteSchema[] {
 		{ ...base, path: "/chat", aliases: { "GET /:username": pageHandler("chat") } },
 		{ ...base, path: "/dashboard", aliases: { "GET /": pageHandler("dashboard") } },
 		{ ...base, path: "/auth", aliases: { "GET /verify": pageHandler("auth"), "GET /reset": pageHandler("auth") } },
+		{ ...base, path: "/explore", aliases: { "GET /": pageHandler("explore") } },
 	];
 }

@@ -388,6 +388,17 @@ const en = {
 	"media.tooLarge": "This file is too large.",
 	"media.unsupported": "This kind of file is not accepted. Use PNG, JPEG, GIF, WebP, MP3, OGG, WAV, WebM or MP4.",
 	"media.quotaFull": "Your media library is full: delete something first.",
+	// ---- Profiles and discovery (creator search, explore, profile links) ----
+	"disc.searchLabel": "Search creators",
+	"disc.searchPlaceholder": "Search creators…",
+	"disc.noResults": "No creator found for “{q}”.",
+	"disc.explore": "Explore",
+	"disc.exploreTitle": "Explore creators",
+	"disc.exploreHint": "The creators who received the most support in the last 7 days.",
+	"disc.exploreEmpty": "No creator has received support this week yet.",
+	"disc.supportCount": "Donations this week: {n}",
+	"disc.platforms": "Streaming platforms",
+	"disc.links": "Links",
 };
 
 export type Key = keyof typeof en;
@@ -781,6 +792,17 @@ const id: Record<Key, string> = {
 	"media.tooLarge": "Berkas ini terlalu besar.",
 	"media.unsupported": "Jenis berkas ini tidak diterima. Gunakan PNG, JPEG, GIF, WebP, MP3, OGG, WAV, WebM atau MP4.",
 	"media.quotaFull": "Pustaka media kamu penuh: hapus sesuatu dulu.",
+	// ---- Profiles and discovery (creator search, explore, profile links) ----
+	"disc.searchLabel": "Cari kreator",
+	"disc.searchPlaceholder": "Cari kreator…",
+	"disc.noResults": "Tidak ada kreator untuk “{q}”.",
+	"disc.explore": "Jelajahi",
+	"disc.exploreTitle": "Jelajahi kreator",
+	"disc.exploreHint": "Kreator yang paling banyak didukung dalam 7 hari terakhir.",
+	"disc.exploreEmpty": "Belum ada kreator yang didukung minggu ini.",
+	"disc.supportCount": "Donasi minggu ini: {n}",
+	"disc.platforms": "Platform streaming",
+	"disc.links": "Tautan",
 };
 
 export const STRINGS: Record<"en" | "id", Record<Key, string>> = { en, id };

@@ -7,8 +7,10 @@ import { qrCanvas } from "../lib/qr";
 import { loadSession } from "../lib/session";
 import { fetchStats, type Goal, type Stats } from "../lib/stats";
 import { busy, errorText, field, showFieldErrors } from "../lib/ui";
+import { exploreLink, profileLinks, searchBox, type ProfileLinks } from "../lib/discovery";
 import "../styles/base.css";
 import "../styles/donate.css";
+import "../styles/discovery.css";
 
 /**
  * The public donation page /u/:username: profile, goal, top donors and the donation form.
@@ -27,6 +29,8 @@ interface Profile {
 	mediaShare: { enabled: boolean; pricePerSecond: number; maxSeconds: number };
 	goal: Goal | null;
 	followerCount?: number;
+	links?: ProfileLinks["links"];
+	platforms?: ProfileLinks["platforms"];
 }
 
 interface PaymentAction {
@@ -48,6 +52,9 @@ interface Created {
 const username = segment(1).toLowerCase();
 const root = app();
 const session = loadSession();
+// Made once: every render puts the same search box (and what is typed in it) in the top bar.
+const search = searchBox();
+const explore = exploreLink();
 
 const state = {
 	amountText: "",
@@ -95,7 +102,7 @@ async function load() {
 }
 
 function render() {
-	const bar = topbar(render);
+	const bar = topbar(render, explore, search);
 	if (loadError || !profile) {
 		const notFound = loadError instanceof ApiError && loadError.status === 404;
 		return mount(
@@ -137,6 +144,7 @@ function profileCard(p: Profile): HTMLElement {
 			),
 		),
 		p.bio ? h("p", { class: "bio break" }, p.bio) : null,
+		profileLinks(p),
 		h("a", { class: "small", href: `/chat/${encodeURIComponent(p.username)}`, target: "_blank", rel: "noopener" }, t("donate.openChat")),
 	);
 }

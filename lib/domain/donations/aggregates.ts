@@ -113,3 +113,28 @@ export function statsView(totals: Total[], donors: DonorTotal[]) {
 			.map((d) => ({ name: d.name, amount: d.amount, currency: d.currency, count: d.count, formattedAmount: formatMoney(d.amount, d.currency) })),
 	};
 }
+
+/** A channel's paid support over a period (explore): donations counted, amounts per currency. */
+export interface RecipientSupport {
+	owner: string;
+	donations: number;
+	totals: (Total & { formattedAmount: string })[];
+}
+
+/** Day rows of many channels → the `limit` channels with the most donations, most first (ties by owner id). */
+export function topRecipients(dayRows: AggregateDoc[], limit: number): RecipientSupport[] {
+	const byOwner = new Map<string, AggregateDoc[]>();
+	for (const r of dayRows) {
+		if (r.kind !== "day") continue;
+		const list = byOwner.get(r.owner) ?? [];
+		list.push(r);
+		byOwner.set(r.owner, list);
+	}
+	const out: RecipientSupport[] = [];
+	for (const [owner, rows] of byOwner) {
+		const totals = statsView(sumTotals(rows), []).totals;
+		const donations = totals.reduce((n, t) => n + t.count, 0);
+		if (donations > 0) out.push({ owner, donations, totals });
+	}
+	return out.sort((a, b) => b.donations - a.donations || (a.owner < b.owner ? -1 : 1)).slice(0, limit);
+}

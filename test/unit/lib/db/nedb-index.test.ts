@@ -69,3 +69,28 @@ describe("NeDB index fast path", () => {
 		expect(await db.countAsync({ marker: { $exists: true } })).toBe(0);
 	});
 });
+
+describe("NeDB ascending range read", () => {
+	it("answers the first documents of a range in key order, as NeDB's own query would, and copies", async () => {
+		const { ascendingRange } = await import("../../../../lib/db/nedb-index");
+		const db = new Datastore({ inMemoryOnly: true });
+		await db.ensureIndexAsync({ fieldName: "n" });
+		const keys = Array.from({ length: 500 }, (_, i) => (i * 7919) % 500);
+		for (const n of keys) await db.insertAsync({ _id: `id${String(n).padStart(4, "0")}`, n });
+		for (const [range, limit] of [
+			[{ $gt: "id0100" }, 20],
+			[{ $gte: "id0100", $lt: "id0110" }, 50],
+			[{ $gt: "" }, 3],
+			[{ $gt: "id0498" }, 10],
+		] as const) {
+			const mine = ascendingRange(db as never, "_id", range, limit)!;
+			const theirs = await db.findAsync({ _id: range }).sort({ _id: 1 }).limit(limit);
+			expect(mine).toEqual(theirs);
+		}
+		const byN = ascendingRange(db as never, "n", { $gte: 10, $lte: 12 }, 10)!;
+		expect(byN.map((d) => d.n)).toEqual([10, 11, 12]);
+		byN[0].n = -1;
+		expect((await db.findOneAsync({ _id: byN[0]._id }))!.n).toBe(10);
+		expect(ascendingRange(db as never, "missing", { $gt: 0 }, 5)).toBeNull();
+	});
+});

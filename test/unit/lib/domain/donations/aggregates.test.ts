@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { aggregateIds, aggregateMark, countedUpdates, recentItem, statsView, sumDonors, sumTotals } from "../../../../../lib/domain/donations/aggregates";
+import {
+	aggregateIds,
+	aggregateMark,
+	countedUpdates,
+	recentItem,
+	statsView,
+	sumDonors,
+	sumTotals,
+	topRecipients,
+} from "../../../../../lib/domain/donations/aggregates";
 import type { AggregateDoc, DonationDoc } from "../../../../../lib/domain/donations/types";
 
 const d = {
@@ -63,5 +72,30 @@ describe("donation aggregates (rules)", () => {
 		const view = statsView(sumTotals(rows), donors);
 		expect(view.totals.map((t) => t.currency)).toEqual(["IDR"]);
 		expect(view.topDonors.map((x) => x.name)).toEqual(["B", "A2"]);
+	});
+});
+
+describe("topRecipients (explore)", () => {
+	const day = (owner: string, currency: string, count: number, amount: number): AggregateDoc => ({
+		_id: `day:${owner}:${currency}:2026-01-01`,
+		owner,
+		kind: "day",
+		currency,
+		day: "2026-01-01",
+		count,
+		amount,
+	});
+
+	it("ranks channels by donations over every currency, net of refunds, with their totals", () => {
+		const top = topRecipients(
+			[day("a", "IDR", 2, 2_000_000), day("b", "IDR", 1, 9_000_000_00), day("a", "USD", 2, 1000), day("c", "IDR", 0, 0), day("b", "IDR", 1, 500)],
+			10,
+		);
+		expect(top.map((t) => [t.owner, t.donations])).toEqual([
+			["a", 4],
+			["b", 2],
+		]);
+		expect(top[0].totals.map((t) => t.formattedAmount)).toEqual(["Rp 20.000", "$10.00"]);
+		expect(topRecipients([day("a", "IDR", 1, 1), day("b", "IDR", 2, 1)], 1).map((t) => t.owner)).toEqual(["b"]);
 	});
 });
