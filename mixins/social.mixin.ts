@@ -57,7 +57,7 @@ export interface SocialMethods<R = Row> extends SweeperMethods {
 	/** Announces the rows marked for longer than `redriveMs`. */
 	redrive(): Promise<void>;
 	/** The user by username (404 when unknown, or suspended unless `allowBanned`). */
-	requireUser(ctx: Ctx, username: string, allowBanned?: boolean): Promise<UserRef>;
+	userByName(ctx: Ctx, username: string, allowBanned?: boolean): Promise<UserRef>;
 	/** Identities of these users by id, in one call. */
 	identities(ctx: Ctx, ids: string[]): Promise<Map<string, Identity>>;
 	/** A call whose answer is decoration: null (and a warning) while its service is unavailable. */
@@ -105,7 +105,7 @@ export function SocialMixin<R extends Row>(spec: SocialSpec<R>): Partial<Service
 					this.logger.warn(`${announce?.channel} re-drive failed`, (err as Error).message);
 				}
 			},
-			async requireUser(this: This, ctx: Ctx, username: string, allowBanned = false) {
+			async userByName(this: This, ctx: Ctx, username: string, allowBanned = false) {
 				const user = await ctx.call<UserRef | null, { username: string }>("users.get", { username });
 				if (!user || (user.bannedAt && !allowBanned)) throw notFound("User");
 				return user;

@@ -19,7 +19,7 @@ const access: UsersPart = {
 			rest: "POST /users/me/overlay-token",
 			auth: "required",
 			async handler(ctx: Ctx) {
-				return this.rotateOverlay(ctx, await this.requireUser(ctx.meta.user!.id));
+				return this.rotateOverlay(ctx, await this.loadUser(ctx.meta.user!.id));
 			},
 		},
 

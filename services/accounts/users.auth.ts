@@ -148,7 +148,7 @@ const auth: UsersPart = {
 			auth: "required",
 			scopes: ["profile:read"],
 			async handler(ctx: Ctx) {
-				const full = this.toFullUser(await this.requireUser(ctx.meta.user!.id));
+				const full = this.toFullUser(await this.loadUser(ctx.meta.user!.id));
 				if (!ctx.meta.user!.scopes) return full;
 				// A personal token reads the profile, not the overlay's secret.
 				const { overlayToken: _token, overlayUrl: _url, ...profile } = full;

@@ -58,7 +58,7 @@ const email: UsersPart = {
 			status: 202,
 			params: { lang: LANG_PARAM },
 			async handler(ctx: Ctx<{ lang?: MailLang }>) {
-				const user = await this.requireUser(ctx.meta.user!.id);
+				const user = await this.loadUser(ctx.meta.user!.id);
 				if (user.emailVerifiedAt) return { accepted: true, emailVerified: true };
 				if (!(await this.sendOneTime("verify", user, ctx.params.lang))) {
 					throw tooMany("Too many emails to this account; try again later", 3600, "EMAIL_THROTTLED");

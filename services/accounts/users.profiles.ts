@@ -68,7 +68,7 @@ const profiles: UsersPart = {
 				},
 			},
 			async handler(ctx: Ctx<UpdateMeParams>) {
-				const user = await this.requireUser(ctx.meta.user!.id);
+				const user = await this.loadUser(ctx.meta.user!.id);
 				const p = ctx.params;
 				const $set: Record<string, unknown> = { updatedAt: new Date().toISOString() };
 				if (p.displayName !== undefined) $set.displayName = p.displayName;
@@ -85,7 +85,7 @@ const profiles: UsersPart = {
 				if (p.links !== undefined) $set.links = checked(checkLinks(p.links));
 				if (p.platforms !== undefined) $set.platforms = checked(checkPlatforms(p.platforms));
 				await this.store.updateMany({ _id: user._id }, { $set });
-				const updated = await this.requireUser(user._id);
+				const updated = await this.loadUser(user._id);
 				await this.profileChanged(ctx, updated);
 				return this.toFullUser(updated);
 			},

@@ -148,7 +148,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 		overlayUrl(token: string) {
 			return `${this.appConfig.publicUrl}/overlay/alerts?token=${encodeURIComponent(token)}`;
 		},
-		async requireUser(id: string): Promise<UserDoc> {
+		async loadUser(id: string): Promise<UserDoc> {
 			const user = await this.store.findById(id);
 			if (!user) throw notFound("User");
 			return user;

@@ -31,7 +31,7 @@ const sessions: UsersPart = {
 			params: { currentPassword: { type: "string", min: 1, max: 200 }, password: { type: "string", min: 8, max: 200 } },
 			async handler(ctx: Ctx<{ currentPassword: string; password: string }>) {
 				const me = ctx.meta.user!;
-				const user = await this.requireUser(me.id);
+				const user = await this.loadUser(me.id);
 				const key = `password:${user._id}`;
 				const limit = { limit: this.appConfig.accounts.loginMaxFailures, windowMs: this.appConfig.accounts.loginWindowMs };
 				if ((await this.loginFailures.store.peek(`${key}:${limit.limit}`, limit.windowMs)) >= limit.limit) {

@@ -49,7 +49,7 @@ const tokens: UsersPart = {
 			},
 			async handler(ctx: Ctx<{ name: string; scopes: string[]; expiresInDays?: number }>) {
 				const userId = ctx.meta.user!.id;
-				const user = await this.requireUser(userId);
+				const user = await this.loadUser(userId);
 				const now = Date.now();
 				const live = (await this.stores.personal_tokens.find({ query: { userId: user._id, revokedAt: null } })).filter((t) => tokenLive(t, now));
 				if (live.length >= MAX_TOKENS) throw conflict(`At most ${MAX_TOKENS} tokens; revoke one first`, "TOO_MANY_TOKENS");

@@ -36,7 +36,7 @@ const twofactor: UsersPart = {
 			rest: "POST /me/2fa/setup",
 			auth: "required",
 			async handler(ctx: Ctx) {
-				const user = await this.requireUser(ctx.meta.user!.id);
+				const user = await this.loadUser(ctx.meta.user!.id);
 				if (user.twoFactorEnabledAt) throw conflict("Two-factor is already on; turn it off first", "TWO_FACTOR_ENABLED");
 				const { secret, otpauthUrl } = newTotpSecret(user.username);
 				await this.store.updateMany({ _id: user._id }, { $set: { twoFactorPendingSecret: this.sealTotpSecret(user._id, secret) } });
@@ -51,7 +51,7 @@ const twofactor: UsersPart = {
 			retryPolicy: { enabled: false },
 			params: { code: CODE_PARAM },
 			async handler(ctx: Ctx<{ code: string }>) {
-				const user = await this.requireUser(ctx.meta.user!.id);
+				const user = await this.loadUser(ctx.meta.user!.id);
 				if (user.twoFactorEnabledAt) throw conflict("Two-factor is already on", "TWO_FACTOR_ENABLED");
 				const pending = user.twoFactorPendingSecret;
 				if (!pending) throw conflict("Set two-factor up first (POST /api/me/2fa/setup)", "TWO_FACTOR_NOT_SET_UP");
@@ -105,7 +105,7 @@ const twofactor: UsersPart = {
 			retryPolicy: { enabled: false },
 			params: { password: { type: "string", min: 1, max: 200 }, code: CODE_PARAM },
 			async handler(ctx: Ctx<{ password: string; code: string }>) {
-				const user = await this.requireUser(ctx.meta.user!.id);
+				const user = await this.loadUser(ctx.meta.user!.id);
 				if (!user.twoFactorEnabledAt) throw conflict("Two-factor is not on", "TWO_FACTOR_NOT_ENABLED");
 				await this.guardSecondFactor(user._id);
 				if (!(await verifyPassword(ctx.params.password, user.passwordHash))) {
@@ -151,7 +151,7 @@ const twofactor: UsersPart = {
 			visibility: "public",
 			params: { userId: { type: "string", min: 1, max: 64 }, code: { type: "string", min: 1, max: 32 } },
 			async handler(ctx: Ctx<{ userId: string; code: string }>) {
-				const user = await this.requireUser(ctx.params.userId);
+				const user = await this.loadUser(ctx.params.userId);
 				if (!user.twoFactorEnabledAt) return { enabled: false, ok: true };
 				await this.guardSecondFactor(user._id);
 				return { enabled: true, ok: await this.checkSecondFactor(user, ctx.params.code) };

@@ -166,7 +166,7 @@ export interface Methods {
 	toFullUser(u: UserDoc): FullUser;
 	toPublicProfile(u: UserDoc, goal: unknown): Record<string, unknown>;
 	overlayUrl(token: string): string;
-	requireUser(id: string): Promise<UserDoc>;
+	loadUser(id: string): Promise<UserDoc>;
 	/** The user with this username (any case), or 404. */
 	byUsername(username: string): Promise<UserDoc>;
 	profileChanged(ctx: Ctx, user: UserDoc): Promise<void>;

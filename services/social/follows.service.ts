@@ -56,7 +56,7 @@ const schema: SocialSchema<FollowDoc, Methods> = {
 			params: { username: USERNAME },
 			async handler(ctx: Ctx<{ username: string }>) {
 				const me = ctx.meta.user!;
-				const target = await this.requireUser(ctx, ctx.params.username);
+				const target = await this.userByName(ctx, ctx.params.username);
 				if (target.id === me.id) throw invalid("username", "You cannot follow yourself", "CANNOT_FOLLOW_SELF");
 				const doc: FollowDoc = {
 					_id: newId(),
@@ -83,7 +83,7 @@ const schema: SocialSchema<FollowDoc, Methods> = {
 			params: { username: USERNAME },
 			async handler(ctx: Ctx<{ username: string }>) {
 				// Unfollowing a suspended account still works.
-				const target = await this.requireUser(ctx, ctx.params.username, true);
+				const target = await this.userByName(ctx, ctx.params.username, true);
 				const removed = await this.store.removeMany({ key: followKey(ctx.meta.user!.id, target.id) });
 				await this.adjustFollowers(ctx, target.id, -removed);
 				return null;
@@ -139,7 +139,7 @@ const schema: SocialSchema<FollowDoc, Methods> = {
 			if (delta !== 0) await ctx.call("users.adjustFollowerCount", { userId, delta });
 		},
 		async peoplePage(ctx: Ctx<{ username: string } & PageParams>, of: Side, show: Side) {
-			const user = await this.requireUser(ctx as AnyCtx, ctx.params.username);
+			const user = await this.userByName(ctx as AnyCtx, ctx.params.username);
 			const page = await this.store.page({ [of]: user.id }, { limit: ctx.params.limit, cursor: ctx.params.cursor });
 			const byId = await this.identities(
 				ctx as AnyCtx,

@@ -154,7 +154,7 @@ const schema: SocialSchema<PostDoc, Methods> = {
 			},
 			async handler(ctx: Ctx<{ username: string } & PageParams>) {
 				// Any known user, suspended ones included.
-				const user = await this.requireUser(ctx, ctx.params.username, true);
+				const user = await this.userByName(ctx, ctx.params.username, true);
 				const page = await this.store.page({ authorId: user.id }, { limit: ctx.params.limit, cursor: ctx.params.cursor });
 				return { items: await this.views(ctx, page.items), nextCursor: page.nextCursor };
 			},
