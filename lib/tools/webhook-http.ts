@@ -1,6 +1,6 @@
 import http from "node:http";
 import https from "node:https";
-import { guardedLookup, type Resolver } from "../domain/notify/webhook-url";
+import { guardedLookup, type Resolver } from "./webhook-url";
 
 export interface PostOptions {
 	body: string;

@@ -6,7 +6,7 @@ import { notificationsConfig } from "../../lib/config/notifications";
 import { invalid, notFound } from "../../lib/tools/errors";
 import { sign } from "../../lib/tools/signature";
 import { nextDelayMs, type Backoff } from "../../lib/domain/notify/backoff";
-import { checkWebhookUrl, systemResolver, type ResolvedAddress } from "../../lib/domain/notify/webhook-url";
+import { checkWebhookUrl, systemResolver, type ResolvedAddress } from "../../lib/tools/webhook-url";
 import { postWebhook } from "../../lib/tools/webhook-http";
 import { eventIdFor, publicDonation, type PayoutMsg } from "../../lib/domain/notify/webhook-event";
 import { publicPayout } from "../../lib/domain/notify/feed";

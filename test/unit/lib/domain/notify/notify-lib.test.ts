@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { commentDrafts, donationDraft, dmDraft, followDraft, likeTitle, mentionDrafts, notificationView } from "../../../../../lib/domain/notify/render";
 import { nextDelayMs } from "../../../../../lib/domain/notify/backoff";
 import { recipientWantsEmail, wantsEmail } from "../../../../../lib/domain/notify/email-prefs";
-import { checkWebhookUrl, isPrivateAddress } from "../../../../../lib/domain/notify/webhook-url";
+import { checkWebhookUrl, isPrivateAddress } from "../../../../../lib/tools/webhook-url";
 import { eventIdFor, publicDonation } from "../../../../../lib/domain/notify/webhook-event";
 import { isHttpUrl, likeKey } from "../../../../../lib/domain/social/limits";
 
