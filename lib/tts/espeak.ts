@@ -58,6 +58,15 @@ interface Slot {
 
 type Pending = { resolve: (d: Uint8Array) => void; reject: (e: Error) => void };
 
+/** The engine's module; an optional dependency, so an install may have left it out (`--omit=optional`). */
+function resolveEngine(): string {
+	try {
+		return require.resolve("espeak-ng");
+	} catch {
+		throw new Error("the espeak-ng package is not installed (npm install --omit=optional leaves it out): install it, or set TTS_PROVIDER=google");
+	}
+}
+
 export function espeakEngine(opts: EspeakOptions = {}): TtsEngine & { close(): Promise<void> } {
 	const wpm = String(opts.wordsPerMinute ?? 165);
 	const slots: Slot[] = Array.from({ length: Math.max(1, opts.workers ?? 1) }, () => ({ worker: null, busy: 0 }));
@@ -66,7 +75,7 @@ export function espeakEngine(opts: EspeakOptions = {}): TtsEngine & { close(): P
 	let moduleUrl: string | null = null;
 
 	const start = (slot: Slot): Worker => {
-		moduleUrl ??= pathToFileURL(require.resolve("espeak-ng")).href;
+		moduleUrl ??= pathToFileURL(resolveEngine()).href;
 		const worker = new Worker(WORKER_CODE, { eval: true, workerData: { moduleUrl } });
 		const owned = new Set<number>();
 		(worker as Worker & { owned?: Set<number> }).owned = owned;
