@@ -229,7 +229,7 @@ export function renderFigures(): string {
 		out.push(
 			"### Chaos",
 			"",
-			`\`${chaos.command}\` of ${chaos.at.slice(0, 16).replace("T", " ")} UTC: ${chaos.created} donations created, ${chaos.paymentAccepted} paid through the sandbox, while ${chaos.kills} SIGKILLs hit ${[...new Set<string>(chaos.killedNodes)].join(", ")} (each restarted, mean ${v(chaos.meanRestartMs)} ms to be back)${chaos.postgresRestarts?.length ? `, and the PostgreSQL server was stopped and started again ${chaos.postgresRestarts.length}× (${chaos.postgresRestarts.map((r: { downMs: number }) => `${r.downMs} ms down`).join(", ")})` : ""}.`,
+			`\`${chaos.command}\` of ${chaos.at.slice(0, 16).replace("T", " ")} UTC: ${chaos.created} donations created, ${chaos.paymentAccepted} paid through the sandbox${pf ? ` and ${chaos.payouts.requested} payouts requested` : ""}, while ${chaos.kills} SIGKILLs hit ${[...new Set<string>(chaos.killedNodes)].join(", ")} (each restarted, mean ${v(chaos.meanRestartMs)} ms to be back)${chaos.postgresRestarts?.length ? `, and the PostgreSQL server was stopped and started again ${chaos.postgresRestarts.length}× (${chaos.postgresRestarts.map((r: { downMs: number }) => `${r.downMs} ms down`).join(", ")})` : ""}.`,
 			"",
 			"| figure | value |",
 			"|---|---:|",
