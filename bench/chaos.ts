@@ -3,17 +3,23 @@ import fs from "node:fs";
 import { io as ioClient, type Socket } from "socket.io-client";
 import { Cluster, type ClusterProcess, type NodeSpec } from "../test/support/cluster";
 import { PgServer } from "../test/support/pg-server";
+import { SmtpCapture } from "../test/support/smtp-capture";
 import { round, sleep, writeResult } from "./lib";
+import { OPERATOR, PayoutActivity, http, payoutEnv, payoutFigures, payoutsSettled, preparePayee, retry, type HttpRes } from "./chaos-payouts";
 
 /**
  * `npm run chaos`: a real cluster (its own nats-server with JetStream and redis-server, its own
  * PostgreSQL server started with initdb on a free port, two gateways, two instances of users,
- * payments, donations and alerts sharing that database) takes CHAOS_DONATIONS (default 1,000)
+ * payments, donations, alerts and payouts sharing that database, one mailer + notifications node
+ * and a local SMTP server for the email verification links) takes CHAOS_DONATIONS (default 1,000)
  * donations paid through the sandbox while a loop SIGKILLs a random non-gateway node every few
  * seconds and starts it again, and the PostgreSQL server itself is stopped (immediate: clients
  * see their connections die) and started again once, when CHAOS_PG_RESTART_AT (default 40 %) of
  * the donations are done; and, every CHAOS_COMPLETE_KILL_EVERY (default 50) sandbox `/complete`
  * calls answered 202, a payments node is SIGKILLed right then, while that webhook is being delivered.
+ * Meanwhile the streamers (email verified, a bank payout account set) request payouts of part of
+ * their available balance, cancel some, and an operator approves or rejects them and has the
+ * sandbox complete them `paid` or `failed` (bench/chaos-payouts.ts).
  *
  * Afterwards it prints, and exits non-zero unless every must-be-0 figure is 0:
  *  - paid donations lost (the sandbox accepted the payment, the donation never became paid)
@@ -22,6 +28,15 @@ import { round, sleep, writeResult } from "./lib";
  *  - paid donations never alerted on the connected overlay
  *  - alerts shown twice after client dedupe (two different alert ids for one donation)
  *  - sandbox 202s not settled (a `/complete` answered 202 whose payment did not end paid)
+ *  - balances ≠ paid donations − payouts not given back
+ *  - payouts stuck: not final, and not legitimately pending (`requested` that nobody acted on,
+ *    `processing` that the sandbox was never told an outcome for)
+ *  - ledger payout entries (debits − reversal credits) − (payouts requested − reversed), in count and amount
+ *  - payouts paid twice: moved to paid more than once (the payouts nodes' "Payout <id>: … → paid"
+ *    log lines; the sandbox provider keeps no record of its own: its order is idempotent by payout
+ *    id and it pays when `/complete` says so), or told `paid` by the sandbox yet reversed
+ *  - balances below zero, balances ≠ sum of their ledger
+ *  - reversal credits written more than once for one payout
  * and, for information, how many duplicate alert deliveries the server sent (same alert id again,
  * which the overlay drops by id as the contract says).
  */
@@ -33,6 +48,7 @@ const KILL_PAUSE_MS = [Number(process.env.CHAOS_KILL_MIN_MS || 2_000), Number(pr
 const SETTLE_TIMEOUT_MS = Number(process.env.CHAOS_SETTLE_MS || 180_000);
 const COMPLETE_KILL_EVERY = Number(process.env.CHAOS_COMPLETE_KILL_EVERY || 50);
 const PG_RESTART_AT = Number(process.env.CHAOS_PG_RESTART_AT ?? 0.4);
+const PAYOUT_KILL_EVERY = Number(process.env.CHAOS_PAYOUT_KILL_EVERY || 5);
 const PG_DOWN_MS = Number(process.env.CHAOS_PG_DOWN_MS || 3_000);
 
 const ENV = {
@@ -58,54 +74,14 @@ const KILLABLE: NodeSpec[] = [
 	{ name: "donations-2", services: ["donations", "ledger", "stats"] },
 	{ name: "alerts-1", services: ["alerts"] },
 	{ name: "alerts-2", services: ["alerts"] },
+	{ name: "payouts-1", services: ["payouts"] },
+	{ name: "payouts-2", services: ["payouts"] },
 ];
+/** The mailer (email verification links) and the consumers of `payouts.paid` / `payouts.failed`; not killed. */
+const STEADY: NodeSpec[] = [{ name: "notify", services: ["mailer", "notifications"] }];
 
 function startedLines(file: string): number {
 	return fs.existsSync(file) ? (fs.readFileSync(file, "utf8").match(/started successfully/g) ?? []).length : 0;
-}
-
-interface HttpRes {
-	status: number;
-	body: any;
-}
-
-async function http(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpRes> {
-	try {
-		const res = await fetch(base + path, {
-			method,
-			headers: { ...(body !== undefined ? { "Content-Type": "application/json" } : {}), ...headers },
-			body: body !== undefined ? JSON.stringify(body) : undefined,
-			signal: AbortSignal.timeout(20_000),
-		});
-		const text = await res.text();
-		let parsed: any = text;
-		try {
-			parsed = text ? JSON.parse(text) : null;
-		} catch {
-			/* not JSON */
-		}
-		return { status: res.status, body: parsed };
-	} catch (err) {
-		return { status: 0, body: String((err as Error).message) };
-	}
-}
-
-/** Retries a request through either gateway until `done` says so or the deadline passes. */
-async function retry(
-	gateways: string[],
-	attempt: (base: string) => Promise<HttpRes>,
-	done: (r: HttpRes) => boolean,
-	deadlineMs: number,
-	counter: { retries: number },
-): Promise<HttpRes> {
-	const deadline = Date.now() + deadlineMs;
-	let i = Math.floor(Math.random() * gateways.length);
-	for (;;) {
-		const r = await attempt(gateways[i++ % gateways.length]);
-		if (done(r) || Date.now() > deadline) return r;
-		counter.retries++;
-		await sleep(200 + Math.random() * 300);
-	}
 }
 
 interface Streamer {
@@ -146,7 +122,8 @@ function openOverlay(s: Streamer): Promise<void> {
 async function main() {
 	const started = Date.now();
 	const pgServer = await new PgServer().init();
-	const cluster = new Cluster({ redis: true, env: ENV, postgres: pgServer.url });
+	const smtp = new SmtpCapture();
+	const cluster = new Cluster({ redis: true, env: { ...ENV, ...payoutEnv(await smtp.listen()) }, postgres: pgServer.url });
 	const pgRestarts: { at: number; downMs: number }[] = [];
 	let pgRestart: Promise<void> | null = null;
 	const restartPostgres = async () => {
@@ -172,12 +149,13 @@ async function main() {
 		const first = await cluster.startNodes([
 			{ name: "gw-a", services: ["api"], http: true },
 			{ name: "gw-b", services: ["api"], http: true },
+			...STEADY,
 			...KILLABLE.filter((n) => n.name.endsWith("-1")),
 		]);
 		// the second instances once the first have created their durable consumers
 		const second = await cluster.startNodes(KILLABLE.filter((n) => n.name.endsWith("-2")));
 		for (const p of [...first, ...second]) running.set(p.name, p);
-		for (const svc of ["users", "donations", "payments", "alerts"]) await cluster.waitForInstances(svc, 2, 60_000);
+		for (const svc of ["users", "donations", "payments", "alerts", "payouts"]) await cluster.waitForInstances(svc, 2, 60_000);
 		const gateways = [running.get("gw-a")!.url!, running.get("gw-b")!.url!];
 		for (const gw of gateways) {
 			const deadline = Date.now() + 30_000;
@@ -216,8 +194,27 @@ async function main() {
 				byDonation: new Map(),
 			};
 			await openOverlay(s);
+			await preparePayee(gateways, smtp, username, s.token, counters);
 			streamers.push(s);
 		}
+		// the operator: ADMIN_USERNAMES gives it the admin role from sign-up
+		const op = await retry(
+			gateways,
+			(b) => http(b, "POST", "/api/auth/register", { username: OPERATOR, email: `${OPERATOR}@example.test`, password: "correct horse battery" }),
+			(r) => r.status === 201,
+			30_000,
+			counters,
+		);
+		if (op.status !== 201 || !op.body.user.roles.includes("admin")) throw new Error(`operator: ${op.status} ${JSON.stringify(op.body)}`);
+		// every PAYOUT_KILL_EVERY-th approval or sandbox completion answered 202, a payouts node is
+		// SIGKILLed right then, while the order to the provider or the webhook is under way
+		const payoutsNodes = KILLABLE.filter((n) => n.services.includes("payouts"));
+		let payoutAccepts = 0;
+		const payouts = new PayoutActivity(gateways, op.body.accessToken, counters, (what) => {
+			if (++payoutAccepts % PAYOUT_KILL_EVERY === 0)
+				pendingKills.push(killAndRestart(payoutsNodes[Math.floor(Math.random() * payoutsNodes.length)], `after a payout ${what} 202`));
+		});
+		let stopPayouts = false;
 
 		/** SIGKILLs one node and starts it again (skipped if it is already down or restarting). */
 		const killAndRestart = async (spec: NodeSpec, during?: string) => {
@@ -265,6 +262,8 @@ async function main() {
 		let next = 0;
 		let finished = 0;
 		const t0 = Date.now();
+		// the streamers' payouts, while the donations flow
+		const payoutLoops = Promise.all(streamers.map((s) => payouts.run(s, () => stopPayouts)));
 		await Promise.all(
 			Array.from({ length: WORKERS }, async () => {
 				while (next < TOTAL) {
@@ -315,6 +314,8 @@ async function main() {
 				}
 			}),
 		);
+		stopPayouts = true;
+		await payoutLoops;
 		const loadSec = (Date.now() - t0) / 1000;
 		await pgRestart;
 		stopChaos = true;
@@ -336,14 +337,14 @@ async function main() {
 				if (r.status === 200) status.set(c.donationId, r.body.status);
 			}
 			const paidNow = accepted.filter((c) => status.get(c.donationId) === "paid").length;
-			if (paidNow === accepted.length && alerted() === created.filter((c) => status.get(c.donationId) === "paid").length) break;
+			const payoutsDone = await payoutsSettled(gateways[0], payouts, new Map(streamers.map((s) => [s.username, s.token])));
+			if (paidNow === accepted.length && alerted() === created.filter((c) => status.get(c.donationId) === "paid").length && payoutsDone) break;
 			await sleep(1000);
 		}
 
 		// ledger and balance per streamer
 		const credits = new Map<string, number>();
 		let creditEntries = 0;
-		let balanceMismatch = 0;
 		const balances: { streamer: string; paidSum: number; creditSum: number; balance: number }[] = [];
 		for (const s of streamers) {
 			let cursor: string | null = null;
@@ -365,8 +366,16 @@ async function main() {
 			const expected = created.filter((c) => c.streamer === s && status.get(c.donationId) === "paid").reduce((a, c) => a + c.amount, 0);
 			const got = (bal.body?.balances ?? []).find((b: any) => b.currency === "IDR")?.amount ?? 0;
 			balances.push({ streamer: s.username, paidSum: expected, creditSum, balance: got });
-			if (got !== expected) balanceMismatch++;
 		}
+		// the payouts against the ledger, the balances and the payouts nodes' record of their transitions
+		const payoutResult = await payoutFigures(
+			gateways[1],
+			streamers.map((s) => ({ ...s, paidDonationsSum: balances.find((b) => b.streamer === s.username)!.paidSum })),
+			payouts,
+			KILLABLE.filter((n) => n.services.includes("payouts")).map((n) => running.get(n.name)!.logFile),
+		);
+		// the balance is what the paid donations brought in minus the payouts not given back
+		const balanceMismatch = payoutResult.balanceVsDonationsMinusPayouts;
 
 		// every sandbox /complete answered 202 must have ended with its payment paid
 		let sandbox202NotSettled = 0;
@@ -385,7 +394,7 @@ async function main() {
 			sandbox202NotSettled,
 		};
 		const duplicatesSent = streamers.reduce((n, s) => n + [...s.alertIds.values()].reduce((a, k) => a + (k - 1), 0), 0);
-		const mustBeZero = Object.values(figures).every((v) => v === 0) && balanceMismatch === 0;
+		const mustBeZero = Object.values(figures).every((v) => v === 0) && Object.values(payoutResult.figures).every((v) => v === 0) && balanceMismatch === 0;
 		const result = {
 			at: new Date().toISOString(),
 			command: "npm run chaos",
@@ -405,18 +414,32 @@ async function main() {
 			clientRetries: counters.retries,
 			kills: kills.length,
 			killedNodes: kills.map((k) => k.node),
-			killsDuringComplete: kills.filter((k) => k.during).length,
+			killsDuringComplete: kills.filter((k) => k.during?.includes("/complete delivery")).length,
+			killsAfterPayout202: kills.filter((k) => k.during?.includes("payout")).length,
 			sandbox202s: created.filter((c) => c.got202).length,
 			postgresRestarts: pgRestarts,
 			meanRestartMs: Math.round(kills.reduce((a, k) => a + (k.restartedInMs ?? 0), 0) / Math.max(1, kills.length)),
 			loadSec: round(loadSec, 1),
 			figures,
+			payoutFigures: payoutResult.figures,
+			payouts: {
+				statuses: payoutResult.statuses,
+				legitimatelyPending: payoutResult.pending,
+				paidWithoutSandboxPaid: payoutResult.paidWithoutBeingTold,
+				...payouts.counts,
+				perStreamer: payoutResult.detail,
+			},
 			ledgerCreditEntries: creditEntries,
 			balanceMismatches: balanceMismatch,
 			balances,
 			paidWithoutConfirmedPayRequest: unconfirmed.filter((c) => status.get(c.donationId) === "paid").length,
 			duplicateAlertDeliveriesSent: duplicatesSent,
-			pass: mustBeZero && createFailures.length === 0 && payFailures.length === 0 && (PG_RESTART_AT <= 0 || pgRestarts.length === 1),
+			pass:
+				mustBeZero &&
+				payouts.counts.requested > 0 &&
+				createFailures.length === 0 &&
+				payFailures.length === 0 &&
+				(PG_RESTART_AT <= 0 || pgRestarts.length === 1),
 		};
 		writeResult("chaos", result);
 		(await import("./report")).writeReport();
@@ -428,12 +451,25 @@ ledger credits − paid donations:         ${figures.ledgerCreditsMinusPaid}
 paid donations never alerted:            ${figures.paidNeverAlerted}
 alerts shown twice after client dedupe:  ${figures.alertsShownTwiceAfterDedupe}
 sandbox 202s not settled:                ${figures.sandbox202NotSettled} (of ${result.sandbox202s}; ${result.killsDuringComplete} payments-node kills during /complete)
-balances ≠ sum of paid donations:        ${balanceMismatch}
+balances ≠ paid donations − payouts:     ${balanceMismatch}
+payouts: ${payouts.counts.requested} requested (${Object.entries(payoutResult.statuses)
+			.map(([k, n]) => `${n} ${k}`)
+			.join(
+				", ",
+			)}; ${payoutResult.pending} legitimately pending), ${payouts.counts.completes202} sandbox completions, race cancel/approve won ${payouts.counts.raceCancelWon}/${payouts.counts.raceApproveWon}, refused ${JSON.stringify(payouts.counts.refused)}
+payouts stuck (not final, not pending):  ${payoutResult.figures.payoutsStuck}
+ledger payout entries − (requested − reversed): ${payoutResult.figures.payoutDebitsMinusNetRequested} (amount ${payoutResult.figures.payoutDebitAmountMinusNetRequested})
+payouts paid twice:                      ${payoutResult.figures.payoutsPaidTwice} (sandbox told paid, payout reversed: ${payoutResult.figures.sandboxPaidButReversed})
+balances below zero:                     ${payoutResult.figures.balancesBelowZero}
+balances ≠ sum of the ledger:            ${payoutResult.figures.balanceNotLedgerSum}
+reversal credits written twice:          ${payoutResult.figures.reversalsWrittenTwice}
+cancel and approval both won:            ${payoutResult.figures.cancelAndApprovalBothWon} (${result.killsAfterPayout202} payouts-node kills right after a payout 202)
 duplicate alert deliveries sent (deduped by id on the overlay): ${duplicatesSent}
 create/pay requests that never succeeded: ${createFailures.length}/${payFailures.length}
 ${result.pass ? "PASS" : "FAIL"} in ${round((Date.now() - started) / 1000, 0)} s`);
 		for (const s of streamers) s.socket?.close();
 		await cluster.stop();
+		await smtp.close();
 		await pgServer.destroy();
 		process.exit(result.pass ? 0 : 1);
 	} catch (err) {
@@ -441,6 +477,7 @@ ${result.pass ? "PASS" : "FAIL"} in ${round((Date.now() - started) / 1000, 0)} s
 		console.error(err);
 		console.error(cluster.logs(20));
 		await cluster.stop();
+		await smtp.close();
 		await pgServer.destroy();
 		process.exit(2);
 	}

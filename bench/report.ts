@@ -225,10 +225,11 @@ export function renderFigures(): string {
 	const chaos = read("chaos");
 	if (chaos?.figures) {
 		const f = chaos.figures;
+		const pf = chaos.payoutFigures;
 		out.push(
 			"### Chaos",
 			"",
-			`\`${chaos.command}\` of ${chaos.at.slice(0, 16).replace("T", " ")} UTC: ${chaos.created} donations created, ${chaos.paymentAccepted} paid through the sandbox, while ${chaos.kills} SIGKILLs hit ${[...new Set<string>(chaos.killedNodes)].join(", ")} (each restarted, mean ${v(chaos.meanRestartMs)} ms to be back)${chaos.postgresRestarts?.length ? `, and the PostgreSQL server was stopped and started again ${chaos.postgresRestarts.length}× (${chaos.postgresRestarts.map((r: { downMs: number }) => `${r.downMs} ms down`).join(", ")})` : ""}.`,
+			`\`${chaos.command}\` of ${chaos.at.slice(0, 16).replace("T", " ")} UTC: ${chaos.created} donations created, ${chaos.paymentAccepted} paid through the sandbox${pf ? ` and ${chaos.payouts.requested} payouts requested` : ""}, while ${chaos.kills} SIGKILLs hit ${[...new Set<string>(chaos.killedNodes)].join(", ")} (each restarted, mean ${v(chaos.meanRestartMs)} ms to be back)${chaos.postgresRestarts?.length ? `, and the PostgreSQL server was stopped and started again ${chaos.postgresRestarts.length}× (${chaos.postgresRestarts.map((r: { downMs: number }) => `${r.downMs} ms down`).join(", ")})` : ""}.`,
 			"",
 			"| figure | value |",
 			"|---|---:|",
@@ -237,10 +238,24 @@ export function renderFigures(): string {
 			`| ledger credits − paid donations | ${f.ledgerCreditsMinusPaid} |`,
 			`| paid donations never alerted on the connected overlay | ${f.paidNeverAlerted} |`,
 			`| alerts shown twice after client dedupe | ${f.alertsShownTwiceAfterDedupe} |`,
-			`| balances ≠ sum of paid donations | ${chaos.balanceMismatches} |`,
+			`| balances ≠ ${pf ? "paid donations − payouts not given back" : "sum of paid donations"} | ${chaos.balanceMismatches} |`,
 			...(f.sandbox202NotSettled !== undefined
 				? [
 						`| sandbox \`/complete\` 202s whose payment did not end paid (${chaos.killsDuringComplete} payments-node kills during deliveries) | ${f.sandbox202NotSettled} |`,
+					]
+				: []),
+			...(pf
+				? [
+						`| payouts stuck: not final, not legitimately pending (of ${chaos.payouts.requested} requested: ${Object.entries(
+							chaos.payouts.statuses as Record<string, number>,
+						)
+							.map(([k, n]) => `${n} ${k}`)
+							.join(", ")}; ${chaos.killsAfterPayout202} payouts-node kills right after a payout 202) | ${pf.payoutsStuck} |`,
+						`| ledger payout entries − (payouts requested − reversed), count / amount | ${pf.payoutDebitsMinusNetRequested} / ${pf.payoutDebitAmountMinusNetRequested} |`,
+						`| payouts paid twice / paid by the sandbox yet reversed | ${pf.payoutsPaidTwice} / ${pf.sandboxPaidButReversed ?? 0} |`,
+						`| balances below zero / ≠ sum of the ledger | ${pf.balancesBelowZero} / ${pf.balanceNotLedgerSum} |`,
+						`| reversal credits written twice for one payout | ${pf.reversalsWrittenTwice} |`,
+						`| a cancel and an approval of one payout both answered success | ${pf.cancelAndApprovalBothWon} |`,
 					]
 				: []),
 			`| duplicate alert deliveries the server sent (same id; the overlay drops them) | ${chaos.duplicateAlertDeliveriesSent} |`,
@@ -328,8 +343,12 @@ export function renderSummary(): string {
 	const chaos = read("chaos");
 	if (chaos?.figures) {
 		const f = chaos.figures;
+		const pf = chaos.payoutFigures;
+		const payoutPart = pf
+			? `; ${v(chaos.payouts.requested)} payouts: stuck ${pf.payoutsStuck}, ledger − (requested − reversed) ${pf.payoutDebitsMinusNetRequested}, paid twice ${pf.payoutsPaidTwice}, below zero ${pf.balancesBelowZero}, reversed twice ${pf.reversalsWrittenTwice}`
+			: "";
 		rows.push(
-			`| Chaos: ${v(chaos.created)} donations, ${v(chaos.kills)} SIGKILLs${chaos.postgresRestarts?.length ? `, ${chaos.postgresRestarts.length} PostgreSQL restart` : ""}: nothing lost, paid twice or alerted twice | lost ${f.paidDonationsLost}, paid twice ${f.donationsPaidTwice}, ledger − paid ${f.ledgerCreditsMinusPaid}, never alerted ${f.paidNeverAlerted}, shown twice ${f.alertsShownTwiceAfterDedupe} | all must be 0 | ${chaos.pass ? "**met**" : "**missed**"} | ${day(chaos)} |`,
+			`| Chaos: ${v(chaos.created)} donations${pf ? ` and ${v(chaos.payouts.requested)} payouts` : ""}, ${v(chaos.kills)} SIGKILLs${chaos.postgresRestarts?.length ? `, ${chaos.postgresRestarts.length} PostgreSQL restart` : ""}: nothing lost, paid twice or alerted twice | lost ${f.paidDonationsLost}, paid twice ${f.donationsPaidTwice}, ledger − paid ${f.ledgerCreditsMinusPaid}, never alerted ${f.paidNeverAlerted}, shown twice ${f.alertsShownTwiceAfterDedupe}${payoutPart} | all must be 0 | ${chaos.pass ? "**met**" : "**missed**"} | ${day(chaos)} |`,
 		);
 	}
 	const fuzz = read("fuzz");

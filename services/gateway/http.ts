@@ -79,6 +79,8 @@ export function toClientError(err: AnyError | null | undefined): { code: number;
 		name === "RequestTimeoutError" ||
 		name === "BrokerDisconnectedError" ||
 		name === "ServiceNotAvailableError" ||
+		// Every node of a service the route needs is down (or just starting again): an outage to retry, not a 404.
+		name === "ServiceNotFoundError" ||
 		name === "ServiceUnavailableError" ||
 		err?.type === "CIRCUIT_OPEN"
 	) {
