@@ -2,6 +2,7 @@ import { ServiceBroker, type BrokerOptions, type ServiceSchema } from "moleculer
 import ApiGateway from "moleculer-web";
 import config, { createMiddlewares } from "../../moleculer.config";
 import apiSchema from "../../services/gateway/api.service";
+import { loadConfig } from "../../lib/config";
 import { REST_PIECES as PIECES, serveChild, type RestPiece as Piece } from "../lib";
 
 /**
@@ -55,7 +56,14 @@ const route: Record<string, unknown> = { path: "/api", aliases: { "GET /users/:u
 let gateway: Partial<ServiceSchema> = {};
 if (mediashar) {
 	// MediaShar's gateway options: no retry, bulkhead or breaker on the HTTP entry action itself.
-	gateway = { actions: { rest: (apiSchema.actions as any).rest }, methods: { selfUrl: (apiSchema.methods as any).selfUrl } };
+	gateway = {
+		actions: { rest: (apiSchema.actions as any).rest },
+		methods: { selfUrl: (apiSchema.methods as any).selfUrl },
+		// The /api route's hooks read the gateway's settings (the upload check reads the media limits).
+		created(this: any) {
+			this.appConfig = loadConfig();
+		},
+	};
 	if (off !== "hooks") {
 		const api = (apiSchema.settings as any).routes.find((r: any) => r.path === "/api");
 		Object.assign(settings, { rootCallOptions: (apiSchema.settings as any).rootCallOptions, onError: (apiSchema.settings as any).onError });
