@@ -306,6 +306,8 @@ export class MidtransProvider implements PaymentProvider {
 		if (!useCancel && current.payment_type && !MIDTRANS_REFUNDABLE.includes(current.payment_type)) {
 			throw new ProviderRefusedError("midtrans", `Midtrans cannot refund ${current.payment_type} payments`, "NOT_REFUNDABLE");
 		}
+		// Midtrans's refund `amount` is a Long of whole rupiah (its Refund API).
+		if (refund.amount % 100 !== 0) throw new ProviderRefusedError("midtrans", "Midtrans refunds whole rupiah only", "INVALID_AMOUNT");
 		if (useCancel && refund.amount < payment.amount - (payment.refundedAmount ?? 0)) {
 			throw new ProviderRefusedError("midtrans", "Midtrans voids a card still in capture only in full", "NOT_REFUNDABLE");
 		}

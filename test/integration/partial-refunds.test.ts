@@ -25,6 +25,8 @@ describe("partial refunds (embedded)", () => {
 		expect(res.status).toBe(201);
 		expect((await pay(h.url, res.body.payment.id)).status).toBe(202);
 		await waitStatus(h.url, streamer.token, res.body.donation.id, "paid");
+		// The credit follows the status change: wait for it, so balances compare from it.
+		await waitFor(async () => (await ledgerFor(res.body.donation.id)).includes(amount), 8000, "ledger credit");
 		return { donationId: res.body.donation.id as string, paymentId: res.body.payment.id as string };
 	}
 

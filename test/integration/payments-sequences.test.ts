@@ -444,7 +444,9 @@ describe("partial refunds asked over REST", () => {
 		expect(stripe.refunds.get(d.seq.pi)).toEqual([300, 700]);
 		expect((await postStripe(r1000)).body.status).toBe("refunded");
 		await until(usd, d.donationId, (x) => x.status === "refunded", "refunded");
-		expect(await debitsOf(usd, d.donationId)).toHaveLength(2);
+		// The debits follow the status change (ledger effects): 300 then the remaining 700.
+		await waitFor(async () => (await debitsOf(usd, d.donationId)).length === 2, 8000, "two debits");
+		expect((await debitsOf(usd, d.donationId)).sort((x: number, y: number) => x - y)).toEqual([-700, -300]);
 	});
 
 	it("midtrans: POST /v2/{order_id}/refund with refund_key and amount (IDR major units)", async () => {
@@ -455,6 +457,10 @@ describe("partial refunds asked over REST", () => {
 		expect(res.status, JSON.stringify(res.body)).toBe(202);
 		const body = JSON.parse(refundsAt(midtrans, `/v2/${d.paymentId}/refund`).at(-1)!.body);
 		expect(body).toMatchObject({ amount: 2500, refund_key: `refund-${d.paymentId}-from-0` });
+		// Whole rupiah only (Midtrans's amount is a Long): refused without a refund request.
+		const sen = await api("POST", `/api/payments/${d.paymentId}/refund`, { amount: 250_050 }, { token: idr.token });
+		expect([sen.status, sen.body.data?.reason]).toEqual([422, "INVALID_AMOUNT"]);
+		expect(refundsAt(midtrans, `/v2/${d.paymentId}/refund`)).toHaveLength(1);
 		// A card still in capture can only be voided whole: a partial refund of it is refused.
 		const card = await donate(idr, "midtrans", 1_000_000, "IDR");
 		await postMidtrans(
