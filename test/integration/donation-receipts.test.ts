@@ -78,7 +78,7 @@ describe("donation receipts", () => {
 		expect(receipt.text).toContain(`${PUBLIC_URL}/u/${streamer.username}`);
 	});
 
-	it("sends nothing to an anonymous donor (no account) and nothing for a denied payment", async () => {
+	it("sends nothing to an anonymous donor (no account), for a denied payment, or to a donor who turned receipts off", async () => {
 		const donor = await registerUser(h.url, "denied");
 		const denied = await donate(h.url, streamer.username, { donorName: undefined }, { token: donor.token });
 		await pay(h.url, denied.body.payment.id, "deny");
@@ -86,12 +86,19 @@ describe("donation receipts", () => {
 		const anon = await donate(h.url, streamer.username, { donorName: "Tamu" });
 		await pay(h.url, anon.body.payment.id);
 		await waitStatus(h.url, streamer.token, anon.body.donation.id, "paid");
+		// A donor who turned receipts off gets none.
+		const quiet = await registerUser(h.url, "quiet");
+		expect((await api("PATCH", "/api/users/me", { settings: { email: { "donation.receipt": false } } }, { token: quiet.token })).status).toBe(200);
+		const q = await donate(h.url, streamer.username, { donorName: undefined }, { token: quiet.token });
+		await pay(h.url, q.body.payment.id);
+		await waitStatus(h.url, streamer.token, q.body.donation.id, "paid");
 		// Something that is mailed after both: a signed-in donor's paid donation.
 		const marker = await registerUser(h.url, "marker");
 		const m = await donate(h.url, streamer.username, { donorName: undefined }, { token: marker.token });
 		await pay(h.url, m.body.payment.id);
 		await waitFor(() => receiptsTo(`${marker.username}@example.test`).length === 1, 8000, "marker receipt");
 		expect(receiptsTo(`${donor.username}@example.test`)).toHaveLength(0);
+		expect(receiptsTo(`${quiet.username}@example.test`)).toHaveLength(0);
 		expect(smtp.mails.filter((x) => x.subject.includes("Receipt") && x.text.includes(anon.body.donation.id))).toHaveLength(0);
 	});
 });
