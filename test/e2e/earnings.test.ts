@@ -91,7 +91,17 @@ describe("dashboard earnings chart", () => {
 		expect(quarter).toHaveLength(90);
 		expect(quarter.at(-1)).toMatchObject({ day: today, amount: 125_000_00 });
 		expect(quarter.reduce((n, b) => n + b.amount, 0)).toBe(125_000_00);
-		expect(errors).toEqual([]);
+
+		// In Indonesian: the card's words and every tooltip.
+		const idPage = await (await context(browser, { locale: "id-ID" })).newPage();
+		const idErrors = watchErrors(idPage);
+		await signIn(idPage, s.username);
+		await idPage.waitForSelector(".earnings-series[data-currency=IDR] svg.earnings-svg");
+		expect(await idPage.textContent(".earnings h2")).toBe("Pendapatan");
+		expect(await idPage.textContent(".earnings-series[data-currency=IDR]")).toContain("30 hari terakhir: Rp 125.000");
+		expect((await bars(idPage)).at(-1)!.title).toContain("Rp 125.000");
+		expect(await idPage.textContent("g.earnings-payout title")).toMatch(/^Pencairan .*: Rp 60\.000$/);
+		expect([...errors, ...idErrors]).toEqual([]);
 		expect(outsideRequests).toEqual([]);
 	});
 });
