@@ -11,6 +11,7 @@ import {
 	type CreatedPayment,
 	type PaymentProvider,
 	type PaymentRef,
+	type RefundRequest,
 	type PaymentStatus,
 	type ProviderEvent,
 } from "./types";
@@ -298,12 +299,17 @@ export class MidtransProvider implements PaymentProvider {
 	 * (MIDTRANS_REFUNDABLE); a card still in `capture` is voided with `/cancel` instead, as its
 	 * docs say; other types (virtual accounts, over the counter) cannot be refunded: 422.
 	 */
-	async refund(payment: PaymentRef): Promise<ProviderEvent | null> {
+	async refund(payment: PaymentRef, refund: RefundRequest): Promise<ProviderEvent | null> {
 		const current = await this.status(payment.id);
 		if (!current) throw new ProviderRefusedError("midtrans", "Midtrans does not know this transaction", "TRANSACTION_NOT_FOUND");
 		const useCancel = current.transaction_status === "capture";
 		if (!useCancel && current.payment_type && !MIDTRANS_REFUNDABLE.includes(current.payment_type)) {
 			throw new ProviderRefusedError("midtrans", `Midtrans cannot refund ${current.payment_type} payments`, "NOT_REFUNDABLE");
+		}
+		// Midtrans's refund `amount` is a Long of whole rupiah (its Refund API).
+		if (refund.amount % 100 !== 0) throw new ProviderRefusedError("midtrans", "Midtrans refunds whole rupiah only", "INVALID_AMOUNT");
+		if (useCancel && refund.amount < payment.amount - (payment.refundedAmount ?? 0)) {
+			throw new ProviderRefusedError("midtrans", "Midtrans voids a card still in capture only in full", "NOT_REFUNDABLE");
 		}
 		const path = useCancel ? "cancel" : "refund";
 		const res = await providerFetch("midtrans", `${this.opts.apiBase}/v2/${encodeURIComponent(payment.id)}/${path}`, {
@@ -312,8 +318,8 @@ export class MidtransProvider implements PaymentProvider {
 			body: useCancel
 				? undefined
 				: JSON.stringify({
-						refund_key: `refund-${payment.id}`,
-						amount: (payment.amount - (payment.refundedAmount ?? 0)) / 100,
+						refund_key: refund.key,
+						amount: refund.amount / 100,
 						reason: "Refunded by recipient",
 					}),
 		});

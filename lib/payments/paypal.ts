@@ -11,6 +11,7 @@ import {
 	type CreatedPayment,
 	type PaymentProvider,
 	type PaymentRef,
+	type RefundRequest,
 	type PaymentStatus,
 	type ProviderEvent,
 } from "./types";
@@ -305,13 +306,18 @@ export class PayPalProvider implements PaymentProvider {
 		return this.orderStatus(payment, payment.providerRef, true);
 	}
 
-	async refund(payment: PaymentRef): Promise<ProviderEvent | null> {
+	async refund(payment: PaymentRef, refund: RefundRequest): Promise<ProviderEvent | null> {
 		const captureId = payment.providerRefs.find((r) => r !== payment.providerRef);
 		if (!captureId) throw new PaymentInputError("id", "This PayPal payment has no capture to refund", "NOT_REFUNDABLE");
 		expectOk(
 			"paypal",
 			"refund capture",
-			await this.call("POST", `/v2/payments/captures/${encodeURIComponent(captureId)}/refund`, "{}", { "PayPal-Request-Id": `refund-${payment.id}` }),
+			await this.call(
+				"POST",
+				`/v2/payments/captures/${encodeURIComponent(captureId)}/refund`,
+				JSON.stringify({ amount: { value: toMajorString(refund.amount, payment.currency), currency_code: payment.currency } }),
+				{ "PayPal-Request-Id": refund.key },
+			),
 		);
 		return null;
 	}

@@ -35,6 +35,8 @@ export interface SandboxEvent {
 	event_id: string;
 	payment_id: string;
 	status: SandboxOutcome;
+	/** On a refund: the total refunded so far (minor units, cumulative, as Stripe's amount_refunded); absent = in full. */
+	refunded_total?: number;
 }
 
 export interface SandboxOptions {
@@ -70,6 +72,7 @@ export class SandboxProvider implements PaymentProvider {
 		}
 		const status = OUTCOME_STATUS[e.status as SandboxOutcome];
 		if (!status) throw new WebhookPayloadError(`Sandbox status must be one of ${SANDBOX_OUTCOMES.join(", ")}`);
-		return { eventId: e.event_id, paymentId: e.payment_id, status, type: e.status };
+		const total = e.status === "refund" && Number.isInteger(e.refunded_total) ? { refundedTotal: e.refunded_total } : {};
+		return { eventId: e.event_id, paymentId: e.payment_id, status, type: e.status, ...total };
 	}
 }

@@ -10,6 +10,7 @@ import {
 	type CreatedPayment,
 	type PaymentProvider,
 	type PaymentRef,
+	type RefundRequest,
 	type ProviderEvent,
 } from "./types";
 
@@ -224,7 +225,7 @@ export class StripeProvider implements PaymentProvider {
 		return this.parseEvent({ id: `retrieve:${s.id}:${s.status}:${s.payment_status}`, type, data: { object: s } });
 	}
 
-	async refund(payment: PaymentRef): Promise<ProviderEvent | null> {
+	async refund(payment: PaymentRef, refund: RefundRequest): Promise<ProviderEvent | null> {
 		let pi = payment.providerRefs.find((r) => r.startsWith("pi_"));
 		if (!pi) {
 			// Paid through an event that did not carry it: the session knows its PaymentIntent.
@@ -245,8 +246,8 @@ export class StripeProvider implements PaymentProvider {
 			"create refund",
 			await providerFetch("stripe", `${this.opts.apiBase}/v1/refunds`, {
 				method: "POST",
-				headers: this.headers({ "Idempotency-Key": `refund:${payment.id}` }),
-				body: formEncode({ payment_intent: pi, metadata: { payment_id: payment.id } }),
+				headers: this.headers({ "Idempotency-Key": refund.key }),
+				body: formEncode({ payment_intent: pi, amount: refund.amount, metadata: { payment_id: payment.id } }),
 			}),
 		);
 		// The charge.refunded webhook settles the status.

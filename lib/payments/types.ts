@@ -91,6 +91,14 @@ export interface PaymentRef {
 	refundedAmount?: number;
 }
 
+/** One refund asked of a provider. */
+export interface RefundRequest {
+	/** Minor units, 1..what remains unrefunded. */
+	amount: number;
+	/** Idempotency key sent to the provider: the same key never refunds twice. */
+	key: string;
+}
+
 export interface PaymentProvider {
 	readonly name: ProviderName;
 	/** Creates the payment at the provider and says what the payer must do next. */
@@ -103,8 +111,11 @@ export interface PaymentProvider {
 	fetchStatus?(payment: PaymentRef): Promise<ProviderEvent | null>;
 	/** Captures an approved payment (PayPal). */
 	capture?(payment: PaymentRef, providerRef: string): Promise<ProviderEvent | null>;
-	/** Refunds a paid payment in full; the final status arrives by webhook (or is returned). */
-	refund?(payment: PaymentRef): Promise<ProviderEvent | null>;
+	/**
+	 * Refunds `amount` (minor units, at most what remains) of a paid payment; `key` is the
+	 * provider idempotency key of this refund. The final status arrives by webhook (or is returned).
+	 */
+	refund?(payment: PaymentRef, refund: RefundRequest): Promise<ProviderEvent | null>;
 	/**
 	 * Confirms a verified notification with the provider's API when its signature does not
 	 * cover the status (Midtrans): the event to apply, built from the provider's answer.

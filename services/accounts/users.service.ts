@@ -100,6 +100,8 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				email: u.email,
 				emailVerified: !!u.emailVerifiedAt,
 				twoFactorEnabled: !!u.twoFactorEnabledAt,
+				/** The account's email language (receipts and other mails). */
+				lang: u.lang ?? null,
 				roles: u.roles,
 				settings: withDefaults(u.settings),
 				bannedAt: u.bannedAt ?? null,

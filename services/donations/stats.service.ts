@@ -20,6 +20,7 @@ import {
 	type Total,
 } from "../../lib/domain/donations/aggregates";
 import { goalView, type GoalView } from "../../lib/domain/donations/views";
+import { EARNINGS_WINDOWS, earningsSeries, type PaidPayout } from "../../lib/domain/donations/earnings";
 import type { AggregateDoc, DonationDoc, GoalDoc } from "../../lib/domain/donations/types";
 import { invalid, isDuplicateKey, notFound } from "../../lib/tools/errors";
 import type { GatewayMeta } from "../../types/moleculer";
@@ -175,6 +176,34 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			async handler(ctx: Ctx<{ donation: DonationDoc; sign: Sign }>) {
 				await this.forgetAggregation(ctx.params.donation, ctx.params.sign);
 				return true;
+			},
+		},
+
+		/**
+		 * The caller's income per day over the last 30 or 90 days (from the day aggregates: paid
+		 * donations less those refunded in full), one series per currency, with the payouts paid in the window marked on their day.
+		 */
+		earnings: {
+			rest: "GET /me/earnings",
+			auth: "required",
+			params: { days: { type: "number", integer: true, convert: true, optional: true } },
+			async handler(ctx: Ctx<{ days?: number }>) {
+				const days = ctx.params.days ?? 30;
+				if (!(EARNINGS_WINDOWS as readonly number[]).includes(days)) throw invalid("days", `days is one of ${EARNINGS_WINDOWS.join(", ")}`);
+				const owner = ctx.meta.user!.id;
+				const now = Date.now();
+				const since = periodStart(days);
+				const [rows, payouts] = await Promise.all([
+					this.store.find({ query: { owner, kind: "day", day: { $gte: since } } }),
+					// Without a payouts service on the cluster the chart still shows the income.
+					ctx
+						.call<PaidPayout[], { userId: string; since: string }>("payouts.paidSince", { userId: owner, since: `${since}T00:00:00.000Z` })
+						.catch((err: Error) => {
+							if (err.name !== "ServiceNotFoundError") throw err;
+							return [] as PaidPayout[];
+						}),
+				]);
+				return earningsSeries(rows, payouts, days, now);
 			},
 		},
 

@@ -27,6 +27,7 @@ import {
 	type NotificationView,
 } from "../../lib/domain/notify/render";
 import { notificationEmail } from "../../lib/domain/notify/mail-templates";
+import { donationReceiptMail, receiptKey } from "../../lib/domain/notify/receipt-mail";
 import { recipientWantsEmail, type Recipient } from "../../lib/domain/notify/email-prefs";
 import type { GatewayMeta } from "../../types/moleculer";
 
@@ -101,6 +102,7 @@ interface Methods extends SweeperMethods, RealtimeMethods {
 	pushUnread(userId: string): Promise<void>;
 	unread(userId: string): Promise<number>;
 	emailStep(doc: NotificationDoc, known?: Recipient | null): Promise<void>;
+	sendReceipt(donation: DonationLike & { paidAt?: string | null }): Promise<void>;
 	addMarks(): Promise<void>;
 	sweep(): Promise<void>;
 }
@@ -186,6 +188,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			group: "notifications",
 			async handler(payload: { donation: DonationLike }) {
 				if (payload?.donation?.recipientId) await this.deliver(donationDraft("paid", payload.donation));
+				if (payload?.donation?.donorId) await this.sendReceipt(payload.donation);
 			},
 		},
 		"donations.reversed": {
@@ -399,6 +402,31 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 				{ _id: doc._id, emailState: "pending" },
 				{ $set: { emailState: wants ? "done" : "skipped" }, $unset: { emailDue: true } },
 			);
+		},
+
+		/**
+		 * The paid donation's receipt to its signed-in donor, in the donor's language. The mailer's
+		 * unique key makes a redelivered `donations.paid` send nothing twice. Not for a suspended
+		 * account, one without an address, or one that turned receipts off (`settings.email["donation.receipt"]: false`).
+		 */
+		async sendReceipt(donation) {
+			const donor = (await this.recipient(donation.donorId!)) as (Recipient & { lang?: "id" | "en" }) | null;
+			if (!donor?.email || donor.bannedAt || donor.settings?.email?.["donation.receipt"] === false) return;
+			if (donation.amount === undefined || !donation.currency) return;
+			const mail = donationReceiptMail(
+				donor.lang === "id" ? "id" : "en",
+				{
+					donorUsername: donor.username,
+					recipientUsername: donation.recipientUsername ?? "",
+					donationId: donation.id,
+					amount: donation.amount,
+					currency: donation.currency,
+					message: donation.message,
+					paidAt: donation.paidAt,
+				},
+				this.publicUrl,
+			);
+			await this.broker.call("mailer.enqueue", { key: receiptKey(donation.id), to: donor.email, ...mail });
 		},
 
 		/** Rows stored before the `unreadOf`/`emailDue` marks existed get them (once; a scan on start). */

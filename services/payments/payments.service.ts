@@ -240,7 +240,7 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			},
 		},
 
-		/** Full refund of a paid payment, by the donation's recipient or an admin. */
+		/** Refund of a paid payment, in full or in part (`amount`, default what remains), by the donation's recipient or an admin. */
 		refund: {
 			rest: "POST /payments/:id/refund",
 			status: 202,
@@ -249,11 +249,14 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			auth: "required",
 			// The donation's recipient or an admin; the rule loaded the payment (system calls read it here).
 			permissions: ["payment.refunder"],
-			params: { id: PAYMENT_ID },
-			async handler(ctx: Ctx<{ id: string }>): Promise<PaymentView> {
+			// A client retrying with the same Idempotency-Key gets the first answer; without one, a
+			// repeat from the same refunded total is the same refund at the provider (lib/payments/refunds.ts).
+			idempotency: { scope: "payments.refund" },
+			params: { id: PAYMENT_ID, amount: { type: "number", integer: true, positive: true, optional: true } },
+			async handler(ctx: Ctx<{ id: string; amount?: number }>): Promise<PaymentView> {
 				const doc = loaded(ctx, "payment", ctx.params.id)?.doc ?? (await this.store.findById(ctx.params.id));
 				if (!doc) throw notFound("Payment", "PAYMENT_NOT_FOUND");
-				return paymentView(await refundAtProvider(this, doc));
+				return paymentView(await refundAtProvider(this, doc, ctx.params.amount));
 			},
 		},
 

@@ -349,6 +349,19 @@ const schema: ServiceSchema<Settings, Methods, Local> = {
 			},
 		},
 
+		/** A user's payouts paid since `since` (ISO), oldest first: the earnings chart marks them. */
+		paidSince: {
+			visibility: "public",
+			params: { userId: ID, since: { type: "string", max: 40 } },
+			async handler(ctx: Ctx<{ userId: string; since: string }>) {
+				const paid = await this.store.find({
+					query: { userId: ctx.params.userId, status: "paid", statusAt: { $gte: ctx.params.since } },
+					sort: ["statusAt"],
+				});
+				return paid.map((p) => ({ id: p._id, amount: p.amount, currency: p.currency, paidAt: p.statusAt }));
+			},
+		},
+
 		/** Asks the provider about a payout and applies what it says (reconciliation; the sweep does it for stuck ones). */
 		recheck: {
 			visibility: "public",

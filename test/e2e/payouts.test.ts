@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { client, startHarness, waitFor, type Harness } from "../support/harness";
 import { donate, pay, setupStreamer } from "../support/flow";
-import { buildPages, context, launch, outsideRequests, shot, watchErrors } from "./support";
+import { buildPages, context, launch, outsideRequests, shot, signInDashboard, watchErrors } from "./support";
 
 /**
  * The dashboard's payout pages in headless Chromium: a creator sets a bank account (shown
@@ -34,13 +34,7 @@ const store = (svc: string, name?: string) => {
 	return name ? s.stores[name] : s.store;
 };
 
-async function signIn(page: Page, login: string) {
-	await page.goto(`${h.url}/dashboard`);
-	await page.fill("input[name=login]", login);
-	await page.fill("input[name=password]", "correct horse battery");
-	await page.click("form.auth-card button[type=submit]");
-	await page.waitForSelector("nav.tabs");
-}
+const signIn = (page: Page, login: string) => signInDashboard(page, h.url, login);
 
 describe("dashboard payouts", () => {
 	it("a creator requests a payout to a masked account; an operator approves it from the queue", async () => {

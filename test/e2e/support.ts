@@ -65,3 +65,12 @@ export function watchErrors(page: Page): string[] {
 export async function shot(page: Page, name: string, fullPage = true) {
 	await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
 }
+
+/** Signs in on the dashboard at `base` with the test password, and waits for its tabs. */
+export async function signInDashboard(page: Page, base: string, login: string) {
+	await page.goto(`${base}/dashboard`);
+	await page.fill("input[name=login]", login);
+	await page.fill("input[name=password]", "correct horse battery");
+	await page.click("form.auth-card button[type=submit]");
+	await page.waitForSelector("nav.tabs");
+}

@@ -183,7 +183,10 @@ describe("midtrans-client", () => {
 			),
 			headers: { "Content-Type": "application/json" },
 		});
-		await (h.broker.getLocalService("payments") as any).providers.midtrans.refund({ id: card.id, providerRefs: [], amount: 1_000_000, currency: "IDR" });
+		await (h.broker.getLocalService("payments") as any).providers.midtrans.refund(
+			{ id: card.id, providerRefs: [], amount: 1_000_000, currency: "IDR" },
+			{ amount: 1_000_000, key: `refund-${card.id}-from-0` },
+		);
 		const oursCancel = last((r) => r.path === `/v2/${card.id}/cancel`);
 		midtrans.step(card.id, { transaction_status: "capture", fraud_status: "accept", gross_amount: "10000.00", payment_type: "credit_card" });
 		await core.transaction.cancel(card.id);
@@ -201,7 +204,10 @@ describe("midtrans-client", () => {
 			method: "qris",
 		});
 		midtrans.step(q.id, { transaction_status: "settlement", gross_amount: "10000.00", payment_type: "qris" });
-		await (h.broker.getLocalService("payments") as any).providers.midtrans.refund({ id: q.id, providerRefs: [], amount: 1_000_000, currency: "IDR" });
+		await (h.broker.getLocalService("payments") as any).providers.midtrans.refund(
+			{ id: q.id, providerRefs: [], amount: 1_000_000, currency: "IDR" },
+			{ amount: 400_000, key: `refund-${q.id}-from-0` },
+		);
 		const oursRefund = last((r) => r.path === `/v2/${q.id}/refund`);
 		const body = JSON.parse(oursRefund.body);
 		await core.transaction.refund(q.id, body);

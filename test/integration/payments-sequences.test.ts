@@ -13,6 +13,7 @@ import {
 	stripeSequences,
 	type FakeMidtrans,
 	type FakePayPal,
+	type FakeServer,
 	type FakeStripe,
 } from "../support/fake-providers";
 
@@ -415,5 +416,74 @@ describe("stripe checkout requests", () => {
 		await h.broker.call("payments.create", { paymentId: id, donationId: `d-${id}`, amount: 500, currency: "USD", provider: "stripe" });
 		const form = new URLSearchParams(stripe.requests.filter((r) => r.path === "/v1/checkout/sessions").find((r) => r.body.includes(id))!.body);
 		expect(Number(form.get("expires_at"))).toBe(Math.floor(idTime(id) / 1000) + 35 * 60);
+	});
+});
+
+describe("partial refunds asked over REST", () => {
+	const refundsAt = (server: FakeServer, path: string) => server.requests.filter((r) => r.method === "POST" && r.path === path);
+
+	it("stripe: POST /v1/refunds with payment_intent and amount; a repeat before the webhook is the same refund", async () => {
+		const d = await stripeDonation(1000);
+		await postStripe(d.seq.paid()[0]);
+		await until(usd, d.donationId, (x) => x.status === "paid", "paid");
+		const first = await api("POST", `/api/payments/${d.paymentId}/refund`, { amount: 300 }, { token: usd.token });
+		expect(first.status, JSON.stringify(first.body)).toBe(202);
+		const repeat = await api("POST", `/api/payments/${d.paymentId}/refund`, { amount: 300 }, { token: usd.token });
+		expect(repeat.status).toBe(202);
+		// Both asked from the same refunded total: one key, one refund at Stripe.
+		const asked = refundsAt(stripe, "/v1/refunds").slice(-2);
+		expect(asked.map((r) => new URLSearchParams(r.body).get("amount"))).toEqual(["300", "300"]);
+		expect(asked[0].headers["idempotency-key"]).toBe(asked[1].headers["idempotency-key"]);
+		expect(stripe.refunds.get(d.seq.pi)).toEqual([300]);
+		// Stripe's charge.refunded books it; the rest is refunded by default.
+		const [r300, r1000] = d.seq.refunds(300, 700);
+		expect((await postStripe(r300)).body.status).toBe("paid");
+		await until(usd, d.donationId, (x) => x.refundedAmount === 300, "partial booked");
+		expect((await api("POST", `/api/payments/${d.paymentId}/refund`, { amount: 701 }, { token: usd.token })).body.type).toBe("REFUND_TOO_LARGE");
+		expect((await api("POST", `/api/payments/${d.paymentId}/refund`, undefined, { token: usd.token })).status).toBe(202);
+		expect(stripe.refunds.get(d.seq.pi)).toEqual([300, 700]);
+		expect((await postStripe(r1000)).body.status).toBe("refunded");
+		await until(usd, d.donationId, (x) => x.status === "refunded", "refunded");
+		// The debits follow the status change (ledger effects): 300 then the remaining 700.
+		await waitFor(async () => (await debitsOf(usd, d.donationId)).length === 2, 8000, "two debits");
+		expect((await debitsOf(usd, d.donationId)).sort((x: number, y: number) => x - y)).toEqual([-700, -300]);
+	});
+
+	it("midtrans: POST /v2/{order_id}/refund with refund_key and amount (IDR major units)", async () => {
+		const d = await donate(idr, "midtrans", 1_000_000, "IDR", { method: "qris" });
+		await postMidtrans(midtrans.step(d.paymentId, { transaction_status: "settlement", gross_amount: "10000.00", payment_type: "qris" }));
+		await until(idr, d.donationId, (x) => x.status === "paid", "paid");
+		const res = await api("POST", `/api/payments/${d.paymentId}/refund`, { amount: 250_000 }, { token: idr.token });
+		expect(res.status, JSON.stringify(res.body)).toBe(202);
+		const body = JSON.parse(refundsAt(midtrans, `/v2/${d.paymentId}/refund`).at(-1)!.body);
+		expect(body).toMatchObject({ amount: 2500, refund_key: `refund-${d.paymentId}-from-0` });
+		// Whole rupiah only (Midtrans's amount is a Long): refused without a refund request.
+		const sen = await api("POST", `/api/payments/${d.paymentId}/refund`, { amount: 250_050 }, { token: idr.token });
+		expect([sen.status, sen.body.data?.reason]).toEqual([422, "INVALID_AMOUNT"]);
+		expect(refundsAt(midtrans, `/v2/${d.paymentId}/refund`)).toHaveLength(1);
+		// A card still in capture can only be voided whole: a partial refund of it is refused.
+		const card = await donate(idr, "midtrans", 1_000_000, "IDR");
+		await postMidtrans(
+			midtrans.step(card.paymentId, { transaction_status: "capture", fraud_status: "accept", gross_amount: "10000.00", payment_type: "credit_card" }),
+		);
+		await until(idr, card.donationId, (x) => x.status === "paid", "card paid");
+		const partCard = await api("POST", `/api/payments/${card.paymentId}/refund`, { amount: 100_000 }, { token: idr.token });
+		expect(partCard.status).toBe(422);
+		expect(refundsAt(midtrans, `/v2/${card.paymentId}/cancel`)).toHaveLength(0);
+	});
+
+	it("paypal: POST /v2/payments/captures/{id}/refund with amount {value, currency_code}", async () => {
+		const d = await donate(usd, "paypal", 2000, "USD");
+		const orderId = new URL(d.action.url).searchParams.get("token")!;
+		approvePayPalOrder(paypal, orderId);
+		await fetch(`${h.url}/api/payments/paypal/return?token=${orderId}`, { redirect: "manual" }).then((r) => r.text());
+		await until(usd, d.donationId, (x) => x.status === "paid", "paid");
+		const captureId = paypal.orders.get(orderId)!.capture!.id;
+		const res = await api("POST", `/api/payments/${d.paymentId}/refund`, { amount: 550 }, { token: usd.token });
+		expect(res.status, JSON.stringify(res.body)).toBe(202);
+		const req = refundsAt(paypal, `/v2/payments/captures/${captureId}/refund`).at(-1)!;
+		expect(JSON.parse(req.body)).toEqual({ amount: { value: "5.50", currency_code: "USD" } });
+		expect(req.headers["paypal-request-id"]).toBe(`refund-${d.paymentId}-from-0`);
+		expect(paypal.orders.get(orderId)!.refunded).toBe(550);
 	});
 });

@@ -224,6 +224,7 @@ export async function startFakeStripe(secretKey = "sk_test_fake"): Promise<FakeS
 	s.refundError = null;
 	const authorized = (req: RecordedRequest) => req.headers.authorization === `Bearer ${secretKey}`;
 	const byIdempotency = new Map<string, { id: string; body: string }>();
+	const refundsByKey = new Map<string, Record<string, unknown>>();
 	s.route("POST /v1/checkout/sessions", (req) => {
 		if (!authorized(req)) return { status: 401, body: { error: { message: "Invalid API Key provided" } } };
 		const key = String(req.headers["idempotency-key"] ?? "");
@@ -298,9 +299,15 @@ export async function startFakeStripe(secretKey = "sk_test_fake"): Promise<FakeS
 				status: 400,
 				body: { error: { type: "invalid_request_error", code: "parameter_missing", message: "Must provide charge or payment_intent." } },
 			};
+		// Stripe: a retry under the same Idempotency-Key answers the first refund again, and makes none.
+		const key = String(req.headers["idempotency-key"] ?? "");
+		const prior = key ? refundsByKey.get(key) : undefined;
+		if (prior) return { body: prior };
 		const amount = Number(form.get("amount") || 0);
 		s.refunds.set(pi, [...(s.refunds.get(pi) ?? []), amount]);
-		return { body: { id: `re_${randomBytes(6).toString("hex")}`, object: "refund", status: "succeeded", payment_intent: pi, amount } };
+		const refund = { id: `re_${randomBytes(6).toString("hex")}`, object: "refund", status: "succeeded", payment_intent: pi, amount };
+		if (key) refundsByKey.set(key, refund);
+		return { body: refund };
 	});
 	return s;
 }

@@ -323,6 +323,14 @@ const en = {
 	"payouts.status.failed": "failed",
 	"payouts.status.cancelled": "cancelled",
 	"payouts.status.rejected": "rejected",
+	// ---- earnings chart (dashboard overview, web/pages/dashboard/earnings.ts) ----
+	"earn.title": "Earnings",
+	"earn.days": "{n} days",
+	"earn.total": "Last {days} days: {total}",
+	"earn.none": "No income in this window yet.",
+	"earn.chartLabel": "Income per day in {currency}",
+	"earn.payoutMark": "Payout {day}: {amount}",
+	"earn.legend": "lines mark paid payouts",
 	// --- account security page (web/pages/dashboard/security.ts) ---
 	"dash.security": "Security",
 	"sec.verifyBanner": "Your email address is not confirmed yet. Confirm it to receive payouts and to reset a forgotten password.",
@@ -727,6 +735,14 @@ const id: Record<Key, string> = {
 	"payouts.status.failed": "gagal",
 	"payouts.status.cancelled": "dibatalkan",
 	"payouts.status.rejected": "ditolak",
+	// ---- earnings chart (dashboard overview, web/pages/dashboard/earnings.ts) ----
+	"earn.title": "Pendapatan",
+	"earn.days": "{n} hari",
+	"earn.total": "{days} hari terakhir: {total}",
+	"earn.none": "Belum ada pendapatan di rentang ini.",
+	"earn.chartLabel": "Pendapatan per hari dalam {currency}",
+	"earn.payoutMark": "Pencairan {day}: {amount}",
+	"earn.legend": "garis menandai pencairan",
 	// --- account security page (web/pages/dashboard/security.ts) ---
 	"dash.security": "Keamanan",
 	"sec.verifyBanner": "Alamat email kamu belum dikonfirmasi. Konfirmasi agar bisa menerima pencairan dana dan mengatur ulang kata sandi yang terlupa.",

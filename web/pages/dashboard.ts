@@ -10,6 +10,7 @@ import { variationsSection } from "./dashboard/variations";
 import { adminPayoutsPage, payoutsPage } from "./dashboard/payouts";
 import { securityPanel } from "./dashboard/security";
 import { mediaLibrary } from "./dashboard/media";
+import { earningsCard } from "./dashboard/earnings";
 import "../styles/base.css";
 import "../styles/dashboard.css";
 
@@ -251,6 +252,7 @@ async function overview() {
 	]);
 	mount(
 		panel,
+		earningsCard(),
 		h(
 			"div",
 			{ class: "grid-2" },

@@ -55,7 +55,7 @@ export interface SandboxDelivery {
 	_id: string;
 	paymentId: string;
 	url: string;
-	event: { event_id: string; payment_id: string; status: SandboxOutcome };
+	event: { event_id: string; payment_id: string; status: SandboxOutcome; refunded_total?: number };
 	attempts: number;
 	nextAt: number;
 	createdAt: string;
