@@ -216,6 +216,19 @@ export function stripeSequences(paymentId: string, opts: { sessionId: string; am
 	};
 }
 
+/** Stripe's answer to a retry under the same Idempotency-Key with different parameters. */
+export function stripeIdempotencyConflict() {
+	return {
+		status: 400,
+		body: {
+			error: {
+				type: "idempotency_error",
+				message: "Keys for idempotent requests can only be used with the same parameters they were first used with.",
+			},
+		},
+	};
+}
+
 export async function startFakeStripe(secretKey = "sk_test_fake"): Promise<FakeStripe> {
 	const s = (await startFakeServer()) as FakeStripe;
 	s.secretKey = secretKey;
@@ -229,18 +242,7 @@ export async function startFakeStripe(secretKey = "sk_test_fake"): Promise<FakeS
 		if (!authorized(req)) return { status: 401, body: { error: { message: "Invalid API Key provided" } } };
 		const key = String(req.headers["idempotency-key"] ?? "");
 		const prior = key ? byIdempotency.get(key) : undefined;
-		// Stripe: a retry under the same Idempotency-Key with different parameters is refused.
-		if (prior && prior.body !== req.body) {
-			return {
-				status: 400,
-				body: {
-					error: {
-						type: "idempotency_error",
-						message: "Keys for idempotent requests can only be used with the same parameters they were first used with.",
-					},
-				},
-			};
-		}
+		if (prior && prior.body !== req.body) return stripeIdempotencyConflict();
 		const form = new URLSearchParams(req.body);
 		const createdSec = Math.floor(Date.now() / 1000);
 		const expiresAt = Number(form.get("expires_at"));

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { FakeStripe, RecordedRequest } from "./fake-providers";
+import { stripeIdempotencyConflict, type FakeStripe, type RecordedRequest } from "./fake-providers";
 
 /**
  * Stripe Connect transfers on the Stripe fake (test/support/fake-providers.ts), following Stripe's
@@ -28,17 +28,7 @@ export function addStripeTransfers(s: FakeStripe, connectedAccounts: string[]) {
 		if (!authorized(req)) return { status: 401, body: { error: { message: "Invalid API Key provided" } } };
 		const key = String(req.headers["idempotency-key"] ?? "");
 		const prior = key ? byKey.get(key) : undefined;
-		if (prior && prior.body !== req.body) {
-			return {
-				status: 400,
-				body: {
-					error: {
-						type: "idempotency_error",
-						message: "Keys for idempotent requests can only be used with the same parameters they were first used with.",
-					},
-				},
-			};
-		}
+		if (prior && prior.body !== req.body) return stripeIdempotencyConflict();
 		if (prior) return { body: transfers.get(prior.id) };
 		const f = new URLSearchParams(req.body);
 		const destination = f.get("destination") ?? "";
