@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { client, registerUser, startHarness, type Harness } from "../support/harness";
-import { buildPages, context, launch, shot, watchErrors } from "./support";
+import { buildPages, context, launch, shot, signInDashboard, watchErrors } from "./support";
 import { png, wav } from "../support/media-files";
 
 /**
@@ -62,11 +62,7 @@ describe("alert variations in the browser", () => {
 		const ctx = await context(browser);
 		const dash = await ctx.newPage();
 		const errors = watchErrors(dash);
-		await dash.goto(`${h.url}/dashboard`);
-		await dash.fill("input[name=login]", s.username);
-		await dash.fill("input[name=password]", "correct horse battery");
-		await dash.click("form.auth-card button[type=submit]");
-		await dash.waitForSelector("nav.tabs");
+		await signInDashboard(dash, h.url, s.username);
 		await dash.click("[data-tab=alerts]");
 		const fresh = dash.locator("form.variation-form[data-variation=new]");
 		await fresh.waitFor();

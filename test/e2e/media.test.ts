@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { client, registerUser, startHarness, type Harness } from "../support/harness";
 import * as files from "../support/media-files";
-import { buildPages, context, launch, outsideRequests, shot, watchErrors } from "./support";
+import { buildPages, context, launch, outsideRequests, shot, signInDashboard, watchErrors } from "./support";
 
 /**
  * The dashboard's media library in headless Chromium: a streamer uploads an image and a sound
@@ -34,11 +34,7 @@ describe("dashboard media library", () => {
 		const ctx = await context(browser);
 		const page = await ctx.newPage();
 		const errors = watchErrors(page);
-		await page.goto(`${h.url}/dashboard`);
-		await page.fill("input[name=login]", u.username);
-		await page.fill("input[name=password]", "correct horse battery");
-		await page.click("form.auth-card button[type=submit]");
-		await page.waitForSelector("nav.tabs");
+		await signInDashboard(page, h.url, u.username);
 		await page.click("[data-tab=media]");
 		await page.waitForSelector("section.media-library");
 		await page.waitForSelector(".media-empty");

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { client, registerUser, startHarness, waitFor, type Harness } from "../support/harness";
-import { buildPages, context, launch, outsideRequests, shot, SHOTS, watchErrors } from "./support";
+import { buildPages, context, launch, outsideRequests, shot, SHOTS, signInDashboard, watchErrors } from "./support";
 
 /**
  * The pages, driven in headless Chromium against the whole system started in-process (every
@@ -298,11 +298,7 @@ describe("dashboard", () => {
 		const ctx = await context(browser);
 		const dash = await ctx.newPage();
 		const errors = watchErrors(dash);
-		await dash.goto(`${h.url}/dashboard`);
-		await dash.fill("input[name=login]", s.username);
-		await dash.fill("input[name=password]", "correct horse battery");
-		await dash.click("form.auth-card button[type=submit]");
-		await dash.waitForSelector("nav.tabs");
+		await signInDashboard(dash, h.url, s.username);
 		await shot(dash, "dashboard-overview");
 
 		await dash.click("[data-tab=settings]");
