@@ -63,6 +63,16 @@ export interface AnyError {
 	data?: unknown;
 }
 
+/**
+ * The multipart parser's own errors (moleculer-web's upload aliases, @fastify/busboy's Dicer): a
+ * body that is not the form its Content-Type announces. Plain errors with these messages, never
+ * a MoleculerError (those carry a code).
+ */
+function malformedForm(err: AnyError | null | undefined): boolean {
+	if (!err || typeof err.code === "number" || typeof err.message !== "string") return false;
+	return /unexpected end of multipart data$/i.test(err.message) || err.message === "Multipart: Boundary not found";
+}
+
 /** Normalizes any error into the contract's JSON shape; never leaks server internals. */
 export function toClientError(err: AnyError | null | undefined): { code: number; body: Record<string, unknown> } {
 	if (err && typeof err.type === "string" && err.type.startsWith("entity.")) {
@@ -72,6 +82,9 @@ export function toClientError(err: AnyError | null | undefined): { code: number;
 		if (err.type === "entity.parse.failed")
 			return { code: 400, body: { name: "BadRequest", message: "Malformed JSON body", code: 400, type: "INVALID_JSON" } };
 		return { code: 400, body: { name: "BadRequest", message: err.message || "Bad request body", code: 400, type: "INVALID_BODY" } };
+	}
+	if (malformedForm(err)) {
+		return { code: 400, body: { name: "BadRequest", message: "The multipart form is malformed or cut short", code: 400, type: "INVALID_FORM" } };
 	}
 	const name = err?.name;
 	if (

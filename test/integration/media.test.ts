@@ -135,6 +135,21 @@ describe("media library upload", () => {
 		const json = await api("POST", "/api/media", { file: "x" }, { token: u.token });
 		expect(json.status).toBe(415);
 	});
+
+	it("answers 400 INVALID_FORM for a multipart body that is not a form, or is cut short, and keeps nothing", async () => {
+		const u = await registerUser(h.url, "med");
+		const before = filesOnDisk();
+		const cut = `--x\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n${files.png().toString("latin1").slice(0, 20)}`;
+		for (const body of ["a=1&b=2", "<x/>", "{}", cut]) {
+			const res = await fetch(`${h.url}/api/media`, {
+				method: "POST",
+				headers: { Authorization: `Bearer ${u.token}`, "Content-Type": "multipart/form-data; boundary=x" },
+				body,
+			});
+			expect([res.status, (await res.json()).type], body.slice(0, 20)).toEqual([400, "INVALID_FORM"]);
+		}
+		expect(filesOnDisk()).toEqual(before);
+	});
 });
 
 describe("media library list and delete", () => {
